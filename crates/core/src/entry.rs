@@ -1,0 +1,182 @@
+//! Entries of the shared record and their canonical bytes.
+//!
+//! An entry's bytes are the RFC 8785 (JSON Canonicalization Scheme) serialisation of
+//! [`EntryBody`]: keys sorted, no white space, numbers in their shortest round-trip form. The same
+//! entry therefore always has the same bytes, whichever program wrote it. Each entry is chained to
+//! the one before: `chain_n = SHA-256(chain_{n-1} || leaf_n)` with `leaf_n = SHA-256(0x00 ||
+//! bytes_n)` (the RFC 9162 leaf hash) and `chain_{-1}` 32 zero bytes.
+
+use crate::ids::{IncidentId, ObservationId};
+use crate::incident::IncidentEstimate;
+use crate::observation::Observation;
+use crate::time::Timestamp;
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+
+/// Largest entry accepted in the record, bytes (so a tile's entry bundle can length-prefix it
+/// with 16 bits).
+pub const MAX_ENTRY_BYTES: usize = 65_535;
+
+/// A SHA-256 digest.
+pub type Hash = [u8; 32];
+
+/// What one entry of the record states.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case", deny_unknown_fields)]
+pub enum EntryBody {
+    /// A version of the agreement came into force. The document itself is stored beside the
+    /// record, addressed by its SHA-256 (it may exceed an entry's size).
+    Agreement {
+        /// 1 for the first version, then increasing.
+        version: u32,
+        /// Lowercase hex SHA-256 of the canonical agreement document.
+        document_sha256: String,
+        /// The agreement's title.
+        name: String,
+        /// When the center recorded it.
+        recorded_at: Timestamp,
+    },
+    /// An observation was accepted.
+    Observation {
+        /// Its number.
+        id: ObservationId,
+        /// When the center accepted it.
+        recorded_at: Timestamp,
+        /// The observation as validated.
+        observation: Observation,
+    },
+    /// An incident was created or re-estimated.
+    IncidentRevision {
+        /// The incident.
+        incident_id: IncidentId,
+        /// 1 when created, then increasing by one.
+        revision: u32,
+        /// When the center recorded it.
+        recorded_at: Timestamp,
+        /// Observations that joined the incident in this revision.
+        added_observation_ids: Vec<ObservationId>,
+        /// The estimate after this revision.
+        estimate: IncidentEstimate,
+    },
+}
+
+impl EntryBody {
+    /// The entry's type name, as in its `type` field.
+    pub fn type_name(&self) -> &'static str {
+        match self {
+            EntryBody::Agreement { .. } => "agreement",
+            EntryBody::Observation { .. } => "observation",
+            EntryBody::IncidentRevision { .. } => "incident_revision",
+        }
+    }
+
+    /// The canonical bytes (RFC 8785). Fails only if the entry is over [`MAX_ENTRY_BYTES`].
+    pub fn canonical_bytes(&self) -> Result<Vec<u8>, EntryError> {
+        let bytes = serde_json_canonicalizer::to_vec(self)
+            .map_err(|e| EntryError::Encode(e.to_string()))?;
+        if bytes.len() > MAX_ENTRY_BYTES {
+            return Err(EntryError::TooLarge(bytes.len()));
+        }
+        Ok(bytes)
+    }
+
+    /// Reads an entry back from its bytes, checking that they are canonical.
+    pub fn from_canonical_bytes(bytes: &[u8]) -> Result<Self, EntryError> {
+        let body: EntryBody =
+            serde_json::from_slice(bytes).map_err(|e| EntryError::Decode(e.to_string()))?;
+        if body.canonical_bytes()? != bytes {
+            return Err(EntryError::NotCanonical);
+        }
+        Ok(body)
+    }
+}
+
+/// Why an entry could not be written or read.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum EntryError {
+    /// Serialisation failed.
+    #[error("cannot encode entry: {0}")]
+    Encode(String),
+    /// The bytes are not an entry.
+    #[error("cannot decode entry: {0}")]
+    Decode(String),
+    /// The bytes decode, but are not the canonical form of what they decode to.
+    #[error("entry bytes are not in canonical form")]
+    NotCanonical,
+    /// Over [`MAX_ENTRY_BYTES`].
+    #[error("entry is {0} bytes; at most {MAX_ENTRY_BYTES} allowed")]
+    TooLarge(usize),
+}
+
+/// The RFC 9162 leaf hash of entry bytes: SHA-256(0x00 || bytes).
+pub fn leaf_hash(bytes: &[u8]) -> Hash {
+    let mut h = Sha256::new();
+    h.update([0u8]);
+    h.update(bytes);
+    h.finalize().into()
+}
+
+/// The chain hash after an entry: SHA-256(previous chain hash || leaf hash).
+pub fn chain_hash(previous: &Hash, leaf: &Hash) -> Hash {
+    let mut h = Sha256::new();
+    h.update(previous);
+    h.update(leaf);
+    h.finalize().into()
+}
+
+/// Lowercase hex SHA-256 of `bytes`.
+pub fn sha256_hex(bytes: &[u8]) -> String {
+    hex(&Sha256::digest(bytes))
+}
+
+/// Lowercase hex of `bytes`.
+pub fn hex(bytes: &[u8]) -> String {
+    const DIGITS: &[u8; 16] = b"0123456789abcdef";
+    let mut out = String::with_capacity(bytes.len() * 2);
+    for b in bytes {
+        out.push(DIGITS[(b >> 4) as usize] as char);
+        out.push(DIGITS[(b & 15) as usize] as char);
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn leaf_hash_of_empty_entry_matches_rfc9162() {
+        // RFC 9162 §2.1.1: MTH of one empty leaf = SHA-256(0x00).
+        assert_eq!(
+            hex(&leaf_hash(b"")),
+            "6e340b9cffb37a989ca544e6bb780a2c78901d3fb33738768511a30617afa01d"
+        );
+    }
+
+    #[test]
+    fn canonical_bytes_sort_keys_and_round_trip() {
+        let body = EntryBody::Agreement {
+            version: 1,
+            document_sha256: "ab".repeat(32),
+            name: "Test".into(),
+            recorded_at: Timestamp::parse("2026-11-20T10:00:00Z").unwrap(),
+        };
+        let bytes = body.canonical_bytes().unwrap();
+        let text = std::str::from_utf8(&bytes).unwrap();
+        assert!(text.starts_with("{\"document_sha256\":"), "{text}");
+        assert!(
+            text.ends_with("\"type\":\"agreement\",\"version\":1}"),
+            "{text}"
+        );
+        assert_eq!(EntryBody::from_canonical_bytes(&bytes).unwrap(), body);
+    }
+
+    #[test]
+    fn non_canonical_bytes_are_refused() {
+        let spaced = br#"{"type": "agreement","version":1,"document_sha256":"x","name":"n","recorded_at":"2026-11-20T10:00:00Z"}"#;
+        assert_eq!(
+            EntryBody::from_canonical_bytes(spaced),
+            Err(EntryError::NotCanonical)
+        );
+    }
+}

@@ -1,0 +1,159 @@
+//! The center's estimate of one real event, as the API serves it and the record keeps it.
+
+use crate::ids::{IncidentId, ObservationId};
+use crate::observation::{Kind, Weapon};
+use crate::time::Timestamp;
+use serde::{Deserialize, Serialize};
+
+/// An estimated position with its MGRS reference (1 m precision).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct IncidentPosition {
+    /// Latitude, degrees north (WGS84).
+    pub lat: f64,
+    /// Longitude, degrees east (WGS84).
+    pub lon: f64,
+    /// The same point in MGRS.
+    pub mgrs: String,
+}
+
+/// The 95% confidence ellipse of a position.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct Ellipse95 {
+    /// Semi-major axis, metres.
+    pub semi_major_m: f64,
+    /// Semi-minor axis, metres.
+    pub semi_minor_m: f64,
+    /// Direction of the major axis, degrees clockwise from true north, 0 to 180.
+    pub azimuth_deg: f64,
+}
+
+/// A 2x2 position covariance in the local east-north plane at the estimate, square metres.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct CovarianceEn {
+    /// Variance east, m².
+    pub ee: f64,
+    /// Covariance east-north, m².
+    pub en: f64,
+    /// Variance north, m².
+    pub nn: f64,
+}
+
+/// One clause an incident appears to break, and why.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Finding {
+    /// The clause's id in the agreement.
+    pub clause_id: String,
+    /// Why, in words a report can quote.
+    pub reason: String,
+}
+
+/// Which side, if any, the incident is attributed to, and why.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Attribution {
+    /// A side id, or `"undetermined"`.
+    pub side: String,
+    /// Why: the zone and how the estimate lies in it, or what prevents attribution.
+    pub reason: String,
+}
+
+impl Attribution {
+    /// The value of `side` when no side can be named.
+    pub const UNDETERMINED: &'static str = "undetermined";
+
+    /// An attribution to no side, with the reason.
+    pub fn undetermined(reason: impl Into<String>) -> Self {
+        Self {
+            side: Self::UNDETERMINED.into(),
+            reason: reason.into(),
+        }
+    }
+}
+
+/// Where an incident stands in the joint verification.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Status {
+    /// Estimated by the center, not yet assessed by any monitor.
+    Reported,
+    /// At least one monitor has assessed it.
+    UnderReview,
+    /// Every monitor confirms it.
+    JointlyConfirmed,
+    /// At least one monitor disputes it.
+    Disputed,
+    /// Monitors could not determine it.
+    Undetermined,
+}
+
+impl Status {
+    /// The contract's name (`jointly_confirmed`).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Status::Reported => "reported",
+            Status::UnderReview => "under_review",
+            Status::JointlyConfirmed => "jointly_confirmed",
+            Status::Disputed => "disputed",
+            Status::Undetermined => "undetermined",
+        }
+    }
+}
+
+/// One monitor's verdict on an incident (filled by the verification issue).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Assessment {
+    /// The monitor's id.
+    pub monitor: String,
+    /// `confirm`, `dispute` or `undetermined`.
+    pub verdict: String,
+    /// The monitor's reason.
+    pub reason: String,
+    /// When it was given.
+    pub at: Timestamp,
+}
+
+/// Everything an incident revision states about the event (the part of an incident that the
+/// record's revision entries carry; observation ids are carried as additions instead).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct IncidentEstimate {
+    /// What happened.
+    pub kind: Kind,
+    /// The weapon class, when the observations agree on one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub weapon: Option<Weapon>,
+    /// Rounds, explosions or vehicles (the largest count reported).
+    pub count: u32,
+    /// Earliest observed time.
+    pub first_seen: Timestamp,
+    /// Latest observed time.
+    pub last_seen: Timestamp,
+    /// Best position, or none when the observations do not fix one yet.
+    pub position: Option<IncidentPosition>,
+    /// 95% ellipse of the position.
+    pub ellipse_95: Option<Ellipse95>,
+    /// Covariance of the position in the local east-north plane.
+    pub covariance_m2: Option<CovarianceEn>,
+    /// Ids of the agreement's zones containing the position.
+    pub zones: Vec<String>,
+    /// Clauses the event appears to break.
+    pub findings: Vec<Finding>,
+    /// The side it is attributed to.
+    pub attribution: Attribution,
+    /// Verification status.
+    pub status: Status,
+}
+
+/// An incident as the API serves it: the latest revision's estimate with all its observations.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Incident {
+    /// The incident's number.
+    pub id: IncidentId,
+    /// How many revisions it has had (1 for a new incident).
+    pub revision: u32,
+    /// The latest estimate.
+    #[serde(flatten)]
+    pub estimate: IncidentEstimate,
+    /// Every observation that contributed, in acceptance order.
+    pub observation_ids: Vec<ObservationId>,
+    /// Each monitor's current assessment.
+    pub assessments: Vec<Assessment>,
+}
