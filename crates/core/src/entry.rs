@@ -72,8 +72,7 @@ impl EntryBody {
 
     /// The canonical bytes (RFC 8785). Fails only if the entry is over [`MAX_ENTRY_BYTES`].
     pub fn canonical_bytes(&self) -> Result<Vec<u8>, EntryError> {
-        let bytes = serde_json_canonicalizer::to_vec(self)
-            .map_err(|e| EntryError::Encode(e.to_string()))?;
+        let bytes = canonical_json(self)?;
         if bytes.len() > MAX_ENTRY_BYTES {
             return Err(EntryError::TooLarge(bytes.len()));
         }
@@ -108,6 +107,11 @@ pub enum EntryError {
     TooLarge(usize),
 }
 
+/// The RFC 8785 canonical JSON of any serialisable value (documents kept beside the record).
+pub fn canonical_json<T: Serialize>(value: &T) -> Result<Vec<u8>, EntryError> {
+    serde_json_canonicalizer::to_vec(value).map_err(|e| EntryError::Encode(e.to_string()))
+}
+
 /// The RFC 9162 leaf hash of entry bytes: SHA-256(0x00 || bytes).
 pub fn leaf_hash(bytes: &[u8]) -> Hash {
     let mut h = Sha256::new();
@@ -124,6 +128,11 @@ pub fn chain_hash(previous: &Hash, leaf: &Hash) -> Hash {
     h.finalize().into()
 }
 
+/// SHA-256 of `bytes`.
+pub fn sha256(bytes: &[u8]) -> Hash {
+    Sha256::digest(bytes).into()
+}
+
 /// Lowercase hex SHA-256 of `bytes`.
 pub fn sha256_hex(bytes: &[u8]) -> String {
     hex(&Sha256::digest(bytes))
@@ -138,6 +147,17 @@ pub fn hex(bytes: &[u8]) -> String {
         out.push(DIGITS[(b & 15) as usize] as char);
     }
     out
+}
+
+/// The bytes of lowercase or uppercase hex text, if it is hex of even length.
+pub fn hex_decode(text: &str) -> Option<Vec<u8>> {
+    if text.len() % 2 != 0 {
+        return None;
+    }
+    (0..text.len())
+        .step_by(2)
+        .map(|i| u8::from_str_radix(text.get(i..i + 2)?, 16).ok())
+        .collect()
 }
 
 #[cfg(test)]

@@ -1,7 +1,7 @@
 //! The center's estimate of one real event, as the API serves it and the record keeps it.
 
 use crate::ids::{IncidentId, ObservationId};
-use crate::observation::{Kind, Weapon};
+use crate::observation::{Kind, Subkind, Weapon};
 use crate::time::Timestamp;
 use serde::{Deserialize, Serialize};
 
@@ -117,6 +117,9 @@ pub struct Assessment {
 pub struct IncidentEstimate {
     /// What happened.
     pub kind: Kind,
+    /// The refinement of the kind, when the observations give one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub subkind: Option<Subkind>,
     /// The weapon class, when the observations agree on one.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub weapon: Option<Weapon>,

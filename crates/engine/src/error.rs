@@ -1,0 +1,40 @@
+//! Why the engine refused or failed a request.
+
+use thiserror::Error;
+use truce_core::agreement::AgreementError;
+use truce_core::entry::EntryError;
+use truce_store::StoreError;
+
+/// A submission or start-up failed.
+#[derive(Debug, Error)]
+pub enum EngineError {
+    /// A `client_id` was reused for different content, or twice in one batch with different
+    /// content (HTTP 422, field `client_id`).
+    #[error("client_id {client_id} was already used for a different observation")]
+    ClientIdConflict {
+        /// The reused id.
+        client_id: uuid::Uuid,
+        /// Index of the item in the batch.
+        index: usize,
+    },
+    /// The data folder has no agreement yet.
+    #[error("the store has no agreement; run `truce init` first")]
+    NoAgreement,
+    /// The stored agreement does not check out.
+    #[error(transparent)]
+    Agreement(#[from] AgreementError),
+    /// The data folder is already initialised with another agreement.
+    #[error("the data folder already holds agreement version {version} ({name:?}), which differs")]
+    AgreementDiffers {
+        /// The version in force.
+        version: u32,
+        /// Its name.
+        name: String,
+    },
+    /// An entry could not be encoded.
+    #[error(transparent)]
+    Entry(#[from] EntryError),
+    /// The store failed.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}

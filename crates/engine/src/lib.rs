@@ -1,0 +1,20 @@
+//! The sequencer: the one place where accepted observations become entries of the record.
+//!
+//! [`Engine::submit`] takes a validated batch and, holding the sequencer lock, resolves client
+//! ids (idempotency), numbers the new observations, lets fusion associate them, and appends the
+//! observation entries and the incident revisions they cause in **one** store transaction. Only
+//! after that commit does it answer and notify subscribers, so an acknowledged observation is
+//! always in the record with its entry, and a refused batch leaves no trace.
+//!
+//! If the store refuses an append, fusion state (which was updated in memory) is rebuilt from
+//! the store, so memory never runs ahead of the record.
+
+mod error;
+mod events;
+mod init;
+mod sequencer;
+
+pub use error::EngineError;
+pub use events::IncidentEvent;
+pub use init::{InitOutcome, record_agreement};
+pub use sequencer::{Accepted, Engine, SubmitOutcome};

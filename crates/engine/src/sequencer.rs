@@ -1,0 +1,342 @@
+//! [`Engine`]: the sequencer lock, idempotency, fusion and the atomic append.
+
+use crate::{EngineError, IncidentEvent};
+use serde::Serialize;
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex, MutexGuard};
+use tokio::sync::broadcast;
+use truce_core::agreement::Agreement;
+use truce_core::entry::{EntryBody, Hash, canonical_json, sha256};
+use truce_core::{IncidentId, ObservationId, Timestamp, ValidObservation};
+use truce_fusion::{Fusion, Rules, TrackState};
+use truce_store::{AppendBatch, NewEntry, Projection, Store};
+use uuid::Uuid;
+
+/// Events buffered per slow subscriber before it is told it lagged.
+const EVENT_BUFFER: usize = 4096;
+
+/// One observation's place after a submission.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub struct Accepted {
+    /// The observation's number.
+    pub id: ObservationId,
+    /// The incident it joined or started.
+    pub incident_id: IncidentId,
+}
+
+/// What a submission did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SubmitOutcome {
+    /// One per submitted item, in order.
+    pub accepted: Vec<Accepted>,
+    /// How many items were new (the rest were resubmissions of stored client ids).
+    pub new: usize,
+}
+
+/// State only the holder of the sequencer lock touches.
+struct Sequencer {
+    fusion: Fusion,
+    next_observation: u64,
+}
+
+/// The sequencer over one store.
+pub struct Engine {
+    store: Arc<dyn Store>,
+    agreement: Arc<Agreement>,
+    /// Held for the whole of a submission: numbering, fusion and the append happen under it, so
+    /// the record's order is the order of the lock.
+    sequencer: Mutex<Sequencer>,
+    events: broadcast::Sender<Arc<IncidentEvent>>,
+}
+
+impl std::fmt::Debug for Engine {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Engine").finish_non_exhaustive()
+    }
+}
+
+impl Engine {
+    /// Opens the engine over `store`, which must hold an agreement; fusion state is rebuilt
+    /// from the stored incidents.
+    pub fn open(store: Arc<dyn Store>) -> Result<Self, EngineError> {
+        let (_, doc) = store.agreement()?.ok_or(EngineError::NoAgreement)?;
+        let agreement = Arc::new(Agreement::from_doc(doc, "stored agreement")?);
+        let sequencer = restore(store.as_ref(), &agreement)?;
+        let (events, _) = broadcast::channel(EVENT_BUFFER);
+        Ok(Self {
+            store,
+            agreement,
+            sequencer: Mutex::new(sequencer),
+            events,
+        })
+    }
+
+    /// The store.
+    pub fn store(&self) -> &Arc<dyn Store> {
+        &self.store
+    }
+
+    /// The agreement in force.
+    pub fn agreement(&self) -> &Arc<Agreement> {
+        &self.agreement
+    }
+
+    /// A receiver of every incident event committed from now on.
+    pub fn subscribe(&self) -> broadcast::Receiver<Arc<IncidentEvent>> {
+        self.events.subscribe()
+    }
+
+    fn lock(&self) -> MutexGuard<'_, Sequencer> {
+        // A panic while holding the lock cannot leave the record half-written (the append is
+        // one transaction); the in-memory state is rebuilt below if an append failed.
+        self.sequencer
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    /// Records `batch` — all of it or none — and answers where each item went. Items whose
+    /// `client_id` is already stored with the same content get their original ids back and
+    /// are not recorded again.
+    pub fn submit(
+        &self,
+        batch: Vec<ValidObservation>,
+        now: Timestamp,
+    ) -> Result<SubmitOutcome, EngineError> {
+        let mut seq = self.lock();
+        let resolved = self.resolve_client_ids(&batch)?;
+        let mut fresh: Vec<(ObservationId, &ValidObservation)> = Vec::new();
+        let mut fresh_hashes: Vec<Option<Hash>> = Vec::new();
+        let mut slots: Vec<Slot> = Vec::with_capacity(batch.len());
+        let mut next = seq.next_observation;
+        for (obs, resolution) in batch.iter().zip(&resolved) {
+            match resolution {
+                Resolution::Stored(acc) => slots.push(Slot::Known(*acc)),
+                Resolution::SameAs(j) => slots.push(Slot::Alias(*j)),
+                Resolution::New(hash) => {
+                    slots.push(Slot::Fresh(fresh.len()));
+                    fresh.push((ObservationId(next), obs));
+                    fresh_hashes.push(*hash);
+                    next += 1;
+                }
+            }
+        }
+        let mut accepted = Vec::with_capacity(batch.len());
+        let mut new_events = Vec::new();
+        if !fresh.is_empty() {
+            let absorbed = seq.fusion.absorb(&fresh);
+            let (append, events) = match build_append(&fresh, &fresh_hashes, &absorbed, now) {
+                Ok(built) => built,
+                Err(e) => {
+                    *seq = restore(self.store.as_ref(), &self.agreement)?;
+                    return Err(e);
+                }
+            };
+            match self.store.append(&append) {
+                Ok(receipt) => {
+                    seq.next_observation = next;
+                    new_events = events
+                        .into_iter()
+                        .map(|(offset, mut ev)| {
+                            ev.entry_index = receipt.first_index + offset;
+                            Arc::new(ev)
+                        })
+                        .collect();
+                    for (k, slot) in slots.iter().enumerate() {
+                        let acc = match slot {
+                            Slot::Known(a) => *a,
+                            Slot::Fresh(f) => Accepted {
+                                id: fresh[*f].0,
+                                incident_id: absorbed.incident_ids[*f],
+                            },
+                            Slot::Alias(j) => accepted_at(&accepted, *j, k),
+                        };
+                        accepted.push(acc);
+                    }
+                }
+                Err(e) => {
+                    tracing::error!(error = %e, "append failed; rebuilding fusion state from the store");
+                    *seq = restore(self.store.as_ref(), &self.agreement)?;
+                    return Err(e.into());
+                }
+            }
+        } else {
+            for (k, slot) in slots.iter().enumerate() {
+                let acc = match slot {
+                    Slot::Known(a) => *a,
+                    Slot::Alias(j) => accepted_at(&accepted, *j, k),
+                    Slot::Fresh(_) => unreachable_fresh(),
+                };
+                accepted.push(acc);
+            }
+        }
+        drop(seq);
+        for ev in new_events {
+            // No subscriber is not an error: the record is the source of truth.
+            let _ = self.events.send(ev);
+        }
+        Ok(SubmitOutcome {
+            new: fresh.len(),
+            accepted,
+        })
+    }
+
+    /// Decides, for each item, whether it is new or repeats a stored client id or an earlier
+    /// item of the same batch; refuses a client id reused with different content.
+    fn resolve_client_ids(
+        &self,
+        batch: &[ValidObservation],
+    ) -> Result<Vec<Resolution>, EngineError> {
+        let ids: Vec<Uuid> = batch.iter().filter_map(|o| o.client_id).collect();
+        if ids.is_empty() {
+            return Ok(batch.iter().map(|_| Resolution::New(None)).collect());
+        }
+        let stored: HashMap<Uuid, truce_store::ClientRecord> = self
+            .store
+            .client_records(&ids)?
+            .into_iter()
+            .map(|r| (r.client_id, r))
+            .collect();
+        let mut first_in_batch: HashMap<Uuid, (usize, Hash)> = HashMap::new();
+        let mut out = Vec::with_capacity(batch.len());
+        for (index, obs) in batch.iter().enumerate() {
+            let Some(client_id) = obs.client_id else {
+                out.push(Resolution::New(None));
+                continue;
+            };
+            let hash = content_hash(obs)?;
+            let conflict = EngineError::ClientIdConflict { client_id, index };
+            if let Some(record) = stored.get(&client_id) {
+                if record.content_hash != hash {
+                    return Err(conflict);
+                }
+                out.push(Resolution::Stored(Accepted {
+                    id: record.observation_id,
+                    incident_id: record.incident_id,
+                }));
+            } else if let Some((first, first_hash)) = first_in_batch.get(&client_id) {
+                if *first_hash != hash {
+                    return Err(conflict);
+                }
+                out.push(Resolution::SameAs(*first));
+            } else {
+                first_in_batch.insert(client_id, (index, hash));
+                out.push(Resolution::New(Some(hash)));
+            }
+        }
+        Ok(out)
+    }
+}
+
+enum Resolution {
+    /// Already stored: answer with these ids.
+    Stored(Accepted),
+    /// Same client id and content as item j of this batch.
+    SameAs(usize),
+    /// New: record it (with its content hash when it has a client id).
+    New(Option<Hash>),
+}
+
+enum Slot {
+    Known(Accepted),
+    Fresh(usize),
+    Alias(usize),
+}
+
+fn accepted_at(accepted: &[Accepted], j: usize, k: usize) -> Accepted {
+    // An alias always points at an earlier item (the first occurrence), already filled in.
+    debug_assert!(j < k);
+    accepted[j]
+}
+
+fn unreachable_fresh() -> Accepted {
+    // Only reached if a fresh slot existed while `fresh` was empty, which construction rules out.
+    Accepted {
+        id: ObservationId(0),
+        incident_id: IncidentId(0),
+    }
+}
+
+/// SHA-256 of the observation's canonical JSON: what "the same content" means for a client id.
+fn content_hash(o: &ValidObservation) -> Result<Hash, EngineError> {
+    Ok(sha256(&canonical_json(&**o)?))
+}
+
+type BuiltAppend = (AppendBatch, Vec<(u64, IncidentEvent)>);
+
+fn build_append(
+    fresh: &[(ObservationId, &ValidObservation)],
+    hashes: &[Option<Hash>],
+    absorbed: &truce_fusion::Absorbed,
+    now: Timestamp,
+) -> Result<BuiltAppend, EngineError> {
+    let mut entries = Vec::with_capacity(fresh.len() + absorbed.revisions.len());
+    for (k, (id, obs)) in fresh.iter().enumerate() {
+        let body = EntryBody::Observation {
+            id: *id,
+            recorded_at: now,
+            observation: (***obs).clone(),
+        };
+        let client = obs.client_id.zip(hashes[k]);
+        entries.push(NewEntry {
+            bytes: body.canonical_bytes()?,
+            type_name: body.type_name(),
+            projection: Projection::Observation {
+                id: *id,
+                client,
+                incident_id: absorbed.incident_ids[k],
+                kind: obs.kind,
+                observed_at: obs.observed_at,
+            },
+        });
+    }
+    let mut events = Vec::with_capacity(absorbed.revisions.len());
+    for rev in &absorbed.revisions {
+        let body = EntryBody::IncidentRevision {
+            incident_id: rev.incident_id,
+            revision: rev.revision,
+            recorded_at: now,
+            added_observation_ids: rev.added.clone(),
+            estimate: rev.estimate.clone(),
+        };
+        events.push((
+            entries.len() as u64,
+            IncidentEvent {
+                id: rev.incident_id,
+                revision: rev.revision,
+                entry_index: 0,
+                added_observation_ids: rev.added.clone(),
+                estimate: rev.estimate.clone(),
+            },
+        ));
+        entries.push(NewEntry {
+            bytes: body.canonical_bytes()?,
+            type_name: body.type_name(),
+            projection: Projection::Incident {
+                id: rev.incident_id,
+                revision: rev.revision,
+                estimate: Box::new(rev.estimate.clone()),
+            },
+        });
+    }
+    Ok((AppendBatch { entries }, events))
+}
+
+fn restore(store: &dyn Store, agreement: &Arc<Agreement>) -> Result<Sequencer, EngineError> {
+    let tracks = store
+        .latest_estimates()?
+        .into_iter()
+        .map(|(id, revision, estimate)| TrackState {
+            id,
+            revision,
+            estimate,
+        });
+    let fusion = Fusion::restore(Rules::new(agreement.clone()), tracks);
+    let (max_obs, _) = store.max_ids()?;
+    Ok(Sequencer {
+        fusion,
+        next_observation: max_obs.0 + 1,
+    })
+}
+
+#[cfg(test)]
+mod tests;

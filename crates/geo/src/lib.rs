@@ -1,0 +1,55 @@
+//! Geodesy for truce: pure functions over plain numbers, no domain types, no IO.
+//!
+//! Conventions everywhere: WGS84; latitude and longitude in degrees ([`LatLon`], latitude first);
+//! heights above the ellipsoid in metres; bearings and azimuths in degrees clockwise from true
+//! north; local frames east-north-up in metres.
+//!
+//! ```
+//! use truce_geo::{LatLon, LocalFrame, destination};
+//! let post = LatLon::new(39.95, 46.80);
+//! let target = destination(post, 90.0, 1000.0);
+//! let frame = LocalFrame::at(post);
+//! let (e, n) = frame.to_en(target);
+//! assert!((e - 1000.0).abs() < 0.5 && n.abs() < 1.0);
+//! ```
+
+mod covariance;
+mod ellipsoid;
+mod mgrs;
+
+pub use covariance::{Cov2, Ellipse, SCALE_95};
+pub use ellipsoid::{LocalFrame, WGS84_A, WGS84_F};
+pub use mgrs::{MgrsError, from_mgrs, to_mgrs};
+
+use geographiclib_rs::{DirectGeodesic, Geodesic, InverseGeodesic};
+
+/// A WGS84 position: latitude then longitude, degrees.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct LatLon {
+    /// Degrees north, −90 to 90.
+    pub lat: f64,
+    /// Degrees east, −180 to 180.
+    pub lon: f64,
+}
+
+impl LatLon {
+    /// A position from latitude and longitude in degrees (in that order).
+    pub const fn new(lat: f64, lon: f64) -> Self {
+        Self { lat, lon }
+    }
+}
+
+/// The point `distance_m` metres from `from` along the geodesic leaving at `azimuth_deg`
+/// (degrees clockwise from true north), on the WGS84 ellipsoid (Karney's algorithm, accurate to
+/// nanometres).
+pub fn destination(from: LatLon, azimuth_deg: f64, distance_m: f64) -> LatLon {
+    let (lat, lon) = Geodesic::wgs84().direct(from.lat, from.lon, azimuth_deg, distance_m);
+    LatLon::new(lat, lon)
+}
+
+/// Geodesic distance in metres and the forward azimuth in degrees from `a` to `b` (WGS84).
+pub fn distance_azimuth(a: LatLon, b: LatLon) -> (f64, f64) {
+    let (s12, azi1, _azi2, _a12): (f64, f64, f64, f64) =
+        Geodesic::wgs84().inverse(a.lat, a.lon, b.lat, b.lon);
+    (s12, azi1.rem_euclid(360.0))
+}

@@ -1,0 +1,107 @@
+//! [`AppError`]: every failure, rendered as the contract's JSON error body.
+
+use axum::Json;
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use serde_json::json;
+use truce_core::ParseError;
+use truce_engine::EngineError;
+
+/// An error answered to a client. Internal failures are logged in full and answered with a
+/// generic message, so storage details never leak.
+#[derive(Debug)]
+pub struct AppError {
+    /// HTTP status.
+    pub status: StatusCode,
+    /// Machine-readable code (`invalid_value`, `not_found`, …).
+    pub code: &'static str,
+    /// For a person to read.
+    pub message: String,
+    /// The field at fault, if any.
+    pub field: Option<String>,
+    /// The batch index at fault, if any.
+    pub index: Option<usize>,
+}
+
+impl AppError {
+    /// 404 for `what`.
+    pub fn not_found(what: impl Into<String>) -> Self {
+        Self::new(StatusCode::NOT_FOUND, "not_found", what)
+    }
+
+    /// 422 about `field`.
+    pub fn invalid(field: &str, message: impl Into<String>) -> Self {
+        Self {
+            field: Some(field.to_string()),
+            ..Self::new(StatusCode::UNPROCESSABLE_ENTITY, "invalid_value", message)
+        }
+    }
+
+    /// An error with no field or index.
+    pub fn new(status: StatusCode, code: &'static str, message: impl Into<String>) -> Self {
+        Self {
+            status,
+            code,
+            message: message.into(),
+            field: None,
+            index: None,
+        }
+    }
+
+    /// 500, logging `detail` (never sent to the client).
+    pub fn internal(detail: impl std::fmt::Display) -> Self {
+        tracing::error!(error = %detail, "internal error");
+        Self::new(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "internal",
+            "the server failed; nothing from this request was recorded",
+        )
+    }
+}
+
+impl From<ParseError> for AppError {
+    fn from(e: ParseError) -> Self {
+        let status = match e {
+            ParseError::Malformed { .. } => StatusCode::BAD_REQUEST,
+            ParseError::TooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
+            ParseError::Invalid { .. } => StatusCode::UNPROCESSABLE_ENTITY,
+        };
+        Self {
+            status,
+            code: e.code(),
+            message: e.message(),
+            field: e.field().map(str::to_string),
+            index: e.index(),
+        }
+    }
+}
+
+impl From<EngineError> for AppError {
+    fn from(e: EngineError) -> Self {
+        match e {
+            EngineError::ClientIdConflict { index, .. } => Self {
+                index: Some(index),
+                ..Self::invalid("client_id", e.to_string())
+            },
+            other => Self::internal(other),
+        }
+    }
+}
+
+impl From<truce_store::StoreError> for AppError {
+    fn from(e: truce_store::StoreError) -> Self {
+        Self::internal(e)
+    }
+}
+
+impl IntoResponse for AppError {
+    fn into_response(self) -> Response {
+        let body = json!({"error": {
+            "code": self.code,
+            "message": self.message,
+            "field": self.field,
+            "index": self.index,
+        }});
+        (self.status, Json(body)).into_response()
+    }
+}

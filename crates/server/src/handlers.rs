@@ -1,0 +1,170 @@
+//! The JSON endpoints of the contract (DESIGN.md, "Interface contract").
+
+use crate::error::AppError;
+use crate::query::incident_filter;
+use crate::{AppState, OPENAPI};
+use axum::Json;
+use axum::body::Bytes;
+use axum::extract::rejection::BytesRejection;
+use axum::extract::{Path, Query, State};
+use axum::http::{HeaderMap, StatusCode, header};
+use axum::response::{Html, IntoResponse, Response};
+use serde_json::json;
+use truce_core::{IncidentId, ObservationId, Timestamp};
+
+/// Runs blocking work (parsing, SQLite, fsync) off the async workers.
+async fn blocking<T: Send + 'static>(
+    f: impl FnOnce() -> Result<T, AppError> + Send + 'static,
+) -> Result<T, AppError> {
+    tokio::task::spawn_blocking(f)
+        .await
+        .map_err(AppError::internal)?
+}
+
+/// `POST /api/observations`: one observation or an array, all or nothing.
+pub async fn submit(
+    State(state): State<AppState>,
+    body: Result<Bytes, BytesRejection>,
+) -> Result<Response, AppError> {
+    let body = body.map_err(|rejection| {
+        if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE {
+            AppError::new(
+                StatusCode::PAYLOAD_TOO_LARGE,
+                "too_large",
+                format!("body is over {} bytes", state.limits.max_bytes),
+            )
+        } else {
+            AppError::new(StatusCode::BAD_REQUEST, "malformed", rejection.body_text())
+        }
+    })?;
+    let engine = state.engine.clone();
+    let limits = state.limits;
+    let outcome = blocking(move || {
+        let now = Timestamp::now();
+        let batch = truce_core::intake::parse_observations(&body, &limits, now)?;
+        Ok(engine.submit(batch, now)?)
+    })
+    .await?;
+    let status = if outcome.new == 0 {
+        StatusCode::OK
+    } else {
+        StatusCode::CREATED
+    };
+    Ok((status, Json(json!({ "accepted": outcome.accepted }))).into_response())
+}
+
+fn parse_id(text: &str, what: &str) -> Result<u64, AppError> {
+    text.parse::<u64>()
+        .map_err(|_| AppError::not_found(format!("no {what} {text:?}: ids are positive integers")))
+}
+
+/// `GET /api/observations/{id}`.
+pub async fn observation(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+) -> Result<Response, AppError> {
+    let id = ObservationId(parse_id(&id, "observation")?);
+    let engine = state.engine.clone();
+    let stored = blocking(move || Ok(engine.store().observation(id)?))
+        .await?
+        .ok_or_else(|| AppError::not_found(format!("no observation {id}")))?;
+    let mut body = serde_json::to_value(&stored.observation).map_err(AppError::internal)?;
+    if let Some(map) = body.as_object_mut() {
+        map.insert("id".into(), json!(stored.id));
+        map.insert("incident_id".into(), json!(stored.incident_id));
+        map.insert("entry_index".into(), json!(stored.entry_index));
+        map.insert("recorded_at".into(), json!(stored.recorded_at));
+    }
+    Ok(Json(body).into_response())
+}
+
+fn wants_geojson(headers: &HeaderMap) -> bool {
+    headers
+        .get_all(header::ACCEPT)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .any(|v| v.contains("application/geo+json"))
+}
+
+/// `GET /api/incidents` with the contract's filters; GeoJSON when asked for.
+pub async fn incidents(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Query(params): Query<Vec<(String, String)>>,
+) -> Result<Response, AppError> {
+    let filter = incident_filter(&params)?;
+    let engine = state.engine.clone();
+    let list = blocking(move || Ok(engine.store().incidents(&filter)?)).await?;
+    if wants_geojson(&headers) {
+        let fc = crate::geojson::feature_collection(&list);
+        return Ok(([(header::CONTENT_TYPE, "application/geo+json")], Json(fc)).into_response());
+    }
+    Ok(Json(json!({ "count": list.len(), "incidents": list })).into_response())
+}
+
+/// `GET /api/incidents/{id}`.
+pub async fn incident(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+) -> Result<Response, AppError> {
+    let id = IncidentId(parse_id(&id, "incident")?);
+    let engine = state.engine.clone();
+    let found = blocking(move || Ok(engine.store().incident(id)?))
+        .await?
+        .ok_or_else(|| AppError::not_found(format!("no incident {id}")))?;
+    if wants_geojson(&headers) {
+        let fc = crate::geojson::feature_collection(std::slice::from_ref(&found));
+        return Ok(([(header::CONTENT_TYPE, "application/geo+json")], Json(fc)).into_response());
+    }
+    Ok(Json(found).into_response())
+}
+
+/// `GET /api/agreement`: the agreement in force, zones as GeoJSON.
+pub async fn agreement(State(state): State<AppState>) -> Response {
+    Json(&state.engine.agreement().doc).into_response()
+}
+
+/// `GET /api/openapi.json`.
+pub async fn openapi() -> Response {
+    ([(header::CONTENT_TYPE, "application/json")], OPENAPI).into_response()
+}
+
+/// `GET /healthz`: up, with the record's size.
+pub async fn healthz(State(state): State<AppState>) -> Result<Response, AppError> {
+    let engine = state.engine.clone();
+    let head = blocking(move || Ok(engine.store().head()?)).await?;
+    Ok(Json(json!({"status": "ok", "record_size": head.size})).into_response())
+}
+
+/// `GET /`: where to go until the dashboard lands.
+pub async fn index(State(state): State<AppState>) -> Html<String> {
+    let doc = &state.engine.agreement().doc;
+    let label = if doc.illustrative {
+        " <em>(illustrative)</em>"
+    } else {
+        ""
+    };
+    Html(format!(
+        "<!doctype html><meta charset=utf-8><title>truce</title>\
+         <h1>truce — joint monitoring center</h1><p>Agreement: {}{label}</p><ul>\
+         <li><a href=/api/incidents>/api/incidents</a> (JSON; send <code>Accept: application/geo+json</code> for GeoJSON)</li>\
+         <li><a href=/api/events>/api/events</a> (live incident events)</li>\
+         <li><a href=/api/agreement>/api/agreement</a></li>\
+         <li><a href=/api/openapi.json>/api/openapi.json</a></li>\
+         <li><a href=/healthz>/healthz</a></li></ul>",
+        html_escape(&doc.name)
+    ))
+}
+
+fn html_escape(s: &str) -> String {
+    s.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+        .replace('"', "&quot;")
+}
+
+/// Any other path.
+pub async fn not_found() -> AppError {
+    AppError::not_found("no such endpoint; see /api/openapi.json")
+}

@@ -1,0 +1,64 @@
+//! Storage for truce: the shared record and the tables derived from it, behind [`Store`].
+//!
+//! The record is one ordered table of entries (canonical bytes, each chained to the one before by
+//! SHA-256; see [`truce_core::entry`]). Every other table — observations, incidents, blobs — is a
+//! projection written in the *same transaction* as the entries it derives from, so a reader never
+//! sees an observation without its entry, and a crash leaves either both or neither.
+//!
+//! Architecture invariant: nothing here updates or deletes an entry. Projections (the current
+//! state of an incident) are updated; the entries that justify them are only ever appended.
+//!
+//! [`SqliteStore`] is the embedded implementation (one file, WAL). A PostgreSQL implementation
+//! implements the same trait; callers hold a `dyn Store`.
+
+mod error;
+mod model;
+mod sqlite;
+mod verify;
+
+pub use error::StoreError;
+pub use model::{
+    AppendBatch, AppendReceipt, ClientRecord, Durability, Head, IncidentFilter, NewEntry,
+    Projection, StoredEntry, StoredObservation,
+};
+pub use sqlite::SqliteStore;
+pub use verify::{ChainFault, ChainReport, verify_chain};
+
+use truce_core::agreement::AgreementDoc;
+use truce_core::incident::IncidentEstimate;
+use truce_core::{Incident, IncidentId, ObservationId};
+use uuid::Uuid;
+
+/// What every storage backend provides. Methods take `&self`: implementations serialise writers
+/// internally and let readers run concurrently.
+pub trait Store: Send + Sync {
+    /// Appends `batch` atomically: all its entries and projections, or nothing.
+    fn append(&self, batch: &AppendBatch) -> Result<AppendReceipt, StoreError>;
+
+    /// The record's current size and chain hash.
+    fn head(&self) -> Result<Head, StoreError>;
+
+    /// The records of the given client ids that are already stored.
+    fn client_records(&self, ids: &[Uuid]) -> Result<Vec<ClientRecord>, StoreError>;
+
+    /// One observation with its entry index and incident.
+    fn observation(&self, id: ObservationId) -> Result<Option<StoredObservation>, StoreError>;
+
+    /// One incident in its latest revision.
+    fn incident(&self, id: IncidentId) -> Result<Option<Incident>, StoreError>;
+
+    /// Incidents matching `filter`, most recent first.
+    fn incidents(&self, filter: &IncidentFilter) -> Result<Vec<Incident>, StoreError>;
+
+    /// Every incident's id, latest revision and estimate, for rebuilding fusion state.
+    fn latest_estimates(&self) -> Result<Vec<(IncidentId, u32, IncidentEstimate)>, StoreError>;
+
+    /// The agreement in force (its version and document), if one was recorded.
+    fn agreement(&self) -> Result<Option<(u32, AgreementDoc)>, StoreError>;
+
+    /// Entries `from..from+limit` of the record, in order.
+    fn entries(&self, from: u64, limit: u64) -> Result<Vec<StoredEntry>, StoreError>;
+
+    /// The highest observation and incident numbers used so far (0 when none).
+    fn max_ids(&self) -> Result<(ObservationId, IncidentId), StoreError>;
+}

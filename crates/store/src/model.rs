@@ -1,0 +1,152 @@
+//! The values the store takes and gives.
+
+use truce_core::entry::Hash;
+use truce_core::incident::IncidentEstimate;
+use truce_core::incident::Status;
+use truce_core::{IncidentId, Kind, Observation, ObservationId, Timestamp};
+use uuid::Uuid;
+
+/// How hard a commit waits for the disk.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Durability {
+    /// Every commit reaches the disk before it returns (survives power loss). The default.
+    #[default]
+    Full,
+    /// Commits survive a crash of the process, but the last ones may be lost on power loss.
+    Process,
+}
+
+/// An entry to append, with the projection it carries.
+#[derive(Debug, Clone)]
+pub struct NewEntry {
+    /// The entry's canonical bytes.
+    pub bytes: Vec<u8>,
+    /// The entry's type (`observation`, `incident_revision`, `agreement`).
+    pub type_name: &'static str,
+    /// What derived tables learn from it.
+    pub projection: Projection,
+}
+
+/// What an entry changes in the derived tables.
+#[derive(Debug, Clone)]
+pub enum Projection {
+    /// An observation was accepted.
+    Observation {
+        /// Its number.
+        id: ObservationId,
+        /// The client's idempotency key, with the SHA-256 of the submitted content.
+        client: Option<(Uuid, Hash)>,
+        /// The incident it joined.
+        incident_id: IncidentId,
+        /// Its kind.
+        kind: Kind,
+        /// When it happened.
+        observed_at: Timestamp,
+    },
+    /// An incident's latest state.
+    Incident {
+        /// The incident.
+        id: IncidentId,
+        /// Its revision.
+        revision: u32,
+        /// Its estimate after the revision.
+        estimate: Box<IncidentEstimate>,
+    },
+    /// A new agreement version; the document is stored as a blob.
+    Agreement {
+        /// Its version.
+        version: u32,
+        /// The canonical document bytes.
+        document: Vec<u8>,
+    },
+}
+
+/// Entries to append in one transaction.
+#[derive(Debug, Clone, Default)]
+pub struct AppendBatch {
+    /// In record order.
+    pub entries: Vec<NewEntry>,
+}
+
+/// What an append did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct AppendReceipt {
+    /// Index of the batch's first entry.
+    pub first_index: u64,
+    /// The record after the append.
+    pub head: Head,
+}
+
+/// The record's size and the chain hash of its last entry (32 zero bytes when empty).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Head {
+    /// Number of entries.
+    pub size: u64,
+    /// Chain hash after the last entry.
+    pub chain: Hash,
+}
+
+/// An entry as stored.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StoredEntry {
+    /// Its index, from 0.
+    pub index: u64,
+    /// Its canonical bytes.
+    pub bytes: Vec<u8>,
+    /// The chain hash stored with it.
+    pub chain: Hash,
+}
+
+/// A client id that is already stored.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ClientRecord {
+    /// The client's idempotency key.
+    pub client_id: Uuid,
+    /// SHA-256 of the content first submitted under it.
+    pub content_hash: Hash,
+    /// The observation it created.
+    pub observation_id: ObservationId,
+    /// The incident that observation joined.
+    pub incident_id: IncidentId,
+}
+
+/// An observation with where it stands in the record.
+#[derive(Debug, Clone, PartialEq)]
+pub struct StoredObservation {
+    /// Its number.
+    pub id: ObservationId,
+    /// The incident it joined.
+    pub incident_id: IncidentId,
+    /// Index of its entry in the record.
+    pub entry_index: u64,
+    /// When the center accepted it.
+    pub recorded_at: Timestamp,
+    /// The observation.
+    pub observation: Observation,
+}
+
+/// Which incidents to list. Every field narrows; `None` does not.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct IncidentFilter {
+    /// West, south, east, north in degrees: incidents whose position lies inside.
+    pub bbox: Option<[f64; 4]>,
+    /// Incidents last seen at or after this.
+    pub since: Option<Timestamp>,
+    /// Incidents first seen at or before this.
+    pub until: Option<Timestamp>,
+    /// Of this kind.
+    pub kind: Option<Kind>,
+    /// In this status.
+    pub status: Option<Status>,
+    /// With a finding against this clause.
+    pub clause: Option<String>,
+    /// Attributed to this side (or `undetermined`).
+    pub side: Option<String>,
+    /// At most this many (the store caps it).
+    pub limit: Option<u32>,
+}
+
+impl IncidentFilter {
+    /// The most incidents one query returns.
+    pub const MAX_LIMIT: u32 = 10_000;
+}

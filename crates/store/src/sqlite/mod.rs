@@ -1,0 +1,152 @@
+//! The embedded store: one SQLite file in WAL mode, one writer connection and a small pool of
+//! readers.
+
+mod read;
+mod schema;
+mod write;
+
+use crate::Store;
+use crate::error::{Context, StoreError};
+use crate::model::{
+    AppendBatch, AppendReceipt, ClientRecord, Durability, Head, IncidentFilter, StoredEntry,
+    StoredObservation,
+};
+use rusqlite::{Connection, OpenFlags};
+use std::path::{Path, PathBuf};
+use std::sync::Mutex;
+use truce_core::agreement::AgreementDoc;
+use truce_core::incident::IncidentEstimate;
+use truce_core::{Incident, IncidentId, ObservationId};
+use uuid::Uuid;
+
+/// Readers kept open between queries; more are opened under load and closed after.
+const IDLE_READERS: usize = 8;
+
+/// A truce store in one SQLite file.
+pub struct SqliteStore {
+    path: PathBuf,
+    /// The one connection that writes: holding its lock is holding the right to append.
+    writer: Mutex<write::Writer>,
+    /// Idle read-only connections.
+    readers: Mutex<Vec<Connection>>,
+}
+
+impl std::fmt::Debug for SqliteStore {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SqliteStore")
+            .field("path", &self.path)
+            .finish()
+    }
+}
+
+impl SqliteStore {
+    /// Opens (creating if absent) the store at `path`, migrating its schema to this version.
+    pub fn open(path: &Path, durability: Durability) -> Result<Self, StoreError> {
+        let mut conn = Connection::open(path).context("opening the database file")?;
+        let sync = match durability {
+            Durability::Full => "FULL",
+            Durability::Process => "NORMAL",
+        };
+        conn.execute_batch(&format!(
+            "PRAGMA journal_mode = WAL;
+             PRAGMA synchronous = {sync};
+             PRAGMA foreign_keys = ON;
+             PRAGMA busy_timeout = 10000;
+             PRAGMA cache_size = -65536;
+             PRAGMA temp_store = MEMORY;"
+        ))
+        .context("configuring the database")?;
+        schema::migrate(&mut conn)?;
+        let head = write::load_head(&conn)?;
+        Ok(Self {
+            path: path.to_path_buf(),
+            writer: Mutex::new(write::Writer::new(conn, head)),
+            readers: Mutex::new(Vec::new()),
+        })
+    }
+
+    /// The database file.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// Runs `f` on a read-only connection from the pool.
+    fn read<T>(
+        &self,
+        f: impl FnOnce(&Connection) -> Result<T, StoreError>,
+    ) -> Result<T, StoreError> {
+        let pooled = self.readers.lock().ok().and_then(|mut r| r.pop());
+        let conn = match pooled {
+            Some(c) => c,
+            None => {
+                let c = Connection::open_with_flags(
+                    &self.path,
+                    OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+                )
+                .context("opening a reader")?;
+                c.busy_timeout(std::time::Duration::from_secs(10))
+                    .context("configuring a reader")?;
+                c
+            }
+        };
+        let result = f(&conn);
+        if let Ok(mut idle) = self.readers.lock() {
+            if idle.len() < IDLE_READERS {
+                idle.push(conn);
+            }
+        }
+        result
+    }
+
+    fn writer(&self) -> Result<std::sync::MutexGuard<'_, write::Writer>, StoreError> {
+        self.writer
+            .lock()
+            .map_err(|_| StoreError::Corrupt("a writer panicked mid-transaction".into()))
+    }
+}
+
+impl Store for SqliteStore {
+    fn append(&self, batch: &AppendBatch) -> Result<AppendReceipt, StoreError> {
+        self.writer()?.append(batch)
+    }
+
+    fn head(&self) -> Result<Head, StoreError> {
+        Ok(self.writer()?.head())
+    }
+
+    fn client_records(&self, ids: &[Uuid]) -> Result<Vec<ClientRecord>, StoreError> {
+        let w = self.writer()?;
+        read::client_records(w.conn(), ids)
+    }
+
+    fn observation(&self, id: ObservationId) -> Result<Option<StoredObservation>, StoreError> {
+        self.read(|c| read::observation(c, id))
+    }
+
+    fn incident(&self, id: IncidentId) -> Result<Option<Incident>, StoreError> {
+        self.read(|c| read::incident(c, id))
+    }
+
+    fn incidents(&self, filter: &IncidentFilter) -> Result<Vec<Incident>, StoreError> {
+        self.read(|c| read::incidents(c, filter))
+    }
+
+    fn latest_estimates(&self) -> Result<Vec<(IncidentId, u32, IncidentEstimate)>, StoreError> {
+        self.read(read::latest_estimates)
+    }
+
+    fn agreement(&self) -> Result<Option<(u32, AgreementDoc)>, StoreError> {
+        self.read(read::agreement)
+    }
+
+    fn entries(&self, from: u64, limit: u64) -> Result<Vec<StoredEntry>, StoreError> {
+        self.read(|c| read::entries(c, from, limit))
+    }
+
+    fn max_ids(&self) -> Result<(ObservationId, IncidentId), StoreError> {
+        self.read(read::max_ids)
+    }
+}
+
+#[cfg(test)]
+mod tests;

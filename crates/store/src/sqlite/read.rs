@@ -1,0 +1,270 @@
+//! Queries. Each runs on whichever connection it is given (a pooled reader, or the writer when
+//! the sequencer must see its own latest commit).
+
+use crate::error::{Context, StoreError};
+use crate::model::{ClientRecord, IncidentFilter, StoredEntry, StoredObservation};
+use rusqlite::types::Value;
+use rusqlite::{Connection, OptionalExtension, params, params_from_iter};
+use truce_core::agreement::AgreementDoc;
+use truce_core::entry::{EntryBody, Hash};
+use truce_core::incident::IncidentEstimate;
+use truce_core::{Incident, IncidentId, ObservationId};
+use uuid::Uuid;
+
+fn hash_of(bytes: Vec<u8>, what: &str) -> Result<Hash, StoreError> {
+    bytes
+        .try_into()
+        .map_err(|_| StoreError::Corrupt(format!("{what} is not 32 bytes")))
+}
+
+pub fn client_records(conn: &Connection, ids: &[Uuid]) -> Result<Vec<ClientRecord>, StoreError> {
+    let mut stmt = conn
+        .prepare_cached(
+            "SELECT id, incident_id, content_hash FROM observations WHERE client_id = ?1",
+        )
+        .context("preparing the client id lookup")?;
+    let mut out = Vec::new();
+    for id in ids {
+        let row: Option<(i64, i64, Vec<u8>)> = stmt
+            .query_row(params![id.as_bytes().to_vec()], |r| {
+                Ok((r.get(0)?, r.get(1)?, r.get(2)?))
+            })
+            .optional()
+            .context("looking up a client id")?;
+        if let Some((obs, incident, hash)) = row {
+            out.push(ClientRecord {
+                client_id: *id,
+                content_hash: hash_of(hash, "a content hash")?,
+                observation_id: ObservationId(obs as u64),
+                incident_id: IncidentId(incident as u64),
+            });
+        }
+    }
+    Ok(out)
+}
+
+pub fn observation(
+    conn: &Connection,
+    id: ObservationId,
+) -> Result<Option<StoredObservation>, StoreError> {
+    let row: Option<(i64, i64, Vec<u8>)> = conn
+        .prepare_cached(
+            "SELECT o.entry, o.incident_id, e.body FROM observations o
+             JOIN entries e ON e.idx = o.entry WHERE o.id = ?1",
+        )
+        .context("preparing the observation query")?
+        .query_row(params![id.0 as i64], |r| {
+            Ok((r.get(0)?, r.get(1)?, r.get(2)?))
+        })
+        .optional()
+        .context("reading an observation")?;
+    let Some((entry, incident, body)) = row else {
+        return Ok(None);
+    };
+    match EntryBody::from_canonical_bytes(&body) {
+        Ok(EntryBody::Observation {
+            id: entry_id,
+            recorded_at,
+            observation,
+        }) if entry_id == id => Ok(Some(StoredObservation {
+            id,
+            incident_id: IncidentId(incident as u64),
+            entry_index: entry as u64,
+            recorded_at,
+            observation,
+        })),
+        Ok(other) => Err(StoreError::Corrupt(format!(
+            "observation {id}: entry {entry} is a {} entry for another item",
+            other.type_name()
+        ))),
+        Err(e) => Err(StoreError::Corrupt(format!(
+            "observation {id}: entry {entry}: {e}"
+        ))),
+    }
+}
+
+fn observation_ids(conn: &Connection, id: IncidentId) -> Result<Vec<ObservationId>, StoreError> {
+    let mut stmt = conn
+        .prepare_cached("SELECT id FROM observations WHERE incident_id = ?1 ORDER BY id")
+        .context("preparing the incident's observations query")?;
+    let rows = stmt
+        .query_map(params![id.0 as i64], |r| r.get::<_, i64>(0))
+        .context("reading an incident's observations")?;
+    rows.map(|r| r.map(|v| ObservationId(v as u64)))
+        .collect::<Result<_, _>>()
+        .context("reading an incident's observations")
+}
+
+fn decode_estimate(id: i64, json: &str) -> Result<IncidentEstimate, StoreError> {
+    serde_json::from_str(json).map_err(|e| StoreError::Corrupt(format!("incident {id}: {e}")))
+}
+
+fn build_incident(
+    conn: &Connection,
+    id: i64,
+    revision: u32,
+    json: &str,
+) -> Result<Incident, StoreError> {
+    let id_typed = IncidentId(id as u64);
+    Ok(Incident {
+        id: id_typed,
+        revision,
+        estimate: decode_estimate(id, json)?,
+        observation_ids: observation_ids(conn, id_typed)?,
+        assessments: Vec::new(),
+    })
+}
+
+pub fn incident(conn: &Connection, id: IncidentId) -> Result<Option<Incident>, StoreError> {
+    let row: Option<(u32, String)> = conn
+        .prepare_cached("SELECT revision, estimate FROM incidents WHERE id = ?1")
+        .context("preparing the incident query")?
+        .query_row(params![id.0 as i64], |r| Ok((r.get(0)?, r.get(1)?)))
+        .optional()
+        .context("reading an incident")?;
+    row.map(|(rev, json)| build_incident(conn, id.0 as i64, rev, &json))
+        .transpose()
+}
+
+pub fn incidents(conn: &Connection, f: &IncidentFilter) -> Result<Vec<Incident>, StoreError> {
+    let mut sql = String::from("SELECT id, revision, estimate FROM incidents WHERE 1=1");
+    let mut args: Vec<Value> = Vec::new();
+    if let Some([w, s, e, n]) = f.bbox {
+        sql.push_str(" AND lat BETWEEN ? AND ?");
+        args.extend([Value::Real(s), Value::Real(n)]);
+        if w <= e {
+            sql.push_str(" AND lon BETWEEN ? AND ?");
+            args.extend([Value::Real(w), Value::Real(e)]);
+        } else {
+            // A box across the antimeridian.
+            sql.push_str(" AND (lon >= ? OR lon <= ?)");
+            args.extend([Value::Real(w), Value::Real(e)]);
+        }
+    }
+    if let Some(since) = f.since {
+        sql.push_str(" AND last_seen_ms >= ?");
+        args.push(Value::Integer(since.unix_millis()));
+    }
+    if let Some(until) = f.until {
+        sql.push_str(" AND first_seen_ms <= ?");
+        args.push(Value::Integer(until.unix_millis()));
+    }
+    if let Some(kind) = f.kind {
+        sql.push_str(" AND kind = ?");
+        args.push(Value::Text(kind.as_str().into()));
+    }
+    if let Some(status) = f.status {
+        sql.push_str(" AND status = ?");
+        args.push(Value::Text(status.as_str().into()));
+    }
+    if let Some(clause) = &f.clause {
+        sql.push_str(" AND instr(clauses, ?) > 0");
+        args.push(Value::Text(format!(",{clause},")));
+    }
+    if let Some(side) = &f.side {
+        sql.push_str(" AND side = ?");
+        args.push(Value::Text(side.clone()));
+    }
+    let limit = f.limit.unwrap_or(1000).min(IncidentFilter::MAX_LIMIT);
+    sql.push_str(" ORDER BY last_seen_ms DESC, id DESC LIMIT ?");
+    args.push(Value::Integer(limit.into()));
+    let mut stmt = conn
+        .prepare_cached(&sql)
+        .context("preparing the incident list")?;
+    let rows: Vec<(i64, u32, String)> = stmt
+        .query_map(params_from_iter(args), |r| {
+            Ok((r.get(0)?, r.get(1)?, r.get(2)?))
+        })
+        .context("listing incidents")?
+        .collect::<Result<_, _>>()
+        .context("listing incidents")?;
+    rows.into_iter()
+        .map(|(id, rev, json)| build_incident(conn, id, rev, &json))
+        .collect()
+}
+
+pub fn latest_estimates(
+    conn: &Connection,
+) -> Result<Vec<(IncidentId, u32, IncidentEstimate)>, StoreError> {
+    let mut stmt = conn
+        .prepare("SELECT id, revision, estimate FROM incidents ORDER BY id")
+        .context("preparing the estimates query")?;
+    let rows = stmt
+        .query_map([], |r| {
+            Ok((
+                r.get::<_, i64>(0)?,
+                r.get::<_, u32>(1)?,
+                r.get::<_, String>(2)?,
+            ))
+        })
+        .context("reading estimates")?;
+    let mut out = Vec::new();
+    for row in rows {
+        let (id, rev, json) = row.context("reading estimates")?;
+        out.push((IncidentId(id as u64), rev, decode_estimate(id, &json)?));
+    }
+    Ok(out)
+}
+
+pub fn agreement(conn: &Connection) -> Result<Option<(u32, AgreementDoc)>, StoreError> {
+    let row: Option<(u32, Vec<u8>)> = conn
+        .query_row(
+            "SELECT a.version, b.bytes FROM agreements a JOIN blobs b ON b.sha256 = a.sha256
+             ORDER BY a.version DESC LIMIT 1",
+            [],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )
+        .optional()
+        .context("reading the agreement")?;
+    row.map(|(version, bytes)| {
+        serde_json::from_slice(&bytes)
+            .map(|doc| (version, doc))
+            .map_err(|e| StoreError::Corrupt(format!("agreement version {version}: {e}")))
+    })
+    .transpose()
+}
+
+pub fn entries(conn: &Connection, from: u64, limit: u64) -> Result<Vec<StoredEntry>, StoreError> {
+    let mut stmt = conn
+        .prepare_cached(
+            "SELECT idx, body, chain FROM entries WHERE idx >= ?1 ORDER BY idx LIMIT ?2",
+        )
+        .context("preparing the entries query")?;
+    let rows = stmt
+        .query_map(
+            params![from as i64, limit.min(i64::MAX as u64) as i64],
+            |r| {
+                Ok((
+                    r.get::<_, i64>(0)?,
+                    r.get::<_, Vec<u8>>(1)?,
+                    r.get::<_, Vec<u8>>(2)?,
+                ))
+            },
+        )
+        .context("reading entries")?;
+    let mut out = Vec::new();
+    for row in rows {
+        let (idx, bytes, chain) = row.context("reading entries")?;
+        out.push(StoredEntry {
+            index: idx as u64,
+            bytes,
+            chain: hash_of(chain, &format!("entry {idx}'s chain"))?,
+        });
+    }
+    Ok(out)
+}
+
+pub fn max_ids(conn: &Connection) -> Result<(ObservationId, IncidentId), StoreError> {
+    conn.query_row(
+        "SELECT (SELECT COALESCE(MAX(id), 0) FROM observations),
+                (SELECT COALESCE(MAX(id), 0) FROM incidents)",
+        [],
+        |r| {
+            Ok((
+                ObservationId(r.get::<_, i64>(0)? as u64),
+                IncidentId(r.get::<_, i64>(1)? as u64),
+            ))
+        },
+    )
+    .context("reading the highest ids")
+}

@@ -1,0 +1,179 @@
+//! The append path: entries chained and projections written in one transaction.
+
+use crate::error::{Context, StoreError};
+use crate::model::{AppendBatch, AppendReceipt, Head, Projection};
+use rusqlite::{Connection, OptionalExtension, TransactionBehavior, params};
+use truce_core::entry::{MAX_ENTRY_BYTES, chain_hash, leaf_hash, sha256};
+
+/// The writer connection and the head it last committed.
+pub struct Writer {
+    conn: Connection,
+    head: Head,
+}
+
+/// Reads the record's head from the last entry.
+pub fn load_head(conn: &Connection) -> Result<Head, StoreError> {
+    let last: Option<(i64, Vec<u8>)> = conn
+        .query_row(
+            "SELECT idx, chain FROM entries ORDER BY idx DESC LIMIT 1",
+            [],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )
+        .optional()
+        .context("reading the record's head")?;
+    match last {
+        None => Ok(Head {
+            size: 0,
+            chain: [0; 32],
+        }),
+        Some((idx, chain)) => Ok(Head {
+            size: idx as u64 + 1,
+            chain: chain
+                .try_into()
+                .map_err(|_| StoreError::Corrupt(format!("entry {idx}: chain is not 32 bytes")))?,
+        }),
+    }
+}
+
+impl Writer {
+    pub fn new(conn: Connection, head: Head) -> Self {
+        Self { conn, head }
+    }
+
+    pub fn conn(&self) -> &Connection {
+        &self.conn
+    }
+
+    pub fn head(&self) -> Head {
+        self.head
+    }
+
+    /// Appends every entry of `batch` and its projection, or nothing.
+    pub fn append(&mut self, batch: &AppendBatch) -> Result<AppendReceipt, StoreError> {
+        let first_index = self.head.size;
+        let mut head = self.head;
+        let tx = self
+            .conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)
+            .context("starting an append")?;
+        {
+            let mut insert_entry = tx
+                .prepare_cached(
+                    "INSERT INTO entries (idx, type, body, chain) VALUES (?1, ?2, ?3, ?4)",
+                )
+                .context("preparing the entry insert")?;
+            let mut insert_obs = tx
+                .prepare_cached(
+                    "INSERT INTO observations
+                       (id, entry, incident_id, kind, observed_ms, client_id, content_hash)
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+                )
+                .context("preparing the observation insert")?;
+            let mut upsert_incident = tx
+                .prepare_cached(
+                    "INSERT INTO incidents (id, revision, entry, kind, status, side, clauses,
+                       first_seen_ms, last_seen_ms, lat, lon, estimate)
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)
+                     ON CONFLICT(id) DO UPDATE SET revision = excluded.revision,
+                       entry = excluded.entry, kind = excluded.kind, status = excluded.status,
+                       side = excluded.side, clauses = excluded.clauses,
+                       first_seen_ms = excluded.first_seen_ms, last_seen_ms = excluded.last_seen_ms,
+                       lat = excluded.lat, lon = excluded.lon, estimate = excluded.estimate",
+                )
+                .context("preparing the incident upsert")?;
+            for entry in &batch.entries {
+                if entry.bytes.len() > MAX_ENTRY_BYTES {
+                    return Err(StoreError::Corrupt(format!(
+                        "entry of {} bytes exceeds {MAX_ENTRY_BYTES}",
+                        entry.bytes.len()
+                    )));
+                }
+                let idx = head.size;
+                let chain = chain_hash(&head.chain, &leaf_hash(&entry.bytes));
+                insert_entry
+                    .execute(params![
+                        idx as i64,
+                        entry.type_name,
+                        entry.bytes,
+                        &chain[..]
+                    ])
+                    .context("appending an entry")?;
+                match &entry.projection {
+                    Projection::Observation {
+                        id,
+                        client,
+                        incident_id,
+                        kind,
+                        observed_at,
+                    } => {
+                        insert_obs
+                            .execute(params![
+                                id.0 as i64,
+                                idx as i64,
+                                incident_id.0 as i64,
+                                kind.as_str(),
+                                observed_at.unix_millis(),
+                                client.map(|(c, _)| c.as_bytes().to_vec()),
+                                client.map(|(_, h)| h.to_vec()),
+                            ])
+                            .context("storing an observation")?;
+                    }
+                    Projection::Incident {
+                        id,
+                        revision,
+                        estimate,
+                    } => {
+                        let clauses: String = if estimate.findings.is_empty() {
+                            String::new()
+                        } else {
+                            let mut s = String::from(",");
+                            for f in &estimate.findings {
+                                s.push_str(&f.clause_id);
+                                s.push(',');
+                            }
+                            s
+                        };
+                        let json = serde_json::to_string(estimate.as_ref())
+                            .map_err(|e| StoreError::Corrupt(format!("incident estimate: {e}")))?;
+                        upsert_incident
+                            .execute(params![
+                                id.0 as i64,
+                                revision,
+                                idx as i64,
+                                estimate.kind.as_str(),
+                                estimate.status.as_str(),
+                                estimate.attribution.side,
+                                clauses,
+                                estimate.first_seen.unix_millis(),
+                                estimate.last_seen.unix_millis(),
+                                estimate.position.as_ref().map(|p| p.lat),
+                                estimate.position.as_ref().map(|p| p.lon),
+                                json,
+                            ])
+                            .context("storing an incident")?;
+                    }
+                    Projection::Agreement { version, document } => {
+                        let digest = sha256(document);
+                        tx.execute(
+                            "INSERT OR IGNORE INTO blobs (sha256, bytes) VALUES (?1, ?2)",
+                            params![digest.to_vec(), document],
+                        )
+                        .context("storing the agreement document")?;
+                        tx.execute(
+                            "INSERT INTO agreements (version, sha256, entry) VALUES (?1, ?2, ?3)",
+                            params![version, digest.to_vec(), idx as i64],
+                        )
+                        .context("recording the agreement version")?;
+                    }
+                }
+                head = Head {
+                    size: idx + 1,
+                    chain,
+                };
+            }
+        }
+        tx.commit().context("committing an append")?;
+        self.head = head;
+        Ok(AppendReceipt { first_index, head })
+    }
+}
