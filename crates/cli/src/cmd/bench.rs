@@ -1,0 +1,157 @@
+//! `truce bench intake`: sustained intake on a fresh SQLite file, in-process and over HTTP.
+//!
+//! The observations come from the demo scenario's simulator (events with one to several reports
+//! each), serialised to JSON batches before the clock starts. The in-process figure counts
+//! parsing, validation, sequencing, fusion and the durable append — everything the HTTP path
+//! does except the network. The last line is `observations_per_second=<in-process figure>`.
+
+use crate::{data_dir, demo_files, serve};
+use anyhow::{Context, Result, bail};
+use std::process::ExitCode;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+use truce_core::Timestamp;
+use truce_core::intake::{ParseLimits, parse_observations};
+use truce_engine::Engine;
+use truce_sim::{Generator, Scenario};
+use truce_store::{Durability, SqliteStore, Store};
+
+/// Runs the intake benchmark.
+pub fn intake(count: usize, batch: usize, http: bool, relaxed: bool) -> Result<ExitCode> {
+    if count == 0 || batch == 0 || batch > 10_000 {
+        bail!("--count must be positive and --batch from 1 to 10000");
+    }
+    let durability = if relaxed {
+        Durability::Process
+    } else {
+        Durability::Full
+    };
+    eprintln!("generating {count} simulated observations…");
+    let bodies = generate(count, batch)?;
+    let now = Timestamp::now();
+
+    let dir = tempfile::tempdir().context("creating a scratch folder")?;
+    let engine = fresh_engine(&dir.path().join("inproc"), durability)?;
+    let limits = ParseLimits::default();
+    let mut parse_time = Duration::ZERO;
+    let start = Instant::now();
+    for body in &bodies {
+        let t = Instant::now();
+        let parsed = parse_observations(body, &limits, now)?;
+        parse_time += t.elapsed();
+        engine.submit(parsed, now)?;
+    }
+    let elapsed = start.elapsed().as_secs_f64();
+    let in_process = count as f64 / elapsed;
+    let head = engine.store().head()?;
+    let file_mb = std::fs::metadata(dir.path().join("inproc/truce.sqlite"))
+        .map(|m| m.len() as f64 / 1e6)
+        .unwrap_or(0.0);
+    println!(
+        "in_process: {count} observations in {elapsed:.2} s = {in_process:.0} obs/s \
+         (parse+validate {:.2} s, sequence+fuse+append {:.2} s); record {} entries, {file_mb:.0} MB; durability {}",
+        parse_time.as_secs_f64(),
+        elapsed - parse_time.as_secs_f64(),
+        head.size,
+        if relaxed {
+            "process-crash"
+        } else {
+            "full (fsync per batch)"
+        },
+    );
+
+    if http {
+        let engine = fresh_engine(&dir.path().join("http"), durability)?;
+        let rate = http_run(engine, &bodies)?;
+        println!(
+            "http: {count} observations in batches of {batch} = {rate:.0} obs/s ({:.2}x the in-process rate)",
+            rate / in_process
+        );
+    }
+    println!("observations_per_second={in_process:.0}");
+    Ok(ExitCode::SUCCESS)
+}
+
+fn fresh_engine(dir: &std::path::Path, durability: Durability) -> Result<Arc<Engine>> {
+    std::fs::create_dir_all(dir)?;
+    let store = SqliteStore::open(&data_dir::db_path(dir), durability)?;
+    let agreement = demo_files::agreement()?;
+    truce_engine::record_agreement(&store, &agreement, Timestamp::now())?;
+    let store: Arc<dyn Store> = Arc::new(store);
+    Ok(Arc::new(Engine::open(store)?))
+}
+
+/// JSON array bodies of `batch` simulated observations each, `count` in all, times spread over
+/// the day before now.
+fn generate(count: usize, batch: usize) -> Result<Vec<Vec<u8>>> {
+    let scenario = Scenario::from_toml(demo_files::SCENARIO_TOML)?;
+    let mut generator = Generator::new(scenario, 2020);
+    let start = Timestamp::now().plus_seconds(-86_400.0);
+    // About 2.5 reports per event: space events so the whole run spans about a day.
+    let step = 86_000.0 / (count as f64 / 2.5);
+    let mut all = Vec::with_capacity(count);
+    let mut t = start;
+    while all.len() < count {
+        all.extend(generator.event(t));
+        t = t.plus_seconds(step);
+    }
+    all.truncate(count);
+    all.chunks(batch)
+        .map(|c| serde_json::to_vec(c).context("serialising a batch"))
+        .collect()
+}
+
+/// Posts every body to a real server on a loopback port from two client threads.
+fn http_run(engine: Arc<Engine>, bodies: &[Vec<u8>]) -> Result<f64> {
+    let rt = serve::runtime()?;
+    let bound = rt.block_on(serve::bind(engine, "127.0.0.1:0".parse()?))?;
+    let addr = bound.local_addr()?;
+    let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
+    let server = rt.spawn(bound.serve_until(async move {
+        let _ = stop_rx.await;
+    }));
+    let url = format!("http://{addr}/api/observations");
+    let count: usize = bodies.iter().map(|b| count_items(b)).sum();
+    let start = Instant::now();
+    let halves: Vec<&[Vec<u8>]> = vec![&bodies[..bodies.len() / 2], &bodies[bodies.len() / 2..]];
+    std::thread::scope(|scope| -> Result<()> {
+        let handles: Vec<_> = halves
+            .into_iter()
+            .map(|part| {
+                let url = url.clone();
+                scope.spawn(move || -> Result<()> {
+                    let agent: ureq::Agent = ureq::Agent::config_builder()
+                        .http_status_as_error(false)
+                        .build()
+                        .into();
+                    for body in part {
+                        let response = agent
+                            .post(&url)
+                            .header("content-type", "application/json")
+                            .send(&body[..])
+                            .context("posting a batch")?;
+                        if response.status().as_u16() != 201 {
+                            bail!("server answered {}", response.status());
+                        }
+                    }
+                    Ok(())
+                })
+            })
+            .collect();
+        for h in handles {
+            h.join()
+                .map_err(|_| anyhow::anyhow!("a client thread panicked"))??;
+        }
+        Ok(())
+    })?;
+    let elapsed = start.elapsed().as_secs_f64();
+    let _ = stop_tx.send(());
+    rt.block_on(server)??;
+    Ok(count as f64 / elapsed)
+}
+
+fn count_items(body: &[u8]) -> usize {
+    serde_json::from_slice::<Vec<serde_json::value::Value>>(body)
+        .map(|v| v.len())
+        .unwrap_or(0)
+}

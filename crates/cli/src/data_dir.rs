@@ -1,0 +1,63 @@
+//! A data folder: `truce.sqlite` and the agreement files it was made from.
+
+use anyhow::{Context, Result, bail};
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use truce_core::Timestamp;
+use truce_core::agreement::Agreement;
+use truce_engine::{Engine, InitOutcome, record_agreement};
+use truce_store::{Durability, SqliteStore, Store};
+
+/// The database file inside a data folder.
+pub fn db_path(data: &Path) -> PathBuf {
+    data.join("truce.sqlite")
+}
+
+/// Whether `data` already holds a store.
+pub fn exists(data: &Path) -> bool {
+    db_path(data).is_file()
+}
+
+/// Opens the store of an existing data folder.
+pub fn open_store(data: &Path) -> Result<Arc<dyn Store>> {
+    if !exists(data) {
+        bail!(
+            "{} holds no truce data (no truce.sqlite); create it with `truce init --data {} --agreement FILE.toml`",
+            data.display(),
+            data.display()
+        );
+    }
+    let store = SqliteStore::open(&db_path(data), Durability::Full)
+        .with_context(|| format!("opening {}", db_path(data).display()))?;
+    Ok(Arc::new(store))
+}
+
+/// Creates (or reopens) the data folder and records `agreement` in it.
+pub fn init(data: &Path, agreement: &Agreement) -> Result<InitOutcome> {
+    std::fs::create_dir_all(data).with_context(|| format!("creating {}", data.display()))?;
+    let store = SqliteStore::open(&db_path(data), Durability::Full)
+        .with_context(|| format!("creating {}", db_path(data).display()))?;
+    Ok(record_agreement(&store, agreement, Timestamp::now())?)
+}
+
+/// Opens the engine of an existing data folder.
+pub fn open_engine(data: &Path) -> Result<Arc<Engine>> {
+    let store = open_store(data)?;
+    let engine = Engine::open(store).with_context(|| format!("opening {}", data.display()))?;
+    Ok(Arc::new(engine))
+}
+
+/// Reads an agreement file, resolving its zones file relative to it.
+pub fn read_agreement(file: &Path) -> Result<Agreement> {
+    let text = std::fs::read_to_string(file)
+        .with_context(|| format!("reading the agreement {}", file.display()))?;
+    let dir = file.parent().map(Path::to_path_buf).unwrap_or_default();
+    let load = |relative: &str| {
+        std::fs::read_to_string(dir.join(relative)).map_err(|e| format!("cannot read it: {e}"))
+    };
+    Ok(truce_core::agreement::parse_toml(
+        &text,
+        &file.display().to_string(),
+        &load,
+    )?)
+}

@@ -1,0 +1,142 @@
+//! `truce`: the joint ceasefire monitoring center's command line.
+//!
+//! Argument parsing, tracing set-up and wiring only; every capability lives in a library crate.
+//! Exit codes: 0 success, 1 failure, 2 finished but some input was rejected (submit) or the
+//! record failed verification (verify).
+
+mod cmd;
+mod data_dir;
+mod demo_files;
+mod serve;
+
+use clap::{Parser, Subcommand};
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+/// Default HTTP address of `serve` and `demo`.
+const DEFAULT_HTTP: &str = "127.0.0.1:8080";
+
+#[derive(Parser)]
+#[command(name = "truce", version, about = "Joint ceasefire monitoring center")]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run the demo: an illustrative agreement, a live API and a simulated stream of reports.
+    Demo {
+        /// Data folder (created with the illustrative agreement when absent).
+        #[arg(long, default_value = "./truce-demo")]
+        data: PathBuf,
+        /// Address to serve HTTP on.
+        #[arg(long, default_value = DEFAULT_HTTP)]
+        http: SocketAddr,
+        /// Seconds between simulated events, on average.
+        #[arg(long, default_value_t = 1.5)]
+        interval: f64,
+    },
+    /// Create a data folder for an agreement.
+    Init {
+        /// Data folder to create.
+        #[arg(long)]
+        data: PathBuf,
+        /// The agreement's TOML file.
+        #[arg(long)]
+        agreement: PathBuf,
+    },
+    /// Serve a data folder: the HTTP API and live events.
+    Serve {
+        /// Data folder made by `truce init`.
+        #[arg(long)]
+        data: PathBuf,
+        /// Address to serve HTTP on.
+        #[arg(long, default_value = DEFAULT_HTTP)]
+        http: SocketAddr,
+    },
+    /// Send a file of observations (one JSON object per line) to a server.
+    Submit {
+        /// The server's base URL.
+        #[arg(long)]
+        server: String,
+        /// The JSON Lines file.
+        file: PathBuf,
+        /// Lines per request (at most 10,000).
+        #[arg(long, default_value_t = 500)]
+        batch: usize,
+    },
+    /// Check the record of a data folder: recompute the hash chain from the entries alone.
+    Verify {
+        /// Data folder.
+        #[arg(long)]
+        data: PathBuf,
+    },
+    /// Measure performance.
+    Bench {
+        #[command(subcommand)]
+        what: BenchCommand,
+    },
+}
+
+#[derive(Subcommand)]
+enum BenchCommand {
+    /// Sustained intake on a fresh SQLite file: in-process and through the HTTP API.
+    Intake {
+        /// Observations to submit.
+        #[arg(long, default_value_t = 1_000_000)]
+        count: usize,
+        /// Observations per batch.
+        #[arg(long, default_value_t = 1000)]
+        batch: usize,
+        /// Skip the HTTP measurement.
+        #[arg(long)]
+        no_http: bool,
+        /// Let commits skip the disk flush (survives a process crash, not power loss).
+        #[arg(long)]
+        relaxed: bool,
+    },
+}
+
+fn main() -> ExitCode {
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| "info,tower_http=warn".into()),
+        )
+        .with_writer(std::io::stderr)
+        .init();
+    let cli = Cli::parse();
+    let result = match cli.command {
+        Command::Demo {
+            data,
+            http,
+            interval,
+        } => cmd::demo::run(&data, http, interval),
+        Command::Init { data, agreement } => cmd::init::run(&data, &agreement),
+        Command::Serve { data, http } => cmd::serve::run(&data, http),
+        Command::Submit {
+            server,
+            file,
+            batch,
+        } => cmd::submit::run(&server, &file, batch),
+        Command::Verify { data } => cmd::verify::run(&data),
+        Command::Bench {
+            what:
+                BenchCommand::Intake {
+                    count,
+                    batch,
+                    no_http,
+                    relaxed,
+                },
+        } => cmd::bench::intake(count, batch, !no_http, relaxed),
+    };
+    match result {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}

@@ -1,0 +1,88 @@
+//! Serving an engine over HTTP until Ctrl-C (or SIGTERM), then stopping cleanly: new
+//! connections refused, event streams closed, requests in flight finished.
+
+use anyhow::{Context, Result};
+use std::net::SocketAddr;
+use std::sync::Arc;
+use tokio::net::TcpListener;
+use tokio::sync::watch;
+use truce_core::intake::ParseLimits;
+use truce_engine::Engine;
+use truce_server::{AppState, app};
+
+/// A server bound to its address, not yet serving.
+pub struct Bound {
+    listener: TcpListener,
+    state: AppState,
+    stop: watch::Sender<bool>,
+}
+
+/// Binds `addr` for `engine`.
+pub async fn bind(engine: Arc<Engine>, addr: SocketAddr) -> Result<Bound> {
+    let listener = TcpListener::bind(addr)
+        .await
+        .with_context(|| format!("cannot listen on {addr} (is another truce running?)"))?;
+    let (stop, shutdown) = watch::channel(false);
+    Ok(Bound {
+        listener,
+        state: AppState {
+            engine,
+            limits: ParseLimits::default(),
+            shutdown,
+        },
+        stop,
+    })
+}
+
+impl Bound {
+    /// The address actually bound (the port, when 0 was asked).
+    pub fn local_addr(&self) -> Result<SocketAddr> {
+        Ok(self.listener.local_addr()?)
+    }
+
+    /// Serves until `until` completes, then shuts down gracefully.
+    pub async fn serve_until(
+        self,
+        until: impl std::future::Future<Output = ()> + Send + 'static,
+    ) -> Result<()> {
+        let stop = self.stop;
+        let router = app(self.state);
+        axum::serve(self.listener, router)
+            .with_graceful_shutdown(async move {
+                until.await;
+                let _ = stop.send(true);
+            })
+            .await
+            .context("serving HTTP")
+    }
+}
+
+/// Completes on Ctrl-C or SIGTERM.
+pub async fn stop_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! {
+        _ = ctrl_c => {},
+        _ = term => {},
+    }
+}
+
+/// A multi-threaded runtime for the server.
+pub fn runtime() -> Result<tokio::runtime::Runtime> {
+    tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .context("starting the async runtime")
+}
