@@ -44,9 +44,17 @@ pub fn location_role(kind: Kind, subkind: Option<Subkind>) -> LocationRole {
     match (kind, subkind) {
         (_, Some(Subkind::Outgoing)) => LocationRole::Act,
         (_, Some(Subkind::Incoming)) => LocationRole::Effect,
-        (Kind::Explosion | Kind::Projectile | Kind::Damage | Kind::Casualty, _) => {
-            LocationRole::Effect
-        }
+        // A drone flies over the other side's ground and a flare lights the positions it is
+        // fired over: neither place shows who launched it.
+        (
+            Kind::Explosion
+            | Kind::Projectile
+            | Kind::Damage
+            | Kind::Casualty
+            | Kind::UavSighting
+            | Kind::Flare,
+            _,
+        ) => LocationRole::Effect,
         (Kind::Other, _) => LocationRole::Effect,
         _ => LocationRole::Act,
     }
@@ -70,7 +78,9 @@ impl Rules {
     }
 
     /// Tests an event of `kind` with `weapon` located at `estimate` (or not located) against
-    /// every zone and clause.
+    /// every zone and clause. An exclusion clause is broken only where the location is the
+    /// weapon's own (the act); an impact inside an exclusion zone shows where a round landed,
+    /// not where the weapon stood.
     pub fn assess(
         &self,
         kind: Kind,
@@ -94,7 +104,8 @@ impl Rules {
             .iter()
             .filter(|z| zone_contains_point(z, point))
             .collect();
-        let findings = self.findings(kind, weapon, &containing, est);
+        let role = location_role(kind, subkind);
+        let findings = self.findings(kind, role, weapon, &containing, est);
         let attribution = self.attribute(kind, subkind, est, &containing);
         Assessment {
             zones: containing.iter().map(|z| z.id.clone()).collect(),
@@ -106,6 +117,7 @@ impl Rules {
     fn findings(
         &self,
         kind: Kind,
+        role: LocationRole,
         weapon: Option<Weapon>,
         containing: &[&Zone],
         est: &Estimate,
@@ -119,7 +131,7 @@ impl Rules {
                     kind.as_str().replace('_', " "),
                 ),
                 Rule::Exclusion { weapons, zones } => match weapon {
-                    Some(w) if weapons.contains(&w) => (
+                    Some(w) if weapons.contains(&w) && role == LocationRole::Act => (
                         containing
                             .iter()
                             .find(|z| {
@@ -203,6 +215,22 @@ impl Rules {
             ));
         }
         let ellipse = ellipse_polygon(est);
+        // Controlled areas may be drawn overlapping (an enclave on top of a larger area): the
+        // ellipse must also stay clear of every other side's area, not only lie in this one.
+        let other_side = self.agreement.zones.iter().find(|z| {
+            z.kind == ZoneKind::ControlledBy
+                && z.side != zone.side
+                && z.geometry.intersects(&ellipse)
+        });
+        if let Some(other) = other_side {
+            return Attribution::undetermined(format!(
+                "the 95% ellipse ({:.0} m semi-major) is not wholly inside \"{}\" ({side_name}): \
+                 it reaches into \"{}\", another side's area",
+                est.cov.ellipse_95().semi_major_m,
+                zone.name,
+                other.name
+            ));
+        }
         if !zone.geometry.contains(&ellipse) {
             return Attribution::undetermined(format!(
                 "the 95% ellipse ({:.0} m semi-major) is not wholly inside \"{}\" ({side_name})",

@@ -1,0 +1,440 @@
+//! Unit and property tests of association: which observations become one incident, how the
+//! fused estimate and revision numbers evolve, and that incremental, batch and restored runs
+//! decide alike.
+//!
+//! Observations are built from contract JSON around 40°N 46°E, at seconds after 10:00:00 UTC;
+//! the agreement is a minimal one (one area of responsibility, one ceasefire clause), since
+//! what the rules find is tested with the rules.
+
+use super::*;
+use proptest::prelude::*;
+use std::collections::{BTreeMap, BTreeSet};
+use std::sync::{Arc, LazyLock};
+use truce_core::agreement::parse_toml;
+use truce_core::intake::parse_one;
+use truce_geo::{destination, distance_azimuth};
+
+const AGREEMENT: &str = r#"
+name = "Synthetic test agreement"
+sides = [{ id = "a", name = "Side A" }, { id = "b", name = "Side B" }]
+monitors = [{ id = "m1", name = "Monitor 1" }]
+
+[[clauses]]
+id = "1"
+title = "Ceasefire"
+text = "No fire."
+rule = "ceasefire"
+
+[zones]
+geojson = '''
+{"type":"FeatureCollection","features":[
+ {"type":"Feature","properties":{"id":"aor","kind":"area_of_responsibility","monitor":"m1"},
+  "geometry":{"type":"Polygon","coordinates":[[[45.5,39.5],[46.5,39.5],[46.5,40.5],[45.5,40.5],[45.5,39.5]]]}}
+]}
+'''
+"#;
+
+static RULES: LazyLock<Rules> = LazyLock::new(|| {
+    let agreement = parse_toml(AGREEMENT, "test.toml", &|_| Err("no files here".into()))
+        .unwrap_or_else(|e| panic!("the test agreement is invalid: {e}"));
+    Rules::new(Arc::new(agreement))
+});
+
+/// Where the blasts of these tests happen.
+const BLAST: LatLon = LatLon::new(40.0, 46.0);
+
+fn base_time() -> Timestamp {
+    Timestamp::parse("2026-11-20T10:00:00Z").unwrap_or_else(|e| panic!("{e}"))
+}
+
+/// A validated observation of `kind` at `secs` seconds after 10:00:00 with `geometry`.
+fn obs(kind: &str, secs: f64, geometry: &str) -> ValidObservation {
+    let text = format!(
+        r#"{{"kind":"{kind}","observed_at":"{}","reporter":"op-1","geometry":{geometry}}}"#,
+        base_time().plus_seconds(secs)
+    );
+    parse_one(&text, base_time().plus_seconds(7200.0), None)
+        .unwrap_or_else(|e| panic!("fixture {text} is invalid: {e}"))
+}
+
+/// A position `east_m`, `north_m` metres from the blast, with a 95% radius of `accuracy_m`.
+fn near(east_m: f64, north_m: f64, accuracy_m: f64) -> String {
+    let p = LocalFrame::at(BLAST).from_en(east_m, north_m);
+    format!(
+        r#"{{"type":"position","lat":{},"lon":{},"accuracy_m":{accuracy_m}}}"#,
+        p.lat, p.lon
+    )
+}
+
+/// A bearing to the blast from an observer `distance_m` away towards `from_deg`, with a 1°
+/// sigma and a range of ±500 m (the bearing is the exact geodesic azimuth to the blast).
+fn bearing(from_deg: f64, distance_m: f64) -> String {
+    let observer = destination(BLAST, from_deg, distance_m);
+    let (_, az) = distance_azimuth(observer, BLAST);
+    format!(
+        r#"{{"type":"bearing","observer":{{"lat":{},"lon":{},"accuracy_m":10}},"bearing_deg":{az},
+            "bearing_sigma_deg":1,"distance_min_m":{},"distance_max_m":{}}}"#,
+        observer.lat,
+        observer.lon,
+        distance_m - 500.0,
+        distance_m + 500.0
+    )
+}
+
+/// A bearing with no distance: it fixes no position on its own.
+fn bare_bearing(from_deg: f64, distance_m: f64) -> String {
+    let observer = destination(BLAST, from_deg, distance_m);
+    let (_, az) = distance_azimuth(observer, BLAST);
+    format!(
+        r#"{{"type":"bearing","observer":{{"lat":{},"lon":{},"accuracy_m":10}},"bearing_deg":{az},
+            "bearing_sigma_deg":1}}"#,
+        observer.lat, observer.lon
+    )
+}
+
+/// An acoustic sensor's arrival time: no position on its own either.
+fn arrival(secs: f64) -> String {
+    format!(
+        r#"{{"type":"arrival","sensor":{{"id":"s1","lat":40.01,"lon":46.0,"alt_m":500}},
+            "arrival_time":"{}","sigma_s":0.01}}"#,
+        base_time().plus_seconds(secs)
+    )
+}
+
+/// Observation ids 1, 2, … for `observations`, shifted by `offset`.
+fn numbered(
+    observations: &[ValidObservation],
+    offset: u64,
+) -> Vec<(ObservationId, &ValidObservation)> {
+    (1..)
+        .map(|i| ObservationId(i + offset))
+        .zip(observations)
+        .collect()
+}
+
+/// The incidents' revisions keyed by id.
+fn by_incident(absorbed: &Absorbed) -> BTreeMap<IncidentId, &Revision> {
+    absorbed
+        .revisions
+        .iter()
+        .map(|r| (r.incident_id, r))
+        .collect()
+}
+
+/// The groups of observation indices that share an incident.
+fn partition(incident_ids: &[IncidentId]) -> BTreeSet<BTreeSet<usize>> {
+    let mut groups: BTreeMap<IncidentId, BTreeSet<usize>> = BTreeMap::new();
+    for (i, id) in incident_ids.iter().enumerate() {
+        groups.entry(*id).or_default().insert(i);
+    }
+    groups.into_values().collect()
+}
+
+/// Absorbs `observations` in one batch and checks which share an incident: `groups` has one
+/// letter per observation, equal letters for the same incident.
+fn check_groups(observations: &[ValidObservation], groups: &str) -> Absorbed {
+    assert_eq!(
+        observations.len(),
+        groups.len(),
+        "one letter per observation"
+    );
+    let absorbed = Fusion::new(RULES.clone()).absorb(&numbered(observations, 0));
+    let labels: Vec<IncidentId> = groups.chars().map(|c| IncidentId(u64::from(c))).collect();
+    let expected = partition(&labels);
+    assert_eq!(
+        partition(&absorbed.incident_ids),
+        expected,
+        "incidents {:?}, expected grouping {groups:?}",
+        absorbed.incident_ids
+    );
+    absorbed
+}
+
+fn semi_major(o: &ValidObservation) -> f64 {
+    estimate_observation(o)
+        .map(|e| e.cov.ellipse_95().semi_major_m)
+        .unwrap_or_else(|| panic!("{o:?} fixes no position"))
+}
+
+#[test]
+fn three_reports_of_one_blast_become_one_incident_with_a_smaller_ellipse() {
+    let reports = [
+        obs("explosion", 0.0, &near(30.0, -20.0, 150.0)),
+        obs("explosion", 4.0, &bearing(270.0, 3000.0)),
+        obs("explosion", 9.0, &bearing(180.0, 2500.0)),
+    ];
+    let absorbed = check_groups(&reports, "aaa");
+    assert_eq!(absorbed.revisions.len(), 1, "{absorbed:#?}");
+    let revision = &absorbed.revisions[0];
+    assert_eq!(revision.incident_id, IncidentId(1));
+    assert_eq!(revision.revision, 1);
+    assert_eq!(
+        revision.added,
+        [ObservationId(1), ObservationId(2), ObservationId(3)]
+    );
+    let estimate = &revision.estimate;
+    assert_eq!(estimate.first_seen, base_time());
+    assert_eq!(estimate.last_seen, base_time().plus_seconds(9.0));
+    let fused = estimate.ellipse_95.map(|e| e.semi_major_m);
+    let smallest_input = reports.iter().map(semi_major).fold(f64::INFINITY, f64::min);
+    assert!(
+        fused.is_some_and(|f| f < smallest_input),
+        "fused {fused:?} m should be below every input's ({smallest_input} m and up)"
+    );
+    let position = estimate
+        .position
+        .as_ref()
+        .map(|p| LatLon::new(p.lat, p.lon));
+    let miss = position.map(|p| distance_azimuth(BLAST, p).0);
+    assert!(
+        miss.is_some_and(|d| d < 60.0),
+        "fused position {position:?} is {miss:?} m off"
+    );
+}
+
+#[test]
+fn two_blasts_a_minute_and_a_kilometre_apart_are_two_incidents() {
+    check_groups(
+        &[
+            obs("explosion", 0.0, &near(0.0, 0.0, 50.0)),
+            obs("explosion", 60.0, &near(1000.0, 0.0, 50.0)),
+            obs("explosion", 65.0, &near(1010.0, 10.0, 50.0)),
+            obs("explosion", 70.0, &near(5.0, -5.0, 50.0)),
+        ],
+        "abba",
+    );
+}
+
+#[test]
+fn the_same_place_ten_minutes_later_is_a_new_incident() {
+    check_groups(
+        &[
+            obs("explosion", 0.0, &near(0.0, 0.0, 50.0)),
+            obs("explosion", 600.0, &near(0.0, 0.0, 50.0)),
+        ],
+        "ab",
+    );
+}
+
+#[test]
+fn the_same_place_within_the_window_is_the_same_incident() {
+    // The window runs from the first to the last report, widened by two minutes each way.
+    check_groups(
+        &[
+            obs("shot", 0.0, &near(0.0, 0.0, 50.0)),
+            obs("shot", 110.0, &near(0.0, 0.0, 50.0)),
+            obs("shot", 220.0, &near(0.0, 0.0, 50.0)),
+            obs("shot", 345.0, &near(0.0, 0.0, 50.0)),
+        ],
+        "aaab",
+    );
+}
+
+#[test]
+fn different_kinds_at_the_same_place_and_time_are_different_incidents() {
+    check_groups(
+        &[
+            obs("explosion", 0.0, &near(0.0, 0.0, 100.0)),
+            obs("muzzle_flash", 0.0, &near(0.0, 0.0, 100.0)),
+            obs("shot", 1.0, &near(0.0, 0.0, 100.0)),
+            obs("explosion", 2.0, &near(10.0, 0.0, 100.0)),
+        ],
+        "abca",
+    );
+}
+
+#[test]
+fn a_report_joins_the_nearest_of_two_overlapping_incidents() {
+    // Two blasts 300 m apart; a vague report (1 km) overlaps both. Whichever incident the
+    // index offers first, the report goes to the one it lies nearer.
+    for (east_m, groups) in [
+        (250.0, "abb"),
+        (50.0, "aba"),
+        (-40.0, "aba"),
+        (340.0, "abb"),
+    ] {
+        check_groups(
+            &[
+                obs("explosion", 0.0, &near(0.0, 0.0, 50.0)),
+                obs("explosion", 1.0, &near(300.0, 0.0, 50.0)),
+                obs("explosion", 2.0, &near(east_m, 0.0, 1000.0)),
+            ],
+            groups,
+        );
+    }
+}
+
+#[test]
+fn a_report_that_fixes_no_position_stands_alone() {
+    let reports = [
+        obs("explosion", 0.0, &bare_bearing(270.0, 3000.0)),
+        obs("explosion", 1.0, &bare_bearing(180.0, 3000.0)),
+        obs("explosion", 2.0, &arrival(3.0)),
+        obs("explosion", 3.0, &near(0.0, 0.0, 100.0)),
+        obs("explosion", 4.0, &near(0.0, 0.0, 100.0)),
+    ];
+    let absorbed = check_groups(&reports, "abcdd");
+    let revisions = by_incident(&absorbed);
+    for id in &absorbed.incident_ids[..3] {
+        let estimate = &revisions[id].estimate;
+        assert!(
+            estimate.position.is_none() && estimate.ellipse_95.is_none(),
+            "{estimate:?}"
+        );
+        assert!(estimate.covariance_m2.is_none() && estimate.zones.is_empty());
+        assert_eq!(estimate.attribution.side, "undetermined");
+    }
+    assert_eq!(
+        revisions[&absorbed.incident_ids[3]].added,
+        [ObservationId(4), ObservationId(5)]
+    );
+}
+
+#[test]
+fn nothing_joins_a_positionless_incident_in_a_later_batch() {
+    let mut fusion = Fusion::new(RULES.clone());
+    let first = [obs("explosion", 0.0, &bare_bearing(270.0, 3000.0))];
+    let started = fusion.absorb(&numbered(&first, 0));
+    let later = [obs("explosion", 2.0, &near(0.0, 0.0, 100.0))];
+    let next = fusion.absorb(&numbered(&later, 1));
+    assert_ne!(next.incident_ids, started.incident_ids);
+    assert_eq!(next.revisions.len(), 1);
+    assert_eq!(next.revisions[0].revision, 1, "a new incident");
+}
+
+#[test]
+fn revision_numbers_rise_by_one_per_batch_that_touches_an_incident() {
+    let mut fusion = Fusion::new(RULES.clone());
+    let mut next_obs = 0;
+    let mut feed = |fusion: &mut Fusion, batch: &[ValidObservation]| {
+        let absorbed = fusion.absorb(&numbered(batch, next_obs));
+        next_obs += batch.len() as u64;
+        absorbed
+            .revisions
+            .iter()
+            .map(|r| {
+                (
+                    r.incident_id.0,
+                    r.revision,
+                    r.added.iter().map(|o| o.0).collect(),
+                )
+            })
+            .collect::<Vec<(u64, u32, Vec<u64>)>>()
+    };
+    let here = |secs| obs("explosion", secs, &near(0.0, 0.0, 100.0));
+    let there = |secs| obs("explosion", secs, &near(5000.0, 0.0, 100.0));
+    assert_eq!(feed(&mut fusion, &[here(0.0)]), [(1, 1, vec![1])]);
+    assert_eq!(feed(&mut fusion, &[here(5.0)]), [(1, 2, vec![2])]);
+    assert_eq!(feed(&mut fusion, &[there(6.0)]), [(2, 1, vec![3])]);
+    assert_eq!(
+        feed(&mut fusion, &[here(7.0), there(8.0), here(9.0)]),
+        [(1, 3, vec![4, 6]), (2, 2, vec![5])]
+    );
+}
+
+#[test]
+fn incremental_and_batch_association_agree() {
+    let reports = [
+        obs("explosion", 0.0, &near(0.0, 0.0, 150.0)),
+        obs("explosion", 2.0, &bearing(270.0, 3000.0)),
+        obs("explosion", 3.0, &bare_bearing(90.0, 2000.0)),
+        obs("explosion", 30.0, &near(1500.0, 0.0, 80.0)),
+        obs("explosion", 31.0, &bearing(0.0, 2000.0)),
+        obs("shot", 32.0, &near(1500.0, 0.0, 80.0)),
+        obs("explosion", 35.0, &near(1520.0, 20.0, 120.0)),
+        obs("explosion", 36.0, &arrival(36.5)),
+        obs("explosion", 200.0, &near(0.0, 0.0, 150.0)),
+        obs("explosion", 205.0, &bearing(200.0, 4000.0)),
+    ];
+    check_incremental_equals_batch(&reports);
+}
+
+fn check_incremental_equals_batch(reports: &[ValidObservation]) {
+    let batch = Fusion::new(RULES.clone()).absorb(&numbered(reports, 0));
+    let mut fusion = Fusion::new(RULES.clone());
+    let one_by_one: Vec<IncidentId> = numbered(reports, 0)
+        .into_iter()
+        .flat_map(|item| fusion.absorb(&[item]).incident_ids)
+        .collect();
+    assert_eq!(partition(&one_by_one), partition(&batch.incident_ids));
+}
+
+#[test]
+fn a_restored_state_goes_on_as_the_original_would() {
+    let history = [
+        vec![
+            obs("explosion", 0.0, &near(0.0, 0.0, 150.0)),
+            obs("explosion", 3.0, &near(4000.0, 0.0, 150.0)),
+        ],
+        vec![obs("explosion", 5.0, &bearing(270.0, 3000.0))],
+        // The last incident started has no position: restore keeps its number in use.
+        vec![obs("explosion", 6.0, &bare_bearing(0.0, 3000.0))],
+    ];
+    let mut original = Fusion::new(RULES.clone());
+    let mut latest: BTreeMap<IncidentId, TrackState> = BTreeMap::new();
+    let mut offset = 0;
+    for batch in &history {
+        for r in original.absorb(&numbered(batch, offset)).revisions {
+            let state = TrackState {
+                id: r.incident_id,
+                revision: r.revision,
+                estimate: r.estimate,
+            };
+            latest.insert(r.incident_id, state);
+        }
+        offset += batch.len() as u64;
+    }
+    assert_eq!(latest.keys().map(|id| id.0).collect::<Vec<_>>(), [1, 2, 3]);
+    assert_eq!(latest[&IncidentId(1)].revision, 2);
+
+    let mut restored = Fusion::restore(RULES.clone(), latest.into_values());
+    assert_eq!(restored.next_incident_id(), IncidentId(4));
+    let more = [
+        obs("explosion", 20.0, &near(10.0, 10.0, 100.0)),
+        obs("explosion", 21.0, &near(-9000.0, 0.0, 100.0)),
+    ];
+    let after_restore = restored.absorb(&numbered(&more, offset));
+    assert_eq!(after_restore.incident_ids, [IncidentId(1), IncidentId(4)]);
+    let revisions = by_incident(&after_restore);
+    assert_eq!(revisions[&IncidentId(1)].revision, 3);
+    assert_eq!(revisions[&IncidentId(4)].revision, 1);
+    assert_eq!(after_restore, original.absorb(&numbered(&more, offset)));
+}
+
+/// A random report around one of three places and times, of one of two kinds, in one of the
+/// four geometry forms the estimators know.
+fn any_report() -> impl Strategy<Value = ValidObservation> {
+    let place = prop::sample::select(vec![(0.0, 0.0, 0.0), (800.0, 0.0, 30.0), (0.0, 0.0, 400.0)]);
+    (
+        place,
+        -300.0f64..300.0,
+        -300.0f64..300.0,
+        0.0f64..90.0,
+        10.0f64..800.0,
+        prop::sample::select(vec!["explosion", "shot"]),
+        0usize..4,
+    )
+        .prop_map(|((east, north, t0), de, dn, dt, size, kind, form)| {
+            let geometry = match form {
+                0 | 1 => near(east + de, north + dn, size),
+                2 => bearing(
+                    de.atan2(dn).to_degrees().rem_euclid(360.0),
+                    1000.0 + 10.0 * size,
+                ),
+                _ => bare_bearing(45.0, 2000.0),
+            };
+            obs(kind, t0 + dt, &geometry)
+        })
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(64))]
+
+    /// Feeding observations one per call or all in one call groups them the same way.
+    #[test]
+    fn incremental_and_batch_agree_on_random_streams(
+        reports in prop::collection::vec(any_report(), 1..25),
+    ) {
+        check_incremental_equals_batch(&reports);
+    }
+}
