@@ -9,7 +9,7 @@
 //! "undetermined" with the controlling side named in the reason.
 
 use crate::estimate::Estimate;
-use geo::{Contains, Coord, Intersects, LineString, Point, Polygon};
+use geo::{BoundingRect, Contains, Coord, Intersects, LineString, Point, Polygon, Rect};
 use std::sync::Arc;
 use truce_core::agreement::{Agreement, Rule, Zone, ZoneKind};
 use truce_core::incident::{Attribution, Finding};
@@ -215,11 +215,13 @@ impl Rules {
             ));
         }
         let ellipse = ellipse_polygon(est);
+        let ellipse_bounds = ellipse.bounding_rect().unwrap_or(zone.bounds);
         // Controlled areas may be drawn overlapping (an enclave on top of a larger area): the
         // ellipse must also stay clear of every other side's area, not only lie in this one.
         let other_side = self.agreement.zones.iter().find(|z| {
             z.kind == ZoneKind::ControlledBy
                 && z.side != zone.side
+                && rects_overlap(&z.bounds, &ellipse_bounds)
                 && z.geometry.intersects(&ellipse)
         });
         if let Some(other) = other_side {
@@ -266,6 +268,10 @@ enum Area<'a> {
     Anywhere,
 }
 
+fn rects_overlap(a: &Rect<f64>, b: &Rect<f64>) -> bool {
+    a.min().x <= b.max().x && b.min().x <= a.max().x && a.min().y <= b.max().y && b.min().y <= a.max().y
+}
+
 fn zone_contains_point(zone: &Zone, point: Point<f64>) -> bool {
     let c = point.0;
     let b = &zone.bounds;
@@ -280,18 +286,30 @@ fn zone_contains_point(zone: &Zone, point: Point<f64>) -> bool {
     }
 }
 
-/// A polygon that contains the estimate's 95% ellipse: the ellipse's vertices pushed out by
-/// 1/cos(π/n), so the polygon circumscribes it (in lon/lat degrees).
+/// A polygon that contains the estimate's 95% ellipse, in lon/lat degrees. Its vertices are the
+/// ellipse's pushed out by 1/cos(π/n), so the polygon circumscribes the ellipse; they are placed
+/// with the linear degrees-per-metre map at the centre, whose error (about d²/R at distance d) is
+/// covered by an extra radial margin of 2·d²/R + 1 m, so the polygon still contains the ellipse.
 fn ellipse_polygon(est: &Estimate) -> Polygon<f64> {
     let frame = LocalFrame::at(est.center);
+    let (dlat, dlon) = frame.degrees_per_metre();
     let grow = 1.0 / (std::f64::consts::PI / ELLIPSE_VERTICES as f64).cos();
     let mut ring: Vec<Coord<f64>> = est
         .cov
         .ellipse_points(ELLIPSE_VERTICES)
         .into_iter()
         .map(|(e, n)| {
-            let p = frame.from_en(e * grow, n * grow);
-            Coord { x: p.lon, y: p.lat }
+            let d = e.hypot(n);
+            let margin = if d > 0.0 {
+                (2.0 * d * d / 6.3e6 + 1.0) / d
+            } else {
+                0.0
+            };
+            let k = grow * (1.0 + margin);
+            Coord {
+                x: est.center.lon + e * k * dlon,
+                y: est.center.lat + n * k * dlat,
+            }
         })
         .collect();
     if let Some(first) = ring.first().copied() {

@@ -62,6 +62,20 @@ impl LocalFrame {
         }
     }
 
+    /// Degrees of latitude per metre north and degrees of longitude per metre east at the
+    /// origin (1/M and 1/(N cos φ), M and N the meridian and prime-vertical radii of curvature).
+    /// A linear map with these is off by about d²/R at distance d: 0.16 m at 1 km.
+    pub fn degrees_per_metre(&self) -> (f64, f64) {
+        let phi = self.origin.lat.to_radians();
+        let w2 = 1.0 - E2 * phi.sin().powi(2);
+        let m = WGS84_A * (1.0 - E2) / w2.powf(1.5);
+        let n = WGS84_A / w2.sqrt();
+        (
+            (1.0 / m).to_degrees(),
+            (1.0 / (n * phi.cos().max(1e-9))).to_degrees(),
+        )
+    }
+
     /// The frame's origin.
     pub fn origin(&self) -> LatLon {
         self.origin
@@ -114,6 +128,19 @@ impl LocalFrame {
 mod tests {
     use super::*;
     use crate::{destination, distance_azimuth};
+
+    #[test]
+    fn linear_degrees_per_metre_match_the_exact_frame_within_d2_over_r() {
+        let frame = LocalFrame::at(LatLon::new(39.9, 46.8));
+        let (dlat, dlon) = frame.degrees_per_metre();
+        for (e, n) in [(1000.0, 0.0), (0.0, 1000.0), (-3000.0, 4000.0), (7000.0, -7000.0)] {
+            let exact = frame.from_en(e, n);
+            let linear = LatLon::new(39.9 + n * dlat, 46.8 + e * dlon);
+            let (d, _) = distance_azimuth(exact, linear);
+            let r: f64 = (e * e + n * n) / 6.37e6;
+            assert!(d <= 2.0 * r + 0.01, "off by {d} m at {e},{n} (bound {r})");
+        }
+    }
 
     #[test]
     fn ecef_round_trip() {

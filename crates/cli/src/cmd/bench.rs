@@ -82,13 +82,14 @@ fn fresh_engine(dir: &std::path::Path, durability: Durability) -> Result<Arc<Eng
 }
 
 /// JSON array bodies of `batch` simulated observations each, `count` in all, times spread over
-/// the day before now.
+/// the two days before now.
 fn generate(count: usize, batch: usize) -> Result<Vec<Vec<u8>>> {
     let scenario = Scenario::from_toml(demo_files::SCENARIO_TOML)?;
     let mut generator = Generator::new(scenario, 2020);
-    let start = Timestamp::now().plus_seconds(-86_400.0);
-    // About 2.5 reports per event: space events so the whole run spans about a day.
-    let step = 86_000.0 / (count as f64 / 2.5);
+    // An event has one report or more, so `count` events at most: spaced this way, the run
+    // spans at most two days, all of it in the past.
+    let start = Timestamp::now().plus_seconds(-2.0 * 86_400.0);
+    let step = 2.0 * 86_000.0 / count as f64;
     let mut all = Vec::with_capacity(count);
     let mut t = start;
     while all.len() < count {

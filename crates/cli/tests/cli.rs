@@ -1,0 +1,134 @@
+//! The `truce` binary as a user runs it: init with good and bad agreements, submit a JSON Lines
+//! file with good and bad lines against a real server, resubmit it, verify.
+
+use std::io::{BufRead, BufReader};
+use std::path::Path;
+use std::process::{Child, Command, Output, Stdio};
+
+const BIN: &str = env!("CARGO_BIN_EXE_truce");
+const DEMO_AGREEMENT: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/demo/agreement.toml");
+
+fn truce(args: &[&str]) -> Output {
+    Command::new(BIN).args(args).output().expect("run truce")
+}
+
+fn text(bytes: &[u8]) -> String {
+    String::from_utf8_lossy(bytes).into_owned()
+}
+
+fn serve(data: &Path) -> (Child, String) {
+    let mut child = Command::new(BIN)
+        .args(["serve", "--data"])
+        .arg(data)
+        .args(["--http", "127.0.0.1:0"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("spawn serve");
+    let mut line = String::new();
+    BufReader::new(child.stdout.take().expect("stdout"))
+        .read_line(&mut line)
+        .expect("banner");
+    let url = line
+        .split_whitespace()
+        .find(|w| w.starts_with("http://"))
+        .expect("url in banner")
+        .trim_end_matches('/')
+        .to_string();
+    (child, url)
+}
+
+#[test]
+fn init_refuses_a_bad_agreement_naming_file_and_line() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let bad = dir.path().join("bad.toml");
+    std::fs::write(&bad, "name = \"x\"\nsides = 3\n").expect("write");
+    let data = dir.path().join("data");
+    let out = truce(&[
+        "init",
+        "--data",
+        data.to_str().expect("utf8"),
+        "--agreement",
+        bad.to_str().expect("utf8"),
+    ]);
+    assert!(!out.status.success());
+    let err = text(&out.stderr);
+    assert!(err.contains("bad.toml") && err.contains("line 2"), "{err}");
+    assert!(
+        !data.join("truce.sqlite").exists(),
+        "a refused agreement must not create a store"
+    );
+}
+
+#[test]
+fn serve_refuses_a_folder_without_data() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let out = truce(&[
+        "serve",
+        "--data",
+        dir.path().to_str().expect("utf8"),
+        "--http",
+        "127.0.0.1:0",
+    ]);
+    assert!(!out.status.success());
+    assert!(
+        text(&out.stderr).contains("truce init"),
+        "{}",
+        text(&out.stderr)
+    );
+}
+
+#[test]
+fn submit_reports_each_rejected_line_and_is_idempotent() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let data = dir.path().join("data");
+    let init = truce(&[
+        "init",
+        "--data",
+        data.to_str().expect("utf8"),
+        "--agreement",
+        DEMO_AGREEMENT,
+    ]);
+    assert!(init.status.success(), "{}", text(&init.stderr));
+    let good = |lat: f64| {
+        format!(
+            r#"{{"kind":"shot","observed_at":"2026-11-20T10:00:00Z","reporter":"op","geometry":{{"type":"position","lat":{lat},"lon":46.2,"accuracy_m":50}}}}"#
+        )
+    };
+    let lines = [
+        good(40.45),
+        "{not json".to_string(),
+        good(40.46),
+        good(95.0),
+        String::new(),
+        good(40.47),
+    ];
+    let file = dir.path().join("obs.jsonl");
+    std::fs::write(&file, lines.join("\n")).expect("write");
+    let (mut server, url) = serve(&data);
+    let file_arg = file.to_str().expect("utf8");
+    let out = truce(&["submit", "--server", &url, file_arg, "--batch", "10"]);
+    let stdout = text(&out.stdout);
+    assert_eq!(out.status.code(), Some(2), "{stdout}");
+    assert!(
+        stdout.contains("accepted 3 (3 new, 0 already recorded), rejected 2"),
+        "{stdout}"
+    );
+    assert!(stdout.contains("line 2: not JSON"), "{stdout}");
+    assert!(stdout.contains("line 4: geometry.lat"), "{stdout}");
+
+    // The same file again records nothing new: the derived client ids match.
+    let again = truce(&["submit", "--server", &url, file_arg]);
+    let stdout = text(&again.stdout);
+    assert!(
+        stdout.contains("accepted 3 (0 new, 3 already recorded), rejected 2"),
+        "{stdout}"
+    );
+    server.kill().expect("stop");
+    server.wait().expect("reap");
+
+    let verify = truce(&["verify", "--data", data.to_str().expect("utf8")]);
+    let stdout = text(&verify.stdout);
+    assert!(verify.status.success(), "{stdout}");
+    assert!(stdout.contains("3 observations"), "{stdout}");
+}
