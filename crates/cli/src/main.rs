@@ -4,6 +4,9 @@
 //! Exit codes: 0 success, 1 failure, 2 finished but some input was rejected (submit) or the
 //! record failed verification (verify).
 
+// The binary's job is to print for its user.
+#![allow(clippy::print_stdout)]
+
 mod cmd;
 mod data_dir;
 mod demo_files;

@@ -18,6 +18,8 @@
 //! assert_eq!(batch.len(), 1);
 //! ```
 
+#![cfg_attr(test, allow(clippy::unwrap_used))]
+
 pub mod agreement;
 pub mod entry;
 pub mod error;

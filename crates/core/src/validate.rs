@@ -66,17 +66,17 @@ pub fn validate(observation: Observation, now: Timestamp) -> Result<ValidObserva
     check_time(o.observed_at, now)?;
     check_name("reporter", &o.reporter)?;
     check_subkind(o.kind, o.subkind)?;
-    if let Some(notes) = &o.notes {
-        if notes.len() > limits::NOTES_BYTES {
-            return Err(FieldError::new(
-                "notes",
-                format!(
-                    "is {} bytes; at most {} allowed",
-                    notes.len(),
-                    limits::NOTES_BYTES
-                ),
-            ));
-        }
+    if let Some(notes) = &o.notes
+        && notes.len() > limits::NOTES_BYTES
+    {
+        return Err(FieldError::new(
+            "notes",
+            format!(
+                "is {} bytes; at most {} allowed",
+                notes.len(),
+                limits::NOTES_BYTES
+            ),
+        ));
     }
     check_evidence(o)?;
     check_geometry(&o.geometry, o.observed_at)?;
@@ -251,13 +251,13 @@ fn check_geometry(geometry: &Geometry, observed_at: Timestamp) -> Result<(), Fie
             if let Some(max) = distance_max_m {
                 positive("geometry.distance_max_m", *max, MAX_D, "m")?;
             }
-            if let (Some(min), Some(max)) = (distance_min_m, distance_max_m) {
-                if min > max {
-                    return Err(FieldError::new(
-                        "geometry.distance_min_m",
-                        format!("{min} m is greater than distance_max_m ({max} m)"),
-                    ));
-                }
+            if let (Some(min), Some(max)) = (distance_min_m, distance_max_m)
+                && min > max
+            {
+                return Err(FieldError::new(
+                    "geometry.distance_min_m",
+                    format!("{min} m is greater than distance_max_m ({max} m)"),
+                ));
             }
             Ok(())
         }

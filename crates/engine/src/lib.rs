@@ -9,6 +9,8 @@
 //! If the store refuses an append, fusion state (which was updated in memory) is rebuilt from
 //! the store, so memory never runs ahead of the record.
 
+#![cfg_attr(test, allow(clippy::unwrap_used))]
+
 mod error;
 mod events;
 mod init;

@@ -233,10 +233,10 @@ impl Fusion {
             let Some(track_est) = &track.est else {
                 continue;
             };
-            if let Some(d2) = overlap_distance(track_est, est) {
-                if best.is_none_or(|(b, _)| d2 < b) {
-                    best = Some((d2, item.id));
-                }
+            if let Some(d2) = overlap_distance(track_est, est)
+                && best.is_none_or(|(b, _)| d2 < b)
+            {
+                best = Some((d2, item.id));
             }
         }
         best.map(|(_, id)| id)

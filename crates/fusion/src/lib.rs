@@ -9,6 +9,8 @@
 //! The estimators here are the spine's first ones (a point, or a bearing with a distance range);
 //! the geolocation issue replaces them behind the same interface.
 
+#![cfg_attr(test, allow(clippy::unwrap_used))]
+
 pub mod associate;
 pub mod estimate;
 pub mod rules;

@@ -269,7 +269,10 @@ enum Area<'a> {
 }
 
 fn rects_overlap(a: &Rect<f64>, b: &Rect<f64>) -> bool {
-    a.min().x <= b.max().x && b.min().x <= a.max().x && a.min().y <= b.max().y && b.min().y <= a.max().y
+    a.min().x <= b.max().x
+        && b.min().x <= a.max().x
+        && a.min().y <= b.max().y
+        && b.min().y <= a.max().y
 }
 
 fn zone_contains_point(zone: &Zone, point: Point<f64>) -> bool {

@@ -133,7 +133,12 @@ mod tests {
     fn linear_degrees_per_metre_match_the_exact_frame_within_d2_over_r() {
         let frame = LocalFrame::at(LatLon::new(39.9, 46.8));
         let (dlat, dlon) = frame.degrees_per_metre();
-        for (e, n) in [(1000.0, 0.0), (0.0, 1000.0), (-3000.0, 4000.0), (7000.0, -7000.0)] {
+        for (e, n) in [
+            (1000.0, 0.0),
+            (0.0, 1000.0),
+            (-3000.0, 4000.0),
+            (7000.0, -7000.0),
+        ] {
             let exact = frame.from_en(e, n);
             let linear = LatLon::new(39.9 + n * dlat, 46.8 + e * dlon);
             let (d, _) = distance_azimuth(exact, linear);

@@ -13,6 +13,8 @@
 //! assert!((e - 1000.0).abs() < 0.5 && n.abs() < 1.0);
 //! ```
 
+#![cfg_attr(test, allow(clippy::unwrap_used))]
+
 mod covariance;
 mod ellipsoid;
 mod mgrs;

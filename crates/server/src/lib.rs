@@ -6,6 +6,8 @@
 //! blocks — parsing a 16 MiB batch, the append's fsync, SQLite reads — runs on tokio's blocking
 //! pool, never on the async workers.
 
+#![cfg_attr(test, allow(clippy::unwrap_used))]
+
 mod error;
 mod events;
 mod geojson;

@@ -65,10 +65,10 @@ pub fn incident_filter(params: &[(String, String)]) -> Result<IncidentFilter, Ap
             }
         }
     }
-    if let (Some(s), Some(u)) = (f.since, f.until) {
-        if s > u {
-            return Err(AppError::invalid("since", "is after until"));
-        }
+    if let (Some(s), Some(u)) = (f.since, f.until)
+        && s > u
+    {
+        return Err(AppError::invalid("since", "is after until"));
     }
     Ok(f)
 }

@@ -5,6 +5,8 @@
 //! distance ranges of about ±(100 m + 8%), report times a few seconds off, missed detections.
 //! The ground-truth simulator and evaluation of the geolocation issue build on this.
 
+#![cfg_attr(test, allow(clippy::unwrap_used))]
+
 use rand::rngs::StdRng;
 use rand::{RngExt, SeedableRng};
 use rand_distr::{Distribution, Normal};

@@ -11,6 +11,8 @@
 //! [`SqliteStore`] is the embedded implementation (one file, WAL). A PostgreSQL implementation
 //! implements the same trait; callers hold a `dyn Store`.
 
+#![cfg_attr(test, allow(clippy::unwrap_used))]
+
 mod error;
 mod model;
 mod sqlite;

@@ -205,23 +205,23 @@ fn zone_from_feature(
         })?;
     let side = prop(feature, "side").map(str::to_string);
     let monitor = prop(feature, "monitor").map(str::to_string);
-    if let Some(s) = &side {
-        if !sides.contains(s.as_str()) {
-            return Err(err(
-                file,
-                &location,
-                format!("side \"{s}\" is not a listed side"),
-            ));
-        }
+    if let Some(s) = &side
+        && !sides.contains(s.as_str())
+    {
+        return Err(err(
+            file,
+            &location,
+            format!("side \"{s}\" is not a listed side"),
+        ));
     }
-    if let Some(m) = &monitor {
-        if !monitors.contains(m.as_str()) {
-            return Err(err(
-                file,
-                &location,
-                format!("monitor \"{m}\" is not a listed monitor"),
-            ));
-        }
+    if let Some(m) = &monitor
+        && !monitors.contains(m.as_str())
+    {
+        return Err(err(
+            file,
+            &location,
+            format!("monitor \"{m}\" is not a listed monitor"),
+        ));
     }
     if kind == ZoneKind::ControlledBy && side.is_none() {
         return Err(err(

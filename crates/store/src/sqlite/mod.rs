@@ -90,10 +90,10 @@ impl SqliteStore {
             }
         };
         let result = f(&conn);
-        if let Ok(mut idle) = self.readers.lock() {
-            if idle.len() < IDLE_READERS {
-                idle.push(conn);
-            }
+        if let Ok(mut idle) = self.readers.lock()
+            && idle.len() < IDLE_READERS
+        {
+            idle.push(conn);
         }
         result
     }
