@@ -79,6 +79,12 @@ impl EntryBody {
         Ok(bytes)
     }
 
+    /// Reads an entry from bytes the store wrote, without re-checking canonical form (that is
+    /// [`EntryBody::from_canonical_bytes`], for audits).
+    pub fn decode(bytes: &[u8]) -> Result<Self, EntryError> {
+        serde_json::from_slice(bytes).map_err(|e| EntryError::Decode(e.to_string()))
+    }
+
     /// Reads an entry back from its bytes, checking that they are canonical.
     pub fn from_canonical_bytes(bytes: &[u8]) -> Result<Self, EntryError> {
         let body: EntryBody =

@@ -9,12 +9,12 @@
 //! "undetermined" with the controlling side named in the reason.
 
 use crate::estimate::Estimate;
-use geo::{BoundingRect, Contains, Coord, Intersects, LineString, Point, Polygon, Rect};
+use geo::{Contains, Coord, Intersects, LineString, Point, Polygon, Rect};
 use std::sync::Arc;
 use truce_core::agreement::{Agreement, Rule, Zone, ZoneKind};
 use truce_core::incident::{Attribution, Finding};
 use truce_core::{Kind, Subkind, Weapon};
-use truce_geo::LocalFrame;
+use truce_geo::{LatLon, LocalFrame};
 
 /// Vertices of the polygon that stands for a 95% ellipse in containment tests.
 const ELLIPSE_VERTICES: usize = 32;
@@ -214,30 +214,54 @@ impl Rules {
                 controlled.len()
             ));
         }
-        let ellipse = ellipse_polygon(est);
-        let ellipse_bounds = ellipse.bounding_rect().unwrap_or(zone.bounds);
+        // Exact polygon tests are the slow path: first compare the distance from the centre to
+        // each zone's edge with the ellipse's axes (every point of the ellipse is within
+        // `reach` of the centre, and every point within its semi-minor axis is inside it).
+        let e95 = est.cov.ellipse_95();
+        let reach = polygon_reach_m(e95.semi_major_m);
+        let frame = LocalFrame::at(est.center);
+        let scale = frame.degrees_per_metre();
+        let mut polygon: Option<Polygon<f64>> = None;
+        let mut ellipse = || polygon.get_or_insert_with(|| ellipse_polygon(est)).clone();
         // Controlled areas may be drawn overlapping (an enclave on top of a larger area): the
         // ellipse must also stay clear of every other side's area, not only lie in this one.
+        let reach_deg = Rect::new(
+            Coord {
+                x: est.center.lon - reach * scale.1,
+                y: est.center.lat - reach * scale.0,
+            },
+            Coord {
+                x: est.center.lon + reach * scale.1,
+                y: est.center.lat + reach * scale.0,
+            },
+        );
         let other_side = self.agreement.zones.iter().find(|z| {
             z.kind == ZoneKind::ControlledBy
                 && z.side != zone.side
-                && rects_overlap(&z.bounds, &ellipse_bounds)
-                && z.geometry.intersects(&ellipse)
+                && rects_overlap(&z.bounds, &reach_deg)
+                && (zone_contains_point(z, Point::new(est.center.lon, est.center.lat))
+                    || (boundary_distance_m(&z.geometry, est.center, scale) <= reach
+                        && z.geometry.intersects(&ellipse())))
         });
         if let Some(other) = other_side {
             return Attribution::undetermined(format!(
                 "the 95% ellipse ({:.0} m semi-major) is not wholly inside \"{}\" ({side_name}): \
                  it reaches into \"{}\", another side's area",
-                est.cov.ellipse_95().semi_major_m,
-                zone.name,
-                other.name
+                e95.semi_major_m, zone.name, other.name
             ));
         }
-        if !zone.geometry.contains(&ellipse) {
+        let edge = boundary_distance_m(&zone.geometry, est.center, scale);
+        let inside = if edge > reach {
+            true
+        } else if edge < e95.semi_minor_m - 1.0 {
+            false
+        } else {
+            zone.geometry.contains(&ellipse())
+        };
+        if !inside {
             return Attribution::undetermined(format!(
                 "the 95% ellipse ({:.0} m semi-major) is not wholly inside \"{}\" ({side_name})",
-                est.cov.ellipse_95().semi_major_m,
-                zone.name
+                e95.semi_major_m, zone.name
             ));
         }
         match location_role(kind, subkind) {
@@ -266,6 +290,49 @@ enum Area<'a> {
     Zone(&'a Zone),
     /// Anywhere: the agreement draws no area.
     Anywhere,
+}
+
+/// How far from the centre the circumscribing ellipse polygon can reach, metres: the semi-major
+/// axis grown as in [`ellipse_polygon`], plus 1 m.
+fn polygon_reach_m(semi_major_m: f64) -> f64 {
+    let grow = 1.0 / (std::f64::consts::PI / ELLIPSE_VERTICES as f64).cos();
+    semi_major_m * grow + 2.0 * semi_major_m * semi_major_m / 6.3e6 * grow + 2.0
+}
+
+/// Distance in metres from `center` to the nearest edge of `geometry`, in the linear local map
+/// at the centre (`scale` = degrees per metre north and east).
+fn boundary_distance_m(geometry: &geo::Geometry<f64>, center: LatLon, scale: (f64, f64)) -> f64 {
+    let to_m = |c: Coord<f64>| ((c.x - center.lon) / scale.1, (c.y - center.lat) / scale.0);
+    let mut best = f64::INFINITY;
+    let mut rings: Vec<&LineString<f64>> = Vec::new();
+    match geometry {
+        geo::Geometry::Polygon(p) => {
+            rings.push(p.exterior());
+            rings.extend(p.interiors());
+        }
+        geo::Geometry::MultiPolygon(mp) => {
+            for p in &mp.0 {
+                rings.push(p.exterior());
+                rings.extend(p.interiors());
+            }
+        }
+        geo::Geometry::LineString(l) => rings.push(l),
+        geo::Geometry::MultiLineString(ml) => rings.extend(ml.0.iter()),
+        _ => return 0.0,
+    }
+    for line in rings.into_iter().flat_map(|r| r.lines()) {
+        let (ax, ay) = to_m(line.start);
+        let (bx, by) = to_m(line.end);
+        let (dx, dy) = (bx - ax, by - ay);
+        let len2 = dx * dx + dy * dy;
+        let t = if len2 > 0.0 {
+            (-(ax * dx + ay * dy) / len2).clamp(0.0, 1.0)
+        } else {
+            0.0
+        };
+        best = best.min((ax + t * dx).hypot(ay + t * dy));
+    }
+    best
 }
 
 fn rects_overlap(a: &Rect<f64>, b: &Rect<f64>) -> bool {

@@ -61,7 +61,7 @@ pub fn observation(
     let Some((entry, incident, body)) = row else {
         return Ok(None);
     };
-    match EntryBody::from_canonical_bytes(&body) {
+    match EntryBody::decode(&body) {
         Ok(EntryBody::Observation {
             id: entry_id,
             recorded_at,
@@ -95,29 +95,44 @@ fn observation_ids(conn: &Connection, id: IncidentId) -> Result<Vec<ObservationI
         .context("reading an incident's observations")
 }
 
-fn decode_estimate(id: i64, json: &str) -> Result<IncidentEstimate, StoreError> {
-    serde_json::from_str(json).map_err(|e| StoreError::Corrupt(format!("incident {id}: {e}")))
+/// The estimate of incident `id` from the bytes of its latest revision entry.
+fn decode_estimate(id: i64, entry: &[u8]) -> Result<IncidentEstimate, StoreError> {
+    match EntryBody::decode(entry) {
+        Ok(EntryBody::IncidentRevision {
+            incident_id,
+            estimate,
+            ..
+        }) if incident_id.0 == id as u64 => Ok(estimate),
+        Ok(other) => Err(StoreError::Corrupt(format!(
+            "incident {id}: its entry is a {} entry for another item",
+            other.type_name()
+        ))),
+        Err(e) => Err(StoreError::Corrupt(format!("incident {id}: {e}"))),
+    }
 }
 
 fn build_incident(
     conn: &Connection,
     id: i64,
     revision: u32,
-    json: &str,
+    entry: &[u8],
 ) -> Result<Incident, StoreError> {
     let id_typed = IncidentId(id as u64);
     Ok(Incident {
         id: id_typed,
         revision,
-        estimate: decode_estimate(id, json)?,
+        estimate: decode_estimate(id, entry)?,
         observation_ids: observation_ids(conn, id_typed)?,
         assessments: Vec::new(),
     })
 }
 
 pub fn incident(conn: &Connection, id: IncidentId) -> Result<Option<Incident>, StoreError> {
-    let row: Option<(u32, String)> = conn
-        .prepare_cached("SELECT revision, estimate FROM incidents WHERE id = ?1")
+    let row: Option<(u32, Vec<u8>)> = conn
+        .prepare_cached(
+            "SELECT i.revision, e.body FROM incidents i JOIN entries e ON e.idx = i.entry
+             WHERE i.id = ?1",
+        )
         .context("preparing the incident query")?
         .query_row(params![id.0 as i64], |r| Ok((r.get(0)?, r.get(1)?)))
         .optional()
@@ -127,7 +142,9 @@ pub fn incident(conn: &Connection, id: IncidentId) -> Result<Option<Incident>, S
 }
 
 pub fn incidents(conn: &Connection, f: &IncidentFilter) -> Result<Vec<Incident>, StoreError> {
-    let mut sql = String::from("SELECT id, revision, estimate FROM incidents WHERE 1=1");
+    let mut sql = String::from(
+        "SELECT i.id, i.revision, e.body FROM incidents i JOIN entries e ON e.idx = i.entry WHERE 1=1",
+    );
     let mut args: Vec<Value> = Vec::new();
     if let Some([w, s, e, n]) = f.bbox {
         sql.push_str(" AND lat BETWEEN ? AND ?");
@@ -171,7 +188,7 @@ pub fn incidents(conn: &Connection, f: &IncidentFilter) -> Result<Vec<Incident>,
     let mut stmt = conn
         .prepare_cached(&sql)
         .context("preparing the incident list")?;
-    let rows: Vec<(i64, u32, String)> = stmt
+    let rows: Vec<(i64, u32, Vec<u8>)> = stmt
         .query_map(params_from_iter(args), |r| {
             Ok((r.get(0)?, r.get(1)?, r.get(2)?))
         })
@@ -187,21 +204,24 @@ pub fn latest_estimates(
     conn: &Connection,
 ) -> Result<Vec<(IncidentId, u32, IncidentEstimate)>, StoreError> {
     let mut stmt = conn
-        .prepare("SELECT id, revision, estimate FROM incidents ORDER BY id")
+        .prepare(
+            "SELECT i.id, i.revision, e.body FROM incidents i JOIN entries e ON e.idx = i.entry
+             ORDER BY i.id",
+        )
         .context("preparing the estimates query")?;
     let rows = stmt
         .query_map([], |r| {
             Ok((
                 r.get::<_, i64>(0)?,
                 r.get::<_, u32>(1)?,
-                r.get::<_, String>(2)?,
+                r.get::<_, Vec<u8>>(2)?,
             ))
         })
         .context("reading estimates")?;
     let mut out = Vec::new();
     for row in rows {
-        let (id, rev, json) = row.context("reading estimates")?;
-        out.push((IncidentId(id as u64), rev, decode_estimate(id, &json)?));
+        let (id, rev, body) = row.context("reading estimates")?;
+        out.push((IncidentId(id as u64), rev, decode_estimate(id, &body)?));
     }
     Ok(out)
 }

@@ -46,8 +46,7 @@ const MIGRATIONS: &[&str] = &[
         first_seen_ms INTEGER NOT NULL,
         last_seen_ms  INTEGER NOT NULL,
         lat           REAL,
-        lon           REAL,
-        estimate      TEXT NOT NULL         -- JSON of the latest IncidentEstimate
+        lon           REAL                  -- the estimate itself is in the entry
      );
      CREATE INDEX incidents_last_seen ON incidents(last_seen_ms);",
 ];

@@ -72,13 +72,13 @@ impl Writer {
             let mut upsert_incident = tx
                 .prepare_cached(
                     "INSERT INTO incidents (id, revision, entry, kind, status, side, clauses,
-                       first_seen_ms, last_seen_ms, lat, lon, estimate)
-                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)
+                       first_seen_ms, last_seen_ms, lat, lon)
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)
                      ON CONFLICT(id) DO UPDATE SET revision = excluded.revision,
                        entry = excluded.entry, kind = excluded.kind, status = excluded.status,
                        side = excluded.side, clauses = excluded.clauses,
                        first_seen_ms = excluded.first_seen_ms, last_seen_ms = excluded.last_seen_ms,
-                       lat = excluded.lat, lon = excluded.lon, estimate = excluded.estimate",
+                       lat = excluded.lat, lon = excluded.lon",
                 )
                 .context("preparing the incident upsert")?;
             for entry in &batch.entries {
@@ -133,8 +133,6 @@ impl Writer {
                             }
                             s
                         };
-                        let json = serde_json::to_string(estimate.as_ref())
-                            .map_err(|e| StoreError::Corrupt(format!("incident estimate: {e}")))?;
                         upsert_incident
                             .execute(params![
                                 id.0 as i64,
@@ -148,7 +146,6 @@ impl Writer {
                                 estimate.last_seen.unix_millis(),
                                 estimate.position.as_ref().map(|p| p.lat),
                                 estimate.position.as_ref().map(|p| p.lon),
-                                json,
                             ])
                             .context("storing an incident")?;
                     }
