@@ -111,6 +111,16 @@ fn classify(
             };
             ParseError::Invalid { error, index }
         }
+        // serde_json reports some type mismatches (a number where a name is expected) as syntax
+        // errors; if the text is valid JSON, it is a bad value, not a malformed body.
+        _ if serde_json::from_str::<serde::de::IgnoredAny>(text).is_ok() => {
+            let error = if path == "geometry" {
+                geometry_field_error(text).unwrap_or_else(|| field_error(&path, &inner))
+            } else {
+                field_error(&path, &inner)
+            };
+            ParseError::Invalid { error, index }
+        }
         _ => classify_plain(inner, index),
     }
 }
@@ -228,6 +238,8 @@ mod tests {
         assert_eq!(e.field(), Some("geometry.lat"));
         let e = err(&GOOD.replace("\"shot\"", "\"volley\""));
         assert_eq!(e.field(), Some("kind"));
+        let e = err(&GOOD.replace("\"shot\"", "7"));
+        assert_eq!((e.code(), e.field()), ("invalid_value", Some("kind")));
     }
 
     #[test]

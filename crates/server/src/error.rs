@@ -70,7 +70,7 @@ impl From<ParseError> for AppError {
             status,
             code: e.code(),
             message: e.message(),
-            field: e.field().map(str::to_string),
+            field: e.field().filter(|f| !f.is_empty()).map(str::to_string),
             index: e.index(),
         }
     }

@@ -5,7 +5,7 @@ use crate::query::incident_filter;
 use crate::{AppState, OPENAPI};
 use axum::Json;
 use axum::body::Bytes;
-use axum::extract::rejection::BytesRejection;
+use axum::extract::rejection::{BytesRejection, PathRejection};
 use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{Html, IntoResponse, Response};
@@ -39,10 +39,18 @@ pub async fn submit(
     })?;
     let engine = state.engine.clone();
     let limits = state.limits;
+    let is_array = body.iter().find(|b| !b.is_ascii_whitespace()) == Some(&b'[');
     let outcome = blocking(move || {
         let now = Timestamp::now();
         let batch = truce_core::intake::parse_observations(&body, &limits, now)?;
-        Ok(engine.submit(batch, now)?)
+        engine.submit(batch, now).map_err(|e| {
+            let mut error = AppError::from(e);
+            if !is_array {
+                // A single object has no index; the engine numbers items regardless.
+                error.index = None;
+            }
+            error
+        })
     })
     .await?;
     let status = if outcome.new == 0 {
@@ -58,12 +66,23 @@ fn parse_id(text: &str, what: &str) -> Result<u64, AppError> {
         .map_err(|_| AppError::not_found(format!("no {what} {text:?}: ids are positive integers")))
 }
 
+/// The path's id, or a 404 in the contract's form when it is not even text.
+fn path_id(path: Result<Path<String>, PathRejection>, what: &str) -> Result<u64, AppError> {
+    match path {
+        Ok(Path(text)) => parse_id(&text, what),
+        Err(rejection) => Err(AppError::not_found(format!(
+            "no {what} at that path: {}",
+            rejection.body_text()
+        ))),
+    }
+}
+
 /// `GET /api/observations/{id}`.
 pub async fn observation(
     State(state): State<AppState>,
-    Path(id): Path<String>,
+    id: Result<Path<String>, PathRejection>,
 ) -> Result<Response, AppError> {
-    let id = ObservationId(parse_id(&id, "observation")?);
+    let id = ObservationId(path_id(id, "observation")?);
     let engine = state.engine.clone();
     let stored = blocking(move || Ok(engine.store().observation(id)?))
         .await?
@@ -106,9 +125,9 @@ pub async fn incidents(
 pub async fn incident(
     State(state): State<AppState>,
     headers: HeaderMap,
-    Path(id): Path<String>,
+    id: Result<Path<String>, PathRejection>,
 ) -> Result<Response, AppError> {
-    let id = IncidentId(parse_id(&id, "incident")?);
+    let id = IncidentId(path_id(id, "incident")?);
     let engine = state.engine.clone();
     let found = blocking(move || Ok(engine.store().incident(id)?))
         .await?
@@ -167,4 +186,13 @@ fn html_escape(s: &str) -> String {
 /// Any other path.
 pub async fn not_found() -> AppError {
     AppError::not_found("no such endpoint; see /api/openapi.json")
+}
+
+/// A known path with a method it does not serve.
+pub async fn method_not_allowed() -> AppError {
+    AppError::new(
+        StatusCode::METHOD_NOT_ALLOWED,
+        "method_not_allowed",
+        "this path does not serve that method; see /api/openapi.json",
+    )
 }

@@ -2,7 +2,7 @@
 //! by the binary.
 //!
 //! Every handler answers errors through [`AppError`], which renders the contract's body
-//! `{"error":{"code","message","field","index"}}` with 400, 404, 413, 422 or 500. Work that
+//! `{"error":{"code","message","field","index"}}` with 400, 404, 405, 413, 422 or 500. Work that
 //! blocks — parsing a 16 MiB batch, the append's fsync, SQLite reads — runs on tokio's blocking
 //! pool, never on the async workers.
 
@@ -53,6 +53,7 @@ pub fn app(state: AppState) -> Router {
         .route("/api/incidents/{id}", get(handlers::incident))
         .route("/api/events", get(events::stream))
         .fallback(handlers::not_found)
+        .method_not_allowed_fallback(handlers::method_not_allowed)
         .layer(DefaultBodyLimit::max(body_limit))
         .layer(tower_http::trace::TraceLayer::new_for_http())
         .with_state(state)

@@ -141,6 +141,12 @@ pub fn incident(conn: &Connection, id: IncidentId) -> Result<Option<Incident>, S
         .transpose()
 }
 
+/// Nanoseconds since the epoch as stored (i64, saturating: a query for the year 9999 matches
+/// everything before it rather than wrapping).
+fn nanos(t: truce_core::Timestamp) -> i64 {
+    t.unix_nanos().clamp(i64::MIN as i128, i64::MAX as i128) as i64
+}
+
 pub fn incidents(conn: &Connection, f: &IncidentFilter) -> Result<Vec<Incident>, StoreError> {
     let mut sql = String::from(
         "SELECT i.id, i.revision, e.body FROM incidents i JOIN entries e ON e.idx = i.entry WHERE 1=1",
@@ -159,12 +165,12 @@ pub fn incidents(conn: &Connection, f: &IncidentFilter) -> Result<Vec<Incident>,
         }
     }
     if let Some(since) = f.since {
-        sql.push_str(" AND last_seen_ms >= ?");
-        args.push(Value::Integer(since.unix_millis()));
+        sql.push_str(" AND last_seen_ns >= ?");
+        args.push(Value::Integer(nanos(since)));
     }
     if let Some(until) = f.until {
-        sql.push_str(" AND first_seen_ms <= ?");
-        args.push(Value::Integer(until.unix_millis()));
+        sql.push_str(" AND first_seen_ns <= ?");
+        args.push(Value::Integer(nanos(until)));
     }
     if let Some(kind) = f.kind {
         sql.push_str(" AND kind = ?");
@@ -183,7 +189,7 @@ pub fn incidents(conn: &Connection, f: &IncidentFilter) -> Result<Vec<Incident>,
         args.push(Value::Text(side.clone()));
     }
     let limit = f.limit.unwrap_or(1000).min(IncidentFilter::MAX_LIMIT);
-    sql.push_str(" ORDER BY last_seen_ms DESC, id DESC LIMIT ?");
+    sql.push_str(" ORDER BY last_seen_ns DESC, id DESC LIMIT ?");
     args.push(Value::Integer(limit.into()));
     let mut stmt = conn
         .prepare_cached(&sql)

@@ -28,7 +28,7 @@ const MIGRATIONS: &[&str] = &[
         entry        INTEGER NOT NULL REFERENCES entries(idx),
         incident_id  INTEGER NOT NULL,
         kind         TEXT NOT NULL,
-        observed_ms  INTEGER NOT NULL,
+        observed_ns  INTEGER NOT NULL,
         client_id    BLOB,
         content_hash BLOB
      );
@@ -43,12 +43,12 @@ const MIGRATIONS: &[&str] = &[
         status        TEXT NOT NULL,
         side          TEXT NOT NULL,
         clauses       TEXT NOT NULL,        -- ',1,3,' for findings against clauses 1 and 3
-        first_seen_ms INTEGER NOT NULL,
-        last_seen_ms  INTEGER NOT NULL,
+        first_seen_ns INTEGER NOT NULL,
+        last_seen_ns  INTEGER NOT NULL,
         lat           REAL,
         lon           REAL                  -- the estimate itself is in the entry
      );
-     CREATE INDEX incidents_last_seen ON incidents(last_seen_ms);",
+     CREATE INDEX incidents_last_seen ON incidents(last_seen_ns);",
 ];
 
 /// Brings the schema of `conn` up to this build's version, in one transaction.

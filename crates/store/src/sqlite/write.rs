@@ -65,19 +65,19 @@ impl Writer {
             let mut insert_obs = tx
                 .prepare_cached(
                     "INSERT INTO observations
-                       (id, entry, incident_id, kind, observed_ms, client_id, content_hash)
+                       (id, entry, incident_id, kind, observed_ns, client_id, content_hash)
                      VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
                 )
                 .context("preparing the observation insert")?;
             let mut upsert_incident = tx
                 .prepare_cached(
                     "INSERT INTO incidents (id, revision, entry, kind, status, side, clauses,
-                       first_seen_ms, last_seen_ms, lat, lon)
+                       first_seen_ns, last_seen_ns, lat, lon)
                      VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)
                      ON CONFLICT(id) DO UPDATE SET revision = excluded.revision,
                        entry = excluded.entry, kind = excluded.kind, status = excluded.status,
                        side = excluded.side, clauses = excluded.clauses,
-                       first_seen_ms = excluded.first_seen_ms, last_seen_ms = excluded.last_seen_ms,
+                       first_seen_ns = excluded.first_seen_ns, last_seen_ns = excluded.last_seen_ns,
                        lat = excluded.lat, lon = excluded.lon",
                 )
                 .context("preparing the incident upsert")?;
@@ -112,7 +112,7 @@ impl Writer {
                                 idx as i64,
                                 incident_id.0 as i64,
                                 kind.as_str(),
-                                observed_at.unix_millis(),
+                                observed_at.unix_nanos() as i64,
                                 client.map(|(c, _)| c.as_bytes().to_vec()),
                                 client.map(|(_, h)| h.to_vec()),
                             ])
@@ -142,8 +142,8 @@ impl Writer {
                                 estimate.status.as_str(),
                                 estimate.attribution.side,
                                 clauses,
-                                estimate.first_seen.unix_millis(),
-                                estimate.last_seen.unix_millis(),
+                                estimate.first_seen.unix_nanos() as i64,
+                                estimate.last_seen.unix_nanos() as i64,
                                 estimate.position.as_ref().map(|p| p.lat),
                                 estimate.position.as_ref().map(|p| p.lon),
                             ])
