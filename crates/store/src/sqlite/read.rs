@@ -251,6 +251,10 @@ pub fn agreement(conn: &Connection) -> Result<Option<(u32, AgreementDoc)>, Store
 }
 
 pub fn entries(conn: &Connection, from: u64, limit: u64) -> Result<Vec<StoredEntry>, StoreError> {
+    // Indexes are stored as i64: a start beyond that is past the end, not a negative number.
+    if from > i64::MAX as u64 {
+        return Ok(Vec::new());
+    }
     let mut stmt = conn
         .prepare_cached(
             "SELECT idx, body, chain FROM entries WHERE idx >= ?1 ORDER BY idx LIMIT ?2",
