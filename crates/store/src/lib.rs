@@ -21,14 +21,15 @@ mod verify;
 pub use error::StoreError;
 pub use model::{
     AppendBatch, AppendReceipt, ClientRecord, Durability, Head, IncidentFilter, NewEntry,
-    Projection, StoredEntry, StoredObservation,
+    Projection, StoredCheckpoint, StoredEntry, StoredObservation,
 };
 pub use sqlite::SqliteStore;
 pub use verify::{ChainFault, ChainReport, verify_chain};
 
 use truce_core::agreement::AgreementDoc;
+use truce_core::entry::Hash;
 use truce_core::incident::IncidentEstimate;
-use truce_core::{Incident, IncidentId, ObservationId};
+use truce_core::{Incident, IncidentId, ObservationId, Timestamp};
 use uuid::Uuid;
 
 /// What every storage backend provides. Methods take `&self`: implementations serialise writers
@@ -63,4 +64,20 @@ pub trait Store: Send + Sync {
 
     /// The highest observation and incident numbers used so far (0 when none).
     fn max_ids(&self) -> Result<(ObservationId, IncidentId), StoreError>;
+
+    /// Merkle tree hashes by their stored-hash index (`sumdb/tlog` order), in the order asked.
+    fn tree_hashes(&self, indexes: &[u64]) -> Result<Vec<Hash>, StoreError>;
+
+    /// Records a checkpoint the log signed for `size` entries. A checkpoint is never replaced:
+    /// the same size again is refused.
+    fn add_checkpoint(&self, size: u64, note: &[u8], at: Timestamp) -> Result<(), StoreError>;
+
+    /// Records (or replaces with a newer one) a witness's cosignature line for checkpoint `size`.
+    fn add_cosignature(&self, size: u64, witness: &str, line: &str) -> Result<(), StoreError>;
+
+    /// The latest checkpoint with its cosignatures, if any.
+    fn latest_checkpoint(&self) -> Result<Option<StoredCheckpoint>, StoreError>;
+
+    /// Every checkpoint with its cosignatures, oldest first.
+    fn checkpoints(&self) -> Result<Vec<StoredCheckpoint>, StoreError>;
 }

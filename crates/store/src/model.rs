@@ -77,13 +77,41 @@ pub struct AppendReceipt {
     pub head: Head,
 }
 
-/// The record's size and the chain hash of its last entry (32 zero bytes when empty).
+/// The record's size, the chain hash of its last entry (32 zero bytes when empty), and the
+/// RFC 9162 Merkle root of all its entries.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Head {
     /// Number of entries.
     pub size: u64,
     /// Chain hash after the last entry.
     pub chain: Hash,
+    /// Merkle tree root over entries `0..size` (SHA-256 of the empty string when empty).
+    pub root: Hash,
+}
+
+/// A checkpoint the log signed, with the witnesses' cosignature lines collected for it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StoredCheckpoint {
+    /// Tree size.
+    pub size: u64,
+    /// The log-signed note.
+    pub note: Vec<u8>,
+    /// (witness name, signature line) for each cosignature received.
+    pub cosignatures: Vec<(String, String)>,
+}
+
+impl StoredCheckpoint {
+    /// The note with every collected cosignature appended: what `/checkpoint` serves.
+    pub fn cosigned_note(&self) -> Vec<u8> {
+        let mut out = self.note.clone();
+        for (_, line) in &self.cosignatures {
+            out.extend_from_slice(line.as_bytes());
+            if !line.ends_with('\n') {
+                out.push(b'\n');
+            }
+        }
+        out
+    }
 }
 
 /// An entry as stored.

@@ -8,15 +8,16 @@ mod write;
 use crate::Store;
 use crate::error::{Context, StoreError};
 use crate::model::{
-    AppendBatch, AppendReceipt, ClientRecord, Durability, Head, IncidentFilter, StoredEntry,
-    StoredObservation,
+    AppendBatch, AppendReceipt, ClientRecord, Durability, Head, IncidentFilter, StoredCheckpoint,
+    StoredEntry, StoredObservation,
 };
 use rusqlite::{Connection, OpenFlags};
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 use truce_core::agreement::AgreementDoc;
+use truce_core::entry::Hash;
 use truce_core::incident::IncidentEstimate;
-use truce_core::{Incident, IncidentId, ObservationId};
+use truce_core::{Incident, IncidentId, ObservationId, Timestamp};
 use uuid::Uuid;
 
 /// Readers kept open between queries; more are opened under load and closed after.
@@ -60,7 +61,7 @@ impl SqliteStore {
         let head = write::load_head(&conn)?;
         Ok(Self {
             path: path.to_path_buf(),
-            writer: Mutex::new(write::Writer::new(conn, head)),
+            writer: Mutex::new(write::Writer::new(conn, head)?),
             readers: Mutex::new(Vec::new()),
         })
     }
@@ -145,6 +146,26 @@ impl Store for SqliteStore {
 
     fn max_ids(&self) -> Result<(ObservationId, IncidentId), StoreError> {
         self.read(read::max_ids)
+    }
+
+    fn tree_hashes(&self, indexes: &[u64]) -> Result<Vec<Hash>, StoreError> {
+        self.read(|c| read::tree_hashes(c, indexes))
+    }
+
+    fn add_checkpoint(&self, size: u64, note: &[u8], at: Timestamp) -> Result<(), StoreError> {
+        self.writer()?.add_checkpoint(size, note, at)
+    }
+
+    fn add_cosignature(&self, size: u64, witness: &str, line: &str) -> Result<(), StoreError> {
+        self.writer()?.add_cosignature(size, witness, line)
+    }
+
+    fn latest_checkpoint(&self) -> Result<Option<StoredCheckpoint>, StoreError> {
+        Ok(self.read(|c| read::checkpoints(c, true))?.pop())
+    }
+
+    fn checkpoints(&self) -> Result<Vec<StoredCheckpoint>, StoreError> {
+        self.read(|c| read::checkpoints(c, false))
     }
 }
 

@@ -298,3 +298,60 @@ pub fn max_ids(conn: &Connection) -> Result<(ObservationId, IncidentId), StoreEr
     )
     .context("reading the highest ids")
 }
+
+pub fn tree_hashes(conn: &Connection, indexes: &[u64]) -> Result<Vec<Hash>, StoreError> {
+    let mut stmt = conn
+        .prepare_cached("SELECT hash FROM tree_hashes WHERE idx = ?1")
+        .context("preparing the tree hash query")?;
+    indexes
+        .iter()
+        .map(|&i| {
+            let bytes: Option<Vec<u8>> = stmt
+                .query_row(params![i.min(i64::MAX as u64) as i64], |r| r.get(0))
+                .optional()
+                .context("reading a tree hash")?;
+            let bytes =
+                bytes.ok_or_else(|| StoreError::Corrupt(format!("tree hash {i} is missing")))?;
+            hash_of(bytes, &format!("tree hash {i}"))
+        })
+        .collect()
+}
+
+fn cosignatures(conn: &Connection, size: u64) -> Result<Vec<(String, String)>, StoreError> {
+    let mut stmt = conn
+        .prepare_cached("SELECT witness, line FROM cosignatures WHERE size = ?1 ORDER BY witness")
+        .context("preparing the cosignature query")?;
+    let rows = stmt
+        .query_map(params![size as i64], |r| Ok((r.get(0)?, r.get(1)?)))
+        .context("reading cosignatures")?;
+    rows.collect::<Result<_, _>>()
+        .context("reading cosignatures")
+}
+
+pub fn checkpoints(
+    conn: &Connection,
+    latest_only: bool,
+) -> Result<Vec<crate::model::StoredCheckpoint>, StoreError> {
+    let sql = if latest_only {
+        "SELECT size, note FROM checkpoints ORDER BY size DESC LIMIT 1"
+    } else {
+        "SELECT size, note FROM checkpoints ORDER BY size"
+    };
+    let mut stmt = conn
+        .prepare_cached(sql)
+        .context("preparing the checkpoint query")?;
+    let rows: Vec<(i64, Vec<u8>)> = stmt
+        .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
+        .context("reading checkpoints")?
+        .collect::<Result<_, _>>()
+        .context("reading checkpoints")?;
+    rows.into_iter()
+        .map(|(size, note)| {
+            Ok(crate::model::StoredCheckpoint {
+                size: size as u64,
+                note,
+                cosignatures: cosignatures(conn, size as u64)?,
+            })
+        })
+        .collect()
+}

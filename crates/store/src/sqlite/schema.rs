@@ -49,7 +49,45 @@ const MIGRATIONS: &[&str] = &[
         lon           REAL                  -- the estimate itself is in the entry
      );
      CREATE INDEX incidents_last_seen ON incidents(last_seen_ns);",
+    // 2: the Merkle ledger. Tree hashes are backfilled from the entries by `backfill_tree`.
+    "CREATE TABLE tree_hashes (
+        idx  INTEGER PRIMARY KEY,           -- sumdb/tlog stored-hash index
+        hash BLOB NOT NULL
+     );
+     CREATE TABLE checkpoints (
+        size      INTEGER PRIMARY KEY,      -- tree size the checkpoint commits to
+        note      BLOB NOT NULL,            -- the log-signed note, verbatim
+        signed_ns INTEGER NOT NULL
+     );
+     CREATE TABLE cosignatures (
+        size    INTEGER NOT NULL REFERENCES checkpoints(size),
+        witness TEXT NOT NULL,
+        line    TEXT NOT NULL,              -- the signature line, verbatim
+        PRIMARY KEY (size, witness)
+     ) WITHOUT ROWID;",
 ];
+
+/// Computes the Merkle tree's stored hashes for entries recorded before the ledger existed (a
+/// data folder made by the spine), so the tree covers the whole record.
+fn backfill_tree(tx: &rusqlite::Transaction<'_>) -> Result<(), StoreError> {
+    let mut frontier = truce_ledger::tree::Frontier::new();
+    let mut read = tx
+        .prepare("SELECT body FROM entries ORDER BY idx")
+        .context("reading entries for the tree")?;
+    let mut insert = tx
+        .prepare("INSERT INTO tree_hashes (idx, hash) VALUES (?1, ?2)")
+        .context("preparing the tree backfill")?;
+    let mut rows = read.query([]).context("reading entries for the tree")?;
+    while let Some(row) = rows.next().context("reading entries for the tree")? {
+        let body: Vec<u8> = row.get(0).context("reading an entry")?;
+        for (idx, hash) in frontier.append(&body) {
+            insert
+                .execute(rusqlite::params![idx as i64, &hash.0[..]])
+                .context("storing a tree hash")?;
+        }
+    }
+    Ok(())
+}
 
 /// Brings the schema of `conn` up to this build's version, in one transaction.
 pub fn migrate(conn: &mut Connection) -> Result<(), StoreError> {
@@ -64,6 +102,9 @@ pub fn migrate(conn: &mut Connection) -> Result<(), StoreError> {
     for (i, sql) in MIGRATIONS.iter().enumerate().skip(found as usize) {
         tx.execute_batch(sql)
             .context(&format!("applying schema migration {}", i + 1))?;
+        if i + 1 == 2 {
+            backfill_tree(&tx)?;
+        }
     }
     tx.pragma_update(None, "user_version", known)
         .context("recording the schema version")?;

@@ -305,7 +305,9 @@ fn fresh_store_has_an_empty_head_and_zero_chain() {
         f.store.head().unwrap(),
         Head {
             size: 0,
-            chain: [0; 32]
+            chain: [0; 32],
+            // RFC 9162: the root of the empty tree is SHA-256 of the empty string.
+            root: sha256(b""),
         }
     );
     assert!(all_entries(&f.store).is_empty());
@@ -1257,4 +1259,104 @@ fn verify_chain_names_a_deleted_middle_entry_as_a_gap() {
         Err(ChainFault::Gap { expected, found }) => assert_eq!((expected, found), (2, 3)),
         other => panic!("expected a gap at entry 2, got {other:?}"),
     }
+}
+
+// --- The Merkle ledger -------------------------------------------------------------------
+
+/// The root a frontier computes over exactly the stored entries' bytes.
+fn expected_root(store: &SqliteStore) -> Hash {
+    let mut f = truce_ledger::tree::Frontier::new();
+    for e in all_entries(store) {
+        f.append(&e.bytes);
+    }
+    f.root().0
+}
+
+#[test]
+fn the_head_root_is_the_merkle_root_of_the_entries_and_survives_reopening() {
+    let f = Fixture::new();
+    standard_record(&f.store);
+    let head = f.store.head().unwrap();
+    assert_eq!(head.root, expected_root(&f.store));
+    // Every stored hash a proof needs is there: the tree hash read back equals the root.
+    struct Reader<'a>(&'a SqliteStore);
+    impl truce_ledger::HashReader for Reader<'_> {
+        fn read_hashes(
+            &self,
+            i: &[u64],
+        ) -> Result<Vec<truce_ledger::Hash>, truce_ledger::TlogError> {
+            self.0
+                .tree_hashes(i)
+                .map(|v| v.into_iter().map(truce_ledger::Hash).collect())
+                .map_err(|_| truce_ledger::TlogError::IndexesNotInTree)
+        }
+    }
+    let th = tlog_tiles::tree_hash(head.size, &Reader(&f.store)).unwrap();
+    assert_eq!(th.0, head.root);
+    let path = f.path();
+    drop(f.store);
+    let reopened = SqliteStore::open(&path, Durability::Full).unwrap();
+    assert_eq!(reopened.head().unwrap(), head);
+    reopened
+        .append(&batch(vec![observation_entry(
+            100,
+            50,
+            observation("shot", "2026-11-20T12:00:00Z", (40.0, 46.0), "post-9"),
+            None,
+        )]))
+        .unwrap();
+    assert_eq!(reopened.head().unwrap().root, expected_root(&reopened));
+}
+
+#[test]
+fn a_spine_database_is_migrated_with_its_tree_backfilled() {
+    let f = Fixture::new();
+    standard_record(&f.store);
+    let root = f.store.head().unwrap().root;
+    let path = f.path();
+    drop(f.store);
+    // Turn the file back into a spine (schema 1) database: no tree tables.
+    {
+        let conn = rusqlite::Connection::open(&path).unwrap();
+        conn.execute_batch(
+            "DROP TABLE cosignatures; DROP TABLE checkpoints; DROP TABLE tree_hashes;
+             PRAGMA user_version = 1;",
+        )
+        .unwrap();
+    }
+    let migrated = SqliteStore::open(&path, Durability::Full).unwrap();
+    assert_eq!(migrated.head().unwrap().root, root);
+}
+
+#[test]
+fn checkpoints_are_kept_oldest_first_never_replaced_and_carry_cosignatures() {
+    let f = Fixture::new();
+    standard_record(&f.store);
+    let size = f.store.head().unwrap().size;
+    let at = Timestamp::parse("2026-11-20T10:00:00Z").unwrap();
+    assert!(f.store.latest_checkpoint().unwrap().is_none());
+    f.store.add_checkpoint(2, b"note at 2\n", at).unwrap();
+    f.store.add_checkpoint(size, b"note at size\n", at).unwrap();
+    assert!(
+        f.store.add_checkpoint(size, b"another\n", at).is_err(),
+        "a checkpoint is never replaced"
+    );
+    assert!(
+        f.store.add_checkpoint(size + 1, b"ahead\n", at).is_err(),
+        "no checkpoint beyond the record"
+    );
+    f.store
+        .add_cosignature(size, "m1", "\u{2014} m1 AAAA\n")
+        .unwrap();
+    let latest = f.store.latest_checkpoint().unwrap().unwrap();
+    assert_eq!(latest.size, size);
+    assert_eq!(
+        latest.cosigned_note(),
+        "note at size\n\u{2014} m1 AAAA\n".as_bytes()
+    );
+    let all = f.store.checkpoints().unwrap();
+    assert_eq!(
+        all.iter().map(|c| c.size).collect::<Vec<_>>(),
+        vec![2, size]
+    );
 }

@@ -3,12 +3,25 @@
 use crate::error::{Context, StoreError};
 use crate::model::{AppendBatch, AppendReceipt, Head, Projection};
 use rusqlite::{Connection, OptionalExtension, TransactionBehavior, params};
+use truce_core::Timestamp;
 use truce_core::entry::{MAX_ENTRY_BYTES, chain_hash, leaf_hash, sha256};
+use truce_ledger::Hash as LedgerHash;
+use truce_ledger::tree::{Frontier, frontier_indexes};
 
-/// The writer connection and the head it last committed.
+/// The writer connection, the head it last committed, and the tree's frontier at that head.
 pub struct Writer {
     conn: Connection,
     head: Head,
+    frontier: Frontier,
+}
+
+/// Reads the tree's frontier for a record of `size` entries from the stored hashes.
+pub fn load_frontier(conn: &Connection, size: u64) -> Result<Frontier, StoreError> {
+    let indexes = frontier_indexes(size);
+    let hashes = super::read::tree_hashes(conn, &indexes)?;
+    Frontier::from_roots(size, hashes.into_iter().map(LedgerHash).collect()).ok_or_else(|| {
+        StoreError::Corrupt(format!("the tree's frontier at size {size} is incomplete"))
+    })
 }
 
 /// Reads the record's head from the last entry.
@@ -25,19 +38,29 @@ pub fn load_head(conn: &Connection) -> Result<Head, StoreError> {
         None => Ok(Head {
             size: 0,
             chain: [0; 32],
+            root: Frontier::new().root().0,
         }),
-        Some((idx, chain)) => Ok(Head {
-            size: idx as u64 + 1,
-            chain: chain
-                .try_into()
-                .map_err(|_| StoreError::Corrupt(format!("entry {idx}: chain is not 32 bytes")))?,
-        }),
+        Some((idx, chain)) => {
+            let size = idx as u64 + 1;
+            Ok(Head {
+                size,
+                chain: chain.try_into().map_err(|_| {
+                    StoreError::Corrupt(format!("entry {idx}: chain is not 32 bytes"))
+                })?,
+                root: load_frontier(conn, size)?.root().0,
+            })
+        }
     }
 }
 
 impl Writer {
-    pub fn new(conn: Connection, head: Head) -> Self {
-        Self { conn, head }
+    pub fn new(conn: Connection, head: Head) -> Result<Self, StoreError> {
+        let frontier = load_frontier(&conn, head.size)?;
+        Ok(Self {
+            conn,
+            head,
+            frontier,
+        })
     }
 
     pub fn conn(&self) -> &Connection {
@@ -52,6 +75,8 @@ impl Writer {
     pub fn append(&mut self, batch: &AppendBatch) -> Result<AppendReceipt, StoreError> {
         let first_index = self.head.size;
         let mut head = self.head;
+        // Appended to a copy: if the transaction fails, the frontier stays at the old head.
+        let mut frontier = self.frontier.clone();
         let tx = self
             .conn
             .transaction_with_behavior(TransactionBehavior::Immediate)
@@ -62,6 +87,9 @@ impl Writer {
                     "INSERT INTO entries (idx, type, body, chain) VALUES (?1, ?2, ?3, ?4)",
                 )
                 .context("preparing the entry insert")?;
+            let mut insert_hash = tx
+                .prepare_cached("INSERT INTO tree_hashes (idx, hash) VALUES (?1, ?2)")
+                .context("preparing the tree hash insert")?;
             let mut insert_obs = tx
                 .prepare_cached(
                     "INSERT INTO observations
@@ -98,6 +126,11 @@ impl Writer {
                         &chain[..]
                     ])
                     .context("appending an entry")?;
+                for (hash_index, hash) in frontier.append(&entry.bytes) {
+                    insert_hash
+                        .execute(params![hash_index as i64, &hash.0[..]])
+                        .context("storing a tree hash")?;
+                }
                 match &entry.projection {
                     Projection::Observation {
                         id,
@@ -166,11 +199,49 @@ impl Writer {
                 head = Head {
                     size: idx + 1,
                     chain,
+                    root: head.root,
                 };
             }
         }
+        head.root = frontier.root().0;
         tx.commit().context("committing an append")?;
         self.head = head;
+        self.frontier = frontier;
         Ok(AppendReceipt { first_index, head })
+    }
+}
+
+impl Writer {
+    /// Records a signed checkpoint; a second one for the same size is refused by the key.
+    pub fn add_checkpoint(&self, size: u64, note: &[u8], at: Timestamp) -> Result<(), StoreError> {
+        if size > self.head.size {
+            return Err(StoreError::Corrupt(format!(
+                "a checkpoint for {size} entries, but the record has {}",
+                self.head.size
+            )));
+        }
+        self.conn
+            .execute(
+                "INSERT INTO checkpoints (size, note, signed_ns) VALUES (?1, ?2, ?3)",
+                params![
+                    size as i64,
+                    note,
+                    at.unix_nanos().clamp(0, i64::MAX as i128) as i64
+                ],
+            )
+            .context("recording a checkpoint")?;
+        Ok(())
+    }
+
+    /// Records a witness's cosignature line for checkpoint `size`.
+    pub fn add_cosignature(&self, size: u64, witness: &str, line: &str) -> Result<(), StoreError> {
+        self.conn
+            .execute(
+                "INSERT INTO cosignatures (size, witness, line) VALUES (?1, ?2, ?3)
+                 ON CONFLICT(size, witness) DO UPDATE SET line = excluded.line",
+                params![size as i64, witness, line],
+            )
+            .context("recording a cosignature")?;
+        Ok(())
     }
 }
