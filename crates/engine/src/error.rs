@@ -31,6 +31,9 @@ pub enum EngineError {
         /// Its name.
         name: String,
     },
+    /// A key, checkpoint or cosignature of the ledger is not acceptable.
+    #[error("ledger: {0}")]
+    Ledger(String),
     /// An entry could not be encoded.
     #[error(transparent)]
     Entry(#[from] EntryError),

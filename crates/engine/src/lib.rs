@@ -14,9 +14,11 @@
 mod error;
 mod events;
 mod init;
+mod ledger;
 mod sequencer;
 
 pub use error::EngineError;
 pub use events::IncidentEvent;
 pub use init::{InitOutcome, record_agreement};
+pub use ledger::{Anchor, LedgerKeys, LedgerStatus, StoreHashReader, WitnessStatus};
 pub use sequencer::{Accepted, Engine, SubmitOutcome};

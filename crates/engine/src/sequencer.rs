@@ -34,7 +34,7 @@ pub struct SubmitOutcome {
 }
 
 /// State only the holder of the sequencer lock touches.
-struct Sequencer {
+pub(crate) struct Sequencer {
     fusion: Fusion,
     next_observation: u64,
 }
@@ -47,6 +47,10 @@ pub struct Engine {
     /// the record's order is the order of the lock.
     sequencer: Mutex<Sequencer>,
     events: broadcast::Sender<Arc<IncidentEvent>>,
+    /// The agreement's ledger keys, parsed once.
+    pub(crate) ledger_keys: Option<crate::LedgerKeys>,
+    /// The center's checkpoint key, when this process holds it.
+    pub(crate) log_signer: Mutex<Option<truce_ledger::note::NoteSigner>>,
 }
 
 impl std::fmt::Debug for Engine {
@@ -63,11 +67,14 @@ impl Engine {
         let agreement = Arc::new(Agreement::from_doc(doc, "stored agreement")?);
         let sequencer = restore(store.as_ref(), &agreement)?;
         let (events, _) = broadcast::channel(EVENT_BUFFER);
+        let ledger_keys = crate::LedgerKeys::from_agreement(&agreement)?;
         Ok(Self {
             store,
             agreement,
             sequencer: Mutex::new(sequencer),
             events,
+            ledger_keys,
+            log_signer: Mutex::new(None),
         })
     }
 
@@ -84,6 +91,11 @@ impl Engine {
     /// A receiver of every incident event committed from now on.
     pub fn subscribe(&self) -> broadcast::Receiver<Arc<IncidentEvent>> {
         self.events.subscribe()
+    }
+
+    /// Holds the sequencer lock: nothing is appended while the guard lives.
+    pub(crate) fn lock_sequencer(&self) -> MutexGuard<'_, Sequencer> {
+        self.lock()
     }
 
     fn lock(&self) -> MutexGuard<'_, Sequencer> {

@@ -15,6 +15,15 @@
 
 pub mod note;
 pub mod proof;
+pub mod tiles;
 pub mod tree;
+pub mod witness;
 
 pub use tlog_tiles::{Checkpoint, Error as TlogError, Hash, HashReader, Tile};
+
+/// The `sumdb/tlog` proof functions of `tlog_tiles`, re-exported: RFC 9162 inclusion
+/// (`prove_record`, `check_record`) and consistency (`prove_tree`, `check_tree`) proofs and tree
+/// hashes over stored hashes.
+pub mod tlog {
+    pub use tlog_tiles::{check_record, check_tree, prove_record, prove_tree, tree_hash};
+}

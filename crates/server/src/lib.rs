@@ -12,6 +12,7 @@ mod error;
 mod events;
 mod geojson;
 mod handlers;
+mod ledger;
 mod query;
 
 pub use error::AppError;
@@ -52,6 +53,11 @@ pub fn app(state: AppState) -> Router {
         .route("/api/incidents", get(handlers::incidents))
         .route("/api/incidents/{id}", get(handlers::incident))
         .route("/api/events", get(events::stream))
+        .route("/api/ledger", get(ledger::status))
+        .route("/api/ledger/proof", get(ledger::proof))
+        .route("/api/ledger/consistency", get(ledger::consistency))
+        .route("/checkpoint", get(ledger::checkpoint))
+        .route("/tile/{*path}", get(ledger::tile))
         .fallback(handlers::not_found)
         .method_not_allowed_fallback(handlers::method_not_allowed)
         .layer(DefaultBodyLimit::max(body_limit))

@@ -59,6 +59,20 @@ pub struct Place {
     pub lon: f64,
 }
 
+/// The shared record's keys: the log (the center) signs checkpoints; each monitor's witness
+/// cosigns them. Keys are C2SP signed-note verifier keys (`name+<id>+<base64>`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LedgerDoc {
+    /// The log's origin line in every checkpoint (a schema-less URL-like name).
+    pub origin: String,
+    /// The center's checkpoint-signing verifier key (type 0x01, Ed25519).
+    pub log_key: String,
+    /// Each monitor's witness verifier key (type 0x04, timestamped cosignature), by monitor id.
+    #[serde(default)]
+    pub witnesses: std::collections::BTreeMap<String, String>,
+}
+
 /// The whole agreement, self-contained (zones inline as a GeoJSON FeatureCollection).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -85,6 +99,9 @@ pub struct AgreementDoc {
     pub default_temperature_c: f64,
     /// The zones, a GeoJSON FeatureCollection.
     pub zones: geojson::FeatureCollection,
+    /// The record's keys; absent, checkpoints are not signed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ledger: Option<LedgerDoc>,
 }
 
 fn default_temperature() -> f64 {
@@ -143,6 +160,9 @@ pub(super) fn check(doc: AgreementDoc, file: &str) -> Result<Agreement, Agreemen
     if let Some(center) = &doc.center {
         check_lat_lon(file, "center", center.lat, center.lon)?;
     }
+    if let Some(ledger) = &doc.ledger {
+        check_ledger(file, ledger, &monitors)?;
+    }
     let mut zones = Vec::with_capacity(doc.zones.features.len());
     for (i, feature) in doc.zones.features.iter().enumerate() {
         zones.push(zone_from_feature(file, i, feature, &sides, &monitors)?);
@@ -158,6 +178,53 @@ pub(super) fn check(doc: AgreementDoc, file: &str) -> Result<Agreement, Agreemen
         clauses,
         zones,
     })
+}
+
+/// The shape of a signed-note verifier key: `name+<8 hex>+<base64>`. The signature check itself
+/// is the ledger's; this catches a key pasted into the wrong field.
+fn key_shape_ok(key: &str) -> bool {
+    let mut parts = key.splitn(3, '+');
+    matches!(
+        (parts.next(), parts.next(), parts.next()),
+        (Some(name), Some(id), Some(b64))
+            if !name.is_empty() && !name.contains(' ')
+                && id.len() == 8 && id.bytes().all(|b| b.is_ascii_hexdigit())
+                && b64.len() >= 40
+    )
+}
+
+fn check_ledger(
+    file: &str,
+    ledger: &LedgerDoc,
+    monitors: &HashSet<&str>,
+) -> Result<(), AgreementError> {
+    if ledger.origin.trim().is_empty() || ledger.origin.contains(['\n', '\r']) {
+        return Err(err(file, "ledger.origin", "must be one non-empty line"));
+    }
+    if !key_shape_ok(&ledger.log_key) {
+        return Err(err(
+            file,
+            "ledger.log_key",
+            "is not a signed-note verifier key (name+id+base64); make one with `truce keygen`",
+        ));
+    }
+    for (monitor, key) in &ledger.witnesses {
+        if !monitors.contains(monitor.as_str()) {
+            return Err(err(
+                file,
+                format!("ledger.witnesses.{monitor}"),
+                "is not a listed monitor",
+            ));
+        }
+        if !key_shape_ok(key) {
+            return Err(err(
+                file,
+                format!("ledger.witnesses.{monitor}"),
+                "is not a signed-note verifier key (name+id+base64)",
+            ));
+        }
+    }
+    Ok(())
 }
 
 fn check_lat_lon(file: &str, location: &str, lat: f64, lon: f64) -> Result<(), AgreementError> {

@@ -7,7 +7,7 @@
 mod document;
 mod toml_file;
 
-pub use document::{AgreementDoc, ClauseDoc, MonitorDoc, Place, SideDoc};
+pub use document::{AgreementDoc, ClauseDoc, LedgerDoc, MonitorDoc, Place, SideDoc};
 pub use toml_file::parse_toml;
 
 use crate::observation::Weapon;

@@ -1,7 +1,9 @@
 //! Reading the agreement's TOML file. Errors name the file and the line (TOML) or the feature
 //! (GeoJSON) at fault.
 
-use super::{Agreement, AgreementDoc, AgreementError, ClauseDoc, MonitorDoc, Place, SideDoc};
+use super::{
+    Agreement, AgreementDoc, AgreementError, ClauseDoc, LedgerDoc, MonitorDoc, Place, SideDoc,
+};
 use serde::Deserialize;
 
 /// Largest agreement file or zones file accepted, bytes.
@@ -21,6 +23,7 @@ struct TomlAgreement {
     center: Option<Place>,
     default_temperature_c: Option<f64>,
     zones: TomlZones,
+    ledger: Option<LedgerDoc>,
 }
 
 #[derive(Deserialize)]
@@ -98,6 +101,7 @@ pub fn parse_toml(
         center: raw.center,
         default_temperature_c: raw.default_temperature_c.unwrap_or(15.0),
         zones,
+        ledger: raw.ledger,
     };
     Agreement::from_doc(doc, file).map_err(|mut e| {
         if e.location.starts_with("feature") {
