@@ -40,10 +40,24 @@ pub fn init(data: &Path, agreement: &Agreement) -> Result<InitOutcome> {
     Ok(record_agreement(&store, agreement, Timestamp::now())?)
 }
 
-/// Opens the engine of an existing data folder.
+/// Where the center's checkpoint key is kept in a data folder.
+pub fn log_key_path(data: &Path) -> PathBuf {
+    data.join("keys").join("log.key")
+}
+
+/// Opens the engine of an existing data folder, with the checkpoint key when the folder has it.
 pub fn open_engine(data: &Path) -> Result<Arc<Engine>> {
     let store = open_store(data)?;
     let engine = Engine::open(store).with_context(|| format!("opening {}", data.display()))?;
+    let key = log_key_path(data);
+    if key.is_file() {
+        engine.set_log_signer(crate::keys::read(&key)?)?;
+    } else if engine.ledger_keys().is_some() {
+        tracing::warn!(
+            "{} is missing: checkpoints will not be signed by this process",
+            key.display()
+        );
+    }
     Ok(Arc::new(engine))
 }
 

@@ -10,7 +10,9 @@
 mod cmd;
 mod data_dir;
 mod demo_files;
+mod keys;
 mod serve;
+mod witness;
 
 use clap::{Parser, Subcommand};
 use std::net::SocketAddr;
@@ -49,6 +51,9 @@ enum Command {
         /// The agreement's TOML file.
         #[arg(long)]
         agreement: PathBuf,
+        /// The center's checkpoint key (from `truce keygen`), kept in the data folder.
+        #[arg(long)]
+        log_key: Option<PathBuf>,
     },
     /// Serve a data folder: the HTTP API and live events.
     Serve {
@@ -70,11 +75,45 @@ enum Command {
         #[arg(long, default_value_t = 500)]
         batch: usize,
     },
-    /// Check the record of a data folder: recompute the hash chain from the entries alone.
+    /// Check the record of a data folder from its entries alone: the hash chain, the Merkle
+    /// tree, every checkpoint's signature and root, every cosignature.
     Verify {
         /// Data folder.
         #[arg(long)]
         data: PathBuf,
+    },
+    /// Make a signed-note key pair: the center's checkpoint key, or a monitor's witness key.
+    Keygen {
+        /// The key's name (for the center, the log's origin).
+        #[arg(long)]
+        name: String,
+        /// Private key file; the public key goes to FILE.pub.
+        #[arg(long)]
+        out: PathBuf,
+        /// A witness (cosignature) key instead of the center's.
+        #[arg(long)]
+        witness: bool,
+    },
+    /// Run one monitor's witness: mirror the log, check it, cosign its checkpoints.
+    Witness {
+        /// This monitor's witness private key.
+        #[arg(long)]
+        key: PathBuf,
+        /// The center's base URL.
+        #[arg(long)]
+        log: String,
+        /// Folder for the witness's state and mirror.
+        #[arg(long)]
+        state: PathBuf,
+        /// Seconds between looks at the log.
+        #[arg(long, default_value_t = 1.0)]
+        interval: f64,
+    },
+    /// Show where the record stands: size, latest and agreed checkpoints, lagging witnesses.
+    Status {
+        /// The server's base URL.
+        #[arg(long, default_value = "http://127.0.0.1:8080")]
+        server: String,
     },
     /// Measure performance.
     Bench {
@@ -117,7 +156,19 @@ fn main() -> ExitCode {
             http,
             interval,
         } => cmd::demo::run(&data, http, interval),
-        Command::Init { data, agreement } => cmd::init::run(&data, &agreement),
+        Command::Init {
+            data,
+            agreement,
+            log_key,
+        } => cmd::init::run(&data, &agreement, log_key.as_deref()),
+        Command::Keygen { name, out, witness } => cmd::keygen::run(&name, &out, witness),
+        Command::Witness {
+            key,
+            log,
+            state,
+            interval,
+        } => cmd::witness::run(&key, &log, &state, interval),
+        Command::Status { server } => cmd::status::run(&server),
         Command::Serve { data, http } => cmd::serve::run(&data, http),
         Command::Submit {
             server,

@@ -86,3 +86,30 @@ pub fn runtime() -> Result<tokio::runtime::Runtime> {
         .build()
         .context("starting the async runtime")
 }
+
+/// Signs a checkpoint every `interval` in which the record grew, until `stop` turns true.
+pub fn spawn_checkpointer(
+    engine: Arc<Engine>,
+    interval: std::time::Duration,
+    mut stop: watch::Receiver<bool>,
+) -> tokio::task::JoinHandle<()> {
+    tokio::spawn(async move {
+        loop {
+            tokio::select! {
+                _ = tokio::time::sleep(interval) => {}
+                _ = stop.changed() => return,
+            }
+            let engine = engine.clone();
+            let signed = tokio::task::spawn_blocking(move || {
+                engine.sign_checkpoint(truce_core::Timestamp::now())
+            })
+            .await;
+            match signed {
+                Ok(Ok(Some(cp))) => tracing::debug!(size = cp.size, "checkpoint signed"),
+                Ok(Ok(None)) => {}
+                Ok(Err(e)) => tracing::error!(error = %e, "checkpoint not signed"),
+                Err(e) => tracing::error!(error = %e, "checkpointer failed"),
+            }
+        }
+    })
+}

@@ -93,7 +93,12 @@ impl Engine {
         let keys = self.ledger_keys.as_ref().ok_or_else(|| {
             EngineError::Ledger("the agreement lists no ledger keys to sign for".into())
         })?;
-        let expected = self.agreement().doc.ledger.as_ref().map(|l| l.log_key.trim());
+        let expected = self
+            .agreement()
+            .doc
+            .ledger
+            .as_ref()
+            .map(|l| l.log_key.trim());
         if expected != Some(signer.verifier_text().as_str()) {
             return Err(EngineError::Ledger(format!(
                 "the key {:?} is not the agreement's log key ({})",
@@ -125,7 +130,11 @@ impl Engine {
         // Under the sequencer lock the head cannot move while it is signed.
         let _seq = self.lock_sequencer();
         let head = self.store().head()?;
-        let last = self.store().latest_checkpoint()?.map(|c| c.size).unwrap_or(0);
+        let last = self
+            .store()
+            .latest_checkpoint()?
+            .map(|c| c.size)
+            .unwrap_or(0);
         if head.size <= last {
             return Ok(None);
         }
@@ -261,8 +270,12 @@ impl Engine {
         let Some(cp) = checkpoint.filter(|c| index < c.size) else {
             return Ok(None);
         };
-        let hashes = truce_ledger::tlog::prove_record(cp.size, index, &StoreHashReader(self.store().as_ref()))
-            .map_err(|e| EngineError::Ledger(e.to_string()))?;
+        let hashes = truce_ledger::tlog::prove_record(
+            cp.size,
+            index,
+            &StoreHashReader(self.store().as_ref()),
+        )
+        .map_err(|e| EngineError::Ledger(e.to_string()))?;
         Ok(Some(truce_ledger::proof::TlogProof {
             extra: None,
             index,
@@ -295,7 +308,10 @@ impl Engine {
     /// The bytes of a tile of the tree as of the latest checkpoint, or `None` if that tree does
     /// not contain it (tiles beyond the latest checkpoint are not served: only checkpointed
     /// history is published).
-    pub fn tile(&self, tile: truce_ledger::tiles::TilePath) -> Result<Option<Vec<u8>>, EngineError> {
+    pub fn tile(
+        &self,
+        tile: truce_ledger::tiles::TilePath,
+    ) -> Result<Option<Vec<u8>>, EngineError> {
         use truce_ledger::tiles::{TILE_WIDTH, TilePath};
         let published = match self.store().latest_checkpoint()? {
             Some(c) => c.size,

@@ -11,12 +11,14 @@
 
 #![cfg_attr(test, allow(clippy::unwrap_used))]
 
+mod audit;
 mod error;
 mod events;
 mod init;
 mod ledger;
 mod sequencer;
 
+pub use audit::{AuditFault, AuditReport, audit};
 pub use error::EngineError;
 pub use events::IncidentEvent;
 pub use init::{InitOutcome, record_agreement};

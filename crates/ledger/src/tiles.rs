@@ -39,9 +39,9 @@ impl TilePath {
                 .checked_add(u64::from(width))?
                 .checked_shl(8 * u32::from(level))
                 .filter(|v| v >> (8 * u32::from(level)) == index * TILE_WIDTH + u64::from(width)),
-            TilePath::Entries { index, width } => index
-                .checked_mul(TILE_WIDTH)?
-                .checked_add(u64::from(width)),
+            TilePath::Entries { index, width } => {
+                index.checked_mul(TILE_WIDTH)?.checked_add(u64::from(width))
+            }
         }
     }
 
@@ -125,24 +125,46 @@ mod tests {
     fn spec_examples_parse() {
         assert_eq!(
             parse_tile_path("tile/0/x001/x234/067"),
-            Some(TilePath::Hashes { level: 0, index: 1_234_067, width: 256 })
+            Some(TilePath::Hashes {
+                level: 0,
+                index: 1_234_067,
+                width: 256
+            })
         );
         assert_eq!(
             parse_tile_path("tile/entries/000.p/17"),
-            Some(TilePath::Entries { index: 0, width: 17 })
+            Some(TilePath::Entries {
+                index: 0,
+                width: 17
+            })
         );
         assert_eq!(parse_tile_path("tile/1/x000/001"), None, "not canonical");
         assert_eq!(parse_tile_path("tile/0/1234067"), None);
-        assert_eq!(parse_tile_path("tile/0/000.p/256"), None, "a full tile has no .p");
-        assert_eq!(parse_tile_path("tile/8/000"), None, "level 8 would be beyond 64 bits");
+        assert_eq!(
+            parse_tile_path("tile/0/000.p/256"),
+            None,
+            "a full tile has no .p"
+        );
+        assert_eq!(
+            parse_tile_path("tile/8/000"),
+            None,
+            "level 8 would be beyond 64 bits"
+        );
         assert_eq!(parse_tile_path("tile/0/000.p/0"), None);
     }
 
     #[test]
     fn leaves_needed_scale_with_the_level() {
-        let t = TilePath::Hashes { level: 1, index: 2, width: 3 };
+        let t = TilePath::Hashes {
+            level: 1,
+            index: 2,
+            width: 3,
+        };
         assert_eq!(t.leaves_needed(), Some((2 * 256 + 3) << 8));
-        assert_eq!(TilePath::Entries { index: 1, width: 5 }.leaves_needed(), Some(261));
+        assert_eq!(
+            TilePath::Entries { index: 1, width: 5 }.leaves_needed(),
+            Some(261)
+        );
     }
 
     proptest! {

@@ -83,7 +83,9 @@ impl AddCheckpoint {
             .ok_or_else(|| refuse(400, "the first line must be `old <size>`"))?;
         let proof = lines
             .map(|l| {
-                let raw = B64.decode(l).map_err(|_| refuse(400, "a proof line is not base64"))?;
+                let raw = B64
+                    .decode(l)
+                    .map_err(|_| refuse(400, "a proof line is not base64"))?;
                 let arr: [u8; 32] = raw
                     .try_into()
                     .map_err(|_| refuse(400, "a proof line is not a 32-byte hash"))?;
@@ -118,22 +120,41 @@ pub fn add_checkpoint(
         return Err(refuse(404, format!("unknown log origin {:?}", cp.origin)));
     }
     if request.old > cp.size {
-        return Err(refuse(400, format!("old {} is larger than the checkpoint's {}", request.old, cp.size)));
+        return Err(refuse(
+            400,
+            format!(
+                "old {} is larger than the checkpoint's {}",
+                request.old, cp.size
+            ),
+        ));
     }
     if request.old != state.size {
         return Err(refuse(409, state.size.to_string()));
     }
     if cp.size == state.size {
         if cp.root.0 != state.root {
-            return Err(refuse(409, "same size, different root: the log forked its history"));
+            return Err(refuse(
+                409,
+                "same size, different root: the log forked its history",
+            ));
         }
     } else if state.size > 0
-        && check_tree(&request.proof, cp.size, cp.root, state.size, Hash(state.root)).is_err()
+        && check_tree(
+            &request.proof,
+            cp.size,
+            cp.root,
+            state.size,
+            Hash(state.root),
+        )
+        .is_err()
     {
-        return Err(refuse(422, format!(
-            "the consistency proof from {} to {} does not verify",
-            state.size, cp.size
-        )));
+        return Err(refuse(
+            422,
+            format!(
+                "the consistency proof from {} to {} does not verify",
+                state.size, cp.size
+            ),
+        ));
     }
     let line = signer.signature_line(&cp.body, now);
     Ok((

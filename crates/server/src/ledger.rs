@@ -24,7 +24,9 @@ async fn blocking<T: Send + 'static>(
 
 fn ledger_error(e: EngineError) -> AppError {
     match e {
-        EngineError::Ledger(message) => AppError::new(StatusCode::UNPROCESSABLE_ENTITY, "invalid_value", message),
+        EngineError::Ledger(message) => {
+            AppError::new(StatusCode::UNPROCESSABLE_ENTITY, "invalid_value", message)
+        }
         other => AppError::from(other),
     }
 }
@@ -38,7 +40,10 @@ pub async fn checkpoint(State(state): State<AppState>) -> Result<Response, AppEr
     let latest = blocking(move || Ok(engine.store().latest_checkpoint()?)).await?;
     let cp = latest.ok_or_else(|| AppError::not_found("no checkpoint has been signed yet"))?;
     Ok((
-        [(header::CONTENT_TYPE, TEXT), (header::CACHE_CONTROL, "no-store")],
+        [
+            (header::CONTENT_TYPE, TEXT),
+            (header::CACHE_CONTROL, "no-store"),
+        ],
         cp.cosigned_note(),
     )
         .into_response())
@@ -116,11 +121,18 @@ pub async fn proof(
     only_known(&params, &["index", "anchor"])?;
     let index = number(&params, "index")?
         .ok_or_else(|| AppError::invalid("index", "is required: the entry's zero-based index"))?;
-    let anchor = match params.iter().find(|(k, _)| k == "anchor").map(|(_, v)| v.as_str()) {
+    let anchor = match params
+        .iter()
+        .find(|(k, _)| k == "anchor")
+        .map(|(_, v)| v.as_str())
+    {
         None | Some("agreed") => Anchor::Agreed,
         Some("latest") => Anchor::Latest,
         Some(other) => {
-            return Err(AppError::invalid("anchor", format!("{other:?} is not agreed or latest")));
+            return Err(AppError::invalid(
+                "anchor",
+                format!("{other:?} is not agreed or latest"),
+            ));
         }
     };
     let engine = state.engine.clone();
@@ -129,7 +141,11 @@ pub async fn proof(
         .ok_or_else(|| {
             AppError::not_found(format!(
                 "no {} checkpoint includes entry {index} yet",
-                if anchor == Anchor::Agreed { "agreed" } else { "signed" }
+                if anchor == Anchor::Agreed {
+                    "agreed"
+                } else {
+                    "signed"
+                }
             ))
         })?;
     Ok(([(header::CONTENT_TYPE, TEXT)], proof.to_text()).into_response())
@@ -154,4 +170,42 @@ pub async fn consistency(
         "proof": proof.iter().map(|h| B64.encode(h.0)).collect::<Vec<_>>(),
     }))
     .into_response())
+}
+
+/// A witness's cosignature, as `POST /api/ledger/cosignatures` takes it.
+#[derive(Debug, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CosignatureBody {
+    /// The monitor whose witness signed.
+    pub monitor: String,
+    /// The checkpoint's tree size.
+    pub size: u64,
+    /// The signature line (`— name base64`).
+    pub line: String,
+}
+
+/// `POST /api/ledger/cosignatures`: a witness hands in its cosignature. The signature is the
+/// authentication: it is kept only if it verifies with that monitor's witness key from the
+/// agreement over the center's checkpoint of that size.
+pub async fn cosign(
+    State(state): State<AppState>,
+    body: Result<Json<CosignatureBody>, axum::extract::rejection::JsonRejection>,
+) -> Result<Response, AppError> {
+    let Json(body) =
+        body.map_err(|e| AppError::new(StatusCode::BAD_REQUEST, "malformed", e.body_text()))?;
+    if body.line.len() > 1024 || body.monitor.len() > 128 {
+        return Err(AppError::new(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "too_large",
+            "line or monitor too long",
+        ));
+    }
+    let engine = state.engine.clone();
+    blocking(move || {
+        engine
+            .add_cosignature(&body.monitor, body.size, &body.line)
+            .map_err(ledger_error)
+    })
+    .await?;
+    Ok(StatusCode::NO_CONTENT.into_response())
 }

@@ -56,6 +56,7 @@ pub fn app(state: AppState) -> Router {
         .route("/api/ledger", get(ledger::status))
         .route("/api/ledger/proof", get(ledger::proof))
         .route("/api/ledger/consistency", get(ledger::consistency))
+        .route("/api/ledger/cosignatures", post(ledger::cosign))
         .route("/checkpoint", get(ledger::checkpoint))
         .route("/tile/{*path}", get(ledger::tile))
         .fallback(handlers::not_found)

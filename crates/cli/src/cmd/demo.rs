@@ -19,7 +19,8 @@ pub fn run(data: &Path, http: SocketAddr, interval_s: f64) -> Result<ExitCode> {
     }
     let fresh = !data_dir::exists(data);
     if fresh {
-        let agreement = demo_files::agreement().context("the built-in demo agreement")?;
+        let mut agreement = demo_files::agreement().context("the built-in demo agreement")?;
+        make_ledger_keys(data, &mut agreement)?;
         data_dir::init(data, &agreement)?;
         std::fs::write(data.join("agreement.toml"), demo_files::AGREEMENT_TOML)?;
         std::fs::write(data.join("zones.geojson"), demo_files::ZONES_GEOJSON)?;
@@ -43,19 +44,96 @@ pub fn run(data: &Path, http: SocketAddr, interval_s: f64) -> Result<ExitCode> {
         println!("  API doc:     http://{addr}/api/openapi.json");
         println!("  verify:      truce verify --data {}", data.display());
         println!("A simulated stream of reports from both monitors' posts is feeding it. Ctrl-C stops.");
+        println!("  ledger:      http://{addr}/api/ledger   checkpoint: http://{addr}/checkpoint");
         let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
-        let feeder = tokio::spawn(feed(engine, scenario, interval_s, stop_rx));
+        let feeder = tokio::spawn(feed(engine.clone(), scenario, interval_s, stop_rx.clone()));
+        let checkpointer =
+            serve::spawn_checkpointer(engine.clone(), Duration::from_secs(1), stop_rx);
+        let witness_stop = Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let witnesses = start_witnesses(data, &format!("http://{addr}"), &engine, &witness_stop);
         bound
             .serve_until(async move {
                 serve::stop_signal().await;
                 let _ = stop_tx.send(true);
             })
             .await?;
+        witness_stop.store(true, std::sync::atomic::Ordering::SeqCst);
+        for w in witnesses {
+            let _ = tokio::task::spawn_blocking(move || w.join()).await;
+        }
         let _ = feeder.await;
+        let _ = checkpointer.await;
         anyhow::Ok(())
     })?;
     println!("stopped cleanly; start again to continue with the same data");
     Ok(ExitCode::SUCCESS)
+}
+
+/// Makes the demo's ledger keys in `data/keys/` — the center's and one witness key per monitor —
+/// and lists their public halves in the agreement before it is recorded.
+fn make_ledger_keys(data: &Path, agreement: &mut truce_core::Agreement) -> Result<()> {
+    use truce_ledger::note::{NoteSigner, TYPE_COSIGNATURE, TYPE_ED25519};
+    let origin = "demo.truce.invalid/log";
+    let log = NoteSigner::generate(origin, TYPE_ED25519)?;
+    crate::keys::write(&log, &data_dir::log_key_path(data))?;
+    let mut witnesses = std::collections::BTreeMap::new();
+    for m in &agreement.doc.monitors {
+        let w = NoteSigner::generate(
+            &format!("demo.truce.invalid/witness-{}", m.id),
+            TYPE_COSIGNATURE,
+        )?;
+        crate::keys::write(&w, &data.join("keys").join(format!("witness-{}.key", m.id)))?;
+        witnesses.insert(m.id.clone(), w.verifier_text());
+    }
+    agreement.doc.ledger = Some(truce_core::agreement::LedgerDoc {
+        origin: origin.to_string(),
+        log_key: log.verifier_text(),
+        witnesses,
+    });
+    Ok(())
+}
+
+/// One witness thread per monitor whose key the demo folder holds, as each monitor would run
+/// `truce witness` on its own machine.
+fn start_witnesses(
+    data: &Path,
+    url: &str,
+    engine: &Engine,
+    stop: &Arc<std::sync::atomic::AtomicBool>,
+) -> Vec<std::thread::JoinHandle<()>> {
+    let mut handles = Vec::new();
+    for m in &engine.agreement().doc.monitors {
+        let key = data.join("keys").join(format!("witness-{}.key", m.id));
+        if !key.is_file() {
+            continue;
+        }
+        let state = data.join(format!("witness-{}", m.id));
+        let (url, stop, monitor) = (url.to_string(), stop.clone(), m.id.clone());
+        // Opened on its own thread: the server starts answering only after this returns.
+        handles.push(std::thread::spawn(move || {
+            let opened = crate::keys::read(&key).and_then(|signer| {
+                let mut last = None;
+                for _ in 0..50 {
+                    match crate::witness::Witness::open(&url, signer.clone(), &state) {
+                        Ok(w) => return Ok(w),
+                        Err(e) => last = Some(e),
+                    }
+                    if stop.load(std::sync::atomic::Ordering::SeqCst) {
+                        break;
+                    }
+                    std::thread::sleep(Duration::from_millis(100));
+                }
+                Err(last.unwrap_or_else(|| anyhow::anyhow!("stopped")))
+            });
+            match opened {
+                Ok(w) => crate::witness::run_loop(w, Duration::from_secs(1), stop),
+                Err(e) => {
+                    tracing::warn!(monitor = %monitor, error = %format!("{e:#}"), "witness not started")
+                }
+            }
+        }));
+    }
+    handles
 }
 
 /// Submits one simulated event's reports at random intervals averaging `interval_s`.

@@ -6,9 +6,29 @@ use std::path::Path;
 use std::process::ExitCode;
 use truce_engine::InitOutcome;
 
-/// Creates the data folder and records the agreement.
-pub fn run(data: &Path, agreement_file: &Path) -> Result<ExitCode> {
+/// Creates the data folder and records the agreement; with `log_key`, keeps the center's
+/// checkpoint key in the folder (it must be the agreement's `log_key`).
+pub fn run(data: &Path, agreement_file: &Path, log_key: Option<&Path>) -> Result<ExitCode> {
     let agreement = data_dir::read_agreement(agreement_file)?;
+    if let Some(key_file) = log_key {
+        let signer = crate::keys::read(key_file)?;
+        let listed = agreement
+            .doc
+            .ledger
+            .as_ref()
+            .map(|l| l.log_key.trim().to_string());
+        if listed.as_deref() != Some(signer.verifier_text().as_str()) {
+            anyhow::bail!(
+                "{} is not the agreement's [ledger] log_key; list {} there",
+                key_file.display(),
+                signer.verifier_text()
+            );
+        }
+        let target = data_dir::log_key_path(data);
+        if !target.exists() {
+            crate::keys::write(&signer, &target)?;
+        }
+    }
     match data_dir::init(data, &agreement)? {
         InitOutcome::Recorded => println!(
             "initialised {} with agreement {:?} ({} sides, {} monitors, {} clauses, {} zones)",

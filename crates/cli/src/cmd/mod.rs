@@ -3,6 +3,9 @@
 pub mod bench;
 pub mod demo;
 pub mod init;
+pub mod keygen;
 pub mod serve;
+pub mod status;
 pub mod submit;
 pub mod verify;
+pub mod witness;

@@ -18,32 +18,50 @@ struct Log {
 impl HashReader for Log {
     fn read_hashes(&self, i: &[u64]) -> Result<Vec<Hash>, tlog_tiles::Error> {
         i.iter()
-            .map(|i| self.hashes.get(i).copied().ok_or(tlog_tiles::Error::IndexesNotInTree))
+            .map(|i| {
+                self.hashes
+                    .get(i)
+                    .copied()
+                    .ok_or(tlog_tiles::Error::IndexesNotInTree)
+            })
             .collect()
     }
 }
 
 impl Log {
     fn new(key: NoteSigner) -> Self {
-        Self { key, frontier: Frontier::new(), hashes: HashMap::new() }
+        Self {
+            key,
+            frontier: Frontier::new(),
+            hashes: HashMap::new(),
+        }
     }
     fn grow(&mut self, prefix: &str, n: usize) {
         for i in 0..n {
-            self.hashes.extend(self.frontier.append(format!("{prefix}{i}").as_bytes()));
+            self.hashes
+                .extend(self.frontier.append(format!("{prefix}{i}").as_bytes()));
         }
     }
     fn request(&self, old: u64) -> AddCheckpoint {
         let size = self.frontier.size();
         AddCheckpoint {
             old,
-            proof: if old == 0 || old == size { vec![] } else { prove_tree(size, old, self).unwrap() },
+            proof: if old == 0 || old == size {
+                vec![]
+            } else {
+                prove_tree(size, old, self).unwrap()
+            },
             checkpoint: sign_checkpoint(&self.key, ORIGIN, size, &self.frontier.root()).unwrap(),
         }
     }
 }
 
 fn fresh() -> WitnessState {
-    WitnessState { origin: ORIGIN.into(), size: 0, root: Frontier::new().root().0 }
+    WitnessState {
+        origin: ORIGIN.into(),
+        size: 0,
+        root: Frontier::new().root().0,
+    }
 }
 
 fn keys() -> (NoteSigner, NoteVerifier, NoteSigner, NoteVerifier) {
@@ -82,19 +100,33 @@ fn a_forked_history_is_refused_by_every_witness() {
     honest.grow("a", 10);
     let states: Vec<WitnessState> = witnesses
         .iter()
-        .map(|w| add_checkpoint(&fresh(), &honest.request(0), &lv, w, 1).unwrap().0)
+        .map(|w| {
+            add_checkpoint(&fresh(), &honest.request(0), &lv, w, 1)
+                .unwrap()
+                .0
+        })
         .collect();
     // The operator rewrites entry 3 and signs a checkpoint of the forked history.
     let mut f2 = Log::new(log_key);
     for i in 0..12 {
-        let data = if i == 3 { "REWRITTEN0".to_string() } else { format!("a{i}") };
+        let data = if i == 3 {
+            "REWRITTEN0".to_string()
+        } else {
+            format!("a{i}")
+        };
         f2.hashes.extend(f2.frontier.append(data.as_bytes()));
     }
     // Same size, different root.
     let mut same_size = Log::new(f2.key.clone());
     for i in 0..10 {
-        let data = if i == 3 { "REWRITTEN0".to_string() } else { format!("a{i}") };
-        same_size.hashes.extend(same_size.frontier.append(data.as_bytes()));
+        let data = if i == 3 {
+            "REWRITTEN0".to_string()
+        } else {
+            format!("a{i}")
+        };
+        same_size
+            .hashes
+            .extend(same_size.frontier.append(data.as_bytes()));
     }
     for (w, state) in witnesses.iter().zip(&states) {
         let e = add_checkpoint(state, &same_size.request(10), &lv, w, 2).unwrap_err();
@@ -119,20 +151,42 @@ fn each_refusal_has_the_specified_status() {
     // old beyond the checkpoint: 400.
     let mut req = log.request(5);
     req.old = 11;
-    assert_eq!(add_checkpoint(&state, &req, &lv, &w, 2).unwrap_err().status, 400);
+    assert_eq!(
+        add_checkpoint(&state, &req, &lv, &w, 2).unwrap_err().status,
+        400
+    );
     // Another origin: 404.
-    let other = WitnessState { origin: "elsewhere".into(), ..state.clone() };
-    assert_eq!(add_checkpoint(&other, &log.request(5), &lv, &w, 2).unwrap_err().status, 404);
+    let other = WitnessState {
+        origin: "elsewhere".into(),
+        ..state.clone()
+    };
+    assert_eq!(
+        add_checkpoint(&other, &log.request(5), &lv, &w, 2)
+            .unwrap_err()
+            .status,
+        404
+    );
     // Not signed by the log: 403.
     let impostor = NoteSigner::generate(ORIGIN, TYPE_ED25519).unwrap();
     let mut req = log.request(5);
     req.checkpoint = sign_checkpoint(&impostor, ORIGIN, 10, &log.frontier.root()).unwrap();
-    assert_eq!(add_checkpoint(&state, &req, &lv, &w, 2).unwrap_err().status, 403);
+    assert_eq!(
+        add_checkpoint(&state, &req, &lv, &w, 2).unwrap_err().status,
+        403
+    );
     // A wrong proof: 422.
     let mut req = log.request(5);
     req.proof[0] = Hash([0; 32]);
-    assert_eq!(add_checkpoint(&state, &req, &lv, &w, 2).unwrap_err().status, 422);
+    assert_eq!(
+        add_checkpoint(&state, &req, &lv, &w, 2).unwrap_err().status,
+        422
+    );
     // Malformed: 400.
     assert_eq!(AddCheckpoint::parse(b"old x\n\n").unwrap_err().status, 400);
-    assert_eq!(AddCheckpoint::parse(b"old 1\nnot-base64!\n\n").unwrap_err().status, 400);
+    assert_eq!(
+        AddCheckpoint::parse(b"old 1\nnot-base64!\n\n")
+            .unwrap_err()
+            .status,
+        400
+    );
 }
