@@ -3,11 +3,14 @@
 //! the root of the entries it counts, and every cosignature. Trusts nothing the store derived.
 
 use crate::LedgerKeys;
+use std::collections::HashMap;
 use truce_core::agreement::Agreement;
-use truce_ledger::Hash;
+use truce_core::entry::{
+    EntryBody, Hash, canonical_json, chain_hash, leaf_hash, sha256, sha256_hex,
+};
 use truce_ledger::note::verify_checkpoint;
 use truce_ledger::tree::Frontier;
-use truce_store::{ChainFault, Store, verify_chain};
+use truce_store::{ChainFault, IncidentRow, ObservationRow, Store};
 
 /// What an audit found when everything checked out.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -59,40 +62,270 @@ pub enum AuditFault {
         /// Entries present.
         entries: u64,
     },
+    /// A stored tree hash is not the one the entries give.
+    #[error("tree hash {index}: differs from the one recomputed from the entries")]
+    TreeHash {
+        /// Its stored-hash index.
+        index: u64,
+    },
+    /// A derived table disagrees with the entries.
+    #[error("{table} row {id}: {field} is not what the entries say")]
+    Projection {
+        /// `observations`, `incidents` or `agreements`.
+        table: &'static str,
+        /// The row's id (observation, incident or agreement version).
+        id: u64,
+        /// The column that differs, or `row` when it is missing or extra.
+        field: &'static str,
+    },
     /// The store could not be read.
     #[error(transparent)]
     Store(#[from] truce_store::StoreError),
 }
 
-/// Audits `store` against `agreement`'s keys.
+/// What the entries say each derived row must be.
+#[derive(Default)]
+struct Expected {
+    observations: HashMap<u64, ObservationRow>,
+    incidents: HashMap<u64, IncidentRow>,
+    /// Agreement version → (entry index, document SHA-256 hex).
+    agreements: HashMap<u32, (u64, String)>,
+}
+
+impl Expected {
+    fn learn(&mut self, index: u64, body: EntryBody) -> Result<(), AuditFault> {
+        match body {
+            EntryBody::Observation {
+                id, observation, ..
+            } => {
+                let client = match observation.client_id {
+                    Some(c) => {
+                        let bytes = canonical_json(&observation).map_err(|e| {
+                            AuditFault::Chain(ChainFault::BadEntry {
+                                index,
+                                message: e.to_string(),
+                            })
+                        })?;
+                        (Some(c.as_bytes().to_vec()), Some(sha256(&bytes).to_vec()))
+                    }
+                    None => (None, None),
+                };
+                self.observations.insert(
+                    id.0,
+                    ObservationRow {
+                        id: id.0,
+                        entry: index,
+                        incident_id: 0,
+                        kind: observation.kind.as_str().to_string(),
+                        observed_ns: observation
+                            .observed_at
+                            .unix_nanos()
+                            .clamp(i64::MIN as i128, i64::MAX as i128)
+                            as i64,
+                        client_id: client.0,
+                        content_hash: client.1,
+                    },
+                );
+            }
+            EntryBody::IncidentRevision {
+                incident_id,
+                revision,
+                added_observation_ids,
+                estimate,
+                ..
+            } => {
+                for o in added_observation_ids {
+                    if let Some(row) = self.observations.get_mut(&o.0) {
+                        row.incident_id = incident_id.0;
+                    }
+                }
+                self.incidents.insert(
+                    incident_id.0,
+                    IncidentRow::from_estimate(incident_id.0, revision, index, &estimate),
+                );
+            }
+            EntryBody::Agreement {
+                version,
+                document_sha256,
+                ..
+            } => {
+                self.agreements.insert(version, (index, document_sha256));
+            }
+        }
+        Ok(())
+    }
+
+    fn check(mut self, store: &dyn Store) -> Result<(), AuditFault> {
+        let bad = |table, id, field| AuditFault::Projection { table, id, field };
+        let mut after = 0;
+        loop {
+            let rows = store.observation_rows(after, PAGE)?;
+            let Some(last) = rows.last() else { break };
+            after = last.id;
+            for row in rows {
+                let want = self
+                    .observations
+                    .remove(&row.id)
+                    .ok_or_else(|| bad("observations", row.id, "row"))?;
+                let field = if row.entry != want.entry {
+                    Some("entry")
+                } else if row.incident_id != want.incident_id {
+                    Some("incident_id")
+                } else if row.kind != want.kind {
+                    Some("kind")
+                } else if row.observed_ns != want.observed_ns {
+                    Some("observed_ns")
+                } else if row.client_id != want.client_id {
+                    Some("client_id")
+                } else if row.content_hash != want.content_hash {
+                    Some("content_hash")
+                } else {
+                    None
+                };
+                if let Some(f) = field {
+                    return Err(bad("observations", row.id, f));
+                }
+            }
+        }
+        if let Some(id) = self.observations.keys().min() {
+            return Err(bad("observations", *id, "row"));
+        }
+        let mut after = 0;
+        loop {
+            let rows = store.incident_rows(after, PAGE)?;
+            let Some(last) = rows.last() else { break };
+            after = last.id;
+            for row in rows {
+                let want = self
+                    .incidents
+                    .remove(&row.id)
+                    .ok_or_else(|| bad("incidents", row.id, "row"))?;
+                let field = if row.revision != want.revision {
+                    Some("revision")
+                } else if row.entry != want.entry {
+                    Some("entry")
+                } else if row.kind != want.kind {
+                    Some("kind")
+                } else if row.status != want.status {
+                    Some("status")
+                } else if row.side != want.side {
+                    Some("side")
+                } else if row.clauses != want.clauses {
+                    Some("clauses")
+                } else if row.first_seen_ns != want.first_seen_ns {
+                    Some("first_seen_ns")
+                } else if row.last_seen_ns != want.last_seen_ns {
+                    Some("last_seen_ns")
+                } else if row.lat.map(f64::to_bits) != want.lat.map(f64::to_bits) {
+                    Some("lat")
+                } else if row.lon.map(f64::to_bits) != want.lon.map(f64::to_bits) {
+                    Some("lon")
+                } else {
+                    None
+                };
+                if let Some(f) = field {
+                    return Err(bad("incidents", row.id, f));
+                }
+            }
+        }
+        if let Some(id) = self.incidents.keys().min() {
+            return Err(bad("incidents", *id, "row"));
+        }
+        for v in store.agreement_versions()? {
+            let (entry, digest) = self
+                .agreements
+                .remove(&v.version)
+                .ok_or_else(|| bad("agreements", u64::from(v.version), "row"))?;
+            if v.entry != entry {
+                return Err(bad("agreements", u64::from(v.version), "entry"));
+            }
+            if sha256_hex(&v.document) != digest {
+                return Err(bad("agreements", u64::from(v.version), "document"));
+            }
+        }
+        if let Some(v) = self.agreements.keys().min() {
+            return Err(bad("agreements", u64::from(*v), "row"));
+        }
+        Ok(())
+    }
+}
+
+/// Entries, tree hashes and rows read at a time.
+const PAGE: u64 = 10_000;
+
+/// Audits `store` against `agreement`'s keys: recomputes the chain and the Merkle tree from the
+/// entries, compares every stored tree hash and every derived row with what the entries say,
+/// and checks every checkpoint and cosignature. The first discrepancy is returned.
 pub fn audit(store: &dyn Store, agreement: &Agreement) -> Result<AuditReport, AuditFault> {
-    let chain = verify_chain(store)?;
     let keys = LedgerKeys::from_agreement(agreement).map_err(|e| AuditFault::Signature {
         size: 0,
         message: e.to_string(),
     })?;
     let checkpoints = store.checkpoints()?;
-    // Roots at every checkpointed size, recomputed from the entries.
     let mut wanted: Vec<u64> = checkpoints.iter().map(|c| c.size).collect();
     wanted.sort_unstable();
-    let mut roots = std::collections::HashMap::new();
+    let mut roots = HashMap::new();
     let mut frontier = Frontier::new();
-    let mut next = 0usize;
-    let mut from = 0u64;
+    let mut next_checkpoint = 0usize;
+    let mut chain = [0u8; 32];
+    let (mut observations, mut revisions) = (0u64, 0u64);
+    let mut expected = Expected::default();
+    let mut stored_hashes: Vec<(u64, Hash)> = Vec::new();
+    let mut stored_pos = 0usize;
+    let mut next_hash_index = 0u64;
     loop {
-        let page = store.entries(from, 10_000)?;
+        let page = store.entries(frontier.size(), PAGE)?;
         if page.is_empty() {
             break;
         }
-        for e in &page {
-            frontier.append(&e.bytes);
-            while next < wanted.len() && wanted[next] == frontier.size() {
-                roots.insert(wanted[next], frontier.root());
-                next += 1;
+        for e in page {
+            let index = frontier.size();
+            if e.index != index {
+                return Err(ChainFault::Gap {
+                    expected: index,
+                    found: e.index,
+                }
+                .into());
+            }
+            let body =
+                EntryBody::from_canonical_bytes(&e.bytes).map_err(|err| ChainFault::BadEntry {
+                    index,
+                    message: err.to_string(),
+                })?;
+            match &body {
+                EntryBody::Observation { .. } => observations += 1,
+                EntryBody::IncidentRevision { .. } => revisions += 1,
+                EntryBody::Agreement { .. } => {}
+            }
+            chain = chain_hash(&chain, &leaf_hash(&e.bytes));
+            if chain != e.chain {
+                return Err(ChainFault::ChainMismatch { index }.into());
+            }
+            expected.learn(index, body)?;
+            for (hash_index, hash) in frontier.append(&e.bytes) {
+                if stored_pos == stored_hashes.len() {
+                    stored_hashes = store.tree_hash_page(next_hash_index, PAGE)?;
+                    stored_pos = 0;
+                }
+                match stored_hashes.get(stored_pos) {
+                    Some((i, h)) if *i == hash_index && *h == hash.0 => {}
+                    _ => return Err(AuditFault::TreeHash { index: hash_index }),
+                }
+                stored_pos += 1;
+                next_hash_index = hash_index + 1;
+            }
+            while next_checkpoint < wanted.len() && wanted[next_checkpoint] == frontier.size() {
+                roots.insert(wanted[next_checkpoint], frontier.root());
+                next_checkpoint += 1;
             }
         }
-        from += page.len() as u64;
     }
+    if stored_pos < stored_hashes.len() || !store.tree_hash_page(next_hash_index, 1)?.is_empty() {
+        return Err(AuditFault::TreeHash {
+            index: next_hash_index,
+        });
+    }
+    expected.check(store)?;
     let mut agreed = None;
     for cp in &checkpoints {
         let Some(keys) = &keys else {
@@ -115,11 +348,25 @@ pub fn audit(store: &dyn Store, agreement: &Agreement) -> Result<AuditReport, Au
         let Some(root) = roots.get(&cp.size) else {
             return Err(AuditFault::Truncated {
                 size: cp.size,
-                entries: chain.size,
+                entries: frontier.size(),
             });
         };
         if *root != verified.root {
             return Err(AuditFault::RootMismatch { size: cp.size });
+        }
+        // Every stored cosignature must be its monitor's witness's, and verify.
+        for (monitor, _) in &cp.cosignatures {
+            let name = keys
+                .witnesses
+                .iter()
+                .find(|(m, _)| m == monitor)
+                .map(|(_, v)| v.name());
+            if !name.is_some_and(|n| verified.cosigners.iter().any(|(c, _)| c == n)) {
+                return Err(AuditFault::Signature {
+                    size: cp.size,
+                    message: format!("the cosignature stored for {monitor} does not verify"),
+                });
+            }
         }
         let all_cosigned = keys
             .witnesses
@@ -129,12 +376,11 @@ pub fn audit(store: &dyn Store, agreement: &Agreement) -> Result<AuditReport, Au
             agreed = Some(cp.size);
         }
     }
-    let root: Hash = frontier.root();
     Ok(AuditReport {
-        entries: chain.size,
-        observations: chain.observations,
-        incident_revisions: chain.incident_revisions,
-        root: root.0,
+        entries: frontier.size(),
+        observations,
+        incident_revisions: revisions,
+        root: frontier.root().0,
         checkpoints: checkpoints.len(),
         agreed_size: agreed,
     })

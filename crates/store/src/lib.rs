@@ -20,8 +20,9 @@ mod verify;
 
 pub use error::StoreError;
 pub use model::{
-    AppendBatch, AppendReceipt, ClientRecord, Durability, Head, IncidentFilter, NewEntry,
-    Projection, StoredCheckpoint, StoredEntry, StoredObservation,
+    AgreementVersion, AppendBatch, AppendReceipt, ClientRecord, Durability, Head, IncidentFilter,
+    IncidentRow, NewEntry, ObservationRow, Projection, StoredCheckpoint, StoredEntry,
+    StoredObservation,
 };
 pub use sqlite::SqliteStore;
 pub use verify::{ChainFault, ChainReport, verify_chain};
@@ -80,4 +81,16 @@ pub trait Store: Send + Sync {
 
     /// Every checkpoint with its cosignatures, oldest first.
     fn checkpoints(&self) -> Result<Vec<StoredCheckpoint>, StoreError>;
+
+    /// Stored tree hashes with index ≥ `from`, in index order, at most `limit`.
+    fn tree_hash_page(&self, from: u64, limit: u64) -> Result<Vec<(u64, Hash)>, StoreError>;
+
+    /// `observations` rows with id > `after`, in id order, at most `limit`.
+    fn observation_rows(&self, after: u64, limit: u64) -> Result<Vec<ObservationRow>, StoreError>;
+
+    /// `incidents` rows with id > `after`, in id order, at most `limit`.
+    fn incident_rows(&self, after: u64, limit: u64) -> Result<Vec<IncidentRow>, StoreError>;
+
+    /// Every recorded agreement version with its stored document.
+    fn agreement_versions(&self) -> Result<Vec<AgreementVersion>, StoreError>;
 }

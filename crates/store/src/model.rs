@@ -178,3 +178,91 @@ impl IncidentFilter {
     /// The most incidents one query returns.
     pub const MAX_LIMIT: u32 = 10_000;
 }
+
+/// An `observations` row as stored, for audits that rebuild it from the entries.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ObservationRow {
+    /// Observation number.
+    pub id: u64,
+    /// Index of its entry.
+    pub entry: u64,
+    /// The incident it joined.
+    pub incident_id: u64,
+    /// Its kind's name.
+    pub kind: String,
+    /// Observed time, ns since the epoch.
+    pub observed_ns: i64,
+    /// Client id bytes, if any.
+    pub client_id: Option<Vec<u8>>,
+    /// Content hash bytes, if any.
+    pub content_hash: Option<Vec<u8>>,
+}
+
+/// An `incidents` row as stored, for audits.
+#[derive(Debug, Clone, PartialEq)]
+pub struct IncidentRow {
+    /// Incident number.
+    pub id: u64,
+    /// Latest revision.
+    pub revision: u32,
+    /// Index of the latest revision's entry.
+    pub entry: u64,
+    /// Kind name.
+    pub kind: String,
+    /// Status name.
+    pub status: String,
+    /// Attributed side.
+    pub side: String,
+    /// `,1,3,` form of the clauses with findings.
+    pub clauses: String,
+    /// First seen, ns.
+    pub first_seen_ns: i64,
+    /// Last seen, ns.
+    pub last_seen_ns: i64,
+    /// Latitude, if located.
+    pub lat: Option<f64>,
+    /// Longitude, if located.
+    pub lon: Option<f64>,
+}
+
+impl IncidentRow {
+    /// The row an incident revision in entry `entry` projects to: the one place that decides
+    /// how an estimate becomes the columns queries filter on.
+    pub fn from_estimate(id: u64, revision: u32, entry: u64, e: &IncidentEstimate) -> Self {
+        let clauses = if e.findings.is_empty() {
+            String::new()
+        } else {
+            let mut s = String::from(",");
+            for f in &e.findings {
+                s.push_str(&f.clause_id);
+                s.push(',');
+            }
+            s
+        };
+        let ns = |t: Timestamp| t.unix_nanos().clamp(i64::MIN as i128, i64::MAX as i128) as i64;
+        Self {
+            id,
+            revision,
+            entry,
+            kind: e.kind.as_str().to_string(),
+            status: e.status.as_str().to_string(),
+            side: e.attribution.side.clone(),
+            clauses,
+            first_seen_ns: ns(e.first_seen),
+            last_seen_ns: ns(e.last_seen),
+            lat: e.position.as_ref().map(|p| p.lat),
+            lon: e.position.as_ref().map(|p| p.lon),
+        }
+    }
+}
+
+/// A recorded agreement version with its stored document bytes.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AgreementVersion {
+    /// Version number.
+    pub version: u32,
+    /// Index of its entry.
+    pub entry: u64,
+    /// The document's stored bytes.
+    pub document: Vec<u8>,
+}

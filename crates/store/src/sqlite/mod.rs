@@ -8,8 +8,8 @@ mod write;
 use crate::Store;
 use crate::error::{Context, StoreError};
 use crate::model::{
-    AppendBatch, AppendReceipt, ClientRecord, Durability, Head, IncidentFilter, StoredCheckpoint,
-    StoredEntry, StoredObservation,
+    AgreementVersion, AppendBatch, AppendReceipt, ClientRecord, Durability, Head, IncidentFilter,
+    IncidentRow, ObservationRow, StoredCheckpoint, StoredEntry, StoredObservation,
 };
 use rusqlite::{Connection, OpenFlags};
 use std::path::{Path, PathBuf};
@@ -166,6 +166,22 @@ impl Store for SqliteStore {
 
     fn checkpoints(&self) -> Result<Vec<StoredCheckpoint>, StoreError> {
         self.read(|c| read::checkpoints(c, false))
+    }
+
+    fn tree_hash_page(&self, from: u64, limit: u64) -> Result<Vec<(u64, Hash)>, StoreError> {
+        self.read(|c| read::tree_hash_page(c, from, limit))
+    }
+
+    fn observation_rows(&self, after: u64, limit: u64) -> Result<Vec<ObservationRow>, StoreError> {
+        self.read(|c| read::observation_rows(c, after, limit))
+    }
+
+    fn incident_rows(&self, after: u64, limit: u64) -> Result<Vec<IncidentRow>, StoreError> {
+        self.read(|c| read::incident_rows(c, after, limit))
+    }
+
+    fn agreement_versions(&self) -> Result<Vec<AgreementVersion>, StoreError> {
+        self.read(read::agreement_versions)
     }
 }
 

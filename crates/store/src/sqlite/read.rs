@@ -250,6 +250,16 @@ pub fn agreement(conn: &Connection) -> Result<Option<(u32, AgreementDoc)>, Store
     .transpose()
 }
 
+fn bytes_of(v: rusqlite::types::ValueRef<'_>) -> Vec<u8> {
+    use rusqlite::types::ValueRef;
+    match v {
+        ValueRef::Blob(b) | ValueRef::Text(b) => b.to_vec(),
+        ValueRef::Integer(i) => i.to_string().into_bytes(),
+        ValueRef::Real(f) => f.to_string().into_bytes(),
+        ValueRef::Null => Vec::new(),
+    }
+}
+
 pub fn entries(conn: &Connection, from: u64, limit: u64) -> Result<Vec<StoredEntry>, StoreError> {
     // Indexes are stored as i64: a start beyond that is past the end, not a negative number.
     if from > i64::MAX as u64 {
@@ -263,11 +273,13 @@ pub fn entries(conn: &Connection, from: u64, limit: u64) -> Result<Vec<StoredEnt
     let rows = stmt
         .query_map(
             params![from as i64, limit.min(i64::MAX as u64) as i64],
+            // Bytes whatever the stored type: a value rewritten as TEXT by hand must reach the
+            // chain check (and fail there, with its index), not a type error.
             |r| {
                 Ok((
                     r.get::<_, i64>(0)?,
-                    r.get::<_, Vec<u8>>(1)?,
-                    r.get::<_, Vec<u8>>(2)?,
+                    bytes_of(r.get_ref(1)?),
+                    bytes_of(r.get_ref(2)?),
                 ))
             },
         )
@@ -354,4 +366,111 @@ pub fn checkpoints(
             })
         })
         .collect()
+}
+
+fn clamp(v: u64) -> i64 {
+    v.min(i64::MAX as u64) as i64
+}
+
+pub fn tree_hash_page(
+    conn: &Connection,
+    from: u64,
+    limit: u64,
+) -> Result<Vec<(u64, Hash)>, StoreError> {
+    let mut stmt = conn
+        .prepare_cached("SELECT idx, hash FROM tree_hashes WHERE idx >= ?1 ORDER BY idx LIMIT ?2")
+        .context("preparing the tree hash page")?;
+    let rows: Vec<(i64, Vec<u8>)> = stmt
+        .query_map(params![clamp(from), clamp(limit)], |r| {
+            Ok((r.get(0)?, r.get(1)?))
+        })
+        .context("reading tree hashes")?
+        .collect::<Result<_, _>>()
+        .context("reading tree hashes")?;
+    rows.into_iter()
+        .map(|(i, h)| Ok((i as u64, hash_of(h, &format!("tree hash {i}"))?)))
+        .collect()
+}
+
+pub fn observation_rows(
+    conn: &Connection,
+    after: u64,
+    limit: u64,
+) -> Result<Vec<crate::model::ObservationRow>, StoreError> {
+    let mut stmt = conn
+        .prepare_cached(
+            "SELECT id, entry, incident_id, kind, observed_ns, client_id, content_hash
+             FROM observations WHERE id > ?1 ORDER BY id LIMIT ?2",
+        )
+        .context("preparing the observation rows")?;
+    let rows = stmt
+        .query_map(params![clamp(after), clamp(limit)], |r| {
+            Ok(crate::model::ObservationRow {
+                id: r.get::<_, i64>(0)? as u64,
+                entry: r.get::<_, i64>(1)? as u64,
+                incident_id: r.get::<_, i64>(2)? as u64,
+                kind: r.get(3)?,
+                observed_ns: r.get(4)?,
+                client_id: r.get(5)?,
+                content_hash: r.get(6)?,
+            })
+        })
+        .context("reading observation rows")?;
+    rows.collect::<Result<_, _>>()
+        .context("reading observation rows")
+}
+
+pub fn incident_rows(
+    conn: &Connection,
+    after: u64,
+    limit: u64,
+) -> Result<Vec<crate::model::IncidentRow>, StoreError> {
+    let mut stmt = conn
+        .prepare_cached(
+            "SELECT id, revision, entry, kind, status, side, clauses, first_seen_ns,
+                    last_seen_ns, lat, lon
+             FROM incidents WHERE id > ?1 ORDER BY id LIMIT ?2",
+        )
+        .context("preparing the incident rows")?;
+    let rows = stmt
+        .query_map(params![clamp(after), clamp(limit)], |r| {
+            Ok(crate::model::IncidentRow {
+                id: r.get::<_, i64>(0)? as u64,
+                revision: r.get(1)?,
+                entry: r.get::<_, i64>(2)? as u64,
+                kind: r.get(3)?,
+                status: r.get(4)?,
+                side: r.get(5)?,
+                clauses: r.get(6)?,
+                first_seen_ns: r.get(7)?,
+                last_seen_ns: r.get(8)?,
+                lat: r.get(9)?,
+                lon: r.get(10)?,
+            })
+        })
+        .context("reading incident rows")?;
+    rows.collect::<Result<_, _>>()
+        .context("reading incident rows")
+}
+
+pub fn agreement_versions(
+    conn: &Connection,
+) -> Result<Vec<crate::model::AgreementVersion>, StoreError> {
+    let mut stmt = conn
+        .prepare(
+            "SELECT a.version, a.entry, b.bytes FROM agreements a
+             LEFT JOIN blobs b ON b.sha256 = a.sha256 ORDER BY a.version",
+        )
+        .context("preparing the agreement versions")?;
+    let rows = stmt
+        .query_map([], |r| {
+            Ok(crate::model::AgreementVersion {
+                version: r.get(0)?,
+                entry: r.get::<_, i64>(1)? as u64,
+                document: r.get::<_, Option<Vec<u8>>>(2)?.unwrap_or_default(),
+            })
+        })
+        .context("reading agreement versions")?;
+    rows.collect::<Result<_, _>>()
+        .context("reading agreement versions")
 }

@@ -156,29 +156,22 @@ impl Writer {
                         revision,
                         estimate,
                     } => {
-                        let clauses: String = if estimate.findings.is_empty() {
-                            String::new()
-                        } else {
-                            let mut s = String::from(",");
-                            for f in &estimate.findings {
-                                s.push_str(&f.clause_id);
-                                s.push(',');
-                            }
-                            s
-                        };
+                        let row = crate::model::IncidentRow::from_estimate(
+                            id.0, *revision, idx, estimate,
+                        );
                         upsert_incident
                             .execute(params![
-                                id.0 as i64,
-                                revision,
-                                idx as i64,
-                                estimate.kind.as_str(),
-                                estimate.status.as_str(),
-                                estimate.attribution.side,
-                                clauses,
-                                estimate.first_seen.unix_nanos() as i64,
-                                estimate.last_seen.unix_nanos() as i64,
-                                estimate.position.as_ref().map(|p| p.lat),
-                                estimate.position.as_ref().map(|p| p.lon),
+                                row.id as i64,
+                                row.revision,
+                                row.entry as i64,
+                                row.kind,
+                                row.status,
+                                row.side,
+                                row.clauses,
+                                row.first_seen_ns,
+                                row.last_seen_ns,
+                                row.lat,
+                                row.lon,
                             ])
                             .context("storing an incident")?;
                     }

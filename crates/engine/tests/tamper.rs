@@ -1,0 +1,307 @@
+//! Tampering as an operator could, through SQLite directly: 1,000 random single-byte or
+//! single-field changes anywhere in the entries, tree hashes, checkpoints, cosignatures,
+//! observations, incidents and agreement blob. The audit behind `truce verify` must fail on
+//! every one and say where. Also: truncation against a cosigned checkpoint.
+
+#![allow(clippy::unwrap_used)]
+
+use rusqlite::Connection;
+use std::path::Path;
+use std::sync::Arc;
+use truce_core::Timestamp;
+use truce_core::agreement::{Agreement, LedgerDoc, parse_toml};
+use truce_core::intake::parse_one;
+use truce_engine::{Engine, audit, record_agreement};
+use truce_ledger::note::{NoteSigner, TYPE_COSIGNATURE, TYPE_ED25519};
+use truce_ledger::witness::{AddCheckpoint, WitnessState, add_checkpoint};
+use truce_store::{Durability, SqliteStore, Store};
+
+const AGREEMENT: &str = r#"
+name = "Tamper test agreement"
+sides = [{ id = "a", name = "Side A" }, { id = "b", name = "Side B" }]
+monitors = [{ id = "m1", name = "Monitor 1" }, { id = "m2", name = "Monitor 2" }]
+[[clauses]]
+id = "1"
+title = "Ceasefire"
+text = "No fire."
+rule = "ceasefire"
+[zones]
+geojson = '''
+{"type":"FeatureCollection","features":[
+ {"type":"Feature","properties":{"id":"a-area","kind":"controlled_by","side":"a"},
+  "geometry":{"type":"Polygon","coordinates":[[[45.5,39.5],[46.5,39.5],[46.5,40.5],[45.5,40.5],[45.5,39.5]]]}}
+]}
+'''
+"#;
+
+/// A small deterministic generator (xorshift64*), so every run tampers the same way.
+struct Rng(u64);
+impl Rng {
+    fn next(&mut self) -> u64 {
+        self.0 ^= self.0 >> 12;
+        self.0 ^= self.0 << 25;
+        self.0 ^= self.0 >> 27;
+        self.0.wrapping_mul(0x2545_F491_4F6C_DD1D)
+    }
+    fn below(&mut self, n: u64) -> u64 {
+        self.next() % n
+    }
+}
+
+/// Builds a record with checkpoints cosigned by both monitors' witnesses; returns the agreement.
+fn build(path: &Path) -> Agreement {
+    let log = NoteSigner::generate("tamper.test/log", TYPE_ED25519).unwrap();
+    let w: Vec<NoteSigner> = ["m1", "m2"]
+        .iter()
+        .map(|m| NoteSigner::generate(&format!("witness-{m}"), TYPE_COSIGNATURE).unwrap())
+        .collect();
+    let mut agreement = parse_toml(AGREEMENT, "t.toml", &|_| Err("none".into())).unwrap();
+    agreement.doc.ledger = Some(LedgerDoc {
+        origin: "tamper.test/log".into(),
+        log_key: log.verifier_text(),
+        witnesses: [
+            ("m1".to_string(), w[0].verifier_text()),
+            ("m2".to_string(), w[1].verifier_text()),
+        ]
+        .into_iter()
+        .collect(),
+    });
+    let agreement = Agreement::from_doc(agreement.doc, "t").unwrap();
+    let store = SqliteStore::open(path, Durability::Process).unwrap();
+    let now = Timestamp::parse("2026-11-20T12:00:00Z").unwrap();
+    record_agreement(&store, &agreement, now).unwrap();
+    let store: Arc<dyn Store> = Arc::new(store);
+    let engine = Engine::open(store.clone()).unwrap();
+    engine.set_log_signer(log.clone()).unwrap();
+    let keys = engine.ledger_keys().unwrap().clone();
+    let mut states: Vec<WitnessState> = (0..2)
+        .map(|_| WitnessState {
+            origin: "tamper.test/log".into(),
+            size: 0,
+            root: [0; 32],
+        })
+        .collect();
+    for batch in 0..6 {
+        let items = (0..8)
+            .map(|i| {
+                let n = batch * 8 + i;
+                let json = format!(
+                    r#"{{"client_id":"00000000-0000-4000-8000-{n:012}","kind":"shot","observed_at":"2026-11-20T10:{:02}:00Z","reporter":"op","geometry":{{"type":"position","lat":{},"lon":46.0,"accuracy_m":50}}}}"#,
+                    n % 60,
+                    39.6 + (n % 5) as f64 * 0.01
+                );
+                parse_one(&json, now, None).unwrap()
+            })
+            .collect();
+        engine.submit(items, now).unwrap();
+        let cp = engine.sign_checkpoint(now).unwrap().unwrap();
+        for (k, signer) in w.iter().enumerate() {
+            let old = states[k].size;
+            let proof = if old == 0 {
+                vec![]
+            } else {
+                let (_, _, p) = engine.consistency_proof(old, cp.size).unwrap();
+                p
+            };
+            let req = AddCheckpoint {
+                old,
+                proof,
+                checkpoint: cp.note.clone(),
+            };
+            let (state, line) =
+                add_checkpoint(&states[k], &req, &keys.log, signer, 1_700_000_000).unwrap();
+            states[k] = state;
+            engine
+                .add_cosignature(["m1", "m2"][k], cp.size, &line)
+                .unwrap();
+        }
+    }
+    agreement
+}
+
+/// A connection as an operator with `sqlite3` would open it: no foreign-key enforcement.
+fn operator(path: &Path) -> Connection {
+    let c = Connection::open(path).unwrap();
+    c.execute_batch("PRAGMA foreign_keys = OFF;").unwrap();
+    c
+}
+
+fn count(c: &Connection, table: &str) -> u64 {
+    c.query_row(&format!("SELECT COUNT(*) FROM {table}"), [], |r| {
+        r.get::<_, i64>(0)
+    })
+    .unwrap() as u64
+}
+
+/// Changes one byte of a BLOB or TEXT column of the `n`-th row of `table` (by rowid order).
+fn flip_byte(c: &Connection, table: &str, column: &str, key: &str, rng: &mut Rng) -> String {
+    let rows = count(c, table);
+    let (k, bytes): (i64, Vec<u8>) = c
+        .query_row(
+            &format!(
+                "SELECT {key}, CAST({column} AS BLOB) FROM {table} ORDER BY {key} LIMIT 1 OFFSET ?1"
+            ),
+            [rng.below(rows) as i64],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )
+        .unwrap();
+    let mut bytes = bytes;
+    let at = rng.below(bytes.len() as u64) as usize;
+    bytes[at] ^= 1 + rng.below(255) as u8;
+    let is_text: bool = c
+        .query_row(
+            &format!("SELECT typeof({column}) = 'text' FROM {table} WHERE {key} = ?1"),
+            [k],
+            |r| r.get(0),
+        )
+        .unwrap();
+    if is_text {
+        let text = String::from_utf8_lossy(&bytes).into_owned();
+        c.execute(
+            &format!("UPDATE {table} SET {column} = ?1 WHERE {key} = ?2"),
+            rusqlite::params![text, k],
+        )
+        .unwrap();
+    } else {
+        c.execute(
+            &format!("UPDATE {table} SET {column} = ?1 WHERE {key} = ?2"),
+            rusqlite::params![bytes, k],
+        )
+        .unwrap();
+    }
+    format!("{table}.{column} of {key} {k}, byte {at}")
+}
+
+/// Changes one field of one row to a different value of the same type.
+fn change_field(c: &Connection, table: &str, column: &str, rng: &mut Rng) -> String {
+    let rows = count(c, table);
+    let id: i64 = c
+        .query_row(
+            &format!("SELECT id FROM {table} ORDER BY id LIMIT 1 OFFSET ?1"),
+            [rng.below(rows) as i64],
+            |r| r.get(0),
+        )
+        .unwrap();
+    let sql = match column {
+        "kind" => format!(
+            "UPDATE {table} SET kind = CASE kind WHEN 'shot' THEN 'burst' ELSE 'shot' END WHERE id = ?1"
+        ),
+        "status" => format!("UPDATE {table} SET status = 'disputed' WHERE id = ?1"),
+        "side" => format!(
+            "UPDATE {table} SET side = CASE side WHEN 'a' THEN 'b' ELSE 'a' END WHERE id = ?1"
+        ),
+        "clauses" => format!("UPDATE {table} SET clauses = clauses || '9,' WHERE id = ?1"),
+        "lat" | "lon" => format!("UPDATE {table} SET {column} = {column} + 0.000001 WHERE id = ?1"),
+        _ => format!("UPDATE {table} SET {column} = {column} + 1 WHERE id = ?1"),
+    };
+    c.execute(&sql, [id]).unwrap();
+    format!("{table}.{column} of id {id}")
+}
+
+#[test]
+fn a_thousand_single_changes_are_each_caught_and_located() {
+    let dir = tempfile::tempdir().unwrap();
+    let clean = dir.path().join("clean.sqlite");
+    let agreement = build(&clean);
+    {
+        let store = SqliteStore::open(&clean, Durability::Full).unwrap();
+        let report = audit(&store, &agreement).expect("the untouched record verifies");
+        assert_eq!(report.observations, 48);
+        assert_eq!(report.agreed_size, Some(store.head().unwrap().size));
+        // Fold the WAL into the main file so a byte copy is the whole database.
+        drop(store);
+        let c = Connection::open(&clean).unwrap();
+        c.execute_batch("PRAGMA wal_checkpoint(TRUNCATE);").unwrap();
+    }
+    let mut rng = Rng(0x7275_6365_2d74_616d);
+    let work = dir.path().join("work.sqlite");
+    for round in 0..1000 {
+        std::fs::copy(&clean, &work).unwrap();
+        let _ = std::fs::remove_file(dir.path().join("work.sqlite-wal"));
+        let what = {
+            let c = operator(&work);
+            match rng.below(14) {
+                0 | 1 => flip_byte(&c, "entries", "body", "idx", &mut rng),
+                2 => flip_byte(&c, "entries", "chain", "idx", &mut rng),
+                3 => flip_byte(&c, "tree_hashes", "hash", "idx", &mut rng),
+                4 => flip_byte(&c, "checkpoints", "note", "size", &mut rng),
+                5 => flip_byte(&c, "cosignatures", "line", "size", &mut rng),
+                6 => {
+                    let bytes: Vec<u8> = c
+                        .query_row("SELECT bytes FROM blobs", [], |r| r.get(0))
+                        .unwrap();
+                    let mut bytes = bytes;
+                    let at = rng.below(bytes.len() as u64) as usize;
+                    bytes[at] ^= 1 + rng.below(255) as u8;
+                    c.execute("UPDATE blobs SET bytes = ?1", [bytes]).unwrap();
+                    format!("blobs.bytes of the agreement, byte {at}")
+                }
+                7 => change_field(
+                    &c,
+                    "observations",
+                    ["incident_id", "kind", "observed_ns", "entry"][rng.below(4) as usize],
+                    &mut rng,
+                ),
+                8 => flip_byte(&c, "observations", "client_id", "id", &mut rng),
+                9 => flip_byte(&c, "observations", "content_hash", "id", &mut rng),
+                10 => change_field(
+                    &c,
+                    "incidents",
+                    ["revision", "entry", "first_seen_ns", "last_seen_ns"][rng.below(4) as usize],
+                    &mut rng,
+                ),
+                11 => change_field(
+                    &c,
+                    "incidents",
+                    ["kind", "status", "side", "clauses"][rng.below(4) as usize],
+                    &mut rng,
+                ),
+                12 => change_field(
+                    &c,
+                    "incidents",
+                    ["lat", "lon"][rng.below(2) as usize],
+                    &mut rng,
+                ),
+                _ => {
+                    let n = count(&c, "entries");
+                    let idx = rng.below(n);
+                    c.execute("UPDATE entries SET body = CAST(CAST(body AS BLOB) || x'20' AS BLOB) WHERE idx = ?1", [idx as i64]).unwrap();
+                    format!("entries.body of idx {idx}, a byte appended")
+                }
+            }
+        };
+        let result = SqliteStore::open(&work, Durability::Full)
+            .map_err(|e| e.to_string())
+            .and_then(|s| audit(&s, &agreement).map_err(|e| e.to_string()));
+        match result {
+            Ok(_) => panic!("round {round}: {what} went unnoticed"),
+            Err(message) => assert!(
+                message.contains("entry")
+                    || message.contains("tree hash")
+                    || message.contains("checkpoint")
+                    || message.contains("row")
+                    || message.contains("damaged"),
+                "round {round}: {what}: the error does not say where: {message}"
+            ),
+        }
+    }
+}
+
+#[test]
+fn truncation_is_caught_against_any_cosigned_checkpoint() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("t.sqlite");
+    let agreement = build(&path);
+    let c = operator(&path);
+    let n = count(&c, "entries");
+    // The operator drops the last three entries (and their rows, to look consistent).
+    c.execute("DELETE FROM entries WHERE idx >= ?1", [(n - 3) as i64])
+        .unwrap();
+    drop(c);
+    let store = SqliteStore::open(&path, Durability::Full).unwrap();
+    let err = audit(&store, &agreement).unwrap_err().to_string();
+    assert!(
+        err.contains("truncated") || err.contains("tree hash") || err.contains("row"),
+        "{err}"
+    );
+}
