@@ -139,6 +139,15 @@ enum BenchCommand {
         #[arg(long)]
         relaxed: bool,
     },
+    /// The ledger: node-hash rate, tree appends, proof latency, audit time.
+    Ledger {
+        /// Leaves of the tree proofs are measured on.
+        #[arg(long, default_value_t = 10_000_000)]
+        proof_entries: u64,
+        /// Entries of the record the audit is measured on.
+        #[arg(long, default_value_t = 1_000_000)]
+        audit_entries: u64,
+    },
 }
 
 fn main() -> ExitCode {
@@ -185,6 +194,13 @@ fn main() -> ExitCode {
                     relaxed,
                 },
         } => cmd::bench::intake(count, batch, !no_http, relaxed),
+        Command::Bench {
+            what:
+                BenchCommand::Ledger {
+                    proof_entries,
+                    audit_entries,
+                },
+        } => cmd::bench_ledger::run(proof_entries.max(2), audit_entries),
     };
     match result {
         Ok(code) => code,
