@@ -1,0 +1,241 @@
+//! The shared record end to end with the real binary: keys made by `truce keygen`, a center
+//! (`truce serve`) and two monitors' witnesses (`truce witness`) as separate processes. Checks
+//! that checkpoints become agreed, that a proof from the API verifies offline, that a witness
+//! restarted after being offline keeps its state and catches up, and that `truce verify`
+//! passes and then names a discrepancy planted through SQLite.
+
+#![allow(clippy::unwrap_used)]
+
+use std::io::{BufRead, BufReader};
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+use truce_ledger::note::NoteVerifier;
+use truce_ledger::proof::TlogProof;
+
+const BIN: &str = env!("CARGO_BIN_EXE_truce");
+const DEMO_DIR: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/demo");
+
+fn truce(args: &[&str]) -> std::process::Output {
+    Command::new(BIN).args(args).output().unwrap()
+}
+
+fn first_line(child: &mut Child) -> String {
+    let mut line = String::new();
+    BufReader::new(child.stdout.take().unwrap())
+        .read_line(&mut line)
+        .unwrap();
+    line
+}
+
+fn spawn(args: &[&str]) -> Child {
+    Command::new(BIN)
+        .args(args)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap()
+}
+
+fn get_json(url: &str) -> serde_json::Value {
+    ureq::get(url)
+        .call()
+        .unwrap()
+        .body_mut()
+        .read_json()
+        .unwrap()
+}
+
+fn wait_for(what: &str, mut ok: impl FnMut() -> bool) {
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while !ok() {
+        assert!(Instant::now() < deadline, "timed out waiting for {what}");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
+
+fn post_observations(url: &str, n: usize, tag: &str) {
+    let body: Vec<serde_json::Value> = (0..n)
+        .map(|i| {
+            serde_json::json!({"kind":"shot","observed_at":"2026-11-20T10:00:00Z","reporter":tag,
+                "geometry":{"type":"position","lat":40.4 + i as f64 * 0.001,"lon":46.2,"accuracy_m":50}})
+        })
+        .collect();
+    let status = ureq::post(&format!("{url}/api/observations"))
+        .send_json(&body)
+        .unwrap()
+        .status();
+    assert_eq!(status.as_u16(), 201);
+}
+
+fn keygen(dir: &Path, name: &str, witness: bool) -> String {
+    let out = dir.join(format!("{name}.key"));
+    let mut args = vec!["keygen", "--name", name, "--out", out.to_str().unwrap()];
+    if witness {
+        args.push("--witness");
+    }
+    assert!(truce(&args).status.success());
+    std::fs::read_to_string(dir.join(format!("{name}.key.pub")))
+        .unwrap()
+        .trim()
+        .to_string()
+}
+
+#[test]
+fn witnesses_cosign_restart_catch_up_and_the_audit_holds() {
+    let dir = tempfile::tempdir().unwrap();
+    let keys = dir.path().join("keys");
+    let log_pub = keygen(&keys, "test.truce.invalid-log", false);
+    let m1_pub = keygen(&keys, "witness-m1", true);
+    let m2_pub = keygen(&keys, "witness-m2", true);
+    // The demo agreement with a [ledger] section naming these keys.
+    let agreement = std::fs::read_to_string(format!("{DEMO_DIR}/agreement.toml")).unwrap()
+        + &format!(
+            "\n[ledger]\norigin = \"test.truce.invalid/log\"\nlog_key = \"{log_pub}\"\n[ledger.witnesses]\nm1 = \"{m1_pub}\"\nm2 = \"{m2_pub}\"\n"
+        );
+    std::fs::copy(
+        format!("{DEMO_DIR}/zones.geojson"),
+        dir.path().join("zones.geojson"),
+    )
+    .unwrap();
+    let agreement_file = dir.path().join("agreement.toml");
+    std::fs::write(&agreement_file, agreement).unwrap();
+    let data = dir.path().join("data");
+    let data_s = data.to_str().unwrap();
+    let log_key = keys.join("test.truce.invalid-log.key");
+    let init = truce(&[
+        "init",
+        "--data",
+        data_s,
+        "--agreement",
+        agreement_file.to_str().unwrap(),
+        "--log-key",
+        log_key.to_str().unwrap(),
+    ]);
+    assert!(
+        init.status.success(),
+        "{}",
+        String::from_utf8_lossy(&init.stderr)
+    );
+
+    let mut server = spawn(&["serve", "--data", data_s, "--http", "127.0.0.1:0"]);
+    let banner = first_line(&mut server);
+    let url = banner
+        .split_whitespace()
+        .find(|w| w.starts_with("http://"))
+        .unwrap()
+        .trim_end_matches('/')
+        .to_string();
+    let witness = |m: &str| {
+        let key = keys.join(format!("witness-{m}.key"));
+        let state = dir.path().join(format!("state-{m}"));
+        let mut child = spawn(&[
+            "witness",
+            "--key",
+            key.to_str().unwrap(),
+            "--log",
+            &url,
+            "--state",
+            state.to_str().unwrap(),
+            "--interval",
+            "0.2",
+        ]);
+        let _ = first_line(&mut child);
+        child
+    };
+    let w1 = witness("m1");
+    let mut w2 = witness("m2");
+    post_observations(&url, 20, "a");
+    let status_url = format!("{url}/api/ledger");
+    wait_for("an agreed checkpoint", || {
+        let s = get_json(&status_url);
+        s["agreed_size"].as_u64().is_some() && s["agreed_size"] == s["size"]
+    });
+
+    // An offline proof of entry 5 against the agreed checkpoint verifies with the public keys.
+    let text = ureq::get(&format!("{url}/api/ledger/proof?index=5"))
+        .call()
+        .unwrap()
+        .body_mut()
+        .read_to_vec()
+        .unwrap();
+    let proof = TlogProof::parse(&text).unwrap();
+    let entry = ureq::get(&format!(
+        "{url}/tile/entries/000.p/{}",
+        get_json(&status_url)["size"].as_u64().unwrap().min(255)
+    ))
+    .call()
+    .unwrap()
+    .body_mut()
+    .read_to_vec()
+    .unwrap();
+    let mut rest = &entry[..];
+    let mut entries = Vec::new();
+    while !rest.is_empty() {
+        let len = u16::from_be_bytes([rest[0], rest[1]]) as usize;
+        entries.push(rest[2..2 + len].to_vec());
+        rest = &rest[2 + len..];
+    }
+    let log = NoteVerifier::from_text(&log_pub).unwrap();
+    let witnesses = [
+        NoteVerifier::from_text(&m1_pub).unwrap(),
+        NoteVerifier::from_text(&m2_pub).unwrap(),
+    ];
+    let cp = proof.verify(&entries[5], &log, &witnesses).unwrap();
+    assert_eq!(
+        cp.cosigners.len(),
+        2,
+        "both monitors cosigned the agreed checkpoint"
+    );
+    assert!(proof.verify(&entries[6], &log, &witnesses).is_err());
+
+    // m2 goes offline; the record grows; m2 lags, then restarts and catches up.
+    w2.kill().unwrap();
+    w2.wait().unwrap();
+    let before = get_json(&status_url)["size"].as_u64().unwrap();
+    post_observations(&url, 15, "b");
+    wait_for("m1 to cosign the new size while m2 lags", || {
+        let s = get_json(&status_url);
+        let lag = s["witnesses"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|w| w["monitor"] == "m2")
+            .unwrap()["lag"]
+            .as_u64()
+            .unwrap();
+        s["checkpoint_size"].as_u64() > Some(before) && lag > 0
+    });
+    let state_file = dir.path().join("state-m2/state");
+    let kept = std::fs::read_to_string(&state_file).unwrap();
+    assert!(
+        kept.lines().nth(1).unwrap().parse::<u64>().unwrap() >= 1,
+        "the witness persisted its state"
+    );
+    let w2 = witness("m2");
+    wait_for("m2 to catch up", || {
+        let s = get_json(&status_url);
+        s["agreed_size"] == s["checkpoint_size"] && s["checkpoint_size"].as_u64() > Some(before)
+    });
+    for mut c in [server, w1, w2] {
+        c.kill().unwrap();
+        c.wait().unwrap();
+    }
+
+    let ok = truce(&["verify", "--data", data_s]);
+    let stdout = String::from_utf8_lossy(&ok.stdout).to_string();
+    assert!(ok.status.success(), "{stdout}");
+    assert!(stdout.contains("checkpoints verified"), "{stdout}");
+
+    // An operator rewrites one observation's incident link: verify fails and says where.
+    let c = rusqlite::Connection::open(data.join("truce.sqlite")).unwrap();
+    c.execute(
+        "UPDATE observations SET incident_id = incident_id + 1 WHERE id = 3",
+        [],
+    )
+    .unwrap();
+    drop(c);
+    let bad = truce(&["verify", "--data", data_s]);
+    assert_eq!(bad.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&bad.stdout).contains("observations row 3: incident_id"));
+}
