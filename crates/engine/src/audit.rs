@@ -10,7 +10,9 @@ use truce_core::entry::{
 };
 use truce_ledger::note::verify_checkpoint;
 use truce_ledger::tree::Frontier;
-use truce_store::{ChainFault, IncidentRow, ObservationRow, Store};
+use truce_store::{
+    AgreementVersion, ChainFault, IncidentRow, ObservationRow, Store, StoredCheckpoint,
+};
 
 /// What an audit found when everything checked out.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -81,6 +83,89 @@ pub enum AuditFault {
     /// The store could not be read.
     #[error(transparent)]
     Store(#[from] truce_store::StoreError),
+}
+
+/// Where an audit reads a record from: a store, or an exported bundle. Everything it gives is
+/// checked against what the entries alone imply.
+pub trait AuditSource {
+    /// Entries `from..from+limit` in order: (index, bytes, chain hash if the source keeps one).
+    fn entries(&self, from: u64, limit: u64) -> Result<Vec<(u64, Vec<u8>, Option<[u8; 32]>)>, AuditFault>;
+    /// Called, in order, with every stored tree hash the entries give; the source compares it
+    /// with what it holds.
+    fn check_tree_hash(&mut self, index: u64, hash: &[u8; 32]) -> Result<(), AuditFault>;
+    /// Called after the last entry with the next stored-hash index: the source must hold
+    /// nothing beyond.
+    fn finish_tree(&mut self, next_index: u64) -> Result<(), AuditFault>;
+    /// Observation rows with id > `after`, in id order, at most `limit`.
+    fn observation_rows(&self, after: u64, limit: u64) -> Result<Vec<ObservationRow>, AuditFault>;
+    /// Incident rows with id > `after`, in id order, at most `limit`.
+    fn incident_rows(&self, after: u64, limit: u64) -> Result<Vec<IncidentRow>, AuditFault>;
+    /// Agreement versions with their documents.
+    fn agreement_versions(&self) -> Result<Vec<AgreementVersion>, AuditFault>;
+    /// Checkpoints with their cosignatures, oldest first.
+    fn checkpoints(&self) -> Result<Vec<StoredCheckpoint>, AuditFault>;
+}
+
+/// A store as an audit source: its tree hashes are compared page by page.
+pub struct StoreSource<'a> {
+    store: &'a dyn Store,
+    page: Vec<(u64, Hash)>,
+    pos: usize,
+    next: u64,
+}
+
+impl<'a> StoreSource<'a> {
+    /// Audits `store`.
+    pub fn new(store: &'a dyn Store) -> Self {
+        Self {
+            store,
+            page: Vec::new(),
+            pos: 0,
+            next: 0,
+        }
+    }
+}
+
+impl AuditSource for StoreSource<'_> {
+    fn entries(&self, from: u64, limit: u64) -> Result<Vec<(u64, Vec<u8>, Option<[u8; 32]>)>, AuditFault> {
+        Ok(self
+            .store
+            .entries(from, limit)?
+            .into_iter()
+            .map(|e| (e.index, e.bytes, Some(e.chain)))
+            .collect())
+    }
+    fn check_tree_hash(&mut self, index: u64, hash: &[u8; 32]) -> Result<(), AuditFault> {
+        if self.pos == self.page.len() {
+            self.page = self.store.tree_hash_page(self.next, PAGE)?;
+            self.pos = 0;
+        }
+        match self.page.get(self.pos) {
+            Some((i, h)) if *i == index && h == hash => {}
+            _ => return Err(AuditFault::TreeHash { index }),
+        }
+        self.pos += 1;
+        self.next = index + 1;
+        Ok(())
+    }
+    fn finish_tree(&mut self, next_index: u64) -> Result<(), AuditFault> {
+        if self.pos < self.page.len() || !self.store.tree_hash_page(next_index, 1)?.is_empty() {
+            return Err(AuditFault::TreeHash { index: next_index });
+        }
+        Ok(())
+    }
+    fn observation_rows(&self, after: u64, limit: u64) -> Result<Vec<ObservationRow>, AuditFault> {
+        Ok(self.store.observation_rows(after, limit)?)
+    }
+    fn incident_rows(&self, after: u64, limit: u64) -> Result<Vec<IncidentRow>, AuditFault> {
+        Ok(self.store.incident_rows(after, limit)?)
+    }
+    fn agreement_versions(&self) -> Result<Vec<AgreementVersion>, AuditFault> {
+        Ok(self.store.agreement_versions()?)
+    }
+    fn checkpoints(&self) -> Result<Vec<StoredCheckpoint>, AuditFault> {
+        Ok(self.store.checkpoints()?)
+    }
 }
 
 /// What the entries say each derived row must be.
@@ -155,7 +240,7 @@ impl Expected {
         Ok(())
     }
 
-    fn check(mut self, store: &dyn Store) -> Result<(), AuditFault> {
+    fn check(mut self, store: &dyn AuditSource) -> Result<(), AuditFault> {
         let bad = |table, id, field| AuditFault::Projection { table, id, field };
         let mut after = 0;
         loop {
@@ -253,10 +338,19 @@ impl Expected {
 /// Entries, tree hashes and rows read at a time.
 const PAGE: u64 = 10_000;
 
-/// Audits `store` against `agreement`'s keys: recomputes the chain and the Merkle tree from the
-/// entries, compares every stored tree hash and every derived row with what the entries say,
-/// and checks every checkpoint and cosignature. The first discrepancy is returned.
+/// Audits `store` against `agreement`'s keys (what `truce verify --data` runs).
 pub fn audit(store: &dyn Store, agreement: &Agreement) -> Result<AuditReport, AuditFault> {
+    audit_source(&mut StoreSource::new(store), agreement)
+}
+
+/// Audits a record from `source` against `agreement`'s keys: recomputes the chain (where kept)
+/// and the Merkle tree from the entries, compares every stored tree hash and every derived row
+/// with what the entries say, and checks every checkpoint and cosignature. The first
+/// discrepancy is returned.
+pub fn audit_source(
+    store: &mut dyn AuditSource,
+    agreement: &Agreement,
+) -> Result<AuditReport, AuditFault> {
     let keys = LedgerKeys::from_agreement(agreement).map_err(|e| AuditFault::Signature {
         size: 0,
         message: e.to_string(),
@@ -270,25 +364,23 @@ pub fn audit(store: &dyn Store, agreement: &Agreement) -> Result<AuditReport, Au
     let mut chain = [0u8; 32];
     let (mut observations, mut revisions) = (0u64, 0u64);
     let mut expected = Expected::default();
-    let mut stored_hashes: Vec<(u64, Hash)> = Vec::new();
-    let mut stored_pos = 0usize;
     let mut next_hash_index = 0u64;
     loop {
         let page = store.entries(frontier.size(), PAGE)?;
         if page.is_empty() {
             break;
         }
-        for e in page {
+        for (found, bytes, stored_chain) in page {
             let index = frontier.size();
-            if e.index != index {
+            if found != index {
                 return Err(ChainFault::Gap {
                     expected: index,
-                    found: e.index,
+                    found,
                 }
                 .into());
             }
             let body =
-                EntryBody::from_canonical_bytes(&e.bytes).map_err(|err| ChainFault::BadEntry {
+                EntryBody::from_canonical_bytes(&bytes).map_err(|err| ChainFault::BadEntry {
                     index,
                     message: err.to_string(),
                 })?;
@@ -297,21 +389,13 @@ pub fn audit(store: &dyn Store, agreement: &Agreement) -> Result<AuditReport, Au
                 EntryBody::IncidentRevision { .. } => revisions += 1,
                 EntryBody::Agreement { .. } => {}
             }
-            chain = chain_hash(&chain, &leaf_hash(&e.bytes));
-            if chain != e.chain {
+            chain = chain_hash(&chain, &leaf_hash(&bytes));
+            if stored_chain.is_some_and(|c| c != chain) {
                 return Err(ChainFault::ChainMismatch { index }.into());
             }
             expected.learn(index, body)?;
-            for (hash_index, hash) in frontier.append(&e.bytes) {
-                if stored_pos == stored_hashes.len() {
-                    stored_hashes = store.tree_hash_page(next_hash_index, PAGE)?;
-                    stored_pos = 0;
-                }
-                match stored_hashes.get(stored_pos) {
-                    Some((i, h)) if *i == hash_index && *h == hash.0 => {}
-                    _ => return Err(AuditFault::TreeHash { index: hash_index }),
-                }
-                stored_pos += 1;
+            for (hash_index, hash) in frontier.append(&bytes) {
+                store.check_tree_hash(hash_index, &hash.0)?;
                 next_hash_index = hash_index + 1;
             }
             while next_checkpoint < wanted.len() && wanted[next_checkpoint] == frontier.size() {
@@ -320,12 +404,8 @@ pub fn audit(store: &dyn Store, agreement: &Agreement) -> Result<AuditReport, Au
             }
         }
     }
-    if stored_pos < stored_hashes.len() || !store.tree_hash_page(next_hash_index, 1)?.is_empty() {
-        return Err(AuditFault::TreeHash {
-            index: next_hash_index,
-        });
-    }
-    expected.check(store)?;
+    store.finish_tree(next_hash_index)?;
+    expected.check(&*store)?;
     let mut agreed = None;
     for cp in &checkpoints {
         let Some(keys) = &keys else {
