@@ -7,6 +7,7 @@
 // The binary's job is to print for its user.
 #![allow(clippy::print_stdout)]
 
+mod bundle;
 mod cmd;
 mod data_dir;
 mod demo_files;
@@ -75,12 +76,19 @@ enum Command {
         #[arg(long, default_value_t = 500)]
         batch: usize,
     },
-    /// Check the record of a data folder from its entries alone: the hash chain, the Merkle
-    /// tree, every checkpoint's signature and root, every cosignature.
+    /// Audit a record from its entries alone, trusting no party: an exported bundle (BUNDLE)
+    /// or a data folder (--data). Exit 0 with a summary, 1 naming the first discrepancy.
     Verify {
-        /// Data folder.
-        #[arg(long)]
-        data: PathBuf,
+        /// A bundle made by `truce ledger export`.
+        bundle: Option<PathBuf>,
+        /// A data folder instead of a bundle.
+        #[arg(long, conflicts_with = "bundle")]
+        data: Option<PathBuf>,
+    },
+    /// The shared record: export it for an outside auditor.
+    Ledger {
+        #[command(subcommand)]
+        what: LedgerCommand,
     },
     /// Make a signed-note key pair: the center's checkpoint key, or a monitor's witness key.
     Keygen {
@@ -119,6 +127,20 @@ enum Command {
     Bench {
         #[command(subcommand)]
         what: BenchCommand,
+    },
+}
+
+#[derive(Subcommand)]
+enum LedgerCommand {
+    /// Write entries, tiles, every checkpoint with its cosignatures, and the derived tables to
+    /// a new folder that `truce verify BUNDLE` checks.
+    Export {
+        /// Data folder.
+        #[arg(long)]
+        data: PathBuf,
+        /// The bundle folder to create.
+        #[arg(long)]
+        out: PathBuf,
     },
 }
 
@@ -184,7 +206,10 @@ fn main() -> ExitCode {
             file,
             batch,
         } => cmd::submit::run(&server, &file, batch),
-        Command::Verify { data } => cmd::verify::run(&data),
+        Command::Verify { bundle, data } => cmd::verify::run(bundle.as_deref(), data.as_deref()),
+        Command::Ledger {
+            what: LedgerCommand::Export { data, out },
+        } => cmd::verify::export(&data, &out),
         Command::Bench {
             what:
                 BenchCommand::Intake {

@@ -227,6 +227,49 @@ fn witnesses_cosign_restart_catch_up_and_the_audit_holds() {
     assert!(ok.status.success(), "{stdout}");
     assert!(stdout.contains("checkpoints verified"), "{stdout}");
 
+    // The outside auditor's bundle verifies on its own, and a changed byte in it is named.
+    let bundle = dir.path().join("bundle");
+    let export = truce(&[
+        "ledger",
+        "export",
+        "--data",
+        data_s,
+        "--out",
+        bundle.to_str().unwrap(),
+    ]);
+    assert!(
+        export.status.success(),
+        "{}",
+        String::from_utf8_lossy(&export.stderr)
+    );
+    let ok = truce(&["verify", bundle.to_str().unwrap()]);
+    assert!(
+        ok.status.success(),
+        "{}",
+        String::from_utf8_lossy(&ok.stdout)
+    );
+    let entries = bundle.join("tile/entries/000");
+    let entries = if entries.exists() {
+        entries
+    } else {
+        std::fs::read_dir(bundle.join("tile/entries/000.p"))
+            .unwrap()
+            .next()
+            .unwrap()
+            .unwrap()
+            .path()
+    };
+    let mut bytes = std::fs::read(&entries).unwrap();
+    bytes[40] ^= 0x20;
+    std::fs::write(&entries, bytes).unwrap();
+    let bad = truce(&["verify", bundle.to_str().unwrap()]);
+    assert_eq!(bad.status.code(), Some(1));
+    assert!(
+        String::from_utf8_lossy(&bad.stdout).contains("entry 0"),
+        "{}",
+        String::from_utf8_lossy(&bad.stdout)
+    );
+
     // An operator rewrites one observation's incident link: verify fails and says where.
     let c = rusqlite::Connection::open(data.join("truce.sqlite")).unwrap();
     c.execute(

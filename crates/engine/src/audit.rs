@@ -89,7 +89,11 @@ pub enum AuditFault {
 /// checked against what the entries alone imply.
 pub trait AuditSource {
     /// Entries `from..from+limit` in order: (index, bytes, chain hash if the source keeps one).
-    fn entries(&self, from: u64, limit: u64) -> Result<Vec<(u64, Vec<u8>, Option<[u8; 32]>)>, AuditFault>;
+    fn entries(
+        &self,
+        from: u64,
+        limit: u64,
+    ) -> Result<Vec<(u64, Vec<u8>, Option<[u8; 32]>)>, AuditFault>;
     /// Called, in order, with every stored tree hash the entries give; the source compares it
     /// with what it holds.
     fn check_tree_hash(&mut self, index: u64, hash: &[u8; 32]) -> Result<(), AuditFault>;
@@ -127,7 +131,11 @@ impl<'a> StoreSource<'a> {
 }
 
 impl AuditSource for StoreSource<'_> {
-    fn entries(&self, from: u64, limit: u64) -> Result<Vec<(u64, Vec<u8>, Option<[u8; 32]>)>, AuditFault> {
+    fn entries(
+        &self,
+        from: u64,
+        limit: u64,
+    ) -> Result<Vec<(u64, Vec<u8>, Option<[u8; 32]>)>, AuditFault> {
         Ok(self
             .store
             .entries(from, limit)?

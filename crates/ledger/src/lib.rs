@@ -25,5 +25,8 @@ pub use tlog_tiles::{Checkpoint, Error as TlogError, Hash, HashReader, Tile};
 /// (`prove_record`, `check_record`) and consistency (`prove_tree`, `check_tree`) proofs and tree
 /// hashes over stored hashes.
 pub mod tlog {
-    pub use tlog_tiles::{check_record, check_tree, prove_record, prove_tree, tree_hash};
+    pub use tlog_tiles::{
+        check_record, check_tree, prove_record, prove_tree, split_stored_hash_index,
+        stored_hash_index, tree_hash,
+    };
 }
