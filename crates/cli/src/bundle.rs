@@ -18,7 +18,7 @@ use std::collections::HashMap;
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use truce_core::entry::hex;
-use truce_engine::{AuditFault, AuditSource, StoreHashReader};
+use truce_engine::{AuditEntry, AuditFault, AuditSource, StoreHashReader};
 use truce_ledger::tiles::{TILE_WIDTH, TilePath};
 use truce_store::{AgreementVersion, IncidentRow, ObservationRow, Store, StoredCheckpoint};
 
@@ -291,11 +291,7 @@ fn bytes_field(v: &Value) -> Option<Vec<u8>> {
 }
 
 impl AuditSource for Bundle {
-    fn entries(
-        &self,
-        from: u64,
-        limit: u64,
-    ) -> Result<Vec<(u64, Vec<u8>, Option<[u8; 32]>)>, AuditFault> {
+    fn entries(&self, from: u64, limit: u64) -> Result<Vec<AuditEntry>, AuditFault> {
         Ok(self
             .entries
             .iter()

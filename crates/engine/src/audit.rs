@@ -85,15 +85,14 @@ pub enum AuditFault {
     Store(#[from] truce_store::StoreError),
 }
 
+/// One entry as an audit source gives it: index, bytes, and the chain hash if it keeps one.
+pub type AuditEntry = (u64, Vec<u8>, Option<[u8; 32]>);
+
 /// Where an audit reads a record from: a store, or an exported bundle. Everything it gives is
 /// checked against what the entries alone imply.
 pub trait AuditSource {
     /// Entries `from..from+limit` in order: (index, bytes, chain hash if the source keeps one).
-    fn entries(
-        &self,
-        from: u64,
-        limit: u64,
-    ) -> Result<Vec<(u64, Vec<u8>, Option<[u8; 32]>)>, AuditFault>;
+    fn entries(&self, from: u64, limit: u64) -> Result<Vec<AuditEntry>, AuditFault>;
     /// Called, in order, with every stored tree hash the entries give; the source compares it
     /// with what it holds.
     fn check_tree_hash(&mut self, index: u64, hash: &[u8; 32]) -> Result<(), AuditFault>;
@@ -131,11 +130,7 @@ impl<'a> StoreSource<'a> {
 }
 
 impl AuditSource for StoreSource<'_> {
-    fn entries(
-        &self,
-        from: u64,
-        limit: u64,
-    ) -> Result<Vec<(u64, Vec<u8>, Option<[u8; 32]>)>, AuditFault> {
+    fn entries(&self, from: u64, limit: u64) -> Result<Vec<AuditEntry>, AuditFault> {
         Ok(self
             .store
             .entries(from, limit)?

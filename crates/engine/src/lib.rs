@@ -18,7 +18,9 @@ mod init;
 mod ledger;
 mod sequencer;
 
-pub use audit::{AuditFault, AuditReport, AuditSource, StoreSource, audit, audit_source};
+pub use audit::{
+    AuditEntry, AuditFault, AuditReport, AuditSource, StoreSource, audit, audit_source,
+};
 pub use error::EngineError;
 pub use events::IncidentEvent;
 pub use init::{InitOutcome, record_agreement};
