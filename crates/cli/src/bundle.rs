@@ -180,7 +180,7 @@ fn hash_tiles(size: u64) -> Vec<TilePath> {
                 width: 256,
             });
         }
-        if n % TILE_WIDTH > 0 {
+        if !n.is_multiple_of(TILE_WIDTH) {
             out.push(TilePath::Hashes {
                 level,
                 index: n / TILE_WIDTH,
