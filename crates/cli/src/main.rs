@@ -64,6 +64,9 @@ enum Command {
         /// Address to serve HTTP on.
         #[arg(long, default_value = DEFAULT_HTTP)]
         http: SocketAddr,
+        /// Seconds between checkpoints; one is signed only when the record grew.
+        #[arg(long, default_value_t = 1.0)]
+        checkpoint_interval: f64,
     },
     /// Send a file of observations (one JSON object per line) to a server.
     Submit {
@@ -200,7 +203,11 @@ fn main() -> ExitCode {
             interval,
         } => cmd::witness::run(&key, &log, &state, interval),
         Command::Status { server } => cmd::status::run(&server),
-        Command::Serve { data, http } => cmd::serve::run(&data, http),
+        Command::Serve {
+            data,
+            http,
+            checkpoint_interval,
+        } => cmd::serve::run(&data, http, checkpoint_interval),
         Command::Submit {
             server,
             file,

@@ -6,8 +6,15 @@ use std::net::SocketAddr;
 use std::path::Path;
 use std::process::ExitCode;
 
-/// Serves the data folder until Ctrl-C.
-pub fn run(data: &Path, http: SocketAddr) -> Result<ExitCode> {
+/// Serves the data folder until Ctrl-C, signing a checkpoint every `checkpoint_interval_s`
+/// seconds in which the record grew.
+pub fn run(data: &Path, http: SocketAddr, checkpoint_interval_s: f64) -> Result<ExitCode> {
+    if !(0.05..=86_400.0).contains(&checkpoint_interval_s) {
+        anyhow::bail!(
+            "--checkpoint-interval must be from 0.05 to 86400 seconds, got {checkpoint_interval_s}"
+        );
+    }
+    let interval = std::time::Duration::from_secs_f64(checkpoint_interval_s);
     let engine = data_dir::open_engine(data)?;
     let rt = serve::runtime()?;
     rt.block_on(async {
@@ -17,10 +24,8 @@ pub fn run(data: &Path, http: SocketAddr) -> Result<ExitCode> {
             "truce serving {} on http://{addr}/ — Ctrl-C to stop",
             data.display()
         );
-        // Checkpoints are signed each second in which the record grew.
         let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
-        let checkpointer =
-            serve::spawn_checkpointer(engine, std::time::Duration::from_secs(1), stop_rx);
+        let checkpointer = serve::spawn_checkpointer(engine, interval, stop_rx);
         let served = bound
             .serve_until(async move {
                 serve::stop_signal().await;
