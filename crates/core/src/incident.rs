@@ -143,6 +143,23 @@ pub struct IncidentEstimate {
     pub attribution: Attribution,
     /// Verification status.
     pub status: Status,
+    /// Which kinds of measurement fixed the position (`bearings`, `arrivals`, `points`, joined
+    /// by `+`); absent when there is no position.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub method: Option<String>,
+    /// Observations of the incident that the estimate leaves out as outliers, with why.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub excluded: Vec<ExcludedObservation>,
+}
+
+/// An observation the estimate leaves out (an acoustic arrival from another path or shot).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ExcludedObservation {
+    /// The observation.
+    pub observation_id: ObservationId,
+    /// Why it is left out, with the figures.
+    pub reason: String,
 }
 
 /// An incident as the API serves it: the latest revision's estimate with all its observations.

@@ -1,30 +1,45 @@
 //! Association: which incident each observation belongs to, kept incrementally.
 //!
-//! An observation joins an incident of the same kind whose time window (first to last seen,
-//! widened by the association window, 120 s by default) contains its time and whose 95% ellipse
-//! its own overlaps; among several, the nearest in Mahalanobis distance. Otherwise it starts a new
-//! incident. Observations that fix no position on their own start an incident with no position.
+//! An observation may join an incident of the same kind (and the same role: launch and impact
+//! are kept apart) whose time window (first to last seen, widened by the association window,
+//! 120 s by default) contains its time. It joins when adding its measurement to the incident's
+//! own keeps the joint maximum-likelihood fix consistent: the rise in misfit (chi-square) must
+//! pass the 99.9% gate for the constraints it adds, and an arrival the fix would leave out as an
+//! outlier does not join. So rays from different observers that cross, arrivals consistent with
+//! one source and positions within each other's ellipses make one incident; two blasts a minute
+//! and a kilometre apart do not. Among several incidents the smallest rise wins; with none, the
+//! observation starts an incident, which has no position until its measurements fix one.
 //!
 //! Candidates come from an R-tree over (longitude, latitude, time) boxes, so the cost of one
 //! observation does not grow with the number of incidents.
 
-use crate::estimate::{Estimate, estimate_observation};
+use crate::estimate::Estimate;
+use crate::measure::{JointFix, MAX_PERCEPTION_RANGE_M, Measure, chi2_gate, joint_fix};
 use crate::rules::Rules;
 use rstar::{AABB, RTree, RTreeObject};
 use std::collections::HashMap;
-use truce_core::incident::{CovarianceEn, Ellipse95, IncidentEstimate, IncidentPosition, Status};
+use truce_core::incident::{
+    CovarianceEn, Ellipse95, ExcludedObservation, IncidentEstimate, IncidentPosition, Status,
+};
 use truce_core::{IncidentId, Kind, ObservationId, Subkind, Timestamp, ValidObservation, Weapon};
-use truce_geo::{Cov2, LatLon, LocalFrame, to_mgrs};
+use truce_geo::{Cov2, LatLon, distance_azimuth, to_mgrs};
 
 /// Default association window, seconds: reports of one event arrive within two minutes.
 pub const DEFAULT_WINDOW_S: f64 = 120.0;
 
-/// Directions tested, besides the line between centres, when deciding whether two ellipses
-/// overlap (the test errs towards "overlap" by at most the gap between directions).
-const OVERLAP_DIRECTIONS: usize = 36;
-
 /// Most observation ids one revision lists (about 20 KiB of an entry's 64 KiB).
 pub const MAX_ADDED_PER_REVISION: usize = 2_000;
+
+/// Measurements an incident keeps individually; beyond this its fix is carried on as a prior
+/// and new measurements are added to it (the Gaussian combination is the same to first order).
+const MAX_MEMBERS: usize = 64;
+
+/// How far an arrival may be from the time a located incident's reports imply, seconds:
+/// reported times are good to a few seconds.
+const ARRIVAL_TIME_GATE_S: f64 = 12.0;
+
+/// The score of joining an incident that still has no position: worse than any located match.
+const UNLOCATED_SCORE: f64 = 1e9;
 
 /// Metres per degree of latitude, a lower bound (WGS84 meridian arc at the equator is 110,574 m),
 /// used only to size search boxes generously.
@@ -63,6 +78,21 @@ pub struct Absorbed {
     pub revisions: Vec<Revision>,
 }
 
+/// Whether an event's location is where something was launched or where it landed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Role {
+    Launch,
+    Impact,
+}
+
+fn role(subkind: Option<Subkind>) -> Option<Role> {
+    match subkind {
+        Some(Subkind::Outgoing) => Some(Role::Launch),
+        Some(Subkind::Impact | Subkind::Airburst | Subkind::Incoming) => Some(Role::Impact),
+        Some(Subkind::Undetermined) | None => None,
+    }
+}
+
 #[derive(Debug, Clone)]
 struct Track {
     revision: u32,
@@ -73,9 +103,29 @@ struct Track {
     first_seen: Timestamp,
     last_seen: Timestamp,
     status: Status,
-    est: Option<Estimate>,
+    /// A fix carried over (from a restart, or collapsed members), taken as a point.
+    prior: Option<Estimate>,
+    /// The measurement kinds that made the prior.
+    prior_method: Option<String>,
+    /// Measurements since the prior, with their observations.
+    members: Vec<(ObservationId, Measure)>,
+    /// The joint fix of prior and members, when they determine one.
+    fix: Option<JointFix>,
     /// The box under which the track is in the index, if it is.
     indexed: Option<AABB<[f64; 3]>>,
+}
+
+impl Track {
+    fn estimate(&self) -> Option<Estimate> {
+        self.fix.as_ref().map(|f| f.estimate).or(self.prior)
+    }
+
+    /// The fix with `m` added, and the members in order (the new one last).
+    fn trial(&self, m: &Measure, default_temperature_c: f64) -> Option<JointFix> {
+        let mut all: Vec<&Measure> = self.members.iter().map(|(_, m)| m).collect();
+        all.push(m);
+        joint_fix(&all, self.prior.as_ref(), default_temperature_c)
+    }
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -96,6 +146,7 @@ impl RTreeObject for Indexed {
 pub struct Fusion {
     rules: Rules,
     window_s: f64,
+    default_temperature_c: f64,
     tracks: HashMap<IncidentId, Track>,
     index: RTree<Indexed>,
     next_id: u64,
@@ -104,24 +155,28 @@ pub struct Fusion {
 impl Fusion {
     /// An empty fusion state (no incidents yet).
     pub fn new(rules: Rules) -> Self {
+        let default_temperature_c = rules.agreement().doc.default_temperature_c;
         Self {
             rules,
             window_s: DEFAULT_WINDOW_S,
+            default_temperature_c,
             tracks: HashMap::new(),
             index: RTree::new(),
             next_id: 1,
         }
     }
 
-    /// The state after a restart: `tracks` are the stored incidents' latest revisions. Incidents
-    /// with no position are not kept, since nothing can join them.
+    /// The state after a restart: `tracks` are the stored incidents' latest revisions. A located
+    /// incident goes on from its estimate (taken as a prior); incidents with no position are not
+    /// kept, since their measurements are not reloaded.
     pub fn restore(rules: Rules, tracks: impl IntoIterator<Item = TrackState>) -> Self {
         let mut fusion = Self::new(rules);
         let mut items = Vec::new();
         for t in tracks {
             fusion.next_id = fusion.next_id.max(t.id.0 + 1);
-            let est = estimate_of(&t.estimate);
-            let Some(est) = est else { continue };
+            let Some(est) = estimate_of(&t.estimate) else {
+                continue;
+            };
             let mut track = Track {
                 revision: t.revision,
                 kind: t.estimate.kind,
@@ -131,10 +186,13 @@ impl Fusion {
                 first_seen: t.estimate.first_seen,
                 last_seen: t.estimate.last_seen,
                 status: t.estimate.status,
-                est: Some(est),
+                prior: Some(est),
+                prior_method: t.estimate.method.clone(),
+                members: Vec::new(),
+                fix: None,
                 indexed: None,
             };
-            let env = envelope(&est, track.first_seen, track.last_seen, fusion.window_s);
+            let env = envelope(&track, fusion.window_s);
             track.indexed = Some(env);
             items.push(Indexed { id: t.id, env });
             fusion.tracks.insert(t.id, track);
@@ -171,14 +229,16 @@ impl Fusion {
         let mut touched: Vec<IncidentId> = Vec::new();
         let mut added: HashMap<IncidentId, Vec<ObservationId>> = HashMap::new();
         for (obs_id, obs) in batch {
-            let est = estimate_observation(obs);
-            let joined = est.and_then(|e| self.best_match(obs, &e));
-            let id = match (joined, est) {
-                (Some(id), Some(e)) => {
-                    self.join(id, obs, &e);
+            let measure = Measure::of(obs);
+            let joined = measure
+                .as_ref()
+                .and_then(|m| self.best_match(obs, m).map(|(id, fix)| (id, m, fix)));
+            let id = match joined {
+                Some((id, m, fix)) => {
+                    self.join(id, *obs_id, obs, m.clone(), fix);
                     id
                 }
-                _ => self.start(obs, est),
+                None => self.start(*obs_id, obs, measure),
             };
             incident_ids.push(id);
             let list = added.entry(id).or_default();
@@ -206,18 +266,22 @@ impl Fusion {
                 });
             }
         }
-        // Incidents without a position cannot be joined; keep only what association needs.
-        self.tracks.retain(|_, t| t.est.is_some());
         Absorbed {
             incident_ids,
             revisions,
         }
     }
 
-    fn best_match(&self, obs: &ValidObservation, est: &Estimate) -> Option<IncidentId> {
+    /// The incident `obs` should join, with the joint fix after joining; `None` to start one.
+    fn best_match(
+        &self,
+        obs: &ValidObservation,
+        m: &Measure,
+    ) -> Option<(IncidentId, Option<JointFix>)> {
         let t = obs.observed_at.unix_seconds();
-        let query = AABB::from_corners(corner(est, t, -1.0, 0.0), corner(est, t, 1.0, 0.0));
-        let mut best: Option<(f64, IncidentId)> = None;
+        let (lo, hi) = footprint(m);
+        let query = AABB::from_corners([lo[0], lo[1], t], [hi[0], hi[1], t]);
+        let mut best: Option<(f64, IncidentId, Option<JointFix>)> = None;
         for item in self.index.locate_in_envelope_intersecting(&query) {
             let Some(track) = self.tracks.get(&item.id) else {
                 continue;
@@ -225,26 +289,129 @@ impl Fusion {
             if track.kind != obs.kind {
                 continue;
             }
+            if let (Some(a), Some(b)) = (role(track.subkind), role(obs.subkind))
+                && a != b
+            {
+                continue;
+            }
             let lo = track.first_seen.unix_seconds() - self.window_s;
             let hi = track.last_seen.unix_seconds() + self.window_s;
             if t < lo || t > hi {
                 continue;
             }
-            let Some(track_est) = &track.est else {
-                continue;
-            };
-            if let Some(d2) = overlap_distance(track_est, est)
-                && best.is_none_or(|(b, _)| d2 < b)
+            if let Some((score, fix)) = self.score(track, m)
+                && best.as_ref().is_none_or(|(b, _, _)| score < *b)
             {
-                best = Some((d2, item.id));
+                best = Some((score, item.id, fix));
             }
         }
-        best.map(|(_, id)| id)
+        best.map(|(_, id, fix)| (id, fix))
     }
 
-    fn start(&mut self, obs: &ValidObservation, est: Option<Estimate>) -> IncidentId {
+    /// How well `m` fits `track` (lower is better) and the fix after joining, or `None` when
+    /// it does not fit.
+    fn score(&self, track: &Track, m: &Measure) -> Option<(f64, Option<JointFix>)> {
+        let is_arrival = |m: &Measure| matches!(m, Measure::Arrival { .. });
+        if is_arrival(m) && !track.members.iter().any(|(_, x)| is_arrival(x)) {
+            // With the emission time unknown, one arrival says nothing of where: it could join
+            // any incident within earshot. It joins arrivals it can be timed against, or a
+            // located incident whose reported time, plus the sound's travel from its position
+            // to the sensor, matches the arrival within the reports' timing error.
+            return self
+                .arrival_timed(track, m)
+                .then_some((UNLOCATED_SCORE / 2.0, None));
+        }
+        let Some(trial) = track.trial(m, self.default_temperature_c) else {
+            // Still no position: arrivals may gather while they could come from one source.
+            return (track.fix.is_none()
+                && track.prior.is_none()
+                && self.arrivals_consistent(track, m))
+            .then_some((UNLOCATED_SCORE, None));
+        };
+        let new_index = track.members.len();
+        if trial.excluded.iter().any(|(i, _)| *i == new_index) {
+            return None; // the fix would leave it out: it is another event's
+        }
+        let (chi2_before, dof_before) = match (&track.fix, &track.prior) {
+            (Some(f), _) => (f.chi2, f.dof),
+            (None, Some(_)) => (0.0, 0),
+            // No fix yet: the whole misfit of the first fix is what joining adds.
+            (None, None) => (0.0, 0),
+        };
+        let added_dof = trial.dof - dof_before;
+        let rise = trial.chi2 - chi2_before;
+        if added_dof >= 1 {
+            if rise > chi2_gate(added_dof) {
+                return None;
+            }
+        } else if !plausible(&trial.estimate, track, m) {
+            // An exactly determined fix (two crossing rays) always fits: ask that it lies
+            // where every member could have perceived it.
+            return None;
+        }
+        Some((rise - f64::from(added_dof.max(0)), Some(trial)))
+    }
+
+    /// Whether the arrival `m` matches the located `track`'s time and place: it reached its
+    /// sensor within [`ARRIVAL_TIME_GATE_S`] of the track's mid time plus the travel time.
+    fn arrival_timed(&self, track: &Track, m: &Measure) -> bool {
+        let (Measure::Arrival { sensor, at_ns, .. }, Some(est)) = (m, track.estimate()) else {
+            return false;
+        };
+        let d = distance_azimuth(*sensor, est.center).0;
+        if d > MAX_PERCEPTION_RANGE_M {
+            return false;
+        }
+        let mid = 0.5 * (track.first_seen.unix_seconds() + track.last_seen.unix_seconds());
+        let c = truce_locate::speed_of_sound(self.default_temperature_c);
+        let expected = mid + d / c;
+        (*at_ns as f64 * 1e-9 - expected).abs() <= ARRIVAL_TIME_GATE_S
+    }
+
+    /// Whether `m` is an arrival that, with every arrival of `track` (which must hold nothing
+    /// else), could come from one source: no two arrival times differ by more than sound takes
+    /// to cross between their sensors, plus three sigma.
+    fn arrivals_consistent(&self, track: &Track, m: &Measure) -> bool {
+        let Measure::Arrival {
+            sensor,
+            at_ns,
+            sigma_s,
+            ..
+        } = m
+        else {
+            return false;
+        };
+        // The slowest sound the agreement's climate allows bounds the crossing time from above.
+        let c = truce_locate::speed_of_sound(self.default_temperature_c - 30.0);
+        track.members.iter().all(|(_, other)| match other {
+            Measure::Arrival {
+                sensor: s2,
+                at_ns: t2,
+                sigma_s: sg2,
+                ..
+            } => {
+                let d = distance_azimuth(*sensor, *s2).0;
+                let dt = (*at_ns - *t2).abs() as f64 * 1e-9;
+                dt <= d / c + 3.0 * sigma_s.hypot(*sg2)
+            }
+            _ => false,
+        })
+    }
+
+    fn start(
+        &mut self,
+        obs_id: ObservationId,
+        obs: &ValidObservation,
+        measure: Option<Measure>,
+    ) -> IncidentId {
         let id = IncidentId(self.next_id);
         self.next_id += 1;
+        let members: Vec<(ObservationId, Measure)> =
+            measure.into_iter().map(|m| (obs_id, m)).collect();
+        let fix = {
+            let refs: Vec<&Measure> = members.iter().map(|(_, m)| m).collect();
+            joint_fix(&refs, None, self.default_temperature_c)
+        };
         let mut track = Track {
             revision: 0,
             kind: obs.kind,
@@ -254,11 +421,14 @@ impl Fusion {
             first_seen: obs.observed_at,
             last_seen: obs.observed_at,
             status: Status::Reported,
-            est,
+            prior: None,
+            prior_method: None,
+            members,
+            fix,
             indexed: None,
         };
-        if let Some(e) = est {
-            let env = envelope(&e, track.first_seen, track.last_seen, self.window_s);
+        if !track.members.is_empty() {
+            let env = envelope(&track, self.window_s);
             self.index.insert(Indexed { id, env });
             track.indexed = Some(env);
         }
@@ -266,7 +436,14 @@ impl Fusion {
         id
     }
 
-    fn join(&mut self, id: IncidentId, obs: &ValidObservation, est: &Estimate) {
+    fn join(
+        &mut self,
+        id: IncidentId,
+        obs_id: ObservationId,
+        obs: &ValidObservation,
+        m: Measure,
+        fix: Option<JointFix>,
+    ) {
         let window = self.window_s;
         let Some(track) = self.tracks.get_mut(&id) else {
             return;
@@ -276,85 +453,92 @@ impl Fusion {
         track.last_seen = track.last_seen.max(obs.observed_at);
         track.subkind = track.subkind.or(obs.subkind);
         track.weapon = track.weapon.or(obs.weapon);
-        track.est = Some(match track.est {
-            Some(old) => combine(&old, est),
-            None => *est,
-        });
+        track.members.push((obs_id, m));
+        track.fix = fix;
+        let has_arrivals = track
+            .members
+            .iter()
+            .any(|(_, m)| matches!(m, Measure::Arrival { .. }));
+        if track.members.len() > MAX_MEMBERS
+            && !has_arrivals
+            && let Some(f) = track.fix.take()
+        {
+            track.prior = Some(f.estimate);
+            track.prior_method = Some(merge_methods(track.prior_method.as_deref(), &f.method));
+            track.members.clear();
+        }
         if let Some(old_env) = track.indexed.take() {
             self.index.remove(&Indexed { id, env: old_env });
         }
-        if let Some(e) = &track.est {
-            let env = envelope(e, track.first_seen, track.last_seen, window);
-            self.index.insert(Indexed { id, env });
-            track.indexed = Some(env);
-        }
+        let env = envelope(track, window);
+        self.index.insert(Indexed { id, env });
+        track.indexed = Some(env);
     }
 }
 
-/// The information-weighted combination of two independent Gaussian estimates, in the plane
-/// tangent at the first.
-fn combine(a: &Estimate, b: &Estimate) -> Estimate {
-    let frame = LocalFrame::at(a.center);
-    let xb = frame.to_en(b.center);
-    match (a.cov.inverse(), b.cov.inverse()) {
-        (Some(ia), Some(ib)) => {
-            let info = ia.plus(ib);
-            let Some(cov) = info.inverse() else { return *a };
-            let rhs = ib.apply(xb);
-            let (e, n) = cov.apply(rhs);
-            Estimate {
-                center: frame.from_en(e, n),
-                cov,
-            }
-        }
-        _ => *a,
+/// Whether the fix lies within reach of every member (and of `m`): an exactly determined fix
+/// is only believed where each observer or sensor could have perceived the event.
+fn plausible(fix: &Estimate, track: &Track, m: &Measure) -> bool {
+    track
+        .members
+        .iter()
+        .map(|(_, m)| m)
+        .chain(std::iter::once(m))
+        .all(|m| distance_azimuth(m.anchor(), fix.center).0 <= m.reach_m().max(1.0) * 1.05)
+}
+
+/// The (lon, lat) box where a measurement's event can be.
+fn footprint(m: &Measure) -> ([f64; 2], [f64; 2]) {
+    let reach = m.reach_m().min(MAX_PERCEPTION_RANGE_M) * 1.01 + 1.0;
+    match m {
+        Measure::Point { at, cov } => box_around(*at, *cov),
+        _ => box_around(m.anchor(), Cov2::circular(reach / truce_geo::SCALE_95)),
     }
 }
 
-/// When the 95% ellipses of `a` and `b` overlap, the squared Mahalanobis distance between
-/// their centres under the summed covariance (smaller is a better match); otherwise `None`.
-fn overlap_distance(a: &Estimate, b: &Estimate) -> Option<f64> {
-    let frame = LocalFrame::at(a.center);
-    let d = frame.to_en(b.center);
-    let len = d.0.hypot(d.1);
-    let separated = |u: (f64, f64)| {
-        let along = u.0 * d.0 + u.1 * d.1;
-        along > a.cov.half_width_95(u) + b.cov.half_width_95(u)
-    };
-    if len > 0.0 && separated((d.0 / len, d.1 / len)) {
-        return None;
-    }
-    for k in 0..OVERLAP_DIRECTIONS {
-        let t = std::f64::consts::TAU * k as f64 / OVERLAP_DIRECTIONS as f64;
-        if separated((t.sin(), t.cos())) {
-            return None;
-        }
-    }
-    let inv = a.cov.plus(b.cov).inverse()?;
-    let (x, y) = inv.apply(d);
-    Some(d.0 * x + d.1 * y)
-}
-
-/// One corner of the box around an estimate's 95% ellipse, in (lon, lat, unix seconds); `sign`
-/// picks the low (−1) or high (+1) corner and `dt` widens the time.
-fn corner(est: &Estimate, t: f64, sign: f64, dt: f64) -> [f64; 3] {
-    let half_e = est.cov.half_width_95((1.0, 0.0)) * 1.01 + 1.0;
-    let half_n = est.cov.half_width_95((0.0, 1.0)) * 1.01 + 1.0;
+/// The (lon, lat) box around a 95% ellipse.
+fn box_around(center: LatLon, cov: Cov2) -> ([f64; 2], [f64; 2]) {
+    let half_e = cov.half_width_95((1.0, 0.0)) * 1.01 + 1.0;
+    let half_n = cov.half_width_95((0.0, 1.0)) * 1.01 + 1.0;
     let dlat = half_n / M_PER_DEG_LAT_MIN;
-    let coslat = est.center.lat.to_radians().cos().max(0.01);
+    let coslat = center.lat.to_radians().cos().max(0.01);
     let dlon = half_e / (M_PER_DEG_LAT_MIN * coslat);
-    [
-        est.center.lon + sign * dlon,
-        est.center.lat + sign * dlat,
-        t + sign * dt,
-    ]
+    (
+        [center.lon - dlon, center.lat - dlat],
+        [center.lon + dlon, center.lat + dlat],
+    )
 }
 
-fn envelope(est: &Estimate, first: Timestamp, last: Timestamp, window_s: f64) -> AABB<[f64; 3]> {
-    let mut lo = corner(est, first.unix_seconds(), -1.0, window_s);
-    let hi = corner(est, last.unix_seconds(), 1.0, window_s);
-    lo[2] = first.unix_seconds() - window_s;
-    AABB::from_corners(lo, hi)
+/// The box a track is indexed under: its estimate's ellipse when it has one, else the union of
+/// its members' footprints; widened in time by the association window.
+fn envelope(track: &Track, window_s: f64) -> AABB<[f64; 3]> {
+    let (mut lo, mut hi) = match track.estimate() {
+        Some(e) => box_around(e.center, e.cov),
+        None => ([f64::INFINITY; 2], [f64::NEG_INFINITY; 2]),
+    };
+    if track.estimate().is_none() {
+        for (_, m) in &track.members {
+            let (l, h) = footprint(m);
+            lo = [lo[0].min(l[0]), lo[1].min(l[1])];
+            hi = [hi[0].max(h[0]), hi[1].max(h[1])];
+        }
+    }
+    AABB::from_corners(
+        [lo[0], lo[1], track.first_seen.unix_seconds() - window_s],
+        [hi[0], hi[1], track.last_seen.unix_seconds() + window_s],
+    )
+}
+
+/// The union of two `+`-joined method names, in the canonical order.
+fn merge_methods(a: Option<&str>, b: &str) -> String {
+    let has = |name: &str| {
+        a.is_some_and(|a| a.split('+').any(|x| x == name)) || b.split('+').any(|x| x == name)
+    };
+    ["bearings", "arrivals", "points"]
+        .into_iter()
+        .filter(|n| has(n))
+        .collect::<Vec<_>>()
+        .join("+")
 }
 
 fn estimate_of(e: &IncidentEstimate) -> Option<Estimate> {
@@ -371,8 +555,9 @@ fn estimate_of(e: &IncidentEstimate) -> Option<Estimate> {
 }
 
 fn incident_estimate(rules: &Rules, t: &Track) -> IncidentEstimate {
-    let assessed = rules.assess(t.kind, t.subkind, t.weapon, t.est.as_ref());
-    let (position, ellipse_95, covariance_m2) = match &t.est {
+    let est = t.estimate();
+    let assessed = rules.assess(t.kind, t.subkind, t.weapon, est.as_ref());
+    let (position, ellipse_95, covariance_m2) = match &est {
         Some(e) => {
             let el = e.cov.ellipse_95();
             (
@@ -395,6 +580,22 @@ fn incident_estimate(rules: &Rules, t: &Track) -> IncidentEstimate {
         }
         None => (None, None, None),
     };
+    let excluded = t
+        .fix
+        .iter()
+        .flat_map(|f| f.excluded.iter())
+        .filter_map(|(i, reason)| {
+            t.members.get(*i).map(|(id, _)| ExcludedObservation {
+                observation_id: *id,
+                reason: reason.clone(),
+            })
+        })
+        .collect();
+    let method = match (&t.fix, &t.prior) {
+        (Some(f), _) => Some(merge_methods(t.prior_method.as_deref(), &f.method)),
+        (None, Some(_)) => t.prior_method.clone(),
+        (None, None) => None,
+    };
     IncidentEstimate {
         kind: t.kind,
         subkind: t.subkind,
@@ -409,6 +610,8 @@ fn incident_estimate(rules: &Rules, t: &Track) -> IncidentEstimate {
         findings: assessed.findings,
         attribution: assessed.attribution,
         status: t.status,
+        method,
+        excluded,
     }
 }
 

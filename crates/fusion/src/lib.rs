@@ -6,13 +6,15 @@
 //! output — which incident each observation joined and one revision per touched incident — is
 //! what the engine writes to the record.
 //!
-//! The estimators here are the spine's first ones (a point, or a bearing with a distance range);
-//! the geolocation issue replaces them behind the same interface.
+//! Positions come from the maximum-likelihood estimators of `truce-locate` ([`measure`]): each
+//! observation is a measurement, and an incident's position is the joint fix of all of its own.
 
 #![cfg_attr(test, allow(clippy::unwrap_used))]
 
 pub mod associate;
+pub mod cluster;
 pub mod estimate;
+pub mod measure;
 pub mod rules;
 
 pub use associate::{Absorbed, Fusion, Revision, TrackState};

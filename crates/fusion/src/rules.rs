@@ -77,6 +77,20 @@ impl Rules {
         &self.agreement
     }
 
+    /// The side whose controlled area contains `p`, when exactly one side's does (ground truth
+    /// for simulations and evaluation; attribution itself asks for the whole ellipse).
+    pub fn side_at(&self, p: LatLon) -> Option<String> {
+        let point = Point::new(p.lon, p.lat);
+        let mut sides = self
+            .agreement
+            .zones
+            .iter()
+            .filter(|z| z.kind == ZoneKind::ControlledBy && zone_contains_point(z, point))
+            .filter_map(|z| z.side.clone());
+        let first = sides.next()?;
+        sides.all(|s| s == first).then_some(first)
+    }
+
     /// Tests an event of `kind` with `weapon` located at `estimate` (or not located) against
     /// every zone and clause. An exclusion clause is broken only where the location is the
     /// weapon's own (the act); an impact inside an exclusion zone shows where a round landed,

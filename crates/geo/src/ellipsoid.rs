@@ -37,6 +37,19 @@ fn from_ecef(x: [f64; 3]) -> (LatLon, f64) {
     (LatLon::new(lat.to_degrees(), lon.to_degrees()), h)
 }
 
+/// Geodetic `p` (degrees) at height `h` metres above the WGS84 ellipsoid to Earth-centred
+/// Earth-fixed metres (x towards 0°N 0°E, z towards the north pole). Exact (closed form).
+pub fn geodetic_to_ecef(p: LatLon, h: f64) -> [f64; 3] {
+    to_ecef(p, h)
+}
+
+/// Earth-centred Earth-fixed metres to the geodetic point (degrees) and its height in metres
+/// above the WGS84 ellipsoid: the inverse of [`geodetic_to_ecef`], to well under a millimetre for
+/// heights within a few hundred kilometres of the surface.
+pub fn ecef_to_geodetic(x: [f64; 3]) -> (LatLon, f64) {
+    from_ecef(x)
+}
+
 /// A local east-north-up frame tangent to the ellipsoid at an origin on it.
 #[derive(Debug, Clone, Copy)]
 pub struct LocalFrame {

@@ -20,7 +20,7 @@ mod ellipsoid;
 mod mgrs;
 
 pub use covariance::{Cov2, Ellipse, SCALE_95};
-pub use ellipsoid::{LocalFrame, WGS84_A, WGS84_F};
+pub use ellipsoid::{LocalFrame, WGS84_A, WGS84_F, ecef_to_geodetic, geodetic_to_ecef};
 pub use mgrs::{MgrsError, from_mgrs, to_mgrs};
 
 use geographiclib_rs::{DirectGeodesic, Geodesic, InverseGeodesic};

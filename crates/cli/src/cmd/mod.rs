@@ -3,9 +3,11 @@
 pub mod bench;
 pub mod bench_ledger;
 pub mod demo;
+pub mod eval;
 pub mod init;
 pub mod keygen;
 pub mod serve;
+pub mod simulate;
 pub mod status;
 pub mod submit;
 pub mod verify;

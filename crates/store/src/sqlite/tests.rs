@@ -141,6 +141,8 @@ fn estimate(kind: Kind, first: &str, last: &str, at: Option<(f64, f64)>) -> Inci
         findings: Vec::new(),
         attribution: Attribution::undetermined("no side in this test"),
         status: Status::Reported,
+        method: None,
+        excluded: Vec::new(),
     }
 }
 

@@ -1,0 +1,361 @@
+//! What one observation says about where its event was, as a measurement the estimators of
+//! `truce-locate` can combine with others, and the joint fix of a set of them.
+//!
+//! - a position report: a point, its `accuracy_m` the radius of the 95% circle;
+//! - a bearing: the azimuth with its sigma and the observer's own uncertainty, and when a
+//!   distance interval is given, a range with the interval taken as ±2σ;
+//! - an acoustic arrival: the sensor's place, the arrival time and its sigma, and the air
+//!   temperature when the report gives it (else the agreement's default);
+//! - a UAV sighting: the camera ray from the aircraft's pose and gimbal, intersected with the
+//!   ground (or along the slant range), which is a point with a covariance propagated from the
+//!   pose noise.
+//!
+//! A fix is computed in a local east-north frame around the measurements and returned in
+//! latitude and longitude with its covariance in the east-north plane at the fix.
+
+use crate::estimate::Estimate;
+use truce_core::{Geometry, Observation};
+use truce_geo::{Cov2, LatLon, LocalFrame, SCALE_95};
+use truce_locate::{
+    ArrivalMeasurement, BearingMeasurement, Measurements, PointMeasurement, RangeMeasurement,
+    UavNoise, UavPose,
+};
+
+/// Smallest standard deviation used, metres: keeps covariances invertible when a reporter
+/// claims perfect accuracy.
+pub const SIGMA_FLOOR_M: f64 = 1.0;
+
+/// Farthest an event is assumed to be from an observer or a sensor that perceived it, metres;
+/// it bounds where association looks for a bearing or an arrival that fixes no position alone.
+pub const MAX_PERCEPTION_RANGE_M: f64 = 20_000.0;
+
+/// One observation's measurement of its event's position.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Measure {
+    /// A position with its covariance (a position report or a UAV's ground point).
+    Point {
+        /// The position.
+        at: LatLon,
+        /// Its covariance, m², east-north at `at`.
+        cov: Cov2,
+    },
+    /// A bearing from an observer, with a range when the report gives a distance interval.
+    Bearing {
+        /// Where the observer stood.
+        observer: LatLon,
+        /// One standard deviation of the observer's own position, metres.
+        observer_sigma_m: f64,
+        /// Degrees clockwise from true north.
+        azimuth_deg: f64,
+        /// One standard deviation of the bearing, degrees.
+        sigma_deg: f64,
+        /// Distance mean and standard deviation, metres.
+        range: Option<(f64, f64)>,
+    },
+    /// An acoustic sensor's time of arrival.
+    Arrival {
+        /// The sensor's place.
+        sensor: LatLon,
+        /// The sensor's height above the ellipsoid, metres.
+        alt_m: f64,
+        /// Arrival time, nanoseconds since the Unix epoch.
+        at_ns: i128,
+        /// One standard deviation of the arrival time, seconds.
+        sigma_s: f64,
+        /// Air temperature at the sensor, °C, when reported.
+        temperature_c: Option<f64>,
+    },
+}
+
+impl Measure {
+    /// The measurement one observation gives, or `None` when a UAV's camera ray does not reach
+    /// the ground (the observation is still recorded and forms its own incident).
+    pub fn of(o: &Observation) -> Option<Measure> {
+        match &o.geometry {
+            Geometry::Position(p) => Some(Measure::Point {
+                at: LatLon::new(p.lat, p.lon),
+                cov: Cov2::circular((p.accuracy_m / SCALE_95).max(SIGMA_FLOOR_M)),
+            }),
+            Geometry::Bearing(b) => {
+                let range = match (b.distance_min_m, b.distance_max_m) {
+                    (Some(min), Some(max)) => {
+                        let (lo, hi) = (min.min(max), min.max(max));
+                        Some((0.5 * (lo + hi), ((hi - lo) / 4.0).max(SIGMA_FLOOR_M)))
+                    }
+                    (None, Some(max)) => Some((0.5 * max, (max / 4.0).max(SIGMA_FLOOR_M))),
+                    _ => None,
+                };
+                Some(Measure::Bearing {
+                    observer: LatLon::new(b.observer.lat, b.observer.lon),
+                    observer_sigma_m: b.observer.accuracy_m / SCALE_95,
+                    azimuth_deg: b.bearing_deg,
+                    sigma_deg: b.bearing_sigma_deg,
+                    range,
+                })
+            }
+            Geometry::Arrival(a) => Some(Measure::Arrival {
+                sensor: LatLon::new(a.sensor.lat, a.sensor.lon),
+                alt_m: a.sensor.alt_m,
+                at_ns: a.arrival_time.unix_nanos(),
+                sigma_s: a.sigma_s,
+                temperature_c: a.temperature_c,
+            }),
+            Geometry::Uav(u) => {
+                let pose = UavPose {
+                    lat: u.aircraft.lat,
+                    lon: u.aircraft.lon,
+                    alt_hae_m: u.aircraft.alt_hae_m,
+                    yaw_deg: u.aircraft.yaw_deg,
+                    pitch_deg: u.aircraft.pitch_deg,
+                    roll_deg: u.aircraft.roll_deg,
+                    pan_deg: u.gimbal.pan_deg,
+                    tilt_deg: u.gimbal.tilt_deg,
+                    slant_range_m: u.slant_range_m,
+                    ground_alt_m: u.ground_alt_m.unwrap_or(0.0),
+                };
+                let (at, cov) = truce_locate::uav_target(&pose, &UavNoise::default()).ok()?;
+                Some(Measure::Point { at, cov })
+            }
+        }
+    }
+
+    /// A place the measurement is anchored at (the point, the observer, the sensor).
+    pub fn anchor(&self) -> LatLon {
+        match self {
+            Measure::Point { at, .. } => *at,
+            Measure::Bearing { observer, .. } => *observer,
+            Measure::Arrival { sensor, .. } => *sensor,
+        }
+    }
+
+    /// How far from the anchor the event can be, metres (95% for a point; the perception range
+    /// for a bearing without range or an arrival).
+    pub fn reach_m(&self) -> f64 {
+        match self {
+            Measure::Point { cov, .. } => cov.ellipse_95().semi_major_m,
+            Measure::Bearing {
+                range: Some((mean, sigma)),
+                ..
+            } => mean + 3.0 * sigma,
+            Measure::Bearing { range: None, .. } | Measure::Arrival { .. } => {
+                MAX_PERCEPTION_RANGE_M
+            }
+        }
+    }
+
+    /// Scalar constraints the measurement adds (a point 2, a bearing 1 or 2, an arrival 1).
+    pub fn dimensions(&self) -> i32 {
+        match self {
+            Measure::Point { .. } => 2,
+            Measure::Bearing { range, .. } => 1 + i32::from(range.is_some()),
+            Measure::Arrival { .. } => 1,
+        }
+    }
+}
+
+/// The joint fix of several measurements.
+#[derive(Debug, Clone, PartialEq)]
+pub struct JointFix {
+    /// The position and its covariance.
+    pub estimate: Estimate,
+    /// Sum of squared normalised residuals at the fix.
+    pub chi2: f64,
+    /// Constraints used minus unknowns.
+    pub dof: i32,
+    /// Arrivals left out as outliers: the index into the measurements given, and why.
+    pub excluded: Vec<(usize, String)>,
+    /// Which kinds of measurement made the fix (`bearings`, `arrivals`, `points`, joined by `+`).
+    pub method: String,
+}
+
+/// Measurements in a local east-north frame, as `truce-locate` takes them.
+struct Local {
+    frame: LocalFrame,
+    bearings: Vec<BearingMeasurement>,
+    arrivals: Vec<ArrivalMeasurement>,
+    /// For each arrival, its index among the measures given.
+    arrival_index: Vec<usize>,
+    points: Vec<PointMeasurement>,
+    speed_of_sound_m_s: f64,
+    source_height_m: f64,
+}
+
+impl Local {
+    fn new(
+        origin: LatLon,
+        measures: &[&Measure],
+        prior: Option<&Estimate>,
+        default_temperature_c: f64,
+    ) -> Self {
+        let frame = LocalFrame::at(origin);
+        let mut local = Local {
+            frame,
+            bearings: Vec::new(),
+            arrivals: Vec::new(),
+            arrival_index: Vec::new(),
+            points: Vec::new(),
+            speed_of_sound_m_s: 0.0,
+            source_height_m: 0.0,
+        };
+        if let Some(p) = prior {
+            local.points.push(PointMeasurement {
+                at: en(&frame, p.center),
+                cov: p.cov,
+            });
+        }
+        let t_ref = measures
+            .iter()
+            .filter_map(|m| match m {
+                Measure::Arrival { at_ns, .. } => Some(*at_ns),
+                _ => None,
+            })
+            .min()
+            .unwrap_or(0);
+        let mut temperatures = Vec::new();
+        for (i, m) in measures.iter().enumerate() {
+            match m {
+                Measure::Point { at, cov } => local.points.push(PointMeasurement {
+                    at: en(&frame, *at),
+                    cov: *cov,
+                }),
+                Measure::Bearing {
+                    observer,
+                    observer_sigma_m,
+                    azimuth_deg,
+                    sigma_deg,
+                    range,
+                } => local.bearings.push(BearingMeasurement {
+                    observer: en(&frame, *observer),
+                    observer_sigma_m: *observer_sigma_m,
+                    azimuth_rad: azimuth_deg.to_radians(),
+                    sigma_rad: sigma_deg.to_radians(),
+                    range: range.map(|(mean_m, sigma_m)| RangeMeasurement { mean_m, sigma_m }),
+                }),
+                Measure::Arrival {
+                    sensor,
+                    alt_m,
+                    at_ns,
+                    sigma_s,
+                    temperature_c,
+                } => {
+                    local.arrivals.push(ArrivalMeasurement {
+                        sensor: frame.to_enu(*sensor, *alt_m),
+                        time_s: (*at_ns - t_ref) as f64 * 1e-9,
+                        sigma_s: *sigma_s,
+                    });
+                    local.arrival_index.push(i);
+                    temperatures.extend(*temperature_c);
+                }
+            }
+        }
+        // The air's temperature as the sensors that report it measure it; the agreement's
+        // default only when none does.
+        let temperature = if temperatures.is_empty() {
+            default_temperature_c
+        } else {
+            temperatures.iter().sum::<f64>() / temperatures.len() as f64
+        };
+        local.speed_of_sound_m_s = truce_locate::speed_of_sound(temperature);
+        // Sensors stand on the ground near the event: take the source at their mean height.
+        if !local.arrivals.is_empty() {
+            local.source_height_m = local.arrivals.iter().map(|a| a.sensor[2]).sum::<f64>()
+                / local.arrivals.len() as f64;
+        }
+        local
+    }
+
+    fn measurements(&self) -> Measurements<'_> {
+        Measurements {
+            bearings: &self.bearings,
+            arrivals: &self.arrivals,
+            points: &self.points,
+            speed_of_sound_m_s: self.speed_of_sound_m_s,
+            source_height_m: self.source_height_m,
+        }
+    }
+}
+
+/// The maximum-likelihood fix of `measures` (plus `prior`, a previous estimate taken as a
+/// point), or `None` when they do not determine a position. `default_temperature_c` is used
+/// for arrivals that report no temperature.
+pub fn joint_fix(
+    measures: &[&Measure],
+    prior: Option<&Estimate>,
+    default_temperature_c: f64,
+) -> Option<JointFix> {
+    let origin = prior
+        .map(|p| p.center)
+        .or_else(|| measures.first().map(|m| m.anchor()))?;
+    let local = Local::new(origin, measures, prior, default_temperature_c);
+    let fix = truce_locate::locate(&local.measurements()).ok()?;
+    if !(fix.at[0].is_finite() && fix.at[1].is_finite()) {
+        return None;
+    }
+    let mut method = Vec::new();
+    for (name, n) in [
+        ("bearings", local.bearings.len()),
+        ("arrivals", local.arrivals.len()),
+        ("points", local.points.len() - usize::from(prior.is_some())),
+    ] {
+        if n > 0 {
+            method.push(name);
+        }
+    }
+    Some(JointFix {
+        estimate: Estimate {
+            center: local.frame.from_en(fix.at[0], fix.at[1]),
+            cov: fix.cov,
+        },
+        chi2: fix.chi2,
+        dof: fix.dof,
+        excluded: fix
+            .excluded
+            .into_iter()
+            .filter_map(|x| local.arrival_index.get(x.arrival).map(|i| (*i, x.reason)))
+            .collect(),
+        method: method.join("+"),
+    })
+}
+
+/// The Cramér–Rao bound on the east-north covariance (m², at `truth`) of any unbiased fix
+/// from `measures` of an event at `truth`, or `None` when they cannot determine a position.
+pub fn crlb(measures: &[&Measure], truth: LatLon, default_temperature_c: f64) -> Option<Cov2> {
+    let local = Local::new(truth, measures, None, default_temperature_c);
+    truce_locate::crlb(&local.measurements(), [0.0, 0.0])
+}
+
+fn en(frame: &LocalFrame, p: LatLon) -> [f64; 2] {
+    let (e, n) = frame.to_en(p);
+    [e, n]
+}
+
+/// The 99.9% quantile of the chi-square distribution with `dof` degrees of freedom
+/// (Wilson–Hilferty; within 1% for dof ≥ 1): the gate a measurement's added misfit must pass.
+pub fn chi2_gate(dof: i32) -> f64 {
+    let k = f64::from(dof.max(1));
+    const Z_999: f64 = 3.090_232;
+    let a = 2.0 / (9.0 * k);
+    k * (1.0 - a + Z_999 * a.sqrt()).powi(3)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_gate_matches_the_chi_square_table() {
+        for (dof, table) in [
+            (1, 10.828),
+            (2, 13.816),
+            (3, 16.266),
+            (5, 20.515),
+            (10, 29.588),
+        ] {
+            let g = chi2_gate(dof);
+            assert!(
+                (g - table).abs() / table < 0.04,
+                "dof {dof}: {g} vs {table}"
+            );
+        }
+    }
+}

@@ -1,0 +1,81 @@
+//! Hand-written algebra for the at most 3x3 systems the estimators need (east, north, emission
+//! time): faster to compile than a matrix crate and small enough to check by eye.
+
+/// A square matrix of which only the leading `k`x`k` block (k ≤ 3) is used.
+pub(crate) type Mat3 = [[f64; 3]; 3];
+
+/// Solves the leading `k`x`k` block of `a x = b` by Gaussian elimination with partial pivoting.
+/// `None` when the block is singular to working precision.
+pub(crate) fn solve(a: &Mat3, b: &[f64; 3], k: usize) -> Option<[f64; 3]> {
+    let mut m = *a;
+    let mut x = *b;
+    let scale = (0..k)
+        .flat_map(|i| (0..k).map(move |j| (i, j)))
+        .fold(0.0_f64, |s, (i, j)| s.max(m[i][j].abs()));
+    for col in 0..k {
+        let pivot = (col..k).max_by(|&p, &q| m[p][col].abs().total_cmp(&m[q][col].abs()))?;
+        // Relative to the block's largest entry: the blocks mix s² and m² scales, so an
+        // absolute tolerance would be meaningless.
+        if m[pivot][col].abs() <= 1e-14 * scale || m[pivot][col].is_nan() {
+            return None;
+        }
+        m.swap(col, pivot);
+        x.swap(col, pivot);
+        for row in col + 1..k {
+            let f = m[row][col] / m[col][col];
+            let pivot_row = m[col];
+            for (c, v) in m[row].iter_mut().enumerate().take(k).skip(col) {
+                *v -= f * pivot_row[c];
+            }
+            x[row] -= f * x[col];
+        }
+    }
+    for row in (0..k).rev() {
+        let s: f64 = (row + 1..k).map(|c| m[row][c] * x[c]).sum();
+        x[row] = (x[row] - s) / m[row][row];
+    }
+    x.iter().take(k).all(|v| v.is_finite()).then_some(x)
+}
+
+/// The inverse of the leading `k`x`k` block, column by column.
+pub(crate) fn inverse(a: &Mat3, k: usize) -> Option<Mat3> {
+    let mut inv = [[0.0; 3]; 3];
+    for c in 0..k {
+        let mut e = [0.0; 3];
+        e[c] = 1.0;
+        let col = solve(a, &e, k)?;
+        for r in 0..k {
+            inv[r][c] = col[r];
+        }
+    }
+    Some(inv)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    #[allow(clippy::needless_range_loop)] // matrix products read best with indices
+    fn inverse_of_a_mixed_scale_matrix() {
+        let a = [
+            [4.0e-6, 1.0e-6, 2.0e-3],
+            [1.0e-6, 3.0e-6, 1.0e-3],
+            [2.0e-3, 1.0e-3, 5.0],
+        ];
+        let inv = inverse(&a, 3).unwrap();
+        for i in 0..3 {
+            for j in 0..3 {
+                let p: f64 = (0..3).map(|k| a[i][k] * inv[k][j]).sum();
+                let want = if i == j { 1.0 } else { 0.0 };
+                assert!((p - want).abs() < 1e-9, "{i}{j}: {p}");
+            }
+        }
+    }
+
+    #[test]
+    fn singular_block_is_refused() {
+        let a = [[1.0, 2.0, 0.0], [2.0, 4.0, 0.0], [0.0, 0.0, 0.0]];
+        assert!(solve(&a, &[1.0, 1.0, 0.0], 2).is_none());
+    }
+}

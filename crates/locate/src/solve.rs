@@ -1,0 +1,316 @@
+//! The public estimators: validation, starting points, the joint maximum-likelihood fit and
+//! the leave-one-out search that sets inconsistent arrivals aside.
+
+use crate::model::{Problem, Solution};
+use crate::start::{along_bearing, points_mean, ranged_points, spherical_intersection, stansfield};
+use crate::{
+    ArrivalMeasurement, BearingMeasurement, Exclusion, Fix, LocateError, Measurements,
+    PointMeasurement,
+};
+
+/// An arrival whose normalised residual exceeds this many sigmas triggers the outlier search.
+const OUTLIER_SIGMAS: f64 = 4.0;
+/// Standard normal quantile of the false-alarm probability of the chi² test (1e-4).
+const CHI2_Z: f64 = 3.719;
+/// The robust search never leaves fewer arrivals than this (east, north, emission time and
+/// one check).
+const MIN_ARRIVALS: usize = 4;
+
+/// The maximum-likelihood position from any mix of bearings (with or without ranges), arrival
+/// times and position reports.
+///
+/// Unknowns are east and north, plus the emission time when any arrival is given. The fit
+/// starts from every closed-form start the measurements allow (reports' weighted mean,
+/// Stansfield's bearing intersection, a ranged bearing's end, the spherical intersection of
+/// four or more arrivals) and keeps the one with the smallest chi². When an arrival's residual
+/// passes 4σ or chi² is implausible (p < 1e-4), arrivals are set aside one at a time by
+/// leave-one-out, never leaving fewer than four, each recorded in [`Fix::excluded`].
+///
+/// Errors: invalid inputs, fewer constraints than unknowns, no start, an ill-conditioned
+/// geometry (error ellipse axis ratio above 1000), or a solution behind an observer.
+pub fn locate(m: &Measurements) -> Result<Fix, LocateError> {
+    let problem = validate(m)?;
+    let unknowns = problem.unknowns();
+    let constraints = problem.residuals();
+    if constraints == 0 {
+        return Err(LocateError::TooFewMeasurements {
+            constraints,
+            unknowns,
+            detail: "no measurements",
+        });
+    }
+    if constraints < unknowns {
+        return Err(LocateError::TooFewMeasurements {
+            constraints,
+            unknowns,
+            detail: "add bearings, ranges, arrivals or reports",
+        });
+    }
+    robust_fit(problem)
+}
+
+/// The maximum-likelihood position from bearings alone (each optionally with a range): two or
+/// more bearings, or one with a range. See [`locate`] for the method and the errors.
+pub fn locate_bearings(b: &[BearingMeasurement]) -> Result<Fix, LocateError> {
+    let constraints = b.len() + b.iter().filter(|b| b.range.is_some()).count();
+    if constraints < 2 {
+        return Err(LocateError::TooFewMeasurements {
+            constraints,
+            unknowns: 2,
+            detail: "a single bearing needs a range (or a second bearing) to fix a position",
+        });
+    }
+    locate(&Measurements {
+        bearings: b,
+        arrivals: &[],
+        points: &[],
+        speed_of_sound_m_s: 1.0,
+        source_height_m: 0.0,
+    })
+}
+
+/// The maximum-likelihood position and emission time from four or more arrival times
+/// (time differences of arrival), with sensors' 3-D positions and the source at up coordinate
+/// `source_height_m`. Inconsistent arrivals (non-line-of-sight paths, another shot) are set
+/// aside as described for [`locate`]; five or more arrivals are needed to tell which one is off.
+pub fn locate_arrivals(
+    a: &[ArrivalMeasurement],
+    speed_m_s: f64,
+    source_height_m: f64,
+) -> Result<Fix, LocateError> {
+    if a.len() < MIN_ARRIVALS {
+        return Err(LocateError::TooFewMeasurements {
+            constraints: a.len(),
+            unknowns: 3,
+            detail: "time differences need at least four arrivals to solve east, north and emission time",
+        });
+    }
+    locate(&Measurements {
+        bearings: &[],
+        arrivals: a,
+        points: &[],
+        speed_of_sound_m_s: speed_m_s,
+        source_height_m,
+    })
+}
+
+fn invalid(what: String, value: f64, why: &'static str) -> LocateError {
+    LocateError::Invalid { what, value, why }
+}
+
+fn check_finite(what: impl Fn() -> String, value: f64) -> Result<(), LocateError> {
+    if value.is_finite() {
+        Ok(())
+    } else {
+        Err(invalid(what(), value, "must be finite"))
+    }
+}
+
+fn check_positive(what: impl Fn() -> String, value: f64) -> Result<(), LocateError> {
+    if value > 0.0 && value.is_finite() {
+        Ok(())
+    } else {
+        Err(invalid(what(), value, "must be positive and finite"))
+    }
+}
+
+/// Checks every input and builds the problem with all arrivals active.
+pub(crate) fn validate<'a>(m: &Measurements<'a>) -> Result<Problem<'a>, LocateError> {
+    for (i, b) in m.bearings.iter().enumerate() {
+        check_finite(|| format!("bearing {i} observer east"), b.observer[0])?;
+        check_finite(|| format!("bearing {i} observer north"), b.observer[1])?;
+        check_finite(|| format!("bearing {i} azimuth_rad"), b.azimuth_rad)?;
+        check_positive(|| format!("bearing {i} sigma_rad"), b.sigma_rad)?;
+        if !(b.observer_sigma_m >= 0.0 && b.observer_sigma_m.is_finite()) {
+            return Err(invalid(
+                format!("bearing {i} observer_sigma_m"),
+                b.observer_sigma_m,
+                "must be zero or positive and finite",
+            ));
+        }
+        if let Some(r) = b.range {
+            check_positive(|| format!("bearing {i} range mean_m"), r.mean_m)?;
+            check_positive(|| format!("bearing {i} range sigma_m"), r.sigma_m)?;
+        }
+    }
+    for (i, a) in m.arrivals.iter().enumerate() {
+        for (k, axis) in ["east", "north", "up"].iter().enumerate() {
+            check_finite(|| format!("arrival {i} sensor {axis}"), a.sensor[k])?;
+        }
+        check_finite(|| format!("arrival {i} time_s"), a.time_s)?;
+        check_positive(|| format!("arrival {i} sigma_s"), a.sigma_s)?;
+    }
+    if !m.arrivals.is_empty() {
+        check_positive(|| "speed_of_sound_m_s".to_owned(), m.speed_of_sound_m_s)?;
+        check_finite(|| "source_height_m".to_owned(), m.source_height_m)?;
+    }
+    let points = m
+        .points
+        .iter()
+        .enumerate()
+        .map(|(i, p): (usize, &PointMeasurement)| {
+            check_finite(|| format!("point {i} east"), p.at[0])?;
+            check_finite(|| format!("point {i} north"), p.at[1])?;
+            let info = p.cov.inverse().filter(|w| w.ee > 0.0 && w.nn > 0.0);
+            let info = info.ok_or_else(|| {
+                invalid(
+                    format!("point {i} cov determinant"),
+                    p.cov.det(),
+                    "the covariance must be positive definite",
+                )
+            })?;
+            Ok((p.at, info))
+        })
+        .collect::<Result<Vec<_>, LocateError>>()?;
+    Ok(Problem {
+        bearings: m.bearings,
+        arrivals: m.arrivals,
+        active: vec![true; m.arrivals.len()],
+        points,
+        speed: m.speed_of_sound_m_s,
+        source_height: m.source_height_m,
+    })
+}
+
+/// The emission time that best fits the active arrivals for a source at `x`.
+fn emission_time(problem: &Problem, x: [f64; 2]) -> f64 {
+    let p = [x[0], x[1], 0.0];
+    let (mut num, mut den) = (0.0, 0.0);
+    for (_, a) in problem.active_arrivals() {
+        let w = a.sigma_s.powi(-2);
+        num += w * (a.time_s - problem.travel_time(&p, a));
+        den += w;
+    }
+    if den > 0.0 { num / den } else { 0.0 }
+}
+
+/// Fits from every available start (plus `extra`) and keeps the smallest chi².
+fn best_fit(problem: &Problem, extra: Option<[f64; 3]>) -> Result<Solution, LocateError> {
+    let mut starts: Vec<[f64; 3]> = extra.into_iter().collect();
+    let mut errors = Vec::new();
+    let with_time = |x: [f64; 2]| [x[0], x[1], emission_time(problem, x)];
+    starts.extend(spherical_intersection(problem));
+    if let Some(x) = stansfield(problem.bearings) {
+        // Lines that cross behind an observer would send the iteration off to infinity.
+        match problem.behind_observer(&x) {
+            Some(e) => errors.push(e),
+            None => starts.push(with_time(x)),
+        }
+    }
+    starts.extend(ranged_points(problem.bearings).map(with_time));
+    starts.extend(points_mean(problem).map(with_time));
+    if starts.is_empty() && errors.is_empty() {
+        if let Some(b) = problem.bearings.first() {
+            starts.extend(along_bearing(b).map(with_time));
+        } else {
+            return Err(LocateError::NoStart(
+                "fewer than four arrivals and no bearing or report to start from",
+            ));
+        }
+    }
+    let mut best: Option<Solution> = None;
+    for start in starts {
+        match problem.fit(start) {
+            Ok(s) => {
+                if best.as_ref().is_none_or(|b| s.chi2 < b.chi2) {
+                    best = Some(s);
+                }
+            }
+            Err(e) => errors.push(e),
+        }
+    }
+    if let Some(s) = best {
+        return Ok(s);
+    }
+    // The most telling reason first: bearings crossing behind an observer explain the rest.
+    let behind = errors
+        .iter()
+        .position(|e| matches!(e, LocateError::BehindObserver { .. }));
+    match behind.or((!errors.is_empty()).then_some(0)) {
+        Some(i) => Err(errors.swap_remove(i)),
+        None => Err(LocateError::NoStart("no start converged")),
+    }
+}
+
+/// The chi² value exceeded with probability 1e-4 (Wilson–Hilferty approximation).
+fn chi2_limit(dof: i32) -> f64 {
+    let k = f64::from(dof.max(1));
+    let a = 2.0 / (9.0 * k);
+    k * (1.0 - a + CHI2_Z * a.sqrt()).powi(3)
+}
+
+/// Whether the arrivals look inconsistent with the rest: a residual beyond 4σ, or chi² beyond
+/// its 1e-4 tail.
+fn suspicious(problem: &Problem, s: &Solution) -> bool {
+    let worst = problem
+        .active_arrivals()
+        .map(|(_, a)| ((a.time_s - s.p[2] - problem.travel_time(&s.p, a)) / a.sigma_s).abs())
+        .fold(0.0, f64::max);
+    worst > OUTLIER_SIGMAS || (s.dof > 0 && s.chi2 > chi2_limit(s.dof))
+}
+
+fn to_fix(problem: &Problem, s: Solution, excluded: Vec<Exclusion>) -> Fix {
+    let timed = problem.unknowns() == 3;
+    Fix {
+        at: [s.p[0], s.p[1]],
+        cov: s.cov,
+        emission_time_s: timed.then_some(s.p[2]),
+        excluded,
+        iterations: s.iterations,
+        chi2: s.chi2,
+        dof: s.dof,
+    }
+}
+
+/// The fit, then leave-one-out over the arrivals while they look inconsistent.
+fn robust_fit(mut problem: Problem) -> Result<Fix, LocateError> {
+    let mut excluded = Vec::new();
+    let mut current = best_fit(&problem, None);
+    loop {
+        let active = problem.active.iter().filter(|&&a| a).count();
+        let needs_search = match &current {
+            Ok(s) => suspicious(&problem, s),
+            Err(_) => true,
+        };
+        if !needs_search || active <= MIN_ARRIVALS {
+            break;
+        }
+        let seed = current.as_ref().ok().map(|s| s.p);
+        let mut best: Option<(usize, Solution)> = None;
+        for i in (0..problem.arrivals.len()).filter(|&i| problem.active[i]) {
+            let mut trial = problem.clone();
+            trial.active[i] = false;
+            if let Ok(s) = best_fit(&trial, seed)
+                && best.as_ref().is_none_or(|(_, b)| s.chi2 < b.chi2)
+            {
+                best = Some((i, s));
+            }
+        }
+        let Some((i, s)) = best else { break };
+        // Only a substantial improvement justifies discarding data: the dropped arrival must
+        // have carried at least a 4σ discrepancy.
+        if let Ok(c) = &current
+            && c.chi2 - s.chi2 < OUTLIER_SIGMAS * OUTLIER_SIGMAS
+        {
+            break;
+        }
+        let a = &problem.arrivals[i];
+        let residual = a.time_s - s.p[2] - problem.travel_time(&s.p, a);
+        let sigmas = residual.abs() / a.sigma_s;
+        let reason = if residual > 0.0 {
+            format!(
+                "arrival {i} is {:.3} s ({sigmas:.0}σ) late: a non-line-of-sight path or another shot",
+                residual
+            )
+        } else {
+            format!(
+                "arrival {i} is {:.3} s ({sigmas:.0}σ) early: another shot or a clock error",
+                -residual
+            )
+        };
+        excluded.push(Exclusion { arrival: i, reason });
+        problem.active[i] = false;
+        current = Ok(s);
+    }
+    current.map(|s| to_fix(&problem, s, excluded))
+}
