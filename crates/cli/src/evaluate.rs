@@ -241,6 +241,7 @@ mod tests {
             status: Status::Reported,
             method: Some("points".into()),
             excluded: Vec::new(),
+            merged_into: None,
         }
     }
 

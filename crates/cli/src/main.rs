@@ -142,9 +142,10 @@ enum Command {
         /// Events to simulate.
         #[arg(long, default_value_t = 1000)]
         events: u64,
-        /// Time of the first event (RFC 3339).
-        #[arg(long, default_value = "2026-11-20T06:00:00Z")]
-        start: String,
+        /// Time of the first event (RFC 3339); by default early enough that every report lies
+        /// in the past (the server refuses reports from the future).
+        #[arg(long)]
+        start: Option<String>,
         /// Mean seconds between events.
         #[arg(long, default_value_t = 60.0)]
         interval: f64,
@@ -251,8 +252,16 @@ fn main() -> ExitCode {
             interval,
             observations,
             truth,
-        } => truce_core::Timestamp::parse(&start)
-            .map_err(|e| anyhow::anyhow!("--start {start:?} is not an RFC 3339 time: {e}"))
+        } => start
+            .map(|text| {
+                truce_core::Timestamp::parse(&text)
+                    .map_err(|e| anyhow::anyhow!("--start {text:?} is not an RFC 3339 time: {e}"))
+            })
+            .unwrap_or_else(|| {
+                // Exponential spacing: the whole run ends before now with room to spare.
+                let span = events as f64 * interval * 1.5 + 3_600.0;
+                Ok(truce_core::Timestamp::now().plus_seconds(-span))
+            })
             .and_then(|start| {
                 cmd::simulate::run(&cmd::simulate::SimulateArgs {
                     scenario: scenario.as_deref(),

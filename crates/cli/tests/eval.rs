@@ -65,6 +65,11 @@ fn simulated_reports_become_incidents_that_are_right_and_say_how_sure_they_are()
     let _ = server.wait();
     assert!(submitted.contains("rejected 0"), "{submitted}");
 
+    // Splits and merges moved observations between incidents: the record still proves every
+    // table row.
+    let verified = run(&["verify", "--data", &data]);
+    assert!(verified.starts_with("ok:"), "{verified}");
+
     let report = run(&["eval", "--truth", &truth, "--data", &data]);
     let summary = report.lines().last().expect("a summary line");
     assert!(summary.starts_with("rmse_crlb_ratio="), "{report}");

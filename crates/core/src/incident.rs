@@ -83,6 +83,9 @@ pub enum Status {
     Disputed,
     /// Monitors could not determine it.
     Undetermined,
+    /// Found to be the same event as another incident and folded into it (`merged_into`);
+    /// kept in the record, never deleted.
+    Merged,
 }
 
 impl Status {
@@ -94,6 +97,7 @@ impl Status {
             Status::JointlyConfirmed => "jointly_confirmed",
             Status::Disputed => "disputed",
             Status::Undetermined => "undetermined",
+            Status::Merged => "merged",
         }
     }
 }
@@ -150,6 +154,9 @@ pub struct IncidentEstimate {
     /// Observations of the incident that the estimate leaves out as outliers, with why.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub excluded: Vec<ExcludedObservation>,
+    /// The incident this one was folded into, when association found them to be one event.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub merged_into: Option<IncidentId>,
 }
 
 /// An observation the estimate leaves out (an acoustic arrival from another path or shot).

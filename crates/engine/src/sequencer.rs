@@ -327,6 +327,7 @@ fn build_append(
                 id: rev.incident_id,
                 revision: rev.revision,
                 estimate: Box::new(rev.estimate.clone()),
+                moved: rev.moved.clone(),
             },
         });
     }

@@ -2,7 +2,7 @@
 //!
 //! An observation may join an incident of the same kind (and the same role: launch and impact
 //! are kept apart) whose time window (first to last seen, widened by the association window,
-//! 120 s by default) contains its time. It joins when adding its measurement to the incident's
+//! 60 s by default) contains its time. It joins when adding its measurement to the incident's
 //! own keeps the joint maximum-likelihood fix consistent: the rise in misfit (chi-square) must
 //! pass the 99.9% gate for the constraints it adds, and an arrival the fix would leave out as an
 //! outlier does not join. So rays from different observers that cross, arrivals consistent with
@@ -24,8 +24,15 @@ use truce_core::incident::{
 use truce_core::{IncidentId, Kind, ObservationId, Subkind, Timestamp, ValidObservation, Weapon};
 use truce_geo::{Cov2, LatLon, distance_azimuth, to_mgrs};
 
-/// Default association window, seconds: reports of one event arrive within two minutes.
-pub const DEFAULT_WINDOW_S: f64 = 120.0;
+/// Default association window, seconds: reports of one event give times within a minute of
+/// each other (observers note the flash to seconds; sound reaches sensors 20 km off in 60 s).
+pub const DEFAULT_WINDOW_S: f64 = 60.0;
+
+/// Most an echo or a non-line-of-sight path delays an arrival, seconds.
+const MAX_MULTIPATH_DELAY_S: f64 = 1.0;
+
+/// Standard deviation of a report's time, seconds: ranks incidents that fit equally in space.
+const REPORT_TIME_SIGMA_S: f64 = 10.0;
 
 /// Most observation ids one revision lists (about 20 KiB of an entry's 64 KiB).
 pub const MAX_ADDED_PER_REVISION: usize = 2_000;
@@ -63,8 +70,11 @@ pub struct Revision {
     pub incident_id: IncidentId,
     /// Its new revision number (1 for a new incident).
     pub revision: u32,
-    /// Observations that joined it in this batch, in batch order.
+    /// Observations that joined it in this batch, in batch order (an observation belongs to
+    /// the incident whose revision added it last).
     pub added: Vec<ObservationId>,
+    /// Those of `added` that were another incident's before (a split or a merge moved them).
+    pub moved: Vec<ObservationId>,
     /// The estimate after the batch.
     pub estimate: IncidentEstimate,
 }
@@ -76,6 +86,28 @@ pub struct Absorbed {
     pub incident_ids: Vec<IncidentId>,
     /// One revision per touched incident, in order of first touch.
     pub revisions: Vec<Revision>,
+}
+
+/// What association needs of an observation besides its measurement.
+#[derive(Debug, Clone, Copy)]
+struct Report {
+    kind: Kind,
+    subkind: Option<Subkind>,
+    weapon: Option<Weapon>,
+    count: u32,
+    at: Timestamp,
+}
+
+impl Report {
+    fn of(obs: &ValidObservation) -> Self {
+        Self {
+            kind: obs.kind,
+            subkind: obs.subkind,
+            weapon: obs.weapon,
+            count: obs.count,
+            at: obs.observed_at,
+        }
+    }
 }
 
 /// Whether an event's location is where something was launched or where it landed.
@@ -113,6 +145,8 @@ struct Track {
     fix: Option<JointFix>,
     /// The box under which the track is in the index, if it is.
     indexed: Option<AABB<[f64; 3]>>,
+    /// The incident it was merged into, once it was.
+    merged_into: Option<IncidentId>,
 }
 
 impl Track {
@@ -174,6 +208,9 @@ impl Fusion {
         let mut items = Vec::new();
         for t in tracks {
             fusion.next_id = fusion.next_id.max(t.id.0 + 1);
+            if t.estimate.merged_into.is_some() {
+                continue;
+            }
             let Some(est) = estimate_of(&t.estimate) else {
                 continue;
             };
@@ -191,6 +228,7 @@ impl Fusion {
                 members: Vec::new(),
                 fix: None,
                 indexed: None,
+                merged_into: None,
             };
             let env = envelope(&track, fusion.window_s);
             track.indexed = Some(env);
@@ -225,60 +263,67 @@ impl Fusion {
     /// touches. The state is updated in place: if the caller cannot record the result, it must
     /// rebuild the state with [`Fusion::restore`] from what was recorded.
     pub fn absorb(&mut self, batch: &[(ObservationId, &ValidObservation)]) -> Absorbed {
-        let mut incident_ids = Vec::with_capacity(batch.len());
-        let mut touched: Vec<IncidentId> = Vec::new();
-        let mut added: HashMap<IncidentId, Vec<ObservationId>> = HashMap::new();
+        let mut log = BatchLog::default();
         for (obs_id, obs) in batch {
             let measure = Measure::of(obs);
-            let joined = measure
-                .as_ref()
-                .and_then(|m| self.best_match(obs, m).map(|(id, fix)| (id, m, fix)));
-            let id = match joined {
-                Some((id, m, fix)) => {
-                    self.join(id, *obs_id, obs, m.clone(), fix);
+            let report = Report::of(obs);
+            let matched = measure.as_ref().and_then(|m| self.best_match(&report, m));
+            let joined = matched.is_some();
+            let id = match (matched, measure) {
+                (Some((id, fix)), Some(m)) => {
+                    self.join(id, *obs_id, &report, m, fix);
                     id
                 }
-                None => self.start(*obs_id, obs, measure),
+                (_, measure) => self.start_track(*obs_id, &report, measure),
             };
-            incident_ids.push(id);
-            let list = added.entry(id).or_default();
-            if list.is_empty() {
-                touched.push(id);
+            log.observe(*obs_id, id);
+            if joined {
+                self.split_other_events(id, &mut log);
+                self.merge_into_neighbour(id, &mut log);
             }
-            list.push(*obs_id);
         }
-        let mut revisions = Vec::with_capacity(touched.len());
-        for id in touched {
+        let mut revisions = Vec::with_capacity(log.touched.len());
+        for id in std::mem::take(&mut log.touched) {
             let Some(track) = self.tracks.get_mut(&id) else {
                 continue;
             };
             let estimate = incident_estimate(&self.rules, track);
-            let all = added.remove(&id).unwrap_or_default();
+            let all = log.added.remove(&id).unwrap_or_default();
+            let moved = log.moved_in.remove(&id).unwrap_or_default();
             // One revision per chunk keeps every revision entry well under the record's entry
-            // size limit, however many observations of one event a batch carries.
-            for chunk in all.chunks(MAX_ADDED_PER_REVISION) {
+            // size limit, however many observations of one event a batch carries; an incident
+            // that only lost observations gets one revision adding none.
+            let chunks: Vec<&[ObservationId]> = if all.is_empty() {
+                vec![&[]]
+            } else {
+                all.chunks(MAX_ADDED_PER_REVISION).collect()
+            };
+            for chunk in chunks {
                 track.revision += 1;
                 revisions.push(Revision {
                     incident_id: id,
                     revision: track.revision,
                     added: chunk.to_vec(),
+                    moved: chunk
+                        .iter()
+                        .filter(|o| moved.contains(o))
+                        .copied()
+                        .collect(),
                     estimate: estimate.clone(),
                 });
             }
         }
+        // Merged incidents are done: nothing joins them again.
+        self.tracks.retain(|_, t| t.merged_into.is_none());
         Absorbed {
-            incident_ids,
+            incident_ids: log.incident_ids,
             revisions,
         }
     }
 
     /// The incident `obs` should join, with the joint fix after joining; `None` to start one.
-    fn best_match(
-        &self,
-        obs: &ValidObservation,
-        m: &Measure,
-    ) -> Option<(IncidentId, Option<JointFix>)> {
-        let t = obs.observed_at.unix_seconds();
+    fn best_match(&self, obs: &Report, m: &Measure) -> Option<(IncidentId, Option<JointFix>)> {
+        let t = obs.at.unix_seconds();
         let (lo, hi) = footprint(m);
         let query = AABB::from_corners([lo[0], lo[1], t], [hi[0], hi[1], t]);
         let mut best: Option<(f64, IncidentId, Option<JointFix>)> = None;
@@ -299,7 +344,9 @@ impl Fusion {
             if t < lo || t > hi {
                 continue;
             }
-            if let Some((score, fix)) = self.score(track, m)
+            let mid = 0.5 * (track.first_seen.unix_seconds() + track.last_seen.unix_seconds());
+            let lag = ((t - mid) / REPORT_TIME_SIGMA_S).powi(2);
+            if let Some((score, fix)) = self.score(track, m).map(|(s, f)| (s + lag, f))
                 && best.as_ref().is_none_or(|(b, _, _)| score < *b)
             {
                 best = Some((score, item.id, fix));
@@ -329,8 +376,12 @@ impl Fusion {
             .then_some((UNLOCATED_SCORE, None));
         };
         let new_index = track.members.len();
-        if trial.excluded.iter().any(|(i, _)| *i == new_index) {
-            return None; // the fix would leave it out: it is another event's
+        if let Some((_, _, late_s)) = trial.excluded.iter().find(|(i, _, _)| *i == new_index)
+            && !(0.0..=MAX_MULTIPATH_DELAY_S).contains(late_s)
+        {
+            // Early, or later than any longer path makes it: another event's sound. (A sound a
+            // little late came the long way round: it belongs here, left out of the estimate.)
+            return None;
         }
         let (chi2_before, dof_before) = match (&track.fix, &track.prior) {
             (Some(f), _) => (f.chi2, f.dof),
@@ -359,7 +410,7 @@ impl Fusion {
             return false;
         };
         let d = distance_azimuth(*sensor, est.center).0;
-        if d > MAX_PERCEPTION_RANGE_M {
+        if d > audible_range_m(track.kind) {
             return false;
         }
         let mid = 0.5 * (track.first_seen.unix_seconds() + track.last_seen.unix_seconds());
@@ -398,10 +449,11 @@ impl Fusion {
         })
     }
 
-    fn start(
+    /// A new incident of one observation.
+    fn start_track(
         &mut self,
         obs_id: ObservationId,
-        obs: &ValidObservation,
+        r: &Report,
         measure: Option<Measure>,
     ) -> IncidentId {
         let id = IncidentId(self.next_id);
@@ -414,18 +466,19 @@ impl Fusion {
         };
         let mut track = Track {
             revision: 0,
-            kind: obs.kind,
-            subkind: obs.subkind,
-            weapon: obs.weapon,
-            count: obs.count,
-            first_seen: obs.observed_at,
-            last_seen: obs.observed_at,
+            kind: r.kind,
+            subkind: r.subkind,
+            weapon: r.weapon,
+            count: r.count,
+            first_seen: r.at,
+            last_seen: r.at,
             status: Status::Reported,
             prior: None,
             prior_method: None,
             members,
             fix,
             indexed: None,
+            merged_into: None,
         };
         if !track.members.is_empty() {
             let env = envelope(&track, self.window_s);
@@ -440,7 +493,7 @@ impl Fusion {
         &mut self,
         id: IncidentId,
         obs_id: ObservationId,
-        obs: &ValidObservation,
+        obs: &Report,
         m: Measure,
         fix: Option<JointFix>,
     ) {
@@ -449,8 +502,8 @@ impl Fusion {
             return;
         };
         track.count = track.count.max(obs.count);
-        track.first_seen = track.first_seen.min(obs.observed_at);
-        track.last_seen = track.last_seen.max(obs.observed_at);
+        track.first_seen = track.first_seen.min(obs.at);
+        track.last_seen = track.last_seen.max(obs.at);
         track.subkind = track.subkind.or(obs.subkind);
         track.weapon = track.weapon.or(obs.weapon);
         track.members.push((obs_id, m));
@@ -473,6 +526,14 @@ impl Fusion {
         let env = envelope(track, window);
         self.index.insert(Indexed { id, env });
         track.indexed = Some(env);
+    }
+}
+
+/// Farthest a sensor hears an event of `kind`, metres: blasts carry far, small arms do not.
+fn audible_range_m(kind: Kind) -> f64 {
+    match kind {
+        Kind::Explosion | Kind::Projectile | Kind::Flare => MAX_PERCEPTION_RANGE_M,
+        _ => 0.4 * MAX_PERCEPTION_RANGE_M,
     }
 }
 
@@ -584,7 +645,7 @@ fn incident_estimate(rules: &Rules, t: &Track) -> IncidentEstimate {
         .fix
         .iter()
         .flat_map(|f| f.excluded.iter())
-        .filter_map(|(i, reason)| {
+        .filter_map(|(i, reason, _)| {
             t.members.get(*i).map(|(id, _)| ExcludedObservation {
                 observation_id: *id,
                 reason: reason.clone(),
@@ -609,11 +670,19 @@ fn incident_estimate(rules: &Rules, t: &Track) -> IncidentEstimate {
         zones: assessed.zones,
         findings: assessed.findings,
         attribution: assessed.attribution,
-        status: t.status,
+        status: if t.merged_into.is_some() {
+            Status::Merged
+        } else {
+            t.status
+        },
         method,
         excluded,
+        merged_into: t.merged_into,
     }
 }
+
+mod regroup;
+use regroup::BatchLog;
 
 #[cfg(test)]
 mod tests;

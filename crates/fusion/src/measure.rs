@@ -162,8 +162,9 @@ pub struct JointFix {
     pub chi2: f64,
     /// Constraints used minus unknowns.
     pub dof: i32,
-    /// Arrivals left out as outliers: the index into the measurements given, and why.
-    pub excluded: Vec<(usize, String)>,
+    /// Arrivals left out as outliers: the index into the measurements given, why, and how
+    /// late (positive) or early they were, seconds.
+    pub excluded: Vec<(usize, String, f64)>,
     /// Which kinds of measurement made the fix (`bearings`, `arrivals`, `points`, joined by `+`).
     pub method: String,
 }
@@ -311,7 +312,12 @@ pub fn joint_fix(
         excluded: fix
             .excluded
             .into_iter()
-            .filter_map(|x| local.arrival_index.get(x.arrival).map(|i| (*i, x.reason)))
+            .filter_map(|x| {
+                local
+                    .arrival_index
+                    .get(x.arrival)
+                    .map(|i| (*i, x.reason, x.residual_s))
+            })
             .collect(),
         method: method.join("+"),
     })

@@ -113,6 +113,9 @@ pub struct Exclusion {
     pub arrival: usize,
     /// Why, in words, with the size of the discrepancy.
     pub reason: String,
+    /// Measured minus predicted arrival time at the fix without it, seconds: positive when
+    /// late (a longer path), negative when early.
+    pub residual_s: f64,
 }
 
 /// An estimated position and how well it is known.

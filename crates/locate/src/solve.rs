@@ -272,7 +272,10 @@ fn robust_fit(mut problem: Problem) -> Result<Fix, LocateError> {
             Ok(s) => suspicious(&problem, s),
             Err(_) => true,
         };
-        if !needs_search || active <= MIN_ARRIVALS {
+        // Leaving one out must still leave a redundant problem (at least one degree of
+        // freedom), or the outlier could not be told from the rest: for arrivals alone, at
+        // least MIN_ARRIVALS remain; bearings, ranges and points add redundancy.
+        if !needs_search || active == 0 || problem.residuals() < problem.unknowns() + 2 {
             break;
         }
         let seed = current.as_ref().ok().map(|s| s.p);
@@ -308,7 +311,11 @@ fn robust_fit(mut problem: Problem) -> Result<Fix, LocateError> {
                 -residual
             )
         };
-        excluded.push(Exclusion { arrival: i, reason });
+        excluded.push(Exclusion {
+            arrival: i,
+            reason,
+            residual_s: residual,
+        });
         problem.active[i] = false;
         current = Ok(s);
     }

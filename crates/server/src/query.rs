@@ -5,12 +5,13 @@ use truce_core::incident::Status;
 use truce_core::{Kind, Timestamp};
 use truce_store::IncidentFilter;
 
-const STATUSES: [Status; 5] = [
+const STATUSES: [Status; 6] = [
     Status::Reported,
     Status::UnderReview,
     Status::JointlyConfirmed,
     Status::Disputed,
     Status::Undetermined,
+    Status::Merged,
 ];
 
 /// Parses `bbox=W,S,E,N`, `since`, `until` (RFC 3339), `kind`, `status`, `clause`, `side` and

@@ -459,6 +459,7 @@ fn the_other_enums_match_the_core_types() {
         Status::JointlyConfirmed,
         Status::Disputed,
         Status::Undetermined,
+        Status::Merged,
     ];
     for s in statuses {
         match s {
@@ -466,7 +467,8 @@ fn the_other_enums_match_the_core_types() {
             | Status::UnderReview
             | Status::JointlyConfirmed
             | Status::Disputed
-            | Status::Undetermined => {}
+            | Status::Undetermined
+            | Status::Merged => {}
         }
     }
     let doc = doc();

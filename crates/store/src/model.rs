@@ -51,6 +51,8 @@ pub enum Projection {
         revision: u32,
         /// Its estimate after the revision.
         estimate: Box<IncidentEstimate>,
+        /// Observations this revision takes over from another incident (a split or merge).
+        moved: Vec<ObservationId>,
     },
     /// A new agreement version; the document is stored as a blob.
     Agreement {

@@ -179,6 +179,9 @@ pub fn incidents(conn: &Connection, f: &IncidentFilter) -> Result<Vec<Incident>,
     if let Some(status) = f.status {
         sql.push_str(" AND status = ?");
         args.push(Value::Text(status.as_str().into()));
+    } else {
+        // A merged incident lives on in the one it was folded into; list it only when asked.
+        sql.push_str(" AND status != 'merged'");
     }
     if let Some(clause) = &f.clause {
         sql.push_str(" AND instr(clauses, ?) > 0");

@@ -143,6 +143,7 @@ fn estimate(kind: Kind, first: &str, last: &str, at: Option<(f64, f64)>) -> Inci
         status: Status::Reported,
         method: None,
         excluded: Vec::new(),
+        merged_into: None,
     }
 }
 
@@ -209,6 +210,7 @@ fn revision_entry(
             id: IncidentId(incident),
             revision,
             estimate: Box::new(estimate),
+            moved: Vec::new(),
         },
     }
 }

@@ -155,7 +155,16 @@ impl Writer {
                         id,
                         revision,
                         estimate,
+                        moved,
                     } => {
+                        // An observation belongs to the incident that added it last.
+                        for o in moved {
+                            tx.execute(
+                                "UPDATE observations SET incident_id = ?1 WHERE id = ?2",
+                                params![id.0 as i64, o.0 as i64],
+                            )
+                            .context("moving an observation to its new incident")?;
+                        }
                         let row = crate::model::IncidentRow::from_estimate(
                             id.0, *revision, idx, estimate,
                         );

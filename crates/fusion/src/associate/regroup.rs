@@ -1,0 +1,259 @@
+//! Splits and merges: association decides one observation at a time, and a later observation
+//! can show an earlier decision wrong. Both corrections are explicit revisions in the record.
+//!
+//! - **Split.** When an incident's fix leaves an arrival out as another event's sound (early,
+//!   or later than any longer path makes it), that arrival leaves the incident and starts its
+//!   own. The incident it left gets a revision with its new estimate.
+//! - **Merge.** When two located incidents of the same kind, role and time turn out to fit one
+//!   joint fix (the chi-square rise of fixing them together passes the gate), the younger is
+//!   folded into the older: its observations move (the older's revision adds them) and it gets
+//!   a last revision with status `merged` and `merged_into`.
+
+use super::{Fusion, MAX_MULTIPATH_DELAY_S, Report, Track, role};
+use crate::measure::{Measure, chi2_gate, joint_fix};
+use std::collections::HashMap;
+use truce_core::{IncidentId, ObservationId, Timestamp};
+
+/// What a batch did, kept while it is absorbed.
+#[derive(Debug, Default)]
+pub(super) struct BatchLog {
+    /// For each observation of the batch, in order, the incident it ended in.
+    pub incident_ids: Vec<IncidentId>,
+    /// Incidents touched, in order of first touch.
+    pub touched: Vec<IncidentId>,
+    /// Observations each touched incident gained in the batch.
+    pub added: HashMap<IncidentId, Vec<ObservationId>>,
+    /// Observations each incident gained from another incident.
+    pub moved_in: HashMap<IncidentId, Vec<ObservationId>>,
+    /// Where each observation of the batch sits in `incident_ids`.
+    position: HashMap<ObservationId, usize>,
+}
+
+impl BatchLog {
+    /// A new observation of the batch joined or started `incident`.
+    pub fn observe(&mut self, obs: ObservationId, incident: IncidentId) {
+        self.position.insert(obs, self.incident_ids.len());
+        self.incident_ids.push(incident);
+        self.add(incident, obs);
+    }
+
+    /// `incident` changed without gaining anything.
+    pub fn touch(&mut self, incident: IncidentId) {
+        if let std::collections::hash_map::Entry::Vacant(e) = self.added.entry(incident) {
+            e.insert(Vec::new());
+            self.touched.push(incident);
+        }
+    }
+
+    fn add(&mut self, incident: IncidentId, obs: ObservationId) {
+        self.touch(incident);
+        if let Some(list) = self.added.get_mut(&incident) {
+            list.push(obs);
+        }
+    }
+
+    /// `obs` moved from `from` to `to`.
+    fn moved(&mut self, obs: ObservationId, from: IncidentId, to: IncidentId) {
+        if let Some(list) = self.added.get_mut(&from) {
+            list.retain(|o| *o != obs);
+        }
+        self.touch(from);
+        self.add(to, obs);
+        self.moved_in.entry(to).or_default().push(obs);
+        if let Some(&k) = self.position.get(&obs) {
+            self.incident_ids[k] = to;
+        }
+    }
+}
+
+impl Fusion {
+    /// Moves out of `id` every arrival its fix sets aside as another event's, each into an
+    /// incident of its own.
+    pub(super) fn split_other_events(&mut self, id: IncidentId, log: &mut BatchLog) {
+        let Some(track) = self.tracks.get(&id) else {
+            return;
+        };
+        let Some(fix) = &track.fix else {
+            return;
+        };
+        let mut leaving: Vec<usize> = fix
+            .excluded
+            .iter()
+            .filter(|(_, _, late_s)| !(0.0..=MAX_MULTIPATH_DELAY_S).contains(late_s))
+            .map(|(i, _, _)| *i)
+            .collect();
+        if leaving.is_empty() {
+            return;
+        }
+        // An arrival left alone carries nothing (the emission time absorbs it), and what tied
+        // it to this incident were the arrivals now leaving: it goes too.
+        let staying: Vec<usize> = track
+            .members
+            .iter()
+            .enumerate()
+            .filter(|(i, (_, m))| matches!(m, Measure::Arrival { .. }) && !leaving.contains(i))
+            .map(|(i, _)| i)
+            .collect();
+        if let [lone] = staying[..] {
+            leaving.push(lone);
+        }
+        leaving.sort_unstable();
+        let (kind, subkind, weapon) = (track.kind, track.subkind, track.weapon);
+        let mut gone = Vec::new();
+        if let Some(track) = self.tracks.get_mut(&id) {
+            for &i in leaving.iter().rev() {
+                if i < track.members.len() {
+                    gone.push(track.members.remove(i));
+                }
+            }
+            let refs: Vec<&Measure> = track.members.iter().map(|(_, m)| m).collect();
+            track.fix = joint_fix(&refs, track.prior.as_ref(), self.default_temperature_c);
+        }
+        self.reindex(id);
+        log.touch(id);
+        for (obs, m) in gone {
+            let at = match &m {
+                Measure::Arrival { at_ns, .. } => Timestamp::from_unix_nanos(*at_ns),
+                _ => None,
+            };
+            let Some(at) = at else { continue };
+            let report = Report {
+                kind,
+                subkind,
+                weapon,
+                count: 1,
+                at,
+            };
+            // It may belong with another incident (another arrival of its own event), else it
+            // stands alone.
+            let home = match self.best_match(&report, &m) {
+                Some((home, fix)) if home != id => {
+                    self.join(home, obs, &report, m, fix);
+                    home
+                }
+                _ => self.start_track(obs, &report, Some(m)),
+            };
+            log.moved(obs, id, home);
+        }
+    }
+
+    /// Folds a located incident that fits one joint fix with `id` into the older of the two.
+    pub(super) fn merge_into_neighbour(&mut self, id: IncidentId, log: &mut BatchLog) {
+        let Some(track) = self.tracks.get(&id) else {
+            return;
+        };
+        let Some(fix) = &track.fix else {
+            return;
+        };
+        let Some(env) = track.indexed else {
+            return;
+        };
+        let mut best: Option<(f64, IncidentId, crate::measure::JointFix)> = None;
+        for item in self.index.locate_in_envelope_intersecting(&env) {
+            if item.id == id {
+                continue;
+            }
+            let Some(other) = self.tracks.get(&item.id) else {
+                continue;
+            };
+            let Some(other_fix) = &other.fix else {
+                continue;
+            };
+            if other.kind != track.kind
+                || !roles_agree(track, other)
+                || !times_overlap(track, other, self.window_s)
+                || (track.prior.is_some() && other.prior.is_some())
+            {
+                continue;
+            }
+            let members: Vec<&Measure> = track
+                .members
+                .iter()
+                .chain(&other.members)
+                .map(|(_, m)| m)
+                .collect();
+            let prior = track.prior.as_ref().or(other.prior.as_ref());
+            let Some(union) = joint_fix(&members, prior, self.default_temperature_c) else {
+                continue;
+            };
+            if union
+                .excluded
+                .iter()
+                .any(|(_, _, late)| !(0.0..=MAX_MULTIPATH_DELAY_S).contains(late))
+            {
+                continue;
+            }
+            let rise = union.chi2 - fix.chi2 - other_fix.chi2;
+            let added_dof = (union.dof - fix.dof - other_fix.dof).max(1);
+            if rise <= chi2_gate(added_dof) && best.as_ref().is_none_or(|(b, _, _)| rise < *b) {
+                best = Some((rise, item.id, union));
+            }
+        }
+        let Some((_, other, union)) = best else {
+            return;
+        };
+        let (keep, fold) = if id < other { (id, other) } else { (other, id) };
+        let Some(folded) = self.tracks.get_mut(&fold) else {
+            return;
+        };
+        let members = std::mem::take(&mut folded.members);
+        let prior = folded.prior.take();
+        let prior_method = folded.prior_method.take();
+        let (first, last) = (folded.first_seen, folded.last_seen);
+        let count = folded.count;
+        folded.merged_into = Some(keep);
+        folded.fix = None;
+        self.unindex(fold);
+        log.touch(fold);
+        let Some(kept) = self.tracks.get_mut(&keep) else {
+            return;
+        };
+        let moved: Vec<ObservationId> = members.iter().map(|(o, _)| *o).collect();
+        // The union's measurements are the kept incident's first, then the folded one's.
+        kept.members.extend(members);
+        kept.prior = kept.prior.or(prior);
+        kept.prior_method = kept.prior_method.take().or(prior_method);
+        kept.first_seen = kept.first_seen.min(first);
+        kept.last_seen = kept.last_seen.max(last);
+        kept.count = kept.count.max(count);
+        kept.fix = Some(union);
+        self.reindex(keep);
+        for obs in moved {
+            log.moved(obs, fold, keep);
+        }
+    }
+
+    /// Puts `id` back in the index under its current box.
+    fn reindex(&mut self, id: IncidentId) {
+        self.unindex(id);
+        let window = self.window_s;
+        if let Some(track) = self.tracks.get_mut(&id)
+            && !(track.members.is_empty() && track.prior.is_none())
+        {
+            let env = super::envelope(track, window);
+            self.index.insert(super::Indexed { id, env });
+            track.indexed = Some(env);
+        }
+    }
+
+    fn unindex(&mut self, id: IncidentId) {
+        if let Some(track) = self.tracks.get_mut(&id)
+            && let Some(env) = track.indexed.take()
+        {
+            self.index.remove(&super::Indexed { id, env });
+        }
+    }
+}
+
+fn roles_agree(a: &Track, b: &Track) -> bool {
+    match (role(a.subkind), role(b.subkind)) {
+        (Some(x), Some(y)) => x == y,
+        _ => true,
+    }
+}
+
+fn times_overlap(a: &Track, b: &Track, window_s: f64) -> bool {
+    let (a0, a1) = (a.first_seen.unix_seconds(), a.last_seen.unix_seconds());
+    let (b0, b1) = (b.first_seen.unix_seconds(), b.last_seen.unix_seconds());
+    a0 - window_s <= b1 && b0 - window_s <= a1
+}
