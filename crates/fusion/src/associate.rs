@@ -147,6 +147,8 @@ struct Track {
     indexed: Option<AABB<[f64; 3]>>,
     /// The incident it was merged into, once it was.
     merged_into: Option<IncidentId>,
+    /// Sum and number of the report times (seconds) of its members that are not arrivals.
+    report_times: (f64, u32),
 }
 
 impl Track {
@@ -229,6 +231,7 @@ impl Fusion {
                 fix: None,
                 indexed: None,
                 merged_into: None,
+                report_times: (0.0, 0),
             };
             let env = envelope(&track, fusion.window_s);
             track.indexed = Some(env);
@@ -346,7 +349,7 @@ impl Fusion {
             }
             let mid = 0.5 * (track.first_seen.unix_seconds() + track.last_seen.unix_seconds());
             let lag = ((t - mid) / REPORT_TIME_SIGMA_S).powi(2);
-            if let Some((score, fix)) = self.score(track, m).map(|(s, f)| (s + lag, f))
+            if let Some((score, fix)) = self.score(track, m, t).map(|(s, f)| (s + lag, f))
                 && best.as_ref().is_none_or(|(b, _, _)| score < *b)
             {
                 best = Some((score, item.id, fix));
@@ -357,7 +360,12 @@ impl Fusion {
 
     /// How well `m` fits `track` (lower is better) and the fix after joining, or `None` when
     /// it does not fit.
-    fn score(&self, track: &Track, m: &Measure) -> Option<(f64, Option<JointFix>)> {
+    fn score(
+        &self,
+        track: &Track,
+        m: &Measure,
+        report_time_s: f64,
+    ) -> Option<(f64, Option<JointFix>)> {
         let is_arrival = |m: &Measure| matches!(m, Measure::Arrival { .. });
         if is_arrival(m) && !track.members.iter().any(|(_, x)| is_arrival(x)) {
             // With the emission time unknown, one arrival says nothing of where: it could join
@@ -375,6 +383,18 @@ impl Fusion {
                 && self.arrivals_consistent(track, m))
             .then_some((UNLOCATED_SCORE, None));
         };
+        if let Some(t0) = trial.emission_ns {
+            // The sound's emission time must agree with when observers saw the event.
+            let t0 = t0 as f64 * 1e-9;
+            let (sum, n) = track.report_times;
+            let reported = match m {
+                Measure::Arrival { .. } => (n > 0).then(|| sum / f64::from(n)),
+                _ => Some(report_time_s),
+            };
+            if reported.is_some_and(|t| (t - t0).abs() > 3.0 * REPORT_TIME_SIGMA_S) {
+                return None;
+            }
+        }
         let new_index = track.members.len();
         if let Some((_, _, late_s)) = trial.excluded.iter().find(|(i, _, _)| *i == new_index)
             && !(0.0..=MAX_MULTIPATH_DELAY_S).contains(late_s)
@@ -479,7 +499,13 @@ impl Fusion {
             fix,
             indexed: None,
             merged_into: None,
+            report_times: (0.0, 0),
         };
+        if let Some((_, m)) = track.members.first()
+            && !matches!(m, Measure::Arrival { .. })
+        {
+            track.report_times = (r.at.unix_seconds(), 1);
+        }
         if !track.members.is_empty() {
             let env = envelope(&track, self.window_s);
             self.index.insert(Indexed { id, env });
@@ -506,6 +532,10 @@ impl Fusion {
         track.last_seen = track.last_seen.max(obs.at);
         track.subkind = track.subkind.or(obs.subkind);
         track.weapon = track.weapon.or(obs.weapon);
+        if !matches!(m, Measure::Arrival { .. }) {
+            track.report_times.0 += obs.at.unix_seconds();
+            track.report_times.1 += 1;
+        }
         track.members.push((obs_id, m));
         track.fix = fix;
         let has_arrivals = track

@@ -167,6 +167,8 @@ pub struct JointFix {
     pub excluded: Vec<(usize, String, f64)>,
     /// Which kinds of measurement made the fix (`bearings`, `arrivals`, `points`, joined by `+`).
     pub method: String,
+    /// When the sound was emitted, nanoseconds since the Unix epoch, when arrivals fix it.
+    pub emission_ns: Option<i128>,
 }
 
 /// Measurements in a local east-north frame, as `truce-locate` takes them.
@@ -288,6 +290,13 @@ pub fn joint_fix(
         .map(|p| p.center)
         .or_else(|| measures.first().map(|m| m.anchor()))?;
     let local = Local::new(origin, measures, prior, default_temperature_c);
+    let t_ref = measures
+        .iter()
+        .filter_map(|m| match m {
+            Measure::Arrival { at_ns, .. } => Some(*at_ns),
+            _ => None,
+        })
+        .min();
     let fix = truce_locate::locate(&local.measurements()).ok()?;
     if !(fix.at[0].is_finite() && fix.at[1].is_finite()) {
         return None;
@@ -320,6 +329,9 @@ pub fn joint_fix(
             })
             .collect(),
         method: method.join("+"),
+        emission_ns: t_ref
+            .zip(fix.emission_time_s)
+            .map(|(t, e)| t + (e * 1e9).round() as i128),
     })
 }
 

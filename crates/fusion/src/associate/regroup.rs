@@ -9,7 +9,7 @@
 //!   folded into the older: its observations move (the older's revision adds them) and it gets
 //!   a last revision with status `merged` and `merged_into`.
 
-use super::{Fusion, MAX_MULTIPATH_DELAY_S, Report, Track, role};
+use super::{Fusion, MAX_MULTIPATH_DELAY_S, REPORT_TIME_SIGMA_S, Report, Track, role};
 use crate::measure::{Measure, chi2_gate, joint_fix};
 use std::collections::HashMap;
 use truce_core::{IncidentId, ObservationId, Timestamp};
@@ -183,6 +183,16 @@ impl Fusion {
             {
                 continue;
             }
+            let (sum, n) = (
+                track.report_times.0 + other.report_times.0,
+                track.report_times.1 + other.report_times.1,
+            );
+            if let Some(t0) = union.emission_ns
+                && n > 0
+                && (sum / f64::from(n) - t0 as f64 * 1e-9).abs() > 3.0 * REPORT_TIME_SIGMA_S
+            {
+                continue; // the sound was emitted too far from when the event was seen
+            }
             let rise = union.chi2 - fix.chi2 - other_fix.chi2;
             let added_dof = (union.dof - fix.dof - other_fix.dof).max(1);
             if rise <= chi2_gate(added_dof) && best.as_ref().is_none_or(|(b, _, _)| rise < *b) {
@@ -201,6 +211,7 @@ impl Fusion {
         let prior_method = folded.prior_method.take();
         let (first, last) = (folded.first_seen, folded.last_seen);
         let count = folded.count;
+        let report_times = folded.report_times;
         folded.merged_into = Some(keep);
         folded.fix = None;
         self.unindex(fold);
@@ -216,6 +227,8 @@ impl Fusion {
         kept.first_seen = kept.first_seen.min(first);
         kept.last_seen = kept.last_seen.max(last);
         kept.count = kept.count.max(count);
+        kept.report_times.0 += report_times.0;
+        kept.report_times.1 += report_times.1;
         kept.fix = Some(union);
         self.reindex(keep);
         for obs in moved {

@@ -568,10 +568,10 @@ fn an_arrival_shown_to_be_another_blasts_is_split_off_into_its_own_incident() {
 
 #[test]
 fn incidents_found_to_be_one_event_are_merged_into_the_older() {
-    // An observer notes the blast 30 s late: the sensors' arrivals cannot be timed against
+    // An observer notes the blast 25 s late: the sensors' arrivals cannot be timed against
     // that report and gather on their own; once four of them fix the blast, the two incidents
     // are seen to be one.
-    let mut reports = vec![obs("explosion", 30.0, &bearing(270.0, 3000.0))];
+    let mut reports = vec![obs("explosion", 25.0, &bearing(270.0, 3000.0))];
     for (e, n) in [
         (2000.0, 0.0),
         (0.0, 2500.0),
@@ -610,4 +610,23 @@ fn incidents_found_to_be_one_event_are_merged_into_the_older() {
         fusion.absorb(&numbered(&more, 5)).incident_ids,
         [IncidentId(1)]
     );
+}
+
+#[test]
+fn a_report_seen_long_after_the_sound_was_emitted_is_another_event() {
+    // Four arrivals fix a blast and its emission time; a bearing to the same place noted 40 s
+    // later (more than three report-time sigmas) is a second event there.
+    let mut reports: Vec<ValidObservation> = [
+        (2000.0, 0.0),
+        (0.0, 2500.0),
+        (-1800.0, -300.0),
+        (300.0, -2200.0),
+    ]
+    .iter()
+    .map(|&(e, n)| obs("explosion", 0.0, &arrival_at(e, n, 0.0, 0.0)))
+    .collect();
+    reports.push(obs("explosion", 40.0, &bearing(270.0, 3000.0)));
+    check_groups(&reports, "aaaab");
+    reports[4] = obs("explosion", 5.0, &bearing(270.0, 3000.0));
+    check_groups(&reports, "aaaaa");
 }
