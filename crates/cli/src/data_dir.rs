@@ -45,6 +45,11 @@ pub fn log_key_path(data: &Path) -> PathBuf {
     data.join("keys").join("log.key")
 }
 
+/// Where a monitor's assessment key is kept when the monitor deposits it with the center.
+pub fn assessment_key_path(data: &Path, monitor: &str) -> PathBuf {
+    data.join("keys").join(format!("assess-{monitor}.key"))
+}
+
 /// Opens the engine of an existing data folder, with the checkpoint key when the folder has it.
 pub fn open_engine(data: &Path) -> Result<Arc<Engine>> {
     let store = open_store(data)?;
@@ -57,6 +62,21 @@ pub fn open_engine(data: &Path) -> Result<Arc<Engine>> {
             "{} is missing: checkpoints will not be signed by this process",
             key.display()
         );
+    }
+    let monitors: Vec<String> = engine
+        .agreement()
+        .doc
+        .monitors
+        .iter()
+        .map(|m| m.id.clone())
+        .collect();
+    for monitor in monitors {
+        let key = assessment_key_path(data, &monitor);
+        if key.is_file() {
+            engine
+                .set_assessment_signer(&monitor, crate::keys::read(&key)?)
+                .with_context(|| format!("{}", key.display()))?;
+        }
     }
     Ok(Arc::new(engine))
 }

@@ -74,6 +74,9 @@ enum Command {
         /// The server's base URL.
         #[arg(long)]
         server: String,
+        /// An observer's token (from `truce user add`).
+        #[arg(long, env = "TRUCE_TOKEN", hide_env_values = true)]
+        token: String,
         /// The JSON Lines file.
         file: PathBuf,
         /// Lines per request (at most 10,000).
@@ -166,10 +169,47 @@ enum Command {
         #[arg(long)]
         data: PathBuf,
     },
+    /// Members of the monitors: add one (its token is printed once), revoke one, list them.
+    User {
+        #[command(subcommand)]
+        what: UserCommand,
+    },
     /// Measure performance.
     Bench {
         #[command(subcommand)]
         what: BenchCommand,
+    },
+}
+
+#[derive(Subcommand)]
+enum UserCommand {
+    /// Add a member to a monitor with a role; prints their token, which is stored only hashed.
+    Add {
+        /// Data folder.
+        #[arg(long)]
+        data: PathBuf,
+        /// The member's monitor (an id from the agreement).
+        #[arg(long)]
+        monitor: String,
+        /// observer, analyst, officer, admin or auditor.
+        #[arg(long)]
+        role: String,
+        /// The member's name (letters, digits, - and _).
+        name: String,
+    },
+    /// Revoke a member: their token stops working; the record keeps that they were one.
+    Revoke {
+        /// Data folder.
+        #[arg(long)]
+        data: PathBuf,
+        /// The member's name.
+        name: String,
+    },
+    /// List the members of every monitor.
+    List {
+        /// Data folder.
+        #[arg(long)]
+        data: PathBuf,
     },
 }
 
@@ -282,9 +322,20 @@ fn main() -> ExitCode {
         } => cmd::serve::run(&data, http, checkpoint_interval),
         Command::Submit {
             server,
+            token,
             file,
             batch,
-        } => cmd::submit::run(&server, &file, batch),
+        } => cmd::submit::run(&server, &token, &file, batch),
+        Command::User { what } => match what {
+            UserCommand::Add {
+                data,
+                monitor,
+                role,
+                name,
+            } => cmd::user::add(&data, &monitor, &role, &name),
+            UserCommand::Revoke { data, name } => cmd::user::revoke(&data, &name),
+            UserCommand::List { data } => cmd::user::list(&data),
+        },
         Command::Verify { bundle, data } => cmd::verify::run(bundle.as_deref(), data.as_deref()),
         Command::Ledger {
             what: LedgerCommand::Export { data, out },

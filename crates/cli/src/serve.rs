@@ -6,7 +6,6 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use tokio::net::TcpListener;
 use tokio::sync::watch;
-use truce_core::intake::ParseLimits;
 use truce_engine::Engine;
 use truce_server::{AppState, app};
 
@@ -25,11 +24,7 @@ pub async fn bind(engine: Arc<Engine>, addr: SocketAddr) -> Result<Bound> {
     let (stop, shutdown) = watch::channel(false);
     Ok(Bound {
         listener,
-        state: AppState {
-            engine,
-            limits: ParseLimits::default(),
-            shutdown,
-        },
+        state: AppState::new(engine, shutdown),
         stop,
     })
 }
@@ -47,7 +42,9 @@ impl Bound {
     ) -> Result<()> {
         let stop = self.stop;
         let router = app(self.state);
-        axum::serve(self.listener, router)
+        // Client addresses reach the handlers, so failed sign-ins are counted per client.
+        let service = router.into_make_service_with_connect_info::<SocketAddr>();
+        axum::serve(self.listener, service)
             .with_graceful_shutdown(async move {
                 until.await;
                 let _ = stop.send(true);

@@ -59,10 +59,10 @@ impl Witness {
             .build()
             .into();
         let log_url = log_url.trim_end_matches('/').to_string();
-        let agreement: Value =
-            serde_json::from_slice(&get(&agent, &format!("{log_url}/api/agreement"))?)
-                .context("the log's agreement is not JSON")?;
-        let ledger = &agreement["ledger"];
+        let ledger: Value =
+            serde_json::from_slice(&get(&agent, &format!("{log_url}/api/ledger/keys"))?)
+                .context("the log's ledger keys are not JSON")?;
+        let ledger = &ledger;
         let origin = ledger["origin"]
             .as_str()
             .context("the log's agreement lists no ledger keys")?

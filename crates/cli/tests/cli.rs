@@ -16,6 +16,23 @@ fn text(bytes: &[u8]) -> String {
     String::from_utf8_lossy(bytes).into_owned()
 }
 
+/// Adds an observer to monitor m1 of `data` with `truce user add`; answers the token it printed.
+fn observer_token(data: &Path) -> String {
+    let out = truce(&[
+        "user",
+        "add",
+        "--data",
+        data.to_str().expect("utf8"),
+        "--monitor",
+        "m1",
+        "--role",
+        "observer",
+        "op-1",
+    ]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    text(&out.stdout).trim().to_string()
+}
+
 fn serve(data: &Path) -> (Child, String) {
     let mut child = Command::new(BIN)
         .args(["serve", "--data"])
@@ -105,9 +122,28 @@ fn submit_reports_each_rejected_line_and_is_idempotent() {
     ];
     let file = dir.path().join("obs.jsonl");
     std::fs::write(&file, lines.join("\n")).expect("write");
+    let token = observer_token(&data);
+    assert!(token.starts_with("op-1."), "{token}");
     let (mut server, url) = serve(&data);
     let file_arg = file.to_str().expect("utf8");
-    let out = truce(&["submit", "--server", &url, file_arg, "--batch", "10"]);
+    // Without a token the server refuses, and says why.
+    let refused = truce(&[
+        "submit",
+        "--server",
+        &url,
+        "--token",
+        "op-1.wrong",
+        file_arg,
+    ]);
+    assert!(!refused.status.success());
+    assert!(
+        text(&refused.stderr).contains("refused the token"),
+        "{}",
+        text(&refused.stderr)
+    );
+    let out = truce(&[
+        "submit", "--server", &url, "--token", &token, file_arg, "--batch", "10",
+    ]);
     let stdout = text(&out.stdout);
     assert_eq!(out.status.code(), Some(2), "{stdout}");
     assert!(
@@ -118,7 +154,7 @@ fn submit_reports_each_rejected_line_and_is_idempotent() {
     assert!(stdout.contains("line 4: geometry.lat"), "{stdout}");
 
     // The same file again records nothing new: the derived client ids match.
-    let again = truce(&["submit", "--server", &url, file_arg]);
+    let again = truce(&["submit", "--server", &url, "--token", &token, file_arg]);
     let stdout = text(&again.stdout);
     assert!(
         stdout.contains("accepted 3 (0 new, 3 already recorded), rejected 2"),

@@ -70,6 +70,14 @@ fn sigkill_during_batch_intake_loses_nothing_acknowledged() {
         .output()
         .expect("run truce init");
     assert!(init.status.success(), "init failed: {init:?}");
+    let added = Command::new(BIN)
+        .args(["user", "add", "--data"])
+        .arg(&data)
+        .args(["--monitor", "m1", "--role", "observer", "op-1"])
+        .output()
+        .expect("run truce user add");
+    assert!(added.status.success(), "user add failed: {added:?}");
+    let authorization = format!("Bearer {}", String::from_utf8_lossy(&added.stdout).trim());
 
     let (mut server, url) = start_server(&data);
     let batches: Arc<Mutex<Vec<Batch>>> = Arc::new(Mutex::new(Vec::new()));
@@ -78,6 +86,7 @@ fn sigkill_during_batch_intake_loses_nothing_acknowledged() {
         let batches = batches.clone();
         let stop = stop.clone();
         let url = format!("{url}/api/observations");
+        let authorization = authorization.clone();
         std::thread::spawn(move || {
             let agent: ureq::Agent = ureq::Agent::config_builder()
                 .http_status_as_error(false)
@@ -99,7 +108,11 @@ fn sigkill_during_batch_intake_loses_nothing_acknowledged() {
                     b.push(Batch { ids, acked: None });
                     b.len() - 1
                 };
-                let Ok(mut response) = agent.post(&url).send_json(&body) else {
+                let Ok(mut response) = agent
+                    .post(&url)
+                    .header("authorization", &authorization)
+                    .send_json(&body)
+                else {
                     return; // the server is gone
                 };
                 if response.status().as_u16() != 201 {
@@ -209,6 +222,7 @@ fn sigkill_during_batch_intake_loses_nothing_acknowledged() {
     // Intake continues after the restart with the next number.
     let (mut server, url) = start_server(&data);
     let answer: serde_json::Value = ureq::post(&format!("{url}/api/observations"))
+        .header("authorization", &authorization)
         .send_json(observation(Uuid::new_v4(), 1))
         .expect("post after restart")
         .body_mut()

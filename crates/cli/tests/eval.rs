@@ -44,6 +44,17 @@ fn simulated_reports_become_incidents_that_are_right_and_say_how_sure_they_are()
     ]);
     assert!(said.starts_with("600 events"), "{said}");
     run(&["init", "--data", &data, "--agreement", DEMO_AGREEMENT]);
+    let token = run(&[
+        "user",
+        "add",
+        "--data",
+        &data,
+        "--monitor",
+        "m1",
+        "--role",
+        "observer",
+        "op-1",
+    ]);
     let mut server = Command::new(BIN)
         .args(["serve", "--data", &data, "--http", "127.0.0.1:0"])
         .stdout(Stdio::piped())
@@ -60,7 +71,7 @@ fn simulated_reports_become_incidents_that_are_right_and_say_how_sure_they_are()
         .expect("url in banner")
         .trim_end_matches('/')
         .to_string();
-    let submitted = run(&["submit", "--server", &url, &obs]);
+    let submitted = run(&["submit", "--server", &url, "--token", token.trim(), &obs]);
     let _ = server.kill();
     let _ = server.wait();
     assert!(submitted.contains("rejected 0"), "{submitted}");

@@ -54,7 +54,7 @@ fn wait_for(what: &str, mut ok: impl FnMut() -> bool) {
     }
 }
 
-fn post_observations(url: &str, n: usize, tag: &str) {
+fn post_observations(url: &str, token: &str, n: usize, tag: &str) {
     let body: Vec<serde_json::Value> = (0..n)
         .map(|i| {
             serde_json::json!({"kind":"shot","observed_at":"2026-11-20T10:00:00Z","reporter":tag,
@@ -62,6 +62,7 @@ fn post_observations(url: &str, n: usize, tag: &str) {
         })
         .collect();
     let status = ureq::post(&format!("{url}/api/observations"))
+        .header("authorization", &format!("Bearer {token}"))
         .send_json(&body)
         .unwrap()
         .status();
@@ -118,6 +119,24 @@ fn witnesses_cosign_restart_catch_up_and_the_audit_holds() {
         String::from_utf8_lossy(&init.stderr)
     );
 
+    let added = truce(&[
+        "user",
+        "add",
+        "--data",
+        data_s,
+        "--monitor",
+        "m1",
+        "--role",
+        "observer",
+        "op-1",
+    ]);
+    assert!(
+        added.status.success(),
+        "{}",
+        String::from_utf8_lossy(&added.stderr)
+    );
+    let token = String::from_utf8_lossy(&added.stdout).trim().to_string();
+
     let mut server = spawn(&["serve", "--data", data_s, "--http", "127.0.0.1:0"]);
     let banner = first_line(&mut server);
     let url = banner
@@ -145,7 +164,7 @@ fn witnesses_cosign_restart_catch_up_and_the_audit_holds() {
     };
     let w1 = witness("m1");
     let mut w2 = witness("m2");
-    post_observations(&url, 20, "a");
+    post_observations(&url, &token, 20, "a");
     let status_url = format!("{url}/api/ledger");
     wait_for("an agreed checkpoint", || {
         let s = get_json(&status_url);
@@ -193,7 +212,7 @@ fn witnesses_cosign_restart_catch_up_and_the_audit_holds() {
     w2.kill().unwrap();
     w2.wait().unwrap();
     let before = get_json(&status_url)["size"].as_u64().unwrap();
-    post_observations(&url, 15, "b");
+    post_observations(&url, &token, 15, "b");
     wait_for("m1 to cosign the new size while m2 lags", || {
         let s = get_json(&status_url);
         let lag = s["witnesses"]

@@ -6,8 +6,10 @@
 //! the one before: `chain_n = SHA-256(chain_{n-1} || leaf_n)` with `leaf_n = SHA-256(0x00 ||
 //! bytes_n)` (the RFC 9162 leaf hash) and `chain_{-1}` 32 zero bytes.
 
+use crate::access::{Role, Verdict};
 use crate::ids::{IncidentId, ObservationId};
 use crate::incident::IncidentEstimate;
+use crate::observation::Kind;
 use crate::observation::Observation;
 use crate::time::Timestamp;
 use serde::{Deserialize, Serialize};
@@ -58,6 +60,53 @@ pub enum EntryBody {
         /// The estimate after this revision.
         estimate: IncidentEstimate,
     },
+    /// A member joined a monitor with a role, or left it. Tokens are not in the record.
+    Membership {
+        /// The member's name, unique across the center.
+        user: String,
+        /// The monitor the member belongs to.
+        monitor: String,
+        /// The member's role.
+        role: Role,
+        /// True when the member joins, false when the member is revoked.
+        active: bool,
+        /// Who made the change (`cli` for the operator's command line).
+        by: String,
+        /// When the center recorded it.
+        recorded_at: Timestamp,
+    },
+    /// A monitor's verdict on an incident, signed with the monitor's assessment key. It
+    /// supersedes that monitor's earlier verdict on the incident; the earlier stays recorded.
+    Assessment {
+        /// The incident.
+        incident_id: IncidentId,
+        /// The monitor whose verdict it is.
+        monitor: String,
+        /// The verdict.
+        verdict: Verdict,
+        /// Why, in the officer's words.
+        reason: String,
+        /// The officer who gave it.
+        user: String,
+        /// When the center recorded it.
+        recorded_at: Timestamp,
+        /// The C2SP signed note over the statement (see `access::assessment_statement`).
+        signed_note: String,
+    },
+    /// An analyst's note on an incident, possibly correcting its kind.
+    Annotation {
+        /// The incident.
+        incident_id: IncidentId,
+        /// The analyst.
+        user: String,
+        /// The note.
+        text: String,
+        /// The kind the analyst corrects the incident to, if any.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        corrected_kind: Option<Kind>,
+        /// When the center recorded it.
+        recorded_at: Timestamp,
+    },
 }
 
 impl EntryBody {
@@ -67,6 +116,9 @@ impl EntryBody {
             EntryBody::Agreement { .. } => "agreement",
             EntryBody::Observation { .. } => "observation",
             EntryBody::IncidentRevision { .. } => "incident_revision",
+            EntryBody::Membership { .. } => "membership",
+            EntryBody::Assessment { .. } => "assessment",
+            EntryBody::Annotation { .. } => "annotation",
         }
     }
 

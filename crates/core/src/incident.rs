@@ -89,6 +89,16 @@ pub enum Status {
 }
 
 impl Status {
+    /// Every status.
+    pub const ALL: [Status; 6] = [
+        Status::Reported,
+        Status::UnderReview,
+        Status::JointlyConfirmed,
+        Status::Disputed,
+        Status::Undetermined,
+        Status::Merged,
+    ];
+
     /// The contract's name (`jointly_confirmed`).
     pub fn as_str(self) -> &'static str {
         match self {
@@ -102,17 +112,40 @@ impl Status {
     }
 }
 
-/// One monitor's verdict on an incident (filled by the verification issue).
+/// One monitor's verdict on an incident, as recorded. Every verdict ever given is kept; the
+/// latest of each monitor is `current`, and earlier ones stay shown, never overwritten.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Assessment {
     /// The monitor's id.
     pub monitor: String,
     /// `confirm`, `dispute` or `undetermined`.
-    pub verdict: String,
+    pub verdict: crate::access::Verdict,
     /// The monitor's reason.
     pub reason: String,
-    /// When it was given.
+    /// The officer who gave it.
+    pub user: String,
+    /// When it was recorded.
     pub at: Timestamp,
+    /// Whether it is the monitor's current verdict (a later one supersedes it).
+    pub current: bool,
+    /// Index of its entry in the record (its signed note is there).
+    pub entry_index: u64,
+}
+
+/// An analyst's note on an incident, as recorded.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Annotation {
+    /// The analyst.
+    pub user: String,
+    /// The note.
+    pub text: String,
+    /// The kind the analyst corrected the incident to, if any.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub corrected_kind: Option<Kind>,
+    /// When it was recorded.
+    pub at: Timestamp,
+    /// Index of its entry in the record.
+    pub entry_index: u64,
 }
 
 /// Everything an incident revision states about the event (the part of an incident that the
@@ -181,6 +214,9 @@ pub struct Incident {
     pub estimate: IncidentEstimate,
     /// Every observation that contributed, in acceptance order.
     pub observation_ids: Vec<ObservationId>,
-    /// Each monitor's current assessment.
+    /// Every monitor's verdicts, oldest first (`current` marks each monitor's latest).
     pub assessments: Vec<Assessment>,
+    /// Analysts' notes and corrections, oldest first.
+    #[serde(default)]
+    pub annotations: Vec<Annotation>,
 }

@@ -3,15 +3,20 @@
 //! the root of the entries it counts, and every cosignature. Trusts nothing the store derived.
 
 use crate::LedgerKeys;
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
+use truce_core::Kind;
+use truce_core::Timestamp;
+use truce_core::access::{Role, Verdict, assessment_statement, derive_status};
 use truce_core::agreement::Agreement;
 use truce_core::entry::{
     EntryBody, Hash, canonical_json, chain_hash, leaf_hash, sha256, sha256_hex,
 };
-use truce_ledger::note::verify_checkpoint;
+use truce_core::incident::Status;
+use truce_ledger::note::{NoteVerifier, verify_checkpoint};
 use truce_ledger::tree::Frontier;
 use truce_store::{
-    AgreementVersion, ChainFault, IncidentRow, ObservationRow, Store, StoredCheckpoint,
+    AgreementVersion, AssessmentRow, ChainFault, IncidentRow, Member, ObservationRow, Store,
+    StoredCheckpoint,
 };
 
 /// What an audit found when everything checked out.
@@ -29,6 +34,8 @@ pub struct AuditReport {
     pub checkpoints: usize,
     /// The largest checkpoint cosigned by every listed witness, if any.
     pub agreed_size: Option<u64>,
+    /// Assessment entries whose monitor signature verified, by monitor.
+    pub signed_assessments: BTreeMap<String, u64>,
 }
 
 /// The first discrepancy an audit found.
@@ -63,6 +70,17 @@ pub enum AuditFault {
         size: u64,
         /// Entries present.
         entries: u64,
+    },
+    /// An assessment's signed note does not verify with its monitor's key, or does not sign
+    /// what the entry says.
+    #[error("entry {index}: assessment by {monitor}: {message}")]
+    Assessment {
+        /// The entry.
+        index: u64,
+        /// The monitor it claims to be from.
+        monitor: String,
+        /// What failed.
+        message: String,
     },
     /// A stored tree hash is not the one the entries give.
     #[error("tree hash {index}: differs from the one recomputed from the entries")]
@@ -107,6 +125,14 @@ pub trait AuditSource {
     fn agreement_versions(&self) -> Result<Vec<AgreementVersion>, AuditFault>;
     /// Checkpoints with their cosignatures, oldest first.
     fn checkpoints(&self) -> Result<Vec<StoredCheckpoint>, AuditFault>;
+    /// Every `assessments` row, if the source carries that table.
+    fn assessment_rows(&self) -> Result<Option<Vec<AssessmentRow>>, AuditFault> {
+        Ok(None)
+    }
+    /// Every member, if the source carries that table.
+    fn members(&self) -> Result<Option<Vec<Member>>, AuditFault> {
+        Ok(None)
+    }
 }
 
 /// A store as an audit source: its tree hashes are compared page by page.
@@ -169,6 +195,12 @@ impl AuditSource for StoreSource<'_> {
     fn checkpoints(&self) -> Result<Vec<StoredCheckpoint>, AuditFault> {
         Ok(self.store.checkpoints()?)
     }
+    fn assessment_rows(&self) -> Result<Option<Vec<AssessmentRow>>, AuditFault> {
+        Ok(Some(self.store.assessment_rows(-1, u64::MAX >> 1)?))
+    }
+    fn members(&self) -> Result<Option<Vec<Member>>, AuditFault> {
+        Ok(Some(self.store.members(None)?))
+    }
 }
 
 /// What the entries say each derived row must be.
@@ -178,6 +210,20 @@ struct Expected {
     incidents: HashMap<u64, IncidentRow>,
     /// Agreement version → (entry index, document SHA-256 hex).
     agreements: HashMap<u32, (u64, String)>,
+    /// Every assessment, in entry order.
+    assessments: Vec<AssessmentRow>,
+    /// Each incident's current verdict per monitor.
+    verdicts: HashMap<u64, BTreeMap<String, Verdict>>,
+    /// Each incident's kind as an analyst corrected it.
+    corrected: HashMap<u64, Kind>,
+    /// Each member: (monitor, role, active, entry).
+    members: BTreeMap<String, (String, Role, bool, u64)>,
+    /// Assessment keys by monitor, and the record's origin, to check signatures with.
+    assessment_keys: HashMap<String, NoteVerifier>,
+    origin: String,
+    monitors: usize,
+    /// Verified assessments by monitor.
+    signed: BTreeMap<String, u64>,
 }
 
 impl Expected {
@@ -227,10 +273,94 @@ impl Expected {
                         row.incident_id = incident_id.0;
                     }
                 }
-                self.incidents.insert(
-                    incident_id.0,
-                    IncidentRow::from_estimate(incident_id.0, revision, index, &estimate),
+                let mut row = IncidentRow::from_estimate(incident_id.0, revision, index, &estimate);
+                self.adjust(&mut row, estimate.status);
+                self.incidents.insert(incident_id.0, row);
+            }
+            EntryBody::Membership {
+                user,
+                monitor,
+                role,
+                active,
+                ..
+            } => {
+                self.members.insert(user, (monitor, role, active, index));
+            }
+            EntryBody::Assessment {
+                incident_id,
+                monitor,
+                verdict,
+                reason,
+                user,
+                recorded_at,
+                signed_note,
+            } => {
+                let fault = |message: String| AuditFault::Assessment {
+                    index,
+                    monitor: monitor.clone(),
+                    message,
+                };
+                let key = self
+                    .assessment_keys
+                    .get(&monitor)
+                    .ok_or_else(|| fault("the agreement lists no assessment key for it".into()))?;
+                let text = truce_ledger::note::verify_note(signed_note.as_bytes(), key)
+                    .map_err(|e| fault(format!("the signed note does not verify: {e}")))?;
+                let signed_at = String::from_utf8_lossy(&text)
+                    .lines()
+                    .find_map(|l| l.strip_prefix("time ").map(str::to_string))
+                    .and_then(|t| Timestamp::parse(&t).ok())
+                    .ok_or_else(|| fault("the signed statement has no time".into()))?;
+                let statement = assessment_statement(
+                    &self.origin,
+                    incident_id,
+                    &monitor,
+                    verdict,
+                    &reason,
+                    &user,
+                    signed_at,
                 );
+                if text != statement.as_bytes() {
+                    return Err(fault(
+                        "the signed statement is not what the entry says (incident, verdict,                          reason or officer differ)"
+                            .into(),
+                    ));
+                }
+                *self.signed.entry(monitor.clone()).or_default() += 1;
+                self.assessments.push(AssessmentRow {
+                    entry: index,
+                    incident_id: incident_id.0,
+                    monitor: monitor.clone(),
+                    verdict: verdict.as_str().to_string(),
+                    reason,
+                    user,
+                    at_ns: recorded_at.unix_nanos() as i64,
+                });
+                self.verdicts
+                    .entry(incident_id.0)
+                    .or_default()
+                    .insert(monitor, verdict);
+                if let Some(mut row) = self.incidents.remove(&incident_id.0) {
+                    let base = if row.status == Status::Merged.as_str() {
+                        Status::Merged
+                    } else {
+                        Status::Reported
+                    };
+                    self.adjust(&mut row, base);
+                    self.incidents.insert(incident_id.0, row);
+                }
+            }
+            EntryBody::Annotation {
+                incident_id,
+                corrected_kind,
+                ..
+            } => {
+                if let Some(kind) = corrected_kind {
+                    self.corrected.insert(incident_id.0, kind);
+                    if let Some(row) = self.incidents.get_mut(&incident_id.0) {
+                        row.kind = kind.as_str().to_string();
+                    }
+                }
             }
             EntryBody::Agreement {
                 version,
@@ -241,6 +371,21 @@ impl Expected {
             }
         }
         Ok(())
+    }
+
+    /// The status and kind an incident row has once verdicts and corrections are counted.
+    fn adjust(&self, row: &mut IncidentRow, base: Status) {
+        let verdicts: Vec<Verdict> = self
+            .verdicts
+            .get(&row.id)
+            .map(|v| v.values().copied().collect())
+            .unwrap_or_default();
+        row.status = derive_status(base, self.monitors, &verdicts)
+            .as_str()
+            .to_string();
+        if let Some(kind) = self.corrected.get(&row.id) {
+            row.kind = kind.as_str().to_string();
+        }
     }
 
     fn check(mut self, store: &dyn AuditSource) -> Result<(), AuditFault> {
@@ -334,6 +479,53 @@ impl Expected {
         if let Some(v) = self.agreements.keys().min() {
             return Err(bad("agreements", u64::from(*v), "row"));
         }
+        if let Some(rows) = store.assessment_rows()? {
+            let mut want = self.assessments.iter();
+            for row in &rows {
+                let Some(w) = want.next() else {
+                    return Err(bad("assessments", row.entry, "row"));
+                };
+                if row != w {
+                    let field = if row.entry != w.entry {
+                        "row"
+                    } else if row.verdict != w.verdict {
+                        "verdict"
+                    } else if row.reason != w.reason {
+                        "reason"
+                    } else {
+                        "monitor, user, incident or time"
+                    };
+                    return Err(bad("assessments", w.entry, field));
+                }
+            }
+            if let Some(w) = want.next() {
+                return Err(bad("assessments", w.entry, "row"));
+            }
+        }
+        if let Some(members) = store.members()? {
+            for m in &members {
+                let Some((monitor, role, active, entry)) = self.members.remove(&m.user) else {
+                    return Err(bad("members", m.entry, "row"));
+                };
+                let field = if m.monitor != monitor {
+                    Some("monitor")
+                } else if m.role != role {
+                    Some("role")
+                } else if m.active != active {
+                    Some("active")
+                } else if m.entry != entry {
+                    Some("entry")
+                } else {
+                    None
+                };
+                if let Some(f) = field {
+                    return Err(bad("members", entry, f));
+                }
+            }
+            if let Some((_, (_, _, _, entry))) = self.members.iter().next() {
+                return Err(bad("members", *entry, "row"));
+            }
+        }
         Ok(())
     }
 }
@@ -366,7 +558,26 @@ pub fn audit_source(
     let mut next_checkpoint = 0usize;
     let mut chain = [0u8; 32];
     let (mut observations, mut revisions) = (0u64, 0u64);
-    let mut expected = Expected::default();
+    let mut expected = Expected {
+        monitors: agreement.doc.monitors.len(),
+        origin: agreement
+            .doc
+            .ledger
+            .as_ref()
+            .map(|l| l.origin.clone())
+            .unwrap_or_else(|| agreement.doc.name.clone()),
+        ..Expected::default()
+    };
+    if let Some(ledger) = &agreement.doc.ledger {
+        for (monitor, text) in &ledger.assessment_keys {
+            let key = NoteVerifier::from_text(text).map_err(|e| AuditFault::Assessment {
+                index: 0,
+                monitor: monitor.clone(),
+                message: format!("its key in the agreement is unusable: {e}"),
+            })?;
+            expected.assessment_keys.insert(monitor.clone(), key);
+        }
+    }
     let mut next_hash_index = 0u64;
     loop {
         let page = store.entries(frontier.size(), PAGE)?;
@@ -390,7 +601,10 @@ pub fn audit_source(
             match &body {
                 EntryBody::Observation { .. } => observations += 1,
                 EntryBody::IncidentRevision { .. } => revisions += 1,
-                EntryBody::Agreement { .. } => {}
+                EntryBody::Agreement { .. }
+                | EntryBody::Membership { .. }
+                | EntryBody::Assessment { .. }
+                | EntryBody::Annotation { .. } => {}
             }
             chain = chain_hash(&chain, &leaf_hash(&bytes));
             if stored_chain.is_some_and(|c| c != chain) {
@@ -408,6 +622,7 @@ pub fn audit_source(
         }
     }
     store.finish_tree(next_hash_index)?;
+    let signed_assessments = expected.signed.clone();
     expected.check(&*store)?;
     let mut agreed = None;
     for cp in &checkpoints {
@@ -466,5 +681,6 @@ pub fn audit_source(
         root: frontier.root().0,
         checkpoints: checkpoints.len(),
         agreed_size: agreed,
+        signed_assessments,
     })
 }

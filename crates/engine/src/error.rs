@@ -40,4 +40,28 @@ pub enum EngineError {
     /// The store failed.
     #[error(transparent)]
     Store(#[from] StoreError),
+    /// A value of a request is not acceptable (HTTP 422, naming the field).
+    #[error("{field}: {message}")]
+    Invalid {
+        /// The field.
+        field: &'static str,
+        /// What is wrong.
+        message: String,
+    },
+    /// The thing asked for does not exist (HTTP 404).
+    #[error("{0}")]
+    NotFound(String),
+    /// The caller's role or monitor does not allow it (HTTP 403).
+    #[error("{0}")]
+    Forbidden(String),
+}
+
+impl EngineError {
+    /// A 422 naming `field`.
+    pub fn invalid(field: &'static str, message: impl Into<String>) -> Self {
+        EngineError::Invalid {
+            field,
+            message: message.into(),
+        }
+    }
 }

@@ -16,6 +16,7 @@ mod error;
 mod events;
 mod init;
 mod ledger;
+mod members;
 mod sequencer;
 
 pub use audit::{
@@ -25,4 +26,5 @@ pub use error::EngineError;
 pub use events::IncidentEvent;
 pub use init::{InitOutcome, record_agreement};
 pub use ledger::{Anchor, LedgerKeys, LedgerStatus, StoreHashReader, WitnessStatus};
+pub use members::{Caller, MAX_NAME_BYTES, MAX_TEXT_BYTES};
 pub use sequencer::{Accepted, Engine, SubmitOutcome};

@@ -2,11 +2,14 @@
 
 use crate::{EngineError, IncidentEvent};
 use serde::Serialize;
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 use std::sync::{Arc, Mutex, MutexGuard};
 use tokio::sync::broadcast;
+use truce_core::Kind;
+use truce_core::access::{Verdict, derive_status};
 use truce_core::agreement::Agreement;
 use truce_core::entry::{EntryBody, Hash, canonical_json, sha256};
+use truce_core::incident::IncidentEstimate;
 use truce_core::{IncidentId, ObservationId, Timestamp, ValidObservation};
 use truce_fusion::{Fusion, Rules, TrackState};
 use truce_store::{AppendBatch, NewEntry, Projection, Store};
@@ -37,6 +40,10 @@ pub struct SubmitOutcome {
 pub(crate) struct Sequencer {
     fusion: Fusion,
     next_observation: u64,
+    /// Each assessed incident's current verdict per monitor: a revision's status counts them.
+    pub(crate) verdicts: HashMap<IncidentId, BTreeMap<String, Verdict>>,
+    /// Kinds analysts corrected: a revision keeps the correction.
+    pub(crate) corrected: HashMap<IncidentId, Kind>,
 }
 
 /// The sequencer over one store.
@@ -51,6 +58,8 @@ pub struct Engine {
     pub(crate) ledger_keys: Option<crate::LedgerKeys>,
     /// The center's checkpoint key, when this process holds it.
     pub(crate) log_signer: Mutex<Option<truce_ledger::note::NoteSigner>>,
+    /// Verified tokens and deposited assessment keys.
+    pub(crate) access: crate::members::Access,
 }
 
 impl std::fmt::Debug for Engine {
@@ -75,6 +84,7 @@ impl Engine {
             events,
             ledger_keys,
             log_signer: Mutex::new(None),
+            access: crate::members::Access::default(),
         })
     }
 
@@ -135,7 +145,11 @@ impl Engine {
         let mut accepted = Vec::with_capacity(batch.len());
         let mut new_events = Vec::new();
         if !fresh.is_empty() {
-            let absorbed = seq.fusion.absorb(&fresh);
+            let mut absorbed = seq.fusion.absorb(&fresh);
+            let monitors = self.agreement.doc.monitors.len();
+            for rev in &mut absorbed.revisions {
+                seq.settle(rev.incident_id, &mut rev.estimate, monitors);
+            }
             let (append, events) = match build_append(&fresh, &fresh_hashes, &absorbed, now) {
                 Ok(built) => built,
                 Err(e) => {
@@ -345,10 +359,41 @@ fn restore(store: &dyn Store, agreement: &Arc<Agreement>) -> Result<Sequencer, E
         });
     let fusion = Fusion::restore(Rules::new(agreement.clone()), tracks);
     let (max_obs, _) = store.max_ids()?;
+    let mut verdicts: HashMap<IncidentId, BTreeMap<String, Verdict>> = HashMap::new();
+    for row in store.assessment_rows(-1, u64::MAX >> 1)? {
+        let verdict = Verdict::from_name(&row.verdict).ok_or_else(|| {
+            EngineError::Store(truce_store::StoreError::Corrupt(format!(
+                "assessment {}: verdict {:?}",
+                row.entry, row.verdict
+            )))
+        })?;
+        verdicts
+            .entry(IncidentId(row.incident_id))
+            .or_default()
+            .insert(row.monitor, verdict);
+    }
     Ok(Sequencer {
         fusion,
         next_observation: max_obs.0 + 1,
+        verdicts,
+        corrected: store.corrected_kinds()?.into_iter().collect(),
     })
+}
+
+impl Sequencer {
+    /// `estimate` with the verdicts and corrections recorded for incident `id` applied: what
+    /// its revision states and the incidents table holds.
+    fn settle(&self, id: IncidentId, estimate: &mut IncidentEstimate, monitors: usize) {
+        let verdicts: Vec<Verdict> = self
+            .verdicts
+            .get(&id)
+            .map(|v| v.values().copied().collect())
+            .unwrap_or_default();
+        estimate.status = derive_status(estimate.status, monitors, &verdicts);
+        if let Some(kind) = self.corrected.get(&id) {
+            estimate.kind = *kind;
+        }
+    }
 }
 
 #[cfg(test)]

@@ -8,10 +8,11 @@
 use rusqlite::Connection;
 use std::path::Path;
 use std::sync::Arc;
-use truce_core::Timestamp;
+use truce_core::access::{Role, Verdict};
 use truce_core::agreement::{Agreement, LedgerDoc, parse_toml};
 use truce_core::intake::parse_one;
-use truce_engine::{Engine, audit, record_agreement};
+use truce_core::{IncidentId, Timestamp};
+use truce_engine::{Caller, Engine, audit, record_agreement};
 use truce_ledger::note::{NoteSigner, TYPE_COSIGNATURE, TYPE_ED25519};
 use truce_ledger::witness::{AddCheckpoint, WitnessState, add_checkpoint};
 use truce_store::{Durability, SqliteStore, Store};
@@ -55,6 +56,10 @@ fn build(path: &Path) -> Agreement {
         .iter()
         .map(|m| NoteSigner::generate(&format!("witness-{m}"), TYPE_COSIGNATURE).unwrap())
         .collect();
+    let a: Vec<NoteSigner> = ["m1", "m2"]
+        .iter()
+        .map(|m| NoteSigner::generate(&format!("assess-{m}"), TYPE_ED25519).unwrap())
+        .collect();
     let mut agreement = parse_toml(AGREEMENT, "t.toml", &|_| Err("none".into())).unwrap();
     agreement.doc.ledger = Some(LedgerDoc {
         origin: "tamper.test/log".into(),
@@ -62,6 +67,12 @@ fn build(path: &Path) -> Agreement {
         witnesses: [
             ("m1".to_string(), w[0].verifier_text()),
             ("m2".to_string(), w[1].verifier_text()),
+        ]
+        .into_iter()
+        .collect(),
+        assessment_keys: [
+            ("m1".to_string(), a[0].verifier_text()),
+            ("m2".to_string(), a[1].verifier_text()),
         ]
         .into_iter()
         .collect(),
@@ -73,6 +84,23 @@ fn build(path: &Path) -> Agreement {
     let store: Arc<dyn Store> = Arc::new(store);
     let engine = Engine::open(store.clone()).unwrap();
     engine.set_log_signer(log.clone()).unwrap();
+    for (m, key) in ["m1", "m2"].iter().zip(&a) {
+        engine.set_assessment_signer(m, key.clone()).unwrap();
+    }
+    let officers: Vec<Caller> = ["m1", "m2"]
+        .iter()
+        .map(|m| {
+            let user = format!("{m}-officer");
+            engine
+                .add_member(&user, m, Role::Officer, "test", now)
+                .unwrap();
+            Caller {
+                user,
+                monitor: m.to_string(),
+                role: Role::Officer,
+            }
+        })
+        .collect();
     let keys = engine.ledger_keys().unwrap().clone();
     let mut states: Vec<WitnessState> = (0..2)
         .map(|_| WitnessState {
@@ -94,6 +122,20 @@ fn build(path: &Path) -> Agreement {
             })
             .collect();
         engine.submit(items, now).unwrap();
+        // Each monitor assesses an incident of the batch.
+        for (k, officer) in officers.iter().enumerate() {
+            let verdict = [Verdict::Confirm, Verdict::Dispute][(batch + k) % 2];
+            engine
+                .assess(
+                    officer,
+                    IncidentId(1 + batch as u64),
+                    verdict,
+                    "seen",
+                    None,
+                    now,
+                )
+                .unwrap();
+        }
         let cp = engine.sign_checkpoint(now).unwrap().unwrap();
         for (k, signer) in w.iter().enumerate() {
             let old = states[k].size;
@@ -186,7 +228,9 @@ fn change_field(c: &Connection, table: &str, column: &str, rng: &mut Rng) -> Str
         "kind" => format!(
             "UPDATE {table} SET kind = CASE kind WHEN 'shot' THEN 'burst' ELSE 'shot' END WHERE id = ?1"
         ),
-        "status" => format!("UPDATE {table} SET status = 'disputed' WHERE id = ?1"),
+        "status" => format!(
+            "UPDATE {table} SET status = CASE status WHEN 'disputed' THEN 'reported' ELSE 'disputed' END WHERE id = ?1"
+        ),
         "side" => format!(
             "UPDATE {table} SET side = CASE side WHEN 'a' THEN 'b' ELSE 'a' END WHERE id = ?1"
         ),
@@ -220,7 +264,7 @@ fn a_thousand_single_changes_are_each_caught_and_located() {
         let _ = std::fs::remove_file(dir.path().join("work.sqlite-wal"));
         let what = {
             let c = operator(&work);
-            match rng.below(14) {
+            match rng.below(17) {
                 0 | 1 => flip_byte(&c, "entries", "body", "idx", &mut rng),
                 2 => flip_byte(&c, "entries", "chain", "idx", &mut rng),
                 3 => flip_byte(&c, "tree_hashes", "hash", "idx", &mut rng),
@@ -262,6 +306,28 @@ fn a_thousand_single_changes_are_each_caught_and_located() {
                     ["lat", "lon"][rng.below(2) as usize],
                     &mut rng,
                 ),
+                14 => flip_byte(&c, "assessments", "reason", "entry", &mut rng),
+                15 => {
+                    let entry: i64 = c
+                        .query_row(
+                            "SELECT entry FROM assessments ORDER BY entry LIMIT 1 OFFSET ?1",
+                            [rng.below(count(&c, "assessments")) as i64],
+                            |r| r.get(0),
+                        )
+                        .unwrap();
+                    c.execute(
+                        "UPDATE assessments SET verdict = CASE verdict WHEN 'confirm' THEN 'dispute' ELSE 'confirm' END WHERE entry = ?1",
+                        [entry],
+                    )
+                    .unwrap();
+                    format!("assessments.verdict of entry {entry}")
+                }
+                16 => {
+                    let user = ["m1-officer", "m2-officer"][rng.below(2) as usize];
+                    c.execute("UPDATE members SET role = 'admin' WHERE user = ?1", [user])
+                        .unwrap();
+                    format!("members.role of {user}")
+                }
                 _ => {
                     let n = count(&c, "entries");
                     let idx = rng.below(n);

@@ -350,3 +350,30 @@ pub fn verify_checkpoint(
 
 #[cfg(test)]
 mod tests;
+
+/// A signed note of `text` (which must end in a newline) signed by `signer`: the text, a blank
+/// line, and the signature line.
+pub fn sign_note(signer: &NoteSigner, text: &[u8]) -> String {
+    let mut note = String::from_utf8_lossy(text).into_owned();
+    note.push('\n');
+    note.push_str(&signer.signature_line(text, 0));
+    note
+}
+
+/// The text of `note` when `key` signed it (checked with `verify_strict`); an error otherwise.
+pub fn verify_note(note: &[u8], key: &NoteVerifier) -> Result<Vec<u8>, NoteError> {
+    let parsed = Note::from_bytes(note).map_err(|e| NoteError::Note(e.to_string()))?;
+    let list = VerifierList::new(vec![Box::new(key.clone()) as Box<dyn signed_note::Verifier>]);
+    let (verified, _) = parsed.verify(&list).map_err(|e| match e {
+        signed_note::NoteError::InvalidSignature { name, .. } => NoteError::BadSignature(name),
+        signed_note::NoteError::UnverifiedNote => NoteError::Unsigned(key.name.clone()),
+        other => NoteError::Note(other.to_string()),
+    })?;
+    if !verified
+        .iter()
+        .any(|s| s.name() == key.name && s.id() == key.id)
+    {
+        return Err(NoteError::Unsigned(key.name.clone()));
+    }
+    Ok(parsed.text().to_vec())
+}

@@ -83,6 +83,11 @@ impl From<EngineError> for AppError {
                 index: Some(index),
                 ..Self::invalid("client_id", e.to_string())
             },
+            EngineError::Invalid { field, message } => Self::invalid(field, message),
+            EngineError::NotFound(message) => Self::not_found(message),
+            EngineError::Forbidden(message) => {
+                Self::new(StatusCode::FORBIDDEN, "forbidden", message)
+            }
             other => Self::internal(other),
         }
     }

@@ -1,16 +1,19 @@
 //! The JSON endpoints of the contract (DESIGN.md, "Interface contract").
 
+use crate::auth::require_role;
 use crate::error::AppError;
 use crate::query::incident_filter;
 use crate::{AppState, OPENAPI};
 use axum::Json;
 use axum::body::Bytes;
 use axum::extract::rejection::{BytesRejection, PathRejection};
-use axum::extract::{Path, Query, State};
+use axum::extract::{Extension, Path, Query, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{Html, IntoResponse, Response};
 use serde_json::json;
+use truce_core::access::Role;
 use truce_core::{IncidentId, ObservationId, Timestamp};
+use truce_engine::Caller;
 
 /// Runs blocking work (parsing, SQLite, fsync) off the async workers.
 async fn blocking<T: Send + 'static>(
@@ -24,8 +27,10 @@ async fn blocking<T: Send + 'static>(
 /// `POST /api/observations`: one observation or an array, all or nothing.
 pub async fn submit(
     State(state): State<AppState>,
+    Extension(caller): Extension<Caller>,
     body: Result<Bytes, BytesRejection>,
 ) -> Result<Response, AppError> {
+    require_role(&caller, &[Role::Observer], "submitting observations")?;
     let body = body.map_err(|rejection| {
         if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE {
             AppError::new(

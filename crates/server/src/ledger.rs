@@ -92,6 +92,16 @@ pub async fn status(State(state): State<AppState>) -> Result<Response, AppError>
     Ok(Json(status).into_response())
 }
 
+/// `GET /api/ledger/keys`: the agreement's ledger keys (origin, the center's checkpoint key,
+/// each monitor's witness and assessment keys) — public, so witnesses and auditors need no
+/// member's token to learn what to verify with. 404 when the agreement lists none.
+pub async fn keys(State(state): State<AppState>) -> Result<Response, AppError> {
+    match &state.engine.agreement().doc.ledger {
+        Some(ledger) => Ok(Json(ledger).into_response()),
+        None => Err(AppError::not_found("the agreement lists no ledger keys")),
+    }
+}
+
 fn number(params: &[(String, String)], key: &str) -> Result<Option<u64>, AppError> {
     params
         .iter()

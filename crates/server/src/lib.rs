@@ -2,23 +2,29 @@
 //! by the binary.
 //!
 //! Every handler answers errors through [`AppError`], which renders the contract's body
-//! `{"error":{"code","message","field","index"}}` with 400, 404, 405, 413, 422 or 500. Work that
+//! `{"error":{"code","message","field","index"}}` with 400, 401, 403, 404, 405, 413, 422, 429
+//! or 500. Every route but the public ones (health, the API description, the ledger) needs a
+//! member's token (`auth`). Work that
 //! blocks — parsing a 16 MiB batch, the append's fsync, SQLite reads — runs on tokio's blocking
 //! pool, never on the async workers.
 
 #![cfg_attr(test, allow(clippy::unwrap_used))]
 
+mod auth;
 mod error;
 mod events;
 mod geojson;
 mod handlers;
 mod ledger;
+mod members;
 mod query;
 
+pub use auth::{FAILURE_WINDOW, MAX_FAILURES};
 pub use error::AppError;
 
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
+use axum::middleware;
 use axum::routing::{get, post};
 use std::sync::Arc;
 use tokio::sync::watch;
@@ -37,28 +43,57 @@ pub struct AppState {
     pub limits: ParseLimits,
     /// Turns `true` when the server is stopping, so long-lived streams end.
     pub shutdown: watch::Receiver<bool>,
+    /// Failed sign-in attempts per client.
+    pub guard: Arc<auth::Guard>,
+}
+
+impl AppState {
+    /// The state for `engine` with the default limits.
+    pub fn new(engine: Arc<Engine>, shutdown: watch::Receiver<bool>) -> Self {
+        Self {
+            engine,
+            limits: ParseLimits::default(),
+            shutdown,
+            guard: Arc::default(),
+        }
+    }
 }
 
 /// The router of the whole API.
 pub fn app(state: AppState) -> Router {
     // One byte over the limit lets the handler tell "too large" itself, with the contract's body.
     let body_limit = state.limits.max_bytes + 1;
-    Router::new()
-        .route("/", get(handlers::index))
-        .route("/healthz", get(handlers::healthz))
-        .route("/api/openapi.json", get(handlers::openapi))
+    // Members only: a valid token, then each handler checks the role.
+    let members = Router::new()
         .route("/api/agreement", get(handlers::agreement))
         .route("/api/observations", post(handlers::submit))
         .route("/api/observations/{id}", get(handlers::observation))
         .route("/api/incidents", get(handlers::incidents))
         .route("/api/incidents/{id}", get(handlers::incident))
+        .route("/api/incidents/{id}/assessments", post(members::assess))
+        .route("/api/incidents/{id}/annotations", post(members::annotate))
         .route("/api/events", get(events::stream))
+        .route("/api/me", get(members::me))
+        .route("/api/users", get(members::list).post(members::add))
+        .route("/api/users/{user}/revoke", post(members::revoke))
+        .route_layer(middleware::from_fn_with_state(
+            state.clone(),
+            auth::require_member,
+        ));
+    // Public: health, the API's description, and the ledger, which anyone may audit. A
+    // cosignature needs no token: its signature by the monitor's witness key is the credential.
+    Router::new()
+        .route("/", get(handlers::index))
+        .route("/healthz", get(handlers::healthz))
+        .route("/api/openapi.json", get(handlers::openapi))
         .route("/api/ledger", get(ledger::status))
+        .route("/api/ledger/keys", get(ledger::keys))
         .route("/api/ledger/proof", get(ledger::proof))
         .route("/api/ledger/consistency", get(ledger::consistency))
         .route("/api/ledger/cosignatures", post(ledger::cosign))
         .route("/checkpoint", get(ledger::checkpoint))
         .route("/tile/{*path}", get(ledger::tile))
+        .merge(members)
         .fallback(handlers::not_found)
         .method_not_allowed_fallback(handlers::method_not_allowed)
         .layer(DefaultBodyLimit::max(body_limit))

@@ -11,7 +11,7 @@ use axum::body::Body;
 use axum::http::{Method, StatusCode};
 use common::places::{CORRIDOR, EXCLUSION, SIDE_A, SIDE_B};
 use common::{
-    Api, EventStream, accepted_ids, at, bearing, demo_agreement, distance_m, http, ids_of,
+    Api, EventStream, MEMBERS, accepted_ids, at, bearing, demo_agreement, distance_m, http, ids_of,
     observation, offset, position, request, within,
 };
 use serde_json::{Value, json};
@@ -106,7 +106,7 @@ async fn one_observation_is_created_with_the_first_ids() {
         json!({"accepted": [{"id": 1, "incident_id": 1}]})
     );
     // The agreement, the observation and the new incident's first revision.
-    assert_eq!(api.record_size().await, 3);
+    assert_eq!(api.record_size().await, MEMBERS + 3);
 }
 
 #[tokio::test]
@@ -145,7 +145,7 @@ async fn each_geometry_form_round_trips_through_the_record() {
         map.insert("id".into(), json!(id));
         map.insert("incident_id".into(), json!(incident_id));
         // Entry 0 is the agreement; each submission adds its observation, then its revision.
-        map.insert("entry_index".into(), json!(2 * k as u64 + 1));
+        map.insert("entry_index".into(), json!(MEMBERS + 2 * k as u64 + 1));
         map.insert("recorded_at".into(), json!(recorded_at));
         assert_eq!(got, expected, "{kind}: the stored observation differs");
 
@@ -155,7 +155,7 @@ async fn each_geometry_form_round_trips_through_the_record() {
         assert_eq!(incident["kind"], submitted["kind"], "{kind}");
         assert_eq!(incident["count"], submitted["count"], "{kind}");
     }
-    assert_eq!(api.record_size().await, 9);
+    assert_eq!(api.record_size().await, MEMBERS + 9);
 }
 
 #[tokio::test]
@@ -379,7 +379,7 @@ async fn malformed_bodies_are_400() {
         .post_raw(OBSERVATIONS, vec![b'{', 0xff, 0xfe, b'}'])
         .await;
     reply.assert_error(StatusCode::BAD_REQUEST, "malformed", None, None);
-    assert_eq!(api.record_size().await, 1);
+    assert_eq!(api.record_size().await, MEMBERS + 1);
 }
 
 /// A valid observation padded with trailing whitespace to `len` bytes.
@@ -410,7 +410,7 @@ async fn a_body_over_16_mib_is_413() {
         let reply = api.post_raw(OBSERVATIONS, padded(len)).await;
         reply.assert_error(StatusCode::PAYLOAD_TOO_LARGE, "too_large", None, None);
     }
-    assert_eq!(api.record_size().await, 1);
+    assert_eq!(api.record_size().await, MEMBERS + 1);
 }
 
 fn batch_of(n: usize) -> String {
@@ -433,7 +433,7 @@ async fn a_batch_of_10001_items_is_413() {
     let reply = api.post_raw(OBSERVATIONS, batch_of(10_001)).await;
     let message = reply.assert_error(StatusCode::PAYLOAD_TOO_LARGE, "too_large", None, None);
     assert!(message.contains("10001"), "{message}");
-    assert_eq!(api.record_size().await, 1);
+    assert_eq!(api.record_size().await, MEMBERS + 1);
 }
 
 #[tokio::test]
@@ -472,7 +472,7 @@ async fn an_empty_batch_is_422() {
         reply.text()
     );
     assert_eq!(reply.json()["error"]["code"], json!("invalid_value"));
-    assert_eq!(api.record_size().await, 1);
+    assert_eq!(api.record_size().await, MEMBERS + 1);
 }
 
 #[tokio::test]
@@ -538,7 +538,7 @@ async fn an_unknown_field_is_422_naming_it() {
     )
     .await;
     assert!(message.contains("alt_m"), "{message}");
-    assert_eq!(api.record_size().await, 1);
+    assert_eq!(api.record_size().await, MEMBERS + 1);
 }
 
 #[tokio::test]
@@ -583,7 +583,7 @@ async fn a_wrong_type_is_422_naming_the_field_path() {
         "geometry.type",
     )
     .await;
-    assert_eq!(api.record_size().await, 1);
+    assert_eq!(api.record_size().await, MEMBERS + 1);
 }
 
 #[tokio::test]
@@ -638,7 +638,7 @@ async fn a_missing_field_is_422_naming_it() {
         "geometry.observer.accuracy_m",
     )
     .await;
-    assert_eq!(api.record_size().await, 1);
+    assert_eq!(api.record_size().await, MEMBERS + 1);
 }
 
 #[tokio::test]
@@ -688,7 +688,7 @@ async fn out_of_range_values_are_422_naming_the_field() {
         "geometry.observer.lon",
     )
     .await;
-    assert_eq!(api.record_size().await, 1);
+    assert_eq!(api.record_size().await, MEMBERS + 1);
 }
 
 #[tokio::test]
@@ -841,7 +841,7 @@ async fn a_client_id_repeated_within_a_batch_is_recorded_once() {
         reply.json(),
         json!({"accepted": [{"id": 1, "incident_id": 1}, {"id": 1, "incident_id": 1}]})
     );
-    assert_eq!(api.record_size().await, 3);
+    assert_eq!(api.record_size().await, MEMBERS + 3);
     let mut other = o.clone();
     other["count"] = json!(2);
     let reply = api.submit(&json!([o, other])).await;
@@ -956,7 +956,7 @@ async fn position_reports_tens_of_metres_apart_make_one_incident_in_one_batch() 
     assert_eq!(incident["observation_ids"], json!([1, 2, 3]));
     assert_eq!(incident["revision"], json!(1), "one batch, one revision");
     // The agreement, three observations and one revision.
-    assert_eq!(api.record_size().await, 5);
+    assert_eq!(api.record_size().await, MEMBERS + 5);
 }
 
 #[tokio::test]
@@ -1231,7 +1231,17 @@ async fn the_agreement_is_served_as_recorded() {
     let reply = api.get("/api/agreement").await;
     assert_eq!(reply.status, StatusCode::OK, "{}", reply.text());
     assert_eq!(reply.header("content-type"), Some("application/json"));
-    let body = reply.json();
+    let mut body = reply.json();
+    // The fixture adds the ledger's keys (the monitors' assessment keys among them).
+    let ledger = body
+        .as_object_mut()
+        .and_then(|o| o.remove("ledger"))
+        .expect("the ledger's keys");
+    assert_eq!(
+        ledger["assessment_keys"].as_object().map(|k| k.len()),
+        Some(2),
+        "{ledger}"
+    );
     let expected = serde_json::to_value(&demo_agreement().doc).expect("the document serializes");
     assert_eq!(body, expected);
     assert_eq!(
@@ -1312,12 +1322,15 @@ async fn healthz_reports_ok_and_the_record_size() {
     let api = Api::new();
     let reply = api.get("/healthz").await;
     assert_eq!(reply.status, StatusCode::OK);
-    assert_eq!(reply.json(), json!({"status": "ok", "record_size": 1}));
+    assert_eq!(
+        reply.json(),
+        json!({"status": "ok", "record_size": MEMBERS + 1})
+    );
     api.accept_one(&observation("shot", &at(0.0), position(SIDE_A, 30.0)))
         .await;
     assert_eq!(
         api.get("/healthz").await.json(),
-        json!({"status": "ok", "record_size": 3})
+        json!({"status": "ok", "record_size": MEMBERS + 3})
     );
 }
 
@@ -1424,16 +1437,16 @@ async fn a_real_server_serves_and_stops_gracefully() {
     let api = Api::new();
     let server = common::serve(&api).await;
     let body = observation("shot", &at(0.0), position(SIDE_A, 30.0)).to_string();
-    let (head, reply) = http(server.addr, "POST", OBSERVATIONS, Some(body.as_bytes())).await;
+    let (head, reply) = http(&server.addr, "POST", OBSERVATIONS, Some(body.as_bytes())).await;
     assert_eq!(head.status, 201, "{}", String::from_utf8_lossy(&reply));
     let reply: Value = serde_json::from_slice(&reply).expect("JSON");
     assert_eq!(reply, json!({"accepted": [{"id": 1, "incident_id": 1}]}));
-    let (head, reply) = http(server.addr, "GET", "/api/observations/1", None).await;
+    let (head, reply) = http(&server.addr, "GET", "/api/observations/1", None).await;
     assert_eq!(head.status, 200);
     assert_eq!(head.header("content-type"), Some("application/json"));
     let reply: Value = serde_json::from_slice(&reply).expect("JSON");
     assert_eq!(reply["kind"], json!("shot"));
-    let (head, _) = http(server.addr, "GET", "/nonexistent", None).await;
+    let (head, _) = http(&server.addr, "GET", "/nonexistent", None).await;
     assert_eq!(head.status, 404);
 
     api.stop.send_replace(true);
@@ -1451,7 +1464,7 @@ async fn concurrent_batches_get_dense_ids_in_contiguous_runs() {
     let per_batch = 5;
     let mut tasks = Vec::new();
     for c in 0..clients {
-        let addr = server.addr;
+        let addr = server.addr.clone();
         tasks.push(tokio::spawn(async move {
             // Each observation far from every other (1 km apart), so each is its own incident.
             let batch: Vec<Value> = (0..per_batch)
@@ -1461,7 +1474,7 @@ async fn concurrent_batches_get_dense_ids_in_contiguous_runs() {
                 })
                 .collect();
             let body = Value::from(batch).to_string();
-            let (head, reply) = http(addr, "POST", OBSERVATIONS, Some(body.as_bytes())).await;
+            let (head, reply) = http(&addr, "POST", OBSERVATIONS, Some(body.as_bytes())).await;
             assert_eq!(head.status, 201, "{}", String::from_utf8_lossy(&reply));
             accepted_ids(&serde_json::from_slice(&reply).expect("JSON"))
         }));
@@ -1482,7 +1495,7 @@ async fn concurrent_batches_get_dense_ids_in_contiguous_runs() {
     let mut incidents: Vec<u64> = all.iter().map(|&(_, i)| i).collect();
     incidents.sort_unstable();
     assert_eq!(incidents, (1..=total).collect::<Vec<_>>());
-    assert_eq!(api.record_size().await, 1 + 2 * total);
+    assert_eq!(api.record_size().await, MEMBERS + 1 + 2 * total);
     api.stop.send_replace(true);
     within(server.task)
         .await
@@ -1501,10 +1514,10 @@ async fn concurrent_resubmissions_of_one_client_id_record_it_once() {
     .to_string();
     let mut tasks = Vec::new();
     for _ in 0..8 {
-        let addr = server.addr;
+        let addr = server.addr.clone();
         let body = body.clone();
         tasks.push(tokio::spawn(async move {
-            let (head, reply) = http(addr, "POST", OBSERVATIONS, Some(body.as_bytes())).await;
+            let (head, reply) = http(&addr, "POST", OBSERVATIONS, Some(body.as_bytes())).await;
             let reply: Value = serde_json::from_slice(&reply).expect("JSON");
             (head.status, reply)
         }));
@@ -1521,7 +1534,7 @@ async fn concurrent_resubmissions_of_one_client_id_record_it_once() {
         [200, 200, 200, 200, 200, 200, 200, 201],
         "one creates, seven find it"
     );
-    assert_eq!(api.record_size().await, 3);
+    assert_eq!(api.record_size().await, MEMBERS + 3);
     api.stop.send_replace(true);
     within(server.task)
         .await
@@ -1533,7 +1546,7 @@ async fn concurrent_resubmissions_of_one_client_id_record_it_once() {
 async fn server_sent_events_announce_incidents_and_end_on_shutdown() {
     let api = Api::new();
     let server = common::serve(&api).await;
-    let (head, mut events) = within(EventStream::open(server.addr, "/api/events")).await;
+    let (head, mut events) = within(EventStream::open(&server.addr, "/api/events")).await;
     assert_eq!(head.status, 200);
     assert_eq!(head.header("content-type"), Some("text/event-stream"));
     // The handler has subscribed once the head is out, so nothing posted now can be missed.
@@ -1543,7 +1556,7 @@ async fn server_sent_events_announce_incidents_and_end_on_shutdown() {
         observation("muzzle_flash", &at(1.0), position(SIDE_A, 50.0)),
     ])
     .to_string();
-    let (post, reply) = http(server.addr, "POST", OBSERVATIONS, Some(body.as_bytes())).await;
+    let (post, reply) = http(&server.addr, "POST", OBSERVATIONS, Some(body.as_bytes())).await;
     assert_eq!(post.status, 201, "{}", String::from_utf8_lossy(&reply));
     let accepted = accepted_ids(&serde_json::from_slice(&reply).expect("JSON"));
     assert_eq!(accepted, [(1, 1), (2, 2)]);
@@ -1564,11 +1577,11 @@ async fn server_sent_events_announce_incidents_and_end_on_shutdown() {
     }
     assert_eq!(seen[0]["id"], json!(1));
     assert_eq!(seen[0]["revision"], json!(1));
-    assert_eq!(seen[0]["entry_index"], json!(3));
+    assert_eq!(seen[0]["entry_index"], json!(MEMBERS + 3));
     assert_eq!(seen[0]["added_observation_ids"], json!([1]));
     assert_eq!(seen[0]["kind"], json!("explosion"));
     assert_eq!(seen[1]["id"], json!(2));
-    assert_eq!(seen[1]["entry_index"], json!(4));
+    assert_eq!(seen[1]["entry_index"], json!(MEMBERS + 4));
     assert_eq!(seen[1]["added_observation_ids"], json!([2]));
     assert_eq!(seen[1]["attribution"]["side"], json!("a"));
 

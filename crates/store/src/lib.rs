@@ -20,9 +20,9 @@ mod verify;
 
 pub use error::StoreError;
 pub use model::{
-    AgreementVersion, AppendBatch, AppendReceipt, ClientRecord, Durability, Head, IncidentFilter,
-    IncidentRow, NewEntry, ObservationRow, Projection, StoredCheckpoint, StoredEntry,
-    StoredObservation,
+    AgreementVersion, AppendBatch, AppendReceipt, AssessmentRow, ClientRecord, Durability, Head,
+    IncidentFilter, IncidentRow, Member, NewEntry, ObservationRow, Projection, StoredCheckpoint,
+    StoredEntry, StoredObservation,
 };
 pub use sqlite::SqliteStore;
 pub use verify::{ChainFault, ChainReport, verify_chain};
@@ -30,7 +30,7 @@ pub use verify::{ChainFault, ChainReport, verify_chain};
 use truce_core::agreement::AgreementDoc;
 use truce_core::entry::Hash;
 use truce_core::incident::IncidentEstimate;
-use truce_core::{Incident, IncidentId, ObservationId, Timestamp};
+use truce_core::{Incident, IncidentId, Kind, ObservationId, Timestamp};
 use uuid::Uuid;
 
 /// What every storage backend provides. Methods take `&self`: implementations serialise writers
@@ -93,4 +93,16 @@ pub trait Store: Send + Sync {
 
     /// Every recorded agreement version with its stored document.
     fn agreement_versions(&self) -> Result<Vec<AgreementVersion>, StoreError>;
+
+    /// One member by name, active or revoked.
+    fn member(&self, user: &str) -> Result<Option<Member>, StoreError>;
+
+    /// The members of `monitor`, or of every monitor, by name.
+    fn members(&self, monitor: Option<&str>) -> Result<Vec<Member>, StoreError>;
+
+    /// `assessments` rows with entry > `after` (−1 for all), in entry order, at most `limit`.
+    fn assessment_rows(&self, after: i64, limit: u64) -> Result<Vec<AssessmentRow>, StoreError>;
+
+    /// Every analyst's kind correction, in entry order: (incident, kind).
+    fn corrected_kinds(&self) -> Result<Vec<(IncidentId, Kind)>, StoreError>;
 }

@@ -1,5 +1,6 @@
 //! The values the store takes and gives.
 
+use truce_core::access::{Role, Verdict};
 use truce_core::entry::Hash;
 use truce_core::incident::IncidentEstimate;
 use truce_core::incident::Status;
@@ -53,6 +54,49 @@ pub enum Projection {
         estimate: Box<IncidentEstimate>,
         /// Observations this revision takes over from another incident (a split or merge).
         moved: Vec<ObservationId>,
+    },
+    /// A member joined or left.
+    Membership {
+        /// The member.
+        user: String,
+        /// Their monitor.
+        monitor: String,
+        /// Their role.
+        role: Role,
+        /// Whether the member is active after the change.
+        active: bool,
+        /// The argon2 hash of the member's new token (joining); `None` when revoked.
+        token_hash: Option<String>,
+    },
+    /// A monitor's verdict on an incident.
+    Assessment {
+        /// The incident.
+        incident_id: IncidentId,
+        /// The monitor.
+        monitor: String,
+        /// The verdict.
+        verdict: Verdict,
+        /// The reason.
+        reason: String,
+        /// The officer.
+        user: String,
+        /// When it was recorded.
+        at: Timestamp,
+        /// The incident's status with this verdict counted.
+        status: Status,
+    },
+    /// An analyst's note, possibly correcting the incident's kind.
+    Annotation {
+        /// The incident.
+        incident_id: IncidentId,
+        /// The analyst.
+        user: String,
+        /// The note.
+        text: String,
+        /// The corrected kind, if any.
+        corrected_kind: Option<Kind>,
+        /// When it was recorded.
+        at: Timestamp,
     },
     /// A new agreement version; the document is stored as a blob.
     Agreement {
@@ -267,4 +311,40 @@ pub struct AgreementVersion {
     pub entry: u64,
     /// The document's stored bytes.
     pub document: Vec<u8>,
+}
+
+/// A member as the center knows them.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Member {
+    /// Their name.
+    pub user: String,
+    /// Their monitor.
+    pub monitor: String,
+    /// Their role.
+    pub role: Role,
+    /// Whether they may act (false once revoked).
+    pub active: bool,
+    /// The argon2 hash of their token, while active.
+    pub token_hash: Option<String>,
+    /// Index of the entry that last changed them.
+    pub entry: u64,
+}
+
+/// An `assessments` row.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AssessmentRow {
+    /// Index of its entry.
+    pub entry: u64,
+    /// The incident.
+    pub incident_id: u64,
+    /// The monitor.
+    pub monitor: String,
+    /// The verdict's name.
+    pub verdict: String,
+    /// The reason.
+    pub reason: String,
+    /// The officer.
+    pub user: String,
+    /// Recorded time, ns since the epoch.
+    pub at_ns: i64,
 }

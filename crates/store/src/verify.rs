@@ -78,7 +78,10 @@ pub fn verify_chain(store: &dyn Store) -> Result<ChainReport, ChainFault> {
             match body {
                 EntryBody::Observation { .. } => report.observations += 1,
                 EntryBody::IncidentRevision { .. } => report.incident_revisions += 1,
-                EntryBody::Agreement { .. } => {}
+                EntryBody::Agreement { .. }
+                | EntryBody::Membership { .. }
+                | EntryBody::Assessment { .. }
+                | EntryBody::Annotation { .. } => {}
             }
             let chain = chain_hash(&report.chain, &leaf_hash(&entry.bytes));
             if chain != entry.chain {

@@ -105,6 +105,14 @@ fn generate(count: usize, batch: usize) -> Result<Vec<Vec<u8>>> {
 /// Posts every body to a real server on a loopback port from two client threads.
 fn http_run(engine: Arc<Engine>, bodies: &[Vec<u8>]) -> Result<f64> {
     let rt = serve::runtime()?;
+    let token = engine.add_member(
+        "bench-observer",
+        &engine.agreement().doc.monitors[0].id,
+        truce_core::access::Role::Observer,
+        "bench",
+        truce_core::Timestamp::now(),
+    )?;
+    let authorization = format!("Bearer {token}");
     let bound = rt.block_on(serve::bind(engine, "127.0.0.1:0".parse()?))?;
     let addr = bound.local_addr()?;
     let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
@@ -120,6 +128,7 @@ fn http_run(engine: Arc<Engine>, bodies: &[Vec<u8>]) -> Result<f64> {
             .into_iter()
             .map(|part| {
                 let url = url.clone();
+                let authorization = authorization.clone();
                 scope.spawn(move || -> Result<()> {
                     let agent: ureq::Agent = ureq::Agent::config_builder()
                         .http_status_as_error(false)
@@ -129,6 +138,7 @@ fn http_run(engine: Arc<Engine>, bodies: &[Vec<u8>]) -> Result<f64> {
                         let response = agent
                             .post(&url)
                             .header("content-type", "application/json")
+                            .header("authorization", &authorization)
                             .send(&body[..])
                             .context("posting a batch")?;
                         if response.status().as_u16() != 201 {

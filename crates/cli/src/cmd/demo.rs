@@ -26,6 +26,11 @@ pub fn run(data: &Path, http: SocketAddr, interval_s: f64) -> Result<ExitCode> {
         std::fs::write(data.join("zones.geojson"), demo_files::ZONES_GEOJSON)?;
     }
     let engine = data_dir::open_engine(data)?;
+    let tokens = if fresh {
+        make_members(data, &engine)?
+    } else {
+        std::fs::read_to_string(data.join("demo-tokens.txt")).unwrap_or_default()
+    };
     let scenario = Scenario::from_toml(demo_files::SCENARIO_TOML)?;
     let rt = serve::runtime()?;
     rt.block_on(async move {
@@ -39,12 +44,18 @@ pub fn run(data: &Path, http: SocketAddr, interval_s: f64) -> Result<ExitCode> {
             if fresh { "created" } else { "reused" }
         );
         println!("  open:        http://{addr}/");
-        println!("  incidents:   http://{addr}/api/incidents   (GeoJSON: -H 'Accept: application/geo+json')");
-        println!("  live feed:   curl -N http://{addr}/api/events");
+        println!("  incidents:   http://{addr}/api/incidents   (GeoJSON: -H 'Accept: application/geo+json'; a member's token)");
+        println!("  live feed:   curl -N 'http://{addr}/api/events?access_token=TOKEN'");
         println!("  API doc:     http://{addr}/api/openapi.json");
         println!("  verify:      truce verify --data {}", data.display());
         println!("A simulated stream of reports from both monitors' posts is feeding it. Ctrl-C stops.");
         println!("  ledger:      http://{addr}/api/ledger   checkpoint: http://{addr}/checkpoint");
+        println!("Members (tokens also in {}):", data.join("demo-tokens.txt").display());
+        for line in tokens.lines().filter(|l| !l.starts_with('#')) {
+            println!("  {line}");
+        }
+        println!("  e.g. curl -H \"Authorization: Bearer $(awk '/^m1-observer/{{print $2}}' {})\" http://{addr}/api/incidents",
+            data.join("demo-tokens.txt").display());
         let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
         let feeder = tokio::spawn(feed(engine.clone(), scenario, interval_s, stop_rx.clone()));
         let checkpointer =
@@ -85,12 +96,38 @@ fn make_ledger_keys(data: &Path, agreement: &mut truce_core::Agreement) -> Resul
         crate::keys::write(&w, &data.join("keys").join(format!("witness-{}.key", m.id)))?;
         witnesses.insert(m.id.clone(), w.verifier_text());
     }
+    // Each monitor's assessment key, deposited with the demo's center so its officers can
+    // assess from the API (a monitor may instead keep it and sign its statements itself).
+    let mut assessment_keys = std::collections::BTreeMap::new();
+    for m in &agreement.doc.monitors {
+        let a = NoteSigner::generate(&format!("demo.truce.invalid/assess-{}", m.id), TYPE_ED25519)?;
+        crate::keys::write(&a, &data_dir::assessment_key_path(data, &m.id))?;
+        assessment_keys.insert(m.id.clone(), a.verifier_text());
+    }
     agreement.doc.ledger = Some(truce_core::agreement::LedgerDoc {
         origin: origin.to_string(),
         log_key: log.verifier_text(),
         witnesses,
+        assessment_keys,
     });
     Ok(())
+}
+
+/// Makes one member per role per monitor (`m1-officer`, …) and writes their tokens to
+/// `data/demo-tokens.txt` (the demo only: tokens are otherwise shown once and never stored).
+fn make_members(data: &Path, engine: &Engine) -> Result<String> {
+    let mut lines = String::from(
+        "# truce demo: one member per role per monitor. Send as Authorization: Bearer <token>.\n",
+    );
+    for m in &engine.agreement().doc.monitors {
+        for role in truce_core::access::Role::ALL {
+            let user = format!("{}-{}", m.id, role.as_str());
+            let token = engine.add_member(&user, &m.id, role, "demo", Timestamp::now())?;
+            lines.push_str(&format!("{user:<14} {token}\n"));
+        }
+    }
+    std::fs::write(data.join("demo-tokens.txt"), &lines)?;
+    Ok(lines)
 }
 
 /// One witness thread per monitor whose key the demo folder holds, as each monitor would run

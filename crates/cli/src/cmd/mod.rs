@@ -10,5 +10,6 @@ pub mod serve;
 pub mod simulate;
 pub mod status;
 pub mod submit;
+pub mod user;
 pub mod verify;
 pub mod witness;

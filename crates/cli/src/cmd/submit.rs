@@ -37,11 +37,14 @@ struct Tally {
 }
 
 /// Sends `file` to `server`.
-pub fn run(server: &str, file: &Path, batch: usize) -> Result<ExitCode> {
+pub fn run(server: &str, token: &str, file: &Path, batch: usize) -> Result<ExitCode> {
     if batch == 0 || batch > 10_000 {
         bail!("--batch must be from 1 to 10000, got {batch}");
     }
-    let url = format!("{}/api/observations", server.trim_end_matches('/'));
+    let url = Target {
+        url: format!("{}/api/observations", server.trim_end_matches('/')),
+        authorization: format!("Bearer {token}"),
+    };
     let f = std::fs::File::open(file).with_context(|| format!("opening {}", file.display()))?;
     let size = f.metadata().map(|m| m.len()).unwrap_or(0);
     let bar = ProgressBar::new(size);
@@ -127,7 +130,13 @@ fn parse_line(raw: &[u8], number: usize) -> Result<Value, String> {
 
 /// Sends `lines` as one batch; on a refusal naming one item, records that line as rejected and
 /// sends the rest again.
-fn send(agent: &ureq::Agent, url: &str, mut lines: Vec<Line>, tally: &mut Tally) -> Result<()> {
+/// Where batches go, and the member's credential.
+struct Target {
+    url: String,
+    authorization: String,
+}
+
+fn send(agent: &ureq::Agent, url: &Target, mut lines: Vec<Line>, tally: &mut Tally) -> Result<()> {
     while !lines.is_empty() {
         let body = Value::Array(lines.iter().map(|l| l.value.clone()).collect());
         let (status, answer) = post(agent, url, &body)?;
@@ -172,6 +181,11 @@ fn send(agent: &ureq::Agent, url: &str, mut lines: Vec<Line>, tally: &mut Tally)
                     }
                 }
             }
+            401 | 403 => bail!(
+                "the server refused the token ({}): {}",
+                status,
+                answer["error"]["message"].as_str().unwrap_or("")
+            ),
             other => bail!("the server answered {other}: {answer}"),
         }
     }
@@ -179,11 +193,15 @@ fn send(agent: &ureq::Agent, url: &str, mut lines: Vec<Line>, tally: &mut Tally)
 }
 
 /// POSTs `body`, retrying network failures and 5xx answers with back-off.
-fn post(agent: &ureq::Agent, url: &str, body: &Value) -> Result<(u16, Value)> {
+fn post(agent: &ureq::Agent, url: &Target, body: &Value) -> Result<(u16, Value)> {
     let mut wait = Duration::from_millis(250);
     let mut last_error = String::new();
     for attempt in 1..=ATTEMPTS {
-        match agent.post(url).send_json(body) {
+        match agent
+            .post(&url.url)
+            .header("authorization", &url.authorization)
+            .send_json(body)
+        {
             Ok(mut response) => {
                 let status = response.status().as_u16();
                 let answer: Value = response
@@ -204,5 +222,5 @@ fn post(agent: &ureq::Agent, url: &str, body: &Value) -> Result<(u16, Value)> {
             wait *= 2;
         }
     }
-    bail!("{url}: {last_error} (after {ATTEMPTS} attempts)")
+    bail!("{}: {last_error} (after {ATTEMPTS} attempts)", url.url)
 }

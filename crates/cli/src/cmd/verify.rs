@@ -31,8 +31,18 @@ pub fn run(bundle: Option<&Path>, data: Option<&Path>) -> Result<ExitCode> {
     };
     match result {
         Ok(r) => {
+            let signers = if r.signed_assessments.is_empty() {
+                "no assessments".to_string()
+            } else {
+                let list: Vec<String> = r
+                    .signed_assessments
+                    .iter()
+                    .map(|(m, n)| format!("{m} ({n})"))
+                    .collect();
+                format!("assessments signed by {}", list.join(", "))
+            };
             println!(
-                "ok: {} entries ({} observations, {} incident revisions), root {}, {} checkpoints verified, agreed size {}",
+                "ok: {} entries ({} observations, {} incident revisions), root {}, {} checkpoints verified, agreed size {}, {signers}",
                 r.entries,
                 r.observations,
                 r.incident_revisions,

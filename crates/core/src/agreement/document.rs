@@ -71,6 +71,10 @@ pub struct LedgerDoc {
     /// Each monitor's witness verifier key (type 0x04, timestamped cosignature), by monitor id.
     #[serde(default)]
     pub witnesses: std::collections::BTreeMap<String, String>,
+    /// Each monitor's assessment verifier key (type 0x01, Ed25519), by monitor id: the key its
+    /// verdicts on incidents are signed with.
+    #[serde(default, skip_serializing_if = "std::collections::BTreeMap::is_empty")]
+    pub assessment_keys: std::collections::BTreeMap<String, String>,
 }
 
 /// The whole agreement, self-contained (zones inline as a GeoJSON FeatureCollection).
@@ -220,6 +224,19 @@ fn check_ledger(
             return Err(err(
                 file,
                 format!("ledger.witnesses.{monitor}"),
+                "is not a signed-note verifier key (name+id+base64)",
+            ));
+        }
+    }
+    for (monitor, key) in &ledger.assessment_keys {
+        let field = format!("ledger.assessment_keys.{monitor}");
+        if !monitors.contains(monitor.as_str()) {
+            return Err(err(file, field, "is not a listed monitor"));
+        }
+        if !key_shape_ok(key) {
+            return Err(err(
+                file,
+                field,
                 "is not a signed-note verifier key (name+id+base64)",
             ));
         }

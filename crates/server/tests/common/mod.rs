@@ -4,11 +4,15 @@
 //! minimal HTTP/1.1 client written over a tokio `TcpStream` (chunked bodies and server-sent
 //! events included), so nothing but the server under test speaks HTTP.
 
+// Each test binary uses part of this fixture.
+#![allow(dead_code)]
+
 use axum::Router;
 use axum::body::Body;
 use axum::http::{HeaderMap, Method, Request, StatusCode, header};
 use http_body_util::BodyExt;
 use serde_json::{Value, json};
+use std::collections::HashMap;
 use std::io::ErrorKind;
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -18,9 +22,10 @@ use tokio::sync::watch;
 use tokio::task::JoinHandle;
 use tower::ServiceExt;
 use truce_core::Timestamp;
-use truce_core::agreement::{Agreement, parse_toml};
-use truce_core::intake::ParseLimits;
+use truce_core::access::Role;
+use truce_core::agreement::{Agreement, LedgerDoc, parse_toml};
 use truce_engine::{Engine, InitOutcome, record_agreement};
+use truce_ledger::note::{NoteSigner, TYPE_ED25519};
 use truce_server::{AppState, app};
 use truce_store::{Durability, SqliteStore, Store};
 
@@ -62,48 +67,139 @@ pub struct Api {
     pub app: Router,
     /// Flips the state's shutdown watch; kept alive, since a dropped sender ends every stream.
     pub stop: watch::Sender<bool>,
+    /// The engine behind the router.
+    pub engine: Arc<Engine>,
+    /// Each member's token: `m1-observer`, `m2-officer`, … (one per role per monitor).
+    pub tokens: HashMap<String, String>,
+    /// Each monitor's assessment key, deposited with the engine.
+    keys: Keys,
     /// Deleted when the fixture is dropped (declared last so the store closes first).
     _dir: tempfile::TempDir,
 }
 
+/// The monitors' assessment keys of a fixture, kept across a reopen.
+#[derive(Clone)]
+struct Keys(Vec<(String, NoteSigner)>);
+
+/// Entries the fixture adds after the agreement: one membership per role per monitor.
+pub const MEMBERS: u64 = 10;
+
+/// The member whose token requests carry unless the test says otherwise.
+pub const DEFAULT_USER: &str = "m1-observer";
+
 impl Api {
-    /// A new data folder with the demo agreement recorded, the engine opened over it, and the
-    /// router with the default limits.
+    /// A new data folder with the demo agreement recorded (with an assessment key per
+    /// monitor), the engine opened over it, one member per role per monitor, and the router
+    /// with the default limits.
     pub fn new() -> Self {
         let dir = tempfile::tempdir().expect("a temporary folder");
-        Self::open(dir, InitOutcome::Recorded)
+        let keys = Keys(
+            ["m1", "m2"]
+                .iter()
+                .map(|m| {
+                    let signer = NoteSigner::generate(&format!("test/assess-{m}"), TYPE_ED25519)
+                        .expect("a key");
+                    (m.to_string(), signer)
+                })
+                .collect(),
+        );
+        let mut api = Self::open(dir, InitOutcome::Recorded, keys, HashMap::new());
+        for monitor in ["m1", "m2"] {
+            for role in Role::ALL {
+                let user = format!("{monitor}-{}", role.as_str());
+                let token = api
+                    .engine
+                    .add_member(&user, monitor, role, "test", Timestamp::now())
+                    .expect("a member");
+                api.tokens.insert(user, token);
+            }
+        }
+        api
     }
 
     /// The same data folder opened again by a new engine and router, as after a restart.
     pub fn reopen(self) -> Self {
-        let Self { app, stop, _dir } = self;
-        drop((app, stop));
-        Self::open(_dir, InitOutcome::AlreadyPresent)
+        let Self {
+            app,
+            stop,
+            engine,
+            tokens,
+            keys,
+            _dir,
+        } = self;
+        drop((app, stop, engine));
+        Self::open(_dir, InitOutcome::AlreadyPresent, keys, tokens)
     }
 
-    fn open(dir: tempfile::TempDir, expected: InitOutcome) -> Self {
+    fn open(
+        dir: tempfile::TempDir,
+        expected: InitOutcome,
+        keys: Keys,
+        tokens: HashMap<String, String>,
+    ) -> Self {
         let store = SqliteStore::open(&dir.path().join("truce.sqlite"), Durability::Full)
             .expect("the store opens");
-        let outcome = record_agreement(&store, &demo_agreement(), Timestamp::now())
+        let mut agreement = demo_agreement();
+        agreement.doc.ledger = Some(LedgerDoc {
+            origin: "test.truce.invalid/log".into(),
+            log_key: NoteSigner::generate("test.truce.invalid/log", TYPE_ED25519)
+                .expect("a key")
+                .verifier_text(),
+            witnesses: Default::default(),
+            assessment_keys: keys
+                .0
+                .iter()
+                .map(|(m, k)| (m.clone(), k.verifier_text()))
+                .collect(),
+        });
+        // The log key differs on reopen; keep the recorded document's.
+        if let Ok(Some((_, doc))) = store.agreement() {
+            agreement.doc.ledger = doc.ledger;
+        }
+        let outcome = record_agreement(&store, &agreement, Timestamp::now())
             .expect("the agreement is recorded");
         assert_eq!(outcome, expected);
         let store: Arc<dyn Store> = Arc::new(store);
         let engine = Arc::new(Engine::open(store).expect("the engine opens"));
+        for (monitor, key) in &keys.0 {
+            engine
+                .set_assessment_signer(monitor, key.clone())
+                .expect("the key is the agreement's");
+        }
         let (stop, shutdown) = watch::channel(false);
-        let app = app(AppState {
-            engine,
-            limits: ParseLimits::default(),
-            shutdown,
-        });
+        let app = app(AppState::new(engine.clone(), shutdown));
         Self {
             app,
             stop,
+            engine,
+            tokens,
+            keys,
             _dir: dir,
         }
     }
 
-    /// Sends `request` through the router (no socket).
-    pub async fn send(&self, request: Request<Body>) -> Reply {
+    /// The token of member `user`.
+    pub fn token(&self, user: &str) -> &str {
+        self.tokens
+            .get(user)
+            .map(String::as_str)
+            .unwrap_or_else(|| panic!("no member {user}"))
+    }
+
+    /// Sends `request` as the default member (unless it carries its own Authorization).
+    pub async fn send(&self, mut request: Request<Body>) -> Reply {
+        if !request.headers().contains_key(header::AUTHORIZATION) {
+            let value = format!("Bearer {}", self.token(DEFAULT_USER));
+            request.headers_mut().insert(
+                header::AUTHORIZATION,
+                value.parse().expect("a header value"),
+            );
+        }
+        self.send_raw(request).await
+    }
+
+    /// Sends `request` exactly as given.
+    pub async fn send_raw(&self, request: Request<Body>) -> Reply {
         let response = self
             .app
             .clone()
@@ -370,10 +466,19 @@ pub fn distance_m(a: (f64, f64), b: (f64, f64)) -> f64 {
 /// A real server for `api`'s router on a free loopback port, stopped gracefully when `api.stop`
 /// turns true.
 pub struct Server {
-    /// Where it listens.
-    pub addr: SocketAddr,
+    /// Where it listens, and the token requests carry.
+    pub addr: Peer,
     /// The serving task; it ends once the stop is sent and every connection has finished.
     pub task: JoinHandle<std::io::Result<()>>,
+}
+
+/// A real server's address and the default member's token.
+#[derive(Debug, Clone)]
+pub struct Peer {
+    /// Where it listens.
+    pub socket: SocketAddr,
+    /// Sent as `Authorization: Bearer`.
+    pub token: String,
 }
 
 /// Starts a real server over `api`'s router, as `truce serve` does.
@@ -391,7 +496,13 @@ pub async fn serve(api: &Api) -> Server {
             })
             .await
     });
-    Server { addr, task }
+    Server {
+        addr: Peer {
+            socket: addr,
+            token: api.token(DEFAULT_USER).to_string(),
+        },
+        task,
+    }
 }
 
 /// One HTTP/1.1 connection, read incrementally (no `io-util`: `readable` and `try_read`).
@@ -446,8 +557,17 @@ impl Conn {
     }
 
     /// Sends a request with `Connection: close` and, when `body` is given, a JSON body.
-    pub async fn send_request(&mut self, method: &str, path: &str, body: Option<&[u8]>) {
-        let mut head = format!("{method} {path} HTTP/1.1\r\nHost: test\r\nConnection: close\r\n");
+    pub async fn send_request(
+        &mut self,
+        method: &str,
+        path: &str,
+        token: &str,
+        body: Option<&[u8]>,
+    ) {
+        let mut head = format!(
+            "{method} {path} HTTP/1.1\r\nHost: test\r\nConnection: close\r\n\
+             Authorization: Bearer {token}\r\n"
+        );
         if let Some(body) = body {
             head.push_str(&format!(
                 "Content-Type: application/json\r\nContent-Length: {}\r\n",
@@ -561,14 +681,9 @@ impl Conn {
 }
 
 /// One request over a fresh connection to a real server; answers the head and the whole body.
-pub async fn http(
-    addr: SocketAddr,
-    method: &str,
-    path: &str,
-    body: Option<&[u8]>,
-) -> (Head, Vec<u8>) {
-    let mut conn = Conn::connect(addr).await;
-    conn.send_request(method, path, body).await;
+pub async fn http(peer: &Peer, method: &str, path: &str, body: Option<&[u8]>) -> (Head, Vec<u8>) {
+    let mut conn = Conn::connect(peer.socket).await;
+    conn.send_request(method, path, &peer.token, body).await;
     let head = conn.read_head().await;
     let body = conn.read_body(&head).await;
     (head, body)
@@ -593,12 +708,13 @@ pub struct EventStream {
 
 impl EventStream {
     /// Opens `GET path` on `addr`; answers the response head and the stream.
-    pub async fn open(addr: SocketAddr, path: &str) -> (Head, Self) {
-        let mut conn = Conn::connect(addr).await;
+    pub async fn open(peer: &Peer, path: &str) -> (Head, Self) {
+        let mut conn = Conn::connect(peer.socket).await;
         conn.write_all(
             format!(
                 "GET {path} HTTP/1.1\r\nHost: test\r\nAccept: text/event-stream\r\n\
-                 Connection: close\r\n\r\n"
+                 Authorization: Bearer {}\r\nConnection: close\r\n\r\n",
+                peer.token
             )
             .as_bytes(),
         )

@@ -8,8 +8,9 @@ mod write;
 use crate::Store;
 use crate::error::{Context, StoreError};
 use crate::model::{
-    AgreementVersion, AppendBatch, AppendReceipt, ClientRecord, Durability, Head, IncidentFilter,
-    IncidentRow, ObservationRow, StoredCheckpoint, StoredEntry, StoredObservation,
+    AgreementVersion, AppendBatch, AppendReceipt, AssessmentRow, ClientRecord, Durability, Head,
+    IncidentFilter, IncidentRow, Member, ObservationRow, StoredCheckpoint, StoredEntry,
+    StoredObservation,
 };
 use rusqlite::{Connection, OpenFlags};
 use std::path::{Path, PathBuf};
@@ -17,7 +18,7 @@ use std::sync::Mutex;
 use truce_core::agreement::AgreementDoc;
 use truce_core::entry::Hash;
 use truce_core::incident::IncidentEstimate;
-use truce_core::{Incident, IncidentId, ObservationId, Timestamp};
+use truce_core::{Incident, IncidentId, Kind, ObservationId, Timestamp};
 use uuid::Uuid;
 
 /// Readers kept open between queries; more are opened under load and closed after.
@@ -182,6 +183,22 @@ impl Store for SqliteStore {
 
     fn agreement_versions(&self) -> Result<Vec<AgreementVersion>, StoreError> {
         self.read(read::agreement_versions)
+    }
+
+    fn member(&self, user: &str) -> Result<Option<Member>, StoreError> {
+        self.read(|c| read::member(c, user))
+    }
+
+    fn members(&self, monitor: Option<&str>) -> Result<Vec<Member>, StoreError> {
+        self.read(|c| read::members(c, monitor))
+    }
+
+    fn assessment_rows(&self, after: i64, limit: u64) -> Result<Vec<AssessmentRow>, StoreError> {
+        self.read(|c| read::assessment_rows(c, after, limit))
+    }
+
+    fn corrected_kinds(&self) -> Result<Vec<(IncidentId, Kind)>, StoreError> {
+        self.read(read::corrected_kinds)
     }
 }
 

@@ -2,13 +2,16 @@
 //! the sequencer must see its own latest commit).
 
 use crate::error::{Context, StoreError};
-use crate::model::{ClientRecord, IncidentFilter, StoredEntry, StoredObservation};
+use crate::model::{
+    AssessmentRow, ClientRecord, IncidentFilter, Member, StoredEntry, StoredObservation,
+};
 use rusqlite::types::Value;
 use rusqlite::{Connection, OptionalExtension, params, params_from_iter};
+use truce_core::access::{Role, Verdict};
 use truce_core::agreement::AgreementDoc;
 use truce_core::entry::{EntryBody, Hash};
-use truce_core::incident::IncidentEstimate;
-use truce_core::{Incident, IncidentId, ObservationId};
+use truce_core::incident::{Annotation, Assessment, IncidentEstimate, Status};
+use truce_core::{Incident, IncidentId, Kind, ObservationId, Timestamp};
 use uuid::Uuid;
 
 fn hash_of(bytes: Vec<u8>, what: &str) -> Result<Hash, StoreError> {
@@ -118,13 +121,192 @@ fn build_incident(
     entry: &[u8],
 ) -> Result<Incident, StoreError> {
     let id_typed = IncidentId(id as u64);
+    let mut estimate = decode_estimate(id, entry)?;
+    let annotations = annotations(conn, id)?;
+    // An analyst's correction of the kind stands over the estimators' kind.
+    if let Some(kind) = annotations.iter().rev().find_map(|a| a.corrected_kind) {
+        estimate.kind = kind;
+    }
+    let (assessments, status) = assessments(conn, id)?;
+    if let Some(status) = status {
+        estimate.status = status;
+    }
     Ok(Incident {
         id: id_typed,
         revision,
-        estimate: decode_estimate(id, entry)?,
+        estimate,
         observation_ids: observation_ids(conn, id_typed)?,
-        assessments: Vec::new(),
+        assessments,
+        annotations,
     })
+}
+
+/// Every verdict on incident `id`, oldest first, each monitor's latest marked current; and the
+/// status the incidents table holds (it counts the verdicts).
+fn assessments(
+    conn: &Connection,
+    id: i64,
+) -> Result<(Vec<Assessment>, Option<Status>), StoreError> {
+    let mut stmt = conn
+        .prepare_cached(
+            "SELECT entry, monitor, verdict, reason, user, at_ns FROM assessments
+             WHERE incident_id = ?1 ORDER BY entry",
+        )
+        .context("reading assessments")?;
+    let rows = stmt
+        .query_map([id], |r| {
+            Ok((
+                r.get::<_, i64>(0)?,
+                r.get::<_, String>(1)?,
+                r.get::<_, String>(2)?,
+                r.get::<_, String>(3)?,
+                r.get::<_, String>(4)?,
+                r.get::<_, i64>(5)?,
+            ))
+        })
+        .context("reading assessments")?;
+    let mut out: Vec<Assessment> = Vec::new();
+    for row in rows {
+        let (entry, monitor, verdict, reason, user, at_ns) = row.context("reading assessments")?;
+        let verdict = Verdict::from_name(&verdict).ok_or_else(|| {
+            StoreError::Corrupt(format!("assessment {entry}: verdict {verdict:?}"))
+        })?;
+        for earlier in out.iter_mut().filter(|a| a.monitor == monitor) {
+            earlier.current = false;
+        }
+        out.push(Assessment {
+            monitor,
+            verdict,
+            reason,
+            user,
+            at: Timestamp::from_unix_nanos(i128::from(at_ns))
+                .ok_or_else(|| StoreError::Corrupt(format!("assessment {entry}: time")))?,
+            current: true,
+            entry_index: entry as u64,
+        });
+    }
+    let status: Option<String> = conn
+        .query_row("SELECT status FROM incidents WHERE id = ?1", [id], |r| {
+            r.get(0)
+        })
+        .optional()
+        .context("reading the incident's status")?;
+    let status = status.and_then(|s| Status::ALL.into_iter().find(|x| x.as_str() == s));
+    Ok((out, status))
+}
+
+fn annotations(conn: &Connection, id: i64) -> Result<Vec<Annotation>, StoreError> {
+    let mut stmt = conn
+        .prepare_cached(
+            "SELECT entry, user, text, corrected_kind, at_ns FROM annotations
+             WHERE incident_id = ?1 ORDER BY entry",
+        )
+        .context("reading annotations")?;
+    let rows = stmt
+        .query_map([id], |r| {
+            Ok((
+                r.get::<_, i64>(0)?,
+                r.get::<_, String>(1)?,
+                r.get::<_, String>(2)?,
+                r.get::<_, Option<String>>(3)?,
+                r.get::<_, i64>(4)?,
+            ))
+        })
+        .context("reading annotations")?;
+    let mut out = Vec::new();
+    for row in rows {
+        let (entry, user, text, kind, at_ns) = row.context("reading annotations")?;
+        out.push(Annotation {
+            user,
+            text,
+            corrected_kind: kind.as_deref().and_then(Kind::from_name),
+            at: Timestamp::from_unix_nanos(i128::from(at_ns))
+                .ok_or_else(|| StoreError::Corrupt(format!("annotation {entry}: time")))?,
+            entry_index: entry as u64,
+        });
+    }
+    Ok(out)
+}
+
+/// One member by name.
+pub fn member(conn: &Connection, user: &str) -> Result<Option<Member>, StoreError> {
+    Ok(members_where(conn, "WHERE user = ?1", &[&user])?
+        .into_iter()
+        .next())
+}
+
+/// Members, of one monitor or all.
+pub fn members(conn: &Connection, monitor: Option<&str>) -> Result<Vec<Member>, StoreError> {
+    match monitor {
+        Some(m) => members_where(conn, "WHERE monitor = ?1 ORDER BY user", &[&m]),
+        None => members_where(conn, "ORDER BY user", &[]),
+    }
+}
+
+fn members_where(
+    conn: &Connection,
+    clause: &str,
+    args: &[&dyn rusqlite::ToSql],
+) -> Result<Vec<Member>, StoreError> {
+    let sql =
+        format!("SELECT user, monitor, role, active, token_hash, entry FROM members {clause}");
+    let mut stmt = conn.prepare_cached(&sql).context("reading members")?;
+    let rows = stmt
+        .query_map(args, |r| {
+            Ok((
+                r.get::<_, String>(0)?,
+                r.get::<_, String>(1)?,
+                r.get::<_, String>(2)?,
+                r.get::<_, bool>(3)?,
+                r.get::<_, Option<String>>(4)?,
+                r.get::<_, i64>(5)?,
+            ))
+        })
+        .context("reading members")?;
+    let mut out = Vec::new();
+    for row in rows {
+        let (user, monitor, role, active, token_hash, entry) = row.context("reading members")?;
+        let role = Role::from_name(&role)
+            .ok_or_else(|| StoreError::Corrupt(format!("member {user}: role {role:?}")))?;
+        out.push(Member {
+            user,
+            monitor,
+            role,
+            active,
+            token_hash,
+            entry: entry as u64,
+        });
+    }
+    Ok(out)
+}
+
+/// Every `assessments` row after entry `after`, in entry order, at most `limit`.
+pub fn assessment_rows(
+    conn: &Connection,
+    after: i64,
+    limit: u64,
+) -> Result<Vec<AssessmentRow>, StoreError> {
+    let mut stmt = conn
+        .prepare_cached(
+            "SELECT entry, incident_id, monitor, verdict, reason, user, at_ns FROM assessments
+             WHERE entry > ?1 ORDER BY entry LIMIT ?2",
+        )
+        .context("reading assessments")?;
+    let rows = stmt
+        .query_map(params![after, limit as i64], |r| {
+            Ok(AssessmentRow {
+                entry: r.get::<_, i64>(0)? as u64,
+                incident_id: r.get::<_, i64>(1)? as u64,
+                monitor: r.get(2)?,
+                verdict: r.get(3)?,
+                reason: r.get(4)?,
+                user: r.get(5)?,
+                at_ns: r.get(6)?,
+            })
+        })
+        .context("reading assessments")?;
+    rows.collect::<Result<Vec<_>, _>>()
+        .context("reading assessments")
 }
 
 pub fn incident(conn: &Connection, id: IncidentId) -> Result<Option<Incident>, StoreError> {
@@ -476,4 +658,25 @@ pub fn agreement_versions(
         .context("reading agreement versions")?;
     rows.collect::<Result<_, _>>()
         .context("reading agreement versions")
+}
+
+/// Every kind correction, in entry order.
+pub fn corrected_kinds(conn: &Connection) -> Result<Vec<(IncidentId, Kind)>, StoreError> {
+    let mut stmt = conn
+        .prepare_cached(
+            "SELECT incident_id, corrected_kind FROM annotations
+             WHERE corrected_kind IS NOT NULL ORDER BY entry",
+        )
+        .context("reading kind corrections")?;
+    let rows = stmt
+        .query_map([], |r| Ok((r.get::<_, i64>(0)?, r.get::<_, String>(1)?)))
+        .context("reading kind corrections")?;
+    let mut out = Vec::new();
+    for row in rows {
+        let (id, kind) = row.context("reading kind corrections")?;
+        let kind = Kind::from_name(&kind)
+            .ok_or_else(|| StoreError::Corrupt(format!("annotation kind {kind:?}")))?;
+        out.push((IncidentId(id as u64), kind));
+    }
+    Ok(out)
 }

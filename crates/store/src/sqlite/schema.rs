@@ -65,6 +65,35 @@ const MIGRATIONS: &[&str] = &[
         line    TEXT NOT NULL,              -- the signature line, verbatim
         PRIMARY KEY (size, witness)
      ) WITHOUT ROWID;",
+    // 3: joint verification. `members.token_hash` is the one column not derived from the record:
+    // tokens never enter it.
+    "CREATE TABLE members (
+        user       TEXT PRIMARY KEY,
+        monitor    TEXT NOT NULL,
+        role       TEXT NOT NULL,
+        active     INTEGER NOT NULL,
+        token_hash TEXT,                    -- argon2 PHC string; NULL once revoked
+        entry      INTEGER NOT NULL
+     );
+     CREATE TABLE assessments (
+        entry       INTEGER PRIMARY KEY,
+        incident_id INTEGER NOT NULL,
+        monitor     TEXT NOT NULL,
+        verdict     TEXT NOT NULL,
+        reason      TEXT NOT NULL,
+        user        TEXT NOT NULL,
+        at_ns       INTEGER NOT NULL
+     );
+     CREATE INDEX assessments_incident ON assessments(incident_id);
+     CREATE TABLE annotations (
+        entry          INTEGER PRIMARY KEY,
+        incident_id    INTEGER NOT NULL,
+        user           TEXT NOT NULL,
+        text           TEXT NOT NULL,
+        corrected_kind TEXT,
+        at_ns          INTEGER NOT NULL
+     );
+     CREATE INDEX annotations_incident ON annotations(incident_id);",
 ];
 
 /// Computes the Merkle tree's stored hashes for entries recorded before the ledger existed (a

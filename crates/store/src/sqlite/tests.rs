@@ -1324,6 +1324,7 @@ fn a_spine_database_is_migrated_with_its_tree_backfilled() {
         let conn = rusqlite::Connection::open(&path).unwrap();
         conn.execute_batch(
             "DROP TABLE cosignatures; DROP TABLE checkpoints; DROP TABLE tree_hashes;
+             DROP TABLE members; DROP TABLE assessments; DROP TABLE annotations;
              PRAGMA user_version = 1;",
         )
         .unwrap();

@@ -184,6 +184,81 @@ impl Writer {
                             ])
                             .context("storing an incident")?;
                     }
+                    Projection::Membership {
+                        user,
+                        monitor,
+                        role,
+                        active,
+                        token_hash,
+                    } => {
+                        tx.execute(
+                            "INSERT INTO members (user, monitor, role, active, token_hash, entry)
+                             VALUES (?1, ?2, ?3, ?4, ?5, ?6)
+                             ON CONFLICT(user) DO UPDATE SET monitor = ?2, role = ?3,
+                               active = ?4, token_hash = ?5, entry = ?6",
+                            params![user, monitor, role.as_str(), active, token_hash, idx as i64],
+                        )
+                        .context("storing a member")?;
+                    }
+                    Projection::Assessment {
+                        incident_id,
+                        monitor,
+                        verdict,
+                        reason,
+                        user,
+                        at,
+                        status,
+                    } => {
+                        tx.execute(
+                            "INSERT INTO assessments
+                               (entry, incident_id, monitor, verdict, reason, user, at_ns)
+                             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+                            params![
+                                idx as i64,
+                                incident_id.0 as i64,
+                                monitor,
+                                verdict.as_str(),
+                                reason,
+                                user,
+                                at.unix_nanos() as i64
+                            ],
+                        )
+                        .context("storing an assessment")?;
+                        tx.execute(
+                            "UPDATE incidents SET status = ?1 WHERE id = ?2",
+                            params![status.as_str(), incident_id.0 as i64],
+                        )
+                        .context("updating the incident's status")?;
+                    }
+                    Projection::Annotation {
+                        incident_id,
+                        user,
+                        text,
+                        corrected_kind,
+                        at,
+                    } => {
+                        tx.execute(
+                            "INSERT INTO annotations
+                               (entry, incident_id, user, text, corrected_kind, at_ns)
+                             VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+                            params![
+                                idx as i64,
+                                incident_id.0 as i64,
+                                user,
+                                text,
+                                corrected_kind.map(|k| k.as_str()),
+                                at.unix_nanos() as i64
+                            ],
+                        )
+                        .context("storing an annotation")?;
+                        if let Some(kind) = corrected_kind {
+                            tx.execute(
+                                "UPDATE incidents SET kind = ?1 WHERE id = ?2",
+                                params![kind.as_str(), incident_id.0 as i64],
+                            )
+                            .context("correcting the incident's kind")?;
+                        }
+                    }
                     Projection::Agreement { version, document } => {
                         let digest = sha256(document);
                         tx.execute(

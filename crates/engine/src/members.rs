@@ -1,0 +1,487 @@
+//! Members, their tokens, and what they record: membership changes, each monitor's signed
+//! verdicts on incidents, analysts' notes.
+//!
+//! A token is `<user>.<secret>` with 32 random bytes of secret; only its argon2id hash is
+//! kept (in `members.token_hash`, never in the record). Verifying a token runs argon2 once; a
+//! verified token is then remembered by its SHA-256 until the member is revoked, so each
+//! request does not pay argon2 again. Failed attempts are limited per client by the server.
+//!
+//! An assessment is signed with its monitor's assessment key (a C2SP signed-note Ed25519 key
+//! listed in the agreement's `[ledger.assessment_keys]`): the record itself then proves which
+//! monitor said what. The key is the monitor's, not the center's: the center holds it only
+//! when the monitor deposits it (the demo does), and a monitor that does not may sign the
+//! statement itself and send the signed note.
+
+use crate::{Engine, EngineError};
+use argon2::Argon2;
+use argon2::password_hash::rand_core::{OsRng, RngCore};
+use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
+use base64::Engine as _;
+use sha2::{Digest, Sha256};
+use std::collections::HashMap;
+use std::sync::Mutex;
+use truce_core::access::{Role, Verdict, assessment_statement, derive_status};
+use truce_core::entry::EntryBody;
+use truce_core::incident::Status;
+use truce_core::{IncidentId, Kind, Timestamp};
+use truce_ledger::note::{NoteSigner, NoteVerifier};
+use truce_store::{AppendBatch, Member, NewEntry, Projection};
+
+/// Longest member name, reason or note, in bytes.
+pub const MAX_NAME_BYTES: usize = 64;
+/// Longest reason or note text, bytes.
+pub const MAX_TEXT_BYTES: usize = 4096;
+/// How far a monitor's own signing time may be from the center's clock, seconds.
+const MAX_SIGNING_SKEW_S: f64 = 300.0;
+
+/// Who is calling, once their token verified.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Caller {
+    /// Their name.
+    pub user: String,
+    /// Their monitor.
+    pub monitor: String,
+    /// Their role.
+    pub role: Role,
+}
+
+/// Tokens verified since start, by SHA-256, and each monitor's deposited assessment key.
+#[derive(Default)]
+pub(crate) struct Access {
+    verified: Mutex<HashMap<[u8; 32], Caller>>,
+    assessment_signers: Mutex<HashMap<String, NoteSigner>>,
+}
+
+impl Engine {
+    /// Adds `user` to `monitor` with `role` (or re-admits a revoked member) and returns their
+    /// token, which is shown once and stored only as a hash. `by` names who did it.
+    pub fn add_member(
+        &self,
+        user: &str,
+        monitor: &str,
+        role: Role,
+        by: &str,
+        now: Timestamp,
+    ) -> Result<String, EngineError> {
+        check_name("user", user)?;
+        if !self
+            .agreement()
+            .doc
+            .monitors
+            .iter()
+            .any(|m| m.id == monitor)
+        {
+            return Err(EngineError::invalid(
+                "monitor",
+                format!("{monitor:?} is not a monitor of the agreement"),
+            ));
+        }
+        if let Some(m) = self.store().member(user)?
+            && m.active
+        {
+            return Err(EngineError::invalid(
+                "user",
+                format!(
+                    "{user:?} is already a member ({} of {})",
+                    m.role.as_str(),
+                    m.monitor
+                ),
+            ));
+        }
+        let mut secret = [0u8; 32];
+        OsRng.fill_bytes(&mut secret);
+        let token = format!(
+            "{user}.{}",
+            base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(secret)
+        );
+        let salt = SaltString::generate(&mut OsRng);
+        let hash = Argon2::default()
+            .hash_password(token.as_bytes(), &salt)
+            .map_err(|e| EngineError::Ledger(format!("hashing a token: {e}")))?
+            .to_string();
+        let body = EntryBody::Membership {
+            user: user.to_string(),
+            monitor: monitor.to_string(),
+            role,
+            active: true,
+            by: by.to_string(),
+            recorded_at: now,
+        };
+        self.append_one(
+            &body,
+            Projection::Membership {
+                user: user.to_string(),
+                monitor: monitor.to_string(),
+                role,
+                active: true,
+                token_hash: Some(hash),
+            },
+        )?;
+        Ok(token)
+    }
+
+    /// Revokes `user`: their token stops working at once; the record keeps that they were a
+    /// member. `by` must be an admin of the same monitor (or the operator, `by_monitor: None`).
+    pub fn revoke_member(
+        &self,
+        user: &str,
+        by: &str,
+        by_monitor: Option<&str>,
+        now: Timestamp,
+    ) -> Result<(), EngineError> {
+        let m = self
+            .store()
+            .member(user)?
+            .filter(|m| m.active)
+            .ok_or_else(|| EngineError::NotFound(format!("no active member {user:?}")))?;
+        if let Some(monitor) = by_monitor
+            && monitor != m.monitor
+        {
+            return Err(EngineError::Forbidden(format!(
+                "{user:?} is a member of {}, not of {monitor}",
+                m.monitor
+            )));
+        }
+        let body = EntryBody::Membership {
+            user: m.user.clone(),
+            monitor: m.monitor.clone(),
+            role: m.role,
+            active: false,
+            by: by.to_string(),
+            recorded_at: now,
+        };
+        self.append_one(
+            &body,
+            Projection::Membership {
+                user: m.user.clone(),
+                monitor: m.monitor,
+                role: m.role,
+                active: false,
+                token_hash: None,
+            },
+        )?;
+        lock(&self.access.verified).retain(|_, c| c.user != m.user);
+        Ok(())
+    }
+
+    /// The caller a token belongs to, or `None` when it is not an active member's.
+    pub fn authenticate(&self, token: &str) -> Result<Option<Caller>, EngineError> {
+        let digest: [u8; 32] = Sha256::digest(token.as_bytes()).into();
+        if let Some(c) = lock(&self.access.verified).get(&digest) {
+            return Ok(Some(c.clone()));
+        }
+        let Some((user, _)) = token.rsplit_once('.') else {
+            return Ok(None);
+        };
+        let Some(m) = self.store().member(user)? else {
+            return Ok(None);
+        };
+        let Some(hash) = m.token_hash.as_deref().filter(|_| m.active) else {
+            return Ok(None);
+        };
+        let Ok(parsed) = PasswordHash::new(hash) else {
+            return Ok(None);
+        };
+        // argon2's comparison of the derived hash is constant-time.
+        if Argon2::default()
+            .verify_password(token.as_bytes(), &parsed)
+            .is_err()
+        {
+            return Ok(None);
+        }
+        let caller = Caller {
+            user: m.user,
+            monitor: m.monitor,
+            role: m.role,
+        };
+        lock(&self.access.verified).insert(digest, caller.clone());
+        Ok(Some(caller))
+    }
+
+    /// The members of `monitor` (all monitors with `None`), without their token hashes.
+    pub fn members(&self, monitor: Option<&str>) -> Result<Vec<Member>, EngineError> {
+        let mut list = self.store().members(monitor)?;
+        for m in &mut list {
+            m.token_hash = None;
+        }
+        Ok(list)
+    }
+
+    /// Deposits `monitor`'s assessment key with this process, so it can sign that monitor's
+    /// officers' verdicts. The key must be the one the agreement lists for the monitor.
+    pub fn set_assessment_signer(
+        &self,
+        monitor: &str,
+        signer: NoteSigner,
+    ) -> Result<(), EngineError> {
+        let listed = self.assessment_key(monitor)?;
+        if listed.name() != signer.name() || signer.verifier_text() != listed_text(self, monitor) {
+            return Err(EngineError::Ledger(format!(
+                "the key {} is not the assessment key the agreement lists for {monitor}",
+                signer.name()
+            )));
+        }
+        lock(&self.access.assessment_signers).insert(monitor.to_string(), signer);
+        Ok(())
+    }
+
+    /// Records the calling officer's verdict on `incident` for their own monitor, signed with
+    /// the monitor's key: by the key deposited here, or as `signed_note` the monitor signed
+    /// itself over the exact statement. Returns the incident's status after it.
+    pub fn assess(
+        &self,
+        caller: &Caller,
+        incident: IncidentId,
+        verdict: Verdict,
+        reason: &str,
+        signed_note: Option<&str>,
+        now: Timestamp,
+    ) -> Result<Status, EngineError> {
+        if caller.role != Role::Officer {
+            return Err(EngineError::Forbidden(format!(
+                "{} is {}, and only an officer assesses",
+                caller.user,
+                caller.role.as_str()
+            )));
+        }
+        check_text("reason", reason)?;
+        let verifier = self.assessment_key(&caller.monitor)?;
+        let mut seq = self.lock_sequencer();
+        let found = self
+            .store()
+            .incident(incident)?
+            .ok_or_else(|| EngineError::NotFound(format!("no incident {incident}")))?;
+        if found.estimate.status == Status::Merged {
+            return Err(EngineError::invalid(
+                "incident",
+                format!(
+                    "incident {incident} was merged into {}: assess that one",
+                    found
+                        .estimate
+                        .merged_into
+                        .map(|i| i.to_string())
+                        .unwrap_or_default()
+                ),
+            ));
+        }
+        let origin = self.record_origin();
+        let statement = |at: Timestamp| {
+            assessment_statement(
+                &origin,
+                incident,
+                &caller.monitor,
+                verdict,
+                reason,
+                &caller.user,
+                at,
+            )
+        };
+        let note = match signed_note {
+            Some(note) => {
+                let text = truce_ledger::note::verify_note(note.as_bytes(), &verifier)
+                    .map_err(|e| EngineError::invalid("signed_note", e.to_string()))?;
+                // The monitor signed at its own time: the statement names it.
+                let signed_at = String::from_utf8_lossy(&text)
+                    .lines()
+                    .find_map(|l| l.strip_prefix("time ").map(str::to_string))
+                    .and_then(|t| Timestamp::parse(&t).ok())
+                    .ok_or_else(|| {
+                        EngineError::invalid("signed_note", "the statement has no time line")
+                    })?;
+                if signed_at.seconds_since(now).abs() > MAX_SIGNING_SKEW_S {
+                    return Err(EngineError::invalid(
+                        "signed_note",
+                        format!("signed at {signed_at}, more than 5 minutes from now ({now})"),
+                    ));
+                }
+                let statement = statement(signed_at);
+                if text != statement.as_bytes() {
+                    return Err(EngineError::invalid(
+                        "signed_note",
+                        format!("must sign exactly this statement:\n{statement}"),
+                    ));
+                }
+                note.to_string()
+            }
+            None => {
+                let signers = lock(&self.access.assessment_signers);
+                let signer = signers.get(&caller.monitor).ok_or_else(|| {
+                    EngineError::invalid(
+                        "signed_note",
+                        format!(
+                            "{} has not deposited its assessment key with the center: send the \
+                             statement signed with it",
+                            caller.monitor
+                        ),
+                    )
+                })?;
+                truce_ledger::note::sign_note(signer, statement(now).as_bytes())
+            }
+        };
+        let mut verdicts: HashMap<String, Verdict> = found
+            .assessments
+            .iter()
+            .filter(|a| a.current)
+            .map(|a| (a.monitor.clone(), a.verdict))
+            .collect();
+        verdicts.insert(caller.monitor.clone(), verdict);
+        let current: Vec<Verdict> = verdicts.into_values().collect();
+        let status = derive_status(
+            found.estimate.status,
+            self.agreement().doc.monitors.len(),
+            &current,
+        );
+        let body = EntryBody::Assessment {
+            incident_id: incident,
+            monitor: caller.monitor.clone(),
+            verdict,
+            reason: reason.to_string(),
+            user: caller.user.clone(),
+            recorded_at: now,
+            signed_note: note,
+        };
+        self.append_locked(
+            &body,
+            Projection::Assessment {
+                incident_id: incident,
+                monitor: caller.monitor.clone(),
+                verdict,
+                reason: reason.to_string(),
+                user: caller.user.clone(),
+                at: now,
+                status,
+            },
+        )?;
+        seq.verdicts
+            .entry(incident)
+            .or_default()
+            .insert(caller.monitor.clone(), verdict);
+        Ok(status)
+    }
+
+    /// Records an analyst's note on `incident`, possibly correcting its kind.
+    pub fn annotate(
+        &self,
+        caller: &Caller,
+        incident: IncidentId,
+        text: &str,
+        corrected_kind: Option<Kind>,
+        now: Timestamp,
+    ) -> Result<(), EngineError> {
+        if caller.role != Role::Analyst {
+            return Err(EngineError::Forbidden(format!(
+                "{} is {}, and only an analyst annotates",
+                caller.user,
+                caller.role.as_str()
+            )));
+        }
+        check_text("text", text)?;
+        let mut seq = self.lock_sequencer();
+        if self.store().incident(incident)?.is_none() {
+            return Err(EngineError::NotFound(format!("no incident {incident}")));
+        }
+        let body = EntryBody::Annotation {
+            incident_id: incident,
+            user: caller.user.clone(),
+            text: text.to_string(),
+            corrected_kind,
+            recorded_at: now,
+        };
+        self.append_locked(
+            &body,
+            Projection::Annotation {
+                incident_id: incident,
+                user: caller.user.clone(),
+                text: text.to_string(),
+                corrected_kind,
+                at: now,
+            },
+        )?;
+        if let Some(kind) = corrected_kind {
+            seq.corrected.insert(incident, kind);
+        }
+        Ok(())
+    }
+
+    /// The name assessments are signed under: the log's origin, else the agreement's name.
+    pub fn record_origin(&self) -> String {
+        self.agreement()
+            .doc
+            .ledger
+            .as_ref()
+            .map(|l| l.origin.clone())
+            .unwrap_or_else(|| self.agreement().doc.name.clone())
+    }
+
+    fn assessment_key(&self, monitor: &str) -> Result<NoteVerifier, EngineError> {
+        let text = listed_text(self, monitor);
+        if text.is_empty() {
+            return Err(EngineError::invalid(
+                "monitor",
+                format!("the agreement lists no assessment key for {monitor}"),
+            ));
+        }
+        NoteVerifier::from_text(&text).map_err(|e| EngineError::Ledger(e.to_string()))
+    }
+
+    fn append_one(&self, body: &EntryBody, projection: Projection) -> Result<(), EngineError> {
+        let _seq = self.lock_sequencer();
+        self.append_locked(body, projection)
+    }
+
+    /// Appends one entry; the caller holds the sequencer lock.
+    fn append_locked(&self, body: &EntryBody, projection: Projection) -> Result<(), EngineError> {
+        let batch = AppendBatch {
+            entries: vec![NewEntry {
+                bytes: body.canonical_bytes()?,
+                type_name: body.type_name(),
+                projection,
+            }],
+        };
+        self.store().append(&batch)?;
+        Ok(())
+    }
+}
+
+fn listed_text(engine: &Engine, monitor: &str) -> String {
+    engine
+        .agreement()
+        .doc
+        .ledger
+        .as_ref()
+        .and_then(|l| l.assessment_keys.get(monitor).cloned())
+        .unwrap_or_default()
+}
+
+fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+}
+
+fn check_name(field: &'static str, name: &str) -> Result<(), EngineError> {
+    let ok = !name.is_empty()
+        && name.len() <= MAX_NAME_BYTES
+        && name
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_');
+    if ok {
+        Ok(())
+    } else {
+        Err(EngineError::invalid(
+            field,
+            format!("{name:?} must be 1–{MAX_NAME_BYTES} letters, digits, - or _"),
+        ))
+    }
+}
+
+fn check_text(field: &'static str, text: &str) -> Result<(), EngineError> {
+    if text.trim().is_empty() {
+        return Err(EngineError::invalid(field, "must not be empty"));
+    }
+    if text.len() > MAX_TEXT_BYTES {
+        return Err(EngineError::invalid(
+            field,
+            format!("{} bytes, at most {MAX_TEXT_BYTES}", text.len()),
+        ));
+    }
+    Ok(())
+}

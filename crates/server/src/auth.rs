@@ -1,0 +1,125 @@
+//! Who is calling: every endpoint but `/healthz`, the API description and the ledger's public
+//! reads needs `Authorization: Bearer <token>` (or, for the event stream, which browsers open
+//! without headers, `?access_token=`). No token or a wrong one is 401; a client that fails too
+//! often is held off with 429 for a minute.
+
+use crate::AppState;
+use crate::error::AppError;
+use axum::extract::{ConnectInfo, Request, State};
+use axum::http::{StatusCode, header};
+use axum::middleware::Next;
+use axum::response::Response;
+use std::collections::HashMap;
+use std::net::{IpAddr, SocketAddr};
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
+use truce_core::access::Role;
+use truce_engine::Caller;
+
+/// Failed attempts one client may make per window.
+pub const MAX_FAILURES: usize = 10;
+/// The window failed attempts are counted over.
+pub const FAILURE_WINDOW: Duration = Duration::from_secs(60);
+
+/// Recent failed attempts, per client address.
+#[derive(Debug, Default)]
+pub struct Guard {
+    failures: Mutex<HashMap<Option<IpAddr>, Vec<Instant>>>,
+}
+
+impl Guard {
+    fn blocked(&self, client: Option<IpAddr>) -> bool {
+        let mut map = lock(&self.failures);
+        let list = map.entry(client).or_default();
+        list.retain(|t| t.elapsed() < FAILURE_WINDOW);
+        list.len() >= MAX_FAILURES
+    }
+
+    fn failed(&self, client: Option<IpAddr>) {
+        lock(&self.failures)
+            .entry(client)
+            .or_default()
+            .push(Instant::now());
+    }
+}
+
+fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+}
+
+/// Middleware: authenticates the request and hands the [`Caller`] to the handler as an
+/// extension; answers 401 or 429 itself.
+pub async fn require_member(
+    State(state): State<AppState>,
+    mut request: Request,
+    next: Next,
+) -> Result<Response, AppError> {
+    let client = request
+        .extensions()
+        .get::<ConnectInfo<SocketAddr>>()
+        .map(|c| c.0.ip());
+    if state.guard.blocked(client) {
+        return Err(AppError::new(
+            StatusCode::TOO_MANY_REQUESTS,
+            "too_many_attempts",
+            format!(
+                "more than {MAX_FAILURES} failed sign-ins in {} s from this address; wait a minute",
+                FAILURE_WINDOW.as_secs()
+            ),
+        ));
+    }
+    let Some(token) = token_of(&request) else {
+        return Err(unauthorized(
+            "no token: send Authorization: Bearer <token> (truce user add prints one)",
+        ));
+    };
+    let engine = state.engine.clone();
+    let caller = tokio::task::spawn_blocking(move || engine.authenticate(&token))
+        .await
+        .map_err(AppError::internal)?
+        .map_err(AppError::from)?;
+    let Some(caller) = caller else {
+        state.guard.failed(client);
+        return Err(unauthorized("the token is not an active member's"));
+    };
+    request.extensions_mut().insert(caller);
+    Ok(next.run(request).await)
+}
+
+fn token_of(request: &Request) -> Option<String> {
+    if let Some(value) = request.headers().get(header::AUTHORIZATION) {
+        let text = value.to_str().ok()?;
+        return text
+            .strip_prefix("Bearer ")
+            .map(|t| t.trim().to_string())
+            .filter(|t| !t.is_empty());
+    }
+    request.uri().query().and_then(|q| {
+        q.split('&')
+            .find_map(|pair| pair.strip_prefix("access_token="))
+            .map(str::to_string)
+    })
+}
+
+fn unauthorized(message: &str) -> AppError {
+    AppError::new(StatusCode::UNAUTHORIZED, "unauthorized", message)
+}
+
+/// 403 unless the caller has one of `roles`.
+pub fn require_role(caller: &Caller, roles: &[Role], what: &str) -> Result<(), AppError> {
+    if roles.contains(&caller.role) {
+        Ok(())
+    } else {
+        let allowed: Vec<&str> = roles.iter().map(|r| r.as_str()).collect();
+        Err(AppError::new(
+            StatusCode::FORBIDDEN,
+            "forbidden",
+            format!(
+                "{} is {}; {what} needs {}",
+                caller.user,
+                caller.role.as_str(),
+                allowed.join(" or ")
+            ),
+        ))
+    }
+}

@@ -1,0 +1,237 @@
+//! Members and what they record: verdicts (officers), notes (analysts), membership (admins).
+
+use crate::AppState;
+use crate::auth::require_role;
+use crate::error::AppError;
+use axum::Json;
+use axum::body::Bytes;
+use axum::extract::{Extension, Path, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use serde_json::{Map, Value, json};
+use truce_core::access::{Role, Verdict};
+use truce_core::{IncidentId, Kind, Timestamp};
+use truce_engine::Caller;
+
+/// Largest body of these endpoints, bytes.
+const MAX_BODY: usize = 16 * 1024;
+
+async fn blocking<T: Send + 'static>(
+    f: impl FnOnce() -> Result<T, AppError> + Send + 'static,
+) -> Result<T, AppError> {
+    tokio::task::spawn_blocking(f)
+        .await
+        .map_err(AppError::internal)?
+}
+
+/// The body as a JSON object with only `allowed` keys.
+fn object(body: &Bytes, allowed: &[&str]) -> Result<Map<String, Value>, AppError> {
+    if body.len() > MAX_BODY {
+        return Err(AppError::new(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "too_large",
+            format!("body is over {MAX_BODY} bytes"),
+        ));
+    }
+    let value: Value = serde_json::from_slice(body).map_err(|e| {
+        AppError::new(
+            StatusCode::BAD_REQUEST,
+            "malformed",
+            format!("not JSON: {e}"),
+        )
+    })?;
+    let Value::Object(map) = value else {
+        return Err(AppError::new(
+            StatusCode::BAD_REQUEST,
+            "malformed",
+            "expected a JSON object",
+        ));
+    };
+    if let Some(k) = map.keys().find(|k| !allowed.contains(&k.as_str())) {
+        return Err(AppError::invalid(
+            k,
+            format!("unknown field; expected {}", allowed.join(", ")),
+        ));
+    }
+    Ok(map)
+}
+
+fn text<'a>(map: &'a Map<String, Value>, field: &str) -> Result<Option<&'a str>, AppError> {
+    match map.get(field) {
+        None | Some(Value::Null) => Ok(None),
+        Some(Value::String(s)) => Ok(Some(s)),
+        Some(_) => Err(AppError::invalid(field, "must be a string")),
+    }
+}
+
+fn required<'a>(map: &'a Map<String, Value>, field: &str) -> Result<&'a str, AppError> {
+    text(map, field)?.ok_or_else(|| AppError::invalid(field, "is required"))
+}
+
+fn incident_id(id: &str) -> Result<IncidentId, AppError> {
+    id.parse::<u64>()
+        .ok()
+        .filter(|n| *n > 0)
+        .map(IncidentId)
+        .ok_or_else(|| AppError::invalid("id", format!("{id:?} is not an incident number")))
+}
+
+/// `POST /api/incidents/{id}/assessments`: the calling officer's verdict for their monitor,
+/// `{"verdict": "confirm" | "dispute" | "undetermined", "reason": …, "signed_note"?: …}`.
+pub async fn assess(
+    State(state): State<AppState>,
+    Extension(caller): Extension<Caller>,
+    Path(id): Path<String>,
+    body: Bytes,
+) -> Result<Response, AppError> {
+    require_role(&caller, &[Role::Officer], "assessing")?;
+    let id = incident_id(&id)?;
+    let map = object(&body, &["verdict", "reason", "signed_note"])?;
+    let verdict_name = required(&map, "verdict")?;
+    let verdict = Verdict::from_name(verdict_name).ok_or_else(|| {
+        AppError::invalid(
+            "verdict",
+            format!("{verdict_name:?} is not confirm, dispute or undetermined"),
+        )
+    })?;
+    let reason = required(&map, "reason")?.to_string();
+    let note = text(&map, "signed_note")?.map(str::to_string);
+    let engine = state.engine.clone();
+    let status = blocking(move || {
+        engine
+            .assess(
+                &caller,
+                id,
+                verdict,
+                &reason,
+                note.as_deref(),
+                Timestamp::now(),
+            )
+            .map_err(AppError::from)
+    })
+    .await?;
+    Ok((
+        StatusCode::CREATED,
+        Json(json!({"incident_id": id, "status": status.as_str()})),
+    )
+        .into_response())
+}
+
+/// `POST /api/incidents/{id}/annotations`: an analyst's note, `{"text": …,
+/// "corrected_kind"?: …}`.
+pub async fn annotate(
+    State(state): State<AppState>,
+    Extension(caller): Extension<Caller>,
+    Path(id): Path<String>,
+    body: Bytes,
+) -> Result<Response, AppError> {
+    require_role(&caller, &[Role::Analyst], "annotating")?;
+    let id = incident_id(&id)?;
+    let map = object(&body, &["text", "corrected_kind"])?;
+    let note = required(&map, "text")?.to_string();
+    let kind = match text(&map, "corrected_kind")? {
+        None => None,
+        Some(name) => Some(Kind::from_name(name).ok_or_else(|| {
+            AppError::invalid("corrected_kind", format!("{name:?} is not a kind"))
+        })?),
+    };
+    let engine = state.engine.clone();
+    blocking(move || {
+        engine
+            .annotate(&caller, id, &note, kind, Timestamp::now())
+            .map_err(AppError::from)
+    })
+    .await?;
+    Ok((StatusCode::CREATED, Json(json!({"incident_id": id}))).into_response())
+}
+
+/// `GET /api/me`: who the token belongs to.
+pub async fn me(Extension(caller): Extension<Caller>) -> Response {
+    Json(json!({
+        "user": caller.user,
+        "monitor": caller.monitor,
+        "role": caller.role.as_str(),
+    }))
+    .into_response()
+}
+
+/// `GET /api/users`: an admin sees their monitor's members, an auditor everyone's.
+pub async fn list(
+    State(state): State<AppState>,
+    Extension(caller): Extension<Caller>,
+) -> Result<Response, AppError> {
+    require_role(&caller, &[Role::Admin, Role::Auditor], "listing members")?;
+    let engine = state.engine.clone();
+    let monitor = (caller.role == Role::Admin).then(|| caller.monitor.clone());
+    let members =
+        blocking(move || engine.members(monitor.as_deref()).map_err(AppError::from)).await?;
+    let list: Vec<Value> = members
+        .into_iter()
+        .map(|m| {
+            json!({"user": m.user, "monitor": m.monitor, "role": m.role.as_str(),
+                   "active": m.active, "entry_index": m.entry})
+        })
+        .collect();
+    Ok(Json(json!({ "members": list })).into_response())
+}
+
+/// `POST /api/users`: an admin adds a member to their own monitor, `{"user": …, "role": …}`;
+/// the answer carries the token, shown this once.
+pub async fn add(
+    State(state): State<AppState>,
+    Extension(caller): Extension<Caller>,
+    body: Bytes,
+) -> Result<Response, AppError> {
+    require_role(&caller, &[Role::Admin], "adding members")?;
+    let map = object(&body, &["user", "role", "monitor"])?;
+    let user = required(&map, "user")?.to_string();
+    let role_name = required(&map, "role")?;
+    let role = Role::from_name(role_name).ok_or_else(|| {
+        AppError::invalid(
+            "role",
+            format!("{role_name:?} is not observer, analyst, officer, admin or auditor"),
+        )
+    })?;
+    if let Some(monitor) = text(&map, "monitor")?
+        && monitor != caller.monitor
+    {
+        return Err(AppError::new(
+            StatusCode::FORBIDDEN,
+            "forbidden",
+            format!(
+                "{} administers {}, not {monitor}",
+                caller.user, caller.monitor
+            ),
+        ));
+    }
+    let engine = state.engine.clone();
+    let token = blocking(move || {
+        engine
+            .add_member(&user, &caller.monitor, role, &caller.user, Timestamp::now())
+            .map(|t| (user, caller.monitor, t))
+            .map_err(AppError::from)
+    })
+    .await?;
+    Ok((
+        StatusCode::CREATED,
+        Json(json!({"user": token.0, "monitor": token.1, "role": role.as_str(), "token": token.2})),
+    )
+        .into_response())
+}
+
+/// `POST /api/users/{user}/revoke`: an admin revokes a member of their own monitor.
+pub async fn revoke(
+    State(state): State<AppState>,
+    Extension(caller): Extension<Caller>,
+    Path(user): Path<String>,
+) -> Result<Response, AppError> {
+    require_role(&caller, &[Role::Admin], "revoking members")?;
+    let engine = state.engine.clone();
+    blocking(move || {
+        engine
+            .revoke_member(&user, &caller.user, Some(&caller.monitor), Timestamp::now())
+            .map_err(AppError::from)
+    })
+    .await?;
+    Ok(StatusCode::NO_CONTENT.into_response())
+}
