@@ -31,6 +31,9 @@ pub const DEFAULT_WINDOW_S: f64 = 60.0;
 /// Most an echo or a non-line-of-sight path delays an arrival, seconds.
 const MAX_MULTIPATH_DELAY_S: f64 = 1.0;
 
+/// Sigmas beyond which a candidate is ruled out before solving (well outside any gate).
+const PREFILTER_SIGMAS: f64 = 8.0;
+
 /// Standard deviation of a report's time, seconds: ranks incidents that fit equally in space.
 const REPORT_TIME_SIGMA_S: f64 = 10.0;
 
@@ -376,6 +379,9 @@ impl Fusion {
                 .arrival_timed(track, m)
                 .then_some((UNLOCATED_SCORE / 2.0, None));
         }
+        if !self.could_fit(track, m) {
+            return None;
+        }
         let Some(trial) = track.trial(m, self.default_temperature_c) else {
             // Still no position: arrivals may gather while they could come from one source.
             return (track.fix.is_none()
@@ -421,6 +427,72 @@ impl Fusion {
             return None;
         }
         Some((rise - f64::from(added_dof.max(0)), Some(trial)))
+    }
+
+    /// A quick test that rules out candidates the joint fix would reject, so the solver runs
+    /// only for plausible ones: arrivals must be timing-consistent with the incident's
+    /// arrivals; a measurement that places the event alone must lie within a generous
+    /// Mahalanobis distance of the incident's estimate; a bare bearing must point near it.
+    fn could_fit(&self, track: &Track, m: &Measure) -> bool {
+        let Some(est) = track.estimate() else {
+            return match m {
+                Measure::Arrival { .. } => self.arrival_times_agree(track, m),
+                _ => true,
+            };
+        };
+        match m {
+            Measure::Arrival { .. } => self.arrival_times_agree(track, m),
+            Measure::Bearing {
+                observer,
+                observer_sigma_m,
+                azimuth_deg,
+                sigma_deg,
+                range: None,
+            } => {
+                let (r, az) = distance_azimuth(*observer, est.center);
+                let off = ((az - azimuth_deg + 540.0).rem_euclid(360.0) - 180.0).to_radians();
+                let spread = est.cov.ellipse_95().semi_major_m / truce_geo::SCALE_95;
+                let sigma = sigma_deg
+                    .to_radians()
+                    .hypot(spread.hypot(*observer_sigma_m) / r.max(1.0));
+                off.abs() <= PREFILTER_SIGMAS * sigma
+            }
+            _ => m.standalone().is_none_or(|alone| {
+                let frame = truce_geo::LocalFrame::at(est.center);
+                let d = frame.to_en(alone.center);
+                est.cov.plus(alone.cov).inverse().is_none_or(|inv| {
+                    let (x, y) = inv.apply(d);
+                    d.0 * x + d.1 * y <= PREFILTER_SIGMAS * PREFILTER_SIGMAS
+                })
+            }),
+        }
+    }
+
+    /// Whether arrival `m` could come from the same source as every arrival of `track`.
+    fn arrival_times_agree(&self, track: &Track, m: &Measure) -> bool {
+        let Measure::Arrival {
+            sensor,
+            at_ns,
+            sigma_s,
+            ..
+        } = m
+        else {
+            return true;
+        };
+        let c = truce_locate::speed_of_sound(self.default_temperature_c - 30.0);
+        track.members.iter().all(|(_, other)| match other {
+            Measure::Arrival {
+                sensor: s2,
+                at_ns: t2,
+                sigma_s: sg2,
+                ..
+            } => {
+                let d = distance_azimuth(*sensor, *s2).0;
+                let dt = (*at_ns - *t2).abs() as f64 * 1e-9;
+                dt <= d / c + 3.0 * sigma_s.hypot(*sg2) + MAX_MULTIPATH_DELAY_S
+            }
+            _ => true,
+        })
     }
 
     /// Whether the arrival `m` matches the located `track`'s time and place: it reached its

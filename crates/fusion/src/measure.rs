@@ -143,6 +143,38 @@ impl Measure {
         }
     }
 
+    /// Where this measurement alone places the event, when it does (a point; a bearing with a
+    /// range: the point at the mean range, σ across = range·σθ, σ along = the range's σ, both
+    /// with the observer's own σ). A quick, conservative stand-in for the joint fix, used to
+    /// rule out far candidates before solving.
+    pub fn standalone(&self) -> Option<Estimate> {
+        match self {
+            Measure::Point { at, cov } => Some(Estimate {
+                center: *at,
+                cov: *cov,
+            }),
+            Measure::Bearing {
+                observer,
+                observer_sigma_m,
+                azimuth_deg,
+                sigma_deg,
+                range: Some((mean, sigma)),
+            } => {
+                let across = (mean * sigma_deg.to_radians().sin()).hypot(*observer_sigma_m);
+                let along = sigma.hypot(*observer_sigma_m);
+                Some(Estimate {
+                    center: truce_geo::destination(*observer, *azimuth_deg, *mean),
+                    cov: Cov2::oriented(
+                        *azimuth_deg,
+                        along.max(SIGMA_FLOOR_M),
+                        across.max(SIGMA_FLOOR_M),
+                    ),
+                })
+            }
+            Measure::Bearing { range: None, .. } | Measure::Arrival { .. } => None,
+        }
+    }
+
     /// Scalar constraints the measurement adds (a point 2, a bearing 1 or 2, an arrival 1).
     pub fn dimensions(&self) -> i32 {
         match self {
