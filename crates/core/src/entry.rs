@@ -59,6 +59,12 @@ pub enum EntryBody {
         added_observation_ids: Vec<ObservationId>,
         /// The estimate after this revision.
         estimate: IncidentEstimate,
+        /// The analyst whose merge or split made this revision (none when association did).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        by: Option<String>,
+        /// The analyst's reason.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        reason: Option<String>,
     },
     /// A member joined a monitor with a role, or left it. Tokens are not in the record.
     Membership {

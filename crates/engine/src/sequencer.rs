@@ -150,7 +150,7 @@ impl Engine {
             for rev in &mut absorbed.revisions {
                 seq.settle(rev.incident_id, &mut rev.estimate, monitors);
             }
-            let (append, events) = match build_append(&fresh, &fresh_hashes, &absorbed, now) {
+            let (append, events) = match build_append(&fresh, &fresh_hashes, &absorbed, now, None) {
                 Ok(built) => built,
                 Err(e) => {
                     *seq = restore(self.store.as_ref(), &self.agreement)?;
@@ -204,6 +204,104 @@ impl Engine {
             new: fresh.len(),
             accepted,
         })
+    }
+
+    /// An analyst folds incident `fold` into `keep` (they are one event): every observation of
+    /// `fold` moves to `keep`, re-estimated; `fold` is kept, `merged`. The revisions name the
+    /// analyst and the reason.
+    pub fn merge_incidents(
+        &self,
+        caller: &crate::Caller,
+        keep: IncidentId,
+        fold: IncidentId,
+        reason: &str,
+        now: Timestamp,
+    ) -> Result<(), EngineError> {
+        self.regroup(caller, reason, now, |seq, store| {
+            let observations = store
+                .incident(fold)?
+                .ok_or_else(|| EngineError::NotFound(format!("no incident {fold}")))?
+                .observation_ids;
+            if store.incident(keep)?.is_none() {
+                return Err(EngineError::NotFound(format!("no incident {keep}")));
+            }
+            seq.fusion
+                .merge_incidents(keep, fold, &observations)
+                .map_err(|e| EngineError::invalid("fold", e.to_string()))
+        })
+    }
+
+    /// An analyst splits `observations` off incident `id` into a new incident (they are
+    /// another event). The revisions name the analyst and the reason.
+    pub fn split_incident(
+        &self,
+        caller: &crate::Caller,
+        id: IncidentId,
+        observations: &[ObservationId],
+        reason: &str,
+        now: Timestamp,
+    ) -> Result<IncidentId, EngineError> {
+        let mut new_id = None;
+        self.regroup(caller, reason, now, |seq, store| {
+            if store.incident(id)?.is_none() {
+                return Err(EngineError::NotFound(format!("no incident {id}")));
+            }
+            new_id = Some(seq.fusion.next_incident_id());
+            seq.fusion
+                .split_incident(id, observations)
+                .map_err(|e| EngineError::invalid("observation_ids", e.to_string()))
+        })?;
+        new_id.ok_or_else(|| EngineError::NotFound(format!("no incident {id}")))
+    }
+
+    fn regroup(
+        &self,
+        caller: &crate::Caller,
+        reason: &str,
+        now: Timestamp,
+        op: impl FnOnce(&mut Sequencer, &dyn Store) -> Result<truce_fusion::Absorbed, EngineError>,
+    ) -> Result<(), EngineError> {
+        if caller.role != truce_core::access::Role::Analyst {
+            return Err(EngineError::Forbidden(format!(
+                "{} is {}, and only an analyst merges or splits incidents",
+                caller.user,
+                caller.role.as_str()
+            )));
+        }
+        if reason.trim().is_empty() || reason.len() > crate::MAX_TEXT_BYTES {
+            return Err(EngineError::invalid(
+                "reason",
+                format!("must be 1 to {} bytes", crate::MAX_TEXT_BYTES),
+            ));
+        }
+        let mut seq = self.lock();
+        // A refused regrouping changed nothing: fusion checks everything before it moves.
+        let mut absorbed = op(&mut seq, self.store.as_ref())?;
+        let monitors = self.agreement.doc.monitors.len();
+        for rev in &mut absorbed.revisions {
+            seq.settle(rev.incident_id, &mut rev.estimate, monitors);
+        }
+        let built = build_append(&[], &[], &absorbed, now, Some((&caller.user, reason)));
+        let (append, events) = match built {
+            Ok(b) => b,
+            Err(e) => {
+                *seq = restore(self.store.as_ref(), &self.agreement)?;
+                return Err(e);
+            }
+        };
+        let receipt = match self.store.append(&append) {
+            Ok(r) => r,
+            Err(e) => {
+                *seq = restore(self.store.as_ref(), &self.agreement)?;
+                return Err(e.into());
+            }
+        };
+        drop(seq);
+        for (offset, mut ev) in events {
+            ev.entry_index = receipt.first_index + offset;
+            let _ = self.events.send(Arc::new(ev));
+        }
+        Ok(())
     }
 
     /// Decides, for each item, whether it is new or repeats a stored client id or an earlier
@@ -294,6 +392,7 @@ fn build_append(
     hashes: &[Option<Hash>],
     absorbed: &truce_fusion::Absorbed,
     now: Timestamp,
+    author: Option<(&str, &str)>,
 ) -> Result<BuiltAppend, EngineError> {
     let mut entries = Vec::with_capacity(fresh.len() + absorbed.revisions.len());
     for (k, (id, obs)) in fresh.iter().enumerate() {
@@ -323,6 +422,8 @@ fn build_append(
             recorded_at: now,
             added_observation_ids: rev.added.clone(),
             estimate: rev.estimate.clone(),
+            by: author.map(|(by, _)| by.to_string()),
+            reason: author.map(|(_, reason)| reason.to_string()),
         };
         events.push((
             entries.len() as u64,

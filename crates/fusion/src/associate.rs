@@ -288,6 +288,11 @@ impl Fusion {
                 self.merge_into_neighbour(id, &mut log);
             }
         }
+        self.revisions_of(log)
+    }
+
+    /// One revision per incident the batch touched (chunked), in order of first touch.
+    fn revisions_of(&mut self, mut log: BatchLog) -> Absorbed {
         let mut revisions = Vec::with_capacity(log.touched.len());
         for id in std::mem::take(&mut log.touched) {
             let Some(track) = self.tracks.get_mut(&id) else {
@@ -785,6 +790,7 @@ fn incident_estimate(rules: &Rules, t: &Track) -> IncidentEstimate {
 
 mod regroup;
 use regroup::BatchLog;
+pub use regroup::RegroupError;
 
 #[cfg(test)]
 mod tests;

@@ -17,6 +17,6 @@ pub mod estimate;
 pub mod measure;
 pub mod rules;
 
-pub use associate::{Absorbed, Fusion, Revision, TrackState};
+pub use associate::{Absorbed, Fusion, RegroupError, Revision, TrackState};
 pub use estimate::{Estimate, estimate_observation};
 pub use rules::Rules;

@@ -72,6 +72,8 @@ pub fn app(state: AppState) -> Router {
         .route("/api/incidents/{id}", get(handlers::incident))
         .route("/api/incidents/{id}/assessments", post(members::assess))
         .route("/api/incidents/{id}/annotations", post(members::annotate))
+        .route("/api/incidents/{id}/merge", post(members::merge))
+        .route("/api/incidents/{id}/split", post(members::split))
         .route("/api/events", get(events::stream))
         .route("/api/me", get(members::me))
         .route("/api/users", get(members::list).post(members::add))

@@ -235,3 +235,91 @@ pub async fn revoke(
     .await?;
     Ok(StatusCode::NO_CONTENT.into_response())
 }
+
+fn reason_of(map: &Map<String, Value>) -> Result<String, AppError> {
+    Ok(required(map, "reason")?.to_string())
+}
+
+/// `POST /api/incidents/{id}/merge`: an analyst folds incident `id` into `{"into": N}` (they
+/// are one event), with a `reason`.
+pub async fn merge(
+    State(state): State<AppState>,
+    Extension(caller): Extension<Caller>,
+    Path(id): Path<String>,
+    body: Bytes,
+) -> Result<Response, AppError> {
+    require_role(&caller, &[Role::Analyst], "merging incidents")?;
+    let fold = incident_id(&id)?;
+    let map = object(&body, &["into", "reason"])?;
+    let keep = match map.get("into") {
+        Some(Value::Number(n)) => n
+            .as_u64()
+            .filter(|n| *n > 0)
+            .map(IncidentId)
+            .ok_or_else(|| AppError::invalid("into", "must be an incident number"))?,
+        Some(_) => return Err(AppError::invalid("into", "must be an incident number")),
+        None => return Err(AppError::invalid("into", "is required")),
+    };
+    let reason = reason_of(&map)?;
+    let engine = state.engine.clone();
+    blocking(move || {
+        engine
+            .merge_incidents(&caller, keep, fold, &reason, Timestamp::now())
+            .map_err(AppError::from)
+    })
+    .await?;
+    Ok((
+        StatusCode::CREATED,
+        Json(json!({"incident_id": keep, "merged": fold})),
+    )
+        .into_response())
+}
+
+/// `POST /api/incidents/{id}/split`: an analyst moves `{"observation_ids": […]}` out of incident
+/// `id` into a new incident (they are another event), with a `reason`.
+pub async fn split(
+    State(state): State<AppState>,
+    Extension(caller): Extension<Caller>,
+    Path(id): Path<String>,
+    body: Bytes,
+) -> Result<Response, AppError> {
+    require_role(&caller, &[Role::Analyst], "splitting incidents")?;
+    let id = incident_id(&id)?;
+    let map = object(&body, &["observation_ids", "reason"])?;
+    let ids: Vec<truce_core::ObservationId> = match map.get("observation_ids") {
+        Some(Value::Array(items)) if !items.is_empty() && items.len() <= 10_000 => items
+            .iter()
+            .enumerate()
+            .map(|(i, v)| {
+                v.as_u64()
+                    .filter(|n| *n > 0)
+                    .map(truce_core::ObservationId)
+                    .ok_or_else(|| {
+                        AppError::invalid(
+                            &format!("observation_ids[{i}]"),
+                            "must be an observation number",
+                        )
+                    })
+            })
+            .collect::<Result<_, _>>()?,
+        _ => {
+            return Err(AppError::invalid(
+                "observation_ids",
+                "must be a non-empty array of at most 10,000 observation numbers",
+            ));
+        }
+    };
+    let reason = reason_of(&map)?;
+    let engine = state.engine.clone();
+    let new = blocking(move || {
+        engine
+            .split_incident(&caller, id, &ids, &reason, Timestamp::now())
+            .map_err(AppError::from)
+    })
+    .await?;
+    Ok((
+        StatusCode::CREATED,
+        Json(json!({"incident_id": new, "split_from": id})),
+    )
+        .into_response())
+}

@@ -123,6 +123,45 @@ async fn every_role_gets_exactly_its_rights_on_every_endpoint() {
             "{user} annotates: {}",
             reply.text()
         );
+        // Merging and splitting: analysts (here refused on its merits: 1 into itself, 1's only
+        // observation), everyone else forbidden.
+        let regroup = |r: Role| {
+            if r == Role::Analyst {
+                StatusCode::UNPROCESSABLE_ENTITY
+            } else {
+                StatusCode::FORBIDDEN
+            }
+        };
+        let merge = json!({"into": 1, "reason": "same blast"});
+        let reply = call(
+            &api,
+            Method::POST,
+            "/api/incidents/1/merge",
+            Some(&merge),
+            t,
+        )
+        .await;
+        assert_eq!(
+            reply.status,
+            regroup(role),
+            "{user} merges: {}",
+            reply.text()
+        );
+        let split = json!({"observation_ids": [1], "reason": "another blast"});
+        let reply = call(
+            &api,
+            Method::POST,
+            "/api/incidents/1/split",
+            Some(&split),
+            t,
+        )
+        .await;
+        assert_eq!(
+            reply.status,
+            regroup(role),
+            "{user} splits: {}",
+            reply.text()
+        );
         // Listing members: admins (their monitor) and auditors (everyone).
         let reply = call(&api, Method::GET, "/api/users", None, t).await;
         let expected = match role {
@@ -189,6 +228,8 @@ async fn every_role_gets_exactly_its_rights_on_every_endpoint() {
         (Method::POST, "/api/observations"),
         (Method::POST, "/api/incidents/1/assessments"),
         (Method::POST, "/api/incidents/1/annotations"),
+        (Method::POST, "/api/incidents/1/merge"),
+        (Method::POST, "/api/incidents/1/split"),
         (Method::GET, "/api/users"),
         (Method::POST, "/api/users"),
         (Method::POST, "/api/users/m1-observer/revoke"),
@@ -514,4 +555,97 @@ async fn an_analyst_corrects_a_kind_and_the_note_stays_with_its_author() {
     assert_eq!(reply.json()["error"]["field"], "corrected_kind");
     let report = truce_engine::audit(api.engine.store().as_ref(), api.engine.agreement()).unwrap();
     assert!(report.entries > 0);
+}
+
+#[tokio::test]
+async fn an_analyst_merges_two_incidents_and_splits_one_off_again_by_explicit_revisions() {
+    let api = Api::new();
+    // Two reports of one blast that association kept apart (each too precise to overlap).
+    let (_, a) = api
+        .accept_one(&observation("explosion", &at(0.0), position(SIDE_B, 20.0)))
+        .await;
+    let near = common::offset(SIDE_B, 400.0, 0.0);
+    let (_, b) = api
+        .accept_one(&observation("explosion", &at(5.0), position(near, 20.0)))
+        .await;
+    assert_ne!(a, b);
+    let analyst = api.token("m1-analyst").to_string();
+    let merge = json!({"into": a, "reason": "one crater, two posts"});
+    let reply = call(
+        &api,
+        Method::POST,
+        &format!("/api/incidents/{b}/merge"),
+        Some(&merge),
+        Some(&analyst),
+    )
+    .await;
+    assert_eq!(reply.status, StatusCode::CREATED, "{}", reply.text());
+    let kept = api.incident(a).await;
+    assert_eq!(kept["observation_ids"], json!([1, 2]));
+    let folded = api.incident(b).await;
+    assert_eq!(folded["status"], "merged");
+    assert_eq!(folded["merged_into"], json!(a));
+    assert_eq!(folded["observation_ids"], json!([]));
+    assert!(
+        !api.listed("").await.contains(&b),
+        "a merged incident leaves the default list"
+    );
+    assert_eq!(api.listed("status=merged").await, [b]);
+    // Merging into a merged incident is refused, naming the field.
+    let again = json!({"into": b, "reason": "x"});
+    let reply = call(
+        &api,
+        Method::POST,
+        &format!("/api/incidents/{a}/merge"),
+        Some(&again),
+        Some(&analyst),
+    )
+    .await;
+    assert_eq!(
+        reply.status,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "{}",
+        reply.text()
+    );
+    // Split the second report off again.
+    let split = json!({"observation_ids": [2], "reason": "the second post saw another blast"});
+    let reply = call(
+        &api,
+        Method::POST,
+        &format!("/api/incidents/{a}/split"),
+        Some(&split),
+        Some(&analyst),
+    )
+    .await;
+    assert_eq!(reply.status, StatusCode::CREATED, "{}", reply.text());
+    let new = reply.json()["incident_id"].as_u64().unwrap();
+    assert_eq!(api.incident(a).await["observation_ids"], json!([1]));
+    assert_eq!(api.incident(new).await["observation_ids"], json!([2]));
+    // The revisions name the analyst and the reason; the record still proves every table.
+    let entries = api.engine.store().entries(0, 1000).unwrap();
+    let by: Vec<(String, String)> = entries
+        .iter()
+        .filter_map(
+            |e| match truce_core::entry::EntryBody::decode(&e.bytes).ok()? {
+                truce_core::entry::EntryBody::IncidentRevision {
+                    by: Some(by),
+                    reason: Some(r),
+                    ..
+                } => Some((by, r)),
+                _ => None,
+            },
+        )
+        .collect();
+    assert!(
+        by.contains(&("m1-analyst".into(), "one crater, two posts".into())),
+        "{by:?}"
+    );
+    assert!(
+        by.contains(&(
+            "m1-analyst".into(),
+            "the second post saw another blast".into()
+        )),
+        "{by:?}"
+    );
+    truce_engine::audit(api.engine.store().as_ref(), api.engine.agreement()).unwrap();
 }

@@ -270,3 +270,175 @@ fn times_overlap(a: &Track, b: &Track, window_s: f64) -> bool {
     let (b0, b1) = (b.first_seen.unix_seconds(), b.last_seen.unix_seconds());
     a0 - window_s <= b1 && b0 - window_s <= a1
 }
+
+/// Why an analyst's merge or split cannot be done; names the incident or observations.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RegroupError(pub String);
+
+impl std::fmt::Display for RegroupError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl std::error::Error for RegroupError {}
+
+impl Fusion {
+    /// An analyst folds incident `fold` into `keep`: `fold_observations` (every observation the
+    /// record lists for `fold`) move to `keep`, whose estimate joins both; `fold` gets a last
+    /// revision, `merged`. Returns the revisions to record.
+    pub fn merge_incidents(
+        &mut self,
+        keep: IncidentId,
+        fold: IncidentId,
+        fold_observations: &[ObservationId],
+    ) -> Result<super::Absorbed, RegroupError> {
+        if keep == fold {
+            return Err(RegroupError(format!(
+                "incident {keep} cannot be merged into itself"
+            )));
+        }
+        for id in [keep, fold] {
+            if !self.tracks.contains_key(&id) {
+                return Err(RegroupError(format!(
+                    "incident {id} is not open for regrouping (merged, or without a position \
+                     since a restart)"
+                )));
+            }
+        }
+        let mut log = BatchLog::default();
+        let Some(folded) = self.tracks.get_mut(&fold) else {
+            return Err(RegroupError(format!("no incident {fold}")));
+        };
+        let members = std::mem::take(&mut folded.members);
+        let prior = folded.prior.take();
+        let prior_method = folded.prior_method.take();
+        let (first, last, count, report_times) = (
+            folded.first_seen,
+            folded.last_seen,
+            folded.count,
+            folded.report_times,
+        );
+        folded.merged_into = Some(keep);
+        folded.fix = None;
+        self.unindex(fold);
+        log.touch(fold);
+        let temperature = self.default_temperature_c;
+        let Some(kept) = self.tracks.get_mut(&keep) else {
+            return Err(RegroupError(format!("no incident {keep}")));
+        };
+        kept.members.extend(members);
+        kept.prior = match (kept.prior, prior) {
+            (Some(a), Some(b)) => Some(combine(&a, &b)),
+            (a, b) => a.or(b),
+        };
+        kept.prior_method = kept.prior_method.take().or(prior_method);
+        kept.first_seen = kept.first_seen.min(first);
+        kept.last_seen = kept.last_seen.max(last);
+        kept.count = kept.count.max(count);
+        kept.report_times.0 += report_times.0;
+        kept.report_times.1 += report_times.1;
+        let refs: Vec<&Measure> = kept.members.iter().map(|(_, m)| m).collect();
+        kept.fix = joint_fix(&refs, kept.prior.as_ref(), temperature);
+        self.reindex(keep);
+        for obs in fold_observations {
+            log.moved(*obs, fold, keep);
+        }
+        Ok(self.revisions_of(log))
+    }
+
+    /// An analyst moves `leaving` out of incident `id` into a new incident. They must be
+    /// measurements the incident holds (not those folded into its estimate before a restart).
+    pub fn split_incident(
+        &mut self,
+        id: IncidentId,
+        leaving: &[ObservationId],
+    ) -> Result<super::Absorbed, RegroupError> {
+        let track = self
+            .tracks
+            .get(&id)
+            .ok_or_else(|| RegroupError(format!("incident {id} is not open for regrouping")))?;
+        if leaving.is_empty() {
+            return Err(RegroupError(
+                "name at least one observation to split off".into(),
+            ));
+        }
+        let held: Vec<ObservationId> = track.members.iter().map(|(o, _)| *o).collect();
+        let missing: Vec<String> = leaving
+            .iter()
+            .filter(|o| !held.contains(o))
+            .map(|o| o.to_string())
+            .collect();
+        if !missing.is_empty() {
+            return Err(RegroupError(format!(
+                "observations {} are not held individually by incident {id}",
+                missing.join(", ")
+            )));
+        }
+        if leaving.len() == track.members.len() && track.prior.is_none() {
+            return Err(RegroupError(format!(
+                "that would leave incident {id} with nothing: split off fewer"
+            )));
+        }
+        let report = Report {
+            kind: track.kind,
+            subkind: track.subkind,
+            weapon: track.weapon,
+            count: track.count,
+            at: track.first_seen,
+        };
+        let temperature = self.default_temperature_c;
+        let mut moving = Vec::new();
+        if let Some(track) = self.tracks.get_mut(&id) {
+            let (go, stay): (Vec<_>, Vec<_>) = std::mem::take(&mut track.members)
+                .into_iter()
+                .partition(|(o, _)| leaving.contains(o));
+            track.members = stay;
+            let refs: Vec<&Measure> = track.members.iter().map(|(_, m)| m).collect();
+            track.fix = joint_fix(&refs, track.prior.as_ref(), temperature);
+            moving = go;
+        }
+        self.reindex(id);
+        let mut log = BatchLog::default();
+        log.touch(id);
+        let mut rest = moving.into_iter();
+        let Some((first_obs, first_m)) = rest.next() else {
+            return Ok(self.revisions_of(log));
+        };
+        let new = self.start_track(first_obs, &report, Some(first_m));
+        log.moved(first_obs, id, new);
+        if let Some(track) = self.tracks.get_mut(&new) {
+            for (obs, m) in rest {
+                track.members.push((obs, m));
+                log.moved(obs, id, new);
+            }
+            let refs: Vec<&Measure> = track.members.iter().map(|(_, m)| m).collect();
+            track.fix = joint_fix(&refs, None, temperature);
+        }
+        self.reindex(new);
+        Ok(self.revisions_of(log))
+    }
+}
+
+/// The information-weighted combination of two independent Gaussian estimates, in the plane
+/// tangent at the first.
+fn combine(
+    a: &crate::estimate::Estimate,
+    b: &crate::estimate::Estimate,
+) -> crate::estimate::Estimate {
+    let frame = truce_geo::LocalFrame::at(a.center);
+    let xb = frame.to_en(b.center);
+    match (a.cov.inverse(), b.cov.inverse()) {
+        (Some(ia), Some(ib)) => {
+            let Some(cov) = ia.plus(ib).inverse() else {
+                return *a;
+            };
+            let (e, n) = cov.apply(ib.apply(xb));
+            crate::estimate::Estimate {
+                center: frame.from_en(e, n),
+                cov,
+            }
+        }
+        _ => *a,
+    }
+}

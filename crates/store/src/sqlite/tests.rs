@@ -202,6 +202,8 @@ fn revision_entry(
         recorded_at: recorded_at(),
         added_observation_ids: added.iter().map(|&i| ObservationId(i)).collect(),
         estimate: estimate.clone(),
+        by: None,
+        reason: None,
     };
     NewEntry {
         bytes: body.canonical_bytes().unwrap(),
