@@ -649,3 +649,84 @@ async fn an_analyst_merges_two_incidents_and_splits_one_off_again_by_explicit_re
     );
     truce_engine::audit(api.engine.store().as_ref(), api.engine.agreement()).unwrap();
 }
+
+#[tokio::test]
+async fn a_monitor_may_sign_its_statement_itself() {
+    let api = Api::new();
+    with_an_incident(&api).await;
+    let now = truce_core::Timestamp::now();
+    let statement = |verdict| {
+        truce_core::access::assessment_statement(
+            "test.truce.invalid/log",
+            truce_core::IncidentId(1),
+            "m2",
+            verdict,
+            "signed at our own post",
+            "m2-officer",
+            now,
+        )
+    };
+    let key = api.assessment_key("m2");
+    let officer = api.token("m2-officer").to_string();
+    // A note over another verdict than the one sent is refused.
+    let wrong = truce_ledger::note::sign_note(
+        key,
+        statement(truce_core::access::Verdict::Dispute).as_bytes(),
+    );
+    let body =
+        json!({"verdict": "confirm", "reason": "signed at our own post", "signed_note": wrong});
+    let reply = call(
+        &api,
+        Method::POST,
+        "/api/incidents/1/assessments",
+        Some(&body),
+        Some(&officer),
+    )
+    .await;
+    assert_eq!(
+        reply.status,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "{}",
+        reply.text()
+    );
+    assert_eq!(reply.json()["error"]["field"], "signed_note");
+    // A note by another monitor's key is refused.
+    let foreign = truce_ledger::note::sign_note(
+        api.assessment_key("m1"),
+        statement(truce_core::access::Verdict::Confirm).as_bytes(),
+    );
+    let body =
+        json!({"verdict": "confirm", "reason": "signed at our own post", "signed_note": foreign});
+    let reply = call(
+        &api,
+        Method::POST,
+        "/api/incidents/1/assessments",
+        Some(&body),
+        Some(&officer),
+    )
+    .await;
+    assert_eq!(
+        reply.status,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "{}",
+        reply.text()
+    );
+    // The right note is recorded as signed, verbatim.
+    let note = truce_ledger::note::sign_note(
+        key,
+        statement(truce_core::access::Verdict::Confirm).as_bytes(),
+    );
+    let body =
+        json!({"verdict": "confirm", "reason": "signed at our own post", "signed_note": note});
+    let reply = call(
+        &api,
+        Method::POST,
+        "/api/incidents/1/assessments",
+        Some(&body),
+        Some(&officer),
+    )
+    .await;
+    assert_eq!(reply.status, StatusCode::CREATED, "{}", reply.text());
+    let report = truce_engine::audit(api.engine.store().as_ref(), api.engine.agreement()).unwrap();
+    assert_eq!(report.signed_assessments.get("m2"), Some(&1));
+}

@@ -178,6 +178,17 @@ impl Api {
         }
     }
 
+    /// Monitor `monitor`'s assessment key (deposited with the engine; a monitor could equally
+    /// keep it and sign its statements itself).
+    pub fn assessment_key(&self, monitor: &str) -> &NoteSigner {
+        self.keys
+            .0
+            .iter()
+            .find(|(m, _)| m == monitor)
+            .map(|(_, k)| k)
+            .unwrap_or_else(|| panic!("no key for {monitor}"))
+    }
+
     /// The token of member `user`.
     pub fn token(&self, user: &str) -> &str {
         self.tokens
