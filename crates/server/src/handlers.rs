@@ -9,7 +9,7 @@ use axum::body::Bytes;
 use axum::extract::rejection::{BytesRejection, PathRejection};
 use axum::extract::{Extension, Path, Query, State};
 use axum::http::{HeaderMap, StatusCode, header};
-use axum::response::{Html, IntoResponse, Response};
+use axum::response::{IntoResponse, Response};
 use serde_json::json;
 use truce_core::access::Role;
 use truce_core::{IncidentId, ObservationId, Timestamp};
@@ -159,33 +159,6 @@ pub async fn healthz(State(state): State<AppState>) -> Result<Response, AppError
     let engine = state.engine.clone();
     let head = blocking(move || Ok(engine.store().head()?)).await?;
     Ok(Json(json!({"status": "ok", "record_size": head.size})).into_response())
-}
-
-/// `GET /`: where to go until the dashboard lands.
-pub async fn index(State(state): State<AppState>) -> Html<String> {
-    let doc = &state.engine.agreement().doc;
-    let label = if doc.illustrative {
-        " <em>(illustrative)</em>"
-    } else {
-        ""
-    };
-    Html(format!(
-        "<!doctype html><meta charset=utf-8><title>truce</title>\
-         <h1>truce — joint monitoring center</h1><p>Agreement: {}{label}</p><ul>\
-         <li><a href=/api/incidents>/api/incidents</a> (JSON; send <code>Accept: application/geo+json</code> for GeoJSON)</li>\
-         <li><a href=/api/events>/api/events</a> (live incident events)</li>\
-         <li><a href=/api/agreement>/api/agreement</a></li>\
-         <li><a href=/api/openapi.json>/api/openapi.json</a></li>\
-         <li><a href=/healthz>/healthz</a></li></ul>",
-        html_escape(&doc.name)
-    ))
-}
-
-fn html_escape(s: &str) -> String {
-    s.replace('&', "&amp;")
-        .replace('<', "&lt;")
-        .replace('>', "&gt;")
-        .replace('"', "&quot;")
 }
 
 /// Any other path.

@@ -11,6 +11,7 @@
 #![cfg_attr(test, allow(clippy::unwrap_used))]
 
 mod auth;
+mod dashboard;
 mod error;
 mod events;
 mod geojson;
@@ -85,7 +86,10 @@ pub fn app(state: AppState) -> Router {
     // Public: health, the API's description, and the ledger, which anyone may audit. A
     // cosignature needs no token: its signature by the monitor's witness key is the credential.
     Router::new()
-        .route("/", get(handlers::index))
+        .route("/", get(dashboard::index))
+        .route("/app.js", get(dashboard::app_js))
+        .route("/app.css", get(dashboard::app_css))
+        .route("/countries.json", get(dashboard::countries))
         .route("/healthz", get(handlers::healthz))
         .route("/api/openapi.json", get(handlers::openapi))
         .route("/api/ledger", get(ledger::status))

@@ -1335,7 +1335,7 @@ async fn healthz_reports_ok_and_the_record_size() {
 }
 
 #[tokio::test]
-async fn the_index_page_names_the_agreement() {
+async fn the_index_page_is_the_dashboard_and_its_files_are_served() {
     let api = Api::new();
     let reply = api.get("/").await;
     assert_eq!(reply.status, StatusCode::OK);
@@ -1348,10 +1348,41 @@ async fn the_index_page_names_the_agreement() {
     );
     let text = reply.text();
     assert!(
-        text.contains("Illustrative ceasefire agreement (demo)"),
+        text.contains(r#"<div id="map">"#) && text.contains("/app.js"),
         "{text}"
     );
-    assert!(text.contains("/api/incidents"), "{text}");
+    for (path, kind) in [
+        ("/app.js", "text/javascript"),
+        ("/app.css", "text/css"),
+        ("/countries.json", "application/geo+json"),
+    ] {
+        let reply = api
+            .send_raw(request(Method::GET, path, &[], Body::empty()))
+            .await;
+        assert_eq!(reply.status, StatusCode::OK, "{path} needs no token");
+        assert!(
+            reply
+                .header("content-type")
+                .is_some_and(|c| c.starts_with(kind)),
+            "{path}"
+        );
+        assert!(
+            reply.body.len() > 1000,
+            "{path} is {} bytes",
+            reply.body.len()
+        );
+    }
+    let countries: Value = serde_json::from_slice(
+        &api.send_raw(request(Method::GET, "/countries.json", &[], Body::empty()))
+            .await
+            .body,
+    )
+    .unwrap_or_default();
+    assert!(
+        countries["features"]
+            .as_array()
+            .is_some_and(|f| f.len() > 200)
+    );
 }
 
 #[tokio::test]

@@ -1,0 +1,96 @@
+// Drives the dashboard of a running `truce demo` in Debian's Chromium (headless) with
+// playwright-core: the map renders zones and incidents; selecting an incident shows its rays
+// and ellipse; an officer of one monitor confirms, the other's disputes, and both reasons and
+// the status show; the page switches to Russian. Exit 0 when all of it holds.
+// Usage: node tests/dashboard.mjs URL TOKENS_FILE [SCREENSHOT_DIR]
+import { chromium } from "playwright-core";
+import { readFileSync, mkdirSync } from "node:fs";
+import { join } from "node:path";
+
+const [url, tokensFile, shots] = process.argv.slice(2);
+const tokens = Object.fromEntries(
+  readFileSync(tokensFile, "utf8").split("\n").filter((l) => l && !l.startsWith("#")).map((l) => l.trim().split(/\s+/)),
+);
+if (shots) mkdirSync(shots, { recursive: true });
+const fail = (msg) => { console.error(`FAIL: ${msg}`); process.exit(1); };
+
+const browser = await chromium.launch({
+  executablePath: "/usr/bin/chromium",
+  args: ["--no-sandbox", "--disable-gpu", "--use-angle=swiftshader", "--enable-unsafe-swiftshader",
+    "--disable-background-networking", "--disable-component-update", "--disable-sync", "--no-first-run"],
+});
+try {
+  const page = await browser.newPage({ viewport: { width: 1400, height: 900 } });
+  page.on("pageerror", (e) => console.error("page error:", e.message));
+  await page.goto(url);
+
+  async function signIn(user) {
+    await page.fill("#token", tokens[user]);
+    await page.click("#signin");
+    await page.waitForFunction((u) => window.__truce?.state.me?.user === u, user, { timeout: 15000 });
+  }
+
+  await signIn("m1-officer");
+  // The map renders the agreement's zones and the incidents.
+  await page.waitForFunction(() => {
+    const { map, state } = window.__truce;
+    if (state.incidents.size === 0) return false;
+    return map.queryRenderedFeatures({ layers: ["zone-edges"] }).length > 0
+      && map.queryRenderedFeatures({ layers: ["incidents"] }).length > 0;
+  }, null, { timeout: 30000 }).catch(() => fail("the map shows no zones or no incidents"));
+
+  // Select an incident fixed by several reports: its rays and ellipse show.
+  const id = await page.evaluate(() => {
+    const all = [...window.__truce.state.incidents.values()];
+    const best = all.filter((i) => i.position && i.ellipse_95 && i.observation_ids.length >= 2 && i.status !== "merged")
+      .sort((a, b) => b.observation_ids.length - a.observation_ids.length)[0]
+      ?? all.find((i) => i.position);
+    return best?.id;
+  });
+  if (!id) fail("no located incident to select");
+  await page.evaluate((i) => { window.__truce.state.selectedFromTest = i; }, id);
+  await page.evaluate(async (i) => {
+    const li = document.querySelector(`#feed-list li[data-id="${i}"]`);
+    if (li) li.click();
+  }, id);
+  await page.waitForSelector(`#incident h3:has-text("#${id}")`, { timeout: 10000 }).catch(async () => {
+    // The incident may be outside the feed's first 60: select it directly.
+    await page.evaluate(async (i) => { await window.__truce.select?.(i); }, id);
+  });
+  await page.waitForFunction((i) => window.__truce.state.selected === i, id, { timeout: 10000 }).catch(() => fail("selecting did not work"));
+  const rays = await page.evaluate(() => window.__truce.selectedRays ?? 0);
+  const ellipses = await page.evaluate(() => window.__truce.map.queryRenderedFeatures({ layers: ["ellipse-line"] }).length);
+  if (ellipses === 0) fail("no 95% ellipse on the map");
+  console.log(`incident ${id}: ${rays} rays, ${ellipses} ellipses rendered`);
+  if (shots) await page.screenshot({ path: join(shots, "dashboard-map.png") });
+
+  // Monitor 1 confirms.
+  await page.fill("#reason", "our post heard it");
+  await page.click('button[data-verdict="confirm"]');
+  await page.waitForSelector('#assessments:has-text("our post heard it")', { timeout: 10000 }).catch(() => fail("monitor 1's verdict is not shown"));
+
+  // Monitor 2 disputes.
+  await page.click("#signout");
+  await page.waitForLoadState("load");
+  await signIn("m2-officer");
+  await page.evaluate(async (i) => { await window.__truce.select(i); }, id);
+  await page.waitForSelector("#reason");
+  await page.fill("#reason", "our patrol saw nothing there");
+  await page.click('button[data-verdict="dispute"]');
+  await page.waitForSelector('#assessments:has-text("our patrol saw nothing there")', { timeout: 10000 }).catch(() => fail("monitor 2's verdict is not shown"));
+  const status = await page.textContent("#incident-status");
+  if (status?.trim() !== "disputed") fail(`status is ${status}, not disputed`);
+  const both = await page.textContent("#assessments");
+  if (!both.includes("our post heard it")) fail("monitor 1's reason is gone");
+  if (shots) await page.screenshot({ path: join(shots, "dashboard-disputed.png") });
+
+  // Russian.
+  await page.click("#lang");
+  await page.waitForSelector('#incident-status:has-text("оспорен")', { timeout: 5000 }).catch(() => fail("the status is not translated"));
+  const ledgerTitle = await page.textContent("#ledger h3");
+  if (ledgerTitle?.trim() !== "Общий журнал") fail(`ledger panel says ${ledgerTitle}`);
+  if (shots) await page.screenshot({ path: join(shots, "dashboard-ru.png") });
+  console.log("dashboard ok");
+} finally {
+  await browser.close();
+}
