@@ -42,12 +42,11 @@ try {
   // Select an incident fixed by several reports: its rays and ellipse show.
   const id = await page.evaluate(() => {
     const all = [...window.__truce.state.incidents.values()];
-    const best = all.filter((i) => i.position && i.ellipse_95 && i.observation_ids.length >= 2 && i.status !== "merged")
-      .sort((a, b) => b.observation_ids.length - a.observation_ids.length)[0]
-      ?? all.find((i) => i.position);
+    const best = all.filter((i) => i.position && i.ellipse_95 && (i.method ?? "").includes("bearings") && i.status !== "merged")
+      .sort((a, b) => b.observation_ids.length - a.observation_ids.length)[0];
     return best?.id;
   });
-  if (!id) fail("no located incident to select");
+  if (!id) fail("no incident located from bearings to select");
   await page.evaluate((i) => { window.__truce.state.selectedFromTest = i; }, id);
   await page.evaluate(async (i) => {
     const li = document.querySelector(`#feed-list li[data-id="${i}"]`);
@@ -61,6 +60,9 @@ try {
   const rays = await page.evaluate(() => window.__truce.selectedRays ?? 0);
   const ellipses = await page.evaluate(() => window.__truce.map.queryRenderedFeatures({ layers: ["ellipse-line"] }).length);
   if (ellipses === 0) fail("no 95% ellipse on the map");
+  if (rays === 0) fail("the selected incident's rays are not drawn");
+  const drawn = await page.evaluate(() => window.__truce.map.queryRenderedFeatures({ layers: ["rays"] }).length);
+  if (drawn === 0) fail("the rays are not rendered");
   console.log(`incident ${id}: ${rays} rays, ${ellipses} ellipses rendered`);
   if (shots) await page.screenshot({ path: join(shots, "dashboard-map.png") });
 
