@@ -441,12 +441,14 @@ impl Fusion {
     fn could_fit(&self, track: &Track, m: &Measure) -> bool {
         let Some(est) = track.estimate() else {
             return match m {
-                Measure::Arrival { .. } => self.arrival_times_agree(track, m),
+                Measure::Arrival { .. } => {
+                    self.arrival_times_agree(track, m, MAX_MULTIPATH_DELAY_S)
+                }
                 _ => true,
             };
         };
         match m {
-            Measure::Arrival { .. } => self.arrival_times_agree(track, m),
+            Measure::Arrival { .. } => self.arrival_times_agree(track, m, MAX_MULTIPATH_DELAY_S),
             Measure::Bearing {
                 observer,
                 observer_sigma_m,
@@ -473,8 +475,10 @@ impl Fusion {
         }
     }
 
-    /// Whether arrival `m` could come from the same source as every arrival of `track`.
-    fn arrival_times_agree(&self, track: &Track, m: &Measure) -> bool {
+    /// Whether arrival `m` could come from the same source as every arrival of `track`: no two
+    /// arrival times differ by more than sound takes to cross between their sensors, plus three
+    /// sigma and `slack_s`. Members that are not arrivals pass.
+    fn arrival_times_agree(&self, track: &Track, m: &Measure, slack_s: f64) -> bool {
         let Measure::Arrival {
             sensor,
             at_ns,
@@ -484,6 +488,7 @@ impl Fusion {
         else {
             return true;
         };
+        // The slowest sound the agreement's climate allows bounds the crossing time from above.
         let c = truce_locate::speed_of_sound(self.default_temperature_c - 30.0);
         track.members.iter().all(|(_, other)| match other {
             Measure::Arrival {
@@ -494,7 +499,7 @@ impl Fusion {
             } => {
                 let d = distance_azimuth(*sensor, *s2).0;
                 let dt = (*at_ns - *t2).abs() as f64 * 1e-9;
-                dt <= d / c + 3.0 * sigma_s.hypot(*sg2) + MAX_MULTIPATH_DELAY_S
+                dt <= d / c + 3.0 * sigma_s.hypot(*sg2) + slack_s
             }
             _ => true,
         })
@@ -516,34 +521,15 @@ impl Fusion {
         (*at_ns as f64 * 1e-9 - expected).abs() <= ARRIVAL_TIME_GATE_S
     }
 
-    /// Whether `m` is an arrival that, with every arrival of `track` (which must hold nothing
-    /// else), could come from one source: no two arrival times differ by more than sound takes
-    /// to cross between their sensors, plus three sigma.
+    /// Whether `m` is an arrival that, with the arrivals of `track` (which must hold nothing
+    /// else), could come from one source.
     fn arrivals_consistent(&self, track: &Track, m: &Measure) -> bool {
-        let Measure::Arrival {
-            sensor,
-            at_ns,
-            sigma_s,
-            ..
-        } = m
-        else {
-            return false;
-        };
-        // The slowest sound the agreement's climate allows bounds the crossing time from above.
-        let c = truce_locate::speed_of_sound(self.default_temperature_c - 30.0);
-        track.members.iter().all(|(_, other)| match other {
-            Measure::Arrival {
-                sensor: s2,
-                at_ns: t2,
-                sigma_s: sg2,
-                ..
-            } => {
-                let d = distance_azimuth(*sensor, *s2).0;
-                let dt = (*at_ns - *t2).abs() as f64 * 1e-9;
-                dt <= d / c + 3.0 * sigma_s.hypot(*sg2)
-            }
-            _ => false,
-        })
+        matches!(m, Measure::Arrival { .. })
+            && track
+                .members
+                .iter()
+                .all(|(_, x)| matches!(x, Measure::Arrival { .. }))
+            && self.arrival_times_agree(track, m, 0.0)
     }
 
     /// A new incident of one observation.

@@ -110,3 +110,13 @@ impl IntoResponse for AppError {
         (self.status, Json(body)).into_response()
     }
 }
+
+/// Runs blocking work (parsing, SQLite, fsync, argon2) on tokio's blocking pool, never on the
+/// async workers; a panic there is a 500.
+pub async fn blocking<T: Send + 'static>(
+    f: impl FnOnce() -> Result<T, AppError> + Send + 'static,
+) -> Result<T, AppError> {
+    tokio::task::spawn_blocking(f)
+        .await
+        .map_err(AppError::internal)?
+}

@@ -1,6 +1,7 @@
 //! The JSON endpoints of the contract (DESIGN.md, "Interface contract").
 
 use crate::auth::require_role;
+use crate::blocking;
 use crate::error::AppError;
 use crate::query::incident_filter;
 use crate::{AppState, OPENAPI};
@@ -14,15 +15,6 @@ use serde_json::json;
 use truce_core::access::Role;
 use truce_core::{IncidentId, ObservationId, Timestamp};
 use truce_engine::Caller;
-
-/// Runs blocking work (parsing, SQLite, fsync) off the async workers.
-async fn blocking<T: Send + 'static>(
-    f: impl FnOnce() -> Result<T, AppError> + Send + 'static,
-) -> Result<T, AppError> {
-    tokio::task::spawn_blocking(f)
-        .await
-        .map_err(AppError::internal)?
-}
 
 /// `POST /api/observations`: one observation or an array, all or nothing.
 pub async fn submit(

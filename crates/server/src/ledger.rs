@@ -3,6 +3,7 @@
 //! ledger's status. These reads are public: an outside auditor needs no account.
 
 use crate::AppState;
+use crate::blocking;
 use crate::error::AppError;
 use axum::Json;
 use axum::extract::{Path, Query, State};
@@ -13,14 +14,6 @@ use base64::engine::general_purpose::STANDARD as B64;
 use serde_json::json;
 use truce_engine::{Anchor, EngineError};
 use truce_ledger::tiles::{TILE_WIDTH, TilePath, parse_tile_path};
-
-async fn blocking<T: Send + 'static>(
-    f: impl FnOnce() -> Result<T, AppError> + Send + 'static,
-) -> Result<T, AppError> {
-    tokio::task::spawn_blocking(f)
-        .await
-        .map_err(AppError::internal)?
-}
 
 fn ledger_error(e: EngineError) -> AppError {
     match e {

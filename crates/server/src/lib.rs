@@ -22,6 +22,7 @@ mod query;
 
 pub use auth::{FAILURE_WINDOW, MAX_FAILURES};
 pub use error::AppError;
+use error::blocking;
 
 use axum::Router;
 use axum::extract::DefaultBodyLimit;

@@ -2,6 +2,7 @@
 
 use crate::AppState;
 use crate::auth::require_role;
+use crate::blocking;
 use crate::error::AppError;
 use axum::Json;
 use axum::body::Bytes;
@@ -15,14 +16,6 @@ use truce_engine::Caller;
 
 /// Largest body of these endpoints, bytes.
 const MAX_BODY: usize = 16 * 1024;
-
-async fn blocking<T: Send + 'static>(
-    f: impl FnOnce() -> Result<T, AppError> + Send + 'static,
-) -> Result<T, AppError> {
-    tokio::task::spawn_blocking(f)
-        .await
-        .map_err(AppError::internal)?
-}
 
 /// The body as a JSON object with only `allowed` keys.
 fn object(body: &Bytes, allowed: &[&str]) -> Result<Map<String, Value>, AppError> {

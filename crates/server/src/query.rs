@@ -5,15 +5,6 @@ use truce_core::incident::Status;
 use truce_core::{Kind, Timestamp};
 use truce_store::IncidentFilter;
 
-const STATUSES: [Status; 6] = [
-    Status::Reported,
-    Status::UnderReview,
-    Status::JointlyConfirmed,
-    Status::Disputed,
-    Status::Undetermined,
-    Status::Merged,
-];
-
 /// Parses `bbox=W,S,E,N`, `since`, `until` (RFC 3339), `kind`, `status`, `clause`, `side` and
 /// `limit`; an unknown parameter or a bad value is a 422 naming it.
 pub fn incident_filter(params: &[(String, String)]) -> Result<IncidentFilter, AppError> {
@@ -30,7 +21,7 @@ pub fn incident_filter(params: &[(String, String)]) -> Result<IncidentFilter, Ap
             }
             "status" => {
                 f.status = Some(
-                    STATUSES
+                    Status::ALL
                         .into_iter()
                         .find(|s| s.as_str() == value)
                         .ok_or_else(|| {
