@@ -28,6 +28,13 @@ use truce_geo::{Cov2, LatLon, distance_azimuth, to_mgrs};
 /// each other (observers note the flash to seconds; sound reaches sensors 20 km off in 60 s).
 pub const DEFAULT_WINDOW_S: f64 = 60.0;
 
+/// Incidents whose last report is this long before the latest one seen are let go from memory,
+/// seconds (six hours: far beyond any association window or late report).
+pub const KEEP_QUIET_S: f64 = 6.0 * 3600.0;
+
+/// Observations absorbed between two sweeps for quiet incidents.
+const EVICTION_EVERY: usize = 10_000;
+
 /// Most an echo or a non-line-of-sight path delays an arrival, seconds.
 const MAX_MULTIPATH_DELAY_S: f64 = 1.0;
 
@@ -189,6 +196,11 @@ pub struct Fusion {
     tracks: HashMap<IncidentId, Track>,
     index: RTree<Indexed>,
     next_id: u64,
+    /// The latest observation time seen, Unix seconds: incidents quiet for
+    /// [`KEEP_QUIET_S`] before it are let go.
+    latest_s: f64,
+    /// Observations absorbed since incidents were last let go.
+    since_eviction: usize,
 }
 
 impl Fusion {
@@ -202,18 +214,28 @@ impl Fusion {
             tracks: HashMap::new(),
             index: RTree::new(),
             next_id: 1,
+            latest_s: f64::NEG_INFINITY,
+            since_eviction: 0,
         }
     }
 
     /// The state after a restart: `tracks` are the stored incidents' latest revisions. A located
     /// incident goes on from its estimate (taken as a prior); incidents with no position are not
-    /// kept, since their measurements are not reloaded.
+    /// kept, since their measurements are not reloaded; nor are those quiet for
+    /// [`KEEP_QUIET_S`] before the latest.
     pub fn restore(rules: Rules, tracks: impl IntoIterator<Item = TrackState>) -> Self {
         let mut fusion = Self::new(rules);
+        let tracks: Vec<TrackState> = tracks.into_iter().collect();
+        fusion.latest_s = tracks
+            .iter()
+            .map(|t| t.estimate.last_seen.unix_seconds())
+            .fold(f64::NEG_INFINITY, f64::max);
+        let horizon = fusion.latest_s - KEEP_QUIET_S;
         let mut items = Vec::new();
         for t in tracks {
             fusion.next_id = fusion.next_id.max(t.id.0 + 1);
-            if t.estimate.merged_into.is_some() {
+            // Merged incidents are done, and quiet ones are let go as in a running center.
+            if t.estimate.merged_into.is_some() || t.estimate.last_seen.unix_seconds() < horizon {
                 continue;
             }
             let Some(est) = estimate_of(&t.estimate) else {
@@ -288,7 +310,41 @@ impl Fusion {
                 self.merge_into_neighbour(id, &mut log);
             }
         }
-        self.revisions_of(log)
+        self.since_eviction += batch.len();
+        if let Some(t) = batch
+            .iter()
+            .map(|(_, o)| o.observed_at.unix_seconds())
+            .reduce(f64::max)
+        {
+            self.latest_s = self.latest_s.max(t);
+        }
+        let absorbed = self.revisions_of(log);
+        if self.since_eviction >= EVICTION_EVERY {
+            self.let_go_of_quiet_incidents();
+        }
+        absorbed
+    }
+
+    /// Drops from memory the incidents whose last report is more than [`KEEP_QUIET_S`] before
+    /// the latest seen: no report can join them any more (the window is a minute), so memory
+    /// stays bounded however long the center runs. They stay in the record; an analyst can no
+    /// longer regroup them (refused, 422).
+    fn let_go_of_quiet_incidents(&mut self) {
+        self.since_eviction = 0;
+        let horizon = self.latest_s - KEEP_QUIET_S;
+        let quiet: Vec<IncidentId> = self
+            .tracks
+            .iter()
+            .filter(|(_, t)| t.last_seen.unix_seconds() < horizon)
+            .map(|(id, _)| *id)
+            .collect();
+        for id in quiet {
+            if let Some(t) = self.tracks.remove(&id)
+                && let Some(env) = t.indexed
+            {
+                self.index.remove(&Indexed { id, env });
+            }
+        }
     }
 
     /// One revision per incident the batch touched (chunked), in order of first touch.

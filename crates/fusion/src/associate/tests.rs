@@ -630,3 +630,53 @@ fn a_report_seen_long_after_the_sound_was_emitted_is_another_event() {
     reports[4] = obs("explosion", 5.0, &bearing(270.0, 3000.0));
     check_groups(&reports, "aaaaa");
 }
+
+#[test]
+fn incidents_quiet_for_hours_are_let_go_and_a_report_there_starts_anew() {
+    let mut fusion = Fusion::new(RULES.clone());
+    let first = fusion.absorb(&numbered(
+        &[obs("explosion", -7.0 * 3600.0, &near(0.0, 0.0, 100.0))],
+        0,
+    ));
+    assert_eq!(fusion.len(), 1);
+    // Ten thousand reports far away, seven hours later, trigger a sweep.
+    let later: Vec<ValidObservation> = (0..EVICTION_EVERY)
+        .map(|k| {
+            obs(
+                "shot",
+                k as f64 * 0.01,
+                &near(50_000.0, k as f64 * 10.0, 100.0),
+            )
+        })
+        .collect();
+    fusion.absorb(&numbered(&later, 1));
+    assert!(
+        !fusion.tracks.contains_key(&first.incident_ids[0]),
+        "the quiet incident is let go"
+    );
+    let restored = Fusion::restore(
+        RULES.clone(),
+        [
+            TrackState {
+                id: IncidentId(1),
+                revision: 1,
+                estimate: first.revisions[0].estimate.clone(),
+            },
+            TrackState {
+                id: IncidentId(2),
+                revision: 1,
+                estimate: IncidentEstimate {
+                    first_seen: base_time(),
+                    last_seen: base_time(),
+                    ..first.revisions[0].estimate.clone()
+                },
+            },
+        ],
+    );
+    assert_eq!(
+        restored.len(),
+        1,
+        "a restart keeps only the recent incident"
+    );
+    assert_eq!(restored.next_incident_id(), IncidentId(3));
+}
