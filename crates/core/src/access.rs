@@ -119,6 +119,14 @@ pub fn assessment_statement(
     )
 }
 
+/// The time an assessment statement names (its `time` line), if it names one.
+pub fn statement_time(statement: &[u8]) -> Option<crate::Timestamp> {
+    String::from_utf8_lossy(statement)
+        .lines()
+        .find_map(|l| l.strip_prefix("time "))
+        .and_then(|t| crate::Timestamp::parse(t).ok())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -5,8 +5,7 @@
 use crate::LedgerKeys;
 use std::collections::{BTreeMap, HashMap};
 use truce_core::Kind;
-use truce_core::Timestamp;
-use truce_core::access::{Role, Verdict, assessment_statement, derive_status};
+use truce_core::access::{Role, Verdict, assessment_statement, derive_status, statement_time};
 use truce_core::agreement::Agreement;
 use truce_core::entry::{
     EntryBody, Hash, canonical_json, chain_hash, leaf_hash, sha256, sha256_hex,
@@ -306,10 +305,7 @@ impl Expected {
                     .ok_or_else(|| fault("the agreement lists no assessment key for it".into()))?;
                 let text = truce_ledger::note::verify_note(signed_note.as_bytes(), key)
                     .map_err(|e| fault(format!("the signed note does not verify: {e}")))?;
-                let signed_at = String::from_utf8_lossy(&text)
-                    .lines()
-                    .find_map(|l| l.strip_prefix("time ").map(str::to_string))
-                    .and_then(|t| Timestamp::parse(&t).ok())
+                let signed_at = statement_time(&text)
                     .ok_or_else(|| fault("the signed statement has no time".into()))?;
                 let statement = assessment_statement(
                     &self.origin,

@@ -20,7 +20,7 @@ use base64::Engine as _;
 use sha2::{Digest, Sha256};
 use std::collections::HashMap;
 use std::sync::Mutex;
-use truce_core::access::{Role, Verdict, assessment_statement, derive_status};
+use truce_core::access::{Role, Verdict, assessment_statement, derive_status, statement_time};
 use truce_core::entry::EntryBody;
 use truce_core::incident::Status;
 use truce_core::{IncidentId, Kind, Timestamp};
@@ -214,8 +214,7 @@ impl Engine {
         monitor: &str,
         signer: NoteSigner,
     ) -> Result<(), EngineError> {
-        let listed = self.assessment_key(monitor)?;
-        if listed.name() != signer.name() || signer.verifier_text() != listed_text(self, monitor) {
+        if signer.verifier_text() != listed_text(self, monitor) {
             return Err(EngineError::Ledger(format!(
                 "the key {} is not the assessment key the agreement lists for {monitor}",
                 signer.name()
@@ -281,13 +280,9 @@ impl Engine {
                 let text = truce_ledger::note::verify_note(note.as_bytes(), &verifier)
                     .map_err(|e| EngineError::invalid("signed_note", e.to_string()))?;
                 // The monitor signed at its own time: the statement names it.
-                let signed_at = String::from_utf8_lossy(&text)
-                    .lines()
-                    .find_map(|l| l.strip_prefix("time ").map(str::to_string))
-                    .and_then(|t| Timestamp::parse(&t).ok())
-                    .ok_or_else(|| {
-                        EngineError::invalid("signed_note", "the statement has no time line")
-                    })?;
+                let signed_at = statement_time(&text).ok_or_else(|| {
+                    EngineError::invalid("signed_note", "the statement has no time line")
+                })?;
                 if signed_at.seconds_since(now).abs() > MAX_SIGNING_SKEW_S {
                     return Err(EngineError::invalid(
                         "signed_note",

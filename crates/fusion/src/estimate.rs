@@ -1,18 +1,11 @@
-//! Where one observation places its event, with a covariance — the spine's first estimators.
-//!
-//! - a position report: that point, its `accuracy_m` taken as the radius of the 95% circle;
-//! - a bearing with a distance range: the point along the bearing at mid-range, with the bearing
-//!   sigma across and the range interval (as ±2σ) along, plus the observer's own uncertainty;
-//! - a bearing alone, an arrival, a UAV pose: no position from one observation (the geolocation
-//!   issue combines them).
+//! Where one observation places its event on its own, with a covariance: its measurement's
+//! standalone fix (`Measure::standalone`) — a position report, or a bearing with a distance
+//! range. A bearing alone or an arrival fixes nothing alone; the estimators of `truce-locate`
+//! combine them.
 
-use truce_core::{Geometry, Observation};
-use truce_geo::{Cov2, LatLon, SCALE_95, destination};
-
-/// Smallest standard deviation used, metres: keeps covariances invertible when a reporter
-/// claims perfect accuracy.
-const SIGMA_FLOOR_M: f64 = 1.0;
-
+use crate::measure::Measure;
+use truce_core::Observation;
+use truce_geo::{Cov2, LatLon};
 /// A position estimate with its covariance in the east-north plane at `center`.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct Estimate {
@@ -24,31 +17,7 @@ pub struct Estimate {
 
 /// The estimate one observation gives on its own, or `None` when it cannot fix a position.
 pub fn estimate_observation(o: &Observation) -> Option<Estimate> {
-    match &o.geometry {
-        Geometry::Position(p) => Some(Estimate {
-            center: LatLon::new(p.lat, p.lon),
-            cov: Cov2::circular((p.accuracy_m / SCALE_95).max(SIGMA_FLOOR_M)),
-        }),
-        Geometry::Bearing(b) => {
-            let max = b.distance_max_m?;
-            let min = b.distance_min_m.unwrap_or(0.0).min(max);
-            let mid = 0.5 * (min + max);
-            let observer = LatLon::new(b.observer.lat, b.observer.lon);
-            let center = destination(observer, b.bearing_deg, mid);
-            let sigma_observer = b.observer.accuracy_m / SCALE_95;
-            let along = ((max - min) / 4.0).hypot(sigma_observer);
-            let across = (mid * b.bearing_sigma_deg.to_radians().sin()).hypot(sigma_observer);
-            Some(Estimate {
-                center,
-                cov: Cov2::oriented(
-                    b.bearing_deg,
-                    along.max(SIGMA_FLOOR_M),
-                    across.max(SIGMA_FLOOR_M),
-                ),
-            })
-        }
-        Geometry::Arrival(_) | Geometry::Uav(_) => None,
-    }
+    Measure::of(o).and_then(|m| m.standalone())
 }
 
 #[cfg(test)]
@@ -56,6 +25,7 @@ mod tests {
     use super::*;
     use truce_core::Timestamp;
     use truce_core::intake::parse_one;
+    use truce_geo::SCALE_95;
     use truce_geo::distance_azimuth;
 
     fn obs(geometry: &str) -> truce_core::ValidObservation {
@@ -98,7 +68,7 @@ mod tests {
     }
 
     #[test]
-    fn bearing_alone_arrival_and_uav_fix_nothing_alone() {
+    fn a_bare_bearing_or_an_arrival_fixes_nothing_alone() {
         assert!(estimate_observation(&obs(
             r#"{"type":"bearing","observer":{"lat":39.9,"lon":46.8,"accuracy_m":10},"bearing_deg":60,"bearing_sigma_deg":3}"#
         ))

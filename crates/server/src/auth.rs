@@ -30,9 +30,16 @@ pub struct Guard {
 impl Guard {
     fn blocked(&self, client: Option<IpAddr>) -> bool {
         let mut map = lock(&self.failures);
-        let list = map.entry(client).or_default();
+        let Some(list) = map.get_mut(&client) else {
+            return false;
+        };
         list.retain(|t| t.elapsed() < FAILURE_WINDOW);
-        list.len() >= MAX_FAILURES
+        let blocked = list.len() >= MAX_FAILURES;
+        if list.is_empty() {
+            // Only clients with recent failures are remembered.
+            map.remove(&client);
+        }
+        blocked
     }
 
     fn failed(&self, client: Option<IpAddr>) {
