@@ -34,14 +34,18 @@ fn the_demo_dashboard_works_in_chromium() {
         .stderr(Stdio::null())
         .spawn()
         .unwrap();
+    // Read the banner for the address, then keep draining the demo's output on a thread: a
+    // closed pipe would make its next line fail.
+    let mut lines = BufReader::new(demo.stdout.take().unwrap()).lines();
     let mut url = None;
-    for line in BufReader::new(demo.stdout.take().unwrap()).lines() {
+    for line in lines.by_ref() {
         let line = line.unwrap();
         if let Some(rest) = line.trim().strip_prefix("open:") {
             url = Some(rest.trim().to_string());
             break;
         }
     }
+    std::thread::spawn(move || lines.for_each(drop));
     let url = url.expect("the demo prints where it serves");
     // Let the simulated stream make some incidents.
     let deadline = Instant::now() + Duration::from_secs(20);
