@@ -16,6 +16,8 @@ const state = {
   agreedSize: 0,
   clickedAt: null as null | { lat: number; lon: number },
   source: null as null | EventSource,
+  /** Signed in and loaded: the agreement, the incidents and the live stream. */
+  ready: false,
   clauses: [] as string[][],
   sides: [] as string[][],
 };
@@ -252,8 +254,15 @@ function renderIncident(i: Json, obs: Json[]) {
 // ---------- what the member may do ----------
 
 function renderActions() {
+  // Re-rendering (a revision arriving, the language switching) must not lose what was typed.
+  const typed = (document.getElementById("reason") as HTMLTextAreaElement | null)?.value ?? "";
+  renderActionsFor(state.me?.role);
+  const reason = document.getElementById("reason") as HTMLTextAreaElement | null;
+  if (reason) reason.value = typed;
+}
+
+function renderActionsFor(role: string | undefined) {
   const box = $("actions");
-  const role = state.me?.role;
   box.hidden = !role;
   if (!role) return;
   if (role === "officer" && state.selected) {
@@ -367,6 +376,7 @@ async function signIn(token: string) {
   listen();
   renderActions();
   status("");
+  state.ready = true;
 }
 
 function status(text: string) {

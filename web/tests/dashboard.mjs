@@ -27,7 +27,7 @@ try {
   async function signIn(user) {
     await page.fill("#token", tokens[user]);
     await page.click("#signin");
-    await page.waitForFunction((u) => window.__truce?.state.me?.user === u, user, { timeout: 15000 });
+    await page.waitForFunction((u) => window.__truce?.state.me?.user === u && window.__truce.state.ready, user, { timeout: 15000 });
   }
 
   await signIn("m1-officer");
@@ -69,7 +69,7 @@ try {
   // Monitor 1 confirms.
   await page.fill("#reason", "our post heard it");
   await page.click('button[data-verdict="confirm"]');
-  await page.waitForSelector('#assessments:has-text("our post heard it")', { timeout: 10000 }).catch(() => fail("monitor 1's verdict is not shown"));
+  await page.waitForSelector('#assessments:has-text("our post heard it")', { timeout: 10000 }).catch(async () => fail(`monitor 1's verdict is not shown (${await page.textContent("#status-line")})`));
 
   // Monitor 2 disputes.
   await page.click("#signout");
@@ -79,7 +79,7 @@ try {
   await page.waitForSelector("#reason");
   await page.fill("#reason", "our patrol saw nothing there");
   await page.click('button[data-verdict="dispute"]');
-  await page.waitForSelector('#assessments:has-text("our patrol saw nothing there")', { timeout: 10000 }).catch(() => fail("monitor 2's verdict is not shown"));
+  await page.waitForSelector('#assessments:has-text("our patrol saw nothing there")', { timeout: 10000 }).catch(async () => fail(`monitor 2's verdict is not shown (${await page.textContent("#status-line")})`));
   const status = await page.textContent("#incident-status");
   if (status?.trim() !== "disputed") fail(`status is ${status}, not disputed`);
   const both = await page.textContent("#assessments");
