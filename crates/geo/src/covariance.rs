@@ -59,7 +59,16 @@ impl Cov2 {
         }
     }
 
-    /// The determinant.
+    /// The covariance times `factor` (every variance scaled alike, m²).
+    pub fn scaled(self, factor: f64) -> Cov2 {
+        Cov2 {
+            ee: self.ee * factor,
+            en: self.en * factor,
+            nn: self.nn * factor,
+        }
+    }
+
+    /// The determinant, m⁴.
     pub fn det(self) -> f64 {
         self.ee * self.nn - self.en * self.en
     }

@@ -18,9 +18,10 @@ pub fn crlb_bearings(truth: [f64; 2], b: &[BearingMeasurement]) -> Option<Cov2> 
         points: &[],
         speed_of_sound_m_s: 1.0,
         source_height_m: 0.0,
+        surface: None,
     })
     .ok()?;
-    problem.covariance(&[truth[0], truth[1], 0.0])
+    problem.covariance(&problem.at(truth, 0.0))
 }
 
 /// The Cramér–Rao bound on the east-north covariance (m²) of a fix from arrival times `a` on a
@@ -42,17 +43,19 @@ pub fn crlb_arrivals(
         points: &[],
         speed_of_sound_m_s: speed_m_s,
         source_height_m,
+        surface: None,
     })
     .ok()?;
     if a.is_empty() {
         return None;
     }
-    problem.covariance(&[truth[0], truth[1], 0.0])
+    problem.covariance(&problem.at(truth, 0.0))
 }
 
 /// The Cramér–Rao bound on the east-north covariance (m²) of a joint fix from every
 /// measurement of `m` (bearings with ranges, arrivals with the emission time unknown, points)
 /// on an event at `truth`. `None` when an input is invalid or the information is singular.
 pub fn crlb(m: &Measurements, truth: [f64; 2]) -> Option<Cov2> {
-    validate(m).ok()?.covariance(&[truth[0], truth[1], 0.0])
+    let problem = validate(m).ok()?;
+    problem.covariance(&problem.at(truth, 0.0))
 }

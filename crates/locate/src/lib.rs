@@ -34,11 +34,13 @@ mod crlb;
 mod error;
 mod linalg;
 mod model;
+mod search;
 mod solve;
 mod start;
 mod uav;
 
 pub use crlb::{crlb, crlb_arrivals, crlb_bearings};
+pub use search::{Pulse, RoundCandidate, RoundSearch, find_round};
 pub use error::LocateError;
 pub use solve::{locate, locate_arrivals, locate_bearings};
 pub use truce_geo::Cov2;
@@ -101,12 +103,131 @@ pub struct Measurements<'a> {
     pub points: &'a [PointMeasurement],
     /// Propagation speed for the arrivals, m/s (see [`speed_of_sound`]).
     pub speed_of_sound_m_s: f64,
-    /// Up coordinate of the source in the frame, metres (usually 0), used for 3-D sensor
-    /// distances.
+    /// Up coordinate of the source in the frame, metres, used for 3-D sensor distances when
+    /// `surface` is `None`.
     pub source_height_m: f64,
+    /// The ground the source stands on (see [`Surface::from_sensors`]). With arrivals, the
+    /// source height is then estimated, with this surface as its prior: the data decide where
+    /// the geometry resolves the height, the surface elsewhere ([`Fix::height`] says which).
+    pub surface: Option<Surface>,
 }
 
-/// An arrival the robust estimator set aside, and why.
+/// A plane for the ground's up coordinate, `up = up_m + slope_east·east + slope_north·north`
+/// (metres, in the caller's frame), with `sigma_m` the spread of the ground about it.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Surface {
+    /// Up coordinate at the frame's origin, metres.
+    pub up_m: f64,
+    /// Rise per metre east.
+    pub slope_east: f64,
+    /// Rise per metre north.
+    pub slope_north: f64,
+    /// One standard deviation of the ground about the plane, metres (positive).
+    pub sigma_m: f64,
+}
+
+/// Least spread assumed for a surface, metres: buildings, trees, a firer on a roof.
+pub const SURFACE_SIGMA_FLOOR_M: f64 = 10.0;
+
+impl Surface {
+    /// The least-squares plane through the sensors' positions (east, north, up), with the RMS
+    /// of their heights about it (at least [`SURFACE_SIGMA_FLOOR_M`]) as its spread: the
+    /// surface the sensors describe. Fewer than three sensors, or sensors on a line, give a
+    /// level plane at their mean height, its spread their heights' spread.
+    pub fn from_sensors(sensors: &[[f64; 3]]) -> Option<Surface> {
+        if sensors.is_empty() {
+            return None;
+        }
+        let n = sensors.len() as f64;
+        let mean = [0, 1, 2].map(|k| sensors.iter().map(|s| s[k]).sum::<f64>() / n);
+        let level = || {
+            let var = sensors.iter().map(|s| (s[2] - mean[2]).powi(2)).sum::<f64>() / n;
+            Surface {
+                up_m: mean[2],
+                slope_east: 0.0,
+                slope_north: 0.0,
+                sigma_m: var.sqrt().max(SURFACE_SIGMA_FLOOR_M),
+            }
+        };
+        if sensors.len() < 4 {
+            return Some(level());
+        }
+        let (mut see, mut sen, mut snn, mut seu, mut snu) = (0.0, 0.0, 0.0, 0.0, 0.0);
+        for s in sensors {
+            let (e, no, u) = (s[0] - mean[0], s[1] - mean[1], s[2] - mean[2]);
+            see += e * e;
+            sen += e * no;
+            snn += no * no;
+            seu += e * u;
+            snu += no * u;
+        }
+        let det = see * snn - sen * sen;
+        if det <= 1e-6 * (see * snn).max(1.0) {
+            return Some(level());
+        }
+        let be = (snn * seu - sen * snu) / det;
+        let bn = (see * snu - sen * seu) / det;
+        let up = |e: f64, no: f64| mean[2] + be * (e - mean[0]) + bn * (no - mean[1]);
+        let rss: f64 = sensors.iter().map(|s| (s[2] - up(s[0], s[1])).powi(2)).sum();
+        // Three parameters fitted: the residual spread is rss / (n − 3).
+        let sigma = (rss / (n - 3.0)).sqrt();
+        Some(Surface {
+            up_m: up(0.0, 0.0),
+            slope_east: be,
+            slope_north: bn,
+            sigma_m: sigma.max(SURFACE_SIGMA_FLOOR_M),
+        })
+    }
+
+    /// The plane's up coordinate at `(east, north)`, metres.
+    pub fn up_at(&self, x: [f64; 2]) -> f64 {
+        self.up_m + self.slope_east * x[0] + self.slope_north * x[1]
+    }
+}
+
+/// Where the source height of a fix came from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum HeightSource {
+    /// The arrivals resolved it: its posterior spread is under half the surface's.
+    Estimated,
+    /// The geometry does not resolve it: it is the surface's, within the surface's spread.
+    Surface,
+    /// Given by the caller (no surface), or no arrivals were used.
+    Given,
+}
+
+/// The source height of a fix and how it was obtained.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct HeightFix {
+    /// Up coordinate in the caller's frame, metres.
+    pub up_m: f64,
+    /// One standard deviation, metres, when estimated or taken from the surface.
+    pub sigma_m: Option<f64>,
+    /// How it was obtained.
+    pub source: HeightSource,
+}
+
+/// How far the covariance of a fix rests on the stated noise, and how far on the fit's own
+/// residuals.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Uncertainty {
+    /// The a posteriori variance factor `chi²/dof` (NaN without redundancy): about 1 when the
+    /// stated sigmas are right, 9 when they are three times too small.
+    pub residual_variance: f64,
+    /// The factor [`Fix::cov`] is the stated covariance times: 1 when the residuals agree
+    /// with the stated noise, else the variance factor times the ratio of Student's (F) to the
+    /// normal (chi²) 95% quantile for the degrees of freedom, so the 95% ellipse stays a 95%
+    /// ellipse when the noise had to be estimated. Never below 1.
+    pub scale: f64,
+    /// Whether the redundancy was too small to check the stated noise (fewer than
+    /// [`MIN_DOF_FOR_SCALE`] degrees of freedom): the ellipse then trusts the stated sigmas.
+    pub unchecked: bool,
+}
+
+/// Fewest degrees of freedom with which the residuals can rescale a covariance.
+pub const MIN_DOF_FOR_SCALE: i32 = 2;
+
+/// An arrival (or bearing) the robust estimator set aside, and why.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Exclusion {
     /// Index into [`Measurements::arrivals`] (or the slice given to [`locate_arrivals`]).
@@ -123,9 +244,16 @@ pub struct Exclusion {
 pub struct Fix {
     /// Maximum-likelihood east and north, metres.
     pub at: [f64; 2],
-    /// The inverse Fisher information at [`Fix::at`] (emission time marginalised), m²: the
-    /// covariance of the estimate when errors are as small and Gaussian as stated.
+    /// The covariance of the estimate, m²: the inverse Fisher information at [`Fix::at`]
+    /// (emission time and height marginalised) scaled by [`Uncertainty::scale`], so it is never
+    /// smaller than the stated noise implies and grows when the residuals show more.
     pub cov: Cov2,
+    /// The inverse Fisher information alone: the covariance if the stated noise were right.
+    pub stated_cov: Cov2,
+    /// How the covariance was checked against the residuals.
+    pub uncertainty: Uncertainty,
+    /// The source height, when arrivals were used.
+    pub height: Option<HeightFix>,
     /// Maximum-likelihood emission time (same reference as the arrivals), when arrivals were used.
     pub emission_time_s: Option<f64>,
     /// Arrivals left out as inconsistent with the rest.

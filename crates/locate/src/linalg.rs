@@ -1,12 +1,18 @@
-//! Hand-written algebra for the at most 3x3 systems the estimators need (east, north, emission
-//! time): faster to compile than a matrix crate and small enough to check by eye.
+//! Hand-written algebra for the at most 4x4 systems the estimators need (east, north, emission
+//! time, source height): faster to compile than a matrix crate and small enough to check by eye.
 
-/// A square matrix of which only the leading `k`x`k` block (k ≤ 3) is used.
-pub(crate) type Mat3 = [[f64; 3]; 3];
+/// Most unknowns of any fit: east, north, emission time, source height.
+pub(crate) const N: usize = 4;
+
+/// A square matrix of which only the leading `k`x`k` block (k ≤ 4) is used.
+pub(crate) type Mat = [[f64; N]; N];
+
+/// A vector of which only the leading `k` entries are used.
+pub(crate) type Vector = [f64; N];
 
 /// Solves the leading `k`x`k` block of `a x = b` by Gaussian elimination with partial pivoting.
 /// `None` when the block is singular to working precision.
-pub(crate) fn solve(a: &Mat3, b: &[f64; 3], k: usize) -> Option<[f64; 3]> {
+pub(crate) fn solve(a: &Mat, b: &Vector, k: usize) -> Option<Vector> {
     let mut m = *a;
     let mut x = *b;
     let scale = (0..k)
@@ -38,10 +44,10 @@ pub(crate) fn solve(a: &Mat3, b: &[f64; 3], k: usize) -> Option<[f64; 3]> {
 }
 
 /// The inverse of the leading `k`x`k` block, column by column.
-pub(crate) fn inverse(a: &Mat3, k: usize) -> Option<Mat3> {
-    let mut inv = [[0.0; 3]; 3];
+pub(crate) fn inverse(a: &Mat, k: usize) -> Option<Mat> {
+    let mut inv = [[0.0; N]; N];
     for c in 0..k {
-        let mut e = [0.0; 3];
+        let mut e = [0.0; N];
         e[c] = 1.0;
         let col = solve(a, &e, k)?;
         for r in 0..k {
@@ -59,9 +65,10 @@ mod tests {
     #[allow(clippy::needless_range_loop)] // matrix products read best with indices
     fn inverse_of_a_mixed_scale_matrix() {
         let a = [
-            [4.0e-6, 1.0e-6, 2.0e-3],
-            [1.0e-6, 3.0e-6, 1.0e-3],
-            [2.0e-3, 1.0e-3, 5.0],
+            [4.0e-6, 1.0e-6, 2.0e-3, 0.0],
+            [1.0e-6, 3.0e-6, 1.0e-3, 0.0],
+            [2.0e-3, 1.0e-3, 5.0, 0.0],
+            [0.0; 4],
         ];
         let inv = inverse(&a, 3).unwrap();
         for i in 0..3 {
@@ -75,7 +82,7 @@ mod tests {
 
     #[test]
     fn singular_block_is_refused() {
-        let a = [[1.0, 2.0, 0.0], [2.0, 4.0, 0.0], [0.0, 0.0, 0.0]];
-        assert!(solve(&a, &[1.0, 1.0, 0.0], 2).is_none());
+        let a = [[1.0, 2.0, 0.0, 0.0], [2.0, 4.0, 0.0, 0.0], [0.0; 4], [0.0; 4]];
+        assert!(solve(&a, &[1.0, 1.0, 0.0, 0.0], 2).is_none());
     }
 }

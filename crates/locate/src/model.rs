@@ -1,12 +1,13 @@
 //! The joint measurement model: residuals, Jacobians and normal equations over the unknowns
-//! (east, north) or (east, north, emission time), and the Levenberg–Marquardt loop on them.
+//! (east, north), (east, north, emission time) or (east, north, emission time, source height),
+//! and the Levenberg–Marquardt loop on them.
 //!
 //! Every scalar residual is "measured minus predicted", divided by its standard deviation; the
 //! normal matrix `JᵀWJ` at the true position is the Fisher information, so its inverse is both
 //! the Cramér–Rao bound and the maximum-likelihood covariance.
 
-use crate::linalg::{Mat3, inverse, solve};
-use crate::{ArrivalMeasurement, BearingMeasurement, LocateError};
+use crate::linalg::{Mat, N, Vector, inverse, solve};
+use crate::{ArrivalMeasurement, BearingMeasurement, LocateError, Surface};
 use truce_geo::Cov2;
 
 /// Ranges below this (metres) are clamped so a bearing's Jacobian stays finite when an
@@ -28,16 +29,20 @@ pub(crate) struct Problem<'a> {
     /// Points with their information matrices (inverse covariances).
     pub points: Vec<([f64; 2], Cov2)>,
     pub speed: f64,
+    /// The source's up coordinate when it is taken as known.
     pub source_height: f64,
+    /// The ground the source stands on, as a prior on its height; with arrivals, the height is
+    /// then a fourth unknown.
+    pub surface: Option<Surface>,
 }
 
 /// Normal equations at one parameter vector.
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct Normal {
     /// `JᵀWJ`: the Fisher information.
-    pub info: Mat3,
+    pub info: Mat,
     /// `JᵀW r`.
-    pub grad: [f64; 3],
+    pub grad: Vector,
     /// `rᵀW r`.
     pub chi2: f64,
 }
@@ -45,9 +50,11 @@ pub(crate) struct Normal {
 /// A converged fit.
 #[derive(Debug, Clone)]
 pub(crate) struct Solution {
-    /// East, north, emission time (0 when there are no arrivals).
-    pub p: [f64; 3],
+    /// East, north, emission time (0 when there are no arrivals), source height.
+    pub p: Vector,
     pub cov: Cov2,
+    /// Standard deviation of the source height when it was estimated, metres.
+    pub height_sigma: Option<f64>,
     pub chi2: f64,
     pub dof: i32,
     pub iterations: u32,
@@ -64,17 +71,53 @@ pub(crate) fn wrap_angle(a: f64) -> f64 {
 }
 
 impl Problem<'_> {
-    /// Unknowns: east, north, and the emission time when any arrival is in use.
+    /// Unknowns: east, north, the emission time when any arrival is in use, and the source
+    /// height when arrivals are in use and a surface is given.
     pub fn unknowns(&self) -> usize {
-        if self.active.iter().any(|&a| a) { 3 } else { 2 }
+        match (self.timed(), self.surface.is_some()) {
+            (false, _) => 2,
+            (true, false) => 3,
+            (true, true) => 4,
+        }
     }
 
-    /// Scalar residuals: one per bearing, range and active arrival, two per point.
+    /// Whether any arrival is in use (the emission time is then unknown).
+    pub fn timed(&self) -> bool {
+        self.active.iter().any(|&a| a)
+    }
+
+    /// Whether the source height is an unknown (with the surface as its prior).
+    pub fn height_free(&self) -> bool {
+        self.unknowns() == 4
+    }
+
+    /// Scalar residuals: one per bearing, range and active arrival, two per point, and the
+    /// surface prior when the height is free.
     pub fn residuals(&self) -> usize {
         self.bearings.len()
             + self.bearings.iter().filter(|b| b.range.is_some()).count()
             + self.active.iter().filter(|&&a| a).count()
             + 2 * self.points.len()
+            + usize::from(self.height_free())
+    }
+
+    /// The up coordinate of the source at `p`: the unknown when it is free, else the given one.
+    pub fn height(&self, p: &Vector) -> f64 {
+        if self.height_free() {
+            p[3]
+        } else {
+            self.source_height
+        }
+    }
+
+    /// A parameter vector at `(east, north)` with emission time `t0`, the height on the
+    /// surface (or the given height).
+    pub fn at(&self, x: [f64; 2], t0: f64) -> Vector {
+        let h = match &self.surface {
+            Some(s) if self.height_free() => s.up_at(x),
+            _ => self.source_height,
+        };
+        [x[0], x[1], t0, h]
     }
 
     /// Active arrivals with their indices.
@@ -86,30 +129,35 @@ impl Problem<'_> {
     }
 
     /// Predicted travel time from the source at `p` to arrival `a`'s sensor, seconds.
-    pub fn travel_time(&self, p: &[f64; 3], a: &ArrivalMeasurement) -> f64 {
+    pub fn travel_time(&self, p: &Vector, a: &ArrivalMeasurement) -> f64 {
         self.distance(p, a) / self.speed
     }
 
-    fn distance(&self, p: &[f64; 3], a: &ArrivalMeasurement) -> f64 {
+    /// Arrival `a`'s measured minus predicted time for a source at `p`, seconds.
+    pub fn arrival_residual(&self, p: &Vector, a: &ArrivalMeasurement) -> f64 {
+        a.time_s - p[2] - self.travel_time(p, a)
+    }
+
+    fn distance(&self, p: &Vector, a: &ArrivalMeasurement) -> f64 {
         let d = [
             p[0] - a.sensor[0],
             p[1] - a.sensor[1],
-            self.source_height - a.sensor[2],
+            self.height(p) - a.sensor[2],
         ];
         (d[0] * d[0] + d[1] * d[1] + d[2] * d[2]).sqrt()
     }
 
     /// The normal equations at `p`.
-    pub fn normal(&self, p: &[f64; 3]) -> Normal {
+    pub fn normal(&self, p: &Vector) -> Normal {
         let mut n = Normal {
-            info: [[0.0; 3]; 3],
-            grad: [0.0; 3],
+            info: [[0.0; N]; N],
+            grad: [0.0; N],
             chi2: 0.0,
         };
-        let mut add = |j: [f64; 3], r: f64, var: f64| {
-            for a in 0..3 {
+        let mut add = |j: Vector, r: f64, var: f64| {
+            for a in 0..N {
                 n.grad[a] += j[a] * r / var;
-                for b in 0..3 {
+                for b in 0..N {
                     n.info[a][b] += j[a] * j[b] / var;
                 }
             }
@@ -122,27 +170,40 @@ impl Problem<'_> {
             let var = b.sigma_rad.powi(2) + (b.observer_sigma_m / r).powi(2);
             let r2 = r * r;
             add(
-                [dn / r2, -de / r2, 0.0],
+                [dn / r2, -de / r2, 0.0, 0.0],
                 wrap_angle(b.azimuth_rad - predicted),
                 var,
             );
             if let Some(range) = b.range {
                 let var = range.sigma_m.powi(2) + b.observer_sigma_m.powi(2);
-                add([de / r, dn / r, 0.0], range.mean_m - r, var);
+                add([de / r, dn / r, 0.0, 0.0], range.mean_m - r, var);
             }
         }
+        let free = self.height_free();
+        let h = self.height(p);
         for (_, a) in self.active_arrivals() {
             let d = self.distance(p, a).max(MIN_RANGE_M);
             let c = self.speed;
             let predicted = p[2] + d / c;
+            let up = if free { (h - a.sensor[2]) / (d * c) } else { 0.0 };
             add(
                 [
                     (p[0] - a.sensor[0]) / (d * c),
                     (p[1] - a.sensor[1]) / (d * c),
                     1.0,
+                    up,
                 ],
                 a.time_s - predicted,
                 a.sigma_s.powi(2),
+            );
+        }
+        if let (true, Some(s)) = (free, &self.surface) {
+            // The ground as a prior on the height: "measured" is the surface's height at
+            // (east, north), "predicted" the unknown height, both linear in the unknowns.
+            add(
+                [-s.slope_east, -s.slope_north, 0.0, 1.0],
+                s.up_at([p[0], p[1]]) - h,
+                s.sigma_m.powi(2),
             );
         }
         for (at, w) in &self.points {
@@ -160,7 +221,13 @@ impl Problem<'_> {
     }
 
     /// The position block of the inverse Fisher information at `p`, if it is invertible.
-    pub fn covariance(&self, p: &[f64; 3]) -> Option<Cov2> {
+    pub fn covariance(&self, p: &Vector) -> Option<Cov2> {
+        self.covariance_and_height(p).map(|(c, _)| c)
+    }
+
+    /// The position block of the inverse Fisher information at `p`, and the height's standard
+    /// deviation when the height is free.
+    pub fn covariance_and_height(&self, p: &Vector) -> Option<(Cov2, Option<f64>)> {
         let k = self.unknowns();
         let inv = inverse(&self.normal(p).info, k)?;
         let cov = Cov2 {
@@ -168,7 +235,9 @@ impl Problem<'_> {
             en: 0.5 * (inv[0][1] + inv[1][0]),
             nn: inv[1][1],
         };
-        (cov.ee > 0.0 && cov.nn > 0.0 && cov.det() > 0.0 && cov.det().is_finite()).then_some(cov)
+        let height_sigma = (k == 4 && inv[3][3] > 0.0).then(|| inv[3][3].sqrt());
+        (cov.ee > 0.0 && cov.nn > 0.0 && cov.det() > 0.0 && cov.det().is_finite())
+            .then_some((cov, height_sigma))
     }
 
     /// The error for the first bearing whose observer sees `x` more than 90° away from the
@@ -186,7 +255,7 @@ impl Problem<'_> {
 
     /// Levenberg–Marquardt from `start` to the nearest minimum of chi², then the checks every
     /// fix must pass (finite, well conditioned, in front of every observer).
-    pub fn fit(&self, start: [f64; 3]) -> Result<Solution, LocateError> {
+    pub fn fit(&self, start: Vector) -> Result<Solution, LocateError> {
         let k = self.unknowns();
         let mut p = start;
         let mut normal = self.normal(&p);
@@ -206,7 +275,7 @@ impl Problem<'_> {
                 }
                 continue;
             };
-            let trial = [p[0] + step[0], p[1] + step[1], p[2] + step[2]];
+            let trial: Vector = std::array::from_fn(|i| p[i] + if i < k { step[i] } else { 0.0 });
             let next = self.normal(&trial);
             if next.chi2.is_finite() && next.chi2 <= normal.chi2 {
                 p = trial;
@@ -229,7 +298,7 @@ impl Problem<'_> {
         if let Some(e) = self.behind_observer(&[p[0], p[1]]) {
             return Err(e);
         }
-        let Some(cov) = self.covariance(&p) else {
+        let Some((cov, height_sigma)) = self.covariance_and_height(&p) else {
             return Err(LocateError::IllConditioned {
                 axis_ratio: f64::INFINITY,
             });
@@ -243,6 +312,7 @@ impl Problem<'_> {
         Ok(Solution {
             p,
             cov,
+            height_sigma,
             chi2: normal.chi2,
             dof,
             iterations,

@@ -1,11 +1,12 @@
 //! The public estimators: validation, starting points, the joint maximum-likelihood fit and
 //! the leave-one-out search that sets inconsistent arrivals aside.
 
+use crate::linalg::Vector;
 use crate::model::{Problem, Solution};
 use crate::start::{along_bearing, points_mean, ranged_points, spherical_intersection, stansfield};
 use crate::{
-    ArrivalMeasurement, BearingMeasurement, Exclusion, Fix, LocateError, Measurements,
-    PointMeasurement,
+    ArrivalMeasurement, BearingMeasurement, Exclusion, Fix, HeightFix, HeightSource, LocateError,
+    MIN_DOF_FOR_SCALE, Measurements, PointMeasurement, Uncertainty,
 };
 
 /// An arrival whose normalised residual exceeds this many sigmas triggers the outlier search.
@@ -15,6 +16,12 @@ const CHI2_Z: f64 = 3.719;
 /// The robust search never leaves fewer arrivals than this (east, north, emission time and
 /// one check).
 const MIN_ARRIVALS: usize = 4;
+/// From this many arrivals on, outliers are found against a robust scale of the residuals
+/// (their median absolute size), so a stated sigma that is too small does not make every
+/// arrival an outlier, and several outliers do not hide each other.
+const ROBUST_MIN_ARRIVALS: usize = 8;
+/// The median of |z| for a standard normal z: dividing by it makes the median a sigma.
+const MEDIAN_ABS_NORMAL: f64 = 0.674_49;
 
 /// The maximum-likelihood position from any mix of bearings (with or without ranges), arrival
 /// times and position reports.
@@ -66,6 +73,7 @@ pub fn locate_bearings(b: &[BearingMeasurement]) -> Result<Fix, LocateError> {
         points: &[],
         speed_of_sound_m_s: 1.0,
         source_height_m: 0.0,
+        surface: None,
     })
 }
 
@@ -91,6 +99,7 @@ pub fn locate_arrivals(
         points: &[],
         speed_of_sound_m_s: speed_m_s,
         source_height_m,
+        surface: None,
     })
 }
 
@@ -143,6 +152,12 @@ pub(crate) fn validate<'a>(m: &Measurements<'a>) -> Result<Problem<'a>, LocateEr
     if !m.arrivals.is_empty() {
         check_positive(|| "speed_of_sound_m_s".to_owned(), m.speed_of_sound_m_s)?;
         check_finite(|| "source_height_m".to_owned(), m.source_height_m)?;
+        if let Some(surface) = &m.surface {
+            check_finite(|| "surface up_m".to_owned(), surface.up_m)?;
+            check_finite(|| "surface slope_east".to_owned(), surface.slope_east)?;
+            check_finite(|| "surface slope_north".to_owned(), surface.slope_north)?;
+            check_positive(|| "surface sigma_m".to_owned(), surface.sigma_m)?;
+        }
     }
     let points = m
         .points
@@ -169,12 +184,13 @@ pub(crate) fn validate<'a>(m: &Measurements<'a>) -> Result<Problem<'a>, LocateEr
         points,
         speed: m.speed_of_sound_m_s,
         source_height: m.source_height_m,
+        surface: m.surface,
     })
 }
 
 /// The emission time that best fits the active arrivals for a source at `x`.
 fn emission_time(problem: &Problem, x: [f64; 2]) -> f64 {
-    let p = [x[0], x[1], 0.0];
+    let p = problem.at(x, 0.0);
     let (mut num, mut den) = (0.0, 0.0);
     for (_, a) in problem.active_arrivals() {
         let w = a.sigma_s.powi(-2);
@@ -185,10 +201,10 @@ fn emission_time(problem: &Problem, x: [f64; 2]) -> f64 {
 }
 
 /// Fits from every available start (plus `extra`) and keeps the smallest chi².
-fn best_fit(problem: &Problem, extra: Option<[f64; 3]>) -> Result<Solution, LocateError> {
-    let mut starts: Vec<[f64; 3]> = extra.into_iter().collect();
+fn best_fit(problem: &Problem, extra: Option<Vector>) -> Result<Solution, LocateError> {
+    let mut starts: Vec<Vector> = extra.into_iter().collect();
     let mut errors = Vec::new();
-    let with_time = |x: [f64; 2]| [x[0], x[1], emission_time(problem, x)];
+    let with_time = |x: [f64; 2]| problem.at(x, emission_time(problem, x));
     starts.extend(spherical_intersection(problem));
     if let Some(x) = stansfield(problem.bearings) {
         // Lines that cross behind an observer would send the iteration off to infinity.
@@ -234,26 +250,115 @@ fn best_fit(problem: &Problem, extra: Option<[f64; 3]>) -> Result<Solution, Loca
 
 /// The chi² value exceeded with probability 1e-4 (Wilson–Hilferty approximation).
 fn chi2_limit(dof: i32) -> f64 {
+    chi2_quantile(dof, CHI2_Z)
+}
+
+/// The chi² quantile with `dof` degrees of freedom at standard normal quantile `z`
+/// (Wilson–Hilferty; within 1% for dof ≥ 2).
+fn chi2_quantile(dof: i32, z: f64) -> f64 {
     let k = f64::from(dof.max(1));
     let a = 2.0 / (9.0 * k);
-    k * (1.0 - a + CHI2_Z * a.sqrt()).powi(3)
+    k * (1.0 - a + z * a.sqrt()).powi(3)
+}
+
+/// Standard normal quantile of 0.95.
+const Z_95: f64 = 1.644_854;
+
+/// The squared Mahalanobis radius of a 95% region in two dimensions when the variance is
+/// estimated with `dof` degrees of freedom, over the radius when it is known (5.991):
+/// `2·F(2, dof; 0.95) / χ²(2; 0.95)`, with `F(2, ν; 0.95) = (ν/2)·(0.05^(−2/ν) − 1)`.
+fn student_ratio(dof: i32) -> f64 {
+    let nu = f64::from(dof.max(1));
+    let f = 0.5 * nu * (0.05f64.powf(-2.0 / nu) - 1.0);
+    2.0 * f / 5.991_464_547
+}
+
+/// The check of the stated noise against the residuals: the covariance is scaled by the
+/// residual variance (times the F/chi² quantile ratio) when chi² exceeds its 95% point,
+/// never shrunk.
+fn uncertainty(chi2: f64, dof: i32) -> Uncertainty {
+    let residual_variance = if dof > 0 {
+        chi2 / f64::from(dof)
+    } else {
+        f64::NAN
+    };
+    let unchecked = dof < MIN_DOF_FOR_SCALE;
+    let scale = if !unchecked && chi2 > chi2_quantile(dof, Z_95) {
+        (residual_variance * student_ratio(dof)).max(1.0)
+    } else {
+        1.0
+    };
+    Uncertainty {
+        residual_variance,
+        scale,
+        unchecked,
+    }
+}
+
+/// The normalised residuals `(index, residual / sigma)` of the active arrivals at `s`.
+fn normalised(problem: &Problem, s: &Solution) -> Vec<(usize, f64)> {
+    problem
+        .active_arrivals()
+        .map(|(i, a)| (i, problem.arrival_residual(&s.p, a) / a.sigma_s))
+        .collect()
+}
+
+/// A robust estimate of the residuals' scale in units of their stated sigmas: the median
+/// absolute normalised residual over its value for a standard normal, never below 1.
+fn robust_scale(z: &[(usize, f64)]) -> f64 {
+    let mut a: Vec<f64> = z.iter().map(|(_, z)| z.abs()).collect();
+    if a.is_empty() {
+        return 1.0;
+    }
+    a.sort_by(f64::total_cmp);
+    let m = a.len() / 2;
+    let median = if a.len() % 2 == 1 {
+        a[m]
+    } else {
+        0.5 * (a[m - 1] + a[m])
+    };
+    (median / MEDIAN_ABS_NORMAL).max(1.0)
 }
 
 /// Whether the arrivals look inconsistent with the rest: a residual beyond 4σ, or chi² beyond
 /// its 1e-4 tail.
 fn suspicious(problem: &Problem, s: &Solution) -> bool {
-    let worst = problem
-        .active_arrivals()
-        .map(|(_, a)| ((a.time_s - s.p[2] - problem.travel_time(&s.p, a)) / a.sigma_s).abs())
+    let worst = normalised(problem, s)
+        .iter()
+        .map(|(_, z)| z.abs())
         .fold(0.0, f64::max);
     worst > OUTLIER_SIGMAS || (s.dof > 0 && s.chi2 > chi2_limit(s.dof))
 }
 
 fn to_fix(problem: &Problem, s: Solution, excluded: Vec<Exclusion>) -> Fix {
-    let timed = problem.unknowns() == 3;
+    let timed = problem.timed();
+    let u = uncertainty(s.chi2, s.dof);
+    let height = timed.then(|| match (&problem.surface, problem.height_free()) {
+        (Some(surface), true) => {
+            let sigma = s.height_sigma.map(|h| h * u.scale.sqrt());
+            let resolved = sigma.is_some_and(|h| h < 0.5 * surface.sigma_m);
+            HeightFix {
+                up_m: s.p[3],
+                sigma_m: sigma,
+                source: if resolved {
+                    HeightSource::Estimated
+                } else {
+                    HeightSource::Surface
+                },
+            }
+        }
+        _ => HeightFix {
+            up_m: problem.source_height,
+            sigma_m: None,
+            source: HeightSource::Given,
+        },
+    });
     Fix {
         at: [s.p[0], s.p[1]],
-        cov: s.cov,
+        cov: s.cov.scaled(u.scale),
+        stated_cov: s.cov,
+        uncertainty: u,
+        height,
         emission_time_s: timed.then_some(s.p[2]),
         excluded,
         iterations: s.iterations,
@@ -262,10 +367,73 @@ fn to_fix(problem: &Problem, s: Solution, excluded: Vec<Exclusion>) -> Fix {
     }
 }
 
-/// The fit, then leave-one-out over the arrivals while they look inconsistent.
+/// The words and the record of setting arrival `i` aside, its residual taken at `s` (the fit
+/// without it).
+fn exclusion(problem: &Problem, s: &Solution, i: usize, scale: f64) -> Exclusion {
+    let a = &problem.arrivals[i];
+    let residual = problem.arrival_residual(&s.p, a);
+    let sigmas = residual.abs() / (a.sigma_s * scale);
+    let reason = if residual > 0.0 {
+        format!(
+            "arrival {i} is {:.3} s ({sigmas:.0}σ) late: a non-line-of-sight path or another shot",
+            residual
+        )
+    } else {
+        format!(
+            "arrival {i} is {:.3} s ({sigmas:.0}σ) early: another shot or a clock error",
+            -residual
+        )
+    };
+    Exclusion {
+        arrival: i,
+        reason,
+        residual_s: residual,
+    }
+}
+
+/// With many arrivals: set aside, one at a time, the arrival with the largest normalised
+/// residual while it exceeds 4 robust sigmas (the residuals' own median scale), refitting
+/// after each. Returns the problem and solution it ends with.
+fn reject_against_robust_scale<'a>(
+    mut problem: Problem<'a>,
+    mut current: Solution,
+    excluded: &mut Vec<Exclusion>,
+) -> (Problem<'a>, Solution) {
+    loop {
+        let z = normalised(&problem, &current);
+        if z.len() <= ROBUST_MIN_ARRIVALS.max(MIN_ARRIVALS) - 1 {
+            break;
+        }
+        let scale = robust_scale(&z);
+        let Some(&(worst, zw)) = z.iter().max_by(|a, b| a.1.abs().total_cmp(&b.1.abs())) else {
+            break;
+        };
+        if zw.abs() <= OUTLIER_SIGMAS * scale {
+            break;
+        }
+        let mut trial = problem.clone();
+        trial.active[worst] = false;
+        let Ok(s) = best_fit(&trial, Some(current.p)) else {
+            break;
+        };
+        let scale_after = robust_scale(&normalised(&trial, &s));
+        excluded.push(exclusion(&trial, &s, worst, scale_after));
+        problem = trial;
+        current = s;
+    }
+    (problem, current)
+}
+
+/// The fit, then outliers set aside: against the residuals' robust scale when there are
+/// many arrivals, then by leave-one-out while they still look inconsistent.
 fn robust_fit(mut problem: Problem) -> Result<Fix, LocateError> {
     let mut excluded = Vec::new();
     let mut current = best_fit(&problem, None);
+    if let Ok(s) = current {
+        let (p, s) = reject_against_robust_scale(problem, s, &mut excluded);
+        problem = p;
+        current = Ok(s);
+    }
     loop {
         let active = problem.active.iter().filter(|&&a| a).count();
         let needs_search = match &current {
@@ -291,32 +459,22 @@ fn robust_fit(mut problem: Problem) -> Result<Fix, LocateError> {
         }
         let Some((i, s)) = best else { break };
         // Only a substantial improvement justifies discarding data: the dropped arrival must
-        // have carried at least a 4σ discrepancy.
+        // have carried at least a 4σ discrepancy, in units of the scatter the others keep (so
+        // a stated sigma that is merely too small does not make outliers of good arrivals).
+        let scatter = if s.dof > 0 {
+            (s.chi2 / f64::from(s.dof)).max(1.0)
+        } else {
+            1.0
+        };
         if let Ok(c) = &current
-            && c.chi2 - s.chi2 < OUTLIER_SIGMAS * OUTLIER_SIGMAS
+            && c.chi2 - s.chi2 < OUTLIER_SIGMAS * OUTLIER_SIGMAS * scatter
         {
             break;
         }
-        let a = &problem.arrivals[i];
-        let residual = a.time_s - s.p[2] - problem.travel_time(&s.p, a);
-        let sigmas = residual.abs() / a.sigma_s;
-        let reason = if residual > 0.0 {
-            format!(
-                "arrival {i} is {:.3} s ({sigmas:.0}σ) late: a non-line-of-sight path or another shot",
-                residual
-            )
-        } else {
-            format!(
-                "arrival {i} is {:.3} s ({sigmas:.0}σ) early: another shot or a clock error",
-                -residual
-            )
-        };
-        excluded.push(Exclusion {
-            arrival: i,
-            reason,
-            residual_s: residual,
-        });
-        problem.active[i] = false;
+        let mut trial = problem.clone();
+        trial.active[i] = false;
+        excluded.push(exclusion(&trial, &s, i, scatter.sqrt()));
+        problem = trial;
         current = Ok(s);
     }
     current.map(|s| to_fix(&problem, s, excluded))

@@ -2,7 +2,7 @@
 //! reports, Stansfield's pseudo-linear bearing intersection, a point along a ranged bearing, and
 //! the linearised spherical intersection for arrival times.
 
-use crate::linalg::solve;
+use crate::linalg::{Vector, solve};
 use crate::model::Problem;
 use crate::{ArrivalMeasurement, BearingMeasurement};
 
@@ -11,8 +11,8 @@ pub(crate) fn points_mean(problem: &Problem) -> Option<[f64; 2]> {
     if problem.points.is_empty() {
         return None;
     }
-    let mut a = [[0.0; 3]; 3];
-    let mut b = [0.0; 3];
+    let mut a = [[0.0; 4]; 4];
+    let mut b = [0.0; 4];
     for (at, w) in &problem.points {
         a[0][0] += w.ee;
         a[0][1] += w.en;
@@ -34,8 +34,8 @@ pub(crate) fn stansfield(bearings: &[BearingMeasurement]) -> Option<[f64; 2]> {
     }
     let mut x: Option<[f64; 2]> = None;
     for _ in 0..3 {
-        let mut a = [[0.0; 3]; 3];
-        let mut rhs = [0.0; 3];
+        let mut a = [[0.0; 4]; 4];
+        let mut rhs = [0.0; 4];
         for b in bearings {
             let (s, c) = b.azimuth_rad.sin_cos();
             let n = [c, -s];
@@ -81,9 +81,10 @@ pub(crate) fn along_bearing(b: &BearingMeasurement) -> impl Iterator<Item = [f64
 
 /// The linearised spherical intersection for four or more arrivals: subtracting the earliest
 /// arrival's equation `‖x − sᵢ‖² = c²(tᵢ − t₀)²` from the others leaves equations linear in
-/// east, north and `c·t₀`, solved by least squares. Exact without noise. Returns east, north
-/// and emission time.
-pub(crate) fn spherical_intersection(problem: &Problem) -> Option<[f64; 3]> {
+/// east, north and `c·t₀`, solved by least squares. Exact without noise when the source
+/// height is known. Returns east, north, emission time and the height (the surface's there,
+/// when it is free).
+pub(crate) fn spherical_intersection(problem: &Problem) -> Option<Vector> {
     let active: Vec<&ArrivalMeasurement> = problem.active_arrivals().map(|(_, a)| a).collect();
     if active.len() < 4 {
         return None;
@@ -97,7 +98,11 @@ pub(crate) fn spherical_intersection(problem: &Problem) -> Option<[f64; 3]> {
         .min_by(|a, b| a.time_s.total_cmp(&b.time_s))
         .copied()?;
     let t_ref = reference.time_s;
-    let h = problem.source_height - centre[2];
+    // The height of the source: the surface's under the sensors' centre when it is free.
+    let h = match &problem.surface {
+        Some(s) if problem.height_free() => s.up_at([centre[0], centre[1]]),
+        _ => problem.source_height,
+    } - centre[2];
     let rel = |a: &ArrivalMeasurement| {
         let s = [
             a.sensor[0] - centre[0],
@@ -108,8 +113,8 @@ pub(crate) fn spherical_intersection(problem: &Problem) -> Option<[f64; 3]> {
     };
     let (s0, d0) = rel(reference);
     let norm2 = |s: [f64; 3]| s[0] * s[0] + s[1] * s[1] + s[2] * s[2];
-    let mut ata = [[0.0; 3]; 3];
-    let mut atb = [0.0; 3];
+    let mut ata = [[0.0; 4]; 4];
+    let mut atb = [0.0; 4];
     for a in &active {
         let (s, d) = rel(a);
         // Unknowns: east, north, c·t₀ (all metres).
@@ -123,5 +128,6 @@ pub(crate) fn spherical_intersection(problem: &Problem) -> Option<[f64; 3]> {
         }
     }
     let x = solve(&ata, &atb, 3)?;
-    Some([x[0] + centre[0], x[1] + centre[1], t_ref + x[2] / c])
+    let at = [x[0] + centre[0], x[1] + centre[1]];
+    Some(problem.at(at, t_ref + x[2] / c))
 }

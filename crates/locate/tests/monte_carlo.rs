@@ -264,6 +264,7 @@ fn a_late_arrival_is_excluded_and_the_fix_stays_near_the_truth() {
         points: &[],
         speed_of_sound_m_s: C,
         source_height_m: 0.0,
+        surface: None,
     })
     .unwrap();
     assert_eq!(
@@ -313,6 +314,7 @@ fn mixed_measurements_reach_the_bound() {
             points: &points,
             speed_of_sound_m_s: C,
             source_height_m: 0.0,
+            surface: None,
         };
         tally.add(&locate(&m).unwrap(), truth);
     }

@@ -1,0 +1,339 @@
+//! Finding one round among interleaved pulses: which pulses, one per sensor, a single source
+//! could have emitted at one instant.
+//!
+//! Under rapid fire every sensor hears every round, a fraction of a second apart, and a sound
+//! takes tens of seconds to cross a network: pulses of different rounds arrive interleaved, and
+//! any set of them can be fitted by *some* position. What tells a round is consensus: at the
+//! true source `x`, the emission times `tᵢ − ‖x − sᵢ‖/c` of its pulses agree to within the
+//! timing noise, while pulses of other rounds fall seconds (or tenths) away. [`find_round`]
+//! searches the plane for the position where most sensors agree with a given pulse, by branch
+//! and bound over square cells: within a cell of half-size `h`, no distance changes by more
+//! than `√2·h`, so a cell's count with that slack bounds the count of every point in it.
+//! Cells are split best-first until they are a few metres wide; a cell whose bound cannot beat
+//! the best found is never opened. The result is a candidate (position, emission time and the
+//! pulses that agree), to be refined by the maximum-likelihood fit.
+
+use crate::Surface;
+use std::cmp::Ordering;
+use std::collections::BinaryHeap;
+
+/// Half-size of the cells at which the search stops splitting, metres.
+const LEAF_HALF_M: f64 = 2.0;
+
+/// One detected pulse.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Pulse {
+    /// The sensor's east, north and up, metres.
+    pub sensor: [f64; 3],
+    /// Which sensor heard it: a round has at most one pulse per station.
+    pub station: u32,
+    /// Arrival time, seconds from any reference common to all pulses.
+    pub time_s: f64,
+    /// One standard deviation of its timing as stated, seconds.
+    pub sigma_s: f64,
+}
+
+/// What a search assumes and how far it may go.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct RoundSearch {
+    /// Speed of sound, m/s.
+    pub speed_m_s: f64,
+    /// Half-width of the square searched, centred on the required pulse's sensor, metres (the
+    /// farthest that sensor can hear the source).
+    pub radius_m: f64,
+    /// Timing disagreement allowed beyond three stated sigmas, seconds: the heavy tail of
+    /// onset picking, sensor position error, an unknown source height.
+    pub tolerance_s: f64,
+    /// Relative error of the travel times (temperature, wind), as a fraction: two pulses may
+    /// disagree by this fraction of the difference of their travel times.
+    pub speed_uncertainty: f64,
+    /// Fewest stations a round needs.
+    pub min_stations: usize,
+    /// The ground the source stands on (else the required pulse's sensor height).
+    pub surface: Option<Surface>,
+    /// Most cells evaluated; the best candidate found by then is returned.
+    pub max_cells: usize,
+}
+
+/// A round the pulses agree on.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RoundCandidate {
+    /// East and north of the source, metres (within a few metres of the best consensus).
+    pub at: [f64; 2],
+    /// Emission time, seconds (same reference as the pulses).
+    pub emission_time_s: f64,
+    /// Indices of the pulses that agree, one per station, the required one among them.
+    pub members: Vec<usize>,
+    /// Cells evaluated: the search's cost.
+    pub cells: usize,
+}
+
+#[derive(Debug, Clone, Copy)]
+struct Cell {
+    at: [f64; 2],
+    half: f64,
+    bound: usize,
+}
+
+impl PartialEq for Cell {
+    fn eq(&self, other: &Self) -> bool {
+        self.cmp(other) == Ordering::Equal
+    }
+}
+impl Eq for Cell {}
+impl PartialOrd for Cell {
+    fn partial_cmp(&self, other: &Self) -> Option<Ordering> {
+        Some(self.cmp(other))
+    }
+}
+impl Ord for Cell {
+    /// Higher bound first; among equal bounds the smaller cell (depth first), then a fixed
+    /// order of positions so the search is deterministic.
+    fn cmp(&self, other: &Self) -> Ordering {
+        self.bound
+            .cmp(&other.bound)
+            .then(other.half.total_cmp(&self.half))
+            .then(self.at[0].total_cmp(&other.at[0]))
+            .then(self.at[1].total_cmp(&other.at[1]))
+    }
+}
+
+/// The pulses that could share a round with the required one, and how to score a cell.
+struct Scorer<'a> {
+    pulses: &'a [Pulse],
+    required: Pulse,
+    /// Indices of the pulses that could be of the required pulse's round at all.
+    others: Vec<usize>,
+    search: &'a RoundSearch,
+}
+
+impl Scorer<'_> {
+    fn height(&self, x: [f64; 2]) -> f64 {
+        match &self.search.surface {
+            Some(s) => s.up_at(x),
+            None => self.required.sensor[2],
+        }
+    }
+
+    fn distance(x: [f64; 2], up: f64, s: [f64; 3]) -> f64 {
+        let d = [x[0] - s[0], x[1] - s[1], up - s[2]];
+        (d[0] * d[0] + d[1] * d[1] + d[2] * d[2]).sqrt()
+    }
+
+    /// For a source anywhere in the cell, which pulses (one per station: the best agreeing)
+    /// could agree with the required one: `(index, disagreement in seconds)`.
+    fn agreeing(&self, at: [f64; 2], half: f64) -> (f64, Vec<(usize, f64)>) {
+        let c = self.search.speed_m_s;
+        let up = self.height(at);
+        let dp = Self::distance(at, up, self.required.sensor);
+        let t0 = self.required.time_s - dp / c;
+        let slack = 2.0 * std::f64::consts::SQRT_2 * half / c + self.search.tolerance_s;
+        let mut best: Vec<(u32, usize, f64)> = Vec::new();
+        for &i in &self.others {
+            let q = &self.pulses[i];
+            let dq = Self::distance(at, up, q.sensor);
+            let off = (q.time_s - dq / c - t0).abs();
+            let allowed = slack
+                + 3.0 * q.sigma_s.hypot(self.required.sigma_s)
+                + self.search.speed_uncertainty * (dq - dp).abs() / c;
+            if off > allowed {
+                continue;
+            }
+            match best.iter_mut().find(|(s, _, _)| *s == q.station) {
+                Some(entry) if off < entry.2 => *entry = (q.station, i, off),
+                Some(_) => {}
+                None => best.push((q.station, i, off)),
+            }
+        }
+        (t0, best.into_iter().map(|(_, i, off)| (i, off)).collect())
+    }
+
+    fn bound(&self, at: [f64; 2], half: f64) -> usize {
+        1 + self.agreeing(at, half).1.len()
+    }
+}
+
+/// The round that most stations agree on with pulse `required`, if at least
+/// `search.min_stations` do. Deterministic: the same pulses give the same candidate.
+pub fn find_round(
+    pulses: &[Pulse],
+    required: usize,
+    search: &RoundSearch,
+) -> Option<RoundCandidate> {
+    let p = *pulses.get(required)?;
+    let c = search.speed_m_s;
+    if !(c > 0.0 && search.radius_m > 0.0) {
+        return None;
+    }
+    // A pulse can share the required pulse's round only if the time between them is no more
+    // than sound needs to cross between their sensors (with the same allowances).
+    let others: Vec<usize> = pulses
+        .iter()
+        .enumerate()
+        .filter(|(i, q)| {
+            *i != required && q.station != p.station && {
+                let d = Scorer::distance([p.sensor[0], p.sensor[1]], p.sensor[2], q.sensor);
+                (q.time_s - p.time_s).abs()
+                    <= d / c * (1.0 + search.speed_uncertainty)
+                        + search.tolerance_s
+                        + 3.0 * q.sigma_s.hypot(p.sigma_s)
+            }
+        })
+        .map(|(i, _)| i)
+        .collect();
+    let scorer = Scorer {
+        pulses,
+        required: p,
+        others,
+        search,
+    };
+    if 1 + scorer.others.len() < search.min_stations {
+        return None;
+    }
+    let root = [p.sensor[0], p.sensor[1]];
+    let mut heap = BinaryHeap::new();
+    heap.push(Cell {
+        at: root,
+        half: search.radius_m,
+        bound: scorer.bound(root, search.radius_m),
+    });
+    let mut cells = 1usize;
+    let mut best: Option<(usize, [f64; 2])> = None;
+    while let Some(cell) = heap.pop() {
+        let floor = best.map_or(search.min_stations, |(n, _)| n + 1);
+        if cell.bound < floor || cells >= search.max_cells {
+            break;
+        }
+        if cell.half <= LEAF_HALF_M {
+            best = Some((cell.bound, cell.at));
+            continue;
+        }
+        let h = 0.5 * cell.half;
+        for (de, dn) in [(-h, -h), (h, -h), (-h, h), (h, h)] {
+            let at = [cell.at[0] + de, cell.at[1] + dn];
+            // Stay within the disc the required sensor hears.
+            let from_sensor = (at[0] - root[0]).hypot(at[1] - root[1]);
+            if from_sensor > search.radius_m + std::f64::consts::SQRT_2 * h {
+                continue;
+            }
+            let bound = scorer.bound(at, h);
+            cells += 1;
+            if bound >= floor {
+                heap.push(Cell { at, half: h, bound });
+            }
+        }
+    }
+    let (_, at) = best?;
+    let (t0, agreeing) = scorer.agreeing(at, LEAF_HALF_M);
+    let mut members: Vec<usize> = agreeing.into_iter().map(|(i, _)| i).collect();
+    members.push(required);
+    members.sort_unstable();
+    Some(RoundCandidate {
+        at,
+        emission_time_s: t0,
+        members,
+        cells,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const C: f64 = 340.0;
+
+    fn network() -> Vec<[f64; 3]> {
+        (0..12)
+            .map(|i| {
+                let a = f64::from(i) * 0.52;
+                let r = 1500.0 + 250.0 * f64::from(i % 4);
+                [r * a.sin(), r * a.cos(), 10.0 * f64::from(i % 3)]
+            })
+            .collect()
+    }
+
+    fn pulses_of(source: [f64; 3], t0: f64, sensors: &[[f64; 3]]) -> Vec<Pulse> {
+        sensors
+            .iter()
+            .enumerate()
+            .map(|(i, s)| {
+                let d = [source[0] - s[0], source[1] - s[1], source[2] - s[2]];
+                Pulse {
+                    sensor: *s,
+                    station: i as u32,
+                    time_s: t0 + (d[0] * d[0] + d[1] * d[1] + d[2] * d[2]).sqrt() / C,
+                    sigma_s: 0.002,
+                }
+            })
+            .collect()
+    }
+
+    fn search() -> RoundSearch {
+        RoundSearch {
+            speed_m_s: C,
+            radius_m: 6000.0,
+            tolerance_s: 0.01,
+            speed_uncertainty: 0.005,
+            min_stations: 5,
+            surface: None,
+            max_cells: 200_000,
+        }
+    }
+
+    #[test]
+    fn three_rounds_a_second_apart_are_told_apart() {
+        let sensors = network();
+        let source = [300.0, -200.0, 10.0];
+        let mut pulses = Vec::new();
+        for k in 0..3 {
+            pulses.extend(pulses_of(source, f64::from(k), &sensors));
+        }
+        // Interleave them as a gateway would: by arrival time.
+        pulses.sort_by(|a, b| a.time_s.total_cmp(&b.time_s));
+        for required in [0, 7, 20] {
+            let round = find_round(&pulses, required, &search()).unwrap();
+            assert_eq!(round.members.len(), 12, "{round:?}");
+            let t0s: Vec<f64> = round
+                .members
+                .iter()
+                .map(|&i| {
+                    let q = pulses[i];
+                    let d = Scorer::distance([source[0], source[1]], source[2], q.sensor);
+                    q.time_s - d / C
+                })
+                .collect();
+            assert!(
+                t0s.iter().all(|t| (t - t0s[0]).abs() < 1e-6),
+                "one round: {t0s:?}"
+            );
+            assert!(
+                (round.at[0] - source[0]).hypot(round.at[1] - source[1]) < 40.0,
+                "{round:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn too_few_stations_give_no_round() {
+        let sensors = network();
+        let pulses = pulses_of([0.0, 0.0, 0.0], 0.0, &sensors[..4]);
+        assert_eq!(find_round(&pulses, 0, &search()), None);
+    }
+
+    #[test]
+    fn unrelated_pulses_give_no_round() {
+        let sensors = network();
+        // Every sensor hears something at a random-looking time: no consensus of five.
+        let pulses: Vec<Pulse> = sensors
+            .iter()
+            .enumerate()
+            .map(|(i, s)| Pulse {
+                sensor: *s,
+                station: i as u32,
+                time_s: (i as f64 * 7.31).sin() * 9.0,
+                sigma_s: 0.002,
+            })
+            .collect();
+        assert_eq!(find_round(&pulses, 0, &search()), None);
+    }
+}
