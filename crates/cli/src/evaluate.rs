@@ -242,6 +242,9 @@ mod tests {
             method: Some("points".into()),
             excluded: Vec::new(),
             merged_into: None,
+            uncertainty: None,
+            source_height: None,
+            emitted_at: None,
         }
     }
 

@@ -190,6 +190,48 @@ pub struct IncidentEstimate {
     /// The incident this one was folded into, when association found them to be one event.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub merged_into: Option<IncidentId>,
+    /// How sure the position is: whether its covariance rests on the stated noise or was
+    /// widened by the fit's own residuals, and with what redundancy.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub uncertainty: Option<UncertaintyBasis>,
+    /// The source's height and how it was obtained, when acoustic arrivals fixed the position.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub source_height: Option<SourceHeight>,
+    /// When the sound was emitted, when acoustic arrivals fix it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub emitted_at: Option<Timestamp>,
+}
+
+/// How the covariance of an estimate was checked against its residuals.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct UncertaintyBasis {
+    /// `stated`: the reporters' sigmas, the residuals agreeing with them; `residuals`: widened
+    /// because the residuals showed larger errors than stated; `unchecked`: too little
+    /// redundancy to check the stated sigmas (the ellipse trusts them).
+    pub basis: String,
+    /// Degrees of freedom of the fit (residuals minus unknowns).
+    pub dof: i32,
+    /// The fit's chi² per degree of freedom (about 1 when the stated sigmas are right), when
+    /// there is redundancy.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub residual_variance: Option<f64>,
+    /// The factor the stated covariance was multiplied by (1 when not widened).
+    pub scale: f64,
+}
+
+/// A source height and where it came from.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SourceHeight {
+    /// Height above the ellipsoid, metres.
+    pub alt_m: f64,
+    /// One standard deviation, metres, when known.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sigma_m: Option<f64>,
+    /// `estimated`: the arrivals resolved it; `surface`: taken from the surface the sensors
+    /// describe (the geometry does not resolve it).
+    pub basis: String,
 }
 
 /// An observation the estimate leaves out (an acoustic arrival from another path or shot).

@@ -19,8 +19,10 @@ use crate::rules::Rules;
 use rstar::{AABB, RTree, RTreeObject};
 use std::collections::HashMap;
 use truce_core::incident::{
-    CovarianceEn, Ellipse95, ExcludedObservation, IncidentEstimate, IncidentPosition, Status,
+    CovarianceEn, Ellipse95, ExcludedObservation, IncidentEstimate, IncidentPosition, SourceHeight,
+    Status, UncertaintyBasis,
 };
+use truce_locate::HeightSource;
 use truce_core::{IncidentId, Kind, ObservationId, Subkind, Timestamp, ValidObservation, Weapon};
 use truce_geo::{Cov2, LatLon, distance_azimuth, to_mgrs};
 
@@ -35,8 +37,9 @@ pub const KEEP_QUIET_S: f64 = 6.0 * 3600.0;
 /// Observations absorbed between two sweeps for quiet incidents.
 const EVICTION_EVERY: usize = 10_000;
 
-/// Most an echo or a non-line-of-sight path delays an arrival, seconds.
-const MAX_MULTIPATH_DELAY_S: f64 = 1.0;
+/// Most an echo or a non-line-of-sight path delays an arrival, seconds (paths around
+/// buildings: up to ~300 ms; echoes: up to ~500 ms).
+const MAX_MULTIPATH_DELAY_S: f64 = 0.5;
 
 /// Sigmas beyond which a candidate is ruled out before solving (well outside any gate).
 const PREFILTER_SIGMAS: f64 = 8.0;
@@ -54,9 +57,6 @@ const MAX_MEMBERS: usize = 64;
 /// How far an arrival may be from the time a located incident's reports imply, seconds:
 /// reported times are good to a few seconds.
 const ARRIVAL_TIME_GATE_S: f64 = 12.0;
-
-/// The score of joining an incident that still has no position: worse than any located match.
-const UNLOCATED_SCORE: f64 = 1e9;
 
 /// Metres per degree of latitude, a lower bound (WGS84 meridian arc at the equator is 110,574 m),
 /// used only to size search boxes generously.
@@ -159,6 +159,12 @@ struct Track {
     merged_into: Option<IncidentId>,
     /// Sum and number of the report times (seconds) of its members that are not arrivals.
     report_times: (f64, u32),
+    /// Whether it only holds pulses not yet resolved into a round (it is never fixed from
+    /// them directly: a round search over the pool is what locates pulses).
+    pool: bool,
+    /// Observations of the incident left out of its fit, each with the reason: echoes,
+    /// pulses by a longer path. They stay the incident's unless a round claims them.
+    aside: Vec<(ObservationId, Measure, String)>,
 }
 
 impl Track {
@@ -257,6 +263,8 @@ impl Fusion {
                 indexed: None,
                 merged_into: None,
                 report_times: (0.0, 0),
+                pool: false,
+                aside: Vec::new(),
             };
             let env = envelope(&track, fusion.window_s);
             track.indexed = Some(env);
@@ -295,6 +303,10 @@ impl Fusion {
         for (obs_id, obs) in batch {
             let measure = Measure::of(obs);
             let report = Report::of(obs);
+            if let Some(m @ Measure::Arrival { .. }) = measure {
+                self.absorb_pulse(*obs_id, &report, m, &mut log);
+                continue;
+            }
             let matched = measure.as_ref().and_then(|m| self.best_match(&report, m));
             let joined = matched.is_some();
             let id = match (matched, measure) {
@@ -309,6 +321,8 @@ impl Fusion {
                 self.split_other_events(id, &mut log);
                 self.merge_into_neighbour(id, &mut log);
             }
+            // A placed incident may time pulses waiting in the pool.
+            self.gather_stragglers(id, &mut log);
         }
         self.since_eviction += batch.len();
         if let Some(t) = batch
@@ -398,7 +412,7 @@ impl Fusion {
             let Some(track) = self.tracks.get(&item.id) else {
                 continue;
             };
-            if track.kind != obs.kind {
+            if track.kind != obs.kind || track.pool {
                 continue;
             }
             if let (Some(a), Some(b)) = (role(track.subkind), role(obs.subkind))
@@ -430,45 +444,18 @@ impl Fusion {
         m: &Measure,
         report_time_s: f64,
     ) -> Option<(f64, Option<JointFix>)> {
-        let is_arrival = |m: &Measure| matches!(m, Measure::Arrival { .. });
-        if is_arrival(m) && !track.members.iter().any(|(_, x)| is_arrival(x)) {
-            // With the emission time unknown, one arrival says nothing of where: it could join
-            // any incident within earshot. It joins arrivals it can be timed against, or a
-            // located incident whose reported time, plus the sound's travel from its position
-            // to the sensor, matches the arrival within the reports' timing error.
-            return self
-                .arrival_timed(track, m)
-                .then_some((UNLOCATED_SCORE / 2.0, None));
-        }
         if !self.could_fit(track, m) {
             return None;
         }
-        let Some(trial) = track.trial(m, self.default_temperature_c) else {
-            // Still no position: arrivals may gather while they could come from one source.
-            return (track.fix.is_none()
-                && track.prior.is_none()
-                && self.arrivals_consistent(track, m))
-            .then_some((UNLOCATED_SCORE, None));
-        };
+        let trial = track.trial(m, self.default_temperature_c)?;
         if let Some(t0) = trial.emission_ns {
             // The sound's emission time must agree with when observers saw the event.
             let t0 = t0 as f64 * 1e-9;
             let (sum, n) = track.report_times;
-            let reported = match m {
-                Measure::Arrival { .. } => (n > 0).then(|| sum / f64::from(n)),
-                _ => Some(report_time_s),
-            };
-            if reported.is_some_and(|t| (t - t0).abs() > 3.0 * REPORT_TIME_SIGMA_S) {
+            let _ = (sum, n);
+            if (report_time_s - t0).abs() > 3.0 * REPORT_TIME_SIGMA_S {
                 return None;
             }
-        }
-        let new_index = track.members.len();
-        if let Some((_, _, late_s)) = trial.excluded.iter().find(|(i, _, _)| *i == new_index)
-            && !(0.0..=MAX_MULTIPATH_DELAY_S).contains(late_s)
-        {
-            // Early, or later than any longer path makes it: another event's sound. (A sound a
-            // little late came the long way round: it belongs here, left out of the estimate.)
-            return None;
         }
         let (chi2_before, dof_before) = match (&track.fix, &track.prior) {
             (Some(f), _) => (f.chi2, f.dof),
@@ -496,15 +483,9 @@ impl Fusion {
     /// Mahalanobis distance of the incident's estimate; a bare bearing must point near it.
     fn could_fit(&self, track: &Track, m: &Measure) -> bool {
         let Some(est) = track.estimate() else {
-            return match m {
-                Measure::Arrival { .. } => {
-                    self.arrival_times_agree(track, m, MAX_MULTIPATH_DELAY_S)
-                }
-                _ => true,
-            };
+            return true;
         };
         match m {
-            Measure::Arrival { .. } => self.arrival_times_agree(track, m, MAX_MULTIPATH_DELAY_S),
             Measure::Bearing {
                 observer,
                 observer_sigma_m,
@@ -531,36 +512,6 @@ impl Fusion {
         }
     }
 
-    /// Whether arrival `m` could come from the same source as every arrival of `track`: no two
-    /// arrival times differ by more than sound takes to cross between their sensors, plus three
-    /// sigma and `slack_s`. Members that are not arrivals pass.
-    fn arrival_times_agree(&self, track: &Track, m: &Measure, slack_s: f64) -> bool {
-        let Measure::Arrival {
-            sensor,
-            at_ns,
-            sigma_s,
-            ..
-        } = m
-        else {
-            return true;
-        };
-        // The slowest sound the agreement's climate allows bounds the crossing time from above.
-        let c = truce_locate::speed_of_sound(self.default_temperature_c - 30.0);
-        track.members.iter().all(|(_, other)| match other {
-            Measure::Arrival {
-                sensor: s2,
-                at_ns: t2,
-                sigma_s: sg2,
-                ..
-            } => {
-                let d = distance_azimuth(*sensor, *s2).0;
-                let dt = (*at_ns - *t2).abs() as f64 * 1e-9;
-                dt <= d / c + 3.0 * sigma_s.hypot(*sg2) + slack_s
-            }
-            _ => true,
-        })
-    }
-
     /// Whether the arrival `m` matches the located `track`'s time and place: it reached its
     /// sensor within [`ARRIVAL_TIME_GATE_S`] of the track's mid time plus the travel time.
     fn arrival_timed(&self, track: &Track, m: &Measure) -> bool {
@@ -575,17 +526,6 @@ impl Fusion {
         let c = truce_locate::speed_of_sound(self.default_temperature_c);
         let expected = mid + d / c;
         (*at_ns as f64 * 1e-9 - expected).abs() <= ARRIVAL_TIME_GATE_S
-    }
-
-    /// Whether `m` is an arrival that, with the arrivals of `track` (which must hold nothing
-    /// else), could come from one source.
-    fn arrivals_consistent(&self, track: &Track, m: &Measure) -> bool {
-        matches!(m, Measure::Arrival { .. })
-            && track
-                .members
-                .iter()
-                .all(|(_, x)| matches!(x, Measure::Arrival { .. }))
-            && self.arrival_times_agree(track, m, 0.0)
     }
 
     /// A new incident of one observation.
@@ -619,6 +559,8 @@ impl Fusion {
             indexed: None,
             merged_into: None,
             report_times: (0.0, 0),
+            pool: false,
+            aside: Vec::new(),
         };
         if let Some((_, m)) = track.members.first()
             && !matches!(m, Measure::Arrival { .. })
@@ -800,7 +742,44 @@ fn incident_estimate(rules: &Rules, t: &Track) -> IncidentEstimate {
                 reason: reason.clone(),
             })
         })
+        .chain(t.aside.iter().map(|(id, _, reason)| ExcludedObservation {
+            observation_id: *id,
+            reason: reason.clone(),
+        }))
         .collect();
+    let uncertainty = t.fix.as_ref().map(|f| {
+        let u = f.uncertainty;
+        UncertaintyBasis {
+            basis: if u.unchecked {
+                "unchecked"
+            } else if u.scale > 1.0 {
+                "residuals"
+            } else {
+                "stated"
+            }
+            .to_string(),
+            dof: f.dof,
+            residual_variance: u.residual_variance.is_finite().then_some(u.residual_variance),
+            scale: u.scale,
+        }
+    });
+    let source_height = t.fix.as_ref().and_then(|f| f.height).and_then(|h| {
+        let basis = match h.source {
+            HeightSource::Estimated => "estimated",
+            HeightSource::Surface => "surface",
+            HeightSource::Given => return None,
+        };
+        Some(SourceHeight {
+            alt_m: h.up_m,
+            sigma_m: h.sigma_m,
+            basis: basis.to_string(),
+        })
+    });
+    let emitted_at = t
+        .fix
+        .as_ref()
+        .and_then(|f| f.emission_ns)
+        .and_then(Timestamp::from_unix_nanos);
     let method = match (&t.fix, &t.prior) {
         (Some(f), _) => Some(merge_methods(t.prior_method.as_deref(), &f.method)),
         (None, Some(_)) => t.prior_method.clone(),
@@ -827,9 +806,13 @@ fn incident_estimate(rules: &Rules, t: &Track) -> IncidentEstimate {
         method,
         excluded,
         merged_into: t.merged_into,
+        uncertainty,
+        source_height,
+        emitted_at,
     }
 }
 
+mod pulses;
 mod regroup;
 use regroup::BatchLog;
 pub use regroup::RegroupError;

@@ -17,8 +17,8 @@ use crate::estimate::Estimate;
 use truce_core::{Geometry, Observation};
 use truce_geo::{Cov2, LatLon, LocalFrame, SCALE_95};
 use truce_locate::{
-    ArrivalMeasurement, BearingMeasurement, Measurements, PointMeasurement, RangeMeasurement,
-    UavNoise, UavPose,
+    ArrivalMeasurement, BearingMeasurement, HeightFix, Measurements, PointMeasurement,
+    RangeMeasurement, Surface, UavNoise, UavPose, Uncertainty,
 };
 
 /// Smallest standard deviation used, metres: keeps covariances invertible when a reporter
@@ -201,6 +201,11 @@ pub struct JointFix {
     pub method: String,
     /// When the sound was emitted, nanoseconds since the Unix epoch, when arrivals fix it.
     pub emission_ns: Option<i128>,
+    /// How the covariance was checked against the residuals.
+    pub uncertainty: Uncertainty,
+    /// The source's height above the ellipsoid (metres) and how it was obtained, when
+    /// arrivals were used.
+    pub height: Option<HeightFix>,
 }
 
 /// Measurements in a local east-north frame, as `truce-locate` takes them.
@@ -213,6 +218,7 @@ struct Local {
     points: Vec<PointMeasurement>,
     speed_of_sound_m_s: f64,
     source_height_m: f64,
+    surface: Option<Surface>,
 }
 
 impl Local {
@@ -231,6 +237,7 @@ impl Local {
             points: Vec::new(),
             speed_of_sound_m_s: 0.0,
             source_height_m: 0.0,
+            surface: None,
         };
         if let Some(p) = prior {
             local.points.push(PointMeasurement {
@@ -291,10 +298,14 @@ impl Local {
             temperatures.iter().sum::<f64>() / temperatures.len() as f64
         };
         local.speed_of_sound_m_s = truce_locate::speed_of_sound(temperature);
-        // Sensors stand on the ground near the event: take the source at their mean height.
+        // Sensors stand on the ground near the event: the source's height is estimated, with
+        // the surface their positions describe as its prior (the data decide where the
+        // geometry resolves it, the surface elsewhere).
         if !local.arrivals.is_empty() {
-            local.source_height_m = local.arrivals.iter().map(|a| a.sensor[2]).sum::<f64>()
-                / local.arrivals.len() as f64;
+            let sensors: Vec<[f64; 3]> = local.arrivals.iter().map(|a| a.sensor).collect();
+            local.source_height_m =
+                sensors.iter().map(|s| s[2]).sum::<f64>() / sensors.len() as f64;
+            local.surface = Surface::from_sensors(&sensors);
         }
         local
     }
@@ -306,6 +317,7 @@ impl Local {
             points: &self.points,
             speed_of_sound_m_s: self.speed_of_sound_m_s,
             source_height_m: self.source_height_m,
+            surface: self.surface,
         }
     }
 }
@@ -364,6 +376,16 @@ pub fn joint_fix(
         emission_ns: t_ref
             .zip(fix.emission_time_s)
             .map(|(t, e)| t + (e * 1e9).round() as i128),
+        uncertainty: fix.uncertainty,
+        height: fix.height.map(|h| HeightFix {
+            // The frame's up is the height above the ellipsoid at its origin; the fix is
+            // within a few kilometres of it, where the difference is the Earth's curvature.
+            up_m: local
+                .frame
+                .from_enu([fix.at[0], fix.at[1], h.up_m])
+                .1,
+            ..h
+        }),
     })
 }
 

@@ -1,7 +1,8 @@
 //! The generator: random events around the scenario's hotspots, and what each observer,
 //! acoustic sensor, UAV and patrol would report of them, with field-practice noise.
 
-use crate::scenario::{AcousticSensor, Post, Scenario, Uav};
+use crate::fire::FireWorld;
+use crate::scenario::{AcousticSensor, Hotspot, Post, Scenario, Uav};
 use crate::truth::{Place, TruthEvent};
 use rand::rngs::StdRng;
 use rand::{RngExt, SeedableRng};
@@ -35,6 +36,8 @@ pub struct Generator {
     rng: StdRng,
     side_at: SideAt,
     events: u64,
+    /// The hard world of fire, when the scenario has `[fire]`.
+    fire: Option<FireWorld>,
 }
 
 struct Drawn {
@@ -46,13 +49,32 @@ struct Drawn {
 
 impl Generator {
     /// A generator seeded with `seed` (the same seed gives the same reports), knowing no sides.
-    pub fn new(scenario: Scenario, seed: u64) -> Self {
+    pub fn new(mut scenario: Scenario, seed: u64) -> Self {
+        let fire = FireWorld::new(&scenario, seed);
+        for n in &scenario.networks {
+            scenario.hotspots.push(Hotspot {
+                lat: n.lat,
+                lon: n.lon,
+                radius_m: n.events_radius_m.unwrap_or(n.spread_m / 3.0),
+            });
+        }
         Self {
             scenario,
             rng: StdRng::seed_from_u64(seed),
             side_at: Box::new(|_| None),
             events: 0,
+            fire,
         }
+    }
+
+    /// The sensors of a fire scenario as they really are: id, true place and height, true
+    /// and stated sigma (empty without `[fire]`).
+    pub fn field_sensors(&self) -> Vec<(String, LatLon, f64, f64, f64)> {
+        self.fire
+            .iter()
+            .flat_map(|w| w.sensors.iter())
+            .map(|s| (s.id.clone(), s.truth, s.alt_m, s.sigma_s, s.stated_sigma_s))
+            .collect()
     }
 
     /// The same generator, told whose ground each place is on (for the truth's acting side).
@@ -76,6 +98,19 @@ impl Generator {
             self.rng.random_range(0.0..360.0),
             spot.radius_m * self.rng.random::<f64>().sqrt(),
         );
+        if let Some(world) = self.fire.take() {
+            let number = self.events;
+            let (mut truth, observations) =
+                world.simulate(&mut self.rng, number, t, at, |rng| {
+                    uuid::Builder::from_random_bytes(rng.random()).into_uuid()
+                });
+            truth.origin_side = (self.side_at)(at);
+            self.fire = Some(world);
+            return SimEvent {
+                truth,
+                observations,
+            };
+        }
         let d = self.draw_kind();
         let impact = matches!(d.subkind, Some(Subkind::Impact));
         let (origin, origin_side) = if impact {
@@ -149,6 +184,8 @@ impl Generator {
                 origin_side,
                 observations: reports.iter().filter_map(|o| o.client_id).collect(),
                 outliers,
+                rounds: Vec::new(),
+                noise: Vec::new(),
             },
             observations: reports,
         }

@@ -9,17 +9,25 @@
 //! arriving late by another path; UAV pose and gimbal noise; missed detections.
 //!
 //! The world is flat at the ellipsoid (ground height 0): sensors, targets and the UAVs' ground
-//! all lie on it unless the scenario gives heights.
+//! all lie on it unless the scenario gives heights — or `[acoustics]` gives relief, when dense
+//! `networks` of sensors stand on hilly terrain and `[fire]` makes every event rounds heard as
+//! the world delivers them: heavy-tailed picking error, wind, late paths, echoes, unrelated
+//! pulses, misplaced sensors and stated sigmas that are guesses (`fire.rs`).
 
 #![cfg_attr(test, allow(clippy::unwrap_used))]
 
+mod fire;
 mod generator;
 mod scenario;
+mod terrain;
 mod truth;
 
 pub use generator::{Generator, SideAt, SimEvent};
-pub use scenario::{AcousticSensor, Hotspot, Post, Scenario, ScenarioError, Uav};
-pub use truth::{Place, TruthEvent};
+pub use scenario::{
+    AcousticSensor, Acoustics, Fire, Hotspot, Network, Post, Scenario, ScenarioError, Uav,
+};
+pub use terrain::Terrain;
+pub use truth::{Place, RoundTruth, TruthEvent};
 
 #[cfg(test)]
 mod tests;

@@ -47,7 +47,37 @@ pub struct TruthEvent {
     pub origin_side: Option<String>,
     /// The `client_id` of every report made of it.
     pub observations: Vec<Uuid>,
-    /// Reports that are outliers by construction (an acoustic arrival by another path).
+    /// Reports that are outliers by construction (an acoustic arrival by another path, an
+    /// echo).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub outliers: Vec<Uuid>,
+    /// For fire: each round, when and where it was fired and which pulses it made.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub rounds: Vec<RoundTruth>,
+    /// Pulses reported around this event that no round made (unrelated impulsive noise).
+    /// They are not in `observations`.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub noise: Vec<Uuid>,
+}
+
+/// One round of fire: its time, its source and the pulses it made.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RoundTruth {
+    /// When it was fired.
+    pub time: Timestamp,
+    /// Where it was fired from, degrees.
+    pub lat: f64,
+    /// Where it was fired from, degrees.
+    pub lon: f64,
+    /// Height of the source above the ellipsoid, metres.
+    pub alt_m: f64,
+    /// The pulses of its sound reaching sensors (direct, or late by a longer path).
+    pub observations: Vec<Uuid>,
+    /// Of those, the ones that came by a longer path (non-line-of-sight).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub late: Vec<Uuid>,
+    /// Echoes of it: a second pulse at a sensor that heard it.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub echoes: Vec<Uuid>,
 }

@@ -12,7 +12,7 @@
 use super::{Fusion, MAX_MULTIPATH_DELAY_S, REPORT_TIME_SIGMA_S, Report, Track, role};
 use crate::measure::{Measure, chi2_gate, joint_fix};
 use std::collections::HashMap;
-use truce_core::{IncidentId, ObservationId, Timestamp};
+use truce_core::{IncidentId, ObservationId};
 
 /// What a batch did, kept while it is absorbed.
 #[derive(Debug, Default)]
@@ -53,7 +53,7 @@ impl BatchLog {
     }
 
     /// `obs` moved from `from` to `to`.
-    fn moved(&mut self, obs: ObservationId, from: IncidentId, to: IncidentId) {
+    pub(super) fn moved(&mut self, obs: ObservationId, from: IncidentId, to: IncidentId) {
         if let Some(list) = self.added.get_mut(&from) {
             list.retain(|o| *o != obs);
         }
@@ -67,73 +67,15 @@ impl BatchLog {
 }
 
 impl Fusion {
-    /// Moves out of `id` every arrival its fix sets aside as another event's, each into an
-    /// incident of its own.
+    /// Moves out of `id` every arrival its fix sets aside as another event's (into the pool of
+    /// unresolved pulses), and keeps those a little late, or echoes, set aside within it.
     pub(super) fn split_other_events(&mut self, id: IncidentId, log: &mut BatchLog) {
-        let Some(track) = self.tracks.get(&id) else {
-            return;
-        };
-        let Some(fix) = &track.fix else {
-            return;
-        };
-        let mut leaving: Vec<usize> = fix
-            .excluded
-            .iter()
-            .filter(|(_, _, late_s)| !(0.0..=MAX_MULTIPATH_DELAY_S).contains(late_s))
-            .map(|(i, _, _)| *i)
-            .collect();
-        if leaving.is_empty() {
-            return;
-        }
-        // An arrival left alone carries nothing (the emission time absorbs it), and what tied
-        // it to this incident were the arrivals now leaving: it goes too.
-        let staying: Vec<usize> = track
-            .members
-            .iter()
-            .enumerate()
-            .filter(|(i, (_, m))| matches!(m, Measure::Arrival { .. }) && !leaving.contains(i))
-            .map(|(i, _)| i)
-            .collect();
-        if let [lone] = staying[..] {
-            leaving.push(lone);
-        }
-        leaving.sort_unstable();
-        let (kind, subkind, weapon) = (track.kind, track.subkind, track.weapon);
-        let mut gone = Vec::new();
-        if let Some(track) = self.tracks.get_mut(&id) {
-            for &i in leaving.iter().rev() {
-                if i < track.members.len() {
-                    gone.push(track.members.remove(i));
-                }
-            }
-            let refs: Vec<&Measure> = track.members.iter().map(|(_, m)| m).collect();
-            track.fix = joint_fix(&refs, track.prior.as_ref(), self.default_temperature_c);
-        }
-        self.reindex(id);
-        log.touch(id);
-        for (obs, m) in gone {
-            let at = match &m {
-                Measure::Arrival { at_ns, .. } => Timestamp::from_unix_nanos(*at_ns),
-                _ => None,
-            };
-            let Some(at) = at else { continue };
-            let report = Report {
-                kind,
-                subkind,
-                weapon,
-                count: 1,
-                at,
-            };
-            // It may belong with another incident (another arrival of its own event), else it
-            // stands alone.
-            let home = match self.best_match(&report, &m) {
-                Some((home, fix)) if home != id => {
-                    self.join(home, obs, &report, m, fix);
-                    home
-                }
-                _ => self.start_track(obs, &report, Some(m)),
-            };
-            log.moved(obs, id, home);
+        if self
+            .tracks
+            .get(&id)
+            .is_some_and(|t| t.members.iter().any(|(_, m)| matches!(m, Measure::Arrival { .. })))
+        {
+            self.settle(id, log);
         }
     }
 
@@ -160,9 +102,11 @@ impl Fusion {
                 continue;
             };
             if other.kind != track.kind
+                || other.pool
                 || !roles_agree(track, other)
                 || !times_overlap(track, other, self.window_s)
                 || (track.prior.is_some() && other.prior.is_some())
+                || !one_round(track, other)
             {
                 continue;
             }
@@ -207,6 +151,7 @@ impl Fusion {
             return;
         };
         let members = std::mem::take(&mut folded.members);
+        let aside = std::mem::take(&mut folded.aside);
         let prior = folded.prior.take();
         let prior_method = folded.prior_method.take();
         let (first, last) = (folded.first_seen, folded.last_seen);
@@ -219,9 +164,14 @@ impl Fusion {
         let Some(kept) = self.tracks.get_mut(&keep) else {
             return;
         };
-        let moved: Vec<ObservationId> = members.iter().map(|(o, _)| *o).collect();
+        let moved: Vec<ObservationId> = members
+            .iter()
+            .map(|(o, _)| *o)
+            .chain(aside.iter().map(|(o, _, _)| *o))
+            .collect();
         // The union's measurements are the kept incident's first, then the folded one's.
         kept.members.extend(members);
+        kept.aside.extend(aside);
         kept.prior = kept.prior.or(prior);
         kept.prior_method = kept.prior_method.take().or(prior_method);
         kept.first_seen = kept.first_seen.min(first);
@@ -234,14 +184,16 @@ impl Fusion {
         for obs in moved {
             log.moved(obs, fold, keep);
         }
+        self.settle(keep, log);
     }
 
     /// Puts `id` back in the index under its current box.
-    fn reindex(&mut self, id: IncidentId) {
+    pub(super) fn reindex(&mut self, id: IncidentId) {
         self.unindex(id);
         let window = self.window_s;
         if let Some(track) = self.tracks.get_mut(&id)
-            && !(track.members.is_empty() && track.prior.is_none())
+            && !(track.members.is_empty() && track.prior.is_none() && track.aside.is_empty())
+            && track.merged_into.is_none()
         {
             let env = super::envelope(track, window);
             self.index.insert(super::Indexed { id, env });
@@ -249,13 +201,29 @@ impl Fusion {
         }
     }
 
-    fn unindex(&mut self, id: IncidentId) {
+    pub(super) fn unindex(&mut self, id: IncidentId) {
         if let Some(track) = self.tracks.get_mut(&id)
             && let Some(env) = track.indexed.take()
         {
             self.index.remove(&super::Indexed { id, env });
         }
     }
+}
+
+/// Whether two incidents could be one round of fire: when both are timed by arrivals, their
+/// emission times agree within 50 ms and no sensor is in both fits (a sensor hears a round
+/// once; two timed fits a fraction of a second apart are two rounds).
+fn one_round(a: &Track, b: &Track) -> bool {
+    let (Some(fa), Some(fb)) = (&a.fix, &b.fix) else {
+        return true;
+    };
+    if let (Some(ta), Some(tb)) = (fa.emission_ns, fb.emission_ns)
+        && ((ta - tb).abs() as f64) * 1e-9 > 0.05
+    {
+        return false;
+    }
+    let sa = a.active_stations();
+    b.active_stations().iter().all(|s| !sa.contains(s))
 }
 
 fn roles_agree(a: &Track, b: &Track) -> bool {
@@ -311,6 +279,7 @@ impl Fusion {
             return Err(RegroupError(format!("no incident {fold}")));
         };
         let members = std::mem::take(&mut folded.members);
+        let aside = std::mem::take(&mut folded.aside);
         let prior = folded.prior.take();
         let prior_method = folded.prior_method.take();
         let (first, last, count, report_times) = (
@@ -328,6 +297,8 @@ impl Fusion {
             return Err(RegroupError(format!("no incident {keep}")));
         };
         kept.members.extend(members);
+        kept.aside.extend(aside);
+        kept.pool = false;
         kept.prior = match (kept.prior, prior) {
             (Some(a), Some(b)) => Some(combine(&a, &b)),
             (a, b) => a.or(b),

@@ -531,11 +531,14 @@ proptest! {
 }
 
 #[test]
-fn an_arrival_shown_to_be_another_blasts_is_split_off_into_its_own_incident() {
+fn an_arrival_shown_to_be_another_blasts_is_left_apart() {
     // Two sensors hear blast A; a third hears blast B, 2.5 s after A's sound would have
-    // reached it: with three arrivals and no position nothing tells them apart, so it joins.
-    // An observer's bearing and range then fix A, and show the third arrival to be another
-    // event's: it leaves for an incident of its own, by an explicit revision.
+    // reached it: with three arrivals and no position nothing tells them apart, so they wait
+    // together, unlocated. An observer's bearing and range then fix A, time A's arrivals and
+    // show the third to be another event's: all three first move to the observer's incident
+    // (the reports' time and the sound's travel allow each), its fit then rejects the third,
+    // which leaves for an incident of its own; the emptied incident is folded. Each move is
+    // an explicit revision.
     let reports = [
         obs("explosion", 0.0, &arrival_at(2000.0, 0.0, 0.0, 0.0)),
         obs("explosion", 0.0, &arrival_at(0.0, 2500.0, 0.0, 0.0)),
@@ -545,25 +548,31 @@ fn an_arrival_shown_to_be_another_blasts_is_split_off_into_its_own_incident() {
     let mut fusion = Fusion::new(RULES.clone());
     let first = fusion.absorb(&numbered(&reports[..3], 0));
     assert_eq!(first.incident_ids, [IncidentId(1); 3], "{first:#?}");
+    assert!(first.revisions[0].estimate.position.is_none());
     let later = fusion.absorb(&numbered(&reports[3..], 3));
-    assert_eq!(later.incident_ids, [IncidentId(1)]);
+    assert_eq!(later.incident_ids, [IncidentId(2)]);
     let revisions = by_incident(&later);
-    let new = &revisions[&IncidentId(2)];
+    let fixed = &revisions[&IncidentId(2)];
     assert_eq!(
-        new.moved,
-        [ObservationId(3)],
-        "the split is a revision moving it"
+        fixed.moved,
+        [ObservationId(1), ObservationId(2)],
+        "A's arrivals move by a revision"
     );
-    assert_eq!(new.added, [ObservationId(3)]);
-    let kept = &revisions[&IncidentId(1)];
+    assert_eq!(fixed.added, [ObservationId(4), ObservationId(1), ObservationId(2)]);
     assert!(
-        kept.estimate.excluded.is_empty(),
+        fixed.estimate.excluded.is_empty(),
         "{:?}",
-        kept.estimate.excluded
+        fixed.estimate.excluded
     );
-    let p = kept.estimate.position.as_ref().unwrap();
+    assert_eq!(fixed.estimate.method.as_deref(), Some("bearings+arrivals"));
+    let p = fixed.estimate.position.as_ref().unwrap();
     let miss = distance_azimuth(BLAST, LatLon::new(p.lat, p.lon)).0;
     assert!(miss < 20.0, "{miss} m off");
+    let emptied = &revisions[&IncidentId(1)];
+    assert_eq!(emptied.estimate.merged_into, Some(IncidentId(2)));
+    let apart = &revisions[&IncidentId(3)];
+    assert_eq!(apart.moved, [ObservationId(3)], "B's arrival is split off");
+    assert!(apart.estimate.position.is_none(), "B's arrival alone fixes nothing");
 }
 
 #[test]

@@ -144,6 +144,9 @@ fn estimate(kind: Kind, first: &str, last: &str, at: Option<(f64, f64)>) -> Inci
         method: None,
         excluded: Vec::new(),
         merged_into: None,
+        uncertainty: None,
+        source_height: None,
+        emitted_at: None,
     }
 }
 

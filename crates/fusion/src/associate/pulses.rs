@@ -1,0 +1,838 @@
+//! Acoustic pulses: which round of fire each pulse belongs to, decided one pulse at a time.
+//!
+//! Under rapid fire every sensor hears every round, rounds a fraction of a second apart, and
+//! sound takes tens of seconds to cross a network, so pulses of different rounds arrive
+//! interleaved. Greedy joining by misfit fuses them (a fix of the wrong combination fits
+//! *somewhere*). Instead:
+//!
+//! 1. **A located round predicts the pulse.** A round whose position does not hinge on a few
+//!    pulses (at least [`STRONG_STATIONS`] sensors, or bearings and reports beside them)
+//!    predicts when each sensor hears it. A pulse from a sensor the round has not heard yet,
+//!    within [`GATE_SIGMAS`] of the prediction (its spread from the round's covariance and
+//!    the pulse's sigma widened by the round's own residual variance, plus the timing
+//!    tolerance), joins it. A later pulse of a sensor the round already has is its **echo**; a
+//!    pulse up to [`MAX_MULTIPATH_DELAY_S`] late from a sensor it has not heard came by a
+//!    **longer path**: either stays with the round, left out of the fit, with the reason.
+//! 2. **Otherwise the pulse waits in the pool** (an incident without a position holding the
+//!    area's unresolved pulses), and a **round search** ([`truce_locate::find_round`]) looks
+//!    for the position where most sensors agree with it on one emission time, over the pool,
+//!    the pulses set aside by rounds, and the pulses of tentative rounds (fewer than
+//!    [`STRONG_STATIONS`] sensors). When at least [`MIN_STATIONS`] sensors agree and the
+//!    robust fit keeps the new pulse, the agreeing pulses become one round: a new incident, or
+//!    the tentative round they extend. A tentative round loses pulses only to a round more
+//!    sensors agree on; left with fewer than [`MIN_STATIONS`], it goes back to the pool.
+//! 3. **Every fit is checked.** A round never holds two pulses of one sensor in its fit; a
+//!    pulse its robust fit rejects as early or too late leaves it for the pool.
+//!
+//! Each step depends only on what came before, so a stream absorbed pulse by pulse and the
+//! same stream absorbed as one batch give the same incidents.
+
+use super::regroup::BatchLog;
+use super::{Fusion, MAX_MULTIPATH_DELAY_S, Report, Track, audible_range_m, role};
+use crate::measure::{Measure, joint_fix};
+use rstar::AABB;
+use std::collections::HashMap;
+use truce_core::{IncidentId, ObservationId, Timestamp};
+use truce_geo::{LatLon, LocalFrame, distance_azimuth};
+use truce_locate::{Pulse, RoundSearch, Surface, find_round};
+
+/// Fewest sensors whose pulses make a round (three unknowns and one check, the height taken
+/// from the surface where the geometry cannot resolve it).
+pub(super) const MIN_STATIONS: usize = 4;
+/// Rounds heard by fewer sensors are tentative: a round more sensors agree on may take their
+/// pulses, and they do not predict pulses (their position hinges on a few).
+pub(super) const STRONG_STATIONS: usize = 6;
+/// Timing disagreement allowed beyond the stated sigmas, seconds: the heavy tail of onset
+/// picking, sensor survey error, the height the surface gets wrong.
+const TOLERANCE_S: f64 = 0.02;
+/// Relative error of predicted travel times: the temperature's and the wind's share.
+const SPEED_UNCERTAINTY: f64 = 0.01;
+/// Sigmas of a round's predicted arrival within which a pulse joins it.
+const GATE_SIGMAS: f64 = 4.0;
+/// Most cells one round search evaluates (bounds the cost of a pulse).
+const MAX_SEARCH_CELLS: usize = 20_000;
+/// A pool incident gathers pulses for at most this long after its first, seconds, so a
+/// sensor that keeps hearing noise does not make one pool grow without end.
+const POOL_SPAN_S: f64 = 300.0;
+
+/// Where a sensor is: pulses with the same reported place are one station.
+fn station(m: &Measure) -> Option<(u64, u64)> {
+    match m {
+        Measure::Arrival { sensor, .. } => Some((sensor.lat.to_bits(), sensor.lon.to_bits())),
+        _ => None,
+    }
+}
+
+fn pulse_ns(m: &Measure) -> Option<i128> {
+    match m {
+        Measure::Arrival { at_ns, .. } => Some(*at_ns),
+        _ => None,
+    }
+}
+
+/// Where a pulse of the search came from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Holding {
+    /// A pool incident's member.
+    Pool,
+    /// Set aside by a round (an echo, a longer path).
+    Aside,
+    /// An active pulse of a tentative round.
+    Tentative,
+}
+
+/// A pulse the search may use, and where it is now.
+#[derive(Debug, Clone)]
+struct Candidate {
+    obs: ObservationId,
+    measure: Measure,
+    holder: IncidentId,
+    holding: Holding,
+}
+
+/// How a round would take a pulse: into its fit, or set aside with a reason.
+enum Fit {
+    Member,
+    Aside(String),
+}
+
+impl Track {
+    /// The stations of the arrivals the fit uses.
+    pub(super) fn active_stations(&self) -> Vec<(u64, u64)> {
+        let excluded: Vec<usize> = self
+            .fix
+            .iter()
+            .flat_map(|f| f.excluded.iter().map(|(i, _, _)| *i))
+            .collect();
+        let mut out: Vec<(u64, u64)> = self
+            .members
+            .iter()
+            .enumerate()
+            .filter(|(i, _)| !excluded.contains(i))
+            .filter_map(|(_, (_, m))| station(m))
+            .collect();
+        out.sort_unstable();
+        out.dedup();
+        out
+    }
+
+    /// Whether anything besides arrivals places the incident (bearings, reports, a prior).
+    fn placed_otherwise(&self) -> bool {
+        self.prior.is_some()
+            || self
+                .members
+                .iter()
+                .any(|(_, m)| !matches!(m, Measure::Arrival { .. }))
+    }
+
+    fn has_arrivals(&self) -> bool {
+        self.members
+            .iter()
+            .any(|(_, m)| matches!(m, Measure::Arrival { .. }))
+    }
+
+    /// A round whose fix is too weak to predict pulses: arrivals alone from few sensors.
+    fn tentative(&self) -> bool {
+        !self.pool
+            && self.has_arrivals()
+            && !self.placed_otherwise()
+            && self.active_stations().len() < STRONG_STATIONS
+    }
+
+    /// How this located, timed incident would take pulse `m`, with a score (lower is better).
+    fn predicts(&self, m: &Measure, default_temperature_c: f64) -> Option<(f64, Fit)> {
+        let fix = self.fix.as_ref()?;
+        let t0 = fix.emission_ns?;
+        let Measure::Arrival {
+            sensor,
+            alt_m,
+            at_ns,
+            sigma_s,
+            temperature_c,
+        } = m
+        else {
+            return None;
+        };
+        let c = truce_locate::speed_of_sound(temperature_c.unwrap_or(default_temperature_c));
+        let (horizontal, az) = distance_azimuth(fix.estimate.center, *sensor);
+        let up = fix.height.map_or(*alt_m, |h| h.up_m);
+        let d = horizontal.hypot(up - alt_m);
+        let residual = (*at_ns - t0) as f64 * 1e-9 - d / c;
+        let u = (az.to_radians().sin(), az.to_radians().cos());
+        let (ce, cn) = fix.estimate.cov.apply(u);
+        let sigma_position = (u.0 * ce + u.1 * cn).max(0.0).sqrt() / c;
+        let variance_factor = fix.uncertainty.residual_variance;
+        let s2 = if variance_factor.is_finite() {
+            variance_factor.max(1.0)
+        } else {
+            1.0
+        };
+        // The emission time is about as uncertain as the position's share: count it twice.
+        let spread = (2.0 * sigma_position.powi(2) + s2 * sigma_s.powi(2)).sqrt();
+        let gate = GATE_SIGMAS * spread + TOLERANCE_S + SPEED_UNCERTAINTY * d / c;
+        let heard = station(m).is_some_and(|s| self.active_stations().contains(&s));
+        if !heard && residual.abs() <= gate {
+            return Some((residual.abs() / gate, Fit::Member));
+        }
+        if residual > 0.0 && residual <= MAX_MULTIPATH_DELAY_S + gate {
+            let reason = if heard {
+                format!(
+                    "an echo: a second pulse at this sensor, {:.0} ms after the round's predicted arrival",
+                    residual * 1e3
+                )
+            } else {
+                format!(
+                    "{:.0} ms late: a longer path (no line of sight) or another round",
+                    residual * 1e3
+                )
+            };
+            return Some((1.0 + residual, Fit::Aside(reason)));
+        }
+        None
+    }
+}
+
+impl Fusion {
+    /// Associates one acoustic pulse (see the module's documentation).
+    pub(super) fn absorb_pulse(
+        &mut self,
+        obs: ObservationId,
+        r: &Report,
+        m: Measure,
+        log: &mut BatchLog,
+    ) {
+        if let Some((id, how)) = self.round_for(r, &m) {
+            match how {
+                Fit::Member => {
+                    let fix = self
+                        .tracks
+                        .get(&id)
+                        .and_then(|t| t.trial(&m, self.default_temperature_c));
+                    if fix.is_some() {
+                        self.join(id, obs, r, m, fix);
+                        log.observe(obs, id);
+                        self.settle(id, log);
+                        self.gather_stragglers(id, log);
+                        self.merge_into_neighbour(id, log);
+                        return;
+                    }
+                }
+                Fit::Aside(reason) => {
+                    self.set_aside(id, obs, r, m, reason);
+                    log.observe(obs, id);
+                    return;
+                }
+            }
+        }
+        let pool = self.pool_for(obs, r, m.clone());
+        log.observe(obs, pool);
+        self.search_round(obs, r, &m, log);
+    }
+
+    /// The located incident that best takes pulse `m`, and how.
+    fn round_for(&self, r: &Report, m: &Measure) -> Option<(IncidentId, Fit)> {
+        let t = r.at.unix_seconds();
+        let reach = audible_range_m(r.kind);
+        let query = area(m.anchor(), reach, t, t);
+        let mut best: Option<(f64, IncidentId, Fit)> = None;
+        for item in self.index.locate_in_envelope_intersecting(&query) {
+            let Some(track) = self.tracks.get(&item.id) else {
+                continue;
+            };
+            if !self.same_event_class(track, r) || track.pool || track.tentative() {
+                continue;
+            }
+            let offer = if track.fix.as_ref().is_some_and(|f| f.emission_ns.is_some()) {
+                track.predicts(m, self.default_temperature_c)
+            } else {
+                // Placed by bearings or reports, not yet timed: the reports' time plus the
+                // sound's travel must match.
+                self.arrival_timed(track, m).then_some((10.0, Fit::Member))
+            };
+            if let Some((score, how)) = offer
+                && best.as_ref().is_none_or(|(b, _, _)| score < *b)
+            {
+                best = Some((score, item.id, how));
+            }
+        }
+        best.map(|(_, id, how)| (id, how))
+    }
+
+    fn same_event_class(&self, track: &Track, r: &Report) -> bool {
+        if track.kind != r.kind || track.merged_into.is_some() {
+            return false;
+        }
+        match (role(track.subkind), role(r.subkind)) {
+            (Some(a), Some(b)) => a == b,
+            _ => true,
+        }
+    }
+
+    fn set_aside(&mut self, id: IncidentId, obs: ObservationId, r: &Report, m: Measure, why: String) {
+        if let Some(track) = self.tracks.get_mut(&id) {
+            track.aside.push((obs, m, why));
+            track.last_seen = track.last_seen.max(r.at);
+        }
+        self.reindex(id);
+    }
+
+    /// The pool incident pulse `m` waits in (one is started when none is open nearby).
+    fn pool_for(&mut self, obs: ObservationId, r: &Report, m: Measure) -> IncidentId {
+        let t = r.at.unix_seconds();
+        let query = area(m.anchor(), audible_range_m(r.kind), t, t);
+        let mut best: Option<(f64, IncidentId)> = None;
+        for item in self.index.locate_in_envelope_intersecting(&query) {
+            let Some(track) = self.tracks.get(&item.id) else {
+                continue;
+            };
+            if !track.pool || !self.same_event_class(track, r) {
+                continue;
+            }
+            let (first, last) = (track.first_seen.unix_seconds(), track.last_seen.unix_seconds());
+            if t < first - self.window_s || t > last + self.window_s || t > first + POOL_SPAN_S {
+                continue;
+            }
+            let gap = (t - last).abs();
+            if best.is_none_or(|(g, _)| gap < g) {
+                best = Some((gap, item.id));
+            }
+        }
+        match best {
+            Some((_, id)) => {
+                if let Some(track) = self.tracks.get_mut(&id) {
+                    track.members.push((obs, m));
+                    track.first_seen = track.first_seen.min(r.at);
+                    track.last_seen = track.last_seen.max(r.at);
+                }
+                self.reindex(id);
+                id
+            }
+            None => {
+                let id = self.start_track(obs, r, Some(m));
+                if let Some(track) = self.tracks.get_mut(&id) {
+                    track.pool = true;
+                    track.fix = None;
+                }
+                self.reindex(id);
+                id
+            }
+        }
+    }
+
+    /// The pulses a round search for `m` may use: the area's pool, the pulses rounds set
+    /// aside, and the pulses of tentative rounds, within the time sound needs to cross the
+    /// area.
+    fn search_candidates(&self, r: &Report, m: &Measure) -> Vec<Candidate> {
+        let Some(t_ns) = pulse_ns(m) else {
+            return Vec::new();
+        };
+        let reach = audible_range_m(r.kind);
+        let c_min = truce_locate::speed_of_sound(self.default_temperature_c - 30.0);
+        let horizon_s = 2.0 * reach / c_min + 1.0;
+        let t = r.at.unix_seconds();
+        let query = area(m.anchor(), 2.0 * reach, t - horizon_s, t + horizon_s);
+        let mut out = Vec::new();
+        let near = |q: &Measure| {
+            pulse_ns(q).is_some_and(|tq| ((tq - t_ns) as f64 * 1e-9).abs() <= horizon_s)
+                && distance_azimuth(q.anchor(), m.anchor()).0 <= 2.0 * reach
+        };
+        let mut ids: Vec<IncidentId> = self
+            .index
+            .locate_in_envelope_intersecting(&query)
+            .map(|i| i.id)
+            .collect();
+        ids.sort_unstable();
+        for id in ids {
+            let Some(track) = self.tracks.get(&id) else {
+                continue;
+            };
+            if !self.same_event_class(track, r) {
+                continue;
+            }
+            let mut add = |obs: ObservationId, q: &Measure, holding: Holding| {
+                if near(q) {
+                    out.push(Candidate {
+                        obs,
+                        measure: q.clone(),
+                        holder: id,
+                        holding,
+                    });
+                }
+            };
+            if track.pool {
+                for (obs, q) in &track.members {
+                    add(*obs, q, Holding::Pool);
+                }
+                continue;
+            }
+            for (obs, q, _) in &track.aside {
+                add(*obs, q, Holding::Aside);
+            }
+            if track.tentative() {
+                for (obs, q) in &track.members {
+                    if matches!(q, Measure::Arrival { .. }) {
+                        add(*obs, q, Holding::Tentative);
+                    }
+                }
+            }
+        }
+        out
+    }
+
+    /// Looks for a round the pool's pulse `obs` (measurement `m`) belongs to, and makes it an
+    /// incident when enough sensors agree.
+    fn search_round(&mut self, obs: ObservationId, r: &Report, m: &Measure, log: &mut BatchLog) {
+        let candidates = self.search_candidates(r, m);
+        let Some(required) = candidates.iter().position(|c| c.obs == obs) else {
+            return;
+        };
+        let origin = m.anchor();
+        let frame = LocalFrame::at(origin);
+        let Some(t_ref) = pulse_ns(m) else { return };
+        let mut stations: HashMap<(u64, u64), u32> = HashMap::new();
+        let mut temperatures = Vec::new();
+        let mut pulses = Vec::with_capacity(candidates.len());
+        let mut sensors = Vec::new();
+        for c in &candidates {
+            let Measure::Arrival {
+                sensor,
+                alt_m,
+                at_ns,
+                sigma_s,
+                temperature_c,
+            } = &c.measure
+            else {
+                continue;
+            };
+            let enu = frame.to_enu(*sensor, *alt_m);
+            let key = (sensor.lat.to_bits(), sensor.lon.to_bits());
+            let next = stations.len() as u32;
+            let station = *stations.entry(key).or_insert_with(|| {
+                sensors.push(enu);
+                next
+            });
+            temperatures.extend(*temperature_c);
+            pulses.push(Pulse {
+                sensor: enu,
+                station,
+                time_s: (*at_ns - t_ref) as f64 * 1e-9,
+                sigma_s: *sigma_s,
+            });
+        }
+        if pulses.len() != candidates.len() {
+            return;
+        }
+        let temperature = if temperatures.is_empty() {
+            self.default_temperature_c
+        } else {
+            temperatures.iter().sum::<f64>() / temperatures.len() as f64
+        };
+        let search = RoundSearch {
+            speed_m_s: truce_locate::speed_of_sound(temperature),
+            radius_m: audible_range_m(r.kind),
+            tolerance_s: TOLERANCE_S,
+            speed_uncertainty: SPEED_UNCERTAINTY,
+            min_stations: MIN_STATIONS,
+            surface: Surface::from_sensors(&sensors),
+            max_cells: MAX_SEARCH_CELLS,
+        };
+        let Some(round) = find_round(&pulses, required, &search) else {
+            return;
+        };
+        let chosen: Vec<&Candidate> = round.members.iter().map(|&i| &candidates[i]).collect();
+        let refs: Vec<&Measure> = chosen.iter().map(|c| &c.measure).collect();
+        let Some(fix) = joint_fix(&refs, None, self.default_temperature_c) else {
+            return;
+        };
+        if fix.emission_ns.is_none() {
+            return;
+        }
+        let excluded: Vec<usize> = fix.excluded.iter().map(|(i, _, _)| *i).collect();
+        let kept: Vec<&Candidate> = chosen
+            .iter()
+            .enumerate()
+            .filter(|(i, _)| !excluded.contains(i))
+            .map(|(_, c)| *c)
+            .collect();
+        let reach = audible_range_m(r.kind);
+        if kept.len() < MIN_STATIONS
+            || !kept.iter().any(|c| c.obs == obs)
+            || kept
+                .iter()
+                .any(|c| distance_azimuth(c.measure.anchor(), fix.estimate.center).0 > reach)
+        {
+            return;
+        }
+        // A tentative round gives up pulses only to a round more sensors agree on; one whose
+        // every active pulse is taken is the round itself, extended.
+        let mut home = None;
+        for c in kept.iter().filter(|c| c.holding == Holding::Tentative) {
+            let Some(track) = self.tracks.get(&c.holder) else {
+                continue;
+            };
+            let taken = kept
+                .iter()
+                .filter(|k| k.holder == c.holder && k.holding == Holding::Tentative)
+                .count();
+            let active = track.active_stations().len();
+            if taken >= active {
+                if home.is_none_or(|h| c.holder < h) {
+                    home = Some(c.holder);
+                }
+            } else if kept.len() <= active {
+                return;
+            }
+        }
+        // A pool whose every pulse the round takes becomes the round (the incident that
+        // gathered them is the one located).
+        if home.is_none() {
+            home = kept
+                .iter()
+                .filter(|c| c.holding == Holding::Pool)
+                .map(|c| c.holder)
+                .filter(|h| {
+                    self.tracks.get(h).is_some_and(|t| {
+                        t.aside.is_empty()
+                            && t.members.iter().all(|(o, _)| kept.iter().any(|k| k.obs == *o))
+                    })
+                })
+                .min();
+            if let Some(h) = home
+                && let Some(t) = self.tracks.get_mut(&h)
+            {
+                t.pool = false;
+            }
+        }
+        let home = home.unwrap_or_else(|| self.new_round(r));
+        self.take_pulses(home, &chosen, log);
+        self.settle(home, log);
+        self.gather_stragglers(home, log);
+        self.merge_into_neighbour(home, log);
+    }
+
+    /// A new, empty round incident of `r`'s kind.
+    fn new_round(&mut self, r: &Report) -> IncidentId {
+        let id = self.start_track(ObservationId(0), r, None);
+        if let Some(track) = self.tracks.get_mut(&id) {
+            track.members.clear();
+        }
+        id
+    }
+
+    /// Moves `chosen` into round `home` (from the pool, from rounds' aside lists, from
+    /// tentative rounds), refits it, and settles what the others have left.
+    fn take_pulses(&mut self, home: IncidentId, chosen: &[&Candidate], log: &mut BatchLog) {
+        let mut holders: Vec<IncidentId> = Vec::new();
+        for c in chosen {
+            if c.holder == home && c.holding != Holding::Aside {
+                continue;
+            }
+            if let Some(holder) = self.tracks.get_mut(&c.holder) {
+                holder.members.retain(|(o, _)| *o != c.obs);
+                holder.aside.retain(|(o, _, _)| *o != c.obs);
+            }
+            if !holders.contains(&c.holder) && c.holder != home {
+                holders.push(c.holder);
+            }
+            let at = pulse_ns(&c.measure).and_then(Timestamp::from_unix_nanos);
+            if let Some(track) = self.tracks.get_mut(&home) {
+                if let Some(at) = at {
+                    if track.members.is_empty() && track.aside.is_empty() {
+                        track.first_seen = at;
+                        track.last_seen = at;
+                    }
+                    track.first_seen = track.first_seen.min(at);
+                    track.last_seen = track.last_seen.max(at);
+                }
+                track.members.push((c.obs, c.measure.clone()));
+            }
+            if c.holder != home {
+                log.moved(c.obs, c.holder, home);
+            }
+        }
+        self.refit(home);
+        self.reindex(home);
+        log.touch(home);
+        for id in holders {
+            self.after_losing(id, home, log);
+        }
+    }
+
+    /// An incident lost pulses to `taker`: a pool left empty is folded into it; a round left
+    /// with too few sensors goes back to the pool; any other is refitted.
+    fn after_losing(&mut self, id: IncidentId, taker: IncidentId, log: &mut BatchLog) {
+        let Some(track) = self.tracks.get_mut(&id) else {
+            return;
+        };
+        log.touch(id);
+        if track.members.is_empty() && track.aside.is_empty() && track.prior.is_none() {
+            track.merged_into = Some(taker);
+            track.fix = None;
+            self.unindex(id);
+            return;
+        }
+        self.refit(id);
+        if let Some(track) = self.tracks.get_mut(&id)
+            && !track.pool
+            && !track.placed_otherwise()
+            && track.active_stations().len() < MIN_STATIONS
+        {
+            track.pool = true;
+            track.fix = None;
+            let aside = std::mem::take(&mut track.aside);
+            track.members.extend(aside.into_iter().map(|(o, m, _)| (o, m)));
+        }
+        self.reindex(id);
+    }
+
+    fn refit(&mut self, id: IncidentId) {
+        let temperature = self.default_temperature_c;
+        if let Some(track) = self.tracks.get_mut(&id) {
+            if track.pool {
+                track.fix = None;
+                return;
+            }
+            let refs: Vec<&Measure> = track.members.iter().map(|(_, m)| m).collect();
+            track.fix = joint_fix(&refs, track.prior.as_ref(), temperature);
+        }
+    }
+
+    /// Keeps a round's fit honest: arrivals its robust fit rejects as a little late stay set
+    /// aside (a longer path), those rejected as early or far too late leave for the pool, and
+    /// a second pulse of a sensor already in the fit is set aside as an echo.
+    pub(super) fn settle(&mut self, id: IncidentId, log: &mut BatchLog) {
+        for _ in 0..4 {
+            let Some(track) = self.tracks.get_mut(&id) else {
+                return;
+            };
+            if track.pool {
+                return;
+            }
+            let mut aside: Vec<(usize, String)> = Vec::new();
+            let mut leaving: Vec<usize> = Vec::new();
+            if let Some(fix) = &track.fix {
+                for (i, reason, late) in &fix.excluded {
+                    if (0.0..=MAX_MULTIPATH_DELAY_S).contains(late) {
+                        aside.push((*i, reason.clone()));
+                    } else {
+                        leaving.push(*i);
+                    }
+                }
+            }
+            // One pulse per sensor in the fit: a later one is an echo.
+            let mut seen: HashMap<(u64, u64), i128> = HashMap::new();
+            let mut order: Vec<(i128, usize)> = track
+                .members
+                .iter()
+                .enumerate()
+                .filter(|(i, _)| !aside.iter().any(|(a, _)| a == i) && !leaving.contains(i))
+                .filter_map(|(i, (_, m))| pulse_ns(m).map(|t| (t, i)))
+                .collect();
+            order.sort_unstable();
+            for (t, i) in order {
+                let Some(key) = station(&track.members[i].1) else {
+                    continue;
+                };
+                match seen.get(&key) {
+                    Some(first) => aside.push((
+                        i,
+                        format!(
+                            "an echo: a second pulse at this sensor, {:.0} ms after the first",
+                            (t - first) as f64 * 1e-6
+                        ),
+                    )),
+                    None => {
+                        seen.insert(key, t);
+                    }
+                }
+            }
+            if aside.is_empty() && leaving.is_empty() {
+                break;
+            }
+            let mut gone = Vec::new();
+            let mut indices: Vec<usize> = aside
+                .iter()
+                .map(|(i, _)| *i)
+                .chain(leaving.iter().copied())
+                .collect();
+            indices.sort_unstable();
+            indices.dedup();
+            for &i in indices.iter().rev() {
+                if i >= track.members.len() {
+                    continue;
+                }
+                let (obs, m) = track.members.remove(i);
+                match aside.iter().find(|(a, _)| *a == i) {
+                    Some((_, reason)) => track.aside.push((obs, m, reason.clone())),
+                    None => gone.push((obs, m)),
+                }
+            }
+            let (kind, subkind, weapon) = (track.kind, track.subkind, track.weapon);
+            self.refit(id);
+            log.touch(id);
+            for (obs, m) in gone {
+                let Some(at) = pulse_ns(&m).and_then(Timestamp::from_unix_nanos) else {
+                    continue;
+                };
+                let report = Report {
+                    kind,
+                    subkind,
+                    weapon,
+                    count: 1,
+                    at,
+                };
+                let pool = self.pool_for(obs, &report, m);
+                log.moved(obs, id, pool);
+            }
+        }
+        if let Some(track) = self.tracks.get_mut(&id)
+            && !track.pool
+            && track.has_arrivals()
+            && !track.placed_otherwise()
+            && track.active_stations().len() < MIN_STATIONS
+        {
+            track.pool = true;
+            track.fix = None;
+            let aside = std::mem::take(&mut track.aside);
+            track.members.extend(aside.into_iter().map(|(o, m, _)| (o, m)));
+        }
+        self.reindex(id);
+    }
+
+    /// Pool pulses that round `id` now predicts: into its fit when their sensor is not in it
+    /// yet, set aside when they are its echoes or came the long way.
+    pub(super) fn gather_stragglers(&mut self, id: IncidentId, log: &mut BatchLog) {
+        let Some(track) = self.tracks.get(&id) else {
+            return;
+        };
+        if track.pool || track.tentative() {
+            return;
+        }
+        let Some(fix) = &track.fix else { return };
+        let timed = fix.emission_ns.is_some();
+        let r = Report {
+            kind: track.kind,
+            subkind: track.subkind,
+            weapon: track.weapon,
+            count: track.count,
+            at: track.first_seen,
+        };
+        let probe = Measure::Point {
+            at: fix.estimate.center,
+            cov: fix.estimate.cov,
+        };
+        let candidates: Vec<Candidate> = self
+            .search_candidates_at(&r, &probe, track)
+            .into_iter()
+            .filter(|c| c.holding == Holding::Pool)
+            .collect();
+        if !timed {
+            // Placed by bearings or reports only: the pulse whose time best matches the
+            // reports' time plus the sound's travel times it; the rest then follow by
+            // prediction.
+            let first = candidates
+                .iter()
+                .filter(|c| self.arrival_timed(track, &c.measure))
+                .min_by_key(|c| (pulse_ns(&c.measure), c.obs));
+            if let Some(c) = first.cloned() {
+                self.take_pulses(id, &[&c], log);
+                self.settle(id, log);
+                if self
+                    .tracks
+                    .get(&id)
+                    .and_then(|t| t.fix.as_ref())
+                    .is_some_and(|f| f.emission_ns.is_some())
+                {
+                    self.gather_stragglers(id, log);
+                }
+            }
+            return;
+        }
+        let mut members = Vec::new();
+        let mut asides = Vec::new();
+        for c in candidates {
+            let Some(track) = self.tracks.get(&id) else {
+                return;
+            };
+            match track.predicts(&c.measure, self.default_temperature_c) {
+                Some((_, Fit::Member)) => members.push(c),
+                Some((_, Fit::Aside(reason))) => asides.push((c, reason)),
+                None => {}
+            }
+        }
+        if members.is_empty() && asides.is_empty() {
+            return;
+        }
+        let mut holders = Vec::new();
+        for (c, reason) in asides {
+            if let Some(holder) = self.tracks.get_mut(&c.holder) {
+                holder.members.retain(|(o, _)| *o != c.obs);
+            }
+            if let Some(track) = self.tracks.get_mut(&id) {
+                track.aside.push((c.obs, c.measure, reason));
+            }
+            log.moved(c.obs, c.holder, id);
+            holders.push(c.holder);
+        }
+        let refs: Vec<&Candidate> = members.iter().collect();
+        if !refs.is_empty() {
+            self.take_pulses(id, &refs, log);
+            self.settle(id, log);
+        }
+        holders.sort_unstable();
+        holders.dedup();
+        for h in holders {
+            self.after_losing(h, id, log);
+        }
+        self.reindex(id);
+    }
+
+    /// The pool pulses within earshot of a located round, in its time.
+    fn search_candidates_at(&self, r: &Report, probe: &Measure, track: &Track) -> Vec<Candidate> {
+        let reach = audible_range_m(r.kind);
+        let c_min = truce_locate::speed_of_sound(self.default_temperature_c - 30.0);
+        let t0 = track
+            .fix
+            .as_ref()
+            .and_then(|f| f.emission_ns)
+            .map_or(track.first_seen.unix_seconds(), |t| t as f64 * 1e-9);
+        let t1 = t0 + reach / c_min + MAX_MULTIPATH_DELAY_S + 1.0;
+        let query = area(probe.anchor(), reach, t0, t1);
+        let mut ids: Vec<IncidentId> = self
+            .index
+            .locate_in_envelope_intersecting(&query)
+            .map(|i| i.id)
+            .collect();
+        ids.sort_unstable();
+        let mut out = Vec::new();
+        for hid in ids {
+            let Some(holder) = self.tracks.get(&hid) else {
+                continue;
+            };
+            if !holder.pool || !self.same_event_class(holder, r) {
+                continue;
+            }
+            for (obs, q) in &holder.members {
+                let in_time = pulse_ns(q).is_some_and(|t| {
+                    let t = t as f64 * 1e-9;
+                    (t0..=t1).contains(&t)
+                });
+                if in_time && distance_azimuth(q.anchor(), probe.anchor()).0 <= reach {
+                    out.push(Candidate {
+                        obs: *obs,
+                        measure: q.clone(),
+                        holder: hid,
+                        holding: Holding::Pool,
+                    });
+                }
+            }
+        }
+        out
+    }
+}
+
+/// The (lon, lat, time) box within `reach_m` of `at` between times `t0` and `t1` (seconds).
+fn area(at: LatLon, reach_m: f64, t0: f64, t1: f64) -> AABB<[f64; 3]> {
+    let (lo, hi) = super::box_around(at, truce_geo::Cov2::circular(reach_m / truce_geo::SCALE_95));
+    AABB::from_corners([lo[0], lo[1], t0], [hi[0], hi[1], t1])
+}
