@@ -12,6 +12,7 @@ mod cmd;
 mod data_dir;
 mod demo_files;
 mod evaluate;
+mod evaluate_rounds;
 mod keys;
 mod serve;
 mod witness;
@@ -163,11 +164,27 @@ enum Command {
     /// Cramér–Rao bound, 95% coverage, association F1, wrong attributions.
     Eval {
         /// The truth file from `truce simulate`.
-        #[arg(long)]
-        truth: PathBuf,
+        #[arg(long, requires = "data", conflicts_with = "scenario")]
+        truth: Option<PathBuf>,
         /// The data folder the observations were submitted to.
+        #[arg(long, requires = "truth")]
+        data: Option<PathBuf>,
+        /// Instead: simulate these scenarios, submit each into a scratch record through the
+        /// engine and score them, one row per scenario (repeat the flag).
+        #[arg(long, required_unless_present = "truth")]
+        scenario: Vec<PathBuf>,
+        /// With --scenario: the agreement (the demo's when absent).
         #[arg(long)]
-        data: PathBuf,
+        agreement: Option<PathBuf>,
+        /// With --scenario: the first scenario's seed (each next one adds one).
+        #[arg(long, default_value_t = 1)]
+        seed: u64,
+        /// With --scenario: events per scenario.
+        #[arg(long, default_value_t = 200)]
+        events: u64,
+        /// With --scenario: mean seconds between events.
+        #[arg(long, default_value_t = 120.0)]
+        interval: f64,
     },
     /// Members of the monitors: add one (its token is printed once), revoke one, list them.
     User {
@@ -314,7 +331,24 @@ fn main() -> ExitCode {
                     truth: &truth,
                 })
             }),
-        Command::Eval { truth, data } => cmd::eval::run(&truth, &data),
+        Command::Eval {
+            truth,
+            data,
+            scenario,
+            agreement,
+            seed,
+            events,
+            interval,
+        } => match (truth, data) {
+            (Some(truth), Some(data)) => cmd::eval::run(&truth, &data),
+            _ => cmd::eval::run_scenarios(&cmd::eval::ScenarioRuns {
+                scenarios: &scenario,
+                agreement: agreement.as_deref(),
+                seed,
+                events,
+                interval_s: interval,
+            }),
+        },
         Command::Serve {
             data,
             http,

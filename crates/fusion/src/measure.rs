@@ -29,6 +29,14 @@ pub const SIGMA_FLOOR_M: f64 = 1.0;
 /// it bounds where association looks for a bearing or an arrival that fixes no position alone.
 pub const MAX_PERCEPTION_RANGE_M: f64 = 20_000.0;
 
+/// Fewest arrivals with which the wind is estimated with the position (below, the air is
+/// taken as calm: too few arrivals to tell a breeze from a shift of the source).
+pub const WIND_MIN_ARRIVALS: usize = 8;
+
+/// Spread of the wind about calm air assumed a priori, m/s per axis (a light to moderate
+/// breeze near the ground).
+pub const WIND_SIGMA_M_S: f64 = 3.0;
+
 /// One observation's measurement of its event's position.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Measure {
@@ -219,6 +227,7 @@ struct Local {
     speed_of_sound_m_s: f64,
     source_height_m: f64,
     surface: Option<Surface>,
+    wind_sigma_m_s: Option<f64>,
 }
 
 impl Local {
@@ -238,6 +247,7 @@ impl Local {
             speed_of_sound_m_s: 0.0,
             source_height_m: 0.0,
             surface: None,
+            wind_sigma_m_s: None,
         };
         if let Some(p) = prior {
             local.points.push(PointMeasurement {
@@ -306,6 +316,11 @@ impl Local {
             local.source_height_m =
                 sensors.iter().map(|s| s[2]).sum::<f64>() / sensors.len() as f64;
             local.surface = Surface::from_sensors(&sensors);
+            // With enough sensors the wind is estimated too: it carries the wavefront, and a
+            // fix that ignores a light breeze is off by the breeze times the travel time.
+            if sensors.len() >= WIND_MIN_ARRIVALS {
+                local.wind_sigma_m_s = Some(WIND_SIGMA_M_S);
+            }
         }
         local
     }
@@ -318,6 +333,7 @@ impl Local {
             speed_of_sound_m_s: self.speed_of_sound_m_s,
             source_height_m: self.source_height_m,
             surface: self.surface,
+            wind_sigma_m_s: self.wind_sigma_m_s,
         }
     }
 }

@@ -19,6 +19,7 @@ pub fn crlb_bearings(truth: [f64; 2], b: &[BearingMeasurement]) -> Option<Cov2> 
         speed_of_sound_m_s: 1.0,
         source_height_m: 0.0,
         surface: None,
+        wind_sigma_m_s: None,
     })
     .ok()?;
     problem.covariance(&problem.at(truth, 0.0))
@@ -44,6 +45,7 @@ pub fn crlb_arrivals(
         speed_of_sound_m_s: speed_m_s,
         source_height_m,
         surface: None,
+        wind_sigma_m_s: None,
     })
     .ok()?;
     if a.is_empty() {

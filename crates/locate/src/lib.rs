@@ -110,6 +110,11 @@ pub struct Measurements<'a> {
     /// source height is then estimated, with this surface as its prior: the data decide where
     /// the geometry resolves the height, the surface elsewhere ([`Fix::height`] says which).
     pub surface: Option<Surface>,
+    /// With a surface: the spread of the wind the sound travels in (m/s, one standard
+    /// deviation per axis, about calm air). The wind's east and north are then estimated with
+    /// the arrivals: a uniform wind carries the wavefront, which shifts an unmodelled fix by
+    /// the wind times the travel time (10 m for 1 m/s over a 10 km network). `None`: calm.
+    pub wind_sigma_m_s: Option<f64>,
 }
 
 /// A plane for the ground's up coordinate, `up = up_m + slope_east·east + slope_north·north`

@@ -1,10 +1,11 @@
-//! Hand-written algebra for the at most 4x4 systems the estimators need (east, north, emission
-//! time, source height): faster to compile than a matrix crate and small enough to check by eye.
+//! Hand-written algebra for the at most 6x6 systems the estimators need (east, north, emission
+//! time, source height, wind east and north): faster to compile than a matrix crate and small
+//! enough to check by eye.
 
-/// Most unknowns of any fit: east, north, emission time, source height.
-pub(crate) const N: usize = 4;
+/// Most unknowns of any fit: east, north, emission time, source height, wind east, wind north.
+pub(crate) const N: usize = 6;
 
-/// A square matrix of which only the leading `k`x`k` block (k ≤ 4) is used.
+/// A square matrix of which only the leading `k`x`k` block (k ≤ 6) is used.
 pub(crate) type Mat = [[f64; N]; N];
 
 /// A vector of which only the leading `k` entries are used.
@@ -64,12 +65,10 @@ mod tests {
     #[test]
     #[allow(clippy::needless_range_loop)] // matrix products read best with indices
     fn inverse_of_a_mixed_scale_matrix() {
-        let a = [
-            [4.0e-6, 1.0e-6, 2.0e-3, 0.0],
-            [1.0e-6, 3.0e-6, 1.0e-3, 0.0],
-            [2.0e-3, 1.0e-3, 5.0, 0.0],
-            [0.0; 4],
-        ];
+        let mut a = [[0.0; N]; N];
+        a[0][..3].copy_from_slice(&[4.0e-6, 1.0e-6, 2.0e-3]);
+        a[1][..3].copy_from_slice(&[1.0e-6, 3.0e-6, 1.0e-3]);
+        a[2][..3].copy_from_slice(&[2.0e-3, 1.0e-3, 5.0]);
         let inv = inverse(&a, 3).unwrap();
         for i in 0..3 {
             for j in 0..3 {
@@ -82,7 +81,9 @@ mod tests {
 
     #[test]
     fn singular_block_is_refused() {
-        let a = [[1.0, 2.0, 0.0, 0.0], [2.0, 4.0, 0.0, 0.0], [0.0; 4], [0.0; 4]];
-        assert!(solve(&a, &[1.0, 1.0, 0.0, 0.0], 2).is_none());
+        let mut a = [[0.0; N]; N];
+        a[0][..2].copy_from_slice(&[1.0, 2.0]);
+        a[1][..2].copy_from_slice(&[2.0, 4.0]);
+        assert!(solve(&a, &[1.0, 1.0, 0.0, 0.0, 0.0, 0.0], 2).is_none());
     }
 }

@@ -34,6 +34,9 @@ pub(crate) struct Problem<'a> {
     /// The ground the source stands on, as a prior on its height; with arrivals, the height is
     /// then a fourth unknown.
     pub surface: Option<Surface>,
+    /// With a surface: the prior standard deviation of the wind (m/s), which then makes the
+    /// wind's east and north the fifth and sixth unknowns.
+    pub wind_sigma: Option<f64>,
 }
 
 /// Normal equations at one parameter vector.
@@ -74,11 +77,17 @@ impl Problem<'_> {
     /// Unknowns: east, north, the emission time when any arrival is in use, and the source
     /// height when arrivals are in use and a surface is given.
     pub fn unknowns(&self) -> usize {
-        match (self.timed(), self.surface.is_some()) {
-            (false, _) => 2,
-            (true, false) => 3,
-            (true, true) => 4,
+        match (self.timed(), self.surface.is_some(), self.wind_sigma.is_some()) {
+            (false, _, _) => 2,
+            (true, false, _) => 3,
+            (true, true, false) => 4,
+            (true, true, true) => 6,
         }
+    }
+
+    /// Whether the wind is an unknown (with its prior).
+    pub fn wind_free(&self) -> bool {
+        self.unknowns() == 6
     }
 
     /// Whether any arrival is in use (the emission time is then unknown).
@@ -88,7 +97,7 @@ impl Problem<'_> {
 
     /// Whether the source height is an unknown (with the surface as its prior).
     pub fn height_free(&self) -> bool {
-        self.unknowns() == 4
+        self.unknowns() >= 4
     }
 
     /// Scalar residuals: one per bearing, range and active arrival, two per point, and the
@@ -99,6 +108,7 @@ impl Problem<'_> {
             + self.active.iter().filter(|&&a| a).count()
             + 2 * self.points.len()
             + usize::from(self.height_free())
+            + 2 * usize::from(self.wind_free())
     }
 
     /// The up coordinate of the source at `p`: the unknown when it is free, else the given one.
@@ -117,7 +127,16 @@ impl Problem<'_> {
             Some(s) if self.height_free() => s.up_at(x),
             _ => self.source_height,
         };
-        [x[0], x[1], t0, h]
+        [x[0], x[1], t0, h, 0.0, 0.0]
+    }
+
+    /// The wind at `p` (east, north, m/s): the unknowns when free, else calm.
+    fn wind(&self, p: &Vector) -> [f64; 2] {
+        if self.wind_free() {
+            [p[4], p[5]]
+        } else {
+            [0.0, 0.0]
+        }
     }
 
     /// Active arrivals with their indices.
@@ -129,8 +148,13 @@ impl Problem<'_> {
     }
 
     /// Predicted travel time from the source at `p` to arrival `a`'s sensor, seconds.
+    /// The sound's travel time from the source at `p` to arrival `a`'s sensor, seconds: the
+    /// straight-line distance over the speed, less the wind's carry along it to first order
+    /// (the wavefront's centre drifts with the wind: `τ ≈ d/c − w·(s − x)/c²`).
     pub fn travel_time(&self, p: &Vector, a: &ArrivalMeasurement) -> f64 {
-        self.distance(p, a) / self.speed
+        let w = self.wind(p);
+        let c = self.speed;
+        self.distance(p, a) / c - (w[0] * (a.sensor[0] - p[0]) + w[1] * (a.sensor[1] - p[1])) / (c * c)
     }
 
     /// Arrival `a`'s measured minus predicted time for a source at `p`, seconds.
@@ -170,28 +194,40 @@ impl Problem<'_> {
             let var = b.sigma_rad.powi(2) + (b.observer_sigma_m / r).powi(2);
             let r2 = r * r;
             add(
-                [dn / r2, -de / r2, 0.0, 0.0],
+                [dn / r2, -de / r2, 0.0, 0.0, 0.0, 0.0],
                 wrap_angle(b.azimuth_rad - predicted),
                 var,
             );
             if let Some(range) = b.range {
                 let var = range.sigma_m.powi(2) + b.observer_sigma_m.powi(2);
-                add([de / r, dn / r, 0.0, 0.0], range.mean_m - r, var);
+                add([de / r, dn / r, 0.0, 0.0, 0.0, 0.0], range.mean_m - r, var);
             }
         }
         let free = self.height_free();
+        let windy = self.wind_free();
         let h = self.height(p);
+        let w = self.wind(p);
         for (_, a) in self.active_arrivals() {
             let d = self.distance(p, a).max(MIN_RANGE_M);
             let c = self.speed;
-            let predicted = p[2] + d / c;
+            let predicted = p[2] + self.travel_time(p, a);
             let up = if free { (h - a.sensor[2]) / (d * c) } else { 0.0 };
+            let (we, wn) = if windy {
+                (
+                    -(a.sensor[0] - p[0]) / (c * c),
+                    -(a.sensor[1] - p[1]) / (c * c),
+                )
+            } else {
+                (0.0, 0.0)
+            };
             add(
                 [
-                    (p[0] - a.sensor[0]) / (d * c),
-                    (p[1] - a.sensor[1]) / (d * c),
+                    (p[0] - a.sensor[0]) / (d * c) + w[0] / (c * c),
+                    (p[1] - a.sensor[1]) / (d * c) + w[1] / (c * c),
                     1.0,
                     up,
+                    we,
+                    wn,
                 ],
                 a.time_s - predicted,
                 a.sigma_s.powi(2),
@@ -201,10 +237,15 @@ impl Problem<'_> {
             // The ground as a prior on the height: "measured" is the surface's height at
             // (east, north), "predicted" the unknown height, both linear in the unknowns.
             add(
-                [-s.slope_east, -s.slope_north, 0.0, 1.0],
+                [-s.slope_east, -s.slope_north, 0.0, 1.0, 0.0, 0.0],
                 s.up_at([p[0], p[1]]) - h,
                 s.sigma_m.powi(2),
             );
+        }
+        if let (true, Some(sigma)) = (windy, self.wind_sigma) {
+            // Calm air as the prior of the wind, with its spread.
+            add([0.0, 0.0, 0.0, 0.0, 1.0, 0.0], -w[0], sigma * sigma);
+            add([0.0, 0.0, 0.0, 0.0, 0.0, 1.0], -w[1], sigma * sigma);
         }
         for (at, w) in &self.points {
             let r = [at[0] - p[0], at[1] - p[1]];
@@ -235,7 +276,7 @@ impl Problem<'_> {
             en: 0.5 * (inv[0][1] + inv[1][0]),
             nn: inv[1][1],
         };
-        let height_sigma = (k == 4 && inv[3][3] > 0.0).then(|| inv[3][3].sqrt());
+        let height_sigma = (k >= 4 && inv[3][3] > 0.0).then(|| inv[3][3].sqrt());
         (cov.ee > 0.0 && cov.nn > 0.0 && cov.det() > 0.0 && cov.det().is_finite())
             .then_some((cov, height_sigma))
     }

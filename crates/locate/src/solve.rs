@@ -74,6 +74,7 @@ pub fn locate_bearings(b: &[BearingMeasurement]) -> Result<Fix, LocateError> {
         speed_of_sound_m_s: 1.0,
         source_height_m: 0.0,
         surface: None,
+        wind_sigma_m_s: None,
     })
 }
 
@@ -100,6 +101,7 @@ pub fn locate_arrivals(
         speed_of_sound_m_s: speed_m_s,
         source_height_m,
         surface: None,
+        wind_sigma_m_s: None,
     })
 }
 
@@ -152,6 +154,9 @@ pub(crate) fn validate<'a>(m: &Measurements<'a>) -> Result<Problem<'a>, LocateEr
     if !m.arrivals.is_empty() {
         check_positive(|| "speed_of_sound_m_s".to_owned(), m.speed_of_sound_m_s)?;
         check_finite(|| "source_height_m".to_owned(), m.source_height_m)?;
+        if let Some(w) = m.wind_sigma_m_s {
+            check_positive(|| "wind_sigma_m_s".to_owned(), w)?;
+        }
         if let Some(surface) = &m.surface {
             check_finite(|| "surface up_m".to_owned(), surface.up_m)?;
             check_finite(|| "surface slope_east".to_owned(), surface.slope_east)?;
@@ -185,6 +190,7 @@ pub(crate) fn validate<'a>(m: &Measurements<'a>) -> Result<Problem<'a>, LocateEr
         speed: m.speed_of_sound_m_s,
         source_height: m.source_height_m,
         surface: m.surface,
+        wind_sigma: m.surface.and(m.wind_sigma_m_s),
     })
 }
 

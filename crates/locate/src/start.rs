@@ -2,7 +2,7 @@
 //! reports, Stansfield's pseudo-linear bearing intersection, a point along a ranged bearing, and
 //! the linearised spherical intersection for arrival times.
 
-use crate::linalg::{Vector, solve};
+use crate::linalg::{N, Vector, solve};
 use crate::model::Problem;
 use crate::{ArrivalMeasurement, BearingMeasurement};
 
@@ -11,8 +11,8 @@ pub(crate) fn points_mean(problem: &Problem) -> Option<[f64; 2]> {
     if problem.points.is_empty() {
         return None;
     }
-    let mut a = [[0.0; 4]; 4];
-    let mut b = [0.0; 4];
+    let mut a = [[0.0; N]; N];
+    let mut b = [0.0; N];
     for (at, w) in &problem.points {
         a[0][0] += w.ee;
         a[0][1] += w.en;
@@ -34,8 +34,8 @@ pub(crate) fn stansfield(bearings: &[BearingMeasurement]) -> Option<[f64; 2]> {
     }
     let mut x: Option<[f64; 2]> = None;
     for _ in 0..3 {
-        let mut a = [[0.0; 4]; 4];
-        let mut rhs = [0.0; 4];
+        let mut a = [[0.0; N]; N];
+        let mut rhs = [0.0; N];
         for b in bearings {
             let (s, c) = b.azimuth_rad.sin_cos();
             let n = [c, -s];
@@ -113,8 +113,8 @@ pub(crate) fn spherical_intersection(problem: &Problem) -> Option<Vector> {
     };
     let (s0, d0) = rel(reference);
     let norm2 = |s: [f64; 3]| s[0] * s[0] + s[1] * s[1] + s[2] * s[2];
-    let mut ata = [[0.0; 4]; 4];
-    let mut atb = [0.0; 4];
+    let mut ata = [[0.0; N]; N];
+    let mut atb = [0.0; N];
     for a in &active {
         let (s, d) = rel(a);
         // Unknowns: east, north, c·t₀ (all metres).

@@ -265,6 +265,7 @@ fn a_late_arrival_is_excluded_and_the_fix_stays_near_the_truth() {
         speed_of_sound_m_s: C,
         source_height_m: 0.0,
         surface: None,
+        wind_sigma_m_s: None,
     })
     .unwrap();
     assert_eq!(
@@ -315,6 +316,7 @@ fn mixed_measurements_reach_the_bound() {
             speed_of_sound_m_s: C,
             source_height_m: 0.0,
             surface: None,
+            wind_sigma_m_s: None,
         };
         tally.add(&locate(&m).unwrap(), truth);
     }

@@ -159,6 +159,7 @@ fn a_mix_of_bearings_arrivals_and_reports() {
         speed_of_sound_m_s: C,
         source_height_m: 0.0,
         surface: None,
+        wind_sigma_m_s: None,
     };
     let fix = locate(&m).unwrap();
     near(fix.at, src, 1e-3);
@@ -200,6 +201,7 @@ fn too_few_measurements_are_refused_with_the_reason() {
         speed_of_sound_m_s: C,
         source_height_m: 0.0,
         surface: None,
+        wind_sigma_m_s: None,
     })
     .unwrap_err();
     assert!(err.to_string().contains("no measurements"), "{err}");

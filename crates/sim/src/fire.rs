@@ -265,6 +265,7 @@ impl FireWorld {
                 lon: pos.lon,
                 alt_m: alt,
                 observations: Vec::new(),
+                sigma_s: Vec::new(),
                 late: Vec::new(),
                 echoes: Vec::new(),
             };
@@ -278,6 +279,10 @@ impl FireWorld {
                 let id = uuid(rng);
                 observations.push(self.pulse(rng, s, arrival, id));
                 truth.observations.push(id);
+                let tail = a.picking_tail_probability;
+                truth
+                    .sigma_s
+                    .push(s.sigma_s * ((1.0 - tail) + 25.0 * tail).sqrt());
                 if late > 0.0 {
                     truth.late.push(id);
                     outliers.push(id);

@@ -74,6 +74,10 @@ pub struct RoundTruth {
     pub alt_m: f64,
     /// The pulses of its sound reaching sensors (direct, or late by a longer path).
     pub observations: Vec<Uuid>,
+    /// For each of `observations`, the true standard deviation of its timing error, seconds
+    /// (the heavy tail included): the noise a Cramér–Rao bound of the round must assume.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub sigma_s: Vec<f64>,
     /// Of those, the ones that came by a longer path (non-line-of-sight).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub late: Vec<Uuid>,

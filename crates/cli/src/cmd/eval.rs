@@ -1,14 +1,22 @@
-//! `truce eval --truth FILE --data DIR`: how right the center's incidents are.
+//! `truce eval --truth FILE --data DIR`: how right the center's incidents are; and
+//! `truce eval --scenario FILE…`: each scenario simulated, submitted through the engine into a
+//! scratch record, and scored, one row per scenario.
 
-use crate::{data_dir, evaluate};
+use crate::evaluate_rounds::{RoundScore, evaluate_rounds};
+use crate::{data_dir, demo_files, evaluate};
 use anyhow::{Context, Result, bail};
 use std::collections::HashMap;
 use std::io::BufRead;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
-use truce_core::IncidentId;
+use std::sync::Arc;
+use truce_core::intake::{ParseLimits, parse_observations};
+use truce_core::{IncidentId, Timestamp};
+use truce_engine::Engine;
+use truce_fusion::Rules;
 use truce_fusion::measure::Measure;
-use truce_sim::TruthEvent;
+use truce_sim::{Generator, Scenario, TruthEvent};
+use truce_store::{Durability, SqliteStore, Store};
 use uuid::Uuid;
 
 /// Largest truth file read, bytes.
@@ -19,13 +27,37 @@ const MAX_TRUTH_BYTES: u64 = 4 << 30;
 pub fn run(truth_file: &Path, data: &Path) -> Result<ExitCode> {
     let truth = read_truth(truth_file)?;
     let store = data_dir::open_store(data)?;
+    let scored = score(&truth, store.as_ref()).with_context(|| {
+        format!(
+            "scoring {} against {}",
+            data.display(),
+            truth_file.display()
+        )
+    })?;
+    print_report(&scored.events, scored.wanted, scored.found);
+    if scored.rounds.rounds > 0 {
+        print_rounds_header();
+        print_rounds_row(&truth_file.display().to_string(), &scored.rounds);
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Everything one evaluation found.
+struct Scored {
+    events: evaluate::Evaluation,
+    rounds: RoundScore,
+    wanted: usize,
+    found: usize,
+}
+
+fn score(truth: &[TruthEvent], store: &dyn Store) -> Result<Scored> {
     let default_temperature_c = store
         .agreement()?
         .map(|(_, doc)| doc.default_temperature_c)
         .context("the record holds no agreement")?;
     let wanted: Vec<Uuid> = truth
         .iter()
-        .flat_map(|t| t.observations.iter().copied())
+        .flat_map(|t| t.observations.iter().chain(&t.noise).copied())
         .collect();
     let mut decided = HashMap::with_capacity(wanted.len());
     for chunk in wanted.chunks(10_000) {
@@ -45,10 +77,8 @@ pub fn run(truth_file: &Path, data: &Path) -> Result<ExitCode> {
     }
     if decided.is_empty() {
         bail!(
-            "none of the {} observations of {} is in {}: submit them first (truce submit)",
+            "none of the {} observations is in the record: submit them first (truce submit)",
             wanted.len(),
-            truth_file.display(),
-            data.display()
         );
     }
     let incidents: HashMap<IncidentId, _> = store
@@ -56,9 +86,132 @@ pub fn run(truth_file: &Path, data: &Path) -> Result<ExitCode> {
         .into_iter()
         .map(|(id, _, e)| (id, e))
         .collect();
-    let ev = evaluate::evaluate(&truth, &decided, &incidents, default_temperature_c);
-    print_report(&ev, wanted.len(), decided.len());
+    let events = evaluate::evaluate(truth, &decided, &incidents, default_temperature_c);
+    let rounds = evaluate_rounds(truth, &decided, &incidents, default_temperature_c);
+    Ok(Scored {
+        events,
+        rounds,
+        wanted: wanted.len(),
+        found: decided.len(),
+    })
+}
+
+/// What `truce eval --scenario` simulates.
+pub struct ScenarioRuns<'a> {
+    /// Scenario files.
+    pub scenarios: &'a [PathBuf],
+    /// The agreement (the demo's when absent).
+    pub agreement: Option<&'a Path>,
+    /// Seed of the first scenario (each next one adds one).
+    pub seed: u64,
+    /// Events per scenario.
+    pub events: u64,
+    /// Mean seconds between events.
+    pub interval_s: f64,
+}
+
+/// Simulates each scenario, submits its reports in time order through the engine into a
+/// scratch record (as a gateway would, in batches of up to 100), and prints one row per
+/// scenario.
+pub fn run_scenarios(runs: &ScenarioRuns) -> Result<ExitCode> {
+    if runs.events == 0 || runs.events > 1_000_000 {
+        bail!("--events must be 1 to 1,000,000, got {}", runs.events);
+    }
+    let agreement = match runs.agreement {
+        Some(p) => data_dir::read_agreement(p)?,
+        None => demo_files::agreement()?,
+    };
+    let mut rows = Vec::new();
+    for (i, path) in runs.scenarios.iter().enumerate() {
+        let text =
+            std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
+        let scenario = Scenario::from_toml(&text).with_context(|| path.display().to_string())?;
+        let seed = runs.seed + i as u64;
+        let rules = Rules::new(Arc::new(agreement.clone()));
+        let mut generator =
+            Generator::new(scenario, seed).with_sides(Box::new(move |p| rules.side_at(p)));
+        let now = Timestamp::now();
+        let span = runs.events as f64 * runs.interval_s + 3_600.0;
+        let mut t = now.plus_seconds(-span);
+        let mut truth = Vec::new();
+        let mut reports = Vec::new();
+        let mut spacing = Xorshift(seed.wrapping_mul(0x9e37_79b9_7f4a_7c15) | 1);
+        for _ in 0..runs.events {
+            let ev = generator.simulate(t);
+            truth.push(ev.truth);
+            reports.extend(ev.observations);
+            t = t.plus_seconds(-runs.interval_s * spacing.unit().ln());
+        }
+        reports.sort_by_key(|o| o.observed_at);
+        let dir = tempfile::tempdir().context("creating a scratch folder")?;
+        let store = SqliteStore::open(&data_dir::db_path(dir.path()), Durability::Process)?;
+        truce_engine::record_agreement(&store, &agreement, Timestamp::now())?;
+        let store: Arc<dyn Store> = Arc::new(store);
+        let engine = Engine::open(store.clone())?;
+        let limits = ParseLimits::default();
+        for chunk in reports.chunks(100) {
+            let body = serde_json::to_vec(chunk)?;
+            let parsed = parse_observations(&body, &limits, Timestamp::now())
+                .map_err(|e| anyhow::anyhow!("a simulated report was refused: {e:?}"))?;
+            engine.submit(parsed, Timestamp::now())?;
+        }
+        let scored = score(&truth, store.as_ref())?;
+        eprintln!(
+            "{}: {} events, {} reports submitted",
+            path.display(),
+            runs.events,
+            reports.len()
+        );
+        rows.push((path.display().to_string(), scored));
+    }
+    for (name, s) in &rows {
+        println!("== {name}");
+        print_report(&s.events, s.wanted, s.found);
+    }
+    if rows.iter().any(|(_, s)| s.rounds.rounds > 0) {
+        print_rounds_header();
+        for (name, s) in &rows {
+            print_rounds_row(name, &s.rounds);
+        }
+    }
     Ok(ExitCode::SUCCESS)
+}
+
+/// A small deterministic generator for the events' spacing.
+struct Xorshift(u64);
+
+impl Xorshift {
+    /// A uniform draw in (0, 1].
+    fn unit(&mut self) -> f64 {
+        self.0 ^= self.0 << 13;
+        self.0 ^= self.0 >> 7;
+        self.0 ^= self.0 << 17;
+        ((self.0 >> 11) as f64 + 1.0) / (1u64 << 53) as f64
+    }
+}
+
+fn print_rounds_header() {
+    println!(
+        "rounds: scenario                          rounds heard5 located%  pulse_f1  rmse_m  crlb_m rmse/crlb coverage95 gross count_err incident_rmse_m"
+    );
+}
+
+fn print_rounds_row(name: &str, r: &RoundScore) {
+    let short: String = name.chars().rev().take(32).collect::<Vec<_>>().into_iter().rev().collect();
+    println!(
+        "rounds: {short:<32} {:>7} {:>6} {:>8.1} {:>9.4} {:>7.2} {:>7.2} {:>9.3} {:>10.3} {:>5} {:>9.3} {:>15.2}",
+        r.rounds,
+        r.heard,
+        100.0 * r.located as f64 / r.heard.max(1) as f64,
+        r.pair_f1,
+        r.rmse_m,
+        r.crlb_m,
+        r.rmse_m / r.crlb_m,
+        r.coverage95,
+        r.gross,
+        r.count_error,
+        r.incident_rmse_m,
+    );
 }
 
 fn read_truth(path: &Path) -> Result<Vec<TruthEvent>> {

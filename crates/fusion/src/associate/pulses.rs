@@ -45,8 +45,20 @@ pub(super) const STRONG_STATIONS: usize = 6;
 /// Timing disagreement allowed beyond the stated sigmas, seconds: the heavy tail of onset
 /// picking, sensor survey error, the height the surface gets wrong.
 const TOLERANCE_S: f64 = 0.02;
-/// Relative error of predicted travel times: the temperature's and the wind's share.
-const SPEED_UNCERTAINTY: f64 = 0.01;
+/// Relative error of predicted travel times: the temperature's and the wind's share (0.5%:
+/// 1.7 m/s of wind along the path, or 3 °C).
+const SPEED_UNCERTAINTY: f64 = 0.005;
+/// Largest residual variance factor a gate trusts: stated sigmas may be three times too
+/// small; a fit that looks worse than that is not allowed to widen its gates further (it
+/// would swallow other rounds' pulses).
+const MAX_GATE_VARIANCE: f64 = 9.0;
+/// Largest residual variance factor of a new round's fit: beyond the stated sigmas' being
+/// three times too small and a heavy tail, the pulses are not one round (two rounds' pulses
+/// split between sensors can fit somewhere, badly).
+const MAX_ROUND_VARIANCE: f64 = 25.0;
+/// Timing agreement a round's pulses must keep at the consensus position, beyond three
+/// sigmas, seconds.
+const TIGHT_TOLERANCE_S: f64 = 0.01;
 /// Sigmas of a round's predicted arrival within which a pulse joins it.
 const GATE_SIGMAS: f64 = 4.0;
 /// Most cells one round search evaluates (bounds the cost of a pulse).
@@ -163,7 +175,7 @@ impl Track {
         let sigma_position = (u.0 * ce + u.1 * cn).max(0.0).sqrt() / c;
         let variance_factor = fix.uncertainty.residual_variance;
         let s2 = if variance_factor.is_finite() {
-            variance_factor.max(1.0)
+            variance_factor.clamp(1.0, MAX_GATE_VARIANCE)
         } else {
             1.0
         };
@@ -427,24 +439,68 @@ impl Fusion {
         } else {
             temperatures.iter().sum::<f64>() / temperatures.len() as f64
         };
+        // Consensus by chance grows with the pulses each sensor reports in the window: where
+        // sensors report several (rapid fire, echoes, noise), a round needs more of them.
+        let per_station = pulses.len() as f64 / stations.len().max(1) as f64;
+        let min_stations = if per_station <= 1.5 {
+            MIN_STATIONS
+        } else if per_station <= 2.5 {
+            MIN_STATIONS + 1
+        } else {
+            MIN_STATIONS + 2
+        };
         let search = RoundSearch {
             speed_m_s: truce_locate::speed_of_sound(temperature),
             radius_m: audible_range_m(r.kind),
             tolerance_s: TOLERANCE_S,
-            speed_uncertainty: SPEED_UNCERTAINTY,
-            min_stations: MIN_STATIONS,
+            speed_uncertainty: 2.0 * SPEED_UNCERTAINTY,
+            min_stations,
             surface: Surface::from_sensors(&sensors),
             max_cells: MAX_SEARCH_CELLS,
         };
         let Some(round) = find_round(&pulses, required, &search) else {
             return;
         };
-        let chosen: Vec<&Candidate> = round.members.iter().map(|&i| &candidates[i]).collect();
+        // At the consensus position, keep the pulses that agree closely with the members'
+        // median emission time: the search's allowances are wide (it must not miss a round),
+        // the fit must not start from another round's pulse.
+        let c = search.speed_m_s;
+        let up = search
+            .surface
+            .map_or(pulses[required].sensor[2], |s| s.up_at(round.at));
+        let t0_of = |q: &Pulse| {
+            let d = [round.at[0] - q.sensor[0], round.at[1] - q.sensor[1], up - q.sensor[2]];
+            let d = (d[0] * d[0] + d[1] * d[1] + d[2] * d[2]).sqrt();
+            (q.time_s - d / c, d)
+        };
+        let mut t0s: Vec<f64> = round.members.iter().map(|&i| t0_of(&pulses[i]).0).collect();
+        t0s.sort_by(f64::total_cmp);
+        let median = t0s[t0s.len() / 2];
+        let members: Vec<usize> = round
+            .members
+            .iter()
+            .copied()
+            .filter(|&i| {
+                let q = &pulses[i];
+                let (t0, d) = t0_of(q);
+                (t0 - median).abs()
+                    <= 3.0 * q.sigma_s * MAX_GATE_VARIANCE.sqrt()
+                        + TIGHT_TOLERANCE_S
+                        + SPEED_UNCERTAINTY * d / c
+            })
+            .collect();
+        if members.len() < min_stations || !members.contains(&required) {
+            return;
+        }
+        let chosen: Vec<&Candidate> = members.iter().map(|&i| &candidates[i]).collect();
         let refs: Vec<&Measure> = chosen.iter().map(|c| &c.measure).collect();
         let Some(fix) = joint_fix(&refs, None, self.default_temperature_c) else {
             return;
         };
-        if fix.emission_ns.is_none() {
+        if fix.emission_ns.is_none()
+            || fix.uncertainty.residual_variance.is_finite()
+                && fix.uncertainty.residual_variance > MAX_ROUND_VARIANCE
+        {
             return;
         }
         let excluded: Vec<usize> = fix.excluded.iter().map(|(i, _, _)| *i).collect();
@@ -455,7 +511,7 @@ impl Fusion {
             .map(|(_, c)| *c)
             .collect();
         let reach = audible_range_m(r.kind);
-        if kept.len() < MIN_STATIONS
+        if kept.len() < min_stations
             || !kept.iter().any(|c| c.obs == obs)
             || kept
                 .iter()

@@ -1,0 +1,257 @@
+//! Scoring fire round by round (`truce eval` on scenarios with `[fire]`): which incident each
+//! round's pulses ended in, whether that incident is the round's alone, how far its position
+//! is from where the round was fired, against the Cramér–Rao bound computed with the true
+//! noise, and whether its 95% ellipse holds the truth.
+
+use crate::evaluate::Decided;
+use std::collections::{BTreeMap, HashMap};
+use truce_core::IncidentId;
+use truce_core::incident::IncidentEstimate;
+use truce_fusion::measure::{Measure, crlb};
+use truce_geo::{Cov2, LatLon, LocalFrame};
+use truce_sim::TruthEvent;
+
+/// Squared Mahalanobis radius of the 95% ellipse (chi-square, 2 degrees of freedom).
+const D2_95: f64 = 5.991_464_547;
+/// A round counts as heard when at least this many sensors' pulses of it were reported.
+pub const HEARD_BY: usize = 5;
+/// A located round's error is gross when it exceeds three semi-major axes of its ellipse and
+/// this many metres.
+pub const GROSS_M: f64 = 20.0;
+
+/// How well rounds were resolved and located.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct RoundScore {
+    /// Rounds in the truth.
+    pub rounds: usize,
+    /// Rounds heard by at least [`HEARD_BY`] sensors.
+    pub heard: usize,
+    /// Of those, rounds whose pulses' incident is theirs alone and has a position.
+    pub located: usize,
+    /// Pulse pairs put in one incident that are of one round (noise pulses are rounds of one).
+    pub pair_precision: f64,
+    /// Pulse pairs of one round put in one incident.
+    pub pair_recall: f64,
+    /// Harmonic mean of the two.
+    pub pair_f1: f64,
+    /// Root mean square position error of located rounds, metres.
+    pub rmse_m: f64,
+    /// Root mean trace of the Cramér–Rao bound with the true noise, metres.
+    pub crlb_m: f64,
+    /// Located rounds whose truth lies in the incident's 95% ellipse, as a fraction.
+    pub coverage95: f64,
+    /// Located rounds off by more than three semi-major axes and [`GROSS_M`].
+    pub gross: usize,
+    /// Mean over fire events of |rounds heard − rounds located|.
+    pub count_error: f64,
+    /// Root mean square error of every located incident holding fire pulses, to the round
+    /// most of its pulses came from, metres.
+    pub incident_rmse_m: f64,
+    /// Located incidents holding fire pulses.
+    pub incidents: usize,
+}
+
+fn pairs(n: u64) -> u64 {
+    n * n.saturating_sub(1) / 2
+}
+
+/// Scores the rounds of `truth` against what the center decided of each pulse and the
+/// incidents' latest estimates.
+pub fn evaluate_rounds(
+    truth: &[TruthEvent],
+    decided: &HashMap<uuid::Uuid, Decided>,
+    incidents: &HashMap<IncidentId, IncidentEstimate>,
+    default_temperature_c: f64,
+) -> RoundScore {
+    let mut score = RoundScore::default();
+    // Classes: each round (its pulses and echoes), each noise pulse alone.
+    let mut class_of: HashMap<uuid::Uuid, usize> = HashMap::new();
+    // Classes 0..rounds are the rounds; noise pulses come after.
+    let rounds: Vec<(&TruthEvent, usize)> = truth
+        .iter()
+        .flat_map(|t| (0..t.rounds.len()).map(move |k| (t, k)))
+        .collect();
+    for (class, (t, k)) in rounds.iter().enumerate() {
+        let r = &t.rounds[*k];
+        for u in r.observations.iter().chain(&r.echoes) {
+            class_of.insert(*u, class);
+        }
+    }
+    let mut next = rounds.len();
+    for u in truth.iter().flat_map(|t| &t.noise) {
+        class_of.insert(*u, next);
+        next += 1;
+    }
+    score.rounds = rounds.len();
+    if rounds.is_empty() {
+        return score;
+    }
+    let mut cells: HashMap<(usize, IncidentId), u64> = HashMap::new();
+    let mut per_class: HashMap<usize, u64> = HashMap::new();
+    let mut per_incident: HashMap<IncidentId, u64> = HashMap::new();
+    for (u, class) in &class_of {
+        let Some(d) = decided.get(u) else { continue };
+        *cells.entry((*class, d.incident_id)).or_default() += 1;
+        *per_class.entry(*class).or_default() += 1;
+        *per_incident.entry(d.incident_id).or_default() += 1;
+    }
+    let together: u64 = cells.values().map(|&n| pairs(n)).sum();
+    let predicted: u64 = per_incident.values().map(|&n| pairs(n)).sum();
+    let actual: u64 = per_class.values().map(|&n| pairs(n)).sum();
+    let ratio = |a: u64, b: u64| if b == 0 { 1.0 } else { a as f64 / b as f64 };
+    score.pair_precision = ratio(together, predicted);
+    score.pair_recall = ratio(together, actual);
+    if std::env::var_os("TRUCE_EVAL_DEBUG").is_some() {
+        eprintln!(
+            "pulse pairs: precision {:.4} recall {:.4}",
+            score.pair_precision, score.pair_recall
+        );
+    }
+    score.pair_f1 = if score.pair_precision + score.pair_recall > 0.0 {
+        2.0 * score.pair_precision * score.pair_recall / (score.pair_precision + score.pair_recall)
+    } else {
+        0.0
+    };
+    // Each incident's majority class, and each round's majority incident.
+    let mut incident_class: HashMap<IncidentId, (u64, usize)> = HashMap::new();
+    for (&(class, inc), &n) in &cells {
+        let e = incident_class.entry(inc).or_insert((0, usize::MAX));
+        if n > e.0 || (n == e.0 && class < e.1) {
+            *e = (n, class);
+        }
+    }
+    let mut class_incident: HashMap<usize, (u64, IncidentId)> = HashMap::new();
+    for (&(class, inc), &n) in &cells {
+        let e = class_incident.entry(class).or_insert((0, inc));
+        if n > e.0 || (n == e.0 && inc < e.1) {
+            *e = (n, inc);
+        }
+    }
+    let (mut err2, mut bound2, mut inside) = (0.0, 0.0, 0usize);
+    let mut per_event: BTreeMap<u64, (usize, usize)> = BTreeMap::new();
+    for (class, (t, k)) in rounds.iter().enumerate() {
+        let r = &t.rounds[*k];
+        let heard = r.observations.iter().filter(|u| decided.contains_key(u)).count() >= HEARD_BY;
+        let entry = per_event.entry(t.event).or_default();
+        if !heard {
+            continue;
+        }
+        score.heard += 1;
+        entry.0 += 1;
+        let Some(&(_, inc)) = class_incident.get(&class) else {
+            continue;
+        };
+        if incident_class.get(&inc).map(|(_, c)| *c) != Some(class) {
+            continue;
+        }
+        let Some(est) = incidents.get(&inc) else { continue };
+        let (Some(p), Some(c)) = (&est.position, &est.covariance_m2) else {
+            continue;
+        };
+        score.located += 1;
+        entry.1 += 1;
+        let here = LatLon::new(r.lat, r.lon);
+        let (e, n) = LocalFrame::at(here).to_en(LatLon::new(p.lat, p.lon));
+        let cov = Cov2 {
+            ee: c.ee,
+            en: c.en,
+            nn: c.nn,
+        };
+        let d2 = cov.inverse().map_or(f64::INFINITY, |inv| {
+            let (x, y) = inv.apply((e, n));
+            e * x + n * y
+        });
+        inside += usize::from(d2 <= D2_95);
+        let miss = e.hypot(n);
+        if miss > GROSS_M && miss > 3.0 * cov.ellipse_95().semi_major_m {
+            score.gross += 1;
+        }
+        err2 += miss * miss;
+        if std::env::var_os("TRUCE_EVAL_DEBUG").is_some() {
+            eprintln!(
+                "round {}:{} inc {inc} miss {miss:.1} m, ellipse {:.1} m, d2 {d2:.1}, excluded {}, obs {}, unc {:?}, h {:?} (true {:.1})",
+                t.event,
+                k,
+                cov.ellipse_95().semi_major_m,
+                est.excluded.len(),
+                r.observations.len(),
+                est.uncertainty,
+                est.source_height,
+                r.alt_m
+            );
+        }
+        // The bound with the true noise, over the pulses of this round the incident used.
+        let excluded: Vec<_> = est.excluded.iter().map(|x| x.observation_id).collect();
+        let used: Vec<Measure> = r
+            .observations
+            .iter()
+            .zip(r.sigma_s.iter().chain(std::iter::repeat(&f64::NAN)))
+            .filter_map(|(u, true_sigma)| {
+                let d = decided.get(u)?;
+                if d.incident_id != inc || excluded.contains(&d.observation_id) {
+                    return None;
+                }
+                match d.measure.clone()? {
+                    Measure::Arrival {
+                        sensor,
+                        alt_m,
+                        at_ns,
+                        sigma_s,
+                        temperature_c,
+                    } => Some(Measure::Arrival {
+                        sensor,
+                        alt_m,
+                        at_ns,
+                        sigma_s: if true_sigma.is_finite() { *true_sigma } else { sigma_s },
+                        temperature_c,
+                    }),
+                    other => Some(other),
+                }
+            })
+            .collect();
+        let refs: Vec<&Measure> = used.iter().collect();
+        if let Some(b) = crlb(&refs, here, default_temperature_c) {
+            bound2 += b.ee + b.nn;
+        }
+    }
+    let k = score.located.max(1) as f64;
+    score.rmse_m = (err2 / k).sqrt();
+    score.crlb_m = (bound2 / k).sqrt();
+    score.coverage95 = inside as f64 / k;
+    let fire_events = per_event.len().max(1) as f64;
+    score.count_error = per_event
+        .values()
+        .map(|(heard, located)| heard.abs_diff(*located) as f64)
+        .sum::<f64>()
+        / fire_events;
+    // Per incident: every located incident whose pulses are mostly of one round.
+    let mut inc_err2 = 0.0;
+    for (inc, (_, class)) in &incident_class {
+        let Some((t, k)) = rounds.get(*class) else {
+            continue;
+        };
+        let Some(p) = incidents.get(inc).and_then(|e| e.position.as_ref()) else {
+            continue;
+        };
+        let r = &t.rounds[*k];
+        let (e, n) = LocalFrame::at(LatLon::new(r.lat, r.lon)).to_en(LatLon::new(p.lat, p.lon));
+        inc_err2 += e * e + n * n;
+        score.incidents += 1;
+        if std::env::var_os("TRUCE_EVAL_DEBUG").is_some() && e.hypot(n) > 30.0 {
+            let members: Vec<String> = cells
+                .iter()
+                .filter(|((_, i), _)| i == inc)
+                .map(|((c, _), n)| format!("class {c}: {n}"))
+                .collect();
+            eprintln!(
+                "incident {inc} off {:.0} m from round {}:{}; holds {members:?}; excluded {}",
+                e.hypot(n),
+                t.event,
+                k,
+                incidents.get(inc).map_or(0, |e| e.excluded.len())
+            );
+        }
+    }
+    score.incident_rmse_m = (inc_err2 / score.incidents.max(1) as f64).sqrt();
+    score
+}
