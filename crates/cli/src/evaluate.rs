@@ -210,6 +210,8 @@ mod tests {
             origin_side: side.map(String::from),
             observations: obs.iter().map(|&u| Uuid::from_u128(u)).collect(),
             outliers: Vec::new(),
+            rounds: Vec::new(),
+            noise: Vec::new(),
         }
     }
 

@@ -214,6 +214,8 @@ pub struct JointFix {
     /// The source's height above the ellipsoid (metres) and how it was obtained, when
     /// arrivals were used.
     pub height: Option<HeightFix>,
+    /// The wind the sound travelled in (east, north, m/s), when it was estimated.
+    pub wind_m_s: Option<[f64; 2]>,
 }
 
 /// Measurements in a local east-north frame, as `truce-locate` takes them.
@@ -393,6 +395,7 @@ pub fn joint_fix(
             .zip(fix.emission_time_s)
             .map(|(t, e)| t + (e * 1e9).round() as i128),
         uncertainty: fix.uncertainty,
+        wind_m_s: fix.wind_m_s,
         height: fix.height.map(|h| HeightFix {
             // The frame's up is the height above the ellipsoid at its origin; the fix is
             // within a few kilometres of it, where the difference is the Earth's curvature.

@@ -259,6 +259,8 @@ pub struct Fix {
     pub uncertainty: Uncertainty,
     /// The source height, when arrivals were used.
     pub height: Option<HeightFix>,
+    /// The wind the sound travelled in (east, north, m/s), when it was estimated.
+    pub wind_m_s: Option<[f64; 2]>,
     /// Maximum-likelihood emission time (same reference as the arrivals), when arrivals were used.
     pub emission_time_s: Option<f64>,
     /// Arrivals left out as inconsistent with the rest.

@@ -365,6 +365,7 @@ fn to_fix(problem: &Problem, s: Solution, excluded: Vec<Exclusion>) -> Fix {
         stated_cov: s.cov,
         uncertainty: u,
         height,
+        wind_m_s: problem.wind_free().then_some([s.p[4], s.p[5]]),
         emission_time_s: timed.then_some(s.p[2]),
         excluded,
         iterations: s.iterations,

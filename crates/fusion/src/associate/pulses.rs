@@ -166,11 +166,7 @@ impl Track {
             return None;
         };
         let c = truce_locate::speed_of_sound(temperature_c.unwrap_or(default_temperature_c));
-        let (horizontal, az) = distance_azimuth(fix.estimate.center, *sensor);
-        let up = fix.height.map_or(*alt_m, |h| h.up_m);
-        let d = horizontal.hypot(up - alt_m);
-        let residual = (*at_ns - t0) as f64 * 1e-9 - d / c;
-        let u = (az.to_radians().sin(), az.to_radians().cos());
+        let (residual, d, u) = travel_residual(fix, *sensor, *alt_m, *at_ns, t0, c);
         let (ce, cn) = fix.estimate.cov.apply(u);
         let sigma_position = (u.0 * ce + u.1 * cn).max(0.0).sqrt() / c;
         let variance_factor = fix.uncertainty.residual_variance;
@@ -181,7 +177,13 @@ impl Track {
         };
         // The emission time is about as uncertain as the position's share: count it twice.
         let spread = (2.0 * sigma_position.powi(2) + s2 * sigma_s.powi(2)).sqrt();
-        let gate = GATE_SIGMAS * spread + TOLERANCE_S + SPEED_UNCERTAINTY * d / c;
+        // With the wind estimated, what is left of the travel time's error is the temperature's.
+        let relative = if fix.wind_m_s.is_some() {
+            0.4 * SPEED_UNCERTAINTY
+        } else {
+            SPEED_UNCERTAINTY
+        };
+        let gate = GATE_SIGMAS * spread + TOLERANCE_S + relative * d / c;
         let heard = station(m).is_some_and(|s| self.active_stations().contains(&s));
         if !heard && residual.abs() <= gate {
             return Some((residual.abs() / gate, Fit::Member));
@@ -442,7 +444,7 @@ impl Fusion {
         // Consensus by chance grows with the pulses each sensor reports in the window: where
         // sensors report several (rapid fire, echoes, noise), a round needs more of them.
         let per_station = pulses.len() as f64 / stations.len().max(1) as f64;
-        let min_stations = if per_station <= 1.5 {
+        let min_stations = if per_station <= 1.2 {
             MIN_STATIONS
         } else if per_station <= 2.5 {
             MIN_STATIONS + 1
@@ -458,40 +460,13 @@ impl Fusion {
             surface: Surface::from_sensors(&sensors),
             max_cells: MAX_SEARCH_CELLS,
         };
-        let Some(round) = find_round(&pulses, required, &search) else {
-            return;
+        let members = match self.same_source(&candidates, required, r, min_stations) {
+            Some(members) => members,
+            None => match consensus(&pulses, required, &search, min_stations) {
+                Some(members) => members,
+                None => return,
+            },
         };
-        // At the consensus position, keep the pulses that agree closely with the members'
-        // median emission time: the search's allowances are wide (it must not miss a round),
-        // the fit must not start from another round's pulse.
-        let c = search.speed_m_s;
-        let up = search
-            .surface
-            .map_or(pulses[required].sensor[2], |s| s.up_at(round.at));
-        let t0_of = |q: &Pulse| {
-            let d = [round.at[0] - q.sensor[0], round.at[1] - q.sensor[1], up - q.sensor[2]];
-            let d = (d[0] * d[0] + d[1] * d[1] + d[2] * d[2]).sqrt();
-            (q.time_s - d / c, d)
-        };
-        let mut t0s: Vec<f64> = round.members.iter().map(|&i| t0_of(&pulses[i]).0).collect();
-        t0s.sort_by(f64::total_cmp);
-        let median = t0s[t0s.len() / 2];
-        let members: Vec<usize> = round
-            .members
-            .iter()
-            .copied()
-            .filter(|&i| {
-                let q = &pulses[i];
-                let (t0, d) = t0_of(q);
-                (t0 - median).abs()
-                    <= 3.0 * q.sigma_s * MAX_GATE_VARIANCE.sqrt()
-                        + TIGHT_TOLERANCE_S
-                        + SPEED_UNCERTAINTY * d / c
-            })
-            .collect();
-        if members.len() < min_stations || !members.contains(&required) {
-            return;
-        }
         let chosen: Vec<&Candidate> = members.iter().map(|&i| &candidates[i]).collect();
         let refs: Vec<&Measure> = chosen.iter().map(|c| &c.measure).collect();
         let Some(fix) = joint_fix(&refs, None, self.default_temperature_c) else {
@@ -564,6 +539,108 @@ impl Fusion {
         self.settle(home, log);
         self.gather_stragglers(home, log);
         self.merge_into_neighbour(home, log);
+    }
+
+    /// Rapid fire from one place: the pulses that agree with `required` on one emission time
+    /// as heard from the source of a located round nearby (its position, height and wind),
+    /// when at least `min_stations` sensors do. Timed against a round's own model, rounds a
+    /// tenth of a second apart are told apart where a search with a generic allowance for
+    /// wind and temperature would blur them.
+    fn same_source(
+        &self,
+        candidates: &[Candidate],
+        required: usize,
+        r: &Report,
+        min_stations: usize,
+    ) -> Option<Vec<usize>> {
+        let p = candidates.get(required)?;
+        let Measure::Arrival {
+            sigma_s: sp,
+            temperature_c,
+            ..
+        } = &p.measure
+        else {
+            return None;
+        };
+        let reach = audible_range_m(r.kind);
+        let c_min = truce_locate::speed_of_sound(self.default_temperature_c - 30.0);
+        let t = r.at.unix_seconds();
+        let query = area(p.measure.anchor(), reach, t - reach / c_min - 60.0, t);
+        let c = truce_locate::speed_of_sound(temperature_c.unwrap_or(self.default_temperature_c));
+        let mut ids: Vec<IncidentId> = self
+            .index
+            .locate_in_envelope_intersecting(&query)
+            .map(|i| i.id)
+            .collect();
+        ids.sort_unstable();
+        let mut best: Option<(usize, Vec<usize>)> = None;
+        for id in ids {
+            let Some(track) = self.tracks.get(&id) else {
+                continue;
+            };
+            if !self.same_event_class(track, r)
+                || track.pool
+                || track.tentative()
+                || !track.has_arrivals()
+            {
+                continue;
+            }
+            let Some(fix) = &track.fix else { continue };
+            let Some(t0) = fix.emission_ns else { continue };
+            let s2 = fix.uncertainty.residual_variance;
+            let scale = if s2.is_finite() {
+                s2.clamp(1.0, MAX_GATE_VARIANCE).sqrt()
+            } else {
+                1.0
+            };
+            let offset = |q: &Measure| match q {
+                Measure::Arrival {
+                    sensor,
+                    alt_m,
+                    at_ns,
+                    ..
+                } => Some(travel_residual(fix, *sensor, *alt_m, *at_ns, t0, c)),
+                _ => None,
+            };
+            let Some((rp, dp, _)) = offset(&p.measure) else {
+                continue;
+            };
+            if distance_azimuth(p.measure.anchor(), fix.estimate.center).0 > reach {
+                continue;
+            }
+            let mut per_station: HashMap<(u64, u64), (f64, usize)> = HashMap::new();
+            for (i, q) in candidates.iter().enumerate() {
+                let (Some(key), Some((rq, dq, _))) = (station(&q.measure), offset(&q.measure))
+                else {
+                    continue;
+                };
+                let Measure::Arrival { sigma_s: sq, .. } = &q.measure else {
+                    continue;
+                };
+                let off = (rq - rp).abs();
+                let allowed = 3.0 * scale * sq.hypot(*sp)
+                    + TIGHT_TOLERANCE_S
+                    + 0.4 * SPEED_UNCERTAINTY * (dq - dp).abs() / c;
+                if off > allowed {
+                    continue;
+                }
+                let e = per_station.entry(key).or_insert((off, i));
+                if off < e.0 || i == required {
+                    *e = (off, i);
+                }
+            }
+            let members: Vec<usize> = per_station.values().map(|(_, i)| *i).collect();
+            if members.len() >= min_stations
+                && members.contains(&required)
+                && best.as_ref().is_none_or(|(n, _)| members.len() > *n)
+            {
+                best = Some((members.len(), members));
+            }
+        }
+        best.map(|(_, mut m)| {
+            m.sort_unstable();
+            m
+        })
     }
 
     /// A new, empty round incident of `r`'s kind.
@@ -885,6 +962,66 @@ impl Fusion {
         }
         out
     }
+}
+
+/// The pulses a branch-and-bound round search finds agreeing with `required`, kept only where
+/// they agree closely with the members' median emission time at the consensus position (the
+/// search's allowances are wide so it misses no round; the fit must not start from another
+/// round's pulse).
+fn consensus(
+    pulses: &[Pulse],
+    required: usize,
+    search: &RoundSearch,
+    min_stations: usize,
+) -> Option<Vec<usize>> {
+let round = find_round(pulses, required, search)?;
+    let c = search.speed_m_s;
+    let up = search
+        .surface
+        .map_or(pulses[required].sensor[2], |s| s.up_at(round.at));
+    let t0_of = |q: &Pulse| {
+        let d = [round.at[0] - q.sensor[0], round.at[1] - q.sensor[1], up - q.sensor[2]];
+        let d = (d[0] * d[0] + d[1] * d[1] + d[2] * d[2]).sqrt();
+        (q.time_s - d / c, d)
+    };
+    let mut t0s: Vec<f64> = round.members.iter().map(|&i| t0_of(&pulses[i]).0).collect();
+    t0s.sort_by(f64::total_cmp);
+    let median = t0s[t0s.len() / 2];
+    let members: Vec<usize> = round
+        .members
+        .iter()
+        .copied()
+        .filter(|&i| {
+            let q = &pulses[i];
+            let (t0, d) = t0_of(q);
+            (t0 - median).abs()
+                <= 3.0 * q.sigma_s * MAX_GATE_VARIANCE.sqrt()
+                    + TIGHT_TOLERANCE_S
+                    + SPEED_UNCERTAINTY * d / c
+        })
+        .collect();
+(members.len() >= min_stations && members.contains(&required)).then_some(members)
+}
+
+/// A pulse's time minus the time `fix`'s source (emitting at `t0_ns`) predicts at `sensor`
+/// (height `alt_m`), in the fix's wind if it estimated one; with the distance and the unit
+/// vector (east, north) from the source to the sensor.
+fn travel_residual(
+    fix: &crate::measure::JointFix,
+    sensor: LatLon,
+    alt_m: f64,
+    at_ns: i128,
+    t0_ns: i128,
+    c: f64,
+) -> (f64, f64, (f64, f64)) {
+    let (e, n) = LocalFrame::at(fix.estimate.center).to_en(sensor);
+    let up = fix.height.map_or(alt_m, |h| h.up_m);
+    let horizontal = e.hypot(n).max(1e-3);
+    let d = horizontal.hypot(up - alt_m);
+    let w = fix.wind_m_s.unwrap_or([0.0, 0.0]);
+    let travel = d / c - (w[0] * e + w[1] * n) / (c * c);
+    let residual = (at_ns - t0_ns) as f64 * 1e-9 - travel;
+    (residual, d, (e / horizontal, n / horizontal))
 }
 
 /// The (lon, lat, time) box within `reach_m` of `at` between times `t0` and `t1` (seconds).
