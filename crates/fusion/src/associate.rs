@@ -819,3 +819,5 @@ pub use regroup::RegroupError;
 
 #[cfg(test)]
 mod tests;
+#[cfg(test)]
+mod tests_pulses;

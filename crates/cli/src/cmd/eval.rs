@@ -131,7 +131,9 @@ pub fn run_scenarios(runs: &ScenarioRuns) -> Result<ExitCode> {
         let mut generator =
             Generator::new(scenario, seed).with_sides(Box::new(move |p| rules.side_at(p)));
         let now = Timestamp::now();
-        let span = runs.events as f64 * runs.interval_s + 3_600.0;
+        // Exponential spacing sums to about events × interval: start well before, so no report
+        // lies in the future.
+        let span = 2.0 * runs.events as f64 * runs.interval_s + 3_600.0;
         let mut t = now.plus_seconds(-span);
         let mut truth = Vec::new();
         let mut reports = Vec::new();

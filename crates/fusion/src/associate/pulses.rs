@@ -63,6 +63,8 @@ const TIGHT_TOLERANCE_S: f64 = 0.01;
 const GATE_SIGMAS: f64 = 4.0;
 /// Most cells one round search evaluates (bounds the cost of a pulse).
 const MAX_SEARCH_CELLS: usize = 20_000;
+/// How early a pulse the fit rejects may be and still stay with the round, set aside, seconds.
+const EARLY_ASIDE_S: f64 = 0.1;
 /// A pool incident gathers pulses for at most this long after its first, seconds, so a
 /// sensor that keeps hearing noise does not make one pool grow without end.
 const POOL_SPAN_S: f64 = 300.0;
@@ -103,7 +105,7 @@ struct Candidate {
 }
 
 /// How a round would take a pulse: into its fit, or set aside with a reason.
-enum Fit {
+pub(super) enum Fit {
     Member,
     Aside(String),
 }
@@ -144,7 +146,7 @@ impl Track {
     }
 
     /// A round whose fix is too weak to predict pulses: arrivals alone from few sensors.
-    fn tentative(&self) -> bool {
+    pub(super) fn tentative(&self) -> bool {
         !self.pool
             && self.has_arrivals()
             && !self.placed_otherwise()
@@ -152,7 +154,7 @@ impl Track {
     }
 
     /// How this located, timed incident would take pulse `m`, with a score (lower is better).
-    fn predicts(&self, m: &Measure, default_temperature_c: f64) -> Option<(f64, Fit)> {
+    pub(super) fn predicts(&self, m: &Measure, default_temperature_c: f64) -> Option<(f64, Fit)> {
         let fix = self.fix.as_ref()?;
         let t0 = fix.emission_ns?;
         let Measure::Arrival {
@@ -745,7 +747,9 @@ impl Fusion {
             let mut leaving: Vec<usize> = Vec::new();
             if let Some(fix) = &track.fix {
                 for (i, reason, late) in &fix.excluded {
-                    if (0.0..=MAX_MULTIPATH_DELAY_S).contains(late) {
+                    // A little early is a bad pick (or another round's, which a search can
+                    // still take): it stays, set aside. Far off, it is another event's.
+                    if (-EARLY_ASIDE_S..=MAX_MULTIPATH_DELAY_S).contains(late) {
                         aside.push((*i, reason.clone()));
                     } else {
                         leaving.push(*i);

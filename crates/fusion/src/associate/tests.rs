@@ -35,21 +35,21 @@ geojson = '''
 '''
 "#;
 
-static RULES: LazyLock<Rules> = LazyLock::new(|| {
+pub(super) static RULES: LazyLock<Rules> = LazyLock::new(|| {
     let agreement = parse_toml(AGREEMENT, "test.toml", &|_| Err("no files here".into()))
         .unwrap_or_else(|e| panic!("the test agreement is invalid: {e}"));
     Rules::new(Arc::new(agreement))
 });
 
 /// Where the blasts of these tests happen.
-const BLAST: LatLon = LatLon::new(40.0, 46.0);
+pub(super) const BLAST: LatLon = LatLon::new(40.0, 46.0);
 
-fn base_time() -> Timestamp {
+pub(super) fn base_time() -> Timestamp {
     Timestamp::parse("2026-11-20T10:00:00Z").unwrap_or_else(|e| panic!("{e}"))
 }
 
 /// A validated observation of `kind` at `secs` seconds after 10:00:00 with `geometry`.
-fn obs(kind: &str, secs: f64, geometry: &str) -> ValidObservation {
+pub(super) fn obs(kind: &str, secs: f64, geometry: &str) -> ValidObservation {
     let text = format!(
         r#"{{"kind":"{kind}","observed_at":"{}","reporter":"op-1","geometry":{geometry}}}"#,
         base_time().plus_seconds(secs)
@@ -103,7 +103,7 @@ fn arrival(secs: f64) -> String {
 }
 
 /// Observation ids 1, 2, … for `observations`, shifted by `offset`.
-fn numbered(
+pub(super) fn numbered(
     observations: &[ValidObservation],
     offset: u64,
 ) -> Vec<(ObservationId, &ValidObservation)> {
@@ -123,7 +123,7 @@ fn by_incident(absorbed: &Absorbed) -> BTreeMap<IncidentId, &Revision> {
 }
 
 /// The groups of observation indices that share an incident.
-fn partition(incident_ids: &[IncidentId]) -> BTreeSet<BTreeSet<usize>> {
+pub(super) fn partition(incident_ids: &[IncidentId]) -> BTreeSet<BTreeSet<usize>> {
     let mut groups: BTreeMap<IncidentId, BTreeSet<usize>> = BTreeMap::new();
     for (i, id) in incident_ids.iter().enumerate() {
         groups.entry(*id).or_default().insert(i);
@@ -412,7 +412,7 @@ fn incremental_and_batch_association_agree() {
     check_incremental_equals_batch(&reports);
 }
 
-fn check_incremental_equals_batch(reports: &[ValidObservation]) {
+pub(super) fn check_incremental_equals_batch(reports: &[ValidObservation]) {
     let batch = Fusion::new(RULES.clone()).absorb(&numbered(reports, 0));
     let mut fusion = Fusion::new(RULES.clone());
     // Later calls may move earlier observations (a split or a merge): follow the moves.
