@@ -134,6 +134,10 @@ pub struct Surface {
 /// Least spread assumed for a surface, metres: buildings, trees, a firer on a roof.
 pub const SURFACE_SIGMA_FLOOR_M: f64 = 10.0;
 
+/// How much wider than the sensors' own scatter about the plane the ground under a source is
+/// taken to be: sensors sample hills only where they stand, a firer may be on a crest.
+pub const SURFACE_SIGMA_MARGIN: f64 = 2.0;
+
 impl Surface {
     /// The least-squares plane through the sensors' positions (east, north, up), with the RMS
     /// of their heights about it (at least [`SURFACE_SIGMA_FLOOR_M`]) as its spread: the
@@ -151,7 +155,7 @@ impl Surface {
                 up_m: mean[2],
                 slope_east: 0.0,
                 slope_north: 0.0,
-                sigma_m: var.sqrt().max(SURFACE_SIGMA_FLOOR_M),
+                sigma_m: (SURFACE_SIGMA_MARGIN * var.sqrt()).max(SURFACE_SIGMA_FLOOR_M),
             }
         };
         if sensors.len() < 4 {
@@ -180,7 +184,7 @@ impl Surface {
             up_m: up(0.0, 0.0),
             slope_east: be,
             slope_north: bn,
-            sigma_m: sigma.max(SURFACE_SIGMA_FLOOR_M),
+            sigma_m: (SURFACE_SIGMA_MARGIN * sigma).max(SURFACE_SIGMA_FLOOR_M),
         })
     }
 
@@ -230,7 +234,7 @@ pub struct Uncertainty {
 }
 
 /// Fewest degrees of freedom with which the residuals can rescale a covariance.
-pub const MIN_DOF_FOR_SCALE: i32 = 2;
+pub const MIN_DOF_FOR_SCALE: i32 = 4;
 
 /// An arrival (or bearing) the robust estimator set aside, and why.
 #[derive(Debug, Clone, PartialEq)]

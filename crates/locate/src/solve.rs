@@ -20,6 +20,10 @@ const MIN_ARRIVALS: usize = 4;
 /// (their median absolute size), so a stated sigma that is too small does not make every
 /// arrival an outlier, and several outliers do not hide each other.
 const ROBUST_MIN_ARRIVALS: usize = 8;
+/// An arrival is never set aside for a residual smaller than this, seconds, whatever sigma it
+/// states: onset picks are good to 1–10 ms, and a sensor that states 1 ms when it picks to
+/// 5 ms is badly calibrated, not wrong. (Shorter detours than this bias a fix by metres.)
+const MIN_OUTLIER_RESIDUAL_S: f64 = 0.015;
 /// The median of |z| for a standard normal z: dividing by it makes the median a sigma.
 const MEDIAN_ABS_NORMAL: f64 = 0.674_49;
 
@@ -267,8 +271,9 @@ fn chi2_quantile(dof: i32, z: f64) -> f64 {
     k * (1.0 - a + z * a.sqrt()).powi(3)
 }
 
-/// Standard normal quantile of 0.95.
-const Z_95: f64 = 1.644_854;
+/// Standard normal quantile of the chi² point past which the residuals rescale a
+/// covariance: 0.5 (its median).
+const Z_SCALE: f64 = 0.0;
 
 /// The squared Mahalanobis radius of a 95% region in two dimensions when the variance is
 /// estimated with `dof` degrees of freedom, over the radius when it is known (5.991):
@@ -280,8 +285,8 @@ fn student_ratio(dof: i32) -> f64 {
 }
 
 /// The check of the stated noise against the residuals: the covariance is scaled by the
-/// residual variance (times the F/chi² quantile ratio) when chi² exceeds its 95% point,
-/// never shrunk.
+/// residual variance (times the F/chi² quantile ratio) when the residuals scatter clearly more
+/// than stated (chi² past its median), never shrunk.
 fn uncertainty(chi2: f64, dof: i32) -> Uncertainty {
     let residual_variance = if dof > 0 {
         chi2 / f64::from(dof)
@@ -289,7 +294,11 @@ fn uncertainty(chi2: f64, dof: i32) -> Uncertainty {
         f64::NAN
     };
     let unchecked = dof < MIN_DOF_FOR_SCALE;
-    let scale = if !unchecked && chi2 > chi2_quantile(dof, Z_95) {
+    // When the residuals show more scatter than stated (chi² beyond its median), they are
+    // the better measure of the noise (what clients state is a guess): scale by them, with
+    // the wider quantile an estimated variance needs. The median keeps fits whose stated
+    // noise is right at about 95% coverage (Monte Carlo, tests/monte_carlo.rs).
+    let scale = if !unchecked && chi2 > chi2_quantile(dof, Z_SCALE) {
         (residual_variance * student_ratio(dof)).max(1.0)
     } else {
         1.0
@@ -415,7 +424,10 @@ fn reject_against_robust_scale<'a>(
         let Some(&(worst, zw)) = z.iter().max_by(|a, b| a.1.abs().total_cmp(&b.1.abs())) else {
             break;
         };
-        if zw.abs() <= OUTLIER_SIGMAS * scale {
+        let a = &problem.arrivals[worst];
+        if zw.abs() <= OUTLIER_SIGMAS * scale
+            || (zw * a.sigma_s).abs() <= MIN_OUTLIER_RESIDUAL_S
+        {
             break;
         }
         let mut trial = problem.clone();
@@ -465,6 +477,11 @@ fn robust_fit(mut problem: Problem) -> Result<Fix, LocateError> {
             }
         }
         let Some((i, s)) = best else { break };
+        if problem.arrival_residual(&s.p, &problem.arrivals[i]).abs() <= MIN_OUTLIER_RESIDUAL_S
+            && problem.bearings.is_empty()
+        {
+            break;
+        }
         // Only a substantial improvement justifies discarding data: the dropped arrival must
         // have carried at least a 4σ discrepancy, in units of the scatter the others keep (so
         // a stated sigma that is merely too small does not make outliers of good arrivals).

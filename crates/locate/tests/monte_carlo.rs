@@ -341,3 +341,82 @@ fn mixed_measurements_reach_the_bound() {
         info(total),
     );
 }
+
+/// Twelve sensors on uneven ground, the source's height and the wind estimated (with the
+/// surface and calm air as priors), and sensors whose stated sigma is a guess: the true
+/// sigma is the stated one times 0.5 to 3. Coverage must stay honest, the error near the
+/// bound computed with the true noise.
+#[test]
+fn arrivals_stay_honest_when_the_stated_sigma_is_wrong() {
+    let mut rng = StdRng::seed_from_u64(17);
+    let unit = Normal::new(0.0, 1.0).unwrap();
+    let sensors: Vec<[f64; 3]> = (0..12)
+        .map(|i| {
+            let a = f64::from(i) * 0.53;
+            let r = 1200.0 + 300.0 * f64::from(i % 5);
+            let (e, n) = (r * a.sin(), r * a.cos());
+            [e, n, 30.0 * (e / 900.0).sin() + 20.0 * (n / 1300.0).cos()]
+        })
+        .collect();
+    let surface = truce_locate::Surface::from_sensors(&sensors);
+    let truth = [250.0, -300.0];
+    let source_up = surface.unwrap().up_at(truth);
+    let mut tally = Tally::default();
+    let mut bound_trace = 0.0;
+    for _ in 0..TRIALS {
+        let factor = rng.random_range(0.5..3.0);
+        let stated = 0.004;
+        let true_sigma = stated * factor;
+        let t0 = rng.random_range(0.0..100.0);
+        let a: Vec<ArrivalMeasurement> = sensors
+            .iter()
+            .map(|&s| {
+                let d = [s[0] - truth[0], s[1] - truth[1], s[2] - source_up];
+                ArrivalMeasurement {
+                    sensor: s,
+                    time_s: t0
+                        + (d[0] * d[0] + d[1] * d[1] + d[2] * d[2]).sqrt() / C
+                        + true_sigma * unit.sample(&mut rng),
+                    sigma_s: stated,
+                }
+            })
+            .collect();
+        let m = Measurements {
+            bearings: &[],
+            arrivals: &a,
+            points: &[],
+            speed_of_sound_m_s: C,
+            source_height_m: 0.0,
+            surface,
+            wind_sigma_m_s: Some(3.0),
+        };
+        let fix = locate(&m).unwrap();
+        assert!(fix.cov.ee >= fix.stated_cov.ee, "never below the stated covariance");
+        tally.add(&fix, truth);
+        let honest: Vec<ArrivalMeasurement> = a
+            .iter()
+            .map(|x| ArrivalMeasurement {
+                sigma_s: true_sigma,
+                ..*x
+            })
+            .collect();
+        let b = truce_locate::crlb(
+            &Measurements {
+                arrivals: &honest,
+                ..m
+            },
+            truth,
+        )
+        .unwrap();
+        bound_trace += b.ee + b.nn;
+    }
+    let mean_bound = bound_trace / TRIALS as f64;
+    tally.check(
+        "TDOA, 12 sensors, stated sigma ×0.5–×3 off, height and wind estimated",
+        Cov2 {
+            ee: 0.5 * mean_bound,
+            en: 0.0,
+            nn: 0.5 * mean_bound,
+        },
+    );
+}
