@@ -131,7 +131,12 @@ pub fn evaluate_rounds(
     let mut per_event: BTreeMap<u64, (usize, usize)> = BTreeMap::new();
     for (class, (t, k)) in rounds.iter().enumerate() {
         let r = &t.rounds[*k];
-        let heard = r.observations.iter().filter(|u| decided.contains_key(u)).count() >= HEARD_BY;
+        let heard = r
+            .observations
+            .iter()
+            .filter(|u| decided.contains_key(u))
+            .count()
+            >= HEARD_BY;
         let entry = per_event.entry(t.event).or_default();
         if !heard {
             continue;
@@ -144,7 +149,9 @@ pub fn evaluate_rounds(
         if incident_class.get(&inc).map(|(_, c)| *c) != Some(class) {
             continue;
         }
-        let Some(est) = incidents.get(&inc) else { continue };
+        let Some(est) = incidents.get(&inc) else {
+            continue;
+        };
         let (Some(p), Some(c)) = (&est.position, &est.covariance_m2) else {
             continue;
         };
@@ -202,7 +209,11 @@ pub fn evaluate_rounds(
                         sensor,
                         alt_m,
                         at_ns,
-                        sigma_s: if true_sigma.is_finite() { *true_sigma } else { sigma_s },
+                        sigma_s: if true_sigma.is_finite() {
+                            *true_sigma
+                        } else {
+                            sigma_s
+                        },
                         temperature_c,
                     }),
                     other => Some(other),

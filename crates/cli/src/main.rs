@@ -246,6 +246,19 @@ enum LedgerCommand {
 
 #[derive(Subcommand)]
 enum BenchCommand {
+    /// Acoustic pulses under rapid fire: pulses per second and the cost of one pulse as the
+    /// density of fire in one network grows.
+    Pulses {
+        /// Bursts at each density.
+        #[arg(long, default_value_t = 40)]
+        events: u64,
+        /// Seconds between bursts at 1x.
+        #[arg(long, default_value_t = 120.0)]
+        interval: f64,
+        /// Density factors (comma-separated).
+        #[arg(long, value_delimiter = ',', default_value = "1,10,100")]
+        density: Vec<f64>,
+    },
     /// Sustained intake on a fresh SQLite file: in-process and through the HTTP API.
     Intake {
         /// Observations to submit.
@@ -383,6 +396,14 @@ fn main() -> ExitCode {
                     relaxed,
                 },
         } => cmd::bench::intake(count, batch, !no_http, relaxed),
+        Command::Bench {
+            what:
+                BenchCommand::Pulses {
+                    events,
+                    interval,
+                    density,
+                },
+        } => cmd::bench_pulses::run(events, interval, &density),
         Command::Bench {
             what:
                 BenchCommand::Ledger {

@@ -22,9 +22,9 @@ use truce_core::incident::{
     CovarianceEn, Ellipse95, ExcludedObservation, IncidentEstimate, IncidentPosition, SourceHeight,
     Status, UncertaintyBasis,
 };
-use truce_locate::HeightSource;
 use truce_core::{IncidentId, Kind, ObservationId, Subkind, Timestamp, ValidObservation, Weapon};
 use truce_geo::{Cov2, LatLon, distance_azimuth, to_mgrs};
+use truce_locate::HeightSource;
 
 /// Default association window, seconds: reports of one event give times within a minute of
 /// each other (observers note the flash to seconds; sound reaches sensors 20 km off in 60 s).
@@ -759,7 +759,10 @@ fn incident_estimate(rules: &Rules, t: &Track) -> IncidentEstimate {
             }
             .to_string(),
             dof: f.dof,
-            residual_variance: u.residual_variance.is_finite().then_some(u.residual_variance),
+            residual_variance: u
+                .residual_variance
+                .is_finite()
+                .then_some(u.residual_variance),
             scale: u.scale,
         }
     });

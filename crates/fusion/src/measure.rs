@@ -399,10 +399,7 @@ pub fn joint_fix(
         height: fix.height.map(|h| HeightFix {
             // The frame's up is the height above the ellipsoid at its origin; the fix is
             // within a few kilometres of it, where the difference is the Earth's curvature.
-            up_m: local
-                .frame
-                .from_enu([fix.at[0], fix.at[1], h.up_m])
-                .1,
+            up_m: local.frame.from_enu([fix.at[0], fix.at[1], h.up_m]).1,
             ..h
         }),
     })

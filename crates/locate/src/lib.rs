@@ -40,8 +40,8 @@ mod start;
 mod uav;
 
 pub use crlb::{crlb, crlb_arrivals, crlb_bearings};
-pub use search::{Pulse, RoundCandidate, RoundSearch, find_round};
 pub use error::LocateError;
+pub use search::{Pulse, RoundCandidate, RoundSearch, find_round};
 pub use solve::{locate, locate_arrivals, locate_bearings};
 pub use truce_geo::Cov2;
 pub use uav::{UavNoise, UavPose, uav_target};
@@ -150,7 +150,11 @@ impl Surface {
         let n = sensors.len() as f64;
         let mean = [0, 1, 2].map(|k| sensors.iter().map(|s| s[k]).sum::<f64>() / n);
         let level = || {
-            let var = sensors.iter().map(|s| (s[2] - mean[2]).powi(2)).sum::<f64>() / n;
+            let var = sensors
+                .iter()
+                .map(|s| (s[2] - mean[2]).powi(2))
+                .sum::<f64>()
+                / n;
             Surface {
                 up_m: mean[2],
                 slope_east: 0.0,
@@ -177,7 +181,10 @@ impl Surface {
         let be = (snn * seu - sen * snu) / det;
         let bn = (see * snu - sen * seu) / det;
         let up = |e: f64, no: f64| mean[2] + be * (e - mean[0]) + bn * (no - mean[1]);
-        let rss: f64 = sensors.iter().map(|s| (s[2] - up(s[0], s[1])).powi(2)).sum();
+        let rss: f64 = sensors
+            .iter()
+            .map(|s| (s[2] - up(s[0], s[1])).powi(2))
+            .sum();
         // Three parameters fitted: the residual spread is rss / (n − 3).
         let sigma = (rss / (n - 3.0)).sqrt();
         Some(Surface {

@@ -77,7 +77,11 @@ impl Problem<'_> {
     /// Unknowns: east, north, the emission time when any arrival is in use, and the source
     /// height when arrivals are in use and a surface is given.
     pub fn unknowns(&self) -> usize {
-        match (self.timed(), self.surface.is_some(), self.wind_sigma.is_some()) {
+        match (
+            self.timed(),
+            self.surface.is_some(),
+            self.wind_sigma.is_some(),
+        ) {
             (false, _, _) => 2,
             (true, false, _) => 3,
             (true, true, false) => 4,
@@ -154,7 +158,8 @@ impl Problem<'_> {
     pub fn travel_time(&self, p: &Vector, a: &ArrivalMeasurement) -> f64 {
         let w = self.wind(p);
         let c = self.speed;
-        self.distance(p, a) / c - (w[0] * (a.sensor[0] - p[0]) + w[1] * (a.sensor[1] - p[1])) / (c * c)
+        self.distance(p, a) / c
+            - (w[0] * (a.sensor[0] - p[0]) + w[1] * (a.sensor[1] - p[1])) / (c * c)
     }
 
     /// Arrival `a`'s measured minus predicted time for a source at `p`, seconds.
@@ -211,7 +216,11 @@ impl Problem<'_> {
             let d = self.distance(p, a).max(MIN_RANGE_M);
             let c = self.speed;
             let predicted = p[2] + self.travel_time(p, a);
-            let up = if free { (h - a.sensor[2]) / (d * c) } else { 0.0 };
+            let up = if free {
+                (h - a.sensor[2]) / (d * c)
+            } else {
+                0.0
+            };
             let (we, wn) = if windy {
                 (
                     -(a.sensor[0] - p[0]) / (c * c),

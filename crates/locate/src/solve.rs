@@ -425,9 +425,7 @@ fn reject_against_robust_scale<'a>(
             break;
         };
         let a = &problem.arrivals[worst];
-        if zw.abs() <= OUTLIER_SIGMAS * scale
-            || (zw * a.sigma_s).abs() <= MIN_OUTLIER_RESIDUAL_S
-        {
+        if zw.abs() <= OUTLIER_SIGMAS * scale || (zw * a.sigma_s).abs() <= MIN_OUTLIER_RESIDUAL_S {
             break;
         }
         let mut trial = problem.clone();

@@ -391,7 +391,10 @@ fn arrivals_stay_honest_when_the_stated_sigma_is_wrong() {
             wind_sigma_m_s: Some(3.0),
         };
         let fix = locate(&m).unwrap();
-        assert!(fix.cov.ee >= fix.stated_cov.ee, "never below the stated covariance");
+        assert!(
+            fix.cov.ee >= fix.stated_cov.ee,
+            "never below the stated covariance"
+        );
         tally.add(&fix, truth);
         let honest: Vec<ArrivalMeasurement> = a
             .iter()

@@ -97,7 +97,11 @@ impl FireWorld {
                          rng: &mut StdRng| {
             let alt_m = alt_m.unwrap_or_else(|| terrain.height_m(truth));
             let e = acoustics.sensor_position_sigma_m;
-            let reported = destination(destination(truth, 0.0, normal(rng, e)), 90.0, normal(rng, e));
+            let reported = destination(
+                destination(truth, 0.0, normal(rng, e)),
+                90.0,
+                normal(rng, e),
+            );
             let factor = uniform(rng, acoustics.stated_sigma_factor);
             sensors.push(FieldSensor {
                 id,
@@ -324,7 +328,9 @@ impl FireWorld {
             .iter()
             .flat_map(|r| r.observations.iter().chain(&r.echoes).copied())
             .collect();
-        let first = round_truths.first().map_or(at, |r| LatLon::new(r.lat, r.lon));
+        let first = round_truths
+            .first()
+            .map_or(at, |r| LatLon::new(r.lat, r.lon));
         let truth = TruthEvent {
             event: number,
             time: t,

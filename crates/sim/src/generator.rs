@@ -100,10 +100,9 @@ impl Generator {
         );
         if let Some(world) = self.fire.take() {
             let number = self.events;
-            let (mut truth, observations) =
-                world.simulate(&mut self.rng, number, t, at, |rng| {
-                    uuid::Builder::from_random_bytes(rng.random()).into_uuid()
-                });
+            let (mut truth, observations) = world.simulate(&mut self.rng, number, t, at, |rng| {
+                uuid::Builder::from_random_bytes(rng.random()).into_uuid()
+            });
             truth.origin_side = (self.side_at)(at);
             self.fire = Some(world);
             return SimEvent {

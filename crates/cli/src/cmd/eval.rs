@@ -199,7 +199,14 @@ fn print_rounds_header() {
 }
 
 fn print_rounds_row(name: &str, r: &RoundScore) {
-    let short: String = name.chars().rev().take(32).collect::<Vec<_>>().into_iter().rev().collect();
+    let short: String = name
+        .chars()
+        .rev()
+        .take(32)
+        .collect::<Vec<_>>()
+        .into_iter()
+        .rev()
+        .collect();
     println!(
         "rounds: {short:<32} {:>7} {:>6} {:>8.1} {:>9.4} {:>7.2} {:>7.2} {:>9.3} {:>10.3} {:>5} {:>9.3} {:>15.2}",
         r.rounds,

@@ -2,6 +2,7 @@
 
 pub mod bench;
 pub mod bench_ledger;
+pub mod bench_pulses;
 pub mod demo;
 pub mod eval;
 pub mod init;

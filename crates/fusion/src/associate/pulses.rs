@@ -63,6 +63,10 @@ const TIGHT_TOLERANCE_S: f64 = 0.01;
 const GATE_SIGMAS: f64 = 4.0;
 /// Most cells one round search evaluates (bounds the cost of a pulse).
 const MAX_SEARCH_CELLS: usize = 20_000;
+/// Most pulses one round keeps set aside (echoes, late paths). Beyond, a pulse waits in the
+/// pool: under dense fire the next rounds' pulses arrive within any round's echo window, and
+/// a revision entry must stay far below the record's 64 KiB.
+const MAX_ASIDE: usize = 40;
 /// How early a pulse the fit rejects may be and still stay with the round, set aside, seconds.
 const EARLY_ASIDE_S: f64 = 0.1;
 /// A pool incident gathers pulses for at most this long after its first, seconds, so a
@@ -234,9 +238,15 @@ impl Fusion {
                     }
                 }
                 Fit::Aside(reason) => {
-                    self.set_aside(id, obs, r, m, reason);
-                    log.observe(obs, id);
-                    return;
+                    if self
+                        .tracks
+                        .get(&id)
+                        .is_some_and(|t| t.aside.len() < MAX_ASIDE)
+                    {
+                        self.set_aside(id, obs, r, m, reason);
+                        log.observe(obs, id);
+                        return;
+                    }
                 }
             }
         }
@@ -284,7 +294,14 @@ impl Fusion {
         }
     }
 
-    fn set_aside(&mut self, id: IncidentId, obs: ObservationId, r: &Report, m: Measure, why: String) {
+    fn set_aside(
+        &mut self,
+        id: IncidentId,
+        obs: ObservationId,
+        r: &Report,
+        m: Measure,
+        why: String,
+    ) {
         if let Some(track) = self.tracks.get_mut(&id) {
             track.aside.push((obs, m, why));
             track.last_seen = track.last_seen.max(r.at);
@@ -304,7 +321,10 @@ impl Fusion {
             if !track.pool || !self.same_event_class(track, r) {
                 continue;
             }
-            let (first, last) = (track.first_seen.unix_seconds(), track.last_seen.unix_seconds());
+            let (first, last) = (
+                track.first_seen.unix_seconds(),
+                track.last_seen.unix_seconds(),
+            );
             if t < first - self.window_s || t > last + self.window_s || t > first + POOL_SPAN_S {
                 continue;
             }
@@ -526,7 +546,9 @@ impl Fusion {
                 .filter(|h| {
                     self.tracks.get(h).is_some_and(|t| {
                         t.aside.is_empty()
-                            && t.members.iter().all(|(o, _)| kept.iter().any(|k| k.obs == *o))
+                            && t.members
+                                .iter()
+                                .all(|(o, _)| kept.iter().any(|k| k.obs == *o))
                     })
                 })
                 .min();
@@ -715,7 +737,9 @@ impl Fusion {
             track.pool = true;
             track.fix = None;
             let aside = std::mem::take(&mut track.aside);
-            track.members.extend(aside.into_iter().map(|(o, m, _)| (o, m)));
+            track
+                .members
+                .extend(aside.into_iter().map(|(o, m, _)| (o, m)));
         }
         self.reindex(id);
     }
@@ -800,8 +824,10 @@ impl Fusion {
                 }
                 let (obs, m) = track.members.remove(i);
                 match aside.iter().find(|(a, _)| *a == i) {
-                    Some((_, reason)) => track.aside.push((obs, m, reason.clone())),
-                    None => gone.push((obs, m)),
+                    Some((_, reason)) if track.aside.len() < MAX_ASIDE => {
+                        track.aside.push((obs, m, reason.clone()));
+                    }
+                    _ => gone.push((obs, m)),
                 }
             }
             let (kind, subkind, weapon) = (track.kind, track.subkind, track.weapon);
@@ -831,7 +857,9 @@ impl Fusion {
             track.pool = true;
             track.fix = None;
             let aside = std::mem::take(&mut track.aside);
-            track.members.extend(aside.into_iter().map(|(o, m, _)| (o, m)));
+            track
+                .members
+                .extend(aside.into_iter().map(|(o, m, _)| (o, m)));
         }
         self.reindex(id);
     }
@@ -893,8 +921,10 @@ impl Fusion {
             };
             match track.predicts(&c.measure, self.default_temperature_c) {
                 Some((_, Fit::Member)) => members.push(c),
-                Some((_, Fit::Aside(reason))) => asides.push((c, reason)),
-                None => {}
+                Some((_, Fit::Aside(reason))) if track.aside.len() + asides.len() < MAX_ASIDE => {
+                    asides.push((c, reason));
+                }
+                Some((_, Fit::Aside(_))) | None => {}
             }
         }
         if members.is_empty() && asides.is_empty() {
@@ -978,13 +1008,17 @@ fn consensus(
     search: &RoundSearch,
     min_stations: usize,
 ) -> Option<Vec<usize>> {
-let round = find_round(pulses, required, search)?;
+    let round = find_round(pulses, required, search)?;
     let c = search.speed_m_s;
     let up = search
         .surface
         .map_or(pulses[required].sensor[2], |s| s.up_at(round.at));
     let t0_of = |q: &Pulse| {
-        let d = [round.at[0] - q.sensor[0], round.at[1] - q.sensor[1], up - q.sensor[2]];
+        let d = [
+            round.at[0] - q.sensor[0],
+            round.at[1] - q.sensor[1],
+            up - q.sensor[2],
+        ];
         let d = (d[0] * d[0] + d[1] * d[1] + d[2] * d[2]).sqrt();
         (q.time_s - d / c, d)
     };
@@ -1004,7 +1038,7 @@ let round = find_round(pulses, required, search)?;
                     + SPEED_UNCERTAINTY * d / c
         })
         .collect();
-(members.len() >= min_stations && members.contains(&required)).then_some(members)
+    (members.len() >= min_stations && members.contains(&required)).then_some(members)
 }
 
 /// A pulse's time minus the time `fix`'s source (emitting at `t0_ns`) predicts at `sensor`

@@ -70,11 +70,11 @@ impl Fusion {
     /// Moves out of `id` every arrival its fix sets aside as another event's (into the pool of
     /// unresolved pulses), and keeps those a little late, or echoes, set aside within it.
     pub(super) fn split_other_events(&mut self, id: IncidentId, log: &mut BatchLog) {
-        if self
-            .tracks
-            .get(&id)
-            .is_some_and(|t| t.members.iter().any(|(_, m)| matches!(m, Measure::Arrival { .. })))
-        {
+        if self.tracks.get(&id).is_some_and(|t| {
+            t.members
+                .iter()
+                .any(|(_, m)| matches!(m, Measure::Arrival { .. }))
+        }) {
             self.settle(id, log);
         }
     }

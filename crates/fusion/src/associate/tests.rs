@@ -558,7 +558,10 @@ fn an_arrival_shown_to_be_another_blasts_is_left_apart() {
         [ObservationId(1), ObservationId(2)],
         "A's arrivals move by a revision"
     );
-    assert_eq!(fixed.added, [ObservationId(4), ObservationId(1), ObservationId(2)]);
+    assert_eq!(
+        fixed.added,
+        [ObservationId(4), ObservationId(1), ObservationId(2)]
+    );
     assert!(
         fixed.estimate.excluded.is_empty(),
         "{:?}",
@@ -572,7 +575,10 @@ fn an_arrival_shown_to_be_another_blasts_is_left_apart() {
     assert_eq!(emptied.estimate.merged_into, Some(IncidentId(2)));
     let apart = &revisions[&IncidentId(3)];
     assert_eq!(apart.moved, [ObservationId(3)], "B's arrival is split off");
-    assert!(apart.estimate.position.is_none(), "B's arrival alone fixes nothing");
+    assert!(
+        apart.estimate.position.is_none(),
+        "B's arrival alone fixes nothing"
+    );
 }
 
 #[test]

@@ -68,7 +68,15 @@ impl Stream {
 
     /// Round `round` fired at `t0` from `source`, heard by every sensor with true timing sigma
     /// `true_sigma` (the sensors state 2 ms).
-    fn round(&mut self, round: usize, source: [f64; 3], t0: f64, sensors: &[[f64; 3]], true_sigma: f64, noise: &mut Noise) {
+    fn round(
+        &mut self,
+        round: usize,
+        source: [f64; 3],
+        t0: f64,
+        sensors: &[[f64; 3]],
+        true_sigma: f64,
+        noise: &mut Noise,
+    ) {
         for s in sensors {
             let t = t0 + travel(source, *s) + true_sigma * noise.normal();
             self.pulses.push((t, pulse(*s, t, 0.002), Some(round)));
@@ -106,7 +114,10 @@ fn live(reports: &[ValidObservation]) -> (Vec<IncidentId>, BTreeMap<IncidentId, 
 }
 
 /// The incidents holding pulses of each round, with how many.
-fn homes(owner: &[IncidentId], rounds: &[Option<usize>]) -> BTreeMap<usize, BTreeMap<IncidentId, usize>> {
+fn homes(
+    owner: &[IncidentId],
+    rounds: &[Option<usize>],
+) -> BTreeMap<usize, BTreeMap<IncidentId, usize>> {
     let mut out: BTreeMap<usize, BTreeMap<IncidentId, usize>> = BTreeMap::new();
     for (id, r) in owner.iter().zip(rounds) {
         if let Some(r) = r {
@@ -117,11 +128,21 @@ fn homes(owner: &[IncidentId], rounds: &[Option<usize>]) -> BTreeMap<usize, BTre
 }
 
 fn miss_and_d2(e: &IncidentEstimate, truth: [f64; 2]) -> (f64, f64) {
-    let p = e.position.as_ref().unwrap_or_else(|| panic!("unlocated: {e:?}"));
+    let p = e
+        .position
+        .as_ref()
+        .unwrap_or_else(|| panic!("unlocated: {e:?}"));
     let at = LocalFrame::at(BLAST).from_en(truth[0], truth[1]);
     let (de, dn) = LocalFrame::at(at).to_en(LatLon::new(p.lat, p.lon));
-    let c = e.covariance_m2.as_ref().unwrap_or_else(|| panic!("no covariance"));
-    let cov = Cov2 { ee: c.ee, en: c.en, nn: c.nn };
+    let c = e
+        .covariance_m2
+        .as_ref()
+        .unwrap_or_else(|| panic!("no covariance"));
+    let cov = Cov2 {
+        ee: c.ee,
+        en: c.en,
+        nn: c.nn,
+    };
     let inv = cov.inverse().unwrap_or_else(|| panic!("singular"));
     let (x, y) = inv.apply((de, dn));
     (de.hypot(dn), de * x + dn * y)
@@ -147,18 +168,40 @@ fn three_rounds_a_second_apart_are_three_incidents_each_with_all_its_pulses() {
                 eprintln!("{id}: {:?}", latest[id]);
             }
         }
-        assert_eq!(incidents.len(), 1, "round {round} is spread over {incidents:?}");
+        assert_eq!(
+            incidents.len(),
+            1,
+            "round {round} is spread over {incidents:?}"
+        );
         let (&id, &n) = incidents.iter().next().unwrap_or_else(|| unreachable!());
-        assert_eq!(n, sensors.len(), "round {round}: every pulse in its incident");
-        assert!(!seen.contains(&id), "rounds {seen:?} and {round} share incident {id}");
+        assert_eq!(
+            n,
+            sensors.len(),
+            "round {round}: every pulse in its incident"
+        );
+        assert!(
+            !seen.contains(&id),
+            "rounds {seen:?} and {round} share incident {id}"
+        );
         seen.push(id);
         let e = &latest[&id];
         let (miss, d2) = miss_and_d2(e, [source[0], source[1]]);
         assert!(miss < 10.0, "round {round}: {miss:.1} m off");
-        assert!(d2 < 13.8, "round {round}: the 99.9% ellipse misses the truth (d² {d2:.1})");
+        assert!(
+            d2 < 13.8,
+            "round {round}: the 99.9% ellipse misses the truth (d² {d2:.1})"
+        );
         let basis = e.uncertainty.as_ref().map(|u| u.basis.as_str());
-        assert_eq!(basis, Some("residuals"), "the stated 2 ms is too small: {:?}", e.uncertainty);
-        assert!(e.source_height.is_some(), "the incident says how its height was obtained");
+        assert_eq!(
+            basis,
+            Some("residuals"),
+            "the stated 2 ms is too small: {:?}",
+            e.uncertainty
+        );
+        assert!(
+            e.source_height.is_some(),
+            "the incident says how its height was obtained"
+        );
         assert!(e.emitted_at.is_some());
     }
     assert_eq!(homes.len(), 3);
@@ -181,7 +224,11 @@ fn echoes_and_late_paths_stay_with_their_round_left_out_of_the_fit_with_the_reas
     stream.round(0, source, 5.0, &direct, 0.002, &mut noise);
     let echo_at = 5.0 + travel(source, sensors[3]) + 0.180;
     stream.add(echo_at, sensors[3], Some(0));
-    stream.add(5.0 + travel(source, sensors[8]) + 0.120, sensors[8], Some(0));
+    stream.add(
+        5.0 + travel(source, sensors[8]) + 0.120,
+        sensors[8],
+        Some(0),
+    );
     let (reports, rounds) = stream.in_order();
     let (owner, latest) = live(&reports);
     let homes = homes(&owner, &rounds);
@@ -237,4 +284,3 @@ fn rapid_fire_live_and_batch_agree() {
     let (reports, _) = stream.in_order();
     check_incremental_equals_batch(&reports);
 }
-
