@@ -77,10 +77,8 @@ pub fn evaluate_rounds(
             class_of.insert(*u, class);
         }
     }
-    let mut next = rounds.len();
-    for u in truth.iter().flat_map(|t| &t.noise) {
-        class_of.insert(*u, next);
-        next += 1;
+    for (class, u) in (rounds.len()..).zip(truth.iter().flat_map(|t| &t.noise)) {
+        class_of.insert(*u, class);
     }
     score.rounds = rounds.len();
     if rounds.is_empty() {

@@ -25,6 +25,9 @@ pub type Hash = [u8; 32];
 /// What one entry of the record states.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "type", rename_all = "snake_case", deny_unknown_fields)]
+// An entry is built once and serialised at once; boxing the estimate would only add an
+// allocation to every revision.
+#[allow(clippy::large_enum_variant)]
 pub enum EntryBody {
     /// A version of the agreement came into force. The document itself is stored beside the
     /// record, addressed by its SHA-256 (it may exceed an entry's size).

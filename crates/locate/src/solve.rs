@@ -417,7 +417,7 @@ fn reject_against_robust_scale<'a>(
 ) -> (Problem<'a>, Solution) {
     loop {
         let z = normalised(&problem, &current);
-        if z.len() <= ROBUST_MIN_ARRIVALS.max(MIN_ARRIVALS) - 1 {
+        if z.len() < ROBUST_MIN_ARRIVALS.max(MIN_ARRIVALS) {
             break;
         }
         let scale = robust_scale(&z);

@@ -27,7 +27,7 @@ const BATCH: usize = 50;
 
 /// Runs the benchmark: `events` bursts at each density factor of `densities`.
 pub fn run(events: u64, base_interval_s: f64, densities: &[f64]) -> Result<ExitCode> {
-    if events == 0 || densities.is_empty() || densities.iter().any(|d| !(*d >= 1.0)) {
+    if events == 0 || densities.is_empty() || densities.iter().any(|d| d.is_nan() || *d < 1.0) {
         bail!("--events must be positive and every density at least 1");
     }
     let mut base_cost = None;
