@@ -264,3 +264,127 @@ pub fn evaluate_rounds(
     score.incident_rmse_m = (inc_err2 / score.incidents.max(1) as f64).sqrt();
     score
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use truce_core::incident::{Attribution, CovarianceEn, IncidentPosition, Status};
+    use truce_core::{Kind, ObservationId, Timestamp};
+    use truce_sim::RoundTruth;
+    use uuid::Uuid;
+
+    fn t() -> Timestamp {
+        Timestamp::parse("2026-11-20T10:00:00Z").unwrap_or_else(|e| panic!("{e}"))
+    }
+
+    fn round(first: u128, n: u128, lon: f64) -> RoundTruth {
+        RoundTruth {
+            time: t(),
+            lat: 40.0,
+            lon,
+            alt_m: 0.0,
+            observations: (first..first + n).map(Uuid::from_u128).collect(),
+            sigma_s: Vec::new(),
+            late: Vec::new(),
+            echoes: Vec::new(),
+        }
+    }
+
+    fn event(rounds: Vec<RoundTruth>) -> TruthEvent {
+        TruthEvent {
+            event: 1,
+            time: t(),
+            lat: 40.0,
+            lon: 46.0,
+            kind: Kind::Shot,
+            subkind: None,
+            weapon: None,
+            count: rounds.len() as u32,
+            impact: false,
+            origin: None,
+            origin_side: None,
+            observations: rounds.iter().flat_map(|r| r.observations.clone()).collect(),
+            outliers: Vec::new(),
+            rounds,
+            noise: vec![Uuid::from_u128(999)],
+        }
+    }
+
+    fn estimate(lon: f64, sigma_m: f64) -> IncidentEstimate {
+        IncidentEstimate {
+            kind: Kind::Shot,
+            subkind: None,
+            weapon: None,
+            count: 1,
+            first_seen: t(),
+            last_seen: t(),
+            position: Some(IncidentPosition {
+                lat: 40.0,
+                lon,
+                mgrs: String::new(),
+            }),
+            ellipse_95: None,
+            covariance_m2: Some(CovarianceEn {
+                ee: sigma_m * sigma_m,
+                en: 0.0,
+                nn: sigma_m * sigma_m,
+            }),
+            zones: Vec::new(),
+            findings: Vec::new(),
+            attribution: Attribution {
+                side: "undetermined".into(),
+                reason: String::new(),
+            },
+            status: Status::Reported,
+            method: Some("arrivals".into()),
+            excluded: Vec::new(),
+            merged_into: None,
+            uncertainty: None,
+            source_height: None,
+            emitted_at: None,
+        }
+    }
+
+    fn decided(pairs: &[(u128, u64)]) -> HashMap<Uuid, Decided> {
+        pairs
+            .iter()
+            .enumerate()
+            .map(|(i, &(u, inc))| {
+                (
+                    Uuid::from_u128(u),
+                    Decided {
+                        observation_id: ObservationId(i as u64 + 1),
+                        incident_id: IncidentId(inc),
+                        measure: None,
+                    },
+                )
+            })
+            .collect()
+    }
+
+    #[test]
+    fn rounds_resolved_one_to_one_score_perfectly_and_mixing_is_seen() {
+        let truth = [event(vec![round(1, 6, 46.0), round(11, 6, 46.0)])];
+        let incidents = HashMap::from([
+            (IncidentId(1), estimate(46.0, 2.0)),
+            (IncidentId(2), estimate(46.0001, 2.0)),
+            (IncidentId(3), estimate(46.0, 2.0)),
+        ]);
+        let mut good: Vec<(u128, u64)> = (1..7).map(|u| (u, 1)).collect();
+        good.extend((11..17).map(|u| (u, 2)));
+        good.push((999, 3));
+        let s = evaluate_rounds(&truth, &decided(&good), &incidents, 15.0);
+        assert_eq!((s.rounds, s.heard, s.located), (2, 2, 2));
+        assert_eq!(s.pair_f1, 1.0);
+        assert_eq!(s.gross, 0);
+        // Round 2 is 8.5 m off (0.0001° of longitude at 40° N) with a 2 m sigma: outside.
+        assert!((s.coverage95 - 0.5).abs() < 1e-12, "{s:?}");
+        // Two pulses of round 2 put with round 1: precision falls, round 2 is still its own.
+        let mut mixed = good.clone();
+        mixed[6].1 = 1;
+        mixed[7].1 = 1;
+        let s = evaluate_rounds(&truth, &decided(&mixed), &incidents, 15.0);
+        assert!(s.pair_precision < 1.0 && s.pair_recall < 1.0, "{s:?}");
+        assert_eq!(s.located, 2);
+    }
+}

@@ -157,3 +157,103 @@ fn bad_scenarios_are_refused_naming_the_field() {
     .unwrap_err();
     assert!(e.to_string().contains("temperature_c"), "{e}");
 }
+
+fn fire_scenario() -> Scenario {
+    Scenario::from_toml(
+        r#"
+        temperature_c = 10.0
+        detection_probability = 0.9
+        [fire]
+        rounds = [3, 8]
+        interval_s = [0.1, 1.0]
+        hearing_range_m = 6000
+        [acoustics]
+        relief_m = 150
+        picking_tail_probability = 0.05
+        stated_sigma_factor = [0.5, 3.0]
+        sensor_position_sigma_m = 1.0
+        wind_speed_m_s = 2.0
+        wind_from_deg = 90
+        nlos_probability = 0.2
+        echo_probability = 0.2
+        noise_pulses_per_hour = 60
+        [[networks]]
+        id = "net"
+        lat = 40.0
+        lon = 46.8
+        sensors = 18
+        spread_m = 9000
+        "#,
+    )
+    .unwrap()
+}
+
+#[test]
+fn fire_is_rounds_heard_on_hilly_ground_with_late_paths_echoes_and_noise() {
+    let mut g = Generator::new(fire_scenario(), 9);
+    let sensors = g.field_sensors();
+    assert_eq!(sensors.len(), 18);
+    let heights: Vec<f64> = sensors.iter().map(|s| s.2).collect();
+    let spread = heights.iter().cloned().fold(f64::NEG_INFINITY, f64::max)
+        - heights.iter().cloned().fold(f64::INFINITY, f64::min);
+    assert!(spread > 30.0, "sensors stand on hills: {heights:?}");
+    assert!(
+        sensors.iter().any(|s| (s.3 / s.4 - 1.0).abs() > 0.3),
+        "some stated sigmas are off"
+    );
+    let (mut late, mut echoes, mut noise, mut pulses) = (0, 0, 0, 0);
+    for i in 0..40 {
+        let t = t0().plus_seconds(f64::from(i) * 300.0);
+        let ev = g.simulate(t);
+        let rounds = &ev.truth.rounds;
+        assert!((3..=8).contains(&rounds.len()));
+        assert_eq!(ev.truth.count as usize, rounds.len());
+        for w in rounds.windows(2) {
+            let gap = w[1].time.seconds_since(w[0].time);
+            assert!((0.1..=1.0).contains(&gap), "{gap}");
+        }
+        let all: Vec<_> = ev.observations.iter().filter_map(|o| o.client_id).collect();
+        for r in rounds {
+            assert_eq!(r.sigma_s.len(), r.observations.len());
+            for u in r.observations.iter().chain(&r.echoes) {
+                assert!(all.contains(u));
+            }
+            late += r.late.len();
+            echoes += r.echoes.len();
+            pulses += r.observations.len();
+        }
+        noise += ev.truth.noise.len();
+        for o in &ev.observations {
+            assert!(validate(o.clone(), t.plus_seconds(600.0)).is_ok(), "{o:?}");
+            assert!(matches!(o.geometry, Geometry::Arrival(_)));
+        }
+        assert!(
+            ev.observations
+                .windows(2)
+                .all(|w| w[0].observed_at <= w[1].observed_at),
+            "pulses in arrival order"
+        );
+    }
+    assert!(pulses > 1000, "{pulses}");
+    assert!(
+        late > pulses / 20 && echoes > pulses / 10,
+        "{late} late, {echoes} echoes"
+    );
+    assert!(noise > 10, "{noise} noise pulses");
+}
+
+#[test]
+fn the_shipped_scenarios_parse() {
+    for file in [
+        "rapid-fire-urban.toml",
+        "three-rounds-urban.toml",
+        "twelve-sites.toml",
+    ] {
+        let path = format!("{}/../../scenarios/{file}", env!("CARGO_MANIFEST_DIR"));
+        let text = std::fs::read_to_string(&path).unwrap();
+        let s = Scenario::from_toml(&text).unwrap_or_else(|e| panic!("{file}: {e}"));
+        assert!(s.fire.is_some() && s.acoustics.is_some() && !s.networks.is_empty());
+    }
+    let e = Scenario::from_toml("[fire]\nrounds = [1, 40]\n[[networks]]\nid = \"n\"\nlat = 1.0\nlon = 1.0\nsensors = 5\nspread_m = 100").unwrap_err();
+    assert!(e.to_string().contains("fire.rounds"), "{e}");
+}
