@@ -228,7 +228,9 @@ impl Fusion {
                         .tracks
                         .get(&id)
                         .and_then(|t| t.trial(&m, self.default_temperature_c));
-                    if fix.is_some() {
+                    // A pulse whose joining makes the fit implausible is not this round's,
+                    // however well the prediction matched.
+                    if fix.as_ref().is_some_and(sound) {
                         self.join(id, obs, r, m, fix);
                         log.observe(obs, id);
                         self.settle(id, log);
@@ -886,11 +888,7 @@ impl Fusion {
             at: fix.estimate.center,
             cov: fix.estimate.cov,
         };
-        let candidates: Vec<Candidate> = self
-            .search_candidates_at(&r, &probe, track)
-            .into_iter()
-            .filter(|c| c.holding == Holding::Pool)
-            .collect();
+        let candidates: Vec<Candidate> = self.search_candidates_at(&r, &probe, track, id);
         if !timed {
             // Placed by bearings or reports only: the pulse whose time best matches the
             // reports' time plus the sound's travel times it; the rest then follow by
@@ -921,7 +919,10 @@ impl Fusion {
             };
             match track.predicts(&c.measure, self.default_temperature_c) {
                 Some((_, Fit::Member)) => members.push(c),
-                Some((_, Fit::Aside(reason))) if track.aside.len() + asides.len() < MAX_ASIDE => {
+                Some((_, Fit::Aside(reason)))
+                    if c.holding == Holding::Pool
+                        && track.aside.len() + asides.len() < MAX_ASIDE =>
+                {
                     asides.push((c, reason));
                 }
                 Some((_, Fit::Aside(_))) | None => {}
@@ -941,9 +942,24 @@ impl Fusion {
             log.moved(c.obs, c.holder, id);
             holders.push(c.holder);
         }
-        let refs: Vec<&Candidate> = members.iter().collect();
-        if !refs.is_empty() {
-            self.take_pulses(id, &refs, log);
+        // One at a time, best predicted first: each must keep the fit plausible.
+        let mut accepted: Vec<&Candidate> = Vec::new();
+        for c in &members {
+            let Some(track) = self.tracks.get(&id) else {
+                break;
+            };
+            let mut all: Vec<&Measure> = track.members.iter().map(|(_, m)| m).collect();
+            all.extend(accepted.iter().map(|a| &a.measure));
+            all.push(&c.measure);
+            if joint_fix(&all, track.prior.as_ref(), self.default_temperature_c)
+                .as_ref()
+                .is_some_and(sound)
+            {
+                accepted.push(c);
+            }
+        }
+        if !accepted.is_empty() {
+            self.take_pulses(id, &accepted, log);
             self.settle(id, log);
         }
         holders.sort_unstable();
@@ -954,8 +970,19 @@ impl Fusion {
         self.reindex(id);
     }
 
-    /// The pool pulses within earshot of a located round, in its time.
-    fn search_candidates_at(&self, r: &Report, probe: &Measure, track: &Track) -> Vec<Candidate> {
+    /// The pulses a located round (`id`, `track`) may gather, within earshot and in its time:
+    /// the pool's, and the active pulses of arrival-only rounds fewer sensors agree on (a
+    /// round that formed from the wrong mix of pulses while they were arriving gives them up
+    /// to the round that predicts them).
+    fn search_candidates_at(
+        &self,
+        r: &Report,
+        probe: &Measure,
+        track: &Track,
+        id: IncidentId,
+    ) -> Vec<Candidate> {
+        let strength = track.active_stations().len();
+        let timed = track.fix.as_ref().is_some_and(|f| f.emission_ns.is_some());
         let reach = audible_range_m(r.kind);
         let c_min = truce_locate::speed_of_sound(self.default_temperature_c - 30.0);
         let t0 = track
@@ -976,10 +1003,24 @@ impl Fusion {
             let Some(holder) = self.tracks.get(&hid) else {
                 continue;
             };
-            if !holder.pool || !self.same_event_class(holder, r) {
+            if hid == id || !self.same_event_class(holder, r) {
                 continue;
             }
+            let holding = if holder.pool {
+                Holding::Pool
+            } else if timed
+                && holder.has_arrivals()
+                && !holder.placed_otherwise()
+                && holder.active_stations().len() < strength
+            {
+                Holding::Tentative
+            } else {
+                continue;
+            };
             for (obs, q) in &holder.members {
+                if !matches!(q, Measure::Arrival { .. }) {
+                    continue;
+                }
                 let in_time = pulse_ns(q).is_some_and(|t| {
                     let t = t as f64 * 1e-9;
                     (t0..=t1).contains(&t)
@@ -989,7 +1030,7 @@ impl Fusion {
                         obs: *obs,
                         measure: q.clone(),
                         holder: hid,
-                        holding: Holding::Pool,
+                        holding,
                     });
                 }
             }
@@ -1039,6 +1080,13 @@ fn consensus(
         })
         .collect();
     (members.len() >= min_stations && members.contains(&required)).then_some(members)
+}
+
+/// Whether a fit's residuals are plausible for one round: within [`MAX_ROUND_VARIANCE`] of the
+/// stated noise (or too few to tell).
+fn sound(fix: &crate::measure::JointFix) -> bool {
+    let v = fix.uncertainty.residual_variance;
+    !(v.is_finite() && fix.dof >= 4 && v > MAX_ROUND_VARIANCE)
 }
 
 /// A pulse's time minus the time `fix`'s source (emitting at `t0_ns`) predicts at `sensor`
