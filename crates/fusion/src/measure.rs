@@ -29,6 +29,11 @@ pub const SIGMA_FLOOR_M: f64 = 1.0;
 /// it bounds where association looks for a bearing or an arrival that fixes no position alone.
 pub const MAX_PERCEPTION_RANGE_M: f64 = 20_000.0;
 
+/// One standard deviation of a sensor's surveyed position, metres per axis: a sensor states
+/// its place without an accuracy, and even a good survey (or a GPS fix averaged over hours)
+/// is off by about a metre, which is ~3 ms of sound.
+pub const SENSOR_SURVEY_SIGMA_M: f64 = 1.0;
+
 /// Fewest arrivals with which the wind is estimated with the position (below, the air is
 /// taken as calm: too few arrivals to tell a breeze from a shift of the source).
 pub const WIND_MIN_ARRIVALS: usize = 8;
@@ -295,7 +300,9 @@ impl Local {
                     local.arrivals.push(ArrivalMeasurement {
                         sensor: frame.to_enu(*sensor, *alt_m),
                         time_s: (*at_ns - t_ref) as f64 * 1e-9,
-                        sigma_s: *sigma_s,
+                        // A sensor's surveyed place is not exact either: its error adds to the
+                        // timing's, at the speed of sound.
+                        sigma_s: sigma_s.hypot(SENSOR_SURVEY_SIGMA_M / 340.0),
                     });
                     local.arrival_index.push(i);
                     temperatures.extend(*temperature_c);

@@ -55,7 +55,7 @@ const MAX_GATE_VARIANCE: f64 = 9.0;
 /// Largest residual variance factor of a new round's fit: beyond the stated sigmas' being
 /// three times too small and a heavy tail, the pulses are not one round (two rounds' pulses
 /// split between sensors can fit somewhere, badly).
-const MAX_ROUND_VARIANCE: f64 = 25.0;
+const MAX_ROUND_VARIANCE: f64 = 16.0;
 /// Timing agreement a round's pulses must keep at the consensus position, beyond three
 /// sigmas, seconds.
 const TIGHT_TOLERANCE_S: f64 = 0.01;
