@@ -104,6 +104,11 @@ struct Scorer<'a> {
     required: Pulse,
     /// Indices of the pulses that could be of the required pulse's round at all.
     others: Vec<usize>,
+    /// For each of `others`: the disagreement allowed whatever the cell (tolerance and three
+    /// sigmas of the pair), seconds.
+    allowance: Vec<f64>,
+    /// Stations, densely numbered from 0 (the best pulse per station is kept in a table).
+    stations: usize,
     search: &'a RoundSearch,
 }
 
@@ -127,25 +132,28 @@ impl Scorer<'_> {
         let up = self.height(at);
         let dp = Self::distance(at, up, self.required.sensor);
         let t0 = self.required.time_s - dp / c;
-        let slack = 2.0 * std::f64::consts::SQRT_2 * half / c + self.search.tolerance_s;
-        let mut best: Vec<(u32, usize, f64)> = Vec::new();
-        for &i in &self.others {
+        let slack = 2.0 * std::f64::consts::SQRT_2 * half / c;
+        // The best pulse per station, by station number.
+        let mut best: Vec<(usize, f64)> = vec![(usize::MAX, f64::INFINITY); self.stations];
+        for (k, &i) in self.others.iter().enumerate() {
             let q = &self.pulses[i];
             let dq = Self::distance(at, up, q.sensor);
             let off = (q.time_s - dq / c - t0).abs();
-            let allowed = slack
-                + 3.0 * q.sigma_s.hypot(self.required.sigma_s)
-                + self.search.speed_uncertainty * (dq - dp).abs() / c;
+            let allowed =
+                slack + self.allowance[k] + self.search.speed_uncertainty * (dq - dp).abs() / c;
             if off > allowed {
                 continue;
             }
-            match best.iter_mut().find(|(s, _, _)| *s == q.station) {
-                Some(entry) if off < entry.2 => *entry = (q.station, i, off),
-                Some(_) => {}
-                None => best.push((q.station, i, off)),
+            if let Some(entry) = best.get_mut(q.station as usize)
+                && off < entry.1
+            {
+                *entry = (i, off);
             }
         }
-        (t0, best.into_iter().map(|(_, i, off)| (i, off)).collect())
+        (
+            t0,
+            best.into_iter().filter(|(i, _)| *i != usize::MAX).collect(),
+        )
     }
 
     fn bound(&self, at: [f64; 2], half: f64) -> usize {
@@ -160,6 +168,19 @@ pub fn find_round(
     required: usize,
     search: &RoundSearch,
 ) -> Option<RoundCandidate> {
+    // Stations numbered densely from 0, whatever numbers the caller used.
+    let mut numbers: std::collections::HashMap<u32, u32> = std::collections::HashMap::new();
+    let dense: Vec<Pulse> = pulses
+        .iter()
+        .map(|q| {
+            let next = numbers.len() as u32;
+            Pulse {
+                station: *numbers.entry(q.station).or_insert(next),
+                ..*q
+            }
+        })
+        .collect();
+    let pulses = &dense[..];
     let p = *pulses.get(required)?;
     let c = search.speed_m_s;
     if !(c > 0.0 && search.radius_m > 0.0) {
@@ -181,10 +202,17 @@ pub fn find_round(
         })
         .map(|(i, _)| i)
         .collect();
+    let allowance = others
+        .iter()
+        .map(|&i| search.tolerance_s + 3.0 * pulses[i].sigma_s.hypot(p.sigma_s))
+        .collect();
+    let stations = numbers.len();
     let scorer = Scorer {
         pulses,
         required: p,
         others,
+        allowance,
+        stations,
         search,
     };
     if 1 + scorer.others.len() < search.min_stations {
