@@ -155,8 +155,8 @@ fn three_rounds_a_second_apart_are_three_incidents_each_with_all_its_pulses() {
     let mut noise = Noise(7);
     let mut stream = Stream::new();
     for k in 0..3 {
-        // The sensors state 2 ms; their picks are good to 4 ms.
-        stream.round(k, source, 10.0 + k as f64, &sensors, 0.004, &mut noise);
+        // The sensors state 2 ms; their picks are good to 8 ms.
+        stream.round(k, source, 10.0 + k as f64, &sensors, 0.008, &mut noise);
     }
     let (reports, rounds) = stream.in_order();
     let (owner, latest) = live(&reports);
