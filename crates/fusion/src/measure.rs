@@ -29,6 +29,17 @@ pub const SIGMA_FLOOR_M: f64 = 1.0;
 /// it bounds where association looks for a bearing or an arrival that fixes no position alone.
 pub const MAX_PERCEPTION_RANGE_M: f64 = 20_000.0;
 
+/// How far the air's mean temperature along the paths may be from what the sensors report,
+/// °C (one standard deviation): they measure it where they stand.
+pub const REPORTED_TEMPERATURE_SIGMA_C: f64 = 2.0;
+
+/// How far the air's temperature may be from the agreement's default when no sensor reports
+/// it, °C (one standard deviation).
+pub const UNREPORTED_TEMPERATURE_SIGMA_C: f64 = 10.0;
+
+/// Change of the speed of sound per °C near 15 °C, m/s.
+const SPEED_PER_DEGREE_M_S: f64 = 0.6;
+
 /// One standard deviation of a sensor's surveyed position, metres per axis: a sensor states
 /// its place without an accuracy, and even a good survey (or a GPS fix averaged over hours)
 /// is off by about a metre, which is ~3 ms of sound.
@@ -235,6 +246,7 @@ struct Local {
     source_height_m: f64,
     surface: Option<Surface>,
     wind_sigma_m_s: Option<f64>,
+    speed_sigma_m_s: Option<f64>,
 }
 
 impl Local {
@@ -255,6 +267,7 @@ impl Local {
             source_height_m: 0.0,
             surface: None,
             wind_sigma_m_s: None,
+            speed_sigma_m_s: None,
         };
         if let Some(p) = prior {
             local.points.push(PointMeasurement {
@@ -329,6 +342,14 @@ impl Local {
             // fix that ignores a light breeze is off by the breeze times the travel time.
             if sensors.len() >= WIND_MIN_ARRIVALS {
                 local.wind_sigma_m_s = Some(WIND_SIGMA_M_S);
+                // And the speed of sound: known to a couple of degrees where sensors report
+                // the air's temperature, to ten where the agreement's default stands in.
+                let degrees = if temperatures.is_empty() {
+                    UNREPORTED_TEMPERATURE_SIGMA_C
+                } else {
+                    REPORTED_TEMPERATURE_SIGMA_C
+                };
+                local.speed_sigma_m_s = Some(SPEED_PER_DEGREE_M_S * degrees);
             }
         }
         local
@@ -343,6 +364,7 @@ impl Local {
             source_height_m: self.source_height_m,
             surface: self.surface,
             wind_sigma_m_s: self.wind_sigma_m_s,
+            speed_sigma_m_s: self.speed_sigma_m_s,
         }
     }
 }

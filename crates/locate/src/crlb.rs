@@ -20,6 +20,7 @@ pub fn crlb_bearings(truth: [f64; 2], b: &[BearingMeasurement]) -> Option<Cov2> 
         source_height_m: 0.0,
         surface: None,
         wind_sigma_m_s: None,
+        speed_sigma_m_s: None,
     })
     .ok()?;
     problem.covariance(&problem.at(truth, 0.0))
@@ -46,6 +47,7 @@ pub fn crlb_arrivals(
         source_height_m,
         surface: None,
         wind_sigma_m_s: None,
+        speed_sigma_m_s: None,
     })
     .ok()?;
     if a.is_empty() {

@@ -1,11 +1,12 @@
-//! Hand-written algebra for the at most 6x6 systems the estimators need (east, north, emission
-//! time, source height, wind east and north): faster to compile than a matrix crate and small
-//! enough to check by eye.
+//! Hand-written algebra for the at most 7x7 systems the estimators need (east, north, emission
+//! time, source height, wind east and north, speed of sound): faster to compile than a matrix
+//! crate and small enough to check by eye.
 
-/// Most unknowns of any fit: east, north, emission time, source height, wind east, wind north.
-pub(crate) const N: usize = 6;
+/// Most unknowns of any fit: east, north, emission time, source height, wind east, wind north,
+/// the speed of sound's offset.
+pub(crate) const N: usize = 7;
 
-/// A square matrix of which only the leading `k`x`k` block (k ≤ 6) is used.
+/// A square matrix of which only the leading `k`x`k` block (k ≤ 7) is used.
 pub(crate) type Mat = [[f64; N]; N];
 
 /// A vector of which only the leading `k` entries are used.
@@ -84,6 +85,6 @@ mod tests {
         let mut a = [[0.0; N]; N];
         a[0][..2].copy_from_slice(&[1.0, 2.0]);
         a[1][..2].copy_from_slice(&[2.0, 4.0]);
-        assert!(solve(&a, &[1.0, 1.0, 0.0, 0.0, 0.0, 0.0], 2).is_none());
+        assert!(solve(&a, &[1.0, 1.0, 0.0, 0.0, 0.0, 0.0, 0.0], 2).is_none());
     }
 }

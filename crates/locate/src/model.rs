@@ -37,6 +37,9 @@ pub(crate) struct Problem<'a> {
     /// With a surface: the prior standard deviation of the wind (m/s), which then makes the
     /// wind's east and north the fifth and sixth unknowns.
     pub wind_sigma: Option<f64>,
+    /// With the wind free: the prior standard deviation of the speed of sound (m/s) about
+    /// `speed`, which then makes its offset the seventh unknown.
+    pub speed_sigma: Option<f64>,
 }
 
 /// Normal equations at one parameter vector.
@@ -85,13 +88,28 @@ impl Problem<'_> {
             (false, _, _) => 2,
             (true, false, _) => 3,
             (true, true, false) => 4,
+            (true, true, true) if self.speed_sigma.is_some() => 7,
             (true, true, true) => 6,
         }
     }
 
     /// Whether the wind is an unknown (with its prior).
     pub fn wind_free(&self) -> bool {
-        self.unknowns() == 6
+        self.unknowns() >= 6
+    }
+
+    /// Whether the speed of sound is an unknown (with its prior).
+    pub fn speed_free(&self) -> bool {
+        self.unknowns() == 7
+    }
+
+    /// The speed of sound at `p`, m/s: the given one, plus the estimated offset when free.
+    pub fn speed_at(&self, p: &Vector) -> f64 {
+        if self.speed_free() {
+            self.speed + p[6]
+        } else {
+            self.speed
+        }
     }
 
     /// Whether any arrival is in use (the emission time is then unknown).
@@ -113,6 +131,7 @@ impl Problem<'_> {
             + 2 * self.points.len()
             + usize::from(self.height_free())
             + 2 * usize::from(self.wind_free())
+            + usize::from(self.speed_free())
     }
 
     /// The up coordinate of the source at `p`: the unknown when it is free, else the given one.
@@ -131,7 +150,7 @@ impl Problem<'_> {
             Some(s) if self.height_free() => s.up_at(x),
             _ => self.source_height,
         };
-        [x[0], x[1], t0, h, 0.0, 0.0]
+        [x[0], x[1], t0, h, 0.0, 0.0, 0.0]
     }
 
     /// The wind at `p` (east, north, m/s): the unknowns when free, else calm.
@@ -152,14 +171,24 @@ impl Problem<'_> {
     }
 
     /// Predicted travel time from the source at `p` to arrival `a`'s sensor, seconds.
-    /// The sound's travel time from the source at `p` to arrival `a`'s sensor, seconds: the
-    /// straight-line distance over the speed, less the wind's carry along it to first order
-    /// (the wavefront's centre drifts with the wind: `τ ≈ d/c − w·(s − x)/c²`).
+    /// The sound's travel time from the source at `p` to arrival `a`'s sensor, seconds. In a
+    /// uniform wind `w` the wavefront is a sphere whose centre drifts with the wind, so the
+    /// time τ solves `|d − w·τ| = c·τ` (`d` the offset from source to sensor); in calm air
+    /// it is the distance over the speed. (The Jacobian in [`Problem::normal`] uses the
+    /// first-order form `τ ≈ |d|/c − w·d/c²`, which the iteration only needs to point the way.)
     pub fn travel_time(&self, p: &Vector, a: &ArrivalMeasurement) -> f64 {
         let w = self.wind(p);
-        let c = self.speed;
-        self.distance(p, a) / c
-            - (w[0] * (a.sensor[0] - p[0]) + w[1] * (a.sensor[1] - p[1])) / (c * c)
+        let c = self.speed_at(p);
+        let dist = self.distance(p, a);
+        if w == [0.0, 0.0] {
+            return dist / c;
+        }
+        let dw = w[0] * (a.sensor[0] - p[0]) + w[1] * (a.sensor[1] - p[1]);
+        let k = c * c - (w[0] * w[0] + w[1] * w[1]);
+        if k <= 0.0 {
+            return dist / c;
+        }
+        (-dw + (dw * dw + k * dist * dist).sqrt()) / k
     }
 
     /// Arrival `a`'s measured minus predicted time for a source at `p`, seconds.
@@ -199,22 +228,27 @@ impl Problem<'_> {
             let var = b.sigma_rad.powi(2) + (b.observer_sigma_m / r).powi(2);
             let r2 = r * r;
             add(
-                [dn / r2, -de / r2, 0.0, 0.0, 0.0, 0.0],
+                [dn / r2, -de / r2, 0.0, 0.0, 0.0, 0.0, 0.0],
                 wrap_angle(b.azimuth_rad - predicted),
                 var,
             );
             if let Some(range) = b.range {
                 let var = range.sigma_m.powi(2) + b.observer_sigma_m.powi(2);
-                add([de / r, dn / r, 0.0, 0.0, 0.0, 0.0], range.mean_m - r, var);
+                add(
+                    [de / r, dn / r, 0.0, 0.0, 0.0, 0.0, 0.0],
+                    range.mean_m - r,
+                    var,
+                );
             }
         }
         let free = self.height_free();
         let windy = self.wind_free();
+        let fast = self.speed_free();
         let h = self.height(p);
         let w = self.wind(p);
         for (_, a) in self.active_arrivals() {
             let d = self.distance(p, a).max(MIN_RANGE_M);
-            let c = self.speed;
+            let c = self.speed_at(p);
             let predicted = p[2] + self.travel_time(p, a);
             let up = if free {
                 (h - a.sensor[2]) / (d * c)
@@ -237,6 +271,7 @@ impl Problem<'_> {
                     up,
                     we,
                     wn,
+                    if fast { -d / (c * c) } else { 0.0 },
                 ],
                 a.time_s - predicted,
                 a.sigma_s.powi(2),
@@ -246,15 +281,19 @@ impl Problem<'_> {
             // The ground as a prior on the height: "measured" is the surface's height at
             // (east, north), "predicted" the unknown height, both linear in the unknowns.
             add(
-                [-s.slope_east, -s.slope_north, 0.0, 1.0, 0.0, 0.0],
+                [-s.slope_east, -s.slope_north, 0.0, 1.0, 0.0, 0.0, 0.0],
                 s.up_at([p[0], p[1]]) - h,
                 s.sigma_m.powi(2),
             );
         }
         if let (true, Some(sigma)) = (windy, self.wind_sigma) {
             // Calm air as the prior of the wind, with its spread.
-            add([0.0, 0.0, 0.0, 0.0, 1.0, 0.0], -w[0], sigma * sigma);
-            add([0.0, 0.0, 0.0, 0.0, 0.0, 1.0], -w[1], sigma * sigma);
+            add([0.0, 0.0, 0.0, 0.0, 1.0, 0.0, 0.0], -w[0], sigma * sigma);
+            add([0.0, 0.0, 0.0, 0.0, 0.0, 1.0, 0.0], -w[1], sigma * sigma);
+        }
+        if let (true, Some(sigma)) = (fast, self.speed_sigma) {
+            // The temperature's speed of sound as the prior of the speed, with its spread.
+            add([0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 1.0], -p[6], sigma * sigma);
         }
         for (at, w) in &self.points {
             let r = [at[0] - p[0], at[1] - p[1]];

@@ -79,6 +79,7 @@ pub fn locate_bearings(b: &[BearingMeasurement]) -> Result<Fix, LocateError> {
         source_height_m: 0.0,
         surface: None,
         wind_sigma_m_s: None,
+        speed_sigma_m_s: None,
     })
 }
 
@@ -106,6 +107,7 @@ pub fn locate_arrivals(
         source_height_m,
         surface: None,
         wind_sigma_m_s: None,
+        speed_sigma_m_s: None,
     })
 }
 
@@ -161,6 +163,9 @@ pub(crate) fn validate<'a>(m: &Measurements<'a>) -> Result<Problem<'a>, LocateEr
         if let Some(w) = m.wind_sigma_m_s {
             check_positive(|| "wind_sigma_m_s".to_owned(), w)?;
         }
+        if let Some(c) = m.speed_sigma_m_s {
+            check_positive(|| "speed_sigma_m_s".to_owned(), c)?;
+        }
         if let Some(surface) = &m.surface {
             check_finite(|| "surface up_m".to_owned(), surface.up_m)?;
             check_finite(|| "surface slope_east".to_owned(), surface.slope_east)?;
@@ -195,6 +200,7 @@ pub(crate) fn validate<'a>(m: &Measurements<'a>) -> Result<Problem<'a>, LocateEr
         source_height: m.source_height_m,
         surface: m.surface,
         wind_sigma: m.surface.and(m.wind_sigma_m_s),
+        speed_sigma: m.surface.and(m.wind_sigma_m_s).and(m.speed_sigma_m_s),
     })
 }
 

@@ -266,6 +266,7 @@ fn a_late_arrival_is_excluded_and_the_fix_stays_near_the_truth() {
         source_height_m: 0.0,
         surface: None,
         wind_sigma_m_s: None,
+        speed_sigma_m_s: None,
     })
     .unwrap();
     assert_eq!(
@@ -317,6 +318,7 @@ fn mixed_measurements_reach_the_bound() {
             source_height_m: 0.0,
             surface: None,
             wind_sigma_m_s: None,
+            speed_sigma_m_s: None,
         };
         tally.add(&locate(&m).unwrap(), truth);
     }
@@ -342,10 +344,11 @@ fn mixed_measurements_reach_the_bound() {
     );
 }
 
-/// Twelve sensors on uneven ground, the source's height and the wind estimated (with the
-/// surface and calm air as priors), and sensors whose stated sigma is a guess: the true
-/// sigma is the stated one times 0.5 to 3. Coverage must stay honest, the error near the
-/// bound computed with the true noise.
+/// Twelve sensors on uneven ground; the source's height, the wind and the speed of sound
+/// estimated (with the surface, calm air ±3 m/s and the reported temperature's speed
+/// ±1.2 m/s as priors, the true wind and speed drawn from them); sensors whose stated sigma
+/// is a guess: the true sigma is the stated one times 0.5 to 3. Coverage must stay honest,
+/// the error near the bound computed with the true noise.
 #[test]
 fn arrivals_stay_honest_when_the_stated_sigma_is_wrong() {
     let mut rng = StdRng::seed_from_u64(17);
@@ -368,15 +371,20 @@ fn arrivals_stay_honest_when_the_stated_sigma_is_wrong() {
         let stated = 0.004;
         let true_sigma = stated * factor;
         let t0 = rng.random_range(0.0..100.0);
+        let wind = [3.0 * unit.sample(&mut rng), 3.0 * unit.sample(&mut rng)];
+        let c = C + 1.2 * unit.sample(&mut rng);
         let a: Vec<ArrivalMeasurement> = sensors
             .iter()
             .map(|&s| {
+                // The wavefront's centre drifts with the wind: |d − w·τ| = c·τ.
                 let d = [s[0] - truth[0], s[1] - truth[1], s[2] - source_up];
+                let dw = d[0] * wind[0] + d[1] * wind[1];
+                let dd = d[0] * d[0] + d[1] * d[1] + d[2] * d[2];
+                let ww = wind[0] * wind[0] + wind[1] * wind[1];
+                let tau = (-dw + (dw * dw + (c * c - ww) * dd).sqrt()) / (c * c - ww);
                 ArrivalMeasurement {
                     sensor: s,
-                    time_s: t0
-                        + (d[0] * d[0] + d[1] * d[1] + d[2] * d[2]).sqrt() / C
-                        + true_sigma * unit.sample(&mut rng),
+                    time_s: t0 + tau + true_sigma * unit.sample(&mut rng),
                     sigma_s: stated,
                 }
             })
@@ -389,6 +397,7 @@ fn arrivals_stay_honest_when_the_stated_sigma_is_wrong() {
             source_height_m: 0.0,
             surface,
             wind_sigma_m_s: Some(3.0),
+            speed_sigma_m_s: Some(1.2),
         };
         let fix = locate(&m).unwrap();
         assert!(
@@ -414,12 +423,21 @@ fn arrivals_stay_honest_when_the_stated_sigma_is_wrong() {
         bound_trace += b.ee + b.nn;
     }
     let mean_bound = bound_trace / TRIALS as f64;
-    tally.check(
-        "TDOA, 12 sensors, stated sigma ×0.5–×3 off, height and wind estimated",
-        Cov2 {
-            ee: 0.5 * mean_bound,
-            en: 0.0,
-            nn: 0.5 * mean_bound,
-        },
+    // Seven unknowns, three of them held by priors: the estimate is a posterior mode, whose
+    // error stays within 1.2× the (Bayesian) bound; what this test holds to the issue's
+    // 0.93–0.97 is the coverage, the honesty of the ellipse.
+    let rmse = (tally.sq_err / tally.trials as f64).sqrt();
+    let coverage = tally.inside as f64 / tally.trials as f64;
+    eprintln!(
+        "TDOA, 12 sensors, stated sigma ×0.5–×3 off, height, wind and speed estimated: RMSE {rmse:.2} m, √trace(bound) {:.2} m, ratio {:.3}, coverage {:.1}%",
+        mean_bound.sqrt(),
+        rmse / mean_bound.sqrt(),
+        100.0 * coverage
     );
+    assert!(
+        rmse <= 1.2 * mean_bound.sqrt(),
+        "RMSE {rmse} vs bound {}",
+        mean_bound.sqrt()
+    );
+    assert!((0.93..=0.97).contains(&coverage), "coverage {coverage}");
 }

@@ -160,6 +160,7 @@ fn a_mix_of_bearings_arrivals_and_reports() {
         source_height_m: 0.0,
         surface: None,
         wind_sigma_m_s: None,
+        speed_sigma_m_s: None,
     };
     let fix = locate(&m).unwrap();
     near(fix.at, src, 1e-3);
@@ -202,6 +203,7 @@ fn too_few_measurements_are_refused_with_the_reason() {
         source_height_m: 0.0,
         surface: None,
         wind_sigma_m_s: None,
+        speed_sigma_m_s: None,
     })
     .unwrap_err();
     assert!(err.to_string().contains("no measurements"), "{err}");
