@@ -620,11 +620,13 @@ impl Fusion {
     }
 }
 
-/// Farthest a sensor hears an event of `kind`, metres: blasts carry far, small arms do not.
+/// Farthest a sensor hears an event of `kind`, metres: blasts carry far (20 km), small arms
+/// a few kilometres — 10 km is taken, so that a network of that size can place a shot it all
+/// heard, while sites 35 km apart stay apart.
 fn audible_range_m(kind: Kind) -> f64 {
     match kind {
         Kind::Explosion | Kind::Projectile | Kind::Flare => MAX_PERCEPTION_RANGE_M,
-        _ => 0.4 * MAX_PERCEPTION_RANGE_M,
+        _ => 0.5 * MAX_PERCEPTION_RANGE_M,
     }
 }
 

@@ -491,31 +491,42 @@ impl Fusion {
                 None => return,
             },
         };
-        let chosen: Vec<&Candidate> = members.iter().map(|&i| &candidates[i]).collect();
-        let refs: Vec<&Measure> = chosen.iter().map(|c| &c.measure).collect();
-        let Some(fix) = joint_fix(&refs, None, self.default_temperature_c) else {
-            return;
-        };
-        if fix.emission_ns.is_none()
-            || fix.uncertainty.residual_variance.is_finite()
-                && fix.uncertainty.residual_variance > MAX_ROUND_VARIANCE
-        {
-            return;
-        }
-        let excluded: Vec<usize> = fix.excluded.iter().map(|(i, _, _)| *i).collect();
-        let kept: Vec<&Candidate> = chosen
-            .iter()
-            .enumerate()
-            .filter(|(i, _)| !excluded.contains(i))
-            .map(|(_, c)| *c)
-            .collect();
         let reach = audible_range_m(r.kind);
-        if kept.len() < min_stations
-            || !kept.iter().any(|c| c.obs == obs)
-            || kept
+        let mut chosen: Vec<&Candidate> = members.iter().map(|&i| &candidates[i]).collect();
+        // Fit; a sensor beyond earshot of the fix cannot have heard it: drop such pulses
+        // (they wait in the pool) and fit again, once.
+        let mut attempt = 0;
+        let kept = loop {
+            attempt += 1;
+            let refs: Vec<&Measure> = chosen.iter().map(|c| &c.measure).collect();
+            let Some(fix) = joint_fix(&refs, None, self.default_temperature_c) else {
+                return;
+            };
+            if fix.emission_ns.is_none()
+                || fix.uncertainty.residual_variance.is_finite()
+                    && fix.uncertainty.residual_variance > MAX_ROUND_VARIANCE
+            {
+                return;
+            }
+            let excluded: Vec<usize> = fix.excluded.iter().map(|(i, _, _)| *i).collect();
+            let kept: Vec<&Candidate> = chosen
                 .iter()
-                .any(|c| distance_azimuth(c.measure.anchor(), fix.estimate.center).0 > reach)
-        {
+                .enumerate()
+                .filter(|(i, _)| !excluded.contains(i))
+                .map(|(_, c)| *c)
+                .collect();
+            let heard = |c: &&Candidate| {
+                distance_azimuth(c.measure.anchor(), fix.estimate.center).0 <= reach
+            };
+            if kept.iter().all(heard) {
+                break kept;
+            }
+            if attempt >= 2 {
+                return;
+            }
+            chosen.retain(|c| heard(c));
+        };
+        if kept.len() < min_stations || !kept.iter().any(|c| c.obs == obs) {
             return;
         }
         // A tentative round gives up pulses only to a round more sensors agree on; one whose
