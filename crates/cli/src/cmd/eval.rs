@@ -216,7 +216,7 @@ fn print_rounds_row(name: &str, r: &RoundScore) {
     let short: String = name
         .chars()
         .rev()
-        .take(32)
+        .take(40)
         .collect::<Vec<_>>()
         .into_iter()
         .rev()
