@@ -682,11 +682,8 @@ impl Fusion {
 
     /// A new, empty round incident of `r`'s kind.
     fn new_round(&mut self, r: &Report) -> IncidentId {
-        let id = self.start_track(ObservationId(0), r, None);
-        if let Some(track) = self.tracks.get_mut(&id) {
-            track.members.clear();
-        }
-        id
+        // Without a measurement, `start_track` makes an incident with no members.
+        self.start_track(ObservationId(0), r, None)
     }
 
     /// Moves `chosen` into round `home` (from the pool, from rounds' aside lists, from
@@ -742,6 +739,14 @@ impl Fusion {
             return;
         }
         self.refit(id);
+        self.back_to_pool_if_unplaced(id);
+        self.reindex(id);
+    }
+
+    /// A round that arrivals alone placed and that fewer than [`MIN_STATIONS`] sensors now
+    /// agree on is no round: it becomes a pool again, its set-aside pulses waiting with the
+    /// rest.
+    fn back_to_pool_if_unplaced(&mut self, id: IncidentId) {
         if let Some(track) = self.tracks.get_mut(&id)
             && !track.pool
             && !track.placed_otherwise()
@@ -754,7 +759,6 @@ impl Fusion {
                 .members
                 .extend(aside.into_iter().map(|(o, m, _)| (o, m)));
         }
-        self.reindex(id);
     }
 
     fn refit(&mut self, id: IncidentId) {
@@ -861,18 +865,8 @@ impl Fusion {
                 log.moved(obs, id, pool);
             }
         }
-        if let Some(track) = self.tracks.get_mut(&id)
-            && !track.pool
-            && track.has_arrivals()
-            && !track.placed_otherwise()
-            && track.active_stations().len() < MIN_STATIONS
-        {
-            track.pool = true;
-            track.fix = None;
-            let aside = std::mem::take(&mut track.aside);
-            track
-                .members
-                .extend(aside.into_iter().map(|(o, m, _)| (o, m)));
+        if self.tracks.get(&id).is_some_and(Track::has_arrivals) {
+            self.back_to_pool_if_unplaced(id);
         }
         self.reindex(id);
     }
