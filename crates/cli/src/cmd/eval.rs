@@ -139,16 +139,20 @@ pub fn run_scenarios(runs: &ScenarioRuns) -> Result<ExitCode> {
         // Exponential spacing sums to about events × interval: start well before, so no report
         // lies in the future.
         let span = 2.0 * runs.events as f64 * runs.interval_s + 3_600.0;
-        let mut t = now.plus_seconds(-span);
         let mut truth = Vec::new();
         let mut reports = Vec::new();
-        let mut spacing = Xorshift(seed.wrapping_mul(0x9e37_79b9_7f4a_7c15) | 1);
-        for _ in 0..runs.events {
-            let ev = generator.simulate(t);
-            truth.push(ev.truth);
-            reports.extend(ev.observations);
-            t = t.plus_seconds(-runs.interval_s * spacing.unit().ln());
-        }
+        crate::cmd::simulate::for_each_event(
+            &mut generator,
+            seed,
+            now.plus_seconds(-span),
+            runs.events,
+            runs.interval_s,
+            |ev| {
+                truth.push(ev.truth);
+                reports.extend(ev.observations);
+                Ok(())
+            },
+        )?;
         reports.sort_by_key(|o| o.observed_at);
         let dir = tempfile::tempdir().context("creating a scratch folder")?;
         let store = SqliteStore::open(&data_dir::db_path(dir.path()), Durability::Process)?;
@@ -191,19 +195,6 @@ pub fn run_scenarios(runs: &ScenarioRuns) -> Result<ExitCode> {
         }
     }
     Ok(ExitCode::SUCCESS)
-}
-
-/// A small deterministic generator for the events' spacing.
-struct Xorshift(u64);
-
-impl Xorshift {
-    /// A uniform draw in (0, 1].
-    fn unit(&mut self) -> f64 {
-        self.0 ^= self.0 << 13;
-        self.0 ^= self.0 >> 7;
-        self.0 ^= self.0 << 17;
-        ((self.0 >> 11) as f64 + 1.0) / (1u64 << 53) as f64
-    }
 }
 
 fn print_rounds_header() {

@@ -9,7 +9,7 @@ use std::process::ExitCode;
 use std::sync::Arc;
 use truce_core::Timestamp;
 use truce_fusion::Rules;
-use truce_sim::{Generator, Scenario};
+use truce_sim::{Generator, Scenario, SimEvent};
 
 /// What to simulate.
 pub struct SimulateArgs<'a> {
@@ -29,6 +29,28 @@ pub struct SimulateArgs<'a> {
     pub observations: &'a Path,
     /// Where the truth goes, one JSON event per line.
     pub truth: &'a Path,
+}
+
+/// Simulates `events` events from `start`, spaced by exponential gaps of mean `interval_s`
+/// drawn from `seed` (the same seed gives the same times), handing each to `each`; returns
+/// the time after the last. `truce simulate` and `truce eval --scenario` both run this, so
+/// they make the same stream.
+pub fn for_each_event(
+    generator: &mut Generator,
+    seed: u64,
+    start: Timestamp,
+    events: u64,
+    interval_s: f64,
+    mut each: impl FnMut(SimEvent) -> Result<()>,
+) -> Result<Timestamp> {
+    let mut spacing = rand::rngs::StdRng::seed_from_u64(seed ^ 0x5eed);
+    let mut t = start;
+    for _ in 0..events {
+        each(generator.simulate(t))?;
+        let u: f64 = spacing.random_range(1e-12..1.0);
+        t = t.plus_seconds(-interval_s * u.ln());
+    }
+    Ok(t)
 }
 
 /// Writes the reports and the truth; prints a one-line summary.
@@ -57,21 +79,24 @@ pub fn run(args: &SimulateArgs) -> Result<ExitCode> {
     let rules = Rules::new(Arc::new(agreement));
     let mut generator =
         Generator::new(scenario, args.seed).with_sides(Box::new(move |p| rules.side_at(p)));
-    let mut spacing = rand::rngs::StdRng::seed_from_u64(args.seed ^ 0x5eed);
     let mut truth_out = BufWriter::new(
         std::fs::File::create(args.truth)
             .with_context(|| format!("creating {}", args.truth.display()))?,
     );
     let mut reports = Vec::new();
-    let mut t = args.start;
-    for _ in 0..args.events {
-        let ev = generator.simulate(t);
-        serde_json::to_writer(&mut truth_out, &ev.truth)?;
-        truth_out.write_all(b"\n")?;
-        reports.extend(ev.observations);
-        let u: f64 = spacing.random_range(1e-12..1.0);
-        t = t.plus_seconds(-args.interval_s * u.ln());
-    }
+    let t = for_each_event(
+        &mut generator,
+        args.seed,
+        args.start,
+        args.events,
+        args.interval_s,
+        |ev| {
+            serde_json::to_writer(&mut truth_out, &ev.truth)?;
+            truth_out.write_all(b"\n")?;
+            reports.extend(ev.observations);
+            Ok(())
+        },
+    )?;
     truth_out.flush()?;
     // Reports reach the center in the order they were made.
     reports.sort_by_key(|o| o.observed_at);
