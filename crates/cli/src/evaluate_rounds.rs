@@ -170,6 +170,15 @@ pub fn evaluate_rounds(
         let miss = e.hypot(n);
         if miss > GROSS_M && miss > 3.0 * cov.ellipse_95().semi_major_m {
             score.gross += 1;
+            if std::env::var_os("TRUCE_EVAL_DEBUG").is_some() {
+                let mut spread: Vec<_> = cells
+                    .iter()
+                    .filter(|((c, i), _)| *c == class || *i == inc)
+                    .map(|((c, i), n)| format!("class {c} in {i}: {n}"))
+                    .collect();
+                spread.sort();
+                eprintln!("gross {}:{} (class {class}): {}", t.event, k, spread.join(", "));
+            }
         }
         err2 += miss * miss;
         if std::env::var_os("TRUCE_EVAL_DEBUG").is_some() {
