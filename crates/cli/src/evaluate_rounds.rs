@@ -177,7 +177,13 @@ pub fn evaluate_rounds(
                     .map(|((c, i), n)| format!("class {c} in {i}: {n}"))
                     .collect();
                 spread.sort();
-                eprintln!("gross {}:{} (class {class}): {}", t.event, k, spread.join(", "));
+                eprintln!(
+                    "gross {}:{} (class {class}): {}",
+                    t.event,
+                    k,
+                    spread.join(", ")
+                );
+                debug_pulses(r, decided, est, default_temperature_c);
             }
         }
         err2 += miss * miss;
@@ -272,6 +278,58 @@ pub fn evaluate_rounds(
     }
     score.incident_rmse_m = (inc_err2 / score.incidents.max(1) as f64).sqrt();
     score
+}
+
+/// Under `TRUCE_EVAL_DEBUG`: each pulse of round `r`, where it went, whether the fit left it
+/// out, what the truth says of it and its residual at the true source.
+fn debug_pulses(
+    r: &truce_sim::RoundTruth,
+    decided: &HashMap<uuid::Uuid, Decided>,
+    est: &IncidentEstimate,
+    default_temperature_c: f64,
+) {
+    let excluded: Vec<_> = est.excluded.iter().map(|x| x.observation_id).collect();
+    let here = LatLon::new(r.lat, r.lon);
+    let frame = LocalFrame::at(here);
+    let t0 = r.time.unix_nanos();
+    for (i, u) in r.observations.iter().chain(&r.echoes).enumerate() {
+        let Some(d) = decided.get(u) else { continue };
+        let Some(Measure::Arrival {
+            sensor,
+            alt_m,
+            at_ns,
+            sigma_s,
+            temperature_c,
+        }) = &d.measure
+        else {
+            continue;
+        };
+        let c = truce_locate::speed_of_sound(temperature_c.unwrap_or(default_temperature_c));
+        let (e, n) = frame.to_en(*sensor);
+        let dist = e.hypot(n).hypot(alt_m - r.alt_m);
+        let residual = (*at_ns - t0) as f64 * 1e-9 - dist / c;
+        let truth = if r.echoes.contains(u) {
+            "echo"
+        } else if r.late.contains(u) {
+            "late"
+        } else {
+            ""
+        };
+        eprintln!(
+            "  pulse {} in {}{} {truth:4} residual {:7.1} ms, stated {:.1} ms, true {:.1} ms, {:.0} m",
+            d.observation_id.0,
+            d.incident_id.0,
+            if excluded.contains(&d.observation_id) {
+                " excluded"
+            } else {
+                ""
+            },
+            residual * 1e3,
+            sigma_s * 1e3,
+            r.sigma_s.get(i).copied().unwrap_or(f64::NAN) * 1e3,
+            dist
+        );
+    }
 }
 
 #[cfg(test)]

@@ -819,6 +819,7 @@ fn incident_estimate(rules: &Rules, t: &Track) -> IncidentEstimate {
 
 mod pulses;
 mod regroup;
+mod untangle;
 use regroup::BatchLog;
 pub use regroup::RegroupError;
 

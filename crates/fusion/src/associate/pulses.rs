@@ -74,14 +74,14 @@ const EARLY_ASIDE_S: f64 = 0.1;
 const POOL_SPAN_S: f64 = 300.0;
 
 /// Where a sensor is: pulses with the same reported place are one station.
-fn station(m: &Measure) -> Option<(u64, u64)> {
+pub(super) fn station(m: &Measure) -> Option<(u64, u64)> {
     match m {
         Measure::Arrival { sensor, .. } => Some((sensor.lat.to_bits(), sensor.lon.to_bits())),
         _ => None,
     }
 }
 
-fn pulse_ns(m: &Measure) -> Option<i128> {
+pub(super) fn pulse_ns(m: &Measure) -> Option<i128> {
     match m {
         Measure::Arrival { at_ns, .. } => Some(*at_ns),
         _ => None,
@@ -236,6 +236,7 @@ impl Fusion {
                         self.settle(id, log);
                         self.gather_stragglers(id, log);
                         self.merge_into_neighbour(id, log);
+                        self.untangle(id, log);
                         return;
                     }
                 }
@@ -312,7 +313,7 @@ impl Fusion {
     }
 
     /// The pool incident pulse `m` waits in (one is started when none is open nearby).
-    fn pool_for(&mut self, obs: ObservationId, r: &Report, m: Measure) -> IncidentId {
+    pub(super) fn pool_for(&mut self, obs: ObservationId, r: &Report, m: Measure) -> IncidentId {
         let t = r.at.unix_seconds();
         let query = area(m.anchor(), audible_range_m(r.kind), t, t);
         let mut best: Option<(f64, IncidentId)> = None;
@@ -576,6 +577,7 @@ impl Fusion {
         self.settle(home, log);
         self.gather_stragglers(home, log);
         self.merge_into_neighbour(home, log);
+        self.untangle(home, log);
     }
 
     /// Rapid fire from one place: the pulses that agree with `required` on one emission time
@@ -681,7 +683,7 @@ impl Fusion {
     }
 
     /// A new, empty round incident of `r`'s kind.
-    fn new_round(&mut self, r: &Report) -> IncidentId {
+    pub(super) fn new_round(&mut self, r: &Report) -> IncidentId {
         // Without a measurement, `start_track` makes an incident with no members.
         self.start_track(ObservationId(0), r, None)
     }
@@ -727,7 +729,7 @@ impl Fusion {
 
     /// An incident lost pulses to `taker`: a pool left empty is folded into it; a round left
     /// with too few sensors goes back to the pool; any other is refitted.
-    fn after_losing(&mut self, id: IncidentId, taker: IncidentId, log: &mut BatchLog) {
+    pub(super) fn after_losing(&mut self, id: IncidentId, taker: IncidentId, log: &mut BatchLog) {
         let Some(track) = self.tracks.get_mut(&id) else {
             return;
         };
@@ -761,7 +763,7 @@ impl Fusion {
         }
     }
 
-    fn refit(&mut self, id: IncidentId) {
+    pub(super) fn refit(&mut self, id: IncidentId) {
         let temperature = self.default_temperature_c;
         if let Some(track) = self.tracks.get_mut(&id) {
             if track.pool {
@@ -1089,7 +1091,7 @@ fn consensus(
 
 /// Whether a fit's residuals are plausible for one round: within [`MAX_ROUND_VARIANCE`] of the
 /// stated noise (or too few to tell).
-fn sound(fix: &crate::measure::JointFix) -> bool {
+pub(super) fn sound(fix: &crate::measure::JointFix) -> bool {
     let v = fix.uncertainty.residual_variance;
     !(v.is_finite() && fix.dof >= 4 && v > MAX_ROUND_VARIANCE)
 }

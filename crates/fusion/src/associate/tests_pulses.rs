@@ -284,3 +284,109 @@ fn rapid_fire_live_and_batch_agree() {
     let (reports, _) = stream.in_order();
     check_incremental_equals_batch(&reports);
 }
+
+#[test]
+fn crossed_rounds_of_one_burst_are_dealt_out_again_by_aligning_the_sensors() {
+    let sensors = network([0.0, 0.0]);
+    let source = [250.0, -150.0, 50.0];
+    let mut noise = Noise(13);
+    let mut stream = Stream::new();
+    for k in 0..3 {
+        stream.round(
+            k,
+            source,
+            4.0 + 0.9 * k as f64 + 0.1 * (k * k) as f64,
+            &sensors,
+            0.003,
+            &mut noise,
+        );
+    }
+    let (reports, rounds) = stream.in_order();
+    let mut fusion = Fusion::new(RULES.clone());
+    for item in numbered(&reports, 0) {
+        fusion.absorb(&[item]);
+    }
+    let round_of = |o: ObservationId| rounds[(o.0 - 1) as usize];
+    let holder_of = |fusion: &Fusion, round: usize| -> Vec<IncidentId> {
+        let mut ids: Vec<IncidentId> = fusion
+            .tracks
+            .iter()
+            .filter(|(_, t)| t.members.iter().any(|(o, _)| round_of(*o) == Some(round)))
+            .map(|(id, _)| *id)
+            .collect();
+        ids.sort_unstable();
+        ids
+    };
+    let (a, b) = (holder_of(&fusion, 0), holder_of(&fusion, 1));
+    assert_eq!(
+        (a.len(), b.len()),
+        (1, 1),
+        "each round in one incident first"
+    );
+    let (a, b) = (a[0], b[0]);
+    // Cross them as a round forming while its pulses arrive can: at five sensors, each
+    // incident holds the other round's pulse.
+    for s in sensors.iter().take(5) {
+        let key = |m: &Measure| match m {
+            Measure::Arrival { sensor, .. } => {
+                let p = LocalFrame::at(BLAST).from_en(s[0], s[1]);
+                (sensor.lat - p.lat).abs() < 1e-9 && (sensor.lon - p.lon).abs() < 1e-9
+            }
+            _ => false,
+        };
+        let take = |fusion: &mut Fusion, id: IncidentId| {
+            let t = fusion.tracks.get_mut(&id).unwrap_or_else(|| unreachable!());
+            let i = t
+                .members
+                .iter()
+                .position(|(_, m)| key(m))
+                .unwrap_or_else(|| unreachable!());
+            t.members.remove(i)
+        };
+        let (pa, pb) = (take(&mut fusion, a), take(&mut fusion, b));
+        fusion
+            .tracks
+            .get_mut(&a)
+            .unwrap_or_else(|| unreachable!())
+            .members
+            .push(pb);
+        fusion
+            .tracks
+            .get_mut(&b)
+            .unwrap_or_else(|| unreachable!())
+            .members
+            .push(pa);
+    }
+    for id in [a, b] {
+        fusion.refit(id);
+        fusion.reindex(id);
+    }
+    let mixed = |fusion: &Fusion, id: IncidentId| {
+        let mut r: Vec<Option<usize>> = fusion.tracks[&id]
+            .members
+            .iter()
+            .map(|(o, _)| round_of(*o))
+            .collect();
+        r.sort_unstable();
+        r.dedup();
+        r.len()
+    };
+    assert_eq!(mixed(&fusion, a), 2, "the rounds are crossed before");
+    fusion.untangle(a, &mut BatchLog::default());
+    for (round, id) in [(0, a), (1, b)] {
+        let t = &fusion.tracks[&id];
+        assert!(
+            t.members.iter().all(|(o, _)| round_of(*o) == Some(round)),
+            "incident {id} holds round {round} alone after: {:?}",
+            t.members
+                .iter()
+                .map(|(o, _)| round_of(*o))
+                .collect::<Vec<_>>()
+        );
+        assert_eq!(
+            t.members.len(),
+            sensors.len(),
+            "round {round}: every pulse back"
+        );
+    }
+}

@@ -1,0 +1,435 @@
+//! Rounds of one burst whose pulses crossed.
+//!
+//! Under rapid fire from one place, the sensors nearest the source hear the second round
+//! before the farthest hear the first. A round that forms while its pulses are still arriving
+//! can take, at some sensors, the next round's pulse instead of its own: a fix a few hundred
+//! metres off, with one emission time that fits both halves badly but "plausibly". Its
+//! neighbour then holds the rest, crossed the same way.
+//!
+//! Such rounds share one source, and so, at each sensor, one travel time: a sensor's pulses
+//! are the burst's emission times shifted by it. So whenever a round forms or grows, the
+//! rounds of its burst (same event class, located within [`BURST_RADIUS_M`], emitted within
+//! [`BURST_SPAN_S`]) are looked at together, without trusting any of their positions: the
+//! sensor with the most pulses is the template, each other sensor's pulse sequence is shifted
+//! to line up with it (by no more than the sensors' separation allows, plus a longer path),
+//! and the aligned times cluster by round, one pulse per sensor. When the rounds found this
+//! way put more sensors into sound fits (and fit no worse per sensor) than the rounds hold
+//! now, the pulses are dealt out again: the clusters, in emission order, to the burst's
+//! incidents in emission order; what no cluster takes waits in the pool.
+//!
+//! It depends only on the rounds' state, so live and batch absorption stay equal.
+
+use super::pulses::{MIN_STATIONS, pulse_ns, sound, station};
+use super::regroup::BatchLog;
+use super::{Fusion, Report};
+use crate::measure::{JointFix, Measure, joint_fix};
+use std::collections::HashMap;
+use truce_core::{IncidentId, ObservationId, Timestamp};
+use truce_geo::distance_azimuth;
+
+/// Rounds of one burst are emitted within this of the round looked at, seconds.
+const BURST_SPAN_S: f64 = 3.5;
+/// Rounds of one burst are placed within this of the round looked at, metres.
+const BURST_RADIUS_M: f64 = 1000.0;
+/// Most neighbours looked at with a round (the nearest in emission time): crossing happens
+/// between rounds close in time, and the cost stays bounded under long bursts.
+const MAX_NEIGHBOURS: usize = 4;
+/// Most clusters one partition makes.
+const MAX_CLUSTERS: usize = 12;
+
+/// A pulse of the burst and the round holding it now.
+struct Held {
+    obs: ObservationId,
+    measure: Measure,
+    holder: IncidentId,
+}
+
+/// Pulses dealt out into rounds, with their fits.
+struct Partition {
+    /// For each round, indices into the burst's pulses, and its fit.
+    rounds: Vec<(Vec<usize>, JointFix)>,
+    /// Sensors in the fits (pulses not excluded).
+    active: usize,
+    /// Sum of the fits' chi².
+    chi2: f64,
+}
+
+impl Fusion {
+    /// Deals the pulses of `id`'s burst out again when that puts more sensors into sound
+    /// fits (see the module's documentation).
+    pub(super) fn untangle(&mut self, id: IncidentId, log: &mut BatchLog) {
+        let Some(burst) = self.burst_of(id) else {
+            return;
+        };
+        let mut pulses: Vec<Held> = Vec::new();
+        let (mut active, mut chi2) = (0usize, 0.0);
+        for &b in &burst {
+            let Some(track) = self.tracks.get(&b) else {
+                return;
+            };
+            let Some(fix) = &track.fix else { return };
+            active += track.active_stations().len();
+            chi2 += fix.chi2;
+            let held = track
+                .members
+                .iter()
+                .map(|(o, m)| (o, m))
+                .chain(track.aside.iter().map(|(o, m, _)| (o, m)));
+            for (obs, measure) in held {
+                pulses.push(Held {
+                    obs: *obs,
+                    measure: measure.clone(),
+                    holder: b,
+                });
+            }
+        }
+        let current = self.current_rounds(&burst, &pulses);
+        // Position-free: a sensor hears every round of a burst after the same travel time, so
+        // its pulses are the burst's emission times shifted; aligning the sensors' sequences
+        // labels the rounds even when every current fit is a crossed one.
+        let clusters = aligned_clusters(&pulses);
+        if clusters.is_empty() || same_partition(&clusters, &current) {
+            return;
+        }
+        let Some(p) = self.fit_partition(clusters, &pulses) else {
+            return;
+        };
+        // More sensors in the fits, and no worse a fit per sensor; or as many, fitting better.
+        let per_sensor = |chi2: f64, n: usize| chi2 / n.max(1) as f64;
+        let more = p.active > active && per_sensor(p.chi2, p.active) <= per_sensor(chi2, active);
+        if !(more || p.active == active && p.chi2 < chi2) {
+            return;
+        }
+        self.deal_out(&burst, pulses, p, log);
+    }
+
+    /// `id` and the located arrival-only rounds of its burst, in emission order; `None` when
+    /// it has no such neighbour.
+    fn burst_of(&self, id: IncidentId) -> Option<Vec<IncidentId>> {
+        let track = self.tracks.get(&id)?;
+        if !arrival_round(track) {
+            return None;
+        }
+        let fix = track.fix.as_ref()?;
+        let t0 = fix.emission_ns?;
+        let env = track.indexed?;
+        let mut near: Vec<(i128, IncidentId)> = Vec::new();
+        for item in self.index.locate_in_envelope_intersecting(&env) {
+            if item.id == id {
+                continue;
+            }
+            let Some(other) = self.tracks.get(&item.id) else {
+                continue;
+            };
+            if other.kind != track.kind || other.merged_into.is_some() || !arrival_round(other) {
+                continue;
+            }
+            let Some(of) = &other.fix else { continue };
+            let Some(t) = of.emission_ns else { continue };
+            let gap = (t - t0).abs();
+            if (gap as f64) * 1e-9 > BURST_SPAN_S
+                || distance_azimuth(of.estimate.center, fix.estimate.center).0 > BURST_RADIUS_M
+                || super::role(other.subkind) != super::role(track.subkind)
+            {
+                continue;
+            }
+            near.push((gap, item.id));
+        }
+        if near.is_empty() {
+            return None;
+        }
+        near.sort_unstable();
+        near.truncate(MAX_NEIGHBOURS);
+        let mut burst: Vec<(i128, IncidentId)> = near
+            .into_iter()
+            .filter_map(|(_, b)| {
+                let t = self.tracks.get(&b)?.fix.as_ref()?.emission_ns?;
+                Some((t, b))
+            })
+            .collect();
+        burst.push((t0, id));
+        burst.sort_unstable();
+        Some(burst.into_iter().map(|(_, b)| b).collect())
+    }
+
+    /// The burst's rounds as they are: for each, the indices of the pulses its fit uses.
+    fn current_rounds(&self, burst: &[IncidentId], pulses: &[Held]) -> Vec<Vec<usize>> {
+        burst
+            .iter()
+            .filter_map(|b| {
+                let track = self.tracks.get(b)?;
+                let fix = track.fix.as_ref()?;
+                let excluded: Vec<usize> = fix.excluded.iter().map(|(i, _, _)| *i).collect();
+                let active: Vec<ObservationId> = track
+                    .members
+                    .iter()
+                    .enumerate()
+                    .filter(|(i, _)| !excluded.contains(i))
+                    .map(|(_, (o, _))| *o)
+                    .collect();
+                let mut idx: Vec<usize> = pulses
+                    .iter()
+                    .enumerate()
+                    .filter(|(_, p)| p.holder == *b && active.contains(&p.obs))
+                    .map(|(i, _)| i)
+                    .collect();
+                idx.sort_unstable();
+                Some(idx)
+            })
+            .collect()
+    }
+
+    /// Fits each cluster; `None` when any fit is not one sound, timed round.
+    fn fit_partition(&self, clusters: Vec<Vec<usize>>, pulses: &[Held]) -> Option<Partition> {
+        let mut rounds = Vec::with_capacity(clusters.len());
+        let (mut active, mut chi2) = (0, 0.0);
+        for idx in clusters {
+            let refs: Vec<&Measure> = idx.iter().map(|&i| &pulses[i].measure).collect();
+            let fix = joint_fix(&refs, None, self.default_temperature_c)?;
+            if fix.emission_ns.is_none() || !sound(&fix) {
+                return None;
+            }
+            active += idx.len() - fix.excluded.len();
+            chi2 += fix.chi2;
+            rounds.push((idx, fix));
+        }
+        rounds.sort_by_key(|(_, f)| f.emission_ns);
+        Some(Partition {
+            rounds,
+            active,
+            chi2,
+        })
+    }
+
+    /// Puts partition `p` in place: its rounds, in emission order, to the burst's incidents in
+    /// emission order (new rounds for any beyond), the pulses no round takes to the pool.
+    fn deal_out(
+        &mut self,
+        burst: &[IncidentId],
+        pulses: Vec<Held>,
+        p: Partition,
+        log: &mut BatchLog,
+    ) {
+        let Some(first) = burst.first().and_then(|b| self.tracks.get(b)) else {
+            return;
+        };
+        let report = Report {
+            kind: first.kind,
+            subkind: first.subkind,
+            weapon: first.weapon,
+            count: 1,
+            at: first.first_seen,
+        };
+        for b in burst {
+            if let Some(track) = self.tracks.get_mut(b) {
+                track.members.clear();
+                track.aside.clear();
+            }
+        }
+        let mut home: HashMap<usize, IncidentId> = HashMap::new();
+        let mut targets: Vec<IncidentId> = Vec::new();
+        for (k, (idx, _)) in p.rounds.iter().enumerate() {
+            let target = match burst.get(k) {
+                Some(b) => *b,
+                None => self.new_round(&report),
+            };
+            targets.push(target);
+            for &i in idx {
+                home.insert(i, target);
+            }
+        }
+        for (i, held) in pulses.into_iter().enumerate() {
+            let Some(at) = pulse_ns(&held.measure).and_then(Timestamp::from_unix_nanos) else {
+                continue;
+            };
+            let to = match home.get(&i) {
+                Some(&target) => {
+                    if let Some(track) = self.tracks.get_mut(&target) {
+                        track.members.push((held.obs, held.measure));
+                    }
+                    target
+                }
+                None => self.pool_for(held.obs, &Report { at, ..report }, held.measure),
+            };
+            if to != held.holder {
+                log.moved(held.obs, held.holder, to);
+            }
+        }
+        for &b in burst.iter().chain(&targets) {
+            self.reset_times(b);
+            log.touch(b);
+        }
+        let taker = targets.first().copied();
+        for b in burst.iter().filter(|b| !targets.contains(b)) {
+            if let Some(taker) = taker {
+                self.after_losing(*b, taker, log);
+            }
+        }
+        for &t in &targets {
+            self.refit(t);
+            self.settle(t, log);
+        }
+        for &t in &targets {
+            self.gather_stragglers(t, log);
+        }
+    }
+
+    /// A round's first and last times from the pulses it holds.
+    fn reset_times(&mut self, id: IncidentId) {
+        let Some(track) = self.tracks.get_mut(&id) else {
+            return;
+        };
+        let times: Vec<Timestamp> = track
+            .members
+            .iter()
+            .map(|(_, m)| m)
+            .chain(track.aside.iter().map(|(_, m, _)| m))
+            .filter_map(|m| pulse_ns(m).and_then(Timestamp::from_unix_nanos))
+            .collect();
+        if let (Some(lo), Some(hi)) = (times.iter().min(), times.iter().max()) {
+            track.first_seen = *lo;
+            track.last_seen = *hi;
+        }
+    }
+}
+
+/// Whether `track` is a located round placed by arrivals alone.
+fn arrival_round(track: &super::Track) -> bool {
+    !track.pool
+        && track.prior.is_none()
+        && !track.members.is_empty()
+        && track
+            .members
+            .iter()
+            .all(|(_, m)| matches!(m, Measure::Arrival { .. }))
+        && track.fix.as_ref().is_some_and(|f| f.emission_ns.is_some())
+}
+
+/// The untaken pulses (indices into `heard`) within their allowance of `centre`, one per
+/// sensor: the nearest to it.
+fn agreeing(heard: &[(usize, (u64, u64), f64, f64)], taken: &[bool], centre: f64) -> Vec<usize> {
+    let mut per_station: HashMap<(u64, u64), (f64, usize)> = HashMap::new();
+    for (k, (_, key, residual, allowed)) in heard.iter().enumerate() {
+        let off = (residual - centre).abs();
+        if taken[k] || off > *allowed {
+            continue;
+        }
+        let e = per_station.entry(*key).or_insert((off, k));
+        if off < e.0 {
+            *e = (off, k);
+        }
+    }
+    let mut out: Vec<usize> = per_station.values().map(|(_, k)| *k).collect();
+    out.sort_unstable();
+    out
+}
+
+/// Whether `clusters` are the rounds as they are (the same pulses, round for round).
+fn same_partition(clusters: &[Vec<usize>], current: &[Vec<usize>]) -> bool {
+    let mut a: Vec<&Vec<usize>> = clusters.iter().collect();
+    let mut b: Vec<&Vec<usize>> = current.iter().filter(|r| !r.is_empty()).collect();
+    a.sort();
+    b.sort();
+    a == b
+}
+
+/// Where a sensor is (its reported latitude's and longitude's bits).
+type StationKey = (u64, u64);
+/// A sensor's pulses: time (seconds from the burst's first) and index among the burst's.
+type Sequence = Vec<(f64, usize)>;
+
+/// How far a pulse's aligned time may be from its round's and still be that round's, beyond
+/// three of its stated sigmas, seconds: the reference sensor's own error, a moving source.
+const ALIGN_TOLERANCE_S: f64 = 0.03;
+/// Slowest sound a burst's travel times allow for (−30 °C), metres per second.
+const SLOWEST_SOUND_M_S: f64 = 312.0;
+
+/// The burst's pulses labelled by round without a position: the sensor with the most pulses
+/// is the template; each other sensor's pulses are shifted by the one travel-time difference
+/// (no larger than the sensors' separation allows, plus a longer path) that lines most of them
+/// up with the template; then the aligned times cluster by round, one pulse per sensor.
+fn aligned_clusters(pulses: &[Held]) -> Vec<Vec<usize>> {
+    let mut by_station: HashMap<StationKey, Sequence> = HashMap::new();
+    let Some(t_ref) = pulses.iter().filter_map(|p| pulse_ns(&p.measure)).min() else {
+        return Vec::new();
+    };
+    for (i, p) in pulses.iter().enumerate() {
+        if let (Some(key), Some(t)) = (station(&p.measure), pulse_ns(&p.measure)) {
+            by_station
+                .entry(key)
+                .or_default()
+                .push(((t - t_ref) as f64 * 1e-9, i));
+        }
+    }
+    let mut stations: Vec<(StationKey, Sequence)> = by_station.into_iter().collect();
+    stations.sort_by(|a, b| b.1.len().cmp(&a.1.len()).then(a.0.cmp(&b.0)));
+    let Some((_, template)) = stations.first() else {
+        return Vec::new();
+    };
+    let template: Vec<f64> = template.iter().map(|(t, _)| *t).collect();
+    let Some(reference) = stations.first().and_then(|(_, v)| v.first()) else {
+        return Vec::new();
+    };
+    let at = pulses[reference.1].measure.anchor();
+    let tolerance = |i: usize| match &pulses[i].measure {
+        Measure::Arrival { sigma_s, .. } => 3.0 * sigma_s + ALIGN_TOLERANCE_S,
+        _ => ALIGN_TOLERANCE_S,
+    };
+    let near_template = |t: f64, tol: f64| template.iter().any(|u| (t - u).abs() <= tol);
+    // Each pulse's time minus its sensor's shift.
+    let mut aligned: Vec<(usize, (u64, u64), f64, f64)> = Vec::new();
+    for (key, list) in &stations {
+        let Some(&(_, first)) = list.first() else {
+            continue;
+        };
+        let separation = distance_azimuth(at, pulses[first].measure.anchor()).0;
+        let bound = separation / SLOWEST_SOUND_M_S + super::MAX_MULTIPATH_DELAY_S;
+        let mut best: Option<(usize, f64)> = None;
+        for &(p, _) in list {
+            for &u in &template {
+                let shift = p - u;
+                if shift.abs() > bound {
+                    continue;
+                }
+                let lined_up = list
+                    .iter()
+                    .filter(|&&(q, i)| near_template(q - shift, tolerance(i)))
+                    .count();
+                let better = best
+                    .is_none_or(|(n, s)| lined_up > n || (lined_up == n && shift.abs() < s.abs()));
+                if better {
+                    best = Some((lined_up, shift));
+                }
+            }
+        }
+        let Some((_, shift)) = best else { continue };
+        for &(q, i) in list {
+            aligned.push((i, *key, q - shift, tolerance(i)));
+        }
+    }
+    aligned.sort_by(|a, b| a.2.total_cmp(&b.2).then(a.0.cmp(&b.0)));
+    let mut taken = vec![false; aligned.len()];
+    let mut clusters = Vec::new();
+    while clusters.len() < MAX_CLUSTERS {
+        let mut best: Option<Vec<usize>> = None;
+        for j in 0..aligned.len() {
+            if taken[j] {
+                continue;
+            }
+            let members = agreeing(&aligned, &taken, aligned[j].2);
+            if best.as_ref().is_none_or(|b| members.len() > b.len()) {
+                best = Some(members);
+            }
+        }
+        let Some(members) = best.filter(|m| m.len() >= MIN_STATIONS) else {
+            break;
+        };
+        for &k in &members {
+            taken[k] = true;
+        }
+        let mut idx: Vec<usize> = members.iter().map(|&k| aligned[k].0).collect();
+        idx.sort_unstable();
+        clusters.push(idx);
+    }
+    clusters
+}
