@@ -234,10 +234,12 @@ pub struct Uncertainty {
     /// The a posteriori variance factor `chi²/dof` (NaN without redundancy): about 1 when the
     /// stated sigmas are right, 9 when they are three times too small.
     pub residual_variance: f64,
-    /// The factor [`Fix::cov`] is the stated covariance times: 1 when the residuals agree
-    /// with the stated noise, else the variance factor times the ratio of Student's (F) to the
-    /// normal (chi²) 95% quantile for the degrees of freedom, so the 95% ellipse stays a 95%
-    /// ellipse when the noise had to be estimated. Never below 1.
+    /// How much [`Fix::cov`] widens the stated covariance, as the ratio of their
+    /// determinants' square roots (the ellipses' area ratio): 1 when the stated sigmas stand.
+    /// With redundancy the covariance is the residuals' own (the heteroscedasticity-consistent
+    /// sandwich, HC3) for fits of arrivals, never smaller than the stated one in any direction;
+    /// for fits of bearings and reports alone, the variance factor times the ratio of Student's
+    /// (F) to the normal (chi²) 95% quantile for the degrees of freedom. Never below 1.
     pub scale: f64,
     /// Whether the redundancy was too small to check the stated noise (fewer than
     /// [`MIN_DOF_FOR_SCALE`] degrees of freedom): the ellipse then trusts the stated sigmas.
@@ -264,9 +266,11 @@ pub struct Exclusion {
 pub struct Fix {
     /// Maximum-likelihood east and north, metres.
     pub at: [f64; 2],
-    /// The covariance of the estimate, m²: the inverse Fisher information at [`Fix::at`]
-    /// (emission time and height marginalised) scaled by [`Uncertainty::scale`], so it is never
-    /// smaller than the stated noise implies and grows when the residuals show more.
+    /// The covariance of the estimate, m²: with enough redundancy, the residuals' own
+    /// (heteroscedasticity-consistent) covariance widened to contain the inverse Fisher
+    /// information at [`Fix::at`] (emission time and height marginalised), so it is never
+    /// smaller than the stated noise implies and grows, in the directions they show, when the
+    /// residuals show more; without, the inverse Fisher information.
     pub cov: Cov2,
     /// The inverse Fisher information alone: the covariance if the stated noise were right.
     pub stated_cov: Cov2,

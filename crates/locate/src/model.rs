@@ -212,7 +212,7 @@ impl Problem<'_> {
             grad: [0.0; N],
             chi2: 0.0,
         };
-        let mut add = |j: Vector, r: f64, var: f64| {
+        self.rows(p, |j: Vector, r: f64, var: f64, _| {
             for a in 0..N {
                 n.grad[a] += j[a] * r / var;
                 for b in 0..N {
@@ -220,7 +220,25 @@ impl Problem<'_> {
                 }
             }
             n.chi2 += r * r / var;
-        };
+        });
+        for (at, w) in &self.points {
+            let r = [at[0] - p[0], at[1] - p[1]];
+            let wr = w.apply((r[0], r[1]));
+            n.info[0][0] += w.ee;
+            n.info[0][1] += w.en;
+            n.info[1][0] += w.en;
+            n.info[1][1] += w.nn;
+            n.grad[0] += wr.0;
+            n.grad[1] += wr.1;
+            n.chi2 += r[0] * wr.0 + r[1] * wr.1;
+        }
+        n
+    }
+
+    /// Every scalar row of the model at `p` but the points': its Jacobian, its residual
+    /// (measured minus predicted), its variance, and whether it is a measurement (`true`) or
+    /// a prior (the surface, calm air, the speed of sound).
+    fn rows(&self, p: &Vector, mut add: impl FnMut(Vector, f64, f64, bool)) {
         for b in self.bearings {
             let (de, dn) = (p[0] - b.observer[0], p[1] - b.observer[1]);
             let r = de.hypot(dn).max(MIN_RANGE_M);
@@ -231,6 +249,7 @@ impl Problem<'_> {
                 [dn / r2, -de / r2, 0.0, 0.0, 0.0, 0.0, 0.0],
                 wrap_angle(b.azimuth_rad - predicted),
                 var,
+                true,
             );
             if let Some(range) = b.range {
                 let var = range.sigma_m.powi(2) + b.observer_sigma_m.powi(2);
@@ -238,6 +257,7 @@ impl Problem<'_> {
                     [de / r, dn / r, 0.0, 0.0, 0.0, 0.0, 0.0],
                     range.mean_m - r,
                     var,
+                    true,
                 );
             }
         }
@@ -275,6 +295,7 @@ impl Problem<'_> {
                 ],
                 a.time_s - predicted,
                 a.sigma_s.powi(2),
+                true,
             );
         }
         if let (true, Some(s)) = (free, &self.surface) {
@@ -284,29 +305,85 @@ impl Problem<'_> {
                 [-s.slope_east, -s.slope_north, 0.0, 1.0, 0.0, 0.0, 0.0],
                 s.up_at([p[0], p[1]]) - h,
                 s.sigma_m.powi(2),
+                false,
             );
         }
         if let (true, Some(sigma)) = (windy, self.wind_sigma) {
             // Calm air as the prior of the wind, with its spread.
-            add([0.0, 0.0, 0.0, 0.0, 1.0, 0.0, 0.0], -w[0], sigma * sigma);
-            add([0.0, 0.0, 0.0, 0.0, 0.0, 1.0, 0.0], -w[1], sigma * sigma);
+            add(
+                [0.0, 0.0, 0.0, 0.0, 1.0, 0.0, 0.0],
+                -w[0],
+                sigma * sigma,
+                false,
+            );
+            add(
+                [0.0, 0.0, 0.0, 0.0, 0.0, 1.0, 0.0],
+                -w[1],
+                sigma * sigma,
+                false,
+            );
         }
         if let (true, Some(sigma)) = (fast, self.speed_sigma) {
             // The temperature's speed of sound as the prior of the speed, with its spread.
-            add([0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 1.0], -p[6], sigma * sigma);
+            add(
+                [0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 1.0],
+                -p[6],
+                sigma * sigma,
+                false,
+            );
         }
+    }
+
+    /// The position covariance at `p` that does not trust the stated sigmas' proportions:
+    /// the sandwich `A⁻¹ B A⁻¹` with `A` the information and `B` the measurements' squared
+    /// residuals, each over its leverage (HC3, MacKinnon & White 1985), the priors and points
+    /// taken at their stated information. `None` when `A` is singular.
+    pub fn sandwich(&self, p: &Vector) -> Option<Cov2> {
+        let k = self.unknowns();
+        let normal = self.normal(p);
+        let inv = inverse(&normal.info, k)?;
+        let mut b: Mat = [[0.0; N]; N];
         for (at, w) in &self.points {
-            let r = [at[0] - p[0], at[1] - p[1]];
-            let wr = w.apply((r[0], r[1]));
-            n.info[0][0] += w.ee;
-            n.info[0][1] += w.en;
-            n.info[1][0] += w.en;
-            n.info[1][1] += w.nn;
-            n.grad[0] += wr.0;
-            n.grad[1] += wr.1;
-            n.chi2 += r[0] * wr.0 + r[1] * wr.1;
+            let _ = at;
+            b[0][0] += w.ee;
+            b[0][1] += w.en;
+            b[1][0] += w.en;
+            b[1][1] += w.nn;
         }
-        n
+        self.rows(p, |j, r, var, measured| {
+            let weight = if measured {
+                let mut h = 0.0;
+                for x in 0..k {
+                    for y in 0..k {
+                        h += j[x] * inv[x][y] * j[y];
+                    }
+                }
+                let h = (h / var).min(0.95);
+                (r * r / var) / (var * (1.0 - h).powi(2))
+            } else {
+                1.0 / var
+            };
+            for x in 0..k {
+                for y in 0..k {
+                    b[x][y] += j[x] * j[y] * weight;
+                }
+            }
+        });
+        let row = |a: usize, c: usize| -> f64 {
+            let mut v = 0.0;
+            for x in 0..k {
+                for y in 0..k {
+                    v += inv[a][x] * b[x][y] * inv[y][c];
+                }
+            }
+            v
+        };
+        let cov = Cov2 {
+            ee: row(0, 0),
+            en: 0.5 * (row(0, 1) + row(1, 0)),
+            nn: row(1, 1),
+        };
+        (cov.ee > 0.0 && cov.nn > 0.0 && cov.det() > 0.0 && cov.det().is_finite()).then_some(cov)
     }
 
     /// The position block of the inverse Fisher information at `p`, if it is invertible.

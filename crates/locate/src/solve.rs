@@ -374,9 +374,27 @@ fn to_fix(problem: &Problem, s: Solution, excluded: Vec<Exclusion>) -> Fix {
             source: HeightSource::Given,
         },
     });
+    // The residuals' own covariance (heteroscedasticity-consistent, HC3, so a few sensors
+    // whose stated sigmas are far too small cannot hide behind the rest: a single scale factor
+    // cannot widen the ellipse along the direction they pull); never below what the stated
+    // sigmas give.
+    // Arrivals only: their sigmas are the clients' guesses per sensor, and a fix of bearings and
+    // reports (few rows, often restored later from its estimate as a point) keeps the single
+    // factor.
+    let sandwich = (timed && !u.unchecked)
+        .then(|| problem.sandwich(&s.p))
+        .flatten();
+    let cov = match sandwich {
+        Some(hc) => contain(hc, s.cov),
+        None => s.cov.scaled(u.scale),
+    };
+    let u = Uncertainty {
+        scale: (cov.det() / s.cov.det()).sqrt().max(1.0),
+        ..u
+    };
     Fix {
         at: [s.p[0], s.p[1]],
-        cov: s.cov.scaled(u.scale),
+        cov,
         stated_cov: s.cov,
         uncertainty: u,
         height,
@@ -506,4 +524,61 @@ fn robust_fit(mut problem: Problem) -> Result<Fix, LocateError> {
         current = Ok(s);
     }
     current.map(|s| to_fix(&problem, s, excluded))
+}
+
+/// `a` widened just enough to contain `b`: scaled by the largest generalised eigenvalue of
+/// `(b, a)` when it exceeds 1.
+fn contain(a: truce_geo::Cov2, b: truce_geo::Cov2) -> truce_geo::Cov2 {
+    let (da, db) = (a.det(), b.det());
+    if !(da > 0.0 && db.is_finite()) {
+        return a;
+    }
+    let mid = a.ee * b.nn + a.nn * b.ee - 2.0 * a.en * b.en;
+    let disc = (mid * mid - 4.0 * da * db).max(0.0).sqrt();
+    let lambda = (mid + disc) / (2.0 * da);
+    if lambda.is_finite() && lambda > 1.0 {
+        a.scaled(lambda)
+    } else {
+        a
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::contain;
+    use proptest::prelude::*;
+    use truce_geo::Cov2;
+
+    /// Whether `x − y` is positive semi-definite (within rounding).
+    fn at_least(x: Cov2, y: Cov2) -> bool {
+        let d = Cov2 {
+            ee: x.ee - y.ee,
+            en: x.en - y.en,
+            nn: x.nn - y.nn,
+        };
+        let tol = 1e-9 * (x.ee + x.nn);
+        d.ee >= -tol && d.nn >= -tol && d.ee * d.nn - d.en * d.en >= -tol * (x.ee + x.nn)
+    }
+
+    fn cov() -> impl Strategy<Value = Cov2> {
+        (0.1f64..100.0, 0.1f64..100.0, -0.99f64..0.99).prop_map(|(a, b, rho)| Cov2 {
+            ee: a * a,
+            en: rho * a * b,
+            nn: b * b,
+        })
+    }
+
+    proptest! {
+        #[test]
+        fn the_widened_ellipse_holds_both(a in cov(), b in cov()) {
+            let c = contain(a, b);
+            prop_assert!(at_least(c, a), "{c:?} below {a:?}");
+            prop_assert!(at_least(c, b), "{c:?} below {b:?}");
+        }
+
+        #[test]
+        fn an_ellipse_already_wider_is_kept(a in cov(), s in 1.0f64..10.0) {
+            prop_assert_eq!(contain(a.scaled(s), a), a.scaled(s));
+        }
+    }
 }
