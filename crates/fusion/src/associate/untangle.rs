@@ -91,7 +91,7 @@ impl Fusion {
         if clusters.is_empty() || same_partition(&clusters, &current) {
             return;
         }
-        let Some(p) = self.fit_partition(clusters, &pulses) else {
+        let Some(p) = self.fit_partition(clusters, &pulses, active) else {
             return;
         };
         // More sensors in the fits, and no worse a fit per sensor; or as many, fitting better.
@@ -179,17 +179,29 @@ impl Fusion {
             .collect()
     }
 
-    /// Fits each cluster; `None` when any fit is not one sound, timed round.
-    fn fit_partition(&self, clusters: Vec<Vec<usize>>, pulses: &[Held]) -> Option<Partition> {
+    /// Fits each cluster; `None` when any fit is not one sound, timed round, or as soon as the
+    /// fits cannot pass `at_least` sensors (what the rounds hold now): each fit can only
+    /// leave pulses out.
+    fn fit_partition(
+        &self,
+        clusters: Vec<Vec<usize>>,
+        pulses: &[Held],
+        at_least: usize,
+    ) -> Option<Partition> {
         let mut rounds = Vec::with_capacity(clusters.len());
         let (mut active, mut chi2) = (0, 0.0);
+        let mut possible: usize = clusters.iter().map(Vec::len).sum();
         for idx in clusters {
+            if possible <= at_least {
+                return None;
+            }
             let refs: Vec<&Measure> = idx.iter().map(|&i| &pulses[i].measure).collect();
             let fix = joint_fix(&refs, None, self.default_temperature_c)?;
             if fix.emission_ns.is_none() || !sound(&fix) {
                 return None;
             }
             active += idx.len() - fix.excluded.len();
+            possible -= fix.excluded.len();
             chi2 += fix.chi2;
             rounds.push((idx, fix));
         }
