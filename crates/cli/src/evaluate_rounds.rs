@@ -38,6 +38,10 @@ pub struct RoundScore {
     pub rmse_m: f64,
     /// Root mean trace of the Cramér–Rao bound with the true noise, metres.
     pub crlb_m: f64,
+    /// Root mean square over located rounds of each one's error over its own bound
+    /// (`√(mean(error² / trace CRLB))`): 1 for an efficient estimator, and not swamped, as
+    /// `rmse_m / crlb_m` is, by a few rounds heard by poorly placed sensors whose bound is huge.
+    pub normalised_rmse: f64,
     /// Located rounds whose truth lies in the incident's 95% ellipse, as a fraction.
     pub coverage95: f64,
     /// Located rounds off by more than three semi-major axes and [`GROSS_M`].
@@ -126,6 +130,7 @@ pub fn evaluate_rounds(
         }
     }
     let (mut err2, mut bound2, mut inside) = (0.0, 0.0, 0usize);
+    let (mut normalised2, mut bounded) = (0.0, 0usize);
     let mut per_event: BTreeMap<u64, (usize, usize)> = BTreeMap::new();
     for (class, (t, k)) in rounds.iter().enumerate() {
         let r = &t.rounds[*k];
@@ -236,11 +241,16 @@ pub fn evaluate_rounds(
         let refs: Vec<&Measure> = used.iter().collect();
         if let Some(b) = crlb(&refs, here, default_temperature_c) {
             bound2 += b.ee + b.nn;
+            if b.ee + b.nn > 0.0 {
+                normalised2 += miss * miss / (b.ee + b.nn);
+                bounded += 1;
+            }
         }
     }
     let k = score.located.max(1) as f64;
     score.rmse_m = (err2 / k).sqrt();
     score.crlb_m = (bound2 / k).sqrt();
+    score.normalised_rmse = (normalised2 / bounded.max(1) as f64).sqrt();
     score.coverage95 = inside as f64 / k;
     let fire_events = per_event.len().max(1) as f64;
     score.count_error = per_event
@@ -412,6 +422,22 @@ mod tests {
         }
     }
 
+    /// `decided` with each round's pulses heard by sensors 1 km around the rounds' place
+    /// (the k-th pulse of a round at the k-th of six bearings), 2 ms each.
+    fn heard_by_sensors(mut decided: HashMap<Uuid, Decided>) -> HashMap<Uuid, Decided> {
+        for (u, d) in &mut decided {
+            let a = (u.as_u128() % 10) as f64 * std::f64::consts::TAU / 6.0;
+            d.measure = Some(Measure::Arrival {
+                sensor: LatLon::new(40.0 + 0.009 * a.cos(), 46.0 + 0.0117 * a.sin()),
+                alt_m: 0.0,
+                at_ns: 0,
+                sigma_s: 0.002,
+                temperature_c: None,
+            });
+        }
+        decided
+    }
+
     fn decided(pairs: &[(u128, u64)]) -> HashMap<Uuid, Decided> {
         pairs
             .iter()
@@ -446,6 +472,17 @@ mod tests {
         assert_eq!(s.gross, 0);
         // Round 2 is 8.5 m off (0.0001° of longitude at 40° N) with a 2 m sigma: outside.
         assert!((s.coverage95 - 0.5).abs() < 1e-12, "{s:?}");
+        // Each round's error over its own bound (the pulses heard by six sensors around it):
+        // round 1's is nothing, round 2's is its 8.5 m over a bound of a few metres.
+        let heard = heard_by_sensors(decided(&good));
+        let s = evaluate_rounds(&truth, &heard, &incidents, 15.0);
+        assert!(s.crlb_m > 0.0, "{s:?}");
+        let expected = (s.rmse_m * s.rmse_m / (s.crlb_m * s.crlb_m)).sqrt();
+        assert!((s.normalised_rmse - expected).abs() < 1e-9, "{s:?}");
+        let mut exact = incidents.clone();
+        exact.insert(IncidentId(2), estimate(46.0, 2.0));
+        let e = evaluate_rounds(&truth, &heard, &exact, 15.0);
+        assert!(e.normalised_rmse < 1e-6, "{e:?}");
         // Two pulses of round 2 put with round 1: precision falls, round 2 is still its own.
         let mut mixed = good.clone();
         mixed[6].1 = 1;
