@@ -180,8 +180,8 @@ impl Fusion {
     }
 
     /// Fits each cluster; `None` when any fit is not one sound, timed round, or as soon as the
-    /// fits cannot pass `at_least` sensors (what the rounds hold now): each fit can only
-    /// leave pulses out.
+    /// fits can no longer hold `at_least` sensors (what the rounds hold now; as many sensors
+    /// with a better fit still wins): each fit can only leave pulses out.
     fn fit_partition(
         &self,
         clusters: Vec<Vec<usize>>,
@@ -192,7 +192,7 @@ impl Fusion {
         let (mut active, mut chi2) = (0, 0.0);
         let mut possible: usize = clusters.iter().map(Vec::len).sum();
         for idx in clusters {
-            if possible <= at_least {
+            if possible < at_least {
                 return None;
             }
             let refs: Vec<&Measure> = idx.iter().map(|&i| &pulses[i].measure).collect();
