@@ -4,6 +4,7 @@
 //! noise, and whether its 95% ellipse holds the truth.
 
 use crate::evaluate::Decided;
+use crate::peer_fit::PeerPulse;
 use std::collections::{BTreeMap, HashMap};
 use truce_core::IncidentId;
 use truce_core::incident::IncidentEstimate;
@@ -53,6 +54,15 @@ pub struct RoundScore {
     pub incident_rmse_m: f64,
     /// Located incidents holding fire pulses.
     pub incidents: usize,
+    /// Median position error of located rounds, metres.
+    pub median_m: f64,
+    /// The comparison peer ([`crate::peer_fit`], told which pulses are each round's) on the
+    /// same located rounds: root mean square error, metres.
+    pub peer_rmse_m: f64,
+    /// The peer's median error on the same located rounds, metres.
+    pub peer_median_m: f64,
+    /// Heard rounds the peer places more than [`GROSS_M`] off.
+    pub peer_far: usize,
 }
 
 fn pairs(n: u64) -> u64 {
@@ -131,6 +141,7 @@ pub fn evaluate_rounds(
     }
     let (mut err2, mut bound2, mut inside) = (0.0, 0.0, 0usize);
     let (mut normalised2, mut bounded) = (0.0, 0usize);
+    let (mut misses, mut peer_misses) = (Vec::new(), Vec::new());
     let mut per_event: BTreeMap<u64, (usize, usize)> = BTreeMap::new();
     for (class, (t, k)) in rounds.iter().enumerate() {
         let r = &t.rounds[*k];
@@ -146,6 +157,10 @@ pub fn evaluate_rounds(
         }
         score.heard += 1;
         entry.0 += 1;
+        let peer_miss = peer_miss(r, decided, default_temperature_c);
+        if peer_miss.is_none_or(|m| m > GROSS_M) {
+            score.peer_far += 1;
+        }
         let Some(&(_, inc)) = class_incident.get(&class) else {
             continue;
         };
@@ -192,6 +207,10 @@ pub fn evaluate_rounds(
             }
         }
         err2 += miss * miss;
+        misses.push(miss);
+        if let Some(m) = peer_miss {
+            peer_misses.push(m);
+        }
         if std::env::var_os("TRUCE_EVAL_DEBUG").is_some() {
             eprintln!(
                 "round {}:{} inc {inc} miss {miss:.1} m, ellipse {:.1} m, d2 {d2:.1}, excluded {}, obs {}, unc {:?}, h {:?} (true {:.1})",
@@ -252,6 +271,10 @@ pub fn evaluate_rounds(
     score.crlb_m = (bound2 / k).sqrt();
     score.normalised_rmse = (normalised2 / bounded.max(1) as f64).sqrt();
     score.coverage95 = inside as f64 / k;
+    score.median_m = median(&mut misses);
+    score.peer_median_m = median(&mut peer_misses);
+    score.peer_rmse_m =
+        (peer_misses.iter().map(|m| m * m).sum::<f64>() / peer_misses.len().max(1) as f64).sqrt();
     let fire_events = per_event.len().max(1) as f64;
     score.count_error = per_event
         .values()
@@ -288,6 +311,60 @@ pub fn evaluate_rounds(
     }
     score.incident_rmse_m = (inc_err2 / score.incidents.max(1) as f64).sqrt();
     score
+}
+
+/// How far the comparison peer places round `r` from where it was fired, metres, given the
+/// round's own pulses (not its echoes) that reached the record; `None` when it cannot fit them.
+fn peer_miss(
+    r: &truce_sim::RoundTruth,
+    decided: &HashMap<uuid::Uuid, Decided>,
+    default_temperature_c: f64,
+) -> Option<f64> {
+    let frame = LocalFrame::at(LatLon::new(r.lat, r.lon));
+    let t0 = r.time.unix_nanos();
+    let mut temperatures = Vec::new();
+    let pulses: Vec<PeerPulse> = r
+        .observations
+        .iter()
+        .filter_map(|u| match decided.get(u)?.measure.as_ref()? {
+            Measure::Arrival {
+                sensor,
+                alt_m,
+                at_ns,
+                temperature_c,
+                ..
+            } => {
+                temperatures.extend(*temperature_c);
+                let (e, n) = frame.to_en(*sensor);
+                Some(PeerPulse {
+                    at: [e, n, *alt_m],
+                    t_s: (*at_ns - t0) as f64 * 1e-9,
+                })
+            }
+            _ => None,
+        })
+        .collect();
+    let temperature = if temperatures.is_empty() {
+        default_temperature_c
+    } else {
+        temperatures.iter().sum::<f64>() / temperatures.len() as f64
+    };
+    let at = crate::peer_fit::fit(&pulses, truce_locate::speed_of_sound(temperature))?;
+    Some(at[0].hypot(at[1]))
+}
+
+/// The median of `v` (sorted in place), 0 when empty.
+fn median(v: &mut [f64]) -> f64 {
+    if v.is_empty() {
+        return 0.0;
+    }
+    v.sort_by(f64::total_cmp);
+    let m = v.len() / 2;
+    if v.len() % 2 == 1 {
+        v[m]
+    } else {
+        0.5 * (v[m - 1] + v[m])
+    }
 }
 
 /// Under `TRUCE_EVAL_DEBUG`: each pulse of round `r`, where it went, whether the fit left it
@@ -490,5 +567,31 @@ mod tests {
         let s = evaluate_rounds(&truth, &decided(&mixed), &incidents, 15.0);
         assert!(s.pair_precision < 1.0 && s.pair_recall < 1.0, "{s:?}");
         assert_eq!(s.located, 2);
+        assert_eq!(
+            s.peer_far, 2,
+            "no pulse carries a measure the peer could fit"
+        );
+    }
+
+    #[test]
+    fn the_peer_places_rounds_from_their_own_pulses() {
+        let truth = [event(vec![round(1, 6, 46.0)])];
+        let incidents = HashMap::from([(IncidentId(1), estimate(46.0001, 2.0))]);
+        let good: Vec<(u128, u64)> = (1..7).map(|u| (u, 1)).collect();
+        // Exact arrivals at six sensors 1 km around the round.
+        let frame = LocalFrame::at(LatLon::new(40.0, 46.0));
+        let c = truce_locate::speed_of_sound(15.0);
+        let mut heard = heard_by_sensors(decided(&good));
+        for d in heard.values_mut() {
+            if let Some(Measure::Arrival { sensor, at_ns, .. }) = &mut d.measure {
+                let (e, n) = frame.to_en(*sensor);
+                *at_ns = t().unix_nanos() + (e.hypot(n) / c * 1e9).round() as i128;
+            }
+        }
+        let s = evaluate_rounds(&truth, &heard, &incidents, 15.0);
+        assert_eq!((s.heard, s.located, s.peer_far), (1, 1, 0), "{s:?}");
+        assert!(s.peer_rmse_m < 0.5, "{s:?}");
+        // Truce's incident is 8.5 m off; the peer's fix is not.
+        assert!(s.median_m > 8.0 && s.peer_median_m < 0.5, "{s:?}");
     }
 }

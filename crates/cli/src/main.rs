@@ -14,6 +14,7 @@ mod demo_files;
 mod evaluate;
 mod evaluate_rounds;
 mod keys;
+mod peer_fit;
 mod serve;
 mod witness;
 
