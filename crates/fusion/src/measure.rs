@@ -17,7 +17,7 @@ use crate::estimate::Estimate;
 use truce_core::{Geometry, Observation};
 use truce_geo::{Cov2, LatLon, LocalFrame, SCALE_95};
 use truce_locate::{
-    ArrivalMeasurement, BearingMeasurement, HeightFix, Measurements, PointMeasurement,
+    ArrivalMeasurement, BearingMeasurement, Excluded, HeightFix, Measurements, PointMeasurement,
     RangeMeasurement, Surface, UavNoise, UavPose, Uncertainty,
 };
 
@@ -214,9 +214,10 @@ pub struct JointFix {
     pub chi2: f64,
     /// Constraints used minus unknowns.
     pub dof: i32,
-    /// Arrivals left out as outliers: the index into the measurements given, why, and how
-    /// late (positive) or early they were, seconds.
-    pub excluded: Vec<(usize, String, f64)>,
+    /// Measurements left out as outliers: the index into the measurements given, why, and,
+    /// for an arrival, how late (positive) or early it was, seconds (`None` for a bearing: a
+    /// misread of the same event, which stays with it).
+    pub excluded: Vec<(usize, String, Option<f64>)>,
     /// Which kinds of measurement made the fix (`bearings`, `arrivals`, `points`, joined by `+`).
     pub method: String,
     /// When the sound was emitted, nanoseconds since the Unix epoch, when arrivals fix it.
@@ -237,6 +238,8 @@ struct Local {
     arrivals: Vec<ArrivalMeasurement>,
     /// For each arrival, its index among the measures given.
     arrival_index: Vec<usize>,
+    /// For each bearing, its index among the measures given.
+    bearing_index: Vec<usize>,
     points: Vec<PointMeasurement>,
     speed_of_sound_m_s: f64,
     source_height_m: f64,
@@ -258,6 +261,7 @@ impl Local {
             bearings: Vec::new(),
             arrivals: Vec::new(),
             arrival_index: Vec::new(),
+            bearing_index: Vec::new(),
             points: Vec::new(),
             speed_of_sound_m_s: 0.0,
             source_height_m: 0.0,
@@ -292,13 +296,16 @@ impl Local {
                     azimuth_deg,
                     sigma_deg,
                     range,
-                } => local.bearings.push(BearingMeasurement {
-                    observer: en(&frame, *observer),
-                    observer_sigma_m: *observer_sigma_m,
-                    azimuth_rad: azimuth_deg.to_radians(),
-                    sigma_rad: sigma_deg.to_radians(),
-                    range: range.map(|(mean_m, sigma_m)| RangeMeasurement { mean_m, sigma_m }),
-                }),
+                } => {
+                    local.bearings.push(BearingMeasurement {
+                        observer: en(&frame, *observer),
+                        observer_sigma_m: *observer_sigma_m,
+                        azimuth_rad: azimuth_deg.to_radians(),
+                        sigma_rad: sigma_deg.to_radians(),
+                        range: range.map(|(mean_m, sigma_m)| RangeMeasurement { mean_m, sigma_m }),
+                    });
+                    local.bearing_index.push(i);
+                }
                 Measure::Arrival {
                     sensor,
                     alt_m,
@@ -408,11 +415,14 @@ pub fn joint_fix(
         excluded: fix
             .excluded
             .into_iter()
-            .filter_map(|x| {
-                local
+            .filter_map(|x| match x.measurement {
+                Excluded::Arrival { index, residual_s } => local
                     .arrival_index
-                    .get(x.arrival)
-                    .map(|i| (*i, x.reason, x.residual_s))
+                    .get(index)
+                    .map(|i| (*i, x.reason, Some(residual_s))),
+                Excluded::Bearing { index, .. } => {
+                    local.bearing_index.get(index).map(|i| (*i, x.reason, None))
+                }
             })
             .collect(),
         method: method.join("+"),
@@ -454,6 +464,48 @@ pub fn chi2_gate(dof: i32) -> f64 {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_misread_bearing_is_named_by_its_place_among_the_measures() {
+        // An arrival-free fix of five posts' bearings (2°) and a position report; the fourth
+        // measure, a bearing, is misread by 25°.
+        let target = LatLon::new(40.0, 46.0);
+        let frame = LocalFrame::at(target);
+        let bearing = |e: f64, n: f64, off_deg: f64| {
+            let observer = frame.from_en(e, n);
+            let (_, az) = truce_geo::distance_azimuth(observer, target);
+            Measure::Bearing {
+                observer,
+                observer_sigma_m: 0.0,
+                azimuth_deg: (az + off_deg).rem_euclid(360.0),
+                sigma_deg: 2.0,
+                range: None,
+            }
+        };
+        let measures = [
+            bearing(-4000.0, -1000.0, 0.0),
+            bearing(-1500.0, 4200.0, 0.0),
+            Measure::Point {
+                at: frame.from_en(30.0, -20.0),
+                cov: Cov2::circular(200.0),
+            },
+            bearing(3500.0, 3000.0, 25.0),
+            bearing(4500.0, -2000.0, 0.0),
+            bearing(200.0, -5000.0, 0.0),
+        ];
+        let refs: Vec<&Measure> = measures.iter().collect();
+        let fix = joint_fix(&refs, None, 15.0).unwrap_or_else(|| panic!("no fix"));
+        assert_eq!(fix.excluded.len(), 1, "{:?}", fix.excluded);
+        let (index, reason, late) = &fix.excluded[0];
+        assert_eq!(*index, 3);
+        assert!(
+            reason.starts_with("bearing 2 is ") && reason.contains("misread"),
+            "{reason}"
+        );
+        assert_eq!(*late, None, "a bearing is no pulse: it has no lateness");
+        let (e, n) = frame.to_en(fix.estimate.center);
+        assert!(e.hypot(n) < 30.0, "{e} {n}");
+    }
 
     #[test]
     fn the_gate_matches_the_chi_square_table() {

@@ -249,16 +249,53 @@ pub struct Uncertainty {
 /// Fewest degrees of freedom with which the residuals can rescale a covariance.
 pub const MIN_DOF_FOR_SCALE: i32 = 4;
 
-/// An arrival (or bearing) the robust estimator set aside, and why.
+/// Which measurement the robust estimator set aside, and by how much it disagreed with the
+/// fix of the rest.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Excluded {
+    /// An arrival time (a longer path, another shot, a clock error).
+    Arrival {
+        /// Index into [`Measurements::arrivals`] (or the slice given to [`locate_arrivals`]).
+        index: usize,
+        /// Measured minus predicted time at the fix without it, seconds: positive when late,
+        /// negative when early.
+        residual_s: f64,
+    },
+    /// A bearing (a misread scale, another target, a compass far off).
+    Bearing {
+        /// Index into [`Measurements::bearings`].
+        index: usize,
+        /// Measured minus predicted azimuth at the fix without it, degrees (clockwise
+        /// positive).
+        residual_deg: f64,
+    },
+}
+
+/// A measurement the robust estimator set aside, and why.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Exclusion {
-    /// Index into [`Measurements::arrivals`] (or the slice given to [`locate_arrivals`]).
-    pub arrival: usize,
+    /// Which one, and its discrepancy.
+    pub measurement: Excluded,
     /// Why, in words, with the size of the discrepancy.
     pub reason: String,
-    /// Measured minus predicted arrival time at the fix without it, seconds: positive when
-    /// late (a longer path), negative when early.
-    pub residual_s: f64,
+}
+
+impl Exclusion {
+    /// The arrival's index, when an arrival was set aside.
+    pub fn arrival(&self) -> Option<usize> {
+        match self.measurement {
+            Excluded::Arrival { index, .. } => Some(index),
+            Excluded::Bearing { .. } => None,
+        }
+    }
+
+    /// The bearing's index, when a bearing was set aside.
+    pub fn bearing(&self) -> Option<usize> {
+        match self.measurement {
+            Excluded::Bearing { index, .. } => Some(index),
+            Excluded::Arrival { .. } => None,
+        }
+    }
 }
 
 /// An estimated position and how well it is known.
@@ -282,7 +319,7 @@ pub struct Fix {
     pub wind_m_s: Option<[f64; 2]>,
     /// Maximum-likelihood emission time (same reference as the arrivals), when arrivals were used.
     pub emission_time_s: Option<f64>,
-    /// Arrivals left out as inconsistent with the rest.
+    /// Arrivals and bearings left out as inconsistent with the rest.
     pub excluded: Vec<Exclusion>,
     /// Levenberg–Marquardt iterations of the accepted fit.
     pub iterations: u32,

@@ -26,6 +26,8 @@ pub(crate) struct Problem<'a> {
     pub arrivals: &'a [ArrivalMeasurement],
     /// Whether each arrival takes part (the robust estimator switches outliers off).
     pub active: Vec<bool>,
+    /// Whether each bearing (with its range) takes part.
+    pub bearing_active: Vec<bool>,
     /// Points with their information matrices (inverse covariances).
     pub points: Vec<([f64; 2], Cov2)>,
     pub speed: f64,
@@ -125,8 +127,11 @@ impl Problem<'_> {
     /// Scalar residuals: one per bearing, range and active arrival, two per point, and the
     /// surface prior when the height is free.
     pub fn residuals(&self) -> usize {
-        self.bearings.len()
-            + self.bearings.iter().filter(|b| b.range.is_some()).count()
+        self.active_bearings().count()
+            + self
+                .active_bearings()
+                .filter(|(_, b)| b.range.is_some())
+                .count()
             + self.active.iter().filter(|&&a| a).count()
             + 2 * self.points.len()
             + usize::from(self.height_free())
@@ -160,6 +165,23 @@ impl Problem<'_> {
         } else {
             [0.0, 0.0]
         }
+    }
+
+    /// Active bearings with their indices.
+    pub fn active_bearings(&self) -> impl Iterator<Item = (usize, &BearingMeasurement)> {
+        self.bearings
+            .iter()
+            .enumerate()
+            .filter(|(i, _)| self.bearing_active.get(*i).copied().unwrap_or(true))
+    }
+
+    /// Bearing `b`'s measured minus predicted azimuth for a source at `p`, radians, and its
+    /// standard deviation there (the observer's position error included).
+    pub fn bearing_residual(&self, p: &Vector, b: &BearingMeasurement) -> (f64, f64) {
+        let (de, dn) = (p[0] - b.observer[0], p[1] - b.observer[1]);
+        let r = de.hypot(dn).max(MIN_RANGE_M);
+        let sigma = b.sigma_rad.hypot(b.observer_sigma_m / r);
+        (wrap_angle(b.azimuth_rad - de.atan2(dn)), sigma)
     }
 
     /// Active arrivals with their indices.
@@ -239,7 +261,7 @@ impl Problem<'_> {
     /// (measured minus predicted), its variance, and whether it is a measurement (`true`) or
     /// a prior (the surface, calm air, the speed of sound).
     fn rows(&self, p: &Vector, mut add: impl FnMut(Vector, f64, f64, bool)) {
-        for b in self.bearings {
+        for (_, b) in self.active_bearings() {
             let (de, dn) = (p[0] - b.observer[0], p[1] - b.observer[1]);
             let r = de.hypot(dn).max(MIN_RANGE_M);
             let predicted = de.atan2(dn);
@@ -409,7 +431,7 @@ impl Problem<'_> {
     /// The error for the first bearing whose observer sees `x` more than 90° away from the
     /// measured azimuth.
     pub fn behind_observer(&self, x: &[f64; 2]) -> Option<LocateError> {
-        self.bearings.iter().enumerate().find_map(|(i, b)| {
+        self.active_bearings().find_map(|(i, b)| {
             let predicted = (x[0] - b.observer[0]).atan2(x[1] - b.observer[1]);
             let off = wrap_angle(b.azimuth_rad - predicted).abs();
             (off > std::f64::consts::FRAC_PI_2).then(|| LocateError::BehindObserver {

@@ -1,12 +1,12 @@
 //! The public estimators: validation, starting points, the joint maximum-likelihood fit and
-//! the leave-one-out search that sets inconsistent arrivals aside.
+//! the leave-one-out search that sets inconsistent arrivals and bearings aside.
 
 use crate::linalg::Vector;
 use crate::model::{Problem, Solution};
 use crate::start::{along_bearing, points_mean, ranged_points, spherical_intersection, stansfield};
 use crate::{
-    ArrivalMeasurement, BearingMeasurement, Exclusion, Fix, HeightFix, HeightSource, LocateError,
-    MIN_DOF_FOR_SCALE, Measurements, PointMeasurement, Uncertainty,
+    ArrivalMeasurement, BearingMeasurement, Excluded, Exclusion, Fix, HeightFix, HeightSource,
+    LocateError, MIN_DOF_FOR_SCALE, Measurements, PointMeasurement, Uncertainty,
 };
 
 /// An arrival whose normalised residual exceeds this many sigmas triggers the outlier search.
@@ -24,6 +24,9 @@ const ROBUST_MIN_ARRIVALS: usize = 8;
 /// states: onset picks are good to 1–10 ms, and a sensor that states 1 ms when it picks to
 /// 5 ms is badly calibrated, not wrong. (Shorter detours than this bias a fix by metres.)
 const MIN_OUTLIER_RESIDUAL_S: f64 = 0.015;
+/// A bearing is never set aside for a discrepancy smaller than this, degrees, whatever sigma
+/// it states: a compass a few degrees off is biased, not wrong (misreads are tens of degrees).
+const MIN_OUTLIER_BEARING_DEG: f64 = 5.0;
 /// The median of |z| for a standard normal z: dividing by it makes the median a sigma.
 const MEDIAN_ABS_NORMAL: f64 = 0.674_49;
 
@@ -33,9 +36,11 @@ const MEDIAN_ABS_NORMAL: f64 = 0.674_49;
 /// Unknowns are east and north, plus the emission time when any arrival is given. The fit
 /// starts from every closed-form start the measurements allow (reports' weighted mean,
 /// Stansfield's bearing intersection, a ranged bearing's end, the spherical intersection of
-/// four or more arrivals) and keeps the one with the smallest chi². When an arrival's residual
-/// passes 4σ or chi² is implausible (p < 1e-4), arrivals are set aside one at a time by
-/// leave-one-out, never leaving fewer than four, each recorded in [`Fix::excluded`].
+/// four or more arrivals) and keeps the one with the smallest chi². When an arrival's or a
+/// bearing's residual passes 4σ or chi² is implausible (p < 1e-4), arrivals and bearings are
+/// set aside one at a time by leave-one-out (an arrival never for less than 15 ms, a bearing
+/// never for less than 5°), always leaving a redundant problem, each recorded in
+/// [`Fix::excluded`].
 ///
 /// Errors: invalid inputs, fewer constraints than unknowns, no start, an ill-conditioned
 /// geometry (error ellipse axis ratio above 1000), or a solution behind an observer.
@@ -195,6 +200,7 @@ pub(crate) fn validate<'a>(m: &Measurements<'a>) -> Result<Problem<'a>, LocateEr
         bearings: m.bearings,
         arrivals: m.arrivals,
         active: vec![true; m.arrivals.len()],
+        bearing_active: vec![true; m.bearings.len()],
         points,
         speed: m.speed_of_sound_m_s,
         source_height: m.source_height_m,
@@ -341,12 +347,16 @@ fn robust_scale(z: &[(usize, f64)]) -> f64 {
     (median / MEDIAN_ABS_NORMAL).max(1.0)
 }
 
-/// Whether the arrivals look inconsistent with the rest: a residual beyond 4σ, or chi² beyond
-/// its 1e-4 tail.
+/// Whether the measurements look inconsistent: an arrival's or a bearing's residual beyond
+/// 4σ, or chi² beyond its 1e-4 tail.
 fn suspicious(problem: &Problem, s: &Solution) -> bool {
     let worst = normalised(problem, s)
         .iter()
         .map(|(_, z)| z.abs())
+        .chain(problem.active_bearings().map(|(_, b)| {
+            let (r, sigma) = problem.bearing_residual(&s.p, b);
+            (r / sigma).abs()
+        }))
         .fold(0.0, f64::max);
     worst > OUTLIER_SIGMAS || (s.dof > 0 && s.chi2 > chi2_limit(s.dof))
 }
@@ -425,9 +435,35 @@ fn exclusion(problem: &Problem, s: &Solution, i: usize, scale: f64) -> Exclusion
         )
     };
     Exclusion {
-        arrival: i,
+        measurement: Excluded::Arrival {
+            index: i,
+            residual_s: residual,
+        },
         reason,
-        residual_s: residual,
+    }
+}
+
+/// The words and the record of setting bearing `i` aside, its residual taken at `s` (the fit
+/// without it).
+fn bearing_exclusion(problem: &Problem, s: &Solution, i: usize, scale: f64) -> Exclusion {
+    let (residual, sigma) = problem.bearing_residual(&s.p, &problem.bearings[i]);
+    let deg = residual.to_degrees();
+    let side = if deg > 0.0 {
+        "clockwise"
+    } else {
+        "anticlockwise"
+    };
+    Exclusion {
+        measurement: Excluded::Bearing {
+            index: i,
+            residual_deg: deg,
+        },
+        reason: format!(
+            "bearing {i} is {:.1}° ({:.0}σ) {side} of the fix of the rest: a misread, another \
+             target or a compass far off",
+            deg.abs(),
+            residual.abs() / (sigma * scale)
+        ),
     }
 }
 
@@ -476,7 +512,8 @@ fn robust_fit(mut problem: Problem) -> Result<Fix, LocateError> {
         current = Ok(s);
     }
     loop {
-        let active = problem.active.iter().filter(|&&a| a).count();
+        let active =
+            problem.active.iter().filter(|&&a| a).count() + problem.active_bearings().count();
         let needs_search = match &current {
             Ok(s) => suspicious(&problem, s),
             Err(_) => true,
@@ -488,42 +525,83 @@ fn robust_fit(mut problem: Problem) -> Result<Fix, LocateError> {
             break;
         }
         let seed = current.as_ref().ok().map(|s| s.p);
-        let mut best: Option<(usize, Solution)> = None;
-        for i in (0..problem.arrivals.len()).filter(|&i| problem.active[i]) {
-            let mut trial = problem.clone();
-            trial.active[i] = false;
+        // Each arrival and each bearing in turn left out; the one whose absence fits best.
+        let mut best: Option<(Left, Solution)> = None;
+        let candidates = (0..problem.arrivals.len())
+            .filter(|&i| problem.active[i])
+            .map(Left::Arrival)
+            .chain(problem.active_bearings().map(|(i, _)| Left::Bearing(i)));
+        for left in candidates {
+            let trial = left.out_of(&problem);
+            // A ranged bearing takes two rows with it: what remains must still be redundant.
+            if trial.residuals() <= trial.unknowns() {
+                continue;
+            }
             if let Ok(s) = best_fit(&trial, seed)
                 && best.as_ref().is_none_or(|(_, b)| s.chi2 < b.chi2)
             {
-                best = Some((i, s));
+                best = Some((left, s));
             }
         }
-        let Some((i, s)) = best else { break };
-        if problem.arrival_residual(&s.p, &problem.arrivals[i]).abs() <= MIN_OUTLIER_RESIDUAL_S
-            && problem.bearings.is_empty()
-        {
+        let Some((left, s)) = best else { break };
+        // Too small a discrepancy to be anything but noise the stated sigma underrates.
+        let small = match left {
+            Left::Arrival(i) => {
+                problem.arrival_residual(&s.p, &problem.arrivals[i]).abs() <= MIN_OUTLIER_RESIDUAL_S
+                    && problem.bearings.is_empty()
+            }
+            Left::Bearing(i) => {
+                let (r, _) = problem.bearing_residual(&s.p, &problem.bearings[i]);
+                r.abs().to_degrees() <= MIN_OUTLIER_BEARING_DEG
+            }
+        };
+        if small {
             break;
         }
-        // Only a substantial improvement justifies discarding data: the dropped arrival must
-        // have carried at least a 4σ discrepancy, in units of the scatter the others keep (so
-        // a stated sigma that is merely too small does not make outliers of good arrivals).
-        let scatter = if s.dof > 0 {
-            (s.chi2 / f64::from(s.dof)).max(1.0)
-        } else {
-            1.0
-        };
+        // Only a substantial improvement justifies discarding data: the dropped measurement
+        // must have carried at least a 4σ discrepancy, in units of the scatter the others keep
+        // (so a stated sigma that is merely too small does not make outliers of good ones).
+        // A bearing's scatter is taken from the rest only with enough of them to measure it
+        // (a few degrees of freedom scatter wildly); its 5° floor guards the rest.
+        let scatter =
+            if s.dof >= MIN_DOF_FOR_SCALE || (s.dof > 0 && matches!(left, Left::Arrival(_))) {
+                (s.chi2 / f64::from(s.dof)).max(1.0)
+            } else {
+                1.0
+            };
         if let Ok(c) = &current
             && c.chi2 - s.chi2 < OUTLIER_SIGMAS * OUTLIER_SIGMAS * scatter
         {
             break;
         }
-        let mut trial = problem.clone();
-        trial.active[i] = false;
-        excluded.push(exclusion(&trial, &s, i, scatter.sqrt()));
+        let trial = left.out_of(&problem);
+        excluded.push(match left {
+            Left::Arrival(i) => exclusion(&trial, &s, i, scatter.sqrt()),
+            Left::Bearing(i) => bearing_exclusion(&trial, &s, i, scatter.sqrt()),
+        });
         problem = trial;
         current = Ok(s);
     }
     current.map(|s| to_fix(&problem, s, excluded))
+}
+
+/// A measurement the leave-one-out search tries without.
+#[derive(Debug, Clone, Copy)]
+enum Left {
+    Arrival(usize),
+    Bearing(usize),
+}
+
+impl Left {
+    /// `problem` without this measurement.
+    fn out_of<'a>(self, problem: &Problem<'a>) -> Problem<'a> {
+        let mut trial = problem.clone();
+        match self {
+            Left::Arrival(i) => trial.active[i] = false,
+            Left::Bearing(i) => trial.bearing_active[i] = false,
+        }
+        trial
+    }
 }
 
 /// `a` widened just enough to contain `b`: scaled by the largest generalised eigenvalue of

@@ -791,8 +791,9 @@ impl Fusion {
             if let Some(fix) = &track.fix {
                 for (i, reason, late) in &fix.excluded {
                     // A little early is a bad pick (or another round's, which a search can
-                    // still take): it stays, set aside. Far off, it is another event's.
-                    if (-EARLY_ASIDE_S..=MAX_MULTIPATH_DELAY_S).contains(late) {
+                    // still take): it stays, set aside. Far off, it is another event's. A
+                    // bearing set aside is a misread of this event: it stays.
+                    if late.is_none_or(|l| (-EARLY_ASIDE_S..=MAX_MULTIPATH_DELAY_S).contains(&l)) {
                         aside.push((*i, reason.clone()));
                     } else {
                         leaving.push(*i);

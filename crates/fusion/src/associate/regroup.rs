@@ -120,11 +120,9 @@ impl Fusion {
             let Some(union) = joint_fix(&members, prior, self.default_temperature_c) else {
                 continue;
             };
-            if union
-                .excluded
-                .iter()
-                .any(|(_, _, late)| !(0.0..=MAX_MULTIPATH_DELAY_S).contains(late))
-            {
+            if union.excluded.iter().any(|(_, _, late)| {
+                late.is_some_and(|l| !(0.0..=MAX_MULTIPATH_DELAY_S).contains(&l))
+            }) {
                 continue;
             }
             let (sum, n) = (
