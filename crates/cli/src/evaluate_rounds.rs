@@ -118,6 +118,31 @@ pub fn evaluate_rounds(
             "pulse pairs: precision {:.4} recall {:.4}",
             score.pair_precision, score.pair_recall
         );
+        // Where the wrongly paired pulses are: in located incidents, or in unlocated ones
+        // (pools of unresolved pulses).
+        let wrong_in = |located: bool| -> u64 {
+            per_incident
+                .iter()
+                .filter(|(inc, _)| {
+                    incidents
+                        .get(inc)
+                        .is_some_and(|e| e.position.is_some() == located)
+                })
+                .map(|(inc, &n)| {
+                    let right: u64 = cells
+                        .iter()
+                        .filter(|((_, i), _)| i == inc)
+                        .map(|(_, &k)| pairs(k))
+                        .sum();
+                    pairs(n) - right
+                })
+                .sum()
+        };
+        eprintln!(
+            "wrong pairs: {} in located incidents, {} in unlocated ones, of {predicted} pairs",
+            wrong_in(true),
+            wrong_in(false)
+        );
     }
     score.pair_f1 = if score.pair_precision + score.pair_recall > 0.0 {
         2.0 * score.pair_precision * score.pair_recall / (score.pair_precision + score.pair_recall)
