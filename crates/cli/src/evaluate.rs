@@ -247,6 +247,7 @@ mod tests {
             uncertainty: None,
             source_height: None,
             emitted_at: None,
+            unresolved: false,
         }
     }
 

@@ -29,7 +29,8 @@ pub struct RoundScore {
     pub heard: usize,
     /// Of those, rounds whose pulses' incident is theirs alone and has a position.
     pub located: usize,
-    /// Pulse pairs put in one incident that are of one round (noise pulses are rounds of one).
+    /// Pulse pairs put in one incident that are of one round (noise pulses are rounds of one;
+    /// a pulse left in an incident marked `unresolved` is paired with none).
     pub pair_precision: f64,
     /// Pulse pairs of one round put in one incident.
     pub pair_recall: f64,
@@ -63,6 +64,8 @@ pub struct RoundScore {
     pub peer_median_m: f64,
     /// Heard rounds the peer places more than [`GROSS_M`] off.
     pub peer_far: usize,
+    /// Pulses of rounds (their own pulses and echoes) left in incidents marked `unresolved`.
+    pub unresolved: usize,
 }
 
 fn pairs(n: u64) -> u64 {
@@ -101,10 +104,18 @@ pub fn evaluate_rounds(
     let mut cells: HashMap<(usize, IncidentId), u64> = HashMap::new();
     let mut per_class: HashMap<usize, u64> = HashMap::new();
     let mut per_incident: HashMap<IncidentId, u64> = HashMap::new();
+    let unresolved = |inc: &IncidentId| incidents.get(inc).is_some_and(|e| e.unresolved);
     for (u, class) in &class_of {
         let Some(d) = decided.get(u) else { continue };
-        *cells.entry((*class, d.incident_id)).or_default() += 1;
         *per_class.entry(*class).or_default() += 1;
+        // A pulse left among the unresolved is claimed by no round: a class of its own.
+        if unresolved(&d.incident_id) {
+            if *class < rounds.len() {
+                score.unresolved += 1;
+            }
+            continue;
+        }
+        *cells.entry((*class, d.incident_id)).or_default() += 1;
         *per_incident.entry(d.incident_id).or_default() += 1;
     }
     let together: u64 = cells.values().map(|&n| pairs(n)).sum();
@@ -118,8 +129,7 @@ pub fn evaluate_rounds(
             "pulse pairs: precision {:.4} recall {:.4}",
             score.pair_precision, score.pair_recall
         );
-        // Where the wrongly paired pulses are: in located incidents, or in unlocated ones
-        // (pools of unresolved pulses).
+        // Where the wrongly paired pulses are: in located incidents, or in unlocated ones.
         let wrong_in = |located: bool| -> u64 {
             per_incident
                 .iter()
@@ -138,10 +148,31 @@ pub fn evaluate_rounds(
                 })
                 .sum()
         };
+        // Within the located incidents' fits alone (pulses set aside, such as echoes, apart).
+        let aside: std::collections::HashSet<truce_core::ObservationId> = incidents
+            .values()
+            .flat_map(|e| e.excluded.iter().map(|x| x.observation_id))
+            .collect();
+        let mut fit_cells: HashMap<(usize, IncidentId), u64> = HashMap::new();
+        let mut fit_sizes: HashMap<IncidentId, u64> = HashMap::new();
+        for (u, class) in &class_of {
+            let Some(d) = decided.get(u) else { continue };
+            let located = incidents
+                .get(&d.incident_id)
+                .is_some_and(|e| e.position.is_some());
+            if located && !aside.contains(&d.observation_id) {
+                *fit_cells.entry((*class, d.incident_id)).or_default() += 1;
+                *fit_sizes.entry(d.incident_id).or_default() += 1;
+            }
+        }
+        let fit_wrong: u64 = fit_sizes.values().map(|&n| pairs(n)).sum::<u64>()
+            - fit_cells.values().map(|&n| pairs(n)).sum::<u64>();
+        eprintln!("wrong pairs within the located fits: {fit_wrong}");
         eprintln!(
-            "wrong pairs: {} in located incidents, {} in unlocated ones, of {predicted} pairs",
+            "wrong pairs: {} in located incidents, {} in unlocated ones, of {predicted} pairs; {} round pulses left unresolved",
             wrong_in(true),
-            wrong_in(false)
+            wrong_in(false),
+            score.unresolved
         );
     }
     score.pair_f1 = if score.pair_precision + score.pair_recall > 0.0 {
@@ -521,6 +552,7 @@ mod tests {
             uncertainty: None,
             source_height: None,
             emitted_at: None,
+            unresolved: false,
         }
     }
 
@@ -596,6 +628,38 @@ mod tests {
             s.peer_far, 2,
             "no pulse carries a measure the peer could fit"
         );
+    }
+
+    #[test]
+    fn pulses_left_unresolved_are_paired_with_none() {
+        let truth = [event(vec![round(1, 6, 46.0), round(11, 6, 46.0)])];
+        let mut pool = estimate(46.0, 2.0);
+        pool.position = None;
+        pool.covariance_m2 = None;
+        pool.unresolved = true;
+        let incidents = HashMap::from([
+            (IncidentId(1), estimate(46.0, 2.0)),
+            (IncidentId(2), estimate(46.0, 2.0)),
+            (IncidentId(3), pool.clone()),
+        ]);
+        // Round 1 whole; round 2's last pulse and the noise pulse wait together in the pool.
+        let mut assigned: Vec<(u128, u64)> = (1..7).map(|u| (u, 1)).collect();
+        assigned.extend((11..16).map(|u| (u, 2)));
+        assigned.push((16, 3));
+        assigned.push((999, 3));
+        let s = evaluate_rounds(&truth, &decided(&assigned), &incidents, 15.0);
+        assert_eq!(s.pair_precision, 1.0, "the pool claims no pair: {s:?}");
+        assert!(
+            s.pair_recall < 1.0,
+            "round 2's pulse in the pool is not with its round"
+        );
+        assert_eq!((s.unresolved, s.located), (1, 2), "{s:?}");
+        // The same pool not marked unresolved is one incident of two classes.
+        let mut unmarked = incidents.clone();
+        pool.unresolved = false;
+        unmarked.insert(IncidentId(3), pool);
+        let s = evaluate_rounds(&truth, &decided(&assigned), &unmarked, 15.0);
+        assert!(s.pair_precision < 1.0 && s.unresolved == 0, "{s:?}");
     }
 
     #[test]

@@ -200,6 +200,11 @@ pub struct IncidentEstimate {
     /// When the sound was emitted, when acoustic arrivals fix it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub emitted_at: Option<Timestamp>,
+    /// Whether the incident only holds acoustic pulses not (yet) resolved into a round: a
+    /// waiting room of the area's unplaced pulses (unrelated noise, echoes, too few sensors),
+    /// not a claim that they are one event. Pulses leave it for the rounds that place them.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub unresolved: bool,
 }
 
 /// How the covariance of an estimate was checked against its residuals.

@@ -814,6 +814,7 @@ fn incident_estimate(rules: &Rules, t: &Track) -> IncidentEstimate {
         uncertainty,
         source_height,
         emitted_at,
+        unresolved: t.pool,
     }
 }
 

@@ -268,7 +268,23 @@ fn sites_far_apart_never_share_an_incident_and_noise_makes_no_round() {
                 e.position.is_none() || homes[&0].contains_key(id),
                 "a noise pulse made a round of its own: {e:?}"
             );
+            // Waiting unplaced, it says so: the pool is no claim of one event.
+            assert!(
+                homes[&0].contains_key(id) || e.unresolved,
+                "a noise pulse waits in an incident marked unresolved: {e:?}"
+            );
         }
+    }
+    for round in [0, 1] {
+        let (id, _) = homes[&round]
+            .iter()
+            .max_by_key(|(_, n)| **n)
+            .unwrap_or_else(|| unreachable!());
+        let e = &latest[id];
+        assert!(
+            e.position.is_some() && !e.unresolved,
+            "round {round} is placed: {e:?}"
+        );
     }
 }
 

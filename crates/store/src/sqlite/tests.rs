@@ -147,6 +147,7 @@ fn estimate(kind: Kind, first: &str, last: &str, at: Option<(f64, f64)>) -> Inci
         uncertainty: None,
         source_height: None,
         emitted_at: None,
+        unresolved: false,
     }
 }
 
