@@ -129,7 +129,11 @@ impl Generator {
                 let (dist, az) = distance_azimuth(LatLon::new(post.lat, post.lon), at);
                 if dist <= range && self.rng.random::<f64>() <= self.scenario.detection_probability
                 {
-                    reports.push(self.bearing_report(&post, dist, az, t, &d));
+                    let (o, misread) = self.bearing_report(&post, dist, az, t, &d);
+                    if misread {
+                        outliers.extend(o.client_id);
+                    }
+                    reports.push(o);
                 }
             }
         }
@@ -282,7 +286,7 @@ impl Generator {
     }
 
     /// A compass bearing with the post's sigma and bias, and a flash-to-bang distance
-    /// interval of about ±(100 m + 8%).
+    /// interval of about ±(100 m + 8%); now and then misread by 10–40° (returned as `true`).
     fn bearing_report(
         &mut self,
         post: &Post,
@@ -290,11 +294,18 @@ impl Generator {
         azimuth: f64,
         t: Timestamp,
         d: &Drawn,
-    ) -> Observation {
+    ) -> (Observation, bool) {
         let sigma = post
             .bearing_sigma_deg
             .unwrap_or(self.scenario.bearing_sigma_deg);
-        let noise = self.normal(sigma) + post.bias_deg;
+        let mut noise = self.normal(sigma) + post.bias_deg;
+        // Drawn only when misreads are asked for, so other scenarios keep their streams.
+        let p = self.scenario.bearing_misread_probability;
+        let misread = p > 0.0 && self.rng.random::<f64>() < p;
+        if misread {
+            let off = self.rng.random_range(10.0..40.0);
+            noise += if self.rng.random::<bool>() { off } else { -off };
+        }
         let bearing = (azimuth + noise).rem_euclid(360.0);
         let d_noise = self.normal(0.05);
         let d_hat = (distance * (1.0 + d_noise)).max(50.0);
@@ -312,7 +323,7 @@ impl Generator {
             distance_min_m: Some(round((d_hat - half).max(0.0), 0)),
             distance_max_m: Some(round(d_hat + half, 0)),
         });
-        o
+        (o, misread)
     }
 
     /// An acoustic onset time: the true travel time at the true temperature, plus picking noise,

@@ -235,6 +235,10 @@ pub struct Scenario {
     /// Probability an arrival is an outlier: a non-line-of-sight path, 50–400 ms late.
     #[serde(default)]
     pub arrival_outlier_probability: f64,
+    /// Probability a bearing is misread: 10–40° off either way (a misread scale, another
+    /// flash); the post still states its usual sigma.
+    #[serde(default)]
+    pub bearing_misread_probability: f64,
 }
 
 fn default_hearing() -> f64 {
@@ -452,6 +456,10 @@ impl Scenario {
             (
                 "arrival_outlier_probability",
                 self.arrival_outlier_probability,
+            ),
+            (
+                "bearing_misread_probability",
+                self.bearing_misread_probability,
             ),
         ] {
             if !(0.0..=1.0).contains(&p) {

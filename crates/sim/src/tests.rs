@@ -254,6 +254,66 @@ fn the_shipped_scenarios_parse() {
         let s = Scenario::from_toml(&text).unwrap_or_else(|e| panic!("{file}: {e}"));
         assert!(s.fire.is_some() && s.acoustics.is_some() && !s.networks.is_empty());
     }
+    let path = format!(
+        "{}/../../scenarios/posts-misread.toml",
+        env!("CARGO_MANIFEST_DIR")
+    );
+    let s = Scenario::from_toml(&std::fs::read_to_string(&path).unwrap()).unwrap();
+    assert!(s.bearing_misread_probability > 0.0 && !s.posts.is_empty());
+    let e = Scenario::from_toml(
+        "bearing_misread_probability = 1.5\nposts = [{id = \"p\", lat = 40.0, lon = 46.8}]\n\
+         hotspots = [{lat = 40.01, lon = 46.83, radius_m = 1500}]",
+    )
+    .unwrap_err();
+    assert!(e.to_string().contains("bearing_misread_probability"), "{e}");
     let e = Scenario::from_toml("[fire]\nrounds = [1, 40]\n[[networks]]\nid = \"n\"\nlat = 1.0\nlon = 1.0\nsensors = 5\nspread_m = 100").unwrap_err();
     assert!(e.to_string().contains("fire.rounds"), "{e}");
+}
+
+#[test]
+fn misread_bearings_are_off_by_tens_of_degrees_and_listed_as_outliers() {
+    let base = scenario();
+    let mut misreading = base.clone();
+    misreading.bearing_misread_probability = 0.3;
+    let mut g = Generator::new(misreading, 5);
+    let (mut misread, mut right, mut misread_deg) = (0, 0, 0.0);
+    for i in 0..400 {
+        let ev = g.simulate(t0().plus_seconds(f64::from(i) * 60.0));
+        let truth = LatLon::new(ev.truth.lat, ev.truth.lon);
+        for o in &ev.observations {
+            let Geometry::Bearing(b) = &o.geometry else {
+                continue;
+            };
+            let post = base.posts.iter().find(|p| p.id == o.reporter).unwrap();
+            let (_, az) = distance_azimuth(LatLon::new(b.observer.lat, b.observer.lon), truth);
+            let off = (b.bearing_deg - az + 540.0).rem_euclid(360.0) - 180.0 - post.bias_deg;
+            // The compass's own noise comes on top of a misread.
+            let sigma = post.bearing_sigma_deg.unwrap_or(base.bearing_sigma_deg);
+            if ev.truth.outliers.contains(&o.client_id.unwrap()) {
+                assert!(
+                    off.abs() <= 40.0 + 5.0 * sigma,
+                    "a misread is 10–40° off: {off}"
+                );
+                misread_deg += off.abs();
+                misread += 1;
+            } else {
+                assert!(
+                    off.abs() < 5.0 * sigma,
+                    "a right bearing is within its noise: {off}"
+                );
+                right += 1;
+            }
+        }
+    }
+    let mean = misread_deg / f64::from(misread.max(1));
+    assert!(
+        (20.0..30.0).contains(&mean),
+        "misreads average 25° off: {mean}"
+    );
+    let share = f64::from(misread) / f64::from(misread + right);
+    assert!(
+        (0.2..0.4).contains(&share),
+        "{misread} misread of {}",
+        misread + right
+    );
 }

@@ -48,7 +48,7 @@ pub struct TruthEvent {
     /// The `client_id` of every report made of it.
     pub observations: Vec<Uuid>,
     /// Reports that are outliers by construction (an acoustic arrival by another path, an
-    /// echo).
+    /// echo, a misread bearing).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub outliers: Vec<Uuid>,
     /// For fire: each round, when and where it was fired and which pulses it made.
