@@ -499,7 +499,7 @@ mod tests {
         let (index, reason, late) = &fix.excluded[0];
         assert_eq!(*index, 3);
         assert!(
-            reason.starts_with("bearing 2 is ") && reason.contains("misread"),
+            reason.starts_with("this bearing is ") && reason.contains("misread"),
             "{reason}"
         );
         assert_eq!(*late, None, "a bearing is no pulse: it has no lateness");

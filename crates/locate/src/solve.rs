@@ -425,12 +425,14 @@ fn exclusion(problem: &Problem, s: &Solution, i: usize, scale: f64) -> Exclusion
     let sigmas = residual.abs() / (a.sigma_s * scale);
     let reason = if residual > 0.0 {
         format!(
-            "arrival {i} is {:.3} s ({sigmas:.0}σ) late: a non-line-of-sight path or another shot",
+            "this arrival is {:.3} s ({sigmas:.0}σ) late for the fix of the rest: a \
+             non-line-of-sight path or another shot",
             residual
         )
     } else {
         format!(
-            "arrival {i} is {:.3} s ({sigmas:.0}σ) early: another shot or a clock error",
+            "this arrival is {:.3} s ({sigmas:.0}σ) early for the fix of the rest: another \
+             shot or a clock error",
             -residual
         )
     };
@@ -459,8 +461,8 @@ fn bearing_exclusion(problem: &Problem, s: &Solution, i: usize, scale: f64) -> E
             residual_deg: deg,
         },
         reason: format!(
-            "bearing {i} is {:.1}° ({:.0}σ) {side} of the fix of the rest: a misread, another \
-             target or a compass far off",
+            "this bearing is {:.1}° ({:.0}σ) {side} of the fix of the rest: a misread, \
+             another target or a compass far off",
             deg.abs(),
             residual.abs() / (sigma * scale)
         ),
