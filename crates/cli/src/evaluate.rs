@@ -62,6 +62,19 @@ pub struct Evaluation {
     pub events: usize,
     /// Truth events whose incident has a position.
     pub located: usize,
+    /// Bearings the incidents' fits set aside, by what the truth says they were.
+    pub bearings_set_aside: SetAside,
+}
+
+/// Bearings set aside, by what they were.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct SetAside {
+    /// Of an event other than the one most of the incident's reports are of.
+    pub another_event: usize,
+    /// Of the incident's event, misread by construction (the truth's outliers).
+    pub misread: usize,
+    /// Of the incident's event and not misread: set aside wrongly.
+    pub sound: usize,
 }
 
 /// Scores `truth` against what the center decided of each observation (by client id) and the
@@ -172,6 +185,7 @@ pub fn evaluate(
         f64::NAN
     };
     ev.coverage95 = covered as f64 / ev.located.max(1) as f64;
+    ev.bearings_set_aside = bearings_set_aside(truth, decided, incidents, &cells);
     let pairs = |n: u64| n * n.saturating_sub(1) / 2;
     let together: u64 = cells.values().map(|&n| pairs(n)).sum();
     let predicted: u64 = per_incident.values().map(|&n| pairs(n)).sum();
@@ -183,6 +197,49 @@ pub fn evaluate(
         0.0
     };
     ev
+}
+
+/// Sorts the bearings the incidents set aside by what the truth says of them: another event's
+/// (the incident's event being the one most of its reports are of), misread, or sound.
+fn bearings_set_aside(
+    truth: &[TruthEvent],
+    decided: &HashMap<Uuid, Decided>,
+    incidents: &HashMap<IncidentId, IncidentEstimate>,
+    cells: &HashMap<(u64, IncidentId), u64>,
+) -> SetAside {
+    let mut of_observation: HashMap<ObservationId, (u64, bool)> = HashMap::new();
+    for t in truth {
+        for c in &t.observations {
+            if let Some(d) = decided.get(c)
+                && matches!(d.measure, Some(Measure::Bearing { .. }))
+            {
+                of_observation.insert(d.observation_id, (t.event, t.outliers.contains(c)));
+            }
+        }
+    }
+    let mut majority: HashMap<IncidentId, (u64, u64)> = HashMap::new();
+    for (&(event, incident), &n) in cells {
+        let m = majority.entry(incident).or_insert((n, event));
+        if n > m.0 || (n == m.0 && event < m.1) {
+            *m = (n, event);
+        }
+    }
+    let mut out = SetAside::default();
+    for (incident, est) in incidents {
+        for x in &est.excluded {
+            let Some(&(event, misread)) = of_observation.get(&x.observation_id) else {
+                continue;
+            };
+            if majority.get(incident).map(|m| m.1) != Some(event) {
+                out.another_event += 1;
+            } else if misread {
+                out.misread += 1;
+            } else {
+                out.sound += 1;
+            }
+        }
+    }
+    out
 }
 
 fn ratio_or_one(a: u64, b: u64) -> f64 {
@@ -269,6 +326,42 @@ mod tests {
                 )
             })
             .collect()
+    }
+
+    #[test]
+    fn bearings_set_aside_are_sorted_by_what_they_were() {
+        // Event 1: reports 1–4 in incident 1; report 4 misread. Event 2: report 5, which
+        // joined incident 1. Incident 1 sets aside 3 (sound), 4 (misread) and 5 (another's).
+        let mut t1 = truth(1, 46.0, None, &[1, 2, 3, 4]);
+        t1.outliers = vec![Uuid::from_u128(4)];
+        let t = [t1, truth(2, 46.1, None, &[5])];
+        let mut d = decided(&[(1, 1), (2, 1), (3, 1), (4, 1), (5, 1)]);
+        for v in d.values_mut() {
+            v.measure = Some(Measure::Bearing {
+                observer: LatLon::new(40.05, 46.0),
+                observer_sigma_m: 10.0,
+                azimuth_deg: 180.0,
+                sigma_deg: 3.0,
+                range: None,
+            });
+        }
+        let mut e = estimate(46.0, "undetermined");
+        e.excluded = [3, 4, 5]
+            .into_iter()
+            .map(|i| truce_core::incident::ExcludedObservation {
+                observation_id: ObservationId(i),
+                reason: String::new(),
+            })
+            .collect();
+        let ev = evaluate(&t, &d, &HashMap::from([(IncidentId(1), e)]), 15.0);
+        assert_eq!(
+            ev.bearings_set_aside,
+            SetAside {
+                another_event: 1,
+                misread: 1,
+                sound: 1
+            }
+        );
     }
 
     #[test]

@@ -277,6 +277,11 @@ fn print_report(ev: &evaluate::Evaluation, wanted: usize, found: usize) {
         "association: precision {:.4} recall {:.4} f1 {:.4}",
         ev.precision, ev.recall, ev.f1
     );
+    let a = ev.bearings_set_aside;
+    println!(
+        "bearings set aside: {} another event's, {} misread, {} sound (set aside wrongly)",
+        a.another_event, a.misread, a.sound
+    );
     println!("attribution (acting side → attributed): events");
     for ((truth, said), n) in &ev.attribution {
         println!("  {truth:>10} → {said:<12} {n}");
