@@ -207,6 +207,10 @@ pub struct Fusion {
     latest_s: f64,
     /// Observations absorbed since incidents were last let go.
     since_eviction: usize,
+    /// Fits of the pulse clusters `untangle` tried, by the clusters' observations in order: a
+    /// memo of a pure function (the same pulses give the same fit), so the rounds of a burst
+    /// that did not change are not fitted again each time one of them grows.
+    cluster_fits: HashMap<Vec<ObservationId>, Option<JointFix>>,
 }
 
 impl Fusion {
@@ -222,6 +226,7 @@ impl Fusion {
             next_id: 1,
             latest_s: f64::NEG_INFINITY,
             since_eviction: 0,
+            cluster_fits: HashMap::new(),
         }
     }
 

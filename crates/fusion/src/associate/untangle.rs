@@ -36,6 +36,8 @@ const BURST_RADIUS_M: f64 = 1000.0;
 const MAX_NEIGHBOURS: usize = 4;
 /// Most clusters one partition makes.
 const MAX_CLUSTERS: usize = 12;
+/// Most cluster fits remembered; the memo starts afresh beyond (it only saves work).
+const MAX_REMEMBERED_FITS: usize = 4096;
 
 /// A pulse of the burst and the round holding it now.
 struct Held {
@@ -183,7 +185,7 @@ impl Fusion {
     /// fits can no longer hold `at_least` sensors (what the rounds hold now; as many sensors
     /// with a better fit still wins): each fit can only leave pulses out.
     fn fit_partition(
-        &self,
+        &mut self,
         clusters: Vec<Vec<usize>>,
         pulses: &[Held],
         at_least: usize,
@@ -195,8 +197,20 @@ impl Fusion {
             if possible < at_least {
                 return None;
             }
-            let refs: Vec<&Measure> = idx.iter().map(|&i| &pulses[i].measure).collect();
-            let fix = joint_fix(&refs, None, self.default_temperature_c)?;
+            let key: Vec<ObservationId> = idx.iter().map(|&i| pulses[i].obs).collect();
+            let fix = match self.cluster_fits.get(&key) {
+                Some(fix) => fix.clone(),
+                None => {
+                    let refs: Vec<&Measure> = idx.iter().map(|&i| &pulses[i].measure).collect();
+                    let fix = joint_fix(&refs, None, self.default_temperature_c);
+                    if self.cluster_fits.len() >= MAX_REMEMBERED_FITS {
+                        self.cluster_fits.clear();
+                    }
+                    self.cluster_fits.insert(key, fix.clone());
+                    fix
+                }
+            };
+            let fix = fix?;
             if fix.emission_ns.is_none() || !sound(&fix) {
                 return None;
             }
