@@ -4,7 +4,7 @@
 //! noise, and whether its 95% ellipse holds the truth.
 
 use crate::evaluate::Decided;
-use crate::peer_fit::PeerPulse;
+use crate::peer_fit::{PeerPulse, median};
 use std::collections::{BTreeMap, HashMap};
 use truce_core::IncidentId;
 use truce_core::incident::IncidentEstimate;
@@ -407,20 +407,6 @@ fn peer_miss(
     };
     let at = crate::peer_fit::fit(&pulses, truce_locate::speed_of_sound(temperature))?;
     Some(at[0].hypot(at[1]))
-}
-
-/// The median of `v` (sorted in place), 0 when empty.
-fn median(v: &mut [f64]) -> f64 {
-    if v.is_empty() {
-        return 0.0;
-    }
-    v.sort_by(f64::total_cmp);
-    let m = v.len() / 2;
-    if v.len() % 2 == 1 {
-        v[m]
-    } else {
-        0.5 * (v[m - 1] + v[m])
-    }
 }
 
 /// Under `TRUCE_EVAL_DEBUG`: each pulse of round `r`, where it went, whether the fit left it
