@@ -236,7 +236,13 @@ function renderIncident(i: Json, obs: Json[]) {
   const findings = (i.findings ?? []).map((f: Json) => `<li>${esc(t("clause"))} ${esc(f.clause_id)}: ${esc(f.reason)}</li>`).join("") || `<li>${t("none")}</li>`;
   const assessments = (i.assessments ?? []).map((a: Json) =>
     `<div class="assessment ${a.current ? "" : "old"}"><b>${esc(a.monitor)}</b> ${esc(t("verdict_" + a.verdict))} — ${esc(a.reason)} <small>(${esc(a.user)}${a.current ? "" : ", " + t("superseded")})</small></div>`).join("") || t("none");
-  const entries = obs.map((o) => `<li>#${o.id} ${esc(t("geom_" + o.geometry.type))} · ${esc(o.reporter)} · ${esc(String(o.observed_at).slice(11, 19))} · ${esc(t("entry"))} ${o.entry_index} · ${o.entry_index < state.agreedSize ? t("agreed") : t("not_yet_agreed")}</li>`).join("");
+  // Observations the estimate left out (echoes, longer paths, misread bearings), with why.
+  const setAside = new Map<number, string>((i.excluded ?? []).map((x: Json) => [x.observation_id, x.reason]));
+  const entries = obs.map((o) => {
+    const why = setAside.get(o.id);
+    const aside = why === undefined ? "" : ` · <i class="set-aside">${esc(t("set_aside"))}: ${esc(why)}</i>`;
+    return `<li>#${o.id} ${esc(t("geom_" + o.geometry.type))} · ${esc(o.reporter)} · ${esc(String(o.observed_at).slice(11, 19))} · ${esc(t("entry"))} ${o.entry_index} · ${o.entry_index < state.agreedSize ? t("agreed") : t("not_yet_agreed")}${aside}</li>`;
+  }).join("");
   box.innerHTML = `<h3>${t("incident")} #${i.id} · ${esc(t("kind_" + i.kind))}</h3>
     <table class="kv">
       <tr><td>${t("status")}</td><td class="status-${esc(i.status)}" id="incident-status">${esc(t("status_" + i.status))}</td></tr>
