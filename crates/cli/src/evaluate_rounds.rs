@@ -129,50 +129,13 @@ pub fn evaluate_rounds(
             "pulse pairs: precision {:.4} recall {:.4}",
             score.pair_precision, score.pair_recall
         );
-        // Where the wrongly paired pulses are: in located incidents, or in unlocated ones.
-        let wrong_in = |located: bool| -> u64 {
-            per_incident
-                .iter()
-                .filter(|(inc, _)| {
-                    incidents
-                        .get(inc)
-                        .is_some_and(|e| e.position.is_some() == located)
-                })
-                .map(|(inc, &n)| {
-                    let right: u64 = cells
-                        .iter()
-                        .filter(|((_, i), _)| i == inc)
-                        .map(|(_, &k)| pairs(k))
-                        .sum();
-                    pairs(n) - right
-                })
-                .sum()
-        };
-        // Within the located incidents' fits alone (pulses set aside, such as echoes, apart).
-        let aside: std::collections::HashSet<truce_core::ObservationId> = incidents
-            .values()
-            .flat_map(|e| e.excluded.iter().map(|x| x.observation_id))
-            .collect();
-        let mut fit_cells: HashMap<(usize, IncidentId), u64> = HashMap::new();
-        let mut fit_sizes: HashMap<IncidentId, u64> = HashMap::new();
-        for (u, class) in &class_of {
-            let Some(d) = decided.get(u) else { continue };
-            let located = incidents
-                .get(&d.incident_id)
-                .is_some_and(|e| e.position.is_some());
-            if located && !aside.contains(&d.observation_id) {
-                *fit_cells.entry((*class, d.incident_id)).or_default() += 1;
-                *fit_sizes.entry(d.incident_id).or_default() += 1;
-            }
-        }
-        let fit_wrong: u64 = fit_sizes.values().map(|&n| pairs(n)).sum::<u64>()
-            - fit_cells.values().map(|&n| pairs(n)).sum::<u64>();
-        eprintln!("wrong pairs within the located fits: {fit_wrong}");
-        eprintln!(
-            "wrong pairs: {} in located incidents, {} in unlocated ones, of {predicted} pairs; {} round pulses left unresolved",
-            wrong_in(true),
-            wrong_in(false),
-            score.unresolved
+        print_wrong_pairs(
+            &class_of,
+            decided,
+            incidents,
+            &cells,
+            predicted,
+            score.unresolved,
         );
     }
     score.pair_f1 = if score.pair_precision + score.pair_recall > 0.0 {
@@ -367,6 +330,54 @@ pub fn evaluate_rounds(
     }
     score.incident_rmse_m = (inc_err2 / score.incidents.max(1) as f64).sqrt();
     score
+}
+
+/// The pulse pairs `cells` ((class, incident) → pulses) put together wrongly, over the
+/// incidents `keep` admits.
+fn wrong_pairs(
+    cells: &HashMap<(usize, IncidentId), u64>,
+    keep: impl Fn(&IncidentId) -> bool,
+) -> u64 {
+    let mut sizes: HashMap<IncidentId, u64> = HashMap::new();
+    let mut right = 0;
+    for (&(_, inc), &n) in cells {
+        if keep(&inc) {
+            *sizes.entry(inc).or_default() += n;
+            right += pairs(n);
+        }
+    }
+    sizes.values().map(|&n| pairs(n)).sum::<u64>() - right
+}
+
+/// Under `TRUCE_EVAL_DEBUG`: where the wrongly paired pulses are, in located incidents (within
+/// their fits, or among what they set aside) or in unlocated ones.
+fn print_wrong_pairs(
+    class_of: &HashMap<uuid::Uuid, usize>,
+    decided: &HashMap<uuid::Uuid, Decided>,
+    incidents: &HashMap<IncidentId, IncidentEstimate>,
+    cells: &HashMap<(usize, IncidentId), u64>,
+    predicted: u64,
+    unresolved: usize,
+) {
+    let located = |inc: &IncidentId| incidents.get(inc).is_some_and(|e| e.position.is_some());
+    let aside: std::collections::HashSet<truce_core::ObservationId> = incidents
+        .values()
+        .flat_map(|e| e.excluded.iter().map(|x| x.observation_id))
+        .collect();
+    let mut fit_cells: HashMap<(usize, IncidentId), u64> = HashMap::new();
+    for (u, class) in class_of {
+        let Some(d) = decided.get(u) else { continue };
+        if located(&d.incident_id) && !aside.contains(&d.observation_id) {
+            *fit_cells.entry((*class, d.incident_id)).or_default() += 1;
+        }
+    }
+    eprintln!(
+        "wrong pairs: {} in located incidents ({} within their fits), {} in unlocated ones, of \
+         {predicted} pairs; {unresolved} round pulses left unresolved",
+        wrong_pairs(cells, located),
+        wrong_pairs(&fit_cells, |_| true),
+        wrong_pairs(cells, |inc| !located(inc)),
+    );
 }
 
 /// How far the comparison peer places round `r` from where it was fired, metres, given the

@@ -172,7 +172,7 @@ impl Problem<'_> {
         self.bearings
             .iter()
             .enumerate()
-            .filter(|(i, _)| self.bearing_active.get(*i).copied().unwrap_or(true))
+            .filter(|(i, _)| self.bearing_active[*i])
     }
 
     /// Bearing `b`'s measured minus predicted azimuth for a source at `p`, radians, and its
@@ -264,13 +264,12 @@ impl Problem<'_> {
         for (_, b) in self.active_bearings() {
             let (de, dn) = (p[0] - b.observer[0], p[1] - b.observer[1]);
             let r = de.hypot(dn).max(MIN_RANGE_M);
-            let predicted = de.atan2(dn);
-            let var = b.sigma_rad.powi(2) + (b.observer_sigma_m / r).powi(2);
+            let (residual, sigma) = self.bearing_residual(p, b);
             let r2 = r * r;
             add(
                 [dn / r2, -de / r2, 0.0, 0.0, 0.0, 0.0, 0.0],
-                wrap_angle(b.azimuth_rad - predicted),
-                var,
+                residual,
+                sigma * sigma,
                 true,
             );
             if let Some(range) = b.range {

@@ -528,7 +528,7 @@ fn robust_fit(mut problem: Problem) -> Result<Fix, LocateError> {
         }
         let seed = current.as_ref().ok().map(|s| s.p);
         // Each arrival and each bearing in turn left out; the one whose absence fits best.
-        let mut best: Option<(Left, Solution)> = None;
+        let mut best: Option<(Left, Problem, Solution)> = None;
         let candidates = (0..problem.arrivals.len())
             .filter(|&i| problem.active[i])
             .map(Left::Arrival)
@@ -540,12 +540,12 @@ fn robust_fit(mut problem: Problem) -> Result<Fix, LocateError> {
                 continue;
             }
             if let Ok(s) = best_fit(&trial, seed)
-                && best.as_ref().is_none_or(|(_, b)| s.chi2 < b.chi2)
+                && best.as_ref().is_none_or(|(_, _, b)| s.chi2 < b.chi2)
             {
-                best = Some((left, s));
+                best = Some((left, trial, s));
             }
         }
-        let Some((left, s)) = best else { break };
+        let Some((left, trial, s)) = best else { break };
         // Too small a discrepancy to be anything but noise the stated sigma underrates.
         let small = match left {
             Left::Arrival(i) => {
@@ -576,7 +576,6 @@ fn robust_fit(mut problem: Problem) -> Result<Fix, LocateError> {
         {
             break;
         }
-        let trial = left.out_of(&problem);
         excluded.push(match left {
             Left::Arrival(i) => exclusion(&trial, &s, i, scatter.sqrt()),
             Left::Bearing(i) => bearing_exclusion(&trial, &s, i, scatter.sqrt()),
