@@ -12,17 +12,7 @@ use truce_geo::Cov2;
 /// plus `uᵢuᵢᵀ/(σ_ρ² + σ_obs²)` per range, `uᵢ` the unit line of sight. `None` when an input is
 /// invalid or the information is singular (parallel bearings, a lone bearing).
 pub fn crlb_bearings(truth: [f64; 2], b: &[BearingMeasurement]) -> Option<Cov2> {
-    let problem = validate(&Measurements {
-        bearings: b,
-        arrivals: &[],
-        points: &[],
-        speed_of_sound_m_s: 1.0,
-        source_height_m: 0.0,
-        surface: None,
-        wind_sigma_m_s: None,
-        speed_sigma_m_s: None,
-    })
-    .ok()?;
+    let problem = validate(&Measurements::plain(b, &[], &[], 1.0)).ok()?;
     problem.covariance(&problem.at(truth, 0.0))
 }
 
@@ -40,14 +30,8 @@ pub fn crlb_arrivals(
     source_height_m: f64,
 ) -> Option<Cov2> {
     let problem = validate(&Measurements {
-        bearings: &[],
-        arrivals: a,
-        points: &[],
-        speed_of_sound_m_s: speed_m_s,
         source_height_m,
-        surface: None,
-        wind_sigma_m_s: None,
-        speed_sigma_m_s: None,
+        ..Measurements::plain(&[], a, &[], speed_m_s)
     })
     .ok()?;
     if a.is_empty() {

@@ -121,6 +121,28 @@ pub struct Measurements<'a> {
     pub speed_sigma_m_s: Option<f64>,
 }
 
+impl<'a> Measurements<'a> {
+    /// The measurements of a plain problem: the source at up coordinate 0 (set
+    /// `source_height_m` for another), no surface, calm air, the speed of sound as given.
+    pub fn plain(
+        bearings: &'a [BearingMeasurement],
+        arrivals: &'a [ArrivalMeasurement],
+        points: &'a [PointMeasurement],
+        speed_of_sound_m_s: f64,
+    ) -> Self {
+        Measurements {
+            bearings,
+            arrivals,
+            points,
+            speed_of_sound_m_s,
+            source_height_m: 0.0,
+            surface: None,
+            wind_sigma_m_s: None,
+            speed_sigma_m_s: None,
+        }
+    }
+}
+
 /// A plane for the ground's up coordinate, `up = up_m + slope_east·east + slope_north·north`
 /// (metres, in the caller's frame), with `sigma_m` the spread of the ground about it.
 #[derive(Debug, Clone, Copy, PartialEq)]

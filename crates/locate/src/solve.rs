@@ -76,16 +76,7 @@ pub fn locate_bearings(b: &[BearingMeasurement]) -> Result<Fix, LocateError> {
             detail: "a single bearing needs a range (or a second bearing) to fix a position",
         });
     }
-    locate(&Measurements {
-        bearings: b,
-        arrivals: &[],
-        points: &[],
-        speed_of_sound_m_s: 1.0,
-        source_height_m: 0.0,
-        surface: None,
-        wind_sigma_m_s: None,
-        speed_sigma_m_s: None,
-    })
+    locate(&Measurements::plain(b, &[], &[], 1.0))
 }
 
 /// The maximum-likelihood position and emission time from four or more arrival times
@@ -105,14 +96,8 @@ pub fn locate_arrivals(
         });
     }
     locate(&Measurements {
-        bearings: &[],
-        arrivals: a,
-        points: &[],
-        speed_of_sound_m_s: speed_m_s,
         source_height_m,
-        surface: None,
-        wind_sigma_m_s: None,
-        speed_sigma_m_s: None,
+        ..Measurements::plain(&[], a, &[], speed_m_s)
     })
 }
 

@@ -145,17 +145,7 @@ fn a_wrong_bearing_beside_arrivals_is_set_aside() {
     let mut b = bearings(truth, 2.0, &mut rng);
     b.truncate(2);
     b[0].azimuth_rad -= 30f64.to_radians();
-    let fix = locate(&Measurements {
-        bearings: &b,
-        arrivals: &arrivals,
-        points: &[],
-        speed_of_sound_m_s: C,
-        source_height_m: 0.0,
-        surface: None,
-        wind_sigma_m_s: None,
-        speed_sigma_m_s: None,
-    })
-    .unwrap();
+    let fix = locate(&Measurements::plain(&b, &arrivals, &[], C)).unwrap();
     assert_eq!(
         fix.excluded.iter().map(|e| e.bearing()).collect::<Vec<_>>(),
         [Some(0)],

@@ -263,17 +263,7 @@ fn a_late_arrival_is_excluded_and_the_fix_stays_near_the_truth() {
         sigma_rad: 0.03,
         range: None,
     };
-    let fix = locate(&Measurements {
-        bearings: &[bearing],
-        arrivals: &a,
-        points: &[],
-        speed_of_sound_m_s: C,
-        source_height_m: 0.0,
-        surface: None,
-        wind_sigma_m_s: None,
-        speed_sigma_m_s: None,
-    })
-    .unwrap();
+    let fix = locate(&Measurements::plain(&[bearing], &a, &[], C)).unwrap();
     assert_eq!(
         fix.excluded.iter().map(|e| e.arrival()).collect::<Vec<_>>(),
         [Some(2)]

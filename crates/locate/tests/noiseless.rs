@@ -195,17 +195,7 @@ fn too_few_measurements_are_refused_with_the_reason() {
     let err = locate_arrivals(&a, C, 0.0).unwrap_err();
     assert!(err.to_string().contains("at least four arrivals"), "{err}");
 
-    let err = locate(&Measurements {
-        bearings: &[],
-        arrivals: &[],
-        points: &[],
-        speed_of_sound_m_s: C,
-        source_height_m: 0.0,
-        surface: None,
-        wind_sigma_m_s: None,
-        speed_sigma_m_s: None,
-    })
-    .unwrap_err();
+    let err = locate(&Measurements::plain(&[], &[], &[], C)).unwrap_err();
     assert!(err.to_string().contains("no measurements"), "{err}");
 }
 
