@@ -68,11 +68,15 @@ pub struct RoundCandidate {
     pub cells: usize,
 }
 
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone)]
 struct Cell {
     at: [f64; 2],
     half: f64,
     bound: usize,
+    /// The pulses (positions in the scorer's `others`) that could agree somewhere in the
+    /// cell: its sub-cells look at no others, so a cell costs what it may hold, not what the
+    /// area heard.
+    candidates: Vec<u32>,
 }
 
 impl PartialEq for Cell {
@@ -125,9 +129,15 @@ impl Scorer<'_> {
         (d[0] * d[0] + d[1] * d[1] + d[2] * d[2]).sqrt()
     }
 
-    /// For a source anywhere in the cell, which pulses (one per station: the best agreeing)
-    /// could agree with the required one: `(index, disagreement in seconds)`.
-    fn agreeing(&self, at: [f64; 2], half: f64) -> (f64, Vec<(usize, f64)>) {
+    /// For a source anywhere in the cell, which of `among` (positions in `others`) could
+    /// agree with the required pulse: the best per station as `(index, disagreement in
+    /// seconds)`, and every one that could agree somewhere in a sub-cell.
+    fn agreeing(
+        &self,
+        at: [f64; 2],
+        half: f64,
+        among: impl Iterator<Item = u32>,
+    ) -> (f64, Vec<(usize, f64)>, Vec<u32>) {
         let c = self.search.speed_m_s;
         let up = self.height(at);
         let dp = Self::distance(at, up, self.required.sensor);
@@ -135,12 +145,22 @@ impl Scorer<'_> {
         let slack = 2.0 * std::f64::consts::SQRT_2 * half / c;
         // The best pulse per station, by station number.
         let mut best: Vec<(usize, f64)> = vec![(usize::MAX, f64::INFINITY); self.stations];
-        for (k, &i) in self.others.iter().enumerate() {
+        let mut could = Vec::new();
+        for k in among {
+            let i = self.others[k as usize];
             let q = &self.pulses[i];
             let dq = Self::distance(at, up, q.sensor);
             let off = (q.time_s - dq / c - t0).abs();
-            let allowed =
-                slack + self.allowance[k] + self.search.speed_uncertainty * (dq - dp).abs() / c;
+            let allowed = slack
+                + self.allowance[k as usize]
+                + self.search.speed_uncertainty * (dq - dp).abs() / c;
+            // A sub-cell's centre is within half this cell's slack of this one's, its height
+            // within the surface's rise over that: its test is passed only by pulses that
+            // pass this one with the slack again.
+            if off > allowed + slack {
+                continue;
+            }
+            could.push(k);
             if off > allowed {
                 continue;
             }
@@ -153,11 +173,19 @@ impl Scorer<'_> {
         (
             t0,
             best.into_iter().filter(|(i, _)| *i != usize::MAX).collect(),
+            could,
         )
     }
 
-    fn bound(&self, at: [f64; 2], half: f64) -> usize {
-        1 + self.agreeing(at, half).1.len()
+    /// The cell at `at` (half-width `half`) within `parent`'s candidates, with its bound.
+    fn cell(&self, at: [f64; 2], half: f64, parent: &[u32]) -> Cell {
+        let (_, best, candidates) = self.agreeing(at, half, parent.iter().copied());
+        Cell {
+            at,
+            half,
+            bound: 1 + best.len(),
+            candidates,
+        }
     }
 }
 
@@ -220,11 +248,8 @@ pub fn find_round(
     }
     let root = [p.sensor[0], p.sensor[1]];
     let mut heap = BinaryHeap::new();
-    heap.push(Cell {
-        at: root,
-        half: search.radius_m,
-        bound: scorer.bound(root, search.radius_m),
-    });
+    let all: Vec<u32> = (0..scorer.others.len() as u32).collect();
+    heap.push(scorer.cell(root, search.radius_m, &all));
     let mut cells = 1usize;
     let mut best: Option<(usize, [f64; 2])> = None;
     while let Some(cell) = heap.pop() {
@@ -244,15 +269,15 @@ pub fn find_round(
             if from_sensor > search.radius_m + std::f64::consts::SQRT_2 * h {
                 continue;
             }
-            let bound = scorer.bound(at, h);
+            let child = scorer.cell(at, h, &cell.candidates);
             cells += 1;
-            if bound >= floor {
-                heap.push(Cell { at, half: h, bound });
+            if child.bound >= floor {
+                heap.push(child);
             }
         }
     }
     let (_, at) = best?;
-    let (t0, agreeing) = scorer.agreeing(at, LEAF_HALF_M);
+    let (t0, agreeing, _) = scorer.agreeing(at, LEAF_HALF_M, all.into_iter());
     let mut members: Vec<usize> = agreeing.into_iter().map(|(i, _)| i).collect();
     members.push(required);
     members.sort_unstable();
@@ -334,6 +359,48 @@ mod tests {
                 t0s.iter().all(|t| (t - t0s[0]).abs() < 1e-6),
                 "one round: {t0s:?}"
             );
+            assert!(
+                (round.at[0] - source[0]).hypot(round.at[1] - source[1]) < 40.0,
+                "{round:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn dense_fire_from_two_places_finds_each_round_whole() {
+        // Twenty rounds 0.15 s apart, alternating between two firers 900 m apart: every
+        // sensor hears a pulse every few hundredths of a second, and sub-cells look only at
+        // the pulses their parent cell could hold.
+        let sensors = network();
+        let sources = [[300.0, -200.0, 10.0], [-500.0, 250.0, 0.0]];
+        let mut pulses = Vec::new();
+        for k in 0..20 {
+            pulses.extend(pulses_of(sources[k % 2], 0.15 * k as f64, &sensors));
+        }
+        pulses.sort_by(|a, b| a.time_s.total_cmp(&b.time_s));
+        for required in [0, 61, 133, 239] {
+            let round = find_round(&pulses, required, &search()).unwrap();
+            assert_eq!(round.members.len(), 12, "{round:?}");
+            let (_, source) = sources
+                .iter()
+                .map(|s| ((round.at[0] - s[0]).hypot(round.at[1] - s[1]), s))
+                .min_by(|a, b| a.0.total_cmp(&b.0))
+                .unwrap();
+            let t0s: Vec<f64> = round
+                .members
+                .iter()
+                .map(|&i| {
+                    let q = pulses[i];
+                    q.time_s - Scorer::distance([source[0], source[1]], source[2], q.sensor) / C
+                })
+                .collect();
+            // Another round's pulse within the allowance may stand in for one (the robust
+            // fit that follows sets it apart); the round itself is found, placed and whole.
+            let own = t0s
+                .iter()
+                .filter(|t| t0s.iter().filter(|u| (*u - *t).abs() < 1e-6).count() >= 11)
+                .count();
+            assert!(own >= 11, "one round: {t0s:?}");
             assert!(
                 (round.at[0] - source[0]).hypot(round.at[1] - source[1]) < 40.0,
                 "{round:?}"

@@ -67,6 +67,9 @@ const MAX_SEARCH_CELLS: usize = 20_000;
 /// pool: under dense fire the next rounds' pulses arrive within any round's echo window, and
 /// a revision entry must stay far below the record's 64 KiB.
 const MAX_ASIDE: usize = 40;
+/// Largest share of the speed of sound a fit's wind may have (a gale of 34 m/s): bounds how
+/// much wind can change the difference of two travel times.
+const WIND_SHARE: f64 = 0.1;
 /// How early a pulse the fit rejects may be and still stay with the round, set aside, seconds.
 const EARLY_ASIDE_S: f64 = 0.1;
 /// A pool incident gathers pulses for at most this long after its first, seconds, so a
@@ -172,7 +175,8 @@ impl Track {
             return None;
         };
         let c = truce_locate::speed_of_sound(temperature_c.unwrap_or(default_temperature_c));
-        let (residual, d, u) = travel_residual(fix, *sensor, *alt_m, *at_ns, t0, c);
+        let frame = LocalFrame::at(fix.estimate.center);
+        let (residual, d, u) = travel_residual(fix, &frame, *sensor, *alt_m, *at_ns, t0, c);
         let (ce, cn) = fix.estimate.cov.apply(u);
         let sigma_position = (u.0 * ce + u.1 * cn).max(0.0).sqrt() / c;
         let variance_factor = fix.uncertainty.residual_variance;
@@ -425,69 +429,16 @@ impl Fusion {
         let Some(required) = candidates.iter().position(|c| c.obs == obs) else {
             return;
         };
-        let origin = m.anchor();
-        let frame = LocalFrame::at(origin);
         let Some(t_ref) = pulse_ns(m) else { return };
-        let mut stations: HashMap<(u64, u64), u32> = HashMap::new();
-        let mut temperatures = Vec::new();
-        let mut pulses = Vec::with_capacity(candidates.len());
-        let mut sensors = Vec::new();
-        for c in &candidates {
-            let Measure::Arrival {
-                sensor,
-                alt_m,
-                at_ns,
-                sigma_s,
-                temperature_c,
-            } = &c.measure
-            else {
-                continue;
-            };
-            let enu = frame.to_enu(*sensor, *alt_m);
-            let key = (sensor.lat.to_bits(), sensor.lon.to_bits());
-            let next = stations.len() as u32;
-            let station = *stations.entry(key).or_insert_with(|| {
-                sensors.push(enu);
-                next
-            });
-            temperatures.extend(*temperature_c);
-            pulses.push(Pulse {
-                sensor: enu,
-                station,
-                time_s: (*at_ns - t_ref) as f64 * 1e-9,
-                sigma_s: *sigma_s,
-            });
-        }
-        if pulses.len() != candidates.len() {
+        let measures: Vec<&Measure> = candidates.iter().map(|c| &c.measure).collect();
+        let Some((pulses, search)) = self.round_search_over(&measures, m.anchor(), t_ref, r.kind)
+        else {
             return;
-        }
-        let temperature = if temperatures.is_empty() {
-            self.default_temperature_c
-        } else {
-            temperatures.iter().sum::<f64>() / temperatures.len() as f64
         };
-        // Consensus by chance grows with the pulses each sensor reports in the window: where
-        // sensors report several (rapid fire, echoes, noise), a round needs more of them.
-        let per_station = pulses.len() as f64 / stations.len().max(1) as f64;
-        let min_stations = if per_station <= 1.2 {
-            MIN_STATIONS
-        } else if per_station <= 2.5 {
-            MIN_STATIONS + 1
-        } else {
-            MIN_STATIONS + 2
-        };
-        let search = RoundSearch {
-            speed_m_s: truce_locate::speed_of_sound(temperature),
-            radius_m: audible_range_m(r.kind),
-            tolerance_s: TOLERANCE_S,
-            speed_uncertainty: 2.0 * SPEED_UNCERTAINTY,
-            min_stations,
-            surface: Surface::from_sensors(&sensors),
-            max_cells: MAX_SEARCH_CELLS,
-        };
+        let min_stations = search.min_stations;
         let members = match self.same_source(&candidates, required, r, min_stations) {
             Some(members) => members,
-            None => match consensus(&pulses, required, &search, min_stations) {
+            None => match consensus(&pulses, required, &search) {
                 Some(members) => members,
                 None => return,
             },
@@ -580,6 +531,73 @@ impl Fusion {
         self.untangle(home, log);
     }
 
+    /// The round search over `measures` (all timed arrivals, else `None`): the pulses in a
+    /// local frame at `origin`, timed from `t_ref`, and what the search assumes. Consensus by
+    /// chance grows with the pulses each sensor reports in the window: where sensors report
+    /// several (rapid fire, echoes, noise), a round needs more of them.
+    pub(super) fn round_search_over(
+        &self,
+        measures: &[&Measure],
+        origin: LatLon,
+        t_ref: i128,
+        kind: truce_core::Kind,
+    ) -> Option<(Vec<Pulse>, RoundSearch)> {
+        let frame = LocalFrame::at(origin);
+        let mut stations: HashMap<(u64, u64), u32> = HashMap::new();
+        let mut temperatures = Vec::new();
+        let mut pulses = Vec::with_capacity(measures.len());
+        let mut sensors = Vec::new();
+        for m in measures {
+            let Measure::Arrival {
+                sensor,
+                alt_m,
+                at_ns,
+                sigma_s,
+                temperature_c,
+            } = m
+            else {
+                return None;
+            };
+            let enu = frame.to_enu(*sensor, *alt_m);
+            let key = (sensor.lat.to_bits(), sensor.lon.to_bits());
+            let next = stations.len() as u32;
+            let station = *stations.entry(key).or_insert_with(|| {
+                sensors.push(enu);
+                next
+            });
+            temperatures.extend(*temperature_c);
+            pulses.push(Pulse {
+                sensor: enu,
+                station,
+                time_s: (*at_ns - t_ref) as f64 * 1e-9,
+                sigma_s: *sigma_s,
+            });
+        }
+        let temperature = if temperatures.is_empty() {
+            self.default_temperature_c
+        } else {
+            temperatures.iter().sum::<f64>() / temperatures.len() as f64
+        };
+        let per_station = pulses.len() as f64 / stations.len().max(1) as f64;
+        let min_stations = if per_station <= 1.2 {
+            MIN_STATIONS
+        } else if per_station <= 2.5 {
+            MIN_STATIONS + 1
+        } else {
+            MIN_STATIONS + 2
+        };
+        let search = RoundSearch {
+            speed_m_s: truce_locate::speed_of_sound(temperature),
+            radius_m: audible_range_m(kind),
+            tolerance_s: TOLERANCE_S,
+            speed_uncertainty: 2.0 * SPEED_UNCERTAINTY,
+            min_stations,
+            surface: Surface::from_sensors(&sensors),
+            max_cells: MAX_SEARCH_CELLS,
+        };
+        Some((pulses, search))
+    }
+
     /// Rapid fire from one place: the pulses that agree with `required` on one emission time
     /// as heard from the source of a located round nearby (its position, height and wind),
     /// when at least `min_stations` sensors do. Timed against a round's own model, rounds a
@@ -612,6 +630,38 @@ impl Fusion {
             .map(|i| i.id)
             .collect();
         ids.sort_unstable();
+        // Whatever the round, two of its pulses are no further apart in time than sound needs
+        // between their sensors (the allowances below at their widest, and wind): a cheap,
+        // exact gate before any travel time is computed.
+        let here = LocalFrame::at(p.measure.anchor());
+        let tp = pulse_ns(&p.measure)?;
+        let p_alt = match &p.measure {
+            Measure::Arrival { alt_m, .. } => *alt_m,
+            _ => 0.0,
+        };
+        let possible: Vec<usize> = candidates
+            .iter()
+            .enumerate()
+            .filter(|(_, q)| {
+                let Measure::Arrival {
+                    sensor,
+                    alt_m,
+                    at_ns,
+                    sigma_s: sq,
+                    ..
+                } = &q.measure
+                else {
+                    return false;
+                };
+                let (e, n) = here.to_en(*sensor);
+                let separation = e.hypot(n).hypot(alt_m - p_alt);
+                let widest = 3.0 * MAX_GATE_VARIANCE.sqrt() * sq.hypot(*sp)
+                    + TIGHT_TOLERANCE_S
+                    + separation / c * (1.0 + 0.4 * SPEED_UNCERTAINTY + WIND_SHARE);
+                ((*at_ns - tp) as f64 * 1e-9).abs() <= widest
+            })
+            .map(|(i, _)| i)
+            .collect();
         let mut best: Option<(usize, Vec<usize>)> = None;
         for id in ids {
             let Some(track) = self.tracks.get(&id) else {
@@ -632,13 +682,14 @@ impl Fusion {
             } else {
                 1.0
             };
+            let frame = LocalFrame::at(fix.estimate.center);
             let offset = |q: &Measure| match q {
                 Measure::Arrival {
                     sensor,
                     alt_m,
                     at_ns,
                     ..
-                } => Some(travel_residual(fix, *sensor, *alt_m, *at_ns, t0, c)),
+                } => Some(travel_residual(fix, &frame, *sensor, *alt_m, *at_ns, t0, c)),
                 _ => None,
             };
             let Some((rp, dp, _)) = offset(&p.measure) else {
@@ -648,7 +699,8 @@ impl Fusion {
                 continue;
             }
             let mut per_station: HashMap<(u64, u64), (f64, usize)> = HashMap::new();
-            for (i, q) in candidates.iter().enumerate() {
+            for &i in &possible {
+                let q = &candidates[i];
                 let (Some(key), Some((rq, dq, _))) = (station(&q.measure), offset(&q.measure))
                 else {
                     continue;
@@ -1051,12 +1103,12 @@ impl Fusion {
 /// they agree closely with the members' median emission time at the consensus position (the
 /// search's allowances are wide so it misses no round; the fit must not start from another
 /// round's pulse).
-fn consensus(
+pub(super) fn consensus(
     pulses: &[Pulse],
     required: usize,
     search: &RoundSearch,
-    min_stations: usize,
 ) -> Option<Vec<usize>> {
+    let min_stations = search.min_stations;
     let round = find_round(pulses, required, search)?;
     let c = search.speed_m_s;
     let up = search
@@ -1102,13 +1154,14 @@ pub(super) fn sound(fix: &crate::measure::JointFix) -> bool {
 /// vector (east, north) from the source to the sensor.
 fn travel_residual(
     fix: &crate::measure::JointFix,
+    frame: &LocalFrame,
     sensor: LatLon,
     alt_m: f64,
     at_ns: i128,
     t0_ns: i128,
     c: f64,
 ) -> (f64, f64, (f64, f64)) {
-    let (e, n) = LocalFrame::at(fix.estimate.center).to_en(sensor);
+    let (e, n) = frame.to_en(sensor);
     let up = fix.height.map_or(alt_m, |h| h.up_m);
     let horizontal = e.hypot(n).max(1e-3);
     let d = horizontal.hypot(up - alt_m);
