@@ -213,7 +213,9 @@ pub struct IncidentEstimate {
 pub struct UncertaintyBasis {
     /// `stated`: the reporters' sigmas, the residuals agreeing with them; `residuals`: widened
     /// because the residuals showed larger errors than stated; `unchecked`: too little
-    /// redundancy to check the stated sigmas (the ellipse trusts them).
+    /// redundancy to check the stated sigmas (the ellipse trusts them, but reaches where the
+    /// source would be if any one measurement were wrong); `ambiguous`: another position fits
+    /// about as well, and the ellipse holds it too.
     pub basis: String,
     /// Degrees of freedom of the fit (residuals minus unknowns).
     pub dof: i32,

@@ -757,7 +757,9 @@ fn incident_estimate(rules: &Rules, t: &Track) -> IncidentEstimate {
     let uncertainty = t.fix.as_ref().map(|f| {
         let u = f.uncertainty;
         UncertaintyBasis {
-            basis: if u.unchecked {
+            basis: if u.ambiguous {
+                "ambiguous"
+            } else if u.unchecked {
                 "unchecked"
             } else if u.scale > 1.0 {
                 "residuals"

@@ -266,6 +266,11 @@ pub struct Uncertainty {
     /// Whether the redundancy was too small to check the stated noise (fewer than
     /// [`MIN_DOF_FOR_SCALE`] degrees of freedom): the ellipse then trusts the stated sigmas.
     pub unchecked: bool,
+    /// Whether another position fits the measurements about as well (a second local minimum
+    /// within the 95% likelihood-ratio region: chi² within 5.99, times the variance factor,
+    /// of the best): the covariance was widened to hold it, since the data cannot tell the
+    /// two apart (a few arrivals crossing a bearing meet it twice).
+    pub ambiguous: bool,
 }
 
 /// Fewest degrees of freedom with which the residuals can rescale a covariance.

@@ -444,6 +444,35 @@ impl Problem<'_> {
     /// fix must pass (finite, well conditioned, in front of every observer).
     pub fn fit(&self, start: Vector) -> Result<Solution, LocateError> {
         let k = self.unknowns();
+        let (p, chi2, iterations) = self.minimise(start)?;
+        if let Some(e) = self.behind_observer(&[p[0], p[1]]) {
+            return Err(e);
+        }
+        let Some((cov, height_sigma)) = self.covariance_and_height(&p) else {
+            return Err(LocateError::IllConditioned {
+                axis_ratio: f64::INFINITY,
+            });
+        };
+        let (major, minor) = cov.eigenvalues();
+        let axis_ratio = (major / minor).sqrt();
+        if axis_ratio.is_nan() || axis_ratio > MAX_AXIS_RATIO {
+            return Err(LocateError::IllConditioned { axis_ratio });
+        }
+        let dof = i32::try_from(self.residuals()).unwrap_or(i32::MAX) - k as i32;
+        Ok(Solution {
+            p,
+            cov,
+            height_sigma,
+            chi2,
+            dof,
+            iterations,
+        })
+    }
+
+    /// Levenberg–Marquardt from `start` to the nearest minimum of chi²: the unknowns there,
+    /// chi² and the iterations taken; finite, but not checked for conditioning.
+    pub fn minimise(&self, start: Vector) -> Result<(Vector, f64, u32), LocateError> {
+        let k = self.unknowns();
         let mut p = start;
         let mut normal = self.normal(&p);
         let mut lambda = 1e-3;
@@ -482,28 +511,7 @@ impl Problem<'_> {
         if !(p.iter().all(|v| v.is_finite()) && normal.chi2.is_finite()) {
             return Err(LocateError::NoConvergence { iterations });
         }
-        if let Some(e) = self.behind_observer(&[p[0], p[1]]) {
-            return Err(e);
-        }
-        let Some((cov, height_sigma)) = self.covariance_and_height(&p) else {
-            return Err(LocateError::IllConditioned {
-                axis_ratio: f64::INFINITY,
-            });
-        };
-        let (major, minor) = cov.eigenvalues();
-        let axis_ratio = (major / minor).sqrt();
-        if axis_ratio.is_nan() || axis_ratio > MAX_AXIS_RATIO {
-            return Err(LocateError::IllConditioned { axis_ratio });
-        }
-        let dof = i32::try_from(self.residuals()).unwrap_or(i32::MAX) - k as i32;
-        Ok(Solution {
-            p,
-            cov,
-            height_sigma,
-            chi2: normal.chi2,
-            dof,
-            iterations,
-        })
+        Ok((p, normal.chi2, iterations))
     }
 }
 

@@ -255,6 +255,97 @@ fn best_fit(problem: &Problem, extra: Option<Vector>) -> Result<Solution, Locate
     }
 }
 
+/// Chi² within which another local minimum counts as fitting about as well as the best: the
+/// 95% point of chi² with two degrees of freedom (a likelihood-ratio region for the position).
+const AMBIGUITY_CHI2: f64 = D2_95;
+
+/// Other positions that fit `problem` about as well as `best` (see
+/// [`crate::Uncertainty::ambiguous`]): fits from points along each bearing, kept when their
+/// chi² is within [`AMBIGUITY_CHI2`] (times the variance factor) of the best's. Only for fits
+/// of arrivals and bearings together, where a few arrivals' hyperbolas can cross a bearing
+/// twice; arrivals alone are checked by the sensors that hear the round next.
+fn alternatives(problem: &Problem, best: &Solution) -> Vec<[f64; 2]> {
+    if problem.active_arrivals().next().is_none() || problem.active_bearings().next().is_none() {
+        return Vec::new();
+    }
+    let factor = if best.dof >= MIN_DOF_FOR_SCALE {
+        (best.chi2 / f64::from(best.dof)).max(1.0)
+    } else {
+        1.0
+    };
+    let with_time = |x: [f64; 2]| problem.at(x, emission_time(problem, x));
+    let starts: Vec<Vector> = problem
+        .active_bearings()
+        .flat_map(|(_, b)| along_bearing(b))
+        .map(with_time)
+        .collect();
+    let mut out: Vec<[f64; 2]> = Vec::new();
+    for start in starts {
+        let Ok(s) = problem.fit(start) else { continue };
+        let at = [s.p[0], s.p[1]];
+        let apart = (at[0] - best.p[0]).hypot(at[1] - best.p[1]);
+        // One minimum reached from several starts counts once; the best itself not at all.
+        let known = |x: &[f64; 2]| (at[0] - x[0]).hypot(at[1] - x[1]) < 1.0;
+        if s.chi2 <= best.chi2 + AMBIGUITY_CHI2 * factor && apart >= 1.0 && !out.iter().any(known) {
+            out.push(at);
+        }
+    }
+    out
+}
+
+/// Where the fix goes when each measurement in turn is left out, for a fix too little
+/// redundant to check its measurements (fewer than [`MIN_DOF_FOR_SCALE`] degrees of
+/// freedom): one wrong arrival or bearing among a few is absorbed without a trace there, and
+/// the ellipse must then reach where the rest would put the source. Each refit starts from
+/// the fix (the nearest solution: how far the fix leans on that measurement).
+fn leave_one_out_positions(problem: &Problem, s: &Solution) -> Vec<[f64; 2]> {
+    if s.dof < 1 || s.dof >= MIN_DOF_FOR_SCALE {
+        return Vec::new();
+    }
+    let left = (0..problem.arrivals.len())
+        .filter(|&i| problem.active[i])
+        .map(Left::Arrival)
+        .chain(problem.active_bearings().map(|(i, _)| Left::Bearing(i)));
+    left.filter_map(|l| {
+        let trial = l.out_of(problem);
+        if trial.residuals() < trial.unknowns() {
+            return None;
+        }
+        // Not required to be well conditioned: where the rest leave the source poorly
+        // placed along some line, the ellipse must reach along it.
+        let (p, _, _) = trial.minimise(s.p).ok()?;
+        if trial.behind_observer(&[p[0], p[1]]).is_some() {
+            return None;
+        }
+        Some([p[0], p[1]])
+    })
+    .collect()
+}
+
+/// `cov` grown along the line from `at` to `x`, when `x` lies outside its 95% ellipse, until
+/// `x` lies one Mahalanobis unit out (so that a source there, with its own scatter, is inside
+/// the 95%); whether it grew.
+fn reach_to(cov: &mut truce_geo::Cov2, at: [f64; 2], x: [f64; 2]) -> bool {
+    let d = (x[0] - at[0], x[1] - at[1]);
+    let m = cov.inverse().map_or(f64::INFINITY, |inv| {
+        let (a, b) = inv.apply(d);
+        d.0 * a + d.1 * b
+    });
+    if !(m > D2_95 && m.is_finite()) {
+        return false;
+    }
+    let k = (m - 1.0) / m;
+    *cov = truce_geo::Cov2 {
+        ee: cov.ee + k * d.0 * d.0,
+        en: cov.en + k * d.0 * d.1,
+        nn: cov.nn + k * d.1 * d.1,
+    };
+    true
+}
+
+/// Squared Mahalanobis radius of a 95% ellipse (chi² with two degrees of freedom).
+const D2_95: f64 = 5.991_464_547;
+
 /// The chi² value exceeded with probability 1e-4 (Wilson–Hilferty approximation).
 fn chi2_limit(dof: i32) -> f64 {
     chi2_quantile(dof, CHI2_Z)
@@ -304,6 +395,7 @@ fn uncertainty(chi2: f64, dof: i32) -> Uncertainty {
         residual_variance,
         scale,
         unchecked,
+        ambiguous: false,
     }
 }
 
@@ -347,6 +439,7 @@ fn suspicious(problem: &Problem, s: &Solution) -> bool {
 }
 
 fn to_fix(problem: &Problem, s: Solution, excluded: Vec<Exclusion>) -> Fix {
+    let others = alternatives(problem, &s);
     let timed = problem.timed();
     let u = uncertainty(s.chi2, s.dof);
     let height = timed.then(|| match (&problem.surface, problem.height_free()) {
@@ -379,12 +472,23 @@ fn to_fix(problem: &Problem, s: Solution, excluded: Vec<Exclusion>) -> Fix {
     let sandwich = (timed && !u.unchecked)
         .then(|| problem.sandwich(&s.p))
         .flatten();
-    let cov = match sandwich {
+    let mut cov = match sandwich {
         Some(hc) => contain(hc, s.cov),
         None => s.cov.scaled(u.scale),
     };
+    // Another position the data cannot tell from this one, or where the source would be if
+    // one unchecked measurement were wrong: the ellipse reaches it.
+    let at = [s.p[0], s.p[1]];
+    let mut ambiguous = false;
+    for x in &others {
+        ambiguous |= reach_to(&mut cov, at, *x);
+    }
+    for x in leave_one_out_positions(problem, &s) {
+        reach_to(&mut cov, at, x);
+    }
     let u = Uncertainty {
         scale: (cov.det() / s.cov.det()).sqrt().max(1.0),
+        ambiguous,
         ..u
     };
     Fix {
@@ -609,7 +713,7 @@ fn contain(a: truce_geo::Cov2, b: truce_geo::Cov2) -> truce_geo::Cov2 {
 
 #[cfg(test)]
 mod tests {
-    use super::contain;
+    use super::{D2_95, contain, reach_to};
     use proptest::prelude::*;
     use truce_geo::Cov2;
 
@@ -643,6 +747,28 @@ mod tests {
         #[test]
         fn an_ellipse_already_wider_is_kept(a in cov(), s in 1.0f64..10.0) {
             prop_assert_eq!(contain(a.scaled(s), a), a.scaled(s));
+        }
+
+        #[test]
+        fn an_ellipse_reaches_a_point_outside_and_only_grows(
+            a in cov(),
+            x in -5000.0f64..5000.0,
+            y in -5000.0f64..5000.0,
+        ) {
+            let mahalanobis = |c: Cov2| {
+                let (p, q) = c.inverse().unwrap().apply((x, y));
+                x * p + y * q
+            };
+            let before = mahalanobis(a);
+            let mut c = a;
+            let grew = reach_to(&mut c, [0.0, 0.0], [x, y]);
+            prop_assert_eq!(grew, before > D2_95);
+            if grew {
+                prop_assert!((mahalanobis(c) - 1.0).abs() < 1e-6, "{}", mahalanobis(c));
+            } else {
+                prop_assert_eq!(c, a);
+            }
+            prop_assert!(at_least(c, a), "{c:?} below {a:?}");
         }
     }
 }

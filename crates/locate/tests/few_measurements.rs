@@ -1,0 +1,158 @@
+//! Fixes from a few measurements: too few to check one another, they can hide a wrong one or
+//! fit two places equally well. The ellipse must then reach where the truth may be.
+
+#![allow(clippy::unwrap_used)]
+
+use truce_locate::{ArrivalMeasurement, BearingMeasurement, Fix, Measurements, locate};
+
+const C: f64 = 343.0;
+
+/// Three sensors a few kilometres apart.
+const SENSORS: [[f64; 3]; 3] = [[0.0, 0.0, 0.0], [3000.0, 400.0, 0.0], [1200.0, 2800.0, 0.0]];
+
+fn distance(a: [f64; 2], s: [f64; 3]) -> f64 {
+    (a[0] - s[0]).hypot(a[1] - s[1])
+}
+
+fn arrivals(source: [f64; 2], late_s: [f64; 3]) -> Vec<ArrivalMeasurement> {
+    SENSORS
+        .iter()
+        .zip(late_s)
+        .map(|(&s, late)| ArrivalMeasurement {
+            sensor: s,
+            time_s: 10.0 + distance(source, s) / C + late,
+            sigma_s: 0.002,
+        })
+        .collect()
+}
+
+fn bearing_from(observer: [f64; 2], to: [f64; 2], sigma_deg: f64) -> BearingMeasurement {
+    BearingMeasurement {
+        observer,
+        observer_sigma_m: 0.0,
+        azimuth_rad: (to[0] - observer[0]).atan2(to[1] - observer[1]),
+        sigma_rad: sigma_deg.to_radians(),
+        range: None,
+    }
+}
+
+/// Squared Mahalanobis distance of `x` from the fix under `cov`.
+fn d2(fix: &Fix, cov: truce_geo::Cov2, x: [f64; 2]) -> f64 {
+    let d = (x[0] - fix.at[0], x[1] - fix.at[1]);
+    let (a, b) = cov.inverse().unwrap().apply(d);
+    d.0 * a + d.1 * b
+}
+
+#[test]
+fn a_late_arrival_among_three_beside_a_bearing_widens_the_ellipse_to_the_truth() {
+    let truth = [1500.0, 1000.0];
+    let b = [bearing_from([-2500.0, 3500.0], truth, 3.0)];
+    for late in 0..3 {
+        let mut delays = [0.0; 3];
+        delays[late] = 0.15;
+        let a = arrivals(truth, delays);
+        let fix = locate(&Measurements::plain(&b, &a, &[], C)).unwrap();
+        assert!(fix.uncertainty.unchecked, "{:?}", fix.uncertainty);
+        assert!(
+            fix.excluded.is_empty(),
+            "too few to name it: {:?}",
+            fix.excluded
+        );
+        // The stated covariance alone would place the truth far outside: the test means
+        // something only then.
+        assert!(
+            d2(&fix, fix.stated_cov, truth) > 30.0,
+            "arrival {late}: {}",
+            d2(&fix, fix.stated_cov, truth)
+        );
+        assert!(
+            d2(&fix, fix.cov, truth) <= 5.991,
+            "arrival {late} 0.15 s late: the truth is {:.1} Mahalanobis² out ({:?})",
+            d2(&fix, fix.cov, truth),
+            fix.uncertainty
+        );
+    }
+}
+
+#[test]
+fn consistent_few_measurements_keep_the_stated_ellipse() {
+    let truth = [1500.0, 1000.0];
+    let b = [bearing_from([-2500.0, 3500.0], truth, 3.0)];
+    let fix = locate(&Measurements::plain(&b, &arrivals(truth, [0.0; 3]), &[], C)).unwrap();
+    assert!(fix.uncertainty.unchecked);
+    assert!(!fix.uncertainty.ambiguous);
+    assert_eq!(fix.cov, fix.stated_cov);
+    assert!(
+        (fix.at[0] - truth[0]).hypot(fix.at[1] - truth[1]) < 0.1,
+        "{fix:?}"
+    );
+}
+
+/// Time differences of arrival misfit at `x` for arrivals `a` (seconds²).
+fn tdoa_misfit(x: [f64; 2], a: &[ArrivalMeasurement]) -> f64 {
+    let t0 = |m: &ArrivalMeasurement| m.time_s - distance(x, m.sensor) / C;
+    let first = t0(&a[0]);
+    a.iter().map(|m| (t0(m) - first).powi(2)).sum()
+}
+
+/// The other place three sensors' time differences put a source at `truth` (two hyperbolas
+/// cross twice), found by a grid search and refined.
+fn mirror(truth: [f64; 2], a: &[ArrivalMeasurement]) -> Option<[f64; 2]> {
+    let mut best: Option<(f64, [f64; 2])> = None;
+    for i in -150..=150 {
+        for j in -150..=150 {
+            let x = [
+                truth[0] + 40.0 * f64::from(i),
+                truth[1] + 40.0 * f64::from(j),
+            ];
+            if (x[0] - truth[0]).hypot(x[1] - truth[1]) < 500.0 {
+                continue;
+            }
+            let f = tdoa_misfit(x, a);
+            if best.is_none_or(|(b, _)| f < b) {
+                best = Some((f, x));
+            }
+        }
+    }
+    let (_, mut x) = best?;
+    let mut step = 20.0;
+    while step > 1e-4 {
+        let mut moved = false;
+        for d in [[step, 0.0], [-step, 0.0], [0.0, step], [0.0, -step]] {
+            let y = [x[0] + d[0], x[1] + d[1]];
+            if tdoa_misfit(y, a) < tdoa_misfit(x, a) {
+                x = y;
+                moved = true;
+            }
+        }
+        if !moved {
+            step *= 0.5;
+        }
+    }
+    (tdoa_misfit(x, a) < 1e-12).then_some(x)
+}
+
+#[test]
+fn a_bearing_through_both_crossings_of_three_arrivals_is_ambiguous() {
+    let truth = [-2000.0, -1500.0];
+    let a = arrivals(truth, [0.0; 3]);
+    let other = mirror(truth, &a).expect("three sensors' hyperbolas cross twice here");
+    // An observer on the line through both crossings, beyond one: its bearing fits both.
+    let dir = [other[0] - truth[0], other[1] - truth[1]];
+    let observer = [truth[0] - 0.5 * dir[0], truth[1] - 0.5 * dir[1]];
+    let b = [bearing_from(observer, truth, 2.0)];
+    let fix = locate(&Measurements::plain(&b, &a, &[], C)).unwrap();
+    assert!(
+        fix.uncertainty.ambiguous,
+        "{:?} at {:?}",
+        fix.uncertainty, fix.at
+    );
+    for x in [truth, other] {
+        assert!(
+            d2(&fix, fix.cov, x) <= 5.991,
+            "{x:?} is {:.1} Mahalanobis² from the fix at {:?}",
+            d2(&fix, fix.cov, x),
+            fix.at
+        );
+    }
+}
