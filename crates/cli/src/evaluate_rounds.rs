@@ -371,6 +371,30 @@ fn print_wrong_pairs(
             *fit_cells.entry((*class, d.incident_id)).or_default() += 1;
         }
     }
+    // Set-aside pulses of another class: is that class's round placed elsewhere?
+    let mut home: HashMap<usize, (IncidentId, u64)> = HashMap::new();
+    for (&(c, inc), &n) in &fit_cells {
+        let e = home.entry(c).or_insert((inc, 0));
+        if n > e.1 {
+            *e = (inc, n);
+        }
+    }
+    let (mut elsewhere, mut nowhere, mut own) = (0, 0, 0);
+    for (u, class) in class_of {
+        let Some(d) = decided.get(u) else { continue };
+        if !(located(&d.incident_id) && aside.contains(&d.observation_id)) {
+            continue;
+        }
+        match home.get(class) {
+            Some((h, _)) if *h == d.incident_id => own += 1,
+            Some(_) => elsewhere += 1,
+            None => nowhere += 1,
+        }
+    }
+    eprintln!(
+        "set aside: {own} of the incident's own round, {elsewhere} of a round placed elsewhere, \
+         {nowhere} of a round placed nowhere"
+    );
     eprintln!(
         "wrong pairs: {} in located incidents ({} within their fits), {} in unlocated ones, of \
          {predicted} pairs; {unresolved} round pulses left unresolved",
