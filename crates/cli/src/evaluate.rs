@@ -6,12 +6,9 @@ use std::collections::{BTreeMap, HashMap};
 use truce_core::incident::{Attribution, IncidentEstimate};
 use truce_core::{IncidentId, ObservationId};
 use truce_fusion::measure::{Measure, crlb};
-use truce_geo::{Cov2, LatLon, LocalFrame};
+use truce_geo::{Cov2, D2_95, LatLon, LocalFrame};
 use truce_sim::TruthEvent;
 use uuid::Uuid;
-
-/// Squared Mahalanobis radius of the 95% ellipse (chi-square, 2 degrees of freedom).
-const D2_95: f64 = 5.991_464_547;
 
 /// What the center decided about one observation of the truth.
 #[derive(Debug, Clone)]
@@ -141,10 +138,7 @@ pub fn evaluate(
             en: c.en,
             nn: c.nn,
         };
-        let inside = cov.inverse().is_some_and(|inv| {
-            let (x, y) = inv.apply((e, n));
-            e * x + n * y <= D2_95
-        });
+        let inside = cov.mahalanobis2((e, n)).is_some_and(|d2| d2 <= D2_95);
         covered += usize::from(inside);
         // The bound from the reports of this event the incident used.
         let excluded: Vec<ObservationId> = est.excluded.iter().map(|x| x.observation_id).collect();

@@ -9,11 +9,9 @@ use std::collections::{BTreeMap, HashMap};
 use truce_core::IncidentId;
 use truce_core::incident::IncidentEstimate;
 use truce_fusion::measure::{Measure, crlb};
-use truce_geo::{Cov2, LatLon, LocalFrame};
+use truce_geo::{Cov2, D2_95, LatLon, LocalFrame};
 use truce_sim::TruthEvent;
 
-/// Squared Mahalanobis radius of the 95% ellipse (chi-square, 2 degrees of freedom).
-const D2_95: f64 = 5.991_464_547;
 /// A round counts as heard when at least this many sensors' pulses of it were reported.
 pub const HEARD_BY: usize = 5;
 /// A located round's error is gross when it exceeds three semi-major axes of its ellipse and
@@ -201,10 +199,7 @@ pub fn evaluate_rounds(
             en: c.en,
             nn: c.nn,
         };
-        let d2 = cov.inverse().map_or(f64::INFINITY, |inv| {
-            let (x, y) = inv.apply((e, n));
-            e * x + n * y
-        });
+        let d2 = cov.mahalanobis2((e, n)).unwrap_or(f64::INFINITY);
         inside += usize::from(d2 <= D2_95);
         let miss = e.hypot(n);
         if miss > GROSS_M && miss > 3.0 * cov.ellipse_95().semi_major_m {

@@ -509,10 +509,10 @@ impl Fusion {
             _ => m.standalone().is_none_or(|alone| {
                 let frame = truce_geo::LocalFrame::at(est.center);
                 let d = frame.to_en(alone.center);
-                est.cov.plus(alone.cov).inverse().is_none_or(|inv| {
-                    let (x, y) = inv.apply(d);
-                    d.0 * x + d.1 * y <= PREFILTER_SIGMAS * PREFILTER_SIGMAS
-                })
+                est.cov
+                    .plus(alone.cov)
+                    .mahalanobis2(d)
+                    .is_none_or(|d2| d2 <= PREFILTER_SIGMAS * PREFILTER_SIGMAS)
             }),
         }
     }

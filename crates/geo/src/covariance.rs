@@ -4,6 +4,10 @@
 /// Gaussian (chi-square with 2 degrees of freedom).
 pub const SCALE_95: f64 = 2.447_746_830_680_816;
 
+/// −2 ln 0.05 ≈ 5.9915: the squared Mahalanobis radius of the 95% contour of a 2-D Gaussian
+/// (the 95% point of chi-square with 2 degrees of freedom), `SCALE_95²`.
+pub const D2_95: f64 = 5.991_464_547_107_979;
+
 /// A symmetric 2x2 covariance in square metres, east-north order.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct Cov2 {
@@ -86,6 +90,14 @@ impl Cov2 {
         })
     }
 
+    /// The squared Mahalanobis distance of offset `v` (east, north, metres): `vᵀ C⁻¹ v`, at
+    /// most [`D2_95`] inside the 95% ellipse; `None` when the covariance is not positive
+    /// definite.
+    pub fn mahalanobis2(self, v: (f64, f64)) -> Option<f64> {
+        let (x, y) = self.inverse()?.apply(v);
+        Some(v.0 * x + v.1 * y)
+    }
+
     /// The matrix times a vector (east, north).
     pub fn apply(self, v: (f64, f64)) -> (f64, f64) {
         (self.ee * v.0 + self.en * v.1, self.en * v.0 + self.nn * v.1)
@@ -161,10 +173,9 @@ mod tests {
         #[test]
         fn ellipse_points_lie_on_the_95_contour(az in 0.0f64..360.0, a in 1.0f64..5000.0, r in 0.01f64..1.0) {
             let cov = Cov2::oriented(az, a, a * r);
-            let inv = cov.inverse().unwrap();
+            prop_assert!((SCALE_95 * SCALE_95 - D2_95).abs() < 1e-12);
             for p in cov.ellipse_points(16) {
-                let (x, y) = inv.apply(p);
-                let m = p.0 * x + p.1 * y;
+                let m = cov.mahalanobis2(p).unwrap();
                 prop_assert!((m.sqrt() - SCALE_95).abs() < 1e-6 * SCALE_95.max(m.sqrt()));
             }
         }

@@ -19,7 +19,7 @@ mod covariance;
 mod ellipsoid;
 mod mgrs;
 
-pub use covariance::{Cov2, Ellipse, SCALE_95};
+pub use covariance::{Cov2, D2_95, Ellipse, SCALE_95};
 pub use ellipsoid::{LocalFrame, WGS84_A, WGS84_F, ecef_to_geodetic, geodetic_to_ecef};
 pub use mgrs::{MgrsError, from_mgrs, to_mgrs};
 

@@ -8,6 +8,7 @@ use crate::{
     ArrivalMeasurement, BearingMeasurement, Excluded, Exclusion, Fix, HeightFix, HeightSource,
     LocateError, MIN_DOF_FOR_SCALE, Measurements, PointMeasurement, Uncertainty,
 };
+use truce_geo::D2_95;
 
 /// An arrival whose normalised residual exceeds this many sigmas triggers the outlier search.
 const OUTLIER_SIGMAS: f64 = 4.0;
@@ -327,13 +328,9 @@ fn leave_one_out_positions(problem: &Problem, s: &Solution) -> Vec<[f64; 2]> {
 /// the 95%); whether it grew.
 fn reach_to(cov: &mut truce_geo::Cov2, at: [f64; 2], x: [f64; 2]) -> bool {
     let d = (x[0] - at[0], x[1] - at[1]);
-    let m = cov.inverse().map_or(f64::INFINITY, |inv| {
-        let (a, b) = inv.apply(d);
-        d.0 * a + d.1 * b
-    });
-    if !(m > D2_95 && m.is_finite()) {
+    let Some(m) = cov.mahalanobis2(d).filter(|m| *m > D2_95 && m.is_finite()) else {
         return false;
-    }
+    };
     let k = (m - 1.0) / m;
     *cov = truce_geo::Cov2 {
         ee: cov.ee + k * d.0 * d.0,
@@ -342,9 +339,6 @@ fn reach_to(cov: &mut truce_geo::Cov2, at: [f64; 2], x: [f64; 2]) -> bool {
     };
     true
 }
-
-/// Squared Mahalanobis radius of a 95% ellipse (chi² with two degrees of freedom).
-const D2_95: f64 = 5.991_464_547;
 
 /// The chi² value exceeded with probability 1e-4 (Wilson–Hilferty approximation).
 fn chi2_limit(dof: i32) -> f64 {
@@ -713,9 +707,9 @@ fn contain(a: truce_geo::Cov2, b: truce_geo::Cov2) -> truce_geo::Cov2 {
 
 #[cfg(test)]
 mod tests {
-    use super::{D2_95, contain, reach_to};
+    use super::{contain, reach_to};
     use proptest::prelude::*;
-    use truce_geo::Cov2;
+    use truce_geo::{Cov2, D2_95};
 
     /// Whether `x − y` is positive semi-definite (within rounding).
     fn at_least(x: Cov2, y: Cov2) -> bool {
@@ -755,10 +749,7 @@ mod tests {
             x in -5000.0f64..5000.0,
             y in -5000.0f64..5000.0,
         ) {
-            let mahalanobis = |c: Cov2| {
-                let (p, q) = c.inverse().unwrap().apply((x, y));
-                x * p + y * q
-            };
+            let mahalanobis = |c: Cov2| c.mahalanobis2((x, y)).unwrap();
             let before = mahalanobis(a);
             let mut c = a;
             let grew = reach_to(&mut c, [0.0, 0.0], [x, y]);

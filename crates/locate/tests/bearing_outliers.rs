@@ -42,8 +42,7 @@ fn bearings(truth: [f64; 2], sigma_deg: f64, rng: &mut StdRng) -> Vec<BearingMea
 /// Squared Mahalanobis distance of the truth from the fix.
 fn d2(fix: &Fix, truth: [f64; 2]) -> f64 {
     let d = [fix.at[0] - truth[0], fix.at[1] - truth[1]];
-    let (x, y) = fix.cov.inverse().unwrap().apply((d[0], d[1]));
-    d[0] * x + d[1] * y
+    fix.cov.mahalanobis2((d[0], d[1])).unwrap()
 }
 
 #[test]

@@ -3,7 +3,10 @@
 
 #![allow(clippy::unwrap_used)]
 
-use truce_locate::{ArrivalMeasurement, BearingMeasurement, Fix, Measurements, locate};
+mod common;
+
+use common::bearing;
+use truce_locate::{ArrivalMeasurement, Fix, Measurements, locate};
 
 const C: f64 = 343.0;
 
@@ -26,27 +29,16 @@ fn arrivals(source: [f64; 2], late_s: [f64; 3]) -> Vec<ArrivalMeasurement> {
         .collect()
 }
 
-fn bearing_from(observer: [f64; 2], to: [f64; 2], sigma_deg: f64) -> BearingMeasurement {
-    BearingMeasurement {
-        observer,
-        observer_sigma_m: 0.0,
-        azimuth_rad: (to[0] - observer[0]).atan2(to[1] - observer[1]),
-        sigma_rad: sigma_deg.to_radians(),
-        range: None,
-    }
-}
-
 /// Squared Mahalanobis distance of `x` from the fix under `cov`.
 fn d2(fix: &Fix, cov: truce_geo::Cov2, x: [f64; 2]) -> f64 {
-    let d = (x[0] - fix.at[0], x[1] - fix.at[1]);
-    let (a, b) = cov.inverse().unwrap().apply(d);
-    d.0 * a + d.1 * b
+    cov.mahalanobis2((x[0] - fix.at[0], x[1] - fix.at[1]))
+        .unwrap()
 }
 
 #[test]
 fn a_late_arrival_among_three_beside_a_bearing_widens_the_ellipse_to_the_truth() {
     let truth = [1500.0, 1000.0];
-    let b = [bearing_from([-2500.0, 3500.0], truth, 3.0)];
+    let b = [bearing([-2500.0, 3500.0], truth, 3.0)];
     for late in 0..3 {
         let mut delays = [0.0; 3];
         delays[late] = 0.15;
@@ -77,7 +69,7 @@ fn a_late_arrival_among_three_beside_a_bearing_widens_the_ellipse_to_the_truth()
 #[test]
 fn consistent_few_measurements_keep_the_stated_ellipse() {
     let truth = [1500.0, 1000.0];
-    let b = [bearing_from([-2500.0, 3500.0], truth, 3.0)];
+    let b = [bearing([-2500.0, 3500.0], truth, 3.0)];
     let fix = locate(&Measurements::plain(&b, &arrivals(truth, [0.0; 3]), &[], C)).unwrap();
     assert!(fix.uncertainty.unchecked);
     assert!(!fix.uncertainty.ambiguous);
@@ -140,7 +132,7 @@ fn a_bearing_through_both_crossings_of_three_arrivals_is_ambiguous() {
     // An observer on the line through both crossings, beyond one: its bearing fits both.
     let dir = [other[0] - truth[0], other[1] - truth[1]];
     let observer = [truth[0] - 0.5 * dir[0], truth[1] - 0.5 * dir[1]];
-    let b = [bearing_from(observer, truth, 2.0)];
+    let b = [bearing(observer, truth, 2.0)];
     let fix = locate(&Measurements::plain(&b, &a, &[], C)).unwrap();
     assert!(
         fix.uncertainty.ambiguous,

@@ -242,8 +242,7 @@ fn a_late_arrival_is_excluded_and_the_fix_stays_near_the_truth() {
         assert!((seconds - 0.2).abs() < 0.02, "{reason}");
         assert!(reason.contains("late for the fix of the rest: a non-line-of-sight path"));
         let d = [fix.at[0] - truth[0], fix.at[1] - truth[1]];
-        let (x, y) = fix.cov.inverse().unwrap().apply((d[0], d[1]));
-        let d2 = d[0] * x + d[1] * y;
+        let d2 = fix.cov.mahalanobis2((d[0], d[1])).unwrap();
         assert!(d2 < 16.0, "truth {d2}σ² from the fix");
         assert_eq!(fix.dof, 2);
     }

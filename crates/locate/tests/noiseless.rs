@@ -3,6 +3,9 @@
 
 #![allow(clippy::unwrap_used)]
 
+mod common;
+
+use common::bearing;
 use proptest::prelude::*;
 use truce_locate::{
     ArrivalMeasurement, BearingMeasurement, Cov2, LocateError, Measurements, PointMeasurement,
@@ -11,16 +14,6 @@ use truce_locate::{
 };
 
 const C: f64 = 343.0;
-
-fn bearing(observer: [f64; 2], to: [f64; 2], sigma_deg: f64) -> BearingMeasurement {
-    BearingMeasurement {
-        observer,
-        observer_sigma_m: 0.0,
-        azimuth_rad: (to[0] - observer[0]).atan2(to[1] - observer[1]),
-        sigma_rad: sigma_deg.to_radians(),
-        range: None,
-    }
-}
 
 fn ranged(observer: [f64; 2], to: [f64; 2], sigma_m: f64) -> BearingMeasurement {
     BearingMeasurement {

@@ -94,9 +94,7 @@ fn a_uav_report_points_its_camera_at_the_event() {
                 let (at, cov) =
                     truce_locate::uav_target(&pose, &truce_locate::UavNoise::default()).unwrap();
                 let (e, nn) = LocalFrame::at(at).to_en(LatLon::new(ev.truth.lat, ev.truth.lon));
-                let inv = cov.inverse().unwrap();
-                let (x, y) = inv.apply((e, nn));
-                let d2 = e * x + nn * y;
+                let d2 = cov.mahalanobis2((e, nn)).unwrap();
                 assert!(
                     d2 < 40.0,
                     "truth {d2:.1} sigma² from the camera's ground point"

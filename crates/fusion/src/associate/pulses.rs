@@ -535,7 +535,7 @@ impl Fusion {
     /// local frame at `origin`, timed from `t_ref`, and what the search assumes. Consensus by
     /// chance grows with the pulses each sensor reports in the window: where sensors report
     /// several (rapid fire, echoes, noise), a round needs more of them.
-    pub(super) fn round_search_over(
+    fn round_search_over(
         &self,
         measures: &[&Measure],
         origin: LatLon,
@@ -1103,11 +1103,7 @@ impl Fusion {
 /// they agree closely with the members' median emission time at the consensus position (the
 /// search's allowances are wide so it misses no round; the fit must not start from another
 /// round's pulse).
-pub(super) fn consensus(
-    pulses: &[Pulse],
-    required: usize,
-    search: &RoundSearch,
-) -> Option<Vec<usize>> {
+fn consensus(pulses: &[Pulse], required: usize, search: &RoundSearch) -> Option<Vec<usize>> {
     let min_stations = search.min_stations;
     let round = find_round(pulses, required, search)?;
     let c = search.speed_m_s;

@@ -143,9 +143,10 @@ fn miss_and_d2(e: &IncidentEstimate, truth: [f64; 2]) -> (f64, f64) {
         en: c.en,
         nn: c.nn,
     };
-    let inv = cov.inverse().unwrap_or_else(|| panic!("singular"));
-    let (x, y) = inv.apply((de, dn));
-    (de.hypot(dn), de * x + dn * y)
+    let d2 = cov
+        .mahalanobis2((de, dn))
+        .unwrap_or_else(|| panic!("singular"));
+    (de.hypot(dn), d2)
 }
 
 #[test]
