@@ -12,7 +12,10 @@
 //!    the pulse's sigma widened by the round's own residual variance, plus the timing
 //!    tolerance), joins it. A later pulse of a sensor the round already has is its **echo**; a
 //!    pulse up to [`MAX_MULTIPATH_DELAY_S`] late from a sensor it has not heard came by a
-//!    **longer path**: either stays with the round, left out of the fit, with the reason.
+//!    **longer path**: either stays with the round, left out of the fit, with the reason. Under
+//!    rapid fire the next round's pulses fall in that window: a pulse set aside also asks
+//!    whether it starts a next round from a located round's place (as in 2, rounds emitted
+//!    within [`BURST_SPAN_S`] only).
 //! 2. **Otherwise the pulse waits in the pool** (an incident without a position holding the
 //!    area's unresolved pulses), and a **round search** ([`truce_locate::find_round`]) looks
 //!    for the position where most sensors agree with it on one emission time, over the pool,
@@ -47,11 +50,11 @@ pub(super) const STRONG_STATIONS: usize = 6;
 const TOLERANCE_S: f64 = 0.02;
 /// Relative error of predicted travel times: the temperature's and the wind's share (0.5%:
 /// 1.7 m/s of wind along the path, or 3 °C).
-const SPEED_UNCERTAINTY: f64 = 0.005;
+pub(super) const SPEED_UNCERTAINTY: f64 = 0.005;
 /// Largest residual variance factor a gate trusts: stated sigmas may be three times too
 /// small; a fit that looks worse than that is not allowed to widen its gates further (it
 /// would swallow other rounds' pulses).
-const MAX_GATE_VARIANCE: f64 = 9.0;
+pub(super) const MAX_GATE_VARIANCE: f64 = 9.0;
 /// Largest residual variance factor of a new round's fit: beyond the stated sigmas' being
 /// three times too small and a heavy tail, the pulses are not one round (two rounds' pulses
 /// split between sensors can fit somewhere, badly).
@@ -76,6 +79,10 @@ const EARLY_ASIDE_S: f64 = 0.1;
 /// sensor that keeps hearing noise does not make one pool grow without end.
 const POOL_SPAN_S: f64 = 300.0;
 
+/// Rounds of one burst are emitted within this of each other, seconds (rapid fire: up to 3 s
+/// apart).
+pub(super) const BURST_SPAN_S: f64 = 3.5;
+
 /// Where a sensor is: pulses with the same reported place are one station.
 pub(super) fn station(m: &Measure) -> Option<(u64, u64)> {
     match m {
@@ -89,6 +96,15 @@ pub(super) fn pulse_ns(m: &Measure) -> Option<i128> {
         Measure::Arrival { at_ns, .. } => Some(*at_ns),
         _ => None,
     }
+}
+
+/// What started a round search.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Trigger {
+    /// A pulse no round took went to the pool.
+    Pooled,
+    /// A round set the pulse aside as late: it may be a next round from a place nearby.
+    SetAside,
 }
 
 /// Where a pulse of the search came from.
@@ -109,6 +125,15 @@ struct Candidate {
     measure: Measure,
     holder: IncidentId,
     holding: Holding,
+}
+
+/// How much later than a located round a pulse would have left its source, seconds, and
+/// how sure that is: from the round's own pulse at the same sensor (no travel time), or from
+/// the round's model (`travel_m` the modelled path).
+struct Delay {
+    s: f64,
+    sigma_s: f64,
+    travel_m: Option<f64>,
 }
 
 /// How a round would take a pulse: into its fit, or set aside with a reason.
@@ -135,6 +160,24 @@ impl Track {
         out.sort_unstable();
         out.dedup();
         out
+    }
+
+    /// The time and sigma of the pulse each sensor in the fit heard.
+    pub(super) fn heard_pulses(&self) -> HashMap<(u64, u64), (i128, f64)> {
+        let excluded: Vec<usize> = self
+            .fix
+            .iter()
+            .flat_map(|f| f.excluded.iter().map(|(i, _, _)| *i))
+            .collect();
+        self.members
+            .iter()
+            .enumerate()
+            .filter(|(i, _)| !excluded.contains(i))
+            .filter_map(|(_, (_, m))| match m {
+                Measure::Arrival { at_ns, sigma_s, .. } => Some((station(m)?, (*at_ns, *sigma_s))),
+                _ => None,
+            })
+            .collect()
     }
 
     /// Whether anything besides arrivals places the incident (bearings, reports, a prior).
@@ -250,8 +293,11 @@ impl Fusion {
                         .get(&id)
                         .is_some_and(|t| t.aside.len() < MAX_ASIDE)
                     {
-                        self.set_aside(id, obs, r, m, reason);
+                        self.set_aside(id, obs, r, m.clone(), reason);
                         log.observe(obs, id);
+                        // Under rapid fire the next round's pulses fall in this round's echo
+                        // window: they may still make a round of their own.
+                        self.search_round(obs, r, &m, Trigger::SetAside, log);
                         return;
                     }
                 }
@@ -259,7 +305,7 @@ impl Fusion {
         }
         let pool = self.pool_for(obs, r, m.clone());
         log.observe(obs, pool);
-        self.search_round(obs, r, &m, log);
+        self.search_round(obs, r, &m, Trigger::Pooled, log);
     }
 
     /// The located incident that best takes pulse `m`, and how.
@@ -424,24 +470,46 @@ impl Fusion {
 
     /// Looks for a round the pool's pulse `obs` (measurement `m`) belongs to, and makes it an
     /// incident when enough sensors agree.
-    fn search_round(&mut self, obs: ObservationId, r: &Report, m: &Measure, log: &mut BatchLog) {
+    fn search_round(
+        &mut self,
+        obs: ObservationId,
+        r: &Report,
+        m: &Measure,
+        trigger: Trigger,
+        log: &mut BatchLog,
+    ) {
         let candidates = self.search_candidates(r, m);
         let Some(required) = candidates.iter().position(|c| c.obs == obs) else {
             return;
         };
         let Some(t_ref) = pulse_ns(m) else { return };
         let measures: Vec<&Measure> = candidates.iter().map(|c| &c.measure).collect();
-        let Some((pulses, search)) = self.round_search_over(&measures, m.anchor(), t_ref, r.kind)
-        else {
-            return;
-        };
-        let min_stations = search.min_stations;
-        let members = match self.same_source(&candidates, required, r, min_stations) {
-            Some(members) => members,
-            None => match consensus(&pulses, required, &search) {
-                Some(members) => members,
-                None => return,
-            },
+        let stations: std::collections::HashSet<(u64, u64)> =
+            measures.iter().filter_map(|q| station(q)).collect();
+        let min_stations = min_stations_for(measures.len(), stations.len());
+        let members = match trigger {
+            // Rounds of a burst from the place of a round nearby, emitted within a burst's
+            // span of it; a search over the plane runs when a pulse no round takes waits.
+            Trigger::SetAside => {
+                match self.same_source(&candidates, required, r, min_stations, Some(BURST_SPAN_S)) {
+                    Some(members) => members,
+                    None => return,
+                }
+            }
+            Trigger::Pooled => {
+                let Some((pulses, search)) =
+                    self.round_search_over(&measures, m.anchor(), t_ref, r.kind)
+                else {
+                    return;
+                };
+                match self.same_source(&candidates, required, r, min_stations, None) {
+                    Some(members) => members,
+                    None => match consensus(&pulses, required, &search) {
+                        Some(members) => members,
+                        None => return,
+                    },
+                }
+            }
         };
         let reach = audible_range_m(r.kind);
         let mut chosen: Vec<&Candidate> = members.iter().map(|&i| &candidates[i]).collect();
@@ -531,6 +599,21 @@ impl Fusion {
         self.untangle(home, log);
     }
 
+    /// The pulses among `measures` (timed arrivals) that the branch-and-bound round search
+    /// finds agreeing with `required` on one emission time, at the position most sensors
+    /// agree on.
+    pub(super) fn consensus_over(
+        &self,
+        measures: &[&Measure],
+        required: usize,
+        origin: LatLon,
+        t_ref: i128,
+        kind: truce_core::Kind,
+    ) -> Option<Vec<usize>> {
+        let (pulses, search) = self.round_search_over(measures, origin, t_ref, kind)?;
+        consensus(&pulses, required, &search)
+    }
+
     /// The round search over `measures` (all timed arrivals, else `None`): the pulses in a
     /// local frame at `origin`, timed from `t_ref`, and what the search assumes. Consensus by
     /// chance grows with the pulses each sensor reports in the window: where sensors report
@@ -578,14 +661,7 @@ impl Fusion {
         } else {
             temperatures.iter().sum::<f64>() / temperatures.len() as f64
         };
-        let per_station = pulses.len() as f64 / stations.len().max(1) as f64;
-        let min_stations = if per_station <= 1.2 {
-            MIN_STATIONS
-        } else if per_station <= 2.5 {
-            MIN_STATIONS + 1
-        } else {
-            MIN_STATIONS + 2
-        };
+        let min_stations = min_stations_for(pulses.len(), stations.len());
         let search = RoundSearch {
             speed_m_s: truce_locate::speed_of_sound(temperature),
             radius_m: audible_range_m(kind),
@@ -600,15 +676,18 @@ impl Fusion {
 
     /// Rapid fire from one place: the pulses that agree with `required` on one emission time
     /// as heard from the source of a located round nearby (its position, height and wind),
-    /// when at least `min_stations` sensors do. Timed against a round's own model, rounds a
-    /// tenth of a second apart are told apart where a search with a generic allowance for
-    /// wind and temperature would blur them.
+    /// when at least `min_stations` sensors do; with `within_s`, only rounds whose emission
+    /// time `required` would follow or precede by no more than that. Timed against a round's
+    /// own pulses (at the sensors it heard) and model (elsewhere), rounds a tenth of a second
+    /// apart are told apart where a search with a generic allowance for wind and temperature
+    /// would blur them.
     fn same_source(
         &self,
         candidates: &[Candidate],
         required: usize,
         r: &Report,
         min_stations: usize,
+        within_s: Option<f64>,
     ) -> Option<Vec<usize>> {
         let p = candidates.get(required)?;
         let Measure::Arrival {
@@ -692,26 +771,53 @@ impl Fusion {
                 } => Some(travel_residual(fix, &frame, *sensor, *alt_m, *at_ns, t0, c)),
                 _ => None,
             };
-            let Some((rp, dp, _)) = offset(&p.measure) else {
+            if distance_azimuth(p.measure.anchor(), fix.estimate.center).0 > reach {
+                continue;
+            }
+            // At a sensor the round heard, a later round from its source arrives later by
+            // exactly the difference of emission times, whatever the round's position error:
+            // the two pulses' difference needs no travel time. Elsewhere the round's model
+            // times the pulse.
+            let heard = track.heard_pulses();
+            let delay = |q: &Measure| -> Option<Delay> {
+                let Measure::Arrival { at_ns, sigma_s, .. } = q else {
+                    return None;
+                };
+                if let Some((at_ref, sigma_ref)) = station(q).and_then(|k| heard.get(&k)) {
+                    return Some(Delay {
+                        s: (*at_ns - *at_ref) as f64 * 1e-9,
+                        sigma_s: sigma_s.hypot(*sigma_ref),
+                        travel_m: None,
+                    });
+                }
+                let (r, d, _) = offset(q)?;
+                Some(Delay {
+                    s: r,
+                    sigma_s: *sigma_s,
+                    travel_m: Some(d),
+                })
+            };
+            let Some(dp) = delay(&p.measure) else {
                 continue;
             };
-            if distance_azimuth(p.measure.anchor(), fix.estimate.center).0 > reach {
+            if within_s.is_some_and(|w| dp.s.abs() > w) {
                 continue;
             }
             let mut per_station: HashMap<(u64, u64), (f64, usize)> = HashMap::new();
             for &i in &possible {
                 let q = &candidates[i];
-                let (Some(key), Some((rq, dq, _))) = (station(&q.measure), offset(&q.measure))
-                else {
+                let (Some(key), Some(dq)) = (station(&q.measure), delay(&q.measure)) else {
                     continue;
                 };
-                let Measure::Arrival { sigma_s: sq, .. } = &q.measure else {
-                    continue;
+                let off = (dq.s - dp.s).abs();
+                let modelled = match (dq.travel_m, dp.travel_m) {
+                    (Some(a), Some(b)) => (a - b).abs(),
+                    (Some(a), None) | (None, Some(a)) => a,
+                    (None, None) => 0.0,
                 };
-                let off = (rq - rp).abs();
-                let allowed = 3.0 * scale * sq.hypot(*sp)
+                let allowed = 3.0 * scale * dq.sigma_s.hypot(dp.sigma_s)
                     + TIGHT_TOLERANCE_S
-                    + 0.4 * SPEED_UNCERTAINTY * (dq - dp).abs() / c;
+                    + 0.4 * SPEED_UNCERTAINTY * modelled / c;
                 if off > allowed {
                     continue;
                 }
@@ -1138,6 +1244,19 @@ fn consensus(pulses: &[Pulse], required: usize, search: &RoundSearch) -> Option<
     (members.len() >= min_stations && members.contains(&required)).then_some(members)
 }
 
+/// Fewest sensors a round found among `pulses` pulses of `stations` sensors needs: consensus
+/// by chance grows with the pulses each sensor reports (rapid fire, echoes, noise).
+fn min_stations_for(pulses: usize, stations: usize) -> usize {
+    let per_station = pulses as f64 / stations.max(1) as f64;
+    if per_station <= 1.2 {
+        MIN_STATIONS
+    } else if per_station <= 2.5 {
+        MIN_STATIONS + 1
+    } else {
+        MIN_STATIONS + 2
+    }
+}
+
 /// Whether a fit's residuals are plausible for one round: within [`MAX_ROUND_VARIANCE`] of the
 /// stated noise (or too few to tell).
 pub(super) fn sound(fix: &crate::measure::JointFix) -> bool {
@@ -1148,7 +1267,7 @@ pub(super) fn sound(fix: &crate::measure::JointFix) -> bool {
 /// A pulse's time minus the time `fix`'s source (emitting at `t0_ns`) predicts at `sensor`
 /// (height `alt_m`), in the fix's wind if it estimated one; with the distance and the unit
 /// vector (east, north) from the source to the sensor.
-fn travel_residual(
+pub(super) fn travel_residual(
     fix: &crate::measure::JointFix,
     frame: &LocalFrame,
     sensor: LatLon,

@@ -290,6 +290,46 @@ fn sites_far_apart_never_share_an_incident_and_noise_makes_no_round() {
 }
 
 #[test]
+fn twelve_rounds_an_eighth_of_a_second_apart_each_become_a_round_though_they_arrive_as_echoes() {
+    // Every round after the first reaches each sensor inside the previous round's echo
+    // window: set aside there, its pulses must still make rounds of their own.
+    let sensors = network([0.0, 0.0]);
+    let source = [-150.0, 350.0, 60.0];
+    let mut noise = Noise(17);
+    let mut stream = Stream::new();
+    for k in 0..12 {
+        stream.round(
+            k,
+            source,
+            8.0 + 0.12 * k as f64,
+            &sensors,
+            0.003,
+            &mut noise,
+        );
+    }
+    let (reports, rounds) = stream.in_order();
+    let (owner, latest) = live(&reports);
+    let homes = homes(&owner, &rounds);
+    let mut seen = Vec::new();
+    for (round, incidents) in &homes {
+        let (&id, &n) = incidents
+            .iter()
+            .max_by_key(|(_, n)| **n)
+            .unwrap_or_else(|| unreachable!());
+        assert!(
+            n >= sensors.len() - 1,
+            "round {round}: {n} of {} pulses together, spread over {incidents:?}",
+            sensors.len()
+        );
+        assert!(!seen.contains(&id), "rounds share incident {id}");
+        seen.push(id);
+        let (miss, _) = miss_and_d2(&latest[&id], [source[0], source[1]]);
+        assert!(miss < 10.0, "round {round}: {miss:.1} m off");
+    }
+    assert_eq!(homes.len(), 12);
+}
+
+#[test]
 fn rapid_fire_live_and_batch_agree() {
     let sensors = network([0.0, 0.0]);
     let mut noise = Noise(5);
@@ -305,18 +345,46 @@ fn rapid_fire_live_and_batch_agree() {
 #[test]
 fn crossed_rounds_of_one_burst_are_dealt_out_again_by_aligning_the_sensors() {
     let sensors = network([0.0, 0.0]);
+    let times: Vec<f64> = (0..3)
+        .map(|k| 4.0 + 0.9 * k as f64 + 0.1 * (k * k) as f64)
+        .collect();
+    crossed_burst_is_dealt_out_again(&sensors, &times, &[], (0, 1), 0..5, 13);
+}
+
+#[test]
+fn crossed_rounds_of_a_regular_burst_are_dealt_out_again_from_the_source() {
+    // Rounds exactly a second apart, the first missed by four sensors: their two pulses line
+    // up with the template's either way, so aligning sequences alone cannot label them; the
+    // emission times seen from the source can.
+    let sensors = network([0.0, 0.0]);
+    let times = [4.0, 5.0, 6.0];
+    let missed: Vec<(usize, usize)> = (0..4).map(|s| (0, s)).collect();
+    crossed_burst_is_dealt_out_again(&sensors, &times, &missed, (1, 2), 6..11, 29);
+}
+
+/// Rounds fired at `times` from one place (each heard by every sensor but the `missed`
+/// (round, sensor) pairs) are first found one incident each; then rounds `pair` are crossed
+/// at sensors `crossed`, as a round forming while its pulses arrive can; untangling gives
+/// each round back all its pulses.
+fn crossed_burst_is_dealt_out_again(
+    sensors: &[[f64; 3]],
+    times: &[f64],
+    missed: &[(usize, usize)],
+    pair: (usize, usize),
+    crossed: std::ops::Range<usize>,
+    seed: u64,
+) {
     let source = [250.0, -150.0, 50.0];
-    let mut noise = Noise(13);
+    let mut noise = Noise(seed);
     let mut stream = Stream::new();
-    for k in 0..3 {
-        stream.round(
-            k,
-            source,
-            4.0 + 0.9 * k as f64 + 0.1 * (k * k) as f64,
-            &sensors,
-            0.003,
-            &mut noise,
-        );
+    for (k, t0) in times.iter().enumerate() {
+        let heard: Vec<[f64; 3]> = sensors
+            .iter()
+            .enumerate()
+            .filter(|(s, _)| !missed.contains(&(k, *s)))
+            .map(|(_, s)| *s)
+            .collect();
+        stream.round(k, source, *t0, &heard, 0.003, &mut noise);
     }
     let (reports, rounds) = stream.in_order();
     let mut fusion = Fusion::new(RULES.clone());
@@ -334,16 +402,14 @@ fn crossed_rounds_of_one_burst_are_dealt_out_again_by_aligning_the_sensors() {
         ids.sort_unstable();
         ids
     };
-    let (a, b) = (holder_of(&fusion, 0), holder_of(&fusion, 1));
+    let (a, b) = (holder_of(&fusion, pair.0), holder_of(&fusion, pair.1));
     assert_eq!(
         (a.len(), b.len()),
         (1, 1),
         "each round in one incident first"
     );
     let (a, b) = (a[0], b[0]);
-    // Cross them as a round forming while its pulses arrive can: at five sensors, each
-    // incident holds the other round's pulse.
-    for s in sensors.iter().take(5) {
+    for s in &sensors[crossed] {
         let key = |m: &Measure| match m {
             Measure::Arrival { sensor, .. } => {
                 let p = LocalFrame::at(BLAST).from_en(s[0], s[1]);
@@ -390,7 +456,7 @@ fn crossed_rounds_of_one_burst_are_dealt_out_again_by_aligning_the_sensors() {
     };
     assert_eq!(mixed(&fusion, a), 2, "the rounds are crossed before");
     fusion.untangle(a, &mut BatchLog::default());
-    for (round, id) in [(0, a), (1, b)] {
+    for (round, id) in [(pair.0, a), (pair.1, b)] {
         let t = &fusion.tracks[&id];
         assert!(
             t.members.iter().all(|(o, _)| round_of(*o) == Some(round)),
@@ -400,10 +466,7 @@ fn crossed_rounds_of_one_burst_are_dealt_out_again_by_aligning_the_sensors() {
                 .map(|(o, _)| round_of(*o))
                 .collect::<Vec<_>>()
         );
-        assert_eq!(
-            t.members.len(),
-            sensors.len(),
-            "round {round}: every pulse back"
-        );
+        let heard = rounds.iter().filter(|r| **r == Some(round)).count();
+        assert_eq!(t.members.len(), heard, "round {round}: every pulse back");
     }
 }

@@ -8,27 +8,35 @@
 //!
 //! Such rounds share one source, and so, at each sensor, one travel time: a sensor's pulses
 //! are the burst's emission times shifted by it. So whenever a round forms or grows, the
-//! rounds of its burst (same event class, located within [`BURST_RADIUS_M`], emitted within
-//! [`BURST_SPAN_S`]) are looked at together, without trusting any of their positions: the
-//! sensor with the most pulses is the template, each other sensor's pulse sequence is shifted
-//! to line up with it (by no more than the sensors' separation allows, plus a longer path),
-//! and the aligned times cluster by round, one pulse per sensor. When the rounds found this
-//! way put more sensors into sound fits (and fit no worse per sensor) than the rounds hold
-//! now, the pulses are dealt out again: the clusters, in emission order, to the burst's
-//! incidents in emission order; what no cluster takes waits in the pool.
+//! rounds of its burst (same event class, located within [`BURST_RADIUS_M`] and emitted within
+//! [`BURST_SPAN_S`], or heard by the same sensors within [`BURST_SPAN_S`]) are looked at
+//! together, and their pulses are labelled by round in several ways:
+//! - without a position: the sensor with the most pulses is the template, each other sensor's
+//!   pulse sequence is shifted to line up with it (by no more than the sensors' separation
+//!   allows, plus a longer path);
+//! - from a source: each round's, and where the round search over the burst's pulses finds
+//!   most sensors agreeing when the rounds disagree on their place; each pulse's emission
+//!   time from there (a regular burst lines up two ways without a position);
+//! - once more from the best labelling's strongest round.
+//!
+//! The times cluster by round, one pulse per sensor. When the best labelling puts more sensors
+//! into sound fits (and fits no worse per sensor) than the rounds hold now, the pulses are
+//! dealt out again: each cluster to the incident that held most of its pulses, the rest in
+//! emission order; what no cluster takes waits in the pool.
 //!
 //! It depends only on the rounds' state, so live and batch absorption stay equal.
 
-use super::pulses::{MIN_STATIONS, pulse_ns, sound, station};
+use super::pulses::{
+    BURST_SPAN_S, MAX_GATE_VARIANCE, MIN_STATIONS, SPEED_UNCERTAINTY, pulse_ns, sound, station,
+    travel_residual,
+};
 use super::regroup::BatchLog;
 use super::{Fusion, Report};
 use crate::measure::{JointFix, Measure, joint_fix};
 use std::collections::HashMap;
 use truce_core::{IncidentId, ObservationId, Timestamp};
-use truce_geo::distance_azimuth;
+use truce_geo::{LocalFrame, distance_azimuth};
 
-/// Rounds of one burst are emitted within this of the round looked at, seconds.
-const BURST_SPAN_S: f64 = 3.5;
 /// Rounds of one burst are placed within this of the round looked at, metres.
 const BURST_RADIUS_M: f64 = 1000.0;
 /// Most neighbours looked at with a round (the nearest in emission time): crossing happens
@@ -36,6 +44,11 @@ const BURST_RADIUS_M: f64 = 1000.0;
 const MAX_NEIGHBOURS: usize = 4;
 /// Most clusters one partition makes.
 const MAX_CLUSTERS: usize = 12;
+/// Rounds of one burst placed further apart than their 95% ellipses allow, by more than
+/// this, disagree on their source, metres.
+const DISAGREE_MARGIN_M: f64 = 20.0;
+/// Most pulses waiting in pools that one untangling looks at with a burst.
+const MAX_WAITING: usize = 64;
 /// Most cluster fits remembered; the memo starts afresh beyond (it only saves work).
 const MAX_REMEMBERED_FITS: usize = 4096;
 
@@ -85,24 +98,218 @@ impl Fusion {
                 });
             }
         }
+        self.add_waiting(id, &mut pulses);
         let current = self.current_rounds(&burst, &pulses);
         // Position-free: a sensor hears every round of a burst after the same travel time, so
         // its pulses are the burst's emission times shifted; aligning the sensors' sequences
-        // labels the rounds even when every current fit is a crossed one.
-        let clusters = aligned_clusters(&pulses);
-        if clusters.is_empty() || same_partition(&clusters, &current) {
+        // labels the rounds even when every current fit is a crossed one. With a source
+        // position (each round's, then the best new round's), the pulses' emission times
+        // cluster by round directly: regular bursts, whose sequences line up two ways, need it.
+        let mut proposals = vec![aligned_clusters(&pulses)];
+        for b in &burst {
+            if let Some(fix) = self.tracks.get(b).and_then(|t| t.fix.as_ref()) {
+                proposals.push(self.emitted_clusters(&pulses, fix));
+            }
+        }
+        // Rounds of one burst that disagree on where they came from are crossed (or two
+        // firers): ask the pulses themselves where most sensors agree on one emission time.
+        if self.positions_disagree(&burst)
+            && let Some(fix) = self.searched_source(&burst, &pulses)
+        {
+            proposals.push(self.emitted_clusters(&pulses, &fix));
+        }
+        let mut best: Option<Partition> = None;
+        let mut tried: Vec<Vec<Vec<usize>>> = Vec::new();
+        for clusters in proposals {
+            self.try_partition(
+                clusters,
+                &pulses,
+                &current,
+                (active, chi2),
+                &mut tried,
+                &mut best,
+            );
+        }
+        // The new rounds' strongest fix places the source better than any round did: cluster
+        // once more from there.
+        let again = best.as_ref().and_then(|p| {
+            let (_, fix) = p
+                .rounds
+                .iter()
+                .max_by_key(|(idx, f)| idx.len() - f.excluded.len())?;
+            Some(self.emitted_clusters(&pulses, fix))
+        });
+        if let Some(clusters) = again {
+            self.try_partition(
+                clusters,
+                &pulses,
+                &current,
+                (active, chi2),
+                &mut tried,
+                &mut best,
+            );
+        }
+        if let Some(p) = best {
+            self.deal_out(&burst, pulses, p, log);
+        }
+    }
+
+    /// Whether two rounds of `burst` are placed further apart than their ellipses allow.
+    fn positions_disagree(&self, burst: &[IncidentId]) -> bool {
+        let fixes: Vec<&JointFix> = burst
+            .iter()
+            .filter_map(|b| self.tracks.get(b)?.fix.as_ref())
+            .collect();
+        fixes.iter().enumerate().any(|(i, a)| {
+            fixes[i + 1..].iter().any(|b| {
+                let apart = distance_azimuth(a.estimate.center, b.estimate.center).0;
+                let allowed = a
+                    .estimate
+                    .cov
+                    .ellipse_95()
+                    .semi_major_m
+                    .hypot(b.estimate.cov.ellipse_95().semi_major_m);
+                apart > allowed + DISAGREE_MARGIN_M
+            })
+        })
+    }
+
+    /// Where the most sensors agree on one emission time with the burst's earliest pulse
+    /// (the branch-and-bound round search over the burst's pulses), fitted.
+    fn searched_source(&mut self, burst: &[IncidentId], pulses: &[Held]) -> Option<JointFix> {
+        let kind = self.tracks.get(burst.first()?)?.kind;
+        let arrivals: Vec<&Held> = pulses
+            .iter()
+            .filter(|p| matches!(p.measure, Measure::Arrival { .. }))
+            .collect();
+        let (required, earliest) = arrivals
+            .iter()
+            .enumerate()
+            .filter_map(|(i, p)| Some((i, pulse_ns(&p.measure)?)))
+            .min_by_key(|(_, t)| *t)?;
+        let measures: Vec<&Measure> = arrivals.iter().map(|p| &p.measure).collect();
+        let at = arrivals[required].measure.anchor();
+        let members = self.consensus_over(&measures, required, at, earliest, kind)?;
+        let key: Vec<ObservationId> = members.iter().map(|&i| arrivals[i].obs).collect();
+        if let Some(fix) = self.cluster_fits.get(&key) {
+            return fix.clone();
+        }
+        let refs: Vec<&Measure> = members.iter().map(|&i| measures[i]).collect();
+        let fix = joint_fix(&refs, None, self.default_temperature_c);
+        if self.cluster_fits.len() >= MAX_REMEMBERED_FITS {
+            self.cluster_fits.clear();
+        }
+        self.cluster_fits.insert(key, fix.clone());
+        fix.filter(|f| f.emission_ns.is_some() && sound(f))
+    }
+
+    /// Fits `clusters` (unless they are the rounds as they are, or were tried) and keeps them
+    /// in `best` when they beat it and the rounds as they are (`now`: sensors, chi²).
+    fn try_partition(
+        &mut self,
+        mut clusters: Vec<Vec<usize>>,
+        pulses: &[Held],
+        current: &[Vec<usize>],
+        now: (usize, f64),
+        tried: &mut Vec<Vec<Vec<usize>>>,
+        best: &mut Option<Partition>,
+    ) {
+        clusters.iter_mut().for_each(|c| c.sort_unstable());
+        clusters.sort();
+        if clusters.is_empty() || same_partition(&clusters, current) || tried.contains(&clusters) {
             return;
         }
-        let Some(p) = self.fit_partition(clusters, &pulses, active) else {
+        tried.push(clusters.clone());
+        let Some(p) = self.fit_partition(clusters, pulses, now.0) else {
             return;
         };
-        // More sensors in the fits, and no worse a fit per sensor; or as many, fitting better.
-        let per_sensor = |chi2: f64, n: usize| chi2 / n.max(1) as f64;
-        let more = p.active > active && per_sensor(p.chi2, p.active) <= per_sensor(chi2, active);
-        if !(more || p.active == active && p.chi2 < chi2) {
-            return;
+        if better(&p, now) && best.as_ref().is_none_or(|b| better(&p, (b.active, b.chi2))) {
+            *best = Some(p);
         }
-        self.deal_out(&burst, pulses, p, log);
+    }
+
+    /// The burst's pulses labelled by round as heard from `fix`'s source: each pulse's
+    /// emission time from that place (the fix's height and wind), clustered one pulse per
+    /// sensor within three sigmas (widened by the fit's residual variance, capped), the
+    /// position's share (up to 0.1 s) and the speed's (with the wind estimated, what is left
+    /// of it is the temperature's).
+    fn emitted_clusters(&self, pulses: &[Held], fix: &JointFix) -> Vec<Vec<usize>> {
+        let Some(t0) = fix.emission_ns else {
+            return Vec::new();
+        };
+        let frame = LocalFrame::at(fix.estimate.center);
+        let s2 = fix.uncertainty.residual_variance;
+        let scale = if s2.is_finite() {
+            s2.clamp(1.0, MAX_GATE_VARIANCE).sqrt()
+        } else {
+            1.0
+        };
+        let position_s = fix.estimate.cov.ellipse_95().semi_major_m / SLOWEST_SOUND_M_S;
+        let mut emitted: Vec<(usize, StationKey, f64, f64)> = Vec::new();
+        for (i, p) in pulses.iter().enumerate() {
+            let Measure::Arrival {
+                sensor,
+                alt_m,
+                at_ns,
+                sigma_s,
+                temperature_c,
+            } = &p.measure
+            else {
+                continue;
+            };
+            let Some(key) = station(&p.measure) else {
+                continue;
+            };
+            let c =
+                truce_locate::speed_of_sound(temperature_c.unwrap_or(self.default_temperature_c));
+            let (residual, d, _) = travel_residual(fix, &frame, *sensor, *alt_m, *at_ns, t0, c);
+            let allowed = 3.0 * scale * sigma_s
+                + ALIGN_TOLERANCE_S
+                + position_s.min(0.1)
+                + 0.4 * SPEED_UNCERTAINTY * d / c;
+            emitted.push((i, key, residual, allowed));
+        }
+        emitted.sort_by(|a, b| a.2.total_cmp(&b.2).then(a.0.cmp(&b.0)));
+        clusters_of(&emitted)
+    }
+
+    /// Adds to the burst's `pulses` those waiting in pools nearby that the burst's sensors
+    /// heard within its span (a round that formed crossed leaves its own pulses there).
+    fn add_waiting(&self, id: IncidentId, pulses: &mut Vec<Held>) {
+        let Some(env) = self.tracks.get(&id).and_then(|t| t.indexed) else {
+            return;
+        };
+        let times = pulses.iter().filter_map(|p| pulse_ns(&p.measure));
+        let (Some(lo), Some(hi)) = (times.clone().min(), times.max()) else {
+            return;
+        };
+        let span = (BURST_SPAN_S * 1e9) as i128;
+        let stations: Vec<StationKey> = pulses.iter().filter_map(|p| station(&p.measure)).collect();
+        let mut pools: Vec<IncidentId> = self
+            .index
+            .locate_in_envelope_intersecting(&env)
+            .map(|i| i.id)
+            .filter(|p| self.tracks.get(p).is_some_and(|t| t.pool))
+            .collect();
+        pools.sort_unstable();
+        let mut added = 0;
+        for pool in pools {
+            let Some(track) = self.tracks.get(&pool) else {
+                continue;
+            };
+            for (obs, m) in &track.members {
+                let close = pulse_ns(m).is_some_and(|t| t >= lo - span && t <= hi + span);
+                let heard = station(m).is_some_and(|k| stations.contains(&k));
+                if close && heard && added < MAX_WAITING {
+                    pulses.push(Held {
+                        obs: *obs,
+                        measure: m.clone(),
+                        holder: pool,
+                    });
+                    added += 1;
+                }
+            }
+        }
     }
 
     /// `id` and the located arrival-only rounds of its burst, in emission order; `None` when
@@ -129,8 +336,11 @@ impl Fusion {
             let Some(of) = &other.fix else { continue };
             let Some(t) = of.emission_ns else { continue };
             let gap = (t - t0).abs();
-            if (gap as f64) * 1e-9 > BURST_SPAN_S
-                || distance_azimuth(of.estimate.center, fix.estimate.center).0 > BURST_RADIUS_M
+            let placed_together = (gap as f64) * 1e-9 <= BURST_SPAN_S
+                && distance_azimuth(of.estimate.center, fix.estimate.center).0 <= BURST_RADIUS_M;
+            // Crossed rounds can be placed far apart, with emission times seconds off; their
+            // pulses still tell: the same sensors heard both within a burst's span.
+            if !(placed_together || heard_together(track, other))
                 || super::role(other.subkind) != super::role(track.subkind)
             {
                 continue;
@@ -227,8 +437,9 @@ impl Fusion {
         })
     }
 
-    /// Puts partition `p` in place: its rounds, in emission order, to the burst's incidents in
-    /// emission order (new rounds for any beyond), the pulses no round takes to the pool.
+    /// Puts partition `p` in place: each of its rounds to the burst's incident that held most
+    /// of its pulses (the others in emission order, new rounds for any beyond), the pulses no
+    /// round takes to the pool.
     fn deal_out(
         &mut self,
         burst: &[IncidentId],
@@ -252,11 +463,30 @@ impl Fusion {
                 track.aside.clear();
             }
         }
+        // Each round goes to the incident that held most of its pulses (largest overlaps
+        // first); the rest, in emission order, to the burst's other incidents, then new ones.
+        let mut overlaps: Vec<(usize, usize, IncidentId)> = Vec::new();
+        for (k, (idx, _)) in p.rounds.iter().enumerate() {
+            for b in burst {
+                let n = idx.iter().filter(|&&i| pulses[i].holder == *b).count();
+                if n > 0 {
+                    overlaps.push((n, k, *b));
+                }
+            }
+        }
+        overlaps.sort_by(|x, y| y.0.cmp(&x.0).then(x.1.cmp(&y.1)).then(x.2.cmp(&y.2)));
+        let mut chosen: Vec<Option<IncidentId>> = vec![None; p.rounds.len()];
+        for (_, k, b) in overlaps {
+            if chosen[k].is_none() && !chosen.contains(&Some(b)) {
+                chosen[k] = Some(b);
+            }
+        }
+        let mut spare = burst.iter().filter(|b| !chosen.contains(&Some(**b)));
         let mut home: HashMap<usize, IncidentId> = HashMap::new();
         let mut targets: Vec<IncidentId> = Vec::new();
         for (k, (idx, _)) in p.rounds.iter().enumerate() {
-            let target = match burst.get(k) {
-                Some(b) => *b,
+            let target = match chosen[k].or_else(|| spare.next().copied()) {
+                Some(b) => b,
                 None => self.new_round(&report),
             };
             targets.push(target);
@@ -264,10 +494,28 @@ impl Fusion {
                 home.insert(i, target);
             }
         }
+        let mut pools: Vec<IncidentId> = Vec::new();
         for (i, held) in pulses.into_iter().enumerate() {
             let Some(at) = pulse_ns(&held.measure).and_then(Timestamp::from_unix_nanos) else {
                 continue;
             };
+            // A waiting pulse no round takes stays where it waits.
+            if !burst.contains(&held.holder) {
+                let Some(&target) = home.get(&i) else {
+                    continue;
+                };
+                if let Some(pool) = self.tracks.get_mut(&held.holder) {
+                    pool.members.retain(|(o, _)| *o != held.obs);
+                }
+                if !pools.contains(&held.holder) {
+                    pools.push(held.holder);
+                }
+                if let Some(track) = self.tracks.get_mut(&target) {
+                    track.members.push((held.obs, held.measure));
+                }
+                log.moved(held.obs, held.holder, target);
+                continue;
+            }
             let to = match home.get(&i) {
                 Some(&target) => {
                     if let Some(track) = self.tracks.get_mut(&target) {
@@ -286,7 +534,7 @@ impl Fusion {
             log.touch(b);
         }
         let taker = targets.first().copied();
-        for b in burst.iter().filter(|b| !targets.contains(b)) {
+        for b in burst.iter().filter(|b| !targets.contains(b)).chain(&pools) {
             if let Some(taker) = taker {
                 self.after_losing(*b, taker, log);
             }
@@ -317,6 +565,30 @@ impl Fusion {
             track.last_seen = *hi;
         }
     }
+}
+
+/// Whether partition `p` beats one holding `active` sensors with `chi2`: more sensors in the
+/// fits and no worse a fit per sensor, or as many, fitting better.
+fn better(p: &Partition, (active, chi2): (usize, f64)) -> bool {
+    let per_sensor = |chi2: f64, n: usize| chi2 / n.max(1) as f64;
+    let more = p.active > active && per_sensor(p.chi2, p.active) <= per_sensor(chi2, active);
+    more || p.active == active && p.chi2 < chi2
+}
+
+/// Whether rounds `a` and `b` were heard as one burst: at least [`MIN_STATIONS`] sensors in
+/// both fits, and at most of them the two pulses within a burst's span of each other.
+fn heard_together(a: &super::Track, b: &super::Track) -> bool {
+    let heard = a.heard_pulses();
+    let (mut shared, mut close) = (0, 0);
+    for (key, (t, _)) in b.heard_pulses() {
+        if let Some((u, _)) = heard.get(&key) {
+            shared += 1;
+            if ((t - u) as f64 * 1e-9).abs() <= BURST_SPAN_S {
+                close += 1;
+            }
+        }
+    }
+    close >= MIN_STATIONS && 2 * close > shared
 }
 
 /// Whether `track` is a located round placed by arrivals alone.
@@ -434,6 +706,13 @@ fn aligned_clusters(pulses: &[Held]) -> Vec<Vec<usize>> {
         }
     }
     aligned.sort_by(|a, b| a.2.total_cmp(&b.2).then(a.0.cmp(&b.0)));
+    clusters_of(&aligned)
+}
+
+/// Greedy clusters of times (`(pulse, sensor, time, allowance)`, sorted by time): the largest
+/// set of one pulse per sensor within each one's allowance of a centre, then the next, while
+/// at least [`MIN_STATIONS`] sensors agree.
+fn clusters_of(aligned: &[(usize, StationKey, f64, f64)]) -> Vec<Vec<usize>> {
     let mut taken = vec![false; aligned.len()];
     let mut clusters = Vec::new();
     while clusters.len() < MAX_CLUSTERS {
@@ -442,7 +721,7 @@ fn aligned_clusters(pulses: &[Held]) -> Vec<Vec<usize>> {
             if taken[j] {
                 continue;
             }
-            let members = agreeing(&aligned, &taken, aligned[j].2);
+            let members = agreeing(aligned, &taken, aligned[j].2);
             if best.as_ref().is_none_or(|b| members.len() > b.len()) {
                 best = Some(members);
             }
