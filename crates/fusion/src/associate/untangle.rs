@@ -17,7 +17,12 @@
 //! - from a source: each round's, and where the round search over the burst's pulses finds
 //!   most sensors agreeing when the rounds disagree on their place; each pulse's emission
 //!   time from there (a regular burst lines up two ways without a position);
+//! - when none does better and a round fits badly with enough pulses left out for another
+//!   round: from the place near it where most pulses group on emission times (a grid);
 //! - once more from the best labelling's strongest round.
+//!
+//! Pulses waiting in pools nearby that the burst's sensors heard within its span are labelled
+//! with the burst's own.
 //!
 //! The times cluster by round, one pulse per sensor. When the best labelling puts more sensors
 //! into sound fits (and fits no worse per sensor) than the rounds hold now, the pulses are
@@ -47,6 +52,11 @@ const MAX_CLUSTERS: usize = 12;
 /// Rounds of one burst placed further apart than their 95% ellipses allow, by more than
 /// this, disagree on their source, metres.
 const DISAGREE_MARGIN_M: f64 = 20.0;
+/// Residual variance beyond which a burst's round is suspected crossed: stated sigmas up to
+/// three times too small give up to 9 legitimately; crossed rounds fit far worse.
+const CROSSED_VARIANCE: f64 = 2.0;
+/// How far from a badly fitting round the grid looks for the burst's source, metres.
+const GRID_REACH_M: f64 = 600.0;
 /// Most pulses waiting in pools that one untangling looks at with a burst.
 const MAX_WAITING: usize = 64;
 /// Most cluster fits remembered; the memo starts afresh beyond (it only saves work).
@@ -67,6 +77,18 @@ struct Partition {
     active: usize,
     /// Sum of the fits' chi².
     chi2: f64,
+}
+
+/// The search for a better labelling of a burst's pulses.
+struct Labelling {
+    /// The rounds as they are: for each, the indices of the pulses its fit uses.
+    current: Vec<Vec<usize>>,
+    /// What the rounds as they are hold: sensors in their fits, and the fits' chi².
+    now: (usize, f64),
+    /// Labellings already fitted.
+    tried: Vec<Vec<Vec<usize>>>,
+    /// The best labelling that beats the rounds as they are.
+    best: Option<Partition>,
 }
 
 impl Fusion {
@@ -118,21 +140,30 @@ impl Fusion {
         {
             proposals.push(self.emitted_clusters(&pulses, &fix));
         }
-        let mut best: Option<Partition> = None;
-        let mut tried: Vec<Vec<Vec<usize>>> = Vec::new();
+        let explained: usize = current.iter().map(Vec::len).sum();
+        let mut labelling = Labelling {
+            current,
+            now: (active, chi2),
+            tried: Vec::new(),
+            best: None,
+        };
         for clusters in proposals {
-            self.try_partition(
-                clusters,
-                &pulses,
-                &current,
-                (active, chi2),
-                &mut tried,
-                &mut best,
-            );
+            self.try_partition(clusters, &pulses, &mut labelling);
+        }
+        // When nothing above did better, rounds that fit badly, with enough of the burst's
+        // pulses left out to make another round, may all be crossed alike: look around them
+        // for the place from which most of the burst's pulses fall into rounds.
+        if labelling.best.is_none()
+            && pulses.len() >= explained + MIN_STATIONS
+            && let Some(worst) = self.badly_fitting(&burst)
+        {
+            let fix = self.gridded_source(&pulses, &worst);
+            let clusters = self.emitted_clusters(&pulses, &fix);
+            self.try_partition(clusters, &pulses, &mut labelling);
         }
         // The new rounds' strongest fix places the source better than any round did: cluster
         // once more from there.
-        let again = best.as_ref().and_then(|p| {
+        let again = labelling.best.as_ref().and_then(|p| {
             let (_, fix) = p
                 .rounds
                 .iter()
@@ -140,16 +171,9 @@ impl Fusion {
             Some(self.emitted_clusters(&pulses, fix))
         });
         if let Some(clusters) = again {
-            self.try_partition(
-                clusters,
-                &pulses,
-                &current,
-                (active, chi2),
-                &mut tried,
-                &mut best,
-            );
+            self.try_partition(clusters, &pulses, &mut labelling);
         }
-        if let Some(p) = best {
+        if let Some(p) = labelling.best {
             self.deal_out(&burst, pulses, p, log);
         }
     }
@@ -172,6 +196,111 @@ impl Fusion {
                 apart > allowed + DISAGREE_MARGIN_M
             })
         })
+    }
+
+    /// The fix of the burst's round that fits worst, when its residual variance is beyond
+    /// [`CROSSED_VARIANCE`] (stated sigmas several times too small are legitimate; crossed
+    /// rounds fit worse).
+    fn badly_fitting(&self, burst: &[IncidentId]) -> Option<JointFix> {
+        burst
+            .iter()
+            .filter_map(|b| self.tracks.get(b)?.fix.as_ref())
+            .filter(|f| f.uncertainty.residual_variance > CROSSED_VARIANCE)
+            .max_by(|a, b| {
+                a.uncertainty
+                    .residual_variance
+                    .total_cmp(&b.uncertainty.residual_variance)
+            })
+            .cloned()
+    }
+
+    /// `fix` moved to the place within [`GRID_REACH_M`] of it from which most of `pulses`
+    /// agree, most tightly, in groups of at least [`MIN_STATIONS`] on an emission time (travel
+    /// times in the fix's local plane, its height and wind): a coarse grid, then finer ones
+    /// around the best point.
+    fn gridded_source(&self, pulses: &[Held], fix: &JointFix) -> JointFix {
+        let frame = LocalFrame::at(fix.estimate.center);
+        let up = fix.height.map(|h| h.up_m);
+        let w = fix.wind_m_s.unwrap_or([0.0, 0.0]);
+        let t_ref = fix.emission_ns.unwrap_or(0);
+        // Each arrival: east, north, height, time from the fix's emission, allowance, speed.
+        let heard: Vec<[f64; 6]> = pulses
+            .iter()
+            .filter_map(|p| match &p.measure {
+                Measure::Arrival {
+                    sensor,
+                    alt_m,
+                    at_ns,
+                    sigma_s,
+                    temperature_c,
+                } => {
+                    let (e, n) = frame.to_en(*sensor);
+                    let c = truce_locate::speed_of_sound(
+                        temperature_c.unwrap_or(self.default_temperature_c),
+                    );
+                    let t = (*at_ns - t_ref) as f64 * 1e-9;
+                    Some([e, n, *alt_m, t, 3.0 * sigma_s + ALIGN_TOLERANCE_S, c])
+                }
+                _ => None,
+            })
+            .collect();
+        let mut emitted: Vec<(f64, f64)> = Vec::with_capacity(heard.len());
+        let mut agreeing_at = |e0: f64, n0: f64, slack: f64| -> (usize, usize) {
+            emitted.clear();
+            for &[e, n, alt, t, allowed, c] in &heard {
+                let (de, dn) = (e - e0, n - n0);
+                let d = de.hypot(dn).hypot(up.unwrap_or(alt) - alt);
+                let travel = d / c - (w[0] * de + w[1] * dn) / (c * c);
+                emitted.push((t - travel, allowed + slack));
+            }
+            emitted.sort_by(|a, b| a.0.total_cmp(&b.0));
+            let (mut count, mut tightness) = (0, 0);
+            let (mut lo, mut hi) = (0, 0);
+            for i in 0..emitted.len() {
+                let (x, tol) = emitted[i];
+                while emitted[lo].0 < x - tol {
+                    lo += 1;
+                }
+                hi = hi.max(i);
+                while hi + 1 < emitted.len() && emitted[hi + 1].0 <= x + tol {
+                    hi += 1;
+                }
+                // Pulses in groups first; among equals, tight groups (each pulse counts its
+                // neighbours) before loose ones.
+                if hi + 1 - lo >= MIN_STATIONS {
+                    count += 1;
+                    tightness += hi + 1 - lo;
+                }
+            }
+            (count, tightness)
+        };
+        let mut best = (0.0, 0.0);
+        let mut best_count = (0, 0);
+        let stages = [
+            (GRID_REACH_M, GRID_REACH_M / 12.0),
+            (GRID_REACH_M / 10.0, 10.0),
+            (10.0, 2.0),
+        ];
+        for (reach, step) in stages {
+            let (e0, n0) = best;
+            let k = (reach / step).round() as i32;
+            // A point stands for its cell: half a diagonal's travel-time change allowed.
+            let slack = step * std::f64::consts::FRAC_1_SQRT_2 / SLOWEST_SOUND_M_S;
+            for i in -k..=k {
+                for j in -k..=k {
+                    let (e, n) = (e0 + f64::from(i) * step, n0 + f64::from(j) * step);
+                    let got = agreeing_at(e, n, slack);
+                    if got > best_count || got == best_count && e.hypot(n) < best.0.hypot(best.1) {
+                        best_count = got;
+                        best = (e, n);
+                    }
+                }
+            }
+        }
+        let mut f = fix.clone();
+        f.estimate.center = frame.from_en(best.0, best.1);
+        f.estimate.cov = truce_geo::Cov2::circular(2.0 / truce_geo::SCALE_95);
+        f
     }
 
     /// Where the most sensors agree on one emission time with the burst's earliest pulse
@@ -204,27 +333,26 @@ impl Fusion {
     }
 
     /// Fits `clusters` (unless they are the rounds as they are, or were tried) and keeps them
-    /// in `best` when they beat it and the rounds as they are (`now`: sensors, chi²).
-    fn try_partition(
-        &mut self,
-        mut clusters: Vec<Vec<usize>>,
-        pulses: &[Held],
-        current: &[Vec<usize>],
-        now: (usize, f64),
-        tried: &mut Vec<Vec<Vec<usize>>>,
-        best: &mut Option<Partition>,
-    ) {
+    /// as `l`'s best when they beat it and the rounds as they are.
+    fn try_partition(&mut self, mut clusters: Vec<Vec<usize>>, pulses: &[Held], l: &mut Labelling) {
         clusters.iter_mut().for_each(|c| c.sort_unstable());
         clusters.sort();
-        if clusters.is_empty() || same_partition(&clusters, current) || tried.contains(&clusters) {
+        if clusters.is_empty()
+            || same_partition(&clusters, &l.current)
+            || l.tried.contains(&clusters)
+        {
             return;
         }
-        tried.push(clusters.clone());
-        let Some(p) = self.fit_partition(clusters, pulses, now.0) else {
+        l.tried.push(clusters.clone());
+        let Some(p) = self.fit_partition(clusters, pulses, l.now.0) else {
             return;
         };
-        if better(&p, now) && best.as_ref().is_none_or(|b| better(&p, (b.active, b.chi2))) {
-            *best = Some(p);
+        if better(&p, l.now)
+            && l.best
+                .as_ref()
+                .is_none_or(|b| better(&p, (b.active, b.chi2)))
+        {
+            l.best = Some(p);
         }
     }
 
@@ -737,4 +865,71 @@ fn clusters_of(aligned: &[(usize, StationKey, f64, f64)]) -> Vec<Vec<usize>> {
         clusters.push(idx);
     }
     clusters
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::associate::tests::RULES;
+    use truce_geo::LatLon;
+
+    /// Three rounds a second apart from one place, heard by sixteen sensors (the first round
+    /// missed by four): the pulses, and the source (east, north) in a frame at `origin`.
+    fn burst(origin: LatLon) -> (Vec<Held>, [f64; 2]) {
+        let frame = LocalFrame::at(origin);
+        let source = [250.0, -150.0, 50.0];
+        let c = truce_locate::speed_of_sound(15.0);
+        let mut pulses = Vec::new();
+        for k in 0..3 {
+            for i in 0..16 {
+                if k == 0 && i < 4 {
+                    continue;
+                }
+                let a = f64::from(i) * 2.4;
+                let r = 900.0 + 190.0 * f64::from(i);
+                let (e, n, up) = (r * a.sin(), r * a.cos(), 40.0 + f64::from(i % 5) * 10.0);
+                let d = (e - source[0]).hypot(n - source[1]).hypot(up - source[2]);
+                let at_s = 1_000.0 + f64::from(k) + d / c;
+                pulses.push(Held {
+                    obs: ObservationId(pulses.len() as u64 + 1),
+                    measure: Measure::Arrival {
+                        sensor: frame.from_en(e, n),
+                        alt_m: up,
+                        at_ns: (at_s * 1e9) as i128,
+                        sigma_s: 0.002,
+                        temperature_c: Some(15.0),
+                    },
+                    holder: IncidentId(1),
+                });
+            }
+        }
+        (pulses, [source[0], source[1]])
+    }
+
+    #[test]
+    fn the_grid_finds_a_regular_burst_source_from_a_fix_hundreds_of_metres_off() {
+        let origin = LatLon::new(40.0, 46.0);
+        let (pulses, truth) = burst(origin);
+        let fusion = Fusion::new(RULES.clone());
+        let first: Vec<&Measure> = pulses.iter().take(12).map(|p| &p.measure).collect();
+        let mut fix =
+            joint_fix(&first, None, 15.0).unwrap_or_else(|| panic!("the first round fits"));
+        let frame = LocalFrame::at(origin);
+        // Crossed: the round placed 360 m from its source.
+        fix.estimate.center = frame.from_en(truth[0] + 300.0, truth[1] + 200.0);
+        let before = frame.to_en(fix.estimate.center);
+        let moved = fusion.gridded_source(&pulses, &fix);
+        let (e, n) = frame.to_en(moved.estimate.center);
+        let miss = (e - truth[0]).hypot(n - truth[1]);
+        assert!(
+            miss < 20.0,
+            "the grid's source is {miss:.0} m from the truth (the fix was {:.0} m off)",
+            (before.0 - truth[0]).hypot(before.1 - truth[1])
+        );
+        // From there, the pulses fall into the three rounds.
+        let clusters = fusion.emitted_clusters(&pulses, &moved);
+        let mut sizes: Vec<usize> = clusters.iter().map(Vec::len).collect();
+        sizes.sort_unstable();
+        assert_eq!(sizes, vec![12, 16, 16]);
+    }
 }
