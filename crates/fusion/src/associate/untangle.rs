@@ -55,6 +55,10 @@ const DISAGREE_MARGIN_M: f64 = 20.0;
 /// Residual variance beyond which a burst's round is suspected crossed: stated sigmas up to
 /// three times too small give up to 9 legitimately; crossed rounds fit far worse.
 const CROSSED_VARIANCE: f64 = 2.0;
+/// Most pulses per sensor a burst may hold for the grid to look for its source: a few rounds
+/// and their echoes. Denser fire (many rounds overlapping) would make the grid's cost grow
+/// with the square of the pulses, and its groups ambiguous.
+const MAX_GRID_PULSES_PER_SENSOR: usize = 4;
 /// How far from a badly fitting round the grid looks for the burst's source, metres.
 const GRID_REACH_M: f64 = 600.0;
 /// Most pulses waiting in pools that one untangling looks at with a burst.
@@ -153,8 +157,11 @@ impl Fusion {
         // When nothing above did better, rounds that fit badly, with enough of the burst's
         // pulses left out to make another round, may all be crossed alike: look around them
         // for the place from which most of the burst's pulses fall into rounds.
+        let stations: std::collections::HashSet<StationKey> =
+            pulses.iter().filter_map(|p| station(&p.measure)).collect();
         if labelling.best.is_none()
             && pulses.len() >= explained + MIN_STATIONS
+            && pulses.len() <= MAX_GRID_PULSES_PER_SENSOR * stations.len()
             && let Some(worst) = self.badly_fitting(&burst)
         {
             let fix = self.gridded_source(&pulses, &worst);
