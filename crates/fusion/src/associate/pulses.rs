@@ -54,7 +54,7 @@ pub(super) const SPEED_UNCERTAINTY: f64 = 0.005;
 /// Largest residual variance factor a gate trusts: stated sigmas may be three times too
 /// small; a fit that looks worse than that is not allowed to widen its gates further (it
 /// would swallow other rounds' pulses).
-pub(super) const MAX_GATE_VARIANCE: f64 = 9.0;
+const MAX_GATE_VARIANCE: f64 = 9.0;
 /// Largest residual variance factor of a new round's fit: beyond the stated sigmas' being
 /// three times too small and a heavy tail, the pulses are not one round (two rounds' pulses
 /// split between sensors can fit somewhere, badly).
@@ -143,22 +143,10 @@ pub(super) enum Fit {
 }
 
 impl Track {
-    /// The stations of the arrivals the fit uses.
+    /// The stations of the arrivals the fit uses, sorted.
     pub(super) fn active_stations(&self) -> Vec<(u64, u64)> {
-        let excluded: Vec<usize> = self
-            .fix
-            .iter()
-            .flat_map(|f| f.excluded.iter().map(|(i, _, _)| *i))
-            .collect();
-        let mut out: Vec<(u64, u64)> = self
-            .members
-            .iter()
-            .enumerate()
-            .filter(|(i, _)| !excluded.contains(i))
-            .filter_map(|(_, (_, m))| station(m))
-            .collect();
+        let mut out: Vec<(u64, u64)> = self.heard_pulses().into_keys().collect();
         out.sort_unstable();
-        out.dedup();
         out
     }
 
@@ -222,12 +210,7 @@ impl Track {
         let (residual, d, u) = travel_residual(fix, &frame, *sensor, *alt_m, *at_ns, t0, c);
         let (ce, cn) = fix.estimate.cov.apply(u);
         let sigma_position = (u.0 * ce + u.1 * cn).max(0.0).sqrt() / c;
-        let variance_factor = fix.uncertainty.residual_variance;
-        let s2 = if variance_factor.is_finite() {
-            variance_factor.clamp(1.0, MAX_GATE_VARIANCE)
-        } else {
-            1.0
-        };
+        let s2 = gate_variance(fix);
         // The emission time is about as uncertain as the position's share: count it twice.
         let spread = (2.0 * sigma_position.powi(2) + s2 * sigma_s.powi(2)).sqrt();
         // With the wind estimated, what is left of the travel time's error is the temperature's.
@@ -755,12 +738,7 @@ impl Fusion {
             }
             let Some(fix) = &track.fix else { continue };
             let Some(t0) = fix.emission_ns else { continue };
-            let s2 = fix.uncertainty.residual_variance;
-            let scale = if s2.is_finite() {
-                s2.clamp(1.0, MAX_GATE_VARIANCE).sqrt()
-            } else {
-                1.0
-            };
+            let scale = gate_variance(fix).sqrt();
             let frame = LocalFrame::at(fix.estimate.center);
             let offset = |q: &Measure| match q {
                 Measure::Arrival {
@@ -1254,6 +1232,17 @@ fn min_stations_for(pulses: usize, stations: usize) -> usize {
         MIN_STATIONS + 1
     } else {
         MIN_STATIONS + 2
+    }
+}
+
+/// How much a gate widens the stated sigmas by for `fix`: its residual variance factor,
+/// between 1 and [`MAX_GATE_VARIANCE`] (1 without redundancy).
+pub(super) fn gate_variance(fix: &crate::measure::JointFix) -> f64 {
+    let v = fix.uncertainty.residual_variance;
+    if v.is_finite() {
+        v.clamp(1.0, MAX_GATE_VARIANCE)
+    } else {
+        1.0
     }
 }
 

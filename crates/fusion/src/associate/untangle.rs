@@ -32,7 +32,7 @@
 //! It depends only on the rounds' state, so live and batch absorption stay equal.
 
 use super::pulses::{
-    BURST_SPAN_S, MAX_GATE_VARIANCE, MIN_STATIONS, SPEED_UNCERTAINTY, pulse_ns, sound, station,
+    BURST_SPAN_S, MIN_STATIONS, SPEED_UNCERTAINTY, gate_variance, pulse_ns, sound, station,
     travel_residual,
 };
 use super::regroup::BatchLog;
@@ -373,12 +373,7 @@ impl Fusion {
             return Vec::new();
         };
         let frame = LocalFrame::at(fix.estimate.center);
-        let s2 = fix.uncertainty.residual_variance;
-        let scale = if s2.is_finite() {
-            s2.clamp(1.0, MAX_GATE_VARIANCE).sqrt()
-        } else {
-            1.0
-        };
+        let scale = gate_variance(fix).sqrt();
         let position_s = fix.estimate.cov.ellipse_95().semi_major_m / SLOWEST_SOUND_M_S;
         let mut emitted: Vec<(usize, StationKey, f64, f64)> = Vec::new();
         for (i, p) in pulses.iter().enumerate() {
