@@ -207,10 +207,10 @@ pub struct Fusion {
     latest_s: f64,
     /// Observations absorbed since incidents were last let go.
     since_eviction: usize,
-    /// Fits of the pulse clusters `untangle` tried, by the clusters' observations in order: a
-    /// memo of a pure function (the same pulses give the same fit), so the rounds of a burst
-    /// that did not change are not fitted again each time one of them grows.
-    cluster_fits: HashMap<Vec<ObservationId>, Option<JointFix>>,
+    /// Fits of pulses already tried (the clusters `untangle` labels, the stragglers a round
+    /// weighed), so the rounds of a burst that did not change are not fitted again each time
+    /// one of them grows.
+    cluster_fits: fit_memo::FitMemo,
 }
 
 impl Fusion {
@@ -226,7 +226,7 @@ impl Fusion {
             next_id: 1,
             latest_s: f64::NEG_INFINITY,
             since_eviction: 0,
-            cluster_fits: HashMap::new(),
+            cluster_fits: fit_memo::FitMemo::default(),
         }
     }
 
@@ -825,6 +825,7 @@ fn incident_estimate(rules: &Rules, t: &Track) -> IncidentEstimate {
     }
 }
 
+mod fit_memo;
 mod pulses;
 mod regroup;
 mod untangle;

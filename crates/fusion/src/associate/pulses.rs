@@ -34,7 +34,7 @@ use super::regroup::BatchLog;
 use super::{Fusion, MAX_MULTIPATH_DELAY_S, Report, Track, audible_range_m, role};
 use crate::measure::{Measure, joint_fix};
 use rstar::AABB;
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use truce_core::{IncidentId, ObservationId, Timestamp};
 use truce_geo::{LatLon, LocalFrame, distance_azimuth};
 use truce_locate::{Pulse, RoundSearch, Surface, find_round};
@@ -1062,7 +1062,7 @@ impl Fusion {
                 return;
             };
             match track.predicts(&c.measure, self.default_temperature_c) {
-                Some((_, Fit::Member)) => members.push(c),
+                Some((score, Fit::Member)) => members.push((score, c)),
                 Some((_, Fit::Aside(reason)))
                     if c.holding == Holding::Pool
                         && track.aside.len() + asides.len() < MAX_ASIDE =>
@@ -1086,19 +1086,32 @@ impl Fusion {
             log.moved(c.obs, c.holder, id);
             holders.push(c.holder);
         }
-        // One at a time, best predicted first: each must keep the fit plausible.
+        // One at a time, best predicted first: each must keep the fit plausible, and a round
+        // is heard once at a sensor (a second pulse there is an echo or another round's).
+        members.sort_by(|a, b| a.0.total_cmp(&b.0).then(a.1.obs.cmp(&b.1.obs)));
         let mut accepted: Vec<&Candidate> = Vec::new();
-        for c in &members {
+        let mut taken = HashSet::new();
+        for (_, c) in &members {
             let Some(track) = self.tracks.get(&id) else {
                 break;
             };
+            if station(&c.measure).is_some_and(|s| taken.contains(&s)) {
+                continue;
+            }
             let mut all: Vec<&Measure> = track.members.iter().map(|(_, m)| m).collect();
             all.extend(accepted.iter().map(|a| &a.measure));
             all.push(&c.measure);
-            if joint_fix(&all, track.prior.as_ref(), self.default_temperature_c)
-                .as_ref()
-                .is_some_and(sound)
-            {
+            let fix = if track.prior.is_some() {
+                joint_fix(&all, track.prior.as_ref(), self.default_temperature_c)
+            } else {
+                // Turned down, a pulse is weighed again each time the round is looked at.
+                let mut key: Vec<ObservationId> = track.members.iter().map(|(o, _)| *o).collect();
+                key.extend(accepted.iter().map(|a| a.obs));
+                key.push(c.obs);
+                self.cluster_fits.fit(key, &all, self.default_temperature_c)
+            };
+            if fix.as_ref().is_some_and(sound) {
+                taken.extend(station(&c.measure));
                 accepted.push(c);
             }
         }

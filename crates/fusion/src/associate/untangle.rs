@@ -37,7 +37,7 @@ use super::pulses::{
 };
 use super::regroup::BatchLog;
 use super::{Fusion, Report};
-use crate::measure::{JointFix, Measure, joint_fix};
+use crate::measure::{JointFix, Measure};
 use std::collections::HashMap;
 use truce_core::{IncidentId, ObservationId, Timestamp};
 use truce_geo::{LocalFrame, distance_azimuth};
@@ -63,8 +63,6 @@ const MAX_GRID_PULSES_PER_SENSOR: usize = 4;
 const GRID_REACH_M: f64 = 600.0;
 /// Most pulses waiting in pools that one untangling looks at with a burst.
 const MAX_WAITING: usize = 64;
-/// Most cluster fits remembered; the memo starts afresh beyond (it only saves work).
-const MAX_REMEMBERED_FITS: usize = 4096;
 
 /// A pulse of the burst and the round holding it now.
 struct Held {
@@ -327,15 +325,10 @@ impl Fusion {
         let at = arrivals[required].measure.anchor();
         let members = self.consensus_over(&measures, required, at, earliest, kind)?;
         let key: Vec<ObservationId> = members.iter().map(|&i| arrivals[i].obs).collect();
-        if let Some(fix) = self.cluster_fits.get(&key) {
-            return fix.clone();
-        }
         let refs: Vec<&Measure> = members.iter().map(|&i| measures[i]).collect();
-        let fix = joint_fix(&refs, None, self.default_temperature_c);
-        if self.cluster_fits.len() >= MAX_REMEMBERED_FITS {
-            self.cluster_fits.clear();
-        }
-        self.cluster_fits.insert(key, fix.clone());
+        let fix = self
+            .cluster_fits
+            .fit(key, &refs, self.default_temperature_c);
         fix.filter(|f| f.emission_ns.is_some() && sound(f))
     }
 
@@ -538,19 +531,10 @@ impl Fusion {
                 return None;
             }
             let key: Vec<ObservationId> = idx.iter().map(|&i| pulses[i].obs).collect();
-            let fix = match self.cluster_fits.get(&key) {
-                Some(fix) => fix.clone(),
-                None => {
-                    let refs: Vec<&Measure> = idx.iter().map(|&i| &pulses[i].measure).collect();
-                    let fix = joint_fix(&refs, None, self.default_temperature_c);
-                    if self.cluster_fits.len() >= MAX_REMEMBERED_FITS {
-                        self.cluster_fits.clear();
-                    }
-                    self.cluster_fits.insert(key, fix.clone());
-                    fix
-                }
-            };
-            let fix = fix?;
+            let refs: Vec<&Measure> = idx.iter().map(|&i| &pulses[i].measure).collect();
+            let fix = self
+                .cluster_fits
+                .fit(key, &refs, self.default_temperature_c)?;
             if fix.emission_ns.is_none() || !sound(&fix) {
                 return None;
             }
@@ -873,6 +857,7 @@ fn clusters_of(aligned: &[(usize, StationKey, f64, f64)]) -> Vec<Vec<usize>> {
 mod tests {
     use super::*;
     use crate::associate::tests::RULES;
+    use crate::measure::joint_fix;
     use truce_geo::LatLon;
 
     /// Three rounds a second apart from one place, heard by sixteen sensors (the first round
