@@ -32,7 +32,7 @@
 
 use super::regroup::BatchLog;
 use super::{Fusion, MAX_MULTIPATH_DELAY_S, Report, Track, audible_range_m, role};
-use crate::measure::{Measure, joint_fix};
+use crate::measure::{Measure, chi2_gate, joint_fix};
 use rstar::AABB;
 use std::collections::{HashMap, HashSet};
 use truce_core::{IncidentId, ObservationId, Timestamp};
@@ -59,6 +59,8 @@ const MAX_GATE_VARIANCE: f64 = 9.0;
 /// three times too small and a heavy tail, the pulses are not one round (two rounds' pulses
 /// split between sensors can fit somewhere, badly).
 const MAX_ROUND_VARIANCE: f64 = 16.0;
+/// Most a client's stated timing sigma understates the true one (what the scenarios span).
+const MAX_SIGMA_UNDERSTATEMENT: f64 = 3.0;
 /// Timing agreement a round's pulses must keep at the consensus position, beyond three
 /// sigmas, seconds.
 const TIGHT_TOLERANCE_S: f64 = 0.01;
@@ -882,13 +884,14 @@ impl Fusion {
     }
 
     /// A round that arrivals alone placed and that fewer than [`MIN_STATIONS`] sensors now
-    /// agree on is no round: it becomes a pool again, its set-aside pulses waiting with the
-    /// rest.
+    /// agree on, or whose fit no longer fits one round ([`sound`]), is no round: it becomes a
+    /// pool again, its set-aside pulses waiting with the rest.
     fn back_to_pool_if_unplaced(&mut self, id: IncidentId) {
         if let Some(track) = self.tracks.get_mut(&id)
             && !track.pool
             && !track.placed_otherwise()
-            && track.active_stations().len() < MIN_STATIONS
+            && (track.active_stations().len() < MIN_STATIONS
+                || track.fix.as_ref().is_some_and(|f| !sound(f)))
         {
             track.pool = true;
             track.fix = None;
@@ -1259,11 +1262,23 @@ pub(super) fn gate_variance(fix: &crate::measure::JointFix) -> f64 {
     }
 }
 
-/// Whether a fit's residuals are plausible for one round: within [`MAX_ROUND_VARIANCE`] of the
-/// stated noise (or too few to tell).
+/// Whether a fit's residuals are plausible for one round: its residual variance factor within
+/// [`max_round_variance`] (or no redundancy to tell).
 pub(super) fn sound(fix: &crate::measure::JointFix) -> bool {
     let v = fix.uncertainty.residual_variance;
-    !(v.is_finite() && fix.dof >= 4 && v > MAX_ROUND_VARIANCE)
+    !(v.is_finite() && fix.dof >= 1 && v > max_round_variance(fix.dof))
+}
+
+/// Largest residual variance factor one round's fit with `dof` degrees of freedom may show:
+/// [`MAX_ROUND_VARIANCE`] with four or more; with fewer the factor itself is too noisy for
+/// that, and only a misfit beyond the 99.9% point of chi² with stated sigmas
+/// [`MAX_SIGMA_UNDERSTATEMENT`] times too small is taken for pulses of different rounds.
+fn max_round_variance(dof: i32) -> f64 {
+    if dof >= 4 {
+        MAX_ROUND_VARIANCE
+    } else {
+        MAX_SIGMA_UNDERSTATEMENT.powi(2) * chi2_gate(dof) / f64::from(dof.max(1))
+    }
 }
 
 /// A pulse's time minus the time `fix`'s source (emitting at `t0_ns`) predicts at `sensor`

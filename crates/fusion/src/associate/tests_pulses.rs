@@ -470,3 +470,48 @@ fn crossed_burst_is_dealt_out_again(
         assert_eq!(t.members.len(), heard, "round {round}: every pulse back");
     }
 }
+
+/// The fit of arrivals at `sensors` of a source at `source`, each pick off by `off[i]` seconds
+/// (stated sigma 2 ms).
+fn fit_of(source: [f64; 3], sensors: &[[f64; 3]], off: &[f64]) -> crate::measure::JointFix {
+    let frame = LocalFrame::at(BLAST);
+    let t0_ns = 1_800_000_000_000_000_000_i128;
+    let measures: Vec<Measure> = sensors
+        .iter()
+        .zip(off)
+        .map(|(s, o)| Measure::Arrival {
+            sensor: frame.from_en(s[0], s[1]),
+            alt_m: s[2],
+            at_ns: t0_ns + ((travel(source, *s) + o) * 1e9).round() as i128,
+            sigma_s: 0.002,
+            temperature_c: None,
+        })
+        .collect();
+    let refs: Vec<&Measure> = measures.iter().collect();
+    crate::measure::joint_fix(&refs, None, 15.0).unwrap_or_else(|| panic!("no fix"))
+}
+
+#[test]
+fn a_round_fit_of_little_redundancy_is_judged_by_chi_square_not_waved_through() {
+    let sensors = network([0.0, 0.0]);
+    let source = [250.0, 120.0, 40.0];
+    let mut noise = Noise(5);
+    // Five sensors' picks, good to 6 ms though they state 2 ms (three times too small): one
+    // round, whatever its little redundancy says.
+    let honest: Vec<f64> = (0..5).map(|_| 0.006 * noise.normal()).collect();
+    let fix = fit_of(source, &sensors[..5], &honest);
+    assert!(
+        fix.dof >= 1 && fix.dof < 4,
+        "little redundancy: {} dof",
+        fix.dof
+    );
+    assert!(pulses::sound(&fix), "{:?}", fix.uncertainty);
+    // The same five, two of them the next round's, a second later: no single source fits
+    // them, and the robust fit can leave only one out.
+    let mut crossed = honest.clone();
+    crossed[1] += 1.0;
+    crossed[4] += 1.0;
+    let fix = fit_of(source, &sensors[..5], &crossed);
+    assert!(fix.dof >= 1 && fix.dof < 4, "{} dof", fix.dof);
+    assert!(!pulses::sound(&fix), "{:?}", fix.uncertainty);
+}
