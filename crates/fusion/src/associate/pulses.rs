@@ -59,6 +59,9 @@ const MAX_GATE_VARIANCE: f64 = 9.0;
 /// three times too small and a heavy tail, the pulses are not one round (two rounds' pulses
 /// split between sensors can fit somewhere, badly).
 const MAX_ROUND_VARIANCE: f64 = 16.0;
+/// How close (as a share of its gate) a round must predict a pulse another round set aside
+/// to take it from that round.
+const ASIDE_TAKEN_WITHIN: f64 = 0.5;
 /// Most a client's stated timing sigma understates the true one (what the scenarios span).
 const MAX_SIGMA_UNDERSTATEMENT: f64 = 3.0;
 /// Timing agreement a round's pulses must keep at the consensus position, beyond three
@@ -1065,14 +1068,19 @@ impl Fusion {
                 return;
             };
             match track.predicts(&c.measure, self.default_temperature_c) {
-                Some((score, Fit::Member)) => members.push((score, c)),
+                // Another round's echo is taken only where this round predicts it closely.
+                Some((score, Fit::Member))
+                    if c.holding != Holding::Aside || score <= ASIDE_TAKEN_WITHIN =>
+                {
+                    members.push((score, c));
+                }
                 Some((_, Fit::Aside(reason)))
                     if c.holding == Holding::Pool
                         && track.aside.len() + asides.len() < MAX_ASIDE =>
                 {
                     asides.push((c, reason));
                 }
-                Some((_, Fit::Aside(_))) | None => {}
+                Some((_, Fit::Aside(_) | Fit::Member)) | None => {}
             }
         }
         if members.is_empty() && asides.is_empty() {
@@ -1166,6 +1174,27 @@ impl Fusion {
             if hid == id || !self.same_event_class(holder, r) {
                 continue;
             }
+            let mut offer = |obs: ObservationId, q: &Measure, holding: Holding| {
+                let in_time = pulse_ns(q).is_some_and(|t| {
+                    let t = t as f64 * 1e-9;
+                    (t0..=t1).contains(&t)
+                });
+                if in_time && distance_azimuth(q.anchor(), probe.anchor()).0 <= reach {
+                    out.push(Candidate {
+                        obs,
+                        measure: q.clone(),
+                        holder: hid,
+                        holding,
+                    });
+                }
+            };
+            // What another round set aside (as its echo, or late) is in none of its fit: a
+            // round many sensors agree on that predicts it as its own takes it.
+            if timed && strength >= STRONG_STATIONS {
+                for (obs, q, _) in &holder.aside {
+                    offer(*obs, q, Holding::Aside);
+                }
+            }
             let holding = if holder.pool {
                 Holding::Pool
             } else if timed
@@ -1178,20 +1207,8 @@ impl Fusion {
                 continue;
             };
             for (obs, q) in &holder.members {
-                if !matches!(q, Measure::Arrival { .. }) {
-                    continue;
-                }
-                let in_time = pulse_ns(q).is_some_and(|t| {
-                    let t = t as f64 * 1e-9;
-                    (t0..=t1).contains(&t)
-                });
-                if in_time && distance_azimuth(q.anchor(), probe.anchor()).0 <= reach {
-                    out.push(Candidate {
-                        obs: *obs,
-                        measure: q.clone(),
-                        holder: hid,
-                        holding,
-                    });
+                if matches!(q, Measure::Arrival { .. }) {
+                    offer(*obs, q, holding);
                 }
             }
         }
