@@ -127,8 +127,13 @@ pub fn evaluate_rounds(
             "pulse pairs: precision {:.4} recall {:.4}",
             score.pair_precision, score.pair_recall
         );
+        let echoes: std::collections::HashSet<uuid::Uuid> = rounds
+            .iter()
+            .flat_map(|(t, k)| t.rounds[*k].echoes.iter().copied())
+            .collect();
         print_wrong_pairs(
             &class_of,
+            &echoes,
             decided,
             incidents,
             &cells,
@@ -348,6 +353,7 @@ fn wrong_pairs(
 /// their fits, or among what they set aside) or in unlocated ones.
 fn print_wrong_pairs(
     class_of: &HashMap<uuid::Uuid, usize>,
+    echoes: &std::collections::HashSet<uuid::Uuid>,
     decided: &HashMap<uuid::Uuid, Decided>,
     incidents: &HashMap<IncidentId, IncidentEstimate>,
     cells: &HashMap<(usize, IncidentId), u64>,
@@ -374,7 +380,7 @@ fn print_wrong_pairs(
             *e = (inc, n);
         }
     }
-    let (mut elsewhere, mut nowhere, mut own) = (0, 0, 0);
+    let (mut elsewhere, mut echoes_elsewhere, mut nowhere, mut own) = (0, 0, 0, 0);
     for (u, class) in class_of {
         let Some(d) = decided.get(u) else { continue };
         if !(located(&d.incident_id) && aside.contains(&d.observation_id)) {
@@ -382,13 +388,14 @@ fn print_wrong_pairs(
         }
         match home.get(class) {
             Some((h, _)) if *h == d.incident_id => own += 1,
+            Some(_) if echoes.contains(u) => echoes_elsewhere += 1,
             Some(_) => elsewhere += 1,
             None => nowhere += 1,
         }
     }
     eprintln!(
-        "set aside: {own} of the incident's own round, {elsewhere} of a round placed elsewhere, \
-         {nowhere} of a round placed nowhere"
+        "set aside: {own} of the incident's own round, {elsewhere} of a round placed elsewhere \
+         (and {echoes_elsewhere} of its echoes), {nowhere} of a round placed nowhere"
     );
     eprintln!(
         "wrong pairs: {} in located incidents ({} within their fits), {} in unlocated ones, of \
