@@ -365,11 +365,18 @@ fn print_wrong_pairs(
         .values()
         .flat_map(|e| e.excluded.iter().map(|x| x.observation_id))
         .collect();
+    let station = |d: &Decided| match &d.measure {
+        Some(Measure::Arrival { sensor, .. }) => Some((sensor.lat.to_bits(), sensor.lon.to_bits())),
+        _ => None,
+    };
     let mut fit_cells: HashMap<(usize, IncidentId), u64> = HashMap::new();
+    // The sensors each located incident's fit heard.
+    let mut heard = std::collections::HashSet::new();
     for (u, class) in class_of {
         let Some(d) = decided.get(u) else { continue };
         if located(&d.incident_id) && !aside.contains(&d.observation_id) {
             *fit_cells.entry((*class, d.incident_id)).or_default() += 1;
+            heard.extend(station(d).map(|s| (d.incident_id, s)));
         }
     }
     // Set-aside pulses of another class: is that class's round placed elsewhere?
@@ -381,6 +388,8 @@ fn print_wrong_pairs(
         }
     }
     let (mut elsewhere, mut echoes_elsewhere, mut nowhere, mut own) = (0, 0, 0, 0);
+    // Of the direct pulses set aside elsewhere: at a sensor their own round never heard.
+    let mut unheard = 0;
     for (u, class) in class_of {
         let Some(d) = decided.get(u) else { continue };
         if !(located(&d.incident_id) && aside.contains(&d.observation_id)) {
@@ -389,13 +398,19 @@ fn print_wrong_pairs(
         match home.get(class) {
             Some((h, _)) if *h == d.incident_id => own += 1,
             Some(_) if echoes.contains(u) => echoes_elsewhere += 1,
-            Some(_) => elsewhere += 1,
+            Some((h, _)) => {
+                elsewhere += 1;
+                if station(d).is_some_and(|s| !heard.contains(&(*h, s))) {
+                    unheard += 1;
+                }
+            }
             None => nowhere += 1,
         }
     }
     eprintln!(
         "set aside: {own} of the incident's own round, {elsewhere} of a round placed elsewhere \
-         (and {echoes_elsewhere} of its echoes), {nowhere} of a round placed nowhere"
+         ({unheard} at a sensor that round did not hear; and {echoes_elsewhere} of its echoes), \
+         {nowhere} of a round placed nowhere"
     );
     eprintln!(
         "wrong pairs: {} in located incidents ({} within their fits), {} in unlocated ones, of \
