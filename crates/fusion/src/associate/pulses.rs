@@ -241,7 +241,10 @@ impl Track {
                     residual * 1e3
                 )
             };
-            return Some((1.0 + residual, Fit::Aside(reason)));
+            // A sensor's only pulse for this round, late, before a second pulse of a sensor
+            // another round has heard: the latter needs the direct pulse and an echo.
+            let rank = if heard { 2.0 } else { 1.0 };
+            return Some((rank + residual, Fit::Aside(reason)));
         }
         None
     }
@@ -1074,8 +1077,8 @@ impl Fusion {
                 {
                     members.push((score, c));
                 }
-                Some((_, Fit::Aside(reason)))
-                    if c.holding == Holding::Pool
+                Some((score, Fit::Aside(reason)))
+                    if (c.holding == Holding::Pool || self.explains_better(score, &c))
                         && track.aside.len() + asides.len() < MAX_ASIDE =>
                 {
                     asides.push((c, reason));
@@ -1090,6 +1093,7 @@ impl Fusion {
         for (c, reason) in asides {
             if let Some(holder) = self.tracks.get_mut(&c.holder) {
                 holder.members.retain(|(o, _)| *o != c.obs);
+                holder.aside.retain(|(o, _, _)| *o != c.obs);
             }
             if let Some(track) = self.tracks.get_mut(&id) {
                 track.aside.push((c.obs, c.measure, reason));
@@ -1136,6 +1140,16 @@ impl Fusion {
             self.after_losing(h, id, log);
         }
         self.reindex(id);
+    }
+
+    /// Whether a round that would set pulse `c` aside with `score` explains it better than the
+    /// round holding it aside now (a late path of its own before another round's echo).
+    fn explains_better(&self, score: f64, c: &Candidate) -> bool {
+        c.holding == Holding::Aside
+            && self.tracks.get(&c.holder).is_some_and(|h| {
+                h.predicts(&c.measure, self.default_temperature_c)
+                    .is_none_or(|(theirs, _)| score < theirs)
+            })
     }
 
     /// The pulses a located round (`id`, `track`) may gather, within earshot and in its time:
