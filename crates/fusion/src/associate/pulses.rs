@@ -916,7 +916,14 @@ impl Fusion {
                 return;
             }
             let refs: Vec<&Measure> = track.members.iter().map(|(_, m)| m).collect();
-            track.fix = joint_fix(&refs, track.prior.as_ref(), temperature);
+            track.fix = if track.prior.is_some() {
+                joint_fix(&refs, track.prior.as_ref(), temperature)
+            } else {
+                // Often just tried (the stragglers it took), or unchanged (it lost only
+                // pulses it had set aside).
+                let key = track.members.iter().map(|(o, _)| *o).collect();
+                self.cluster_fits.fit(key, &refs, temperature)
+            };
         }
     }
 
