@@ -200,19 +200,12 @@ impl Track {
     pub(super) fn predicts(&self, m: &Measure, default_temperature_c: f64) -> Option<(f64, Fit)> {
         let fix = self.fix.as_ref()?;
         let t0 = fix.emission_ns?;
-        let Measure::Arrival {
-            sensor,
-            alt_m,
-            at_ns,
-            sigma_s,
-            temperature_c,
-        } = m
-        else {
+        let Measure::Arrival { sigma_s, .. } = m else {
             return None;
         };
-        let c = truce_locate::speed_of_sound(temperature_c.unwrap_or(default_temperature_c));
+        let c = pulse_speed(m, default_temperature_c);
         let frame = LocalFrame::at(fix.estimate.center);
-        let (residual, d, u) = travel_residual(fix, &frame, *sensor, *alt_m, *at_ns, t0, c);
+        let (residual, d, u) = travel_residual(fix, &frame, m, t0, c)?;
         let (ce, cn) = fix.estimate.cov.apply(u);
         let sigma_position = (u.0 * ce + u.1 * cn).max(0.0).sqrt() / c;
         let s2 = gate_variance(fix);
@@ -681,19 +674,14 @@ impl Fusion {
         within_s: Option<f64>,
     ) -> Option<Vec<usize>> {
         let p = candidates.get(required)?;
-        let Measure::Arrival {
-            sigma_s: sp,
-            temperature_c,
-            ..
-        } = &p.measure
-        else {
+        let Measure::Arrival { sigma_s: sp, .. } = &p.measure else {
             return None;
         };
         let reach = audible_range_m(r.kind);
         let c_min = truce_locate::speed_of_sound(self.default_temperature_c - 30.0);
         let t = r.at.unix_seconds();
         let query = area(p.measure.anchor(), reach, t - reach / c_min - 60.0, t);
-        let c = truce_locate::speed_of_sound(temperature_c.unwrap_or(self.default_temperature_c));
+        let c = pulse_speed(&p.measure, self.default_temperature_c);
         let mut ids: Vec<IncidentId> = self
             .index
             .locate_in_envelope_intersecting(&query)
@@ -748,15 +736,7 @@ impl Fusion {
             let Some(t0) = fix.emission_ns else { continue };
             let scale = gate_variance(fix).sqrt();
             let frame = LocalFrame::at(fix.estimate.center);
-            let offset = |q: &Measure| match q {
-                Measure::Arrival {
-                    sensor,
-                    alt_m,
-                    at_ns,
-                    ..
-                } => Some(travel_residual(fix, &frame, *sensor, *alt_m, *at_ns, t0, c)),
-                _ => None,
-            };
+            let offset = |q: &Measure| travel_residual(fix, &frame, q, t0, c);
             if distance_azimuth(p.measure.anchor(), fix.estimate.center).0 > reach {
                 continue;
             }
@@ -1319,26 +1299,43 @@ fn max_round_variance(dof: i32) -> f64 {
     }
 }
 
-/// A pulse's time minus the time `fix`'s source (emitting at `t0_ns`) predicts at `sensor`
-/// (height `alt_m`), in the fix's wind if it estimated one; with the distance and the unit
-/// vector (east, north) from the source to the sensor.
+/// Pulse `m`'s time minus the time `fix`'s source (emitting at `t0_ns`) predicts at its
+/// sensor, at speed `c` in the fix's wind if it estimated one; with the distance and the unit
+/// vector (east, north) from the source to the sensor. `None` for what is not a pulse.
 pub(super) fn travel_residual(
     fix: &crate::measure::JointFix,
     frame: &LocalFrame,
-    sensor: LatLon,
-    alt_m: f64,
-    at_ns: i128,
+    m: &Measure,
     t0_ns: i128,
     c: f64,
-) -> (f64, f64, (f64, f64)) {
-    let (e, n) = frame.to_en(sensor);
-    let up = fix.height.map_or(alt_m, |h| h.up_m);
+) -> Option<(f64, f64, (f64, f64))> {
+    let Measure::Arrival {
+        sensor,
+        alt_m,
+        at_ns,
+        ..
+    } = m
+    else {
+        return None;
+    };
+    let (e, n) = frame.to_en(*sensor);
+    let up = fix.height.map_or(*alt_m, |h| h.up_m);
     let horizontal = e.hypot(n).max(1e-3);
     let d = horizontal.hypot(up - alt_m);
     let w = fix.wind_m_s.unwrap_or([0.0, 0.0]);
     let travel = d / c - (w[0] * e + w[1] * n) / (c * c);
     let residual = (at_ns - t0_ns) as f64 * 1e-9 - travel;
-    (residual, d, (e / horizontal, n / horizontal))
+    Some((residual, d, (e / horizontal, n / horizontal)))
+}
+
+/// The speed of sound at pulse `m`'s sensor: at the temperature it reported, else at
+/// `default_temperature_c`.
+pub(super) fn pulse_speed(m: &Measure, default_temperature_c: f64) -> f64 {
+    let reported = match m {
+        Measure::Arrival { temperature_c, .. } => *temperature_c,
+        _ => None,
+    };
+    truce_locate::speed_of_sound(reported.unwrap_or(default_temperature_c))
 }
 
 /// The (lon, lat, time) box within `reach_m` of `at` between times `t0` and `t1` (seconds).

@@ -32,8 +32,8 @@
 //! It depends only on the rounds' state, so live and batch absorption stay equal.
 
 use super::pulses::{
-    BURST_SPAN_S, MIN_STATIONS, SPEED_UNCERTAINTY, gate_variance, pulse_ns, sound, station,
-    travel_residual,
+    BURST_SPAN_S, MIN_STATIONS, SPEED_UNCERTAINTY, gate_variance, pulse_ns, pulse_speed, sound,
+    station, travel_residual,
 };
 use super::regroup::BatchLog;
 use super::{Fusion, Report};
@@ -237,12 +237,10 @@ impl Fusion {
                     alt_m,
                     at_ns,
                     sigma_s,
-                    temperature_c,
+                    ..
                 } => {
                     let (e, n) = frame.to_en(*sensor);
-                    let c = truce_locate::speed_of_sound(
-                        temperature_c.unwrap_or(self.default_temperature_c),
-                    );
+                    let c = pulse_speed(&p.measure, self.default_temperature_c);
                     let t = (*at_ns - t_ref) as f64 * 1e-9;
                     Some([e, n, *alt_m, t, 3.0 * sigma_s + ALIGN_TOLERANCE_S, c])
                 }
@@ -370,22 +368,16 @@ impl Fusion {
         let position_s = fix.estimate.cov.ellipse_95().semi_major_m / SLOWEST_SOUND_M_S;
         let mut emitted: Vec<(usize, StationKey, f64, f64)> = Vec::new();
         for (i, p) in pulses.iter().enumerate() {
-            let Measure::Arrival {
-                sensor,
-                alt_m,
-                at_ns,
-                sigma_s,
-                temperature_c,
-            } = &p.measure
-            else {
+            let Measure::Arrival { sigma_s, .. } = &p.measure else {
                 continue;
             };
             let Some(key) = station(&p.measure) else {
                 continue;
             };
-            let c =
-                truce_locate::speed_of_sound(temperature_c.unwrap_or(self.default_temperature_c));
-            let (residual, d, _) = travel_residual(fix, &frame, *sensor, *alt_m, *at_ns, t0, c);
+            let c = pulse_speed(&p.measure, self.default_temperature_c);
+            let Some((residual, d, _)) = travel_residual(fix, &frame, &p.measure, t0, c) else {
+                continue;
+            };
             let allowed = 3.0 * scale * sigma_s
                 + ALIGN_TOLERANCE_S
                 + position_s.min(0.1)
