@@ -896,14 +896,12 @@ impl Fusion {
                 return;
             }
             let refs: Vec<&Measure> = track.members.iter().map(|(_, m)| m).collect();
-            track.fix = if track.prior.is_some() {
-                joint_fix(&refs, track.prior.as_ref(), temperature)
-            } else {
-                // Often just tried (the stragglers it took), or unchanged (it lost only
-                // pulses it had set aside).
-                let key = track.members.iter().map(|(o, _)| *o).collect();
-                self.cluster_fits.fit(key, &refs, temperature)
-            };
+            // Often just tried (the stragglers it took), or unchanged (it lost only pulses it
+            // had set aside).
+            let key = track.members.iter().map(|(o, _)| *o).collect();
+            track.fix = self
+                .cluster_fits
+                .fit(key, &refs, track.prior.as_ref(), temperature);
         }
     }
 
@@ -1103,15 +1101,13 @@ impl Fusion {
             let mut all: Vec<&Measure> = track.members.iter().map(|(_, m)| m).collect();
             all.extend(accepted.iter().map(|a| &a.measure));
             all.push(&c.measure);
-            let fix = if track.prior.is_some() {
-                joint_fix(&all, track.prior.as_ref(), self.default_temperature_c)
-            } else {
-                // Turned down, a pulse is weighed again each time the round is looked at.
-                let mut key: Vec<ObservationId> = track.members.iter().map(|(o, _)| *o).collect();
-                key.extend(accepted.iter().map(|a| a.obs));
-                key.push(c.obs);
-                self.cluster_fits.fit(key, &all, self.default_temperature_c)
-            };
+            // Turned down, a pulse is weighed again each time the round is looked at.
+            let mut key: Vec<ObservationId> = track.members.iter().map(|(o, _)| *o).collect();
+            key.extend(accepted.iter().map(|a| a.obs));
+            key.push(c.obs);
+            let fix =
+                self.cluster_fits
+                    .fit(key, &all, track.prior.as_ref(), self.default_temperature_c);
             if fix.as_ref().is_some_and(sound) {
                 taken.extend(station(&c.measure));
                 accepted.push(c);

@@ -326,7 +326,7 @@ impl Fusion {
         let refs: Vec<&Measure> = members.iter().map(|&i| measures[i]).collect();
         let fix = self
             .cluster_fits
-            .fit(key, &refs, self.default_temperature_c);
+            .fit(key, &refs, None, self.default_temperature_c);
         fix.filter(|f| f.emission_ns.is_some() && sound(f))
     }
 
@@ -526,7 +526,7 @@ impl Fusion {
             let refs: Vec<&Measure> = idx.iter().map(|&i| &pulses[i].measure).collect();
             let fix = self
                 .cluster_fits
-                .fit(key, &refs, self.default_temperature_c)?;
+                .fit(key, &refs, None, self.default_temperature_c)?;
             if fix.emission_ns.is_none() || !sound(&fix) {
                 return None;
             }
