@@ -36,7 +36,7 @@ use crate::measure::{Measure, chi2_gate, joint_fix};
 use rstar::AABB;
 use std::collections::{HashMap, HashSet};
 use truce_core::{IncidentId, ObservationId, Timestamp};
-use truce_geo::{LatLon, LocalFrame, distance_azimuth};
+use truce_geo::{LatLon, LocalFrame, within_m};
 use truce_locate::{Pulse, RoundSearch, Surface, find_round};
 
 /// Fewest sensors whose pulses make a round (three unknowns and one check, the height taken
@@ -407,7 +407,7 @@ impl Fusion {
         let mut out = Vec::new();
         let near = |q: &Measure| {
             pulse_ns(q).is_some_and(|tq| ((tq - t_ns) as f64 * 1e-9).abs() <= horizon_s)
-                && distance_azimuth(q.anchor(), m.anchor()).0 <= 2.0 * reach
+                && within_m(q.anchor(), m.anchor(), 2.0 * reach)
         };
         let mut ids: Vec<IncidentId> = self
             .index
@@ -519,9 +519,7 @@ impl Fusion {
                 .filter(|(i, _)| !excluded.contains(i))
                 .map(|(_, c)| *c)
                 .collect();
-            let heard = |c: &&Candidate| {
-                distance_azimuth(c.measure.anchor(), fix.estimate.center).0 <= reach
-            };
+            let heard = |c: &&Candidate| within_m(c.measure.anchor(), fix.estimate.center, reach);
             if kept.iter().all(heard) {
                 break kept;
             }
@@ -712,8 +710,8 @@ impl Fusion {
                     return false;
                 };
                 let (e, n) = here.to_en(*sensor);
-                let separation = e.hypot(n).hypot(alt_m - p_alt);
-                let widest = 3.0 * MAX_GATE_VARIANCE.sqrt() * sq.hypot(*sp)
+                let separation = (e * e + n * n + (alt_m - p_alt) * (alt_m - p_alt)).sqrt();
+                let widest = 3.0 * MAX_GATE_VARIANCE.sqrt() * (sq * sq + sp * sp).sqrt()
                     + TIGHT_TOLERANCE_S
                     + separation / c * (1.0 + 0.4 * SPEED_UNCERTAINTY + WIND_SHARE);
                 ((*at_ns - tp) as f64 * 1e-9).abs() <= widest
@@ -734,12 +732,12 @@ impl Fusion {
             }
             let Some(fix) = &track.fix else { continue };
             let Some(t0) = fix.emission_ns else { continue };
+            if !within_m(p.measure.anchor(), fix.estimate.center, reach) {
+                continue;
+            }
             let scale = gate_variance(fix).sqrt();
             let frame = LocalFrame::at(fix.estimate.center);
             let offset = |q: &Measure| travel_residual(fix, &frame, q, t0, c);
-            if distance_azimuth(p.measure.anchor(), fix.estimate.center).0 > reach {
-                continue;
-            }
             // At a sensor the round heard, a later round from its source arrives later by
             // exactly the difference of emission times, whatever the round's position error:
             // the two pulses' difference needs no travel time. Elsewhere the round's model
@@ -752,7 +750,7 @@ impl Fusion {
                 if let Some((at_ref, sigma_ref)) = station(q).and_then(|k| heard.get(&k)) {
                     return Some(Delay {
                         s: (*at_ns - *at_ref) as f64 * 1e-9,
-                        sigma_s: sigma_s.hypot(*sigma_ref),
+                        sigma_s: (sigma_s * sigma_s + sigma_ref * sigma_ref).sqrt(),
                         travel_m: None,
                     });
                 }
@@ -781,9 +779,10 @@ impl Fusion {
                     (Some(a), None) | (None, Some(a)) => a,
                     (None, None) => 0.0,
                 };
-                let allowed = 3.0 * scale * dq.sigma_s.hypot(dp.sigma_s)
-                    + TIGHT_TOLERANCE_S
-                    + 0.4 * SPEED_UNCERTAINTY * modelled / c;
+                let allowed =
+                    3.0 * scale * (dq.sigma_s * dq.sigma_s + dp.sigma_s * dp.sigma_s).sqrt()
+                        + TIGHT_TOLERANCE_S
+                        + 0.4 * SPEED_UNCERTAINTY * modelled / c;
                 if off > allowed {
                     continue;
                 }
@@ -1176,7 +1175,7 @@ impl Fusion {
                     let t = t as f64 * 1e-9;
                     (t0..=t1).contains(&t)
                 });
-                if in_time && distance_azimuth(q.anchor(), probe.anchor()).0 <= reach {
+                if in_time && within_m(q.anchor(), probe.anchor(), reach) {
                     out.push(Candidate {
                         obs,
                         measure: q.clone(),
@@ -1316,8 +1315,9 @@ pub(super) fn travel_residual(
     };
     let (e, n) = frame.to_en(*sensor);
     let up = fix.height.map_or(*alt_m, |h| h.up_m);
-    let horizontal = e.hypot(n).max(1e-3);
-    let d = horizontal.hypot(up - alt_m);
+    // Plain square roots: metres cannot overflow, and `hypot`'s care costs here.
+    let horizontal = (e * e + n * n).sqrt().max(1e-3);
+    let d = (horizontal * horizontal + (up - alt_m) * (up - alt_m)).sqrt();
     let w = fix.wind_m_s.unwrap_or([0.0, 0.0]);
     let travel = d / c - (w[0] * e + w[1] * n) / (c * c);
     let residual = (at_ns - t0_ns) as f64 * 1e-9 - travel;

@@ -40,7 +40,7 @@ use super::{Fusion, Report};
 use crate::measure::{JointFix, Measure};
 use std::collections::HashMap;
 use truce_core::{IncidentId, ObservationId, Timestamp};
-use truce_geo::{LocalFrame, distance_azimuth};
+use truce_geo::{LocalFrame, distance_azimuth, within_m};
 
 /// Rounds of one burst are placed within this of the round looked at, metres.
 const BURST_RADIUS_M: f64 = 1000.0;
@@ -452,7 +452,7 @@ impl Fusion {
             let Some(t) = of.emission_ns else { continue };
             let gap = (t - t0).abs();
             let placed_together = (gap as f64) * 1e-9 <= BURST_SPAN_S
-                && distance_azimuth(of.estimate.center, fix.estimate.center).0 <= BURST_RADIUS_M;
+                && within_m(of.estimate.center, fix.estimate.center, BURST_RADIUS_M);
             // Crossed rounds can be placed far apart, with emission times seconds off; their
             // pulses still tell: the same sensors heard both within a burst's span.
             if !(placed_together || heard_together(track, other))
