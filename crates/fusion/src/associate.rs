@@ -165,6 +165,9 @@ struct Track {
     /// Observations of the incident left out of its fit, each with the reason: echoes,
     /// pulses by a longer path. They stay the incident's unless a round claims them.
     aside: Vec<(ObservationId, Measure, String)>,
+    /// Pulses this round turned down as stragglers (their fit with it was not sound), each
+    /// with how many pulses the round held then: weighed again only once that has changed.
+    turned_down: HashMap<ObservationId, usize>,
 }
 
 impl Track {
@@ -270,6 +273,7 @@ impl Fusion {
                 report_times: (0.0, 0),
                 pool: false,
                 aside: Vec::new(),
+                turned_down: HashMap::new(),
             };
             let env = envelope(&track, fusion.window_s);
             track.indexed = Some(env);
@@ -566,6 +570,7 @@ impl Fusion {
             report_times: (0.0, 0),
             pool: false,
             aside: Vec::new(),
+            turned_down: HashMap::new(),
         };
         if let Some((_, m)) = track.members.first()
             && !matches!(m, Measure::Arrival { .. })

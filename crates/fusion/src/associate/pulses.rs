@@ -1097,10 +1097,14 @@ impl Fusion {
             if station(&c.measure).is_some_and(|s| taken.contains(&s)) {
                 continue;
             }
+            // Turned down, a pulse is weighed again once the round holds other pulses.
+            let held = track.members.len() + accepted.len();
+            if track.turned_down.get(&c.obs) == Some(&held) {
+                continue;
+            }
             let mut all: Vec<&Measure> = track.members.iter().map(|(_, m)| m).collect();
             all.extend(accepted.iter().map(|a| &a.measure));
             all.push(&c.measure);
-            // Turned down, a pulse is weighed again each time the round is looked at.
             let mut key: Vec<ObservationId> = track.members.iter().map(|(o, _)| *o).collect();
             key.extend(accepted.iter().map(|a| a.obs));
             key.push(c.obs);
@@ -1110,6 +1114,8 @@ impl Fusion {
             if fix.as_ref().is_some_and(sound) {
                 taken.extend(station(&c.measure));
                 accepted.push(c);
+            } else if let Some(track) = self.tracks.get_mut(&id) {
+                track.turned_down.insert(c.obs, held);
             }
         }
         if !accepted.is_empty() {
