@@ -34,6 +34,9 @@ pub struct RoundScore {
     pub pair_recall: f64,
     /// Harmonic mean of the two.
     pub pair_f1: f64,
+    /// The best `pair_f1` an assigner told where and when each round was fired could reach
+    /// ([`crate::evaluate_ceiling`]): late paths and echoes due when another round is.
+    pub pair_f1_ceiling: f64,
     /// Root mean square position error of located rounds, metres.
     pub rmse_m: f64,
     /// Root mean trace of the Cramér–Rao bound with the true noise, metres.
@@ -99,6 +102,7 @@ pub fn evaluate_rounds(
     if rounds.is_empty() {
         return score;
     }
+    score.pair_f1_ceiling = crate::evaluate_ceiling::pair_f1_ceiling(truth, decided);
     let mut cells: HashMap<(usize, IncidentId), u64> = HashMap::new();
     let mut per_class: HashMap<usize, u64> = HashMap::new();
     let mut per_incident: HashMap<IncidentId, u64> = HashMap::new();
@@ -412,6 +416,38 @@ fn print_wrong_pairs(
          ({unheard} at a sensor that round did not hear; and {echoes_elsewhere} of its echoes), \
          {nowhere} of a round placed nowhere"
     );
+    // Pulses of a round away from the incident holding most of them: where they went.
+    let mut majority: HashMap<usize, (IncidentId, u64)> = HashMap::new();
+    for (&(c, inc), &n) in cells {
+        let e = majority.entry(c).or_insert((inc, 0));
+        if n > e.1 || (n == e.1 && inc < e.0) {
+            *e = (inc, n);
+        }
+    }
+    let mut strays: std::collections::BTreeMap<&str, u64> = std::collections::BTreeMap::new();
+    for (u, class) in class_of {
+        let (Some(d), Some((h, _))) = (decided.get(u), majority.get(class)) else {
+            continue;
+        };
+        let unresolved = incidents.get(&d.incident_id).is_some_and(|e| e.unresolved);
+        if d.incident_id == *h || unresolved {
+            continue;
+        }
+        let what = match (
+            echoes.contains(u),
+            located(&d.incident_id),
+            aside.contains(&d.observation_id),
+        ) {
+            (false, true, false) => "direct, in another round's fit",
+            (false, true, true) => "direct, set aside by another round",
+            (false, false, _) => "direct, in an unlocated incident",
+            (true, true, false) => "echo, in another round's fit",
+            (true, true, true) => "echo, set aside by another round",
+            (true, false, _) => "echo, in an unlocated incident",
+        };
+        *strays.entry(what).or_default() += 1;
+    }
+    eprintln!("strays (pulses away from their round's incident, unresolved aside): {strays:?}");
     eprintln!(
         "wrong pairs: {} in located incidents ({} within their fits), {} in unlocated ones, of \
          {predicted} pairs; {unresolved} round pulses left unresolved",

@@ -12,6 +12,7 @@ mod cmd;
 mod data_dir;
 mod demo_files;
 mod evaluate;
+mod evaluate_ceiling;
 mod evaluate_rounds;
 mod keys;
 mod peer_fit;

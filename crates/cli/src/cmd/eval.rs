@@ -199,7 +199,7 @@ pub fn run_scenarios(runs: &ScenarioRuns) -> Result<ExitCode> {
 
 fn print_rounds_header() {
     println!(
-        "rounds: scenario                                  rounds heard5 located%  pulse_f1  rmse_m  crlb_m rmse/crlb  nrmse coverage95 gross count_err incident_rmse_m median_m peer_rmse_m peer_median_m rmse/peer peer_far unresolved"
+        "rounds: scenario                                  rounds heard5 located%  pulse_f1 f1_ceiling  rmse_m  crlb_m rmse/crlb  nrmse coverage95 gross count_err incident_rmse_m median_m peer_rmse_m peer_median_m rmse/peer peer_far unresolved"
     );
 }
 
@@ -213,11 +213,12 @@ fn print_rounds_row(name: &str, r: &RoundScore) {
         .rev()
         .collect();
     println!(
-        "rounds: {short:<40} {:>7} {:>6} {:>8.1} {:>9.4} {:>7.2} {:>7.2} {:>9.3} {:>6.3} {:>10.3} {:>5} {:>9.3} {:>15.2} {:>8.2} {:>11.2} {:>13.2} {:>9.2} {:>8} {:>10}",
+        "rounds: {short:<40} {:>7} {:>6} {:>8.1} {:>9.4} {:>10.4} {:>7.2} {:>7.2} {:>9.3} {:>6.3} {:>10.3} {:>5} {:>9.3} {:>15.2} {:>8.2} {:>11.2} {:>13.2} {:>9.2} {:>8} {:>10}",
         r.rounds,
         r.heard,
         100.0 * r.located as f64 / r.heard.max(1) as f64,
         r.pair_f1,
+        r.pair_f1_ceiling,
         r.rmse_m,
         r.crlb_m,
         r.rmse_m / r.crlb_m,
