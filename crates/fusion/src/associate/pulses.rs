@@ -488,9 +488,12 @@ impl Fusion {
                 };
                 match self.same_source(&candidates, required, r, min_stations, None) {
                     Some(members) => members,
-                    None => match consensus(&pulses, required, &search) {
+                    None => match self.extends_tentative(&candidates, required) {
                         Some(members) => members,
-                        None => return,
+                        None => match consensus(&pulses, required, &search) {
+                            Some(members) => members,
+                            None => return,
+                        },
                     },
                 }
             }
@@ -805,6 +808,63 @@ impl Fusion {
         })
     }
 
+    /// A tentative round among `candidates` that pulse `required` extends: its active pulses
+    /// and this one, at a sensor it has not heard, fit one round soundly with the pulse in the
+    /// fit. (A round of a few sensors predicts no pulse, and the search over the plane may
+    /// find its best cell a little off and drop one of them.)
+    fn extends_tentative(&self, candidates: &[Candidate], required: usize) -> Option<Vec<usize>> {
+        let p = candidates.get(required)?;
+        let at = station(&p.measure)?;
+        let mut holders: Vec<IncidentId> = candidates
+            .iter()
+            .filter(|c| c.holding == Holding::Tentative)
+            .map(|c| c.holder)
+            .collect();
+        holders.sort_unstable();
+        holders.dedup();
+        let mut best: Option<Vec<usize>> = None;
+        for h in holders {
+            let Some(track) = self.tracks.get(&h) else {
+                continue;
+            };
+            // Its fit, however loose, must time the pulse within its gate.
+            if track.active_stations().contains(&at)
+                || !matches!(
+                    track.predicts(&p.measure, self.default_temperature_c),
+                    Some((_, Fit::Member))
+                )
+            {
+                continue;
+            }
+            let mut members: Vec<usize> = candidates
+                .iter()
+                .enumerate()
+                .filter(|(_, c)| c.holder == h && c.holding == Holding::Tentative)
+                .map(|(i, _)| i)
+                .collect();
+            if members.len() < track.active_stations().len() {
+                continue;
+            }
+            members.push(required);
+            let refs: Vec<&Measure> = members.iter().map(|&i| &candidates[i].measure).collect();
+            let newest = refs.len() - 1;
+            let Some(fix) = joint_fix(&refs, None, self.default_temperature_c) else {
+                continue;
+            };
+            if sound(&fix)
+                && fix.emission_ns.is_some()
+                && !fix.excluded.iter().any(|(i, _, _)| *i == newest)
+                && best.as_ref().is_none_or(|b| members.len() > b.len())
+            {
+                best = Some(members);
+            }
+        }
+        best.map(|mut m| {
+            m.sort_unstable();
+            m
+        })
+    }
+
     /// A new, empty round incident of `r`'s kind.
     pub(super) fn new_round(&mut self, r: &Report) -> IncidentId {
         // Without a measurement, `start_track` makes an incident with no members.
@@ -851,7 +911,8 @@ impl Fusion {
     }
 
     /// An incident lost pulses to `taker`: a pool left empty is folded into it; a round left
-    /// with too few sensors goes back to the pool; any other is refitted.
+    /// with fewer than [`MIN_STATIONS`] + 1 sensors, or an unsound fit, goes back to the pool;
+    /// any other is refitted.
     pub(super) fn after_losing(&mut self, id: IncidentId, taker: IncidentId, log: &mut BatchLog) {
         let Some(track) = self.tracks.get_mut(&id) else {
             return;
@@ -864,18 +925,21 @@ impl Fusion {
             return;
         }
         self.refit(id);
-        self.back_to_pool_if_unplaced(id);
+        // A round another round took pulses from formed, in part, from another's: what is
+        // left of it stands only with a check to spare beyond the fewest sensors that place
+        // a round (four pulses of one degree of freedom, among a burst's, fit by chance).
+        self.back_to_pool_if_unplaced(id, MIN_STATIONS + 1);
         self.reindex(id);
     }
 
-    /// A round that arrivals alone placed and that fewer than [`MIN_STATIONS`] sensors now
-    /// agree on, or whose fit no longer fits one round ([`sound`]), is no round: it becomes a
-    /// pool again, its set-aside pulses waiting with the rest.
-    fn back_to_pool_if_unplaced(&mut self, id: IncidentId) {
+    /// A round that arrivals alone placed and that fewer than `fewest` sensors now agree on,
+    /// or whose fit no longer fits one round ([`sound`]), is no round: it becomes a pool
+    /// again, its set-aside pulses waiting with the rest.
+    fn back_to_pool_if_unplaced(&mut self, id: IncidentId, fewest: usize) {
         if let Some(track) = self.tracks.get_mut(&id)
             && !track.pool
             && !track.placed_otherwise()
-            && (track.active_stations().len() < MIN_STATIONS
+            && (track.active_stations().len() < fewest
                 || track.fix.as_ref().is_some_and(|f| !sound(f)))
         {
             track.pool = true;
@@ -998,7 +1062,7 @@ impl Fusion {
             }
         }
         if self.tracks.get(&id).is_some_and(Track::has_arrivals) {
-            self.back_to_pool_if_unplaced(id);
+            self.back_to_pool_if_unplaced(id, MIN_STATIONS);
         }
         self.reindex(id);
     }
