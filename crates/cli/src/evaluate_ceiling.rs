@@ -7,17 +7,20 @@
 //! ceiling counts those: within a burst fired from one place, each sensor hears every round
 //! after the same travel time, estimated as the median over the rounds' direct pulses there; a
 //! pulse closer to another round's due time than to its own's, and within three of its
-//! sensor's true sigmas (plus 2 ms) of it, goes to that round. Every other pulse goes to its
-//! own round. Bursts from a moving source, pulses of other events and unrelated noise are
-//! taken as told apart, so the figure is an upper bound: no assigner does better, on these
-//! pulses, than this one.
+//! sensor's true sigmas (plus 2 ms) of it, goes to that round. An echo comes 20–500 ms after
+//! the direct pulse, its delay drawn alike whichever round made it: when several rounds of the
+//! burst were due at its sensor that long before it, nothing tells which one it follows, and
+//! the assigner gives it to the earliest (any choice is as good). Every other pulse goes to
+//! its own round. Bursts from a moving source, pulses of other events and unrelated noise are
+//! taken as told apart, so the figure is what an assigner can expect at best on these
+//! pulses.
 
 use crate::evaluate::Decided;
 use crate::peer_fit::median;
 use std::collections::HashMap;
 use truce_fusion::measure::Measure;
 use truce_geo::{LatLon, LocalFrame};
-use truce_sim::TruthEvent;
+use truce_sim::{ECHO_DELAY_S, TruthEvent};
 
 /// Rounds of a burst placed within this of each other are taken as fired from one place,
 /// metres.
@@ -32,6 +35,7 @@ struct Heard {
     at_ns: i128,
     sigma_s: Option<f64>,
     direct: bool,
+    echo: bool,
 }
 
 /// The pulse-pair F1 of the assigner described in the module's documentation, over the
@@ -68,9 +72,9 @@ fn heard_pulses(t: &TruthEvent, decided: &HashMap<uuid::Uuid, Decided>) -> Vec<H
         let pulses = r
             .observations
             .iter()
-            .map(|u| (u, !r.late.contains(u)))
-            .chain(r.echoes.iter().map(|u| (u, false)));
-        for (u, direct) in pulses {
+            .map(|u| (u, !r.late.contains(u), false))
+            .chain(r.echoes.iter().map(|u| (u, false, true)));
+        for (u, direct, echo) in pulses {
             let Some(Measure::Arrival { sensor, at_ns, .. }) =
                 decided.get(u).and_then(|d| d.measure.as_ref())
             else {
@@ -82,6 +86,7 @@ fn heard_pulses(t: &TruthEvent, decided: &HashMap<uuid::Uuid, Decided>) -> Vec<H
                 at_ns: *at_ns,
                 sigma_s: sigmas.get(u).copied(),
                 direct,
+                echo,
             });
         }
     }
@@ -129,10 +134,19 @@ fn assign(t: &TruthEvent, heard: &[Heard]) -> Vec<usize> {
                 && off(nearest) < off(h.round)
                 && off(nearest) <= 3.0 * sigma_s + SLACK_S
             {
-                nearest
-            } else {
-                h.round
+                return nearest;
             }
+            if !h.echo {
+                return h.round;
+            }
+            let margin = 3.0 * sigma_s + SLACK_S;
+            let after = |k: usize| (h.at_ns - fired[k]) as f64 * 1e-9 - travel_s;
+            (0..fired.len())
+                .filter(|&k| {
+                    (ECHO_DELAY_S[0] - margin..=ECHO_DELAY_S[1] + margin).contains(&after(k))
+                })
+                .min_by_key(|&k| (fired[k], k))
+                .unwrap_or(h.round)
         })
         .collect()
 }
@@ -171,6 +185,7 @@ mod tests {
         rounds: usize,
         gap_s: f64,
         extra: &[(usize, usize, f64)],
+        echoes: &[(usize, usize, f64)],
     ) -> (TruthEvent, HashMap<Uuid, Decided>) {
         let mut decided = HashMap::new();
         let mut truths = Vec::new();
@@ -204,20 +219,29 @@ mod tests {
                 if delay.is_some() {
                     round.late.push(u);
                 }
-                decided.insert(
-                    u,
-                    Decided {
-                        observation_id: ObservationId(next as u64),
-                        incident_id: IncidentId(1),
-                        measure: Some(Measure::Arrival {
-                            sensor: LatLon::new(40.0 + s as f64 * 0.01, 46.0),
-                            alt_m: 0.0,
-                            at_ns,
-                            sigma_s: 0.002,
-                            temperature_c: None,
-                        }),
-                    },
-                );
+                let mut heard = |u: Uuid, at_ns: i128| {
+                    decided.insert(
+                        u,
+                        Decided {
+                            observation_id: ObservationId(u.as_u128() as u64),
+                            incident_id: IncidentId(1),
+                            measure: Some(Measure::Arrival {
+                                sensor: LatLon::new(40.0 + s as f64 * 0.01, 46.0),
+                                alt_m: 0.0,
+                                at_ns,
+                                sigma_s: 0.002,
+                                temperature_c: None,
+                            }),
+                        },
+                    );
+                };
+                heard(u, at_ns);
+                for (_, _, after) in echoes.iter().filter(|(er, es, _)| *er == r && *es == s) {
+                    let echo = Uuid::from_u128(next);
+                    next += 1;
+                    heard(echo, at_ns + (after * 1e9) as i128);
+                    round.echoes.push(echo);
+                }
             }
             truths.push(round);
         }
@@ -243,17 +267,17 @@ mod tests {
 
     #[test]
     fn rounds_whose_pulses_arrive_when_due_are_told_apart() {
-        let (event, decided) = burst(3, 0.1, &[]);
+        let (event, decided) = burst(3, 0.1, &[], &[]);
         assert_eq!(pair_f1_ceiling(&[event], &decided), 1.0);
         // Late by 40 ms, far from the next round's time: still its own.
-        let (event, decided) = burst(3, 0.1, &[(0, 2, 0.04)]);
+        let (event, decided) = burst(3, 0.1, &[(0, 2, 0.04)], &[]);
         assert_eq!(pair_f1_ceiling(&[event], &decided), 1.0);
     }
 
     #[test]
     fn a_late_pulse_arriving_when_the_next_round_is_due_caps_what_any_assigner_gets() {
         // Round 0's pulse at sensor 2 comes 100 ms late: exactly when round 1 is due there.
-        let (event, decided) = burst(3, 0.1, &[(0, 2, 0.1)]);
+        let (event, decided) = burst(3, 0.1, &[(0, 2, 0.1)], &[]);
         let ceiling = pair_f1_ceiling(&[event], &decided);
         // Classes of 6 pulses each: 45 true pairs; the assigner pairs the stray with round
         // 1's six (6 wrong) and loses its five with round 0: together 40, predicted 46.
@@ -263,7 +287,26 @@ mod tests {
             "{ceiling} vs {expected}"
         );
         // Rounds three seconds apart leave no doubt.
-        let (event, decided) = burst(3, 3.0, &[(0, 2, 0.1)]);
+        let (event, decided) = burst(3, 3.0, &[(0, 2, 0.1)], &[]);
         assert_eq!(pair_f1_ceiling(&[event], &decided), 1.0);
+    }
+
+    #[test]
+    fn an_echo_several_rounds_could_have_made_goes_to_the_earliest() {
+        // Round 0's echo at sensor 3, 150 ms on: round 1 (due 50 ms before it) could have
+        // made it as well; the earliest is round 0, its own.
+        let (event, decided) = burst(3, 0.1, &[], &[(0, 3, 0.15)]);
+        assert_eq!(pair_f1_ceiling(&[event], &decided), 1.0);
+        // Round 2's echo, 250 ms on: rounds 0 and 1 were due 450 and 350 ms before it, and
+        // echoes come 20–500 ms late whichever round made them. The earliest gets it: wrong.
+        let (event, decided) = burst(3, 0.1, &[], &[(2, 3, 0.25)]);
+        // Classes of 6, 6 and 7 pulses: 15 + 15 + 21 = 51 true pairs; assigned 7, 6, 6:
+        // 51 pairs, of which together 15 + 15 + 15.
+        let expected = 2.0 * 45.0 / (51.0 + 51.0);
+        let ceiling = pair_f1_ceiling(&[event], &decided);
+        assert!(
+            (ceiling - expected).abs() < 1e-12,
+            "{ceiling} vs {expected}"
+        );
     }
 }

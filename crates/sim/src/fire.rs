@@ -41,6 +41,10 @@ pub(crate) struct FireWorld {
     detection_probability: f64,
 }
 
+/// How long after the direct pulse an echo reaches the sensor, seconds: drawn uniformly in
+/// this range for each echo, alike whichever round made it.
+pub const ECHO_DELAY_S: [f64; 2] = [0.020, 0.500];
+
 fn uniform(rng: &mut StdRng, r: [f64; 2]) -> f64 {
     if r[1] > r[0] {
         rng.random_range(r[0]..=r[1])
@@ -292,7 +296,8 @@ impl FireWorld {
                     outliers.push(id);
                 }
                 if rng.random::<f64>() < a.echo_probability {
-                    let echo = arrival.plus_seconds(rng.random_range(0.020..=0.500));
+                    let echo =
+                        arrival.plus_seconds(rng.random_range(ECHO_DELAY_S[0]..=ECHO_DELAY_S[1]));
                     let id = uuid(rng);
                     observations.push(self.pulse(rng, s, echo, id));
                     truth.echoes.push(id);

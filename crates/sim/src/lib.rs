@@ -22,6 +22,7 @@ mod scenario;
 mod terrain;
 mod truth;
 
+pub use fire::ECHO_DELAY_S;
 pub use generator::{Generator, SideAt, SimEvent};
 pub use scenario::{
     AcousticSensor, Acoustics, Fire, Hotspot, Network, Post, Scenario, ScenarioError, Uav,
