@@ -75,6 +75,12 @@ const MAX_SEARCH_CELLS: usize = 20_000;
 /// pool: under dense fire the next rounds' pulses arrive within any round's echo window, and
 /// a revision entry must stay far below the record's 64 KiB.
 const MAX_ASIDE: usize = 40;
+/// How close (as a share of its gate) a round must predict a pulse in another round's fit to
+/// take it.
+const RECLAIM_WITHIN: f64 = 0.25;
+/// How loosely (as a share of its gate) the round holding a pulse must predict it from its
+/// other pulses for another round to take it.
+const RECLAIM_LOOSE: f64 = 0.5;
 /// Largest share of the speed of sound a fit's wind may have (a gale of 34 m/s): bounds how
 /// much wind can change the difference of two travel times.
 const WIND_SHARE: f64 = 0.1;
@@ -114,22 +120,24 @@ enum Trigger {
 
 /// Where a pulse of the search came from.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Holding {
+pub(super) enum Holding {
     /// A pool incident's member.
     Pool,
     /// Set aside by a round (an echo, a longer path).
     Aside,
     /// An active pulse of a tentative round.
     Tentative,
+    /// A pulse in the fit of a located round.
+    Fitted,
 }
 
 /// A pulse the search may use, and where it is now.
 #[derive(Debug, Clone)]
-struct Candidate {
-    obs: ObservationId,
-    measure: Measure,
-    holder: IncidentId,
-    holding: Holding,
+pub(super) struct Candidate {
+    pub(super) obs: ObservationId,
+    pub(super) measure: Measure,
+    pub(super) holder: IncidentId,
+    pub(super) holding: Holding,
 }
 
 /// How much later than a located round a pulse would have left its source, seconds, and
@@ -198,26 +206,7 @@ impl Track {
 
     /// How this located, timed incident would take pulse `m`, with a score (lower is better).
     pub(super) fn predicts(&self, m: &Measure, default_temperature_c: f64) -> Option<(f64, Fit)> {
-        let fix = self.fix.as_ref()?;
-        let t0 = fix.emission_ns?;
-        let Measure::Arrival { sigma_s, .. } = m else {
-            return None;
-        };
-        let c = pulse_speed(m, default_temperature_c);
-        let frame = LocalFrame::at(fix.estimate.center);
-        let (residual, d, u) = travel_residual(fix, &frame, m, t0, c)?;
-        let (ce, cn) = fix.estimate.cov.apply(u);
-        let sigma_position = (u.0 * ce + u.1 * cn).max(0.0).sqrt() / c;
-        let s2 = gate_variance(fix);
-        // The emission time is about as uncertain as the position's share: count it twice.
-        let spread = (2.0 * sigma_position.powi(2) + s2 * sigma_s.powi(2)).sqrt();
-        // With the wind estimated, what is left of the travel time's error is the temperature's.
-        let relative = if fix.wind_m_s.is_some() {
-            0.4 * SPEED_UNCERTAINTY
-        } else {
-            SPEED_UNCERTAINTY
-        };
-        let gate = GATE_SIGMAS * spread + TOLERANCE_S + relative * d / c;
+        let (residual, gate) = prediction(self.fix.as_ref()?, m, default_temperature_c)?;
         let heard = station(m).is_some_and(|s| self.active_stations().contains(&s));
         if !heard && residual.abs() <= gate {
             return Some((residual.abs() / gate, Fit::Member));
@@ -1114,11 +1103,18 @@ impl Fusion {
         }
         let mut members = Vec::new();
         let mut asides = Vec::new();
+        let mut contested = Vec::new();
         for c in candidates {
             let Some(track) = self.tracks.get(&id) else {
                 return;
             };
             match track.predicts(&c.measure, self.default_temperature_c) {
+                // In another round's fit: weighed below against that fit without it.
+                Some((score, Fit::Member)) if c.holding == Holding::Fitted => {
+                    if score <= RECLAIM_WITHIN {
+                        contested.push((score, c));
+                    }
+                }
                 // Another round's echo is taken only where this round predicts it closely.
                 Some((score, Fit::Member))
                     if c.holding != Holding::Aside || score <= ASIDE_TAKEN_WITHIN =>
@@ -1132,6 +1128,11 @@ impl Fusion {
                     asides.push((c, reason));
                 }
                 Some((_, Fit::Aside(_) | Fit::Member)) | None => {}
+            }
+        }
+        for (score, c) in contested {
+            if self.explains_only_loosely(&c) {
+                members.push((score, c));
             }
         }
         if members.is_empty() && asides.is_empty() {
@@ -1192,6 +1193,28 @@ impl Fusion {
             self.after_losing(h, id, log);
         }
         self.reindex(id);
+    }
+
+    /// Whether the round whose fit holds pulse `c` predicts it only loosely (beyond
+    /// [`RECLAIM_LOOSE`] of its gate) from its other pulses, which still fit one round.
+    pub(super) fn explains_only_loosely(&mut self, c: &Candidate) -> bool {
+        let Some(holder) = self.tracks.get(&c.holder) else {
+            return false;
+        };
+        let rest: Vec<&(ObservationId, Measure)> =
+            holder.members.iter().filter(|(o, _)| *o != c.obs).collect();
+        let key = rest.iter().map(|(o, _)| *o).collect();
+        let refs: Vec<&Measure> = rest.iter().map(|(_, m)| m).collect();
+        let temperature = self.default_temperature_c;
+        let Some(fix) = self
+            .cluster_fits
+            .fit(key, &refs, holder.prior.as_ref(), temperature)
+        else {
+            return false;
+        };
+        sound(&fix)
+            && prediction(&fix, &c.measure, temperature)
+                .is_some_and(|(r, gate)| r.abs() / gate > RECLAIM_LOOSE)
     }
 
     /// Whether a round that would set pulse `c` aside with `score` explains it better than the
@@ -1269,6 +1292,13 @@ impl Fusion {
                 && holder.active_stations().len() < strength
             {
                 Holding::Tentative
+            } else if timed
+                && strength >= STRONG_STATIONS
+                && holder.has_arrivals()
+                && !holder.placed_otherwise()
+                && holder.fix.as_ref().is_some_and(|f| f.emission_ns.is_some())
+            {
+                Holding::Fitted
             } else {
                 continue;
             };
@@ -1362,6 +1392,38 @@ fn max_round_variance(dof: i32) -> f64 {
     } else {
         MAX_SIGMA_UNDERSTATEMENT.powi(2) * chi2_gate(dof) / f64::from(dof.max(1))
     }
+}
+
+/// Pulse `m`'s time minus the time `fix` (timed) predicts at its sensor, and the gate
+/// around that prediction (its position's and the stated sigma's share, the tolerance, and
+/// the travel time's relative error), seconds.
+pub(super) fn prediction(
+    fix: &crate::measure::JointFix,
+    m: &Measure,
+    default_temperature_c: f64,
+) -> Option<(f64, f64)> {
+    let t0 = fix.emission_ns?;
+    let Measure::Arrival { sigma_s, .. } = m else {
+        return None;
+    };
+    let c = pulse_speed(m, default_temperature_c);
+    let frame = LocalFrame::at(fix.estimate.center);
+    let (residual, d, u) = travel_residual(fix, &frame, m, t0, c)?;
+    let (ce, cn) = fix.estimate.cov.apply(u);
+    let sigma_position = (u.0 * ce + u.1 * cn).max(0.0).sqrt() / c;
+    let s2 = gate_variance(fix);
+    // The emission time is about as uncertain as the position's share: count it twice.
+    let spread = (2.0 * sigma_position.powi(2) + s2 * sigma_s.powi(2)).sqrt();
+    // With the wind estimated, what is left of the travel time's error is the temperature's.
+    let relative = if fix.wind_m_s.is_some() {
+        0.4 * SPEED_UNCERTAINTY
+    } else {
+        SPEED_UNCERTAINTY
+    };
+    Some((
+        residual,
+        GATE_SIGMAS * spread + TOLERANCE_S + relative * d / c,
+    ))
 }
 
 /// Pulse `m`'s time minus the time `fix`'s source (emitting at `t0_ns`) predicts at its
