@@ -16,6 +16,7 @@
 //! pulses.
 
 use crate::evaluate::Decided;
+use crate::evaluate_rounds::pairs;
 use crate::peer_fit::median;
 use std::collections::HashMap;
 use truce_fusion::measure::Measure;
@@ -153,7 +154,6 @@ fn assign(t: &TruthEvent, heard: &[Heard]) -> Vec<usize> {
 
 /// Pair F1 of the assigned classes against the true ones (the second and first of each).
 fn pair_f1(labels: &[(usize, usize)]) -> f64 {
-    let pairs = |n: u64| n * n.saturating_sub(1) / 2;
     let mut cells: HashMap<(usize, usize), u64> = HashMap::new();
     let mut truth: HashMap<usize, u64> = HashMap::new();
     let mut assigned: HashMap<usize, u64> = HashMap::new();

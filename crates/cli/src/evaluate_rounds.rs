@@ -69,7 +69,8 @@ pub struct RoundScore {
     pub unresolved: usize,
 }
 
-fn pairs(n: u64) -> u64 {
+/// Pairs among `n` pulses.
+pub(crate) fn pairs(n: u64) -> u64 {
     n * n.saturating_sub(1) / 2
 }
 
@@ -158,13 +159,7 @@ pub fn evaluate_rounds(
             *e = (n, class);
         }
     }
-    let mut class_incident: HashMap<usize, (u64, IncidentId)> = HashMap::new();
-    for (&(class, inc), &n) in &cells {
-        let e = class_incident.entry(class).or_insert((0, inc));
-        if n > e.0 || (n == e.0 && inc < e.1) {
-            *e = (n, inc);
-        }
-    }
+    let class_incident = majority_incidents(&cells);
     let (mut err2, mut bound2, mut inside) = (0.0, 0.0, 0usize);
     let (mut normalised2, mut bounded) = (0.0, 0usize);
     let (mut misses, mut peer_misses) = (Vec::new(), Vec::new());
@@ -353,6 +348,21 @@ fn wrong_pairs(
     sizes.values().map(|&n| pairs(n)).sum::<u64>() - right
 }
 
+/// For each class in `cells` (class, incident → pulses), the incident holding most of its
+/// pulses (the lowest numbered among equals), with how many.
+fn majority_incidents(
+    cells: &HashMap<(usize, IncidentId), u64>,
+) -> HashMap<usize, (u64, IncidentId)> {
+    let mut out: HashMap<usize, (u64, IncidentId)> = HashMap::new();
+    for (&(class, inc), &n) in cells {
+        let e = out.entry(class).or_insert((0, inc));
+        if n > e.0 || (n == e.0 && inc < e.1) {
+            *e = (n, inc);
+        }
+    }
+    out
+}
+
 /// Under `TRUCE_EVAL_DEBUG`: where the wrongly paired pulses are, in located incidents (within
 /// their fits, or among what they set aside) or in unlocated ones.
 fn print_wrong_pairs(
@@ -417,16 +427,10 @@ fn print_wrong_pairs(
          {nowhere} of a round placed nowhere"
     );
     // Pulses of a round away from the incident holding most of them: where they went.
-    let mut majority: HashMap<usize, (IncidentId, u64)> = HashMap::new();
-    for (&(c, inc), &n) in cells {
-        let e = majority.entry(c).or_insert((inc, 0));
-        if n > e.1 || (n == e.1 && inc < e.0) {
-            *e = (inc, n);
-        }
-    }
+    let majority = majority_incidents(cells);
     let mut strays: std::collections::BTreeMap<&str, u64> = std::collections::BTreeMap::new();
     for (u, class) in class_of {
-        let (Some(d), Some((h, _))) = (decided.get(u), majority.get(class)) else {
+        let (Some(d), Some((_, h))) = (decided.get(u), majority.get(class)) else {
             continue;
         };
         let unresolved = incidents.get(&d.incident_id).is_some_and(|e| e.unresolved);

@@ -816,8 +816,9 @@ impl Fusion {
             let Some(track) = self.tracks.get(&h) else {
                 continue;
             };
+            let heard = track.active_stations();
             // Its fit, however loose, must time the pulse within its gate.
-            if track.active_stations().contains(&at)
+            if heard.contains(&at)
                 || !matches!(
                     track.predicts(&p.measure, self.default_temperature_c),
                     Some((_, Fit::Member))
@@ -831,7 +832,7 @@ impl Fusion {
                 .filter(|(_, c)| c.holder == h && c.holding == Holding::Tentative)
                 .map(|(i, _)| i)
                 .collect();
-            if members.len() < track.active_stations().len() {
+            if members.len() < heard.len() {
                 continue;
             }
             members.push(required);
@@ -1238,7 +1239,8 @@ impl Fusion {
         track: &Track,
         id: IncidentId,
     ) -> Vec<Candidate> {
-        let strength = track.active_stations().len();
+        let heard = track.active_stations();
+        let strength = heard.len();
         let timed = track.fix.as_ref().is_some_and(|f| f.emission_ns.is_some());
         let reach = audible_range_m(r.kind);
         let c_min = truce_locate::speed_of_sound(self.default_temperature_c - 30.0);
@@ -1303,7 +1305,11 @@ impl Fusion {
                 continue;
             };
             for (obs, q) in &holder.members {
-                if matches!(q, Measure::Arrival { .. }) {
+                // Another round's fitted pulse is only ever taken at a sensor this one has
+                // not heard (there it would be a second pulse: an echo, never taken).
+                let fitted_here =
+                    holding == Holding::Fitted && station(q).is_some_and(|s| heard.contains(&s));
+                if matches!(q, Measure::Arrival { .. }) && !fitted_here {
                     offer(*obs, q, holding);
                 }
             }
