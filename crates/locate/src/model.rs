@@ -13,8 +13,17 @@ use truce_geo::Cov2;
 /// Ranges below this (metres) are clamped so a bearing's Jacobian stays finite when an
 /// iterate passes over its observer.
 const MIN_RANGE_M: f64 = 1e-3;
-/// Iteration cap; well-posed problems converge in under ten.
-const MAX_ITERATIONS: u32 = 200;
+/// A step in position (and height) below this, in metres at the frame's origin and growing by
+/// a thousandth of the distance from it, ends the iteration: far below any fix's precision.
+const STEP_TOLERANCE_M: f64 = 1e-5;
+/// A step that lowers chi² by less than this fraction of it ends the iteration: the fit is at
+/// its minimum to far better than any decision needs, and a fit with large residuals (pulses
+/// of different rounds) would otherwise zig-zag along its flat direction, the height, for
+/// hundreds of steps.
+const CHI2_TOLERANCE: f64 = 1e-8;
+/// Iteration cap: well-posed problems converge in under ten; a fit still moving after this is
+/// of measurements no one source explains (it is judged by its chi² like any other).
+const MAX_ITERATIONS: u32 = 50;
 /// Largest accepted ratio of the major to the minor standard deviation of a fix. Two bearings
 /// reach it when they cross at about 0.1°.
 pub(crate) const MAX_AXIS_RATIO: f64 = 1e3;
@@ -42,6 +51,17 @@ pub(crate) struct Problem<'a> {
     /// With the wind free: the prior standard deviation of the speed of sound (m/s) about
     /// `speed`, which then makes its offset the seventh unknown.
     pub speed_sigma: Option<f64>,
+}
+
+/// What a row of the model stands for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum RowOf {
+    /// Bearing `i` (its azimuth, or its range when it has one).
+    Bearing(usize),
+    /// Arrival `i`.
+    Arrival(usize),
+    /// A prior: the surface, calm air, the speed of sound.
+    Prior,
 }
 
 /// Normal equations at one parameter vector.
@@ -76,6 +96,21 @@ pub(crate) fn wrap_angle(a: f64) -> f64 {
     } else {
         w
     }
+}
+
+/// The sound's travel time over `to_sensor` (east, north offset from source to sensor; `dist`
+/// the full 3-D distance) in a uniform wind `w` at speed `c`: τ solves `|d − w·τ| = c·τ`, and
+/// in calm air (or a wind at least as fast as sound) it is the distance over the speed.
+fn travel_time(to_sensor: [f64; 2], dist: f64, w: [f64; 2], c: f64) -> f64 {
+    if w == [0.0, 0.0] {
+        return dist / c;
+    }
+    let dw = w[0] * to_sensor[0] + w[1] * to_sensor[1];
+    let k = c * c - (w[0] * w[0] + w[1] * w[1]);
+    if k <= 0.0 {
+        return dist / c;
+    }
+    (-dw + (dw * dw + k * dist * dist).sqrt()) / k
 }
 
 impl Problem<'_> {
@@ -199,18 +234,12 @@ impl Problem<'_> {
     /// it is the distance over the speed. (The Jacobian in [`Problem::normal`] uses the
     /// first-order form `τ ≈ |d|/c − w·d/c²`, which the iteration only needs to point the way.)
     pub fn travel_time(&self, p: &Vector, a: &ArrivalMeasurement) -> f64 {
-        let w = self.wind(p);
-        let c = self.speed_at(p);
-        let dist = self.distance(p, a);
-        if w == [0.0, 0.0] {
-            return dist / c;
-        }
-        let dw = w[0] * (a.sensor[0] - p[0]) + w[1] * (a.sensor[1] - p[1]);
-        let k = c * c - (w[0] * w[0] + w[1] * w[1]);
-        if k <= 0.0 {
-            return dist / c;
-        }
-        (-dw + (dw * dw + k * dist * dist).sqrt()) / k
+        travel_time(
+            [a.sensor[0] - p[0], a.sensor[1] - p[1]],
+            self.distance(p, a),
+            self.wind(p),
+            self.speed_at(p),
+        )
     }
 
     /// Arrival `a`'s measured minus predicted time for a source at `p`, seconds.
@@ -234,15 +263,24 @@ impl Problem<'_> {
             grad: [0.0; N],
             chi2: 0.0,
         };
+        let k = self.unknowns();
         self.rows(p, |j: Vector, r: f64, var: f64, _| {
-            for a in 0..N {
-                n.grad[a] += j[a] * r / var;
-                for b in 0..N {
-                    n.info[a][b] += j[a] * j[b] / var;
+            // The upper triangle of the leading block; the rest of a row's Jacobian is zero.
+            let inv = 1.0 / var;
+            for a in 0..k {
+                let wa = j[a] * inv;
+                n.grad[a] += wa * r;
+                for (cell, jb) in n.info[a].iter_mut().zip(&j).take(k).skip(a) {
+                    *cell += wa * jb;
                 }
             }
-            n.chi2 += r * r / var;
+            n.chi2 += r * r * inv;
         });
+        for a in 0..k {
+            for b in 0..a {
+                n.info[a][b] = n.info[b][a];
+            }
+        }
         for (at, w) in &self.points {
             let r = [at[0] - p[0], at[1] - p[1]];
             let wr = w.apply((r[0], r[1]));
@@ -258,10 +296,10 @@ impl Problem<'_> {
     }
 
     /// Every scalar row of the model at `p` but the points': its Jacobian, its residual
-    /// (measured minus predicted), its variance, and whether it is a measurement (`true`) or
-    /// a prior (the surface, calm air, the speed of sound).
-    fn rows(&self, p: &Vector, mut add: impl FnMut(Vector, f64, f64, bool)) {
-        for (_, b) in self.active_bearings() {
+    /// (measured minus predicted), its variance, and the measurement it belongs to (or that it
+    /// is a prior: the surface, calm air, the speed of sound).
+    fn rows(&self, p: &Vector, mut add: impl FnMut(Vector, f64, f64, RowOf)) {
+        for (i, b) in self.active_bearings() {
             let (de, dn) = (p[0] - b.observer[0], p[1] - b.observer[1]);
             let r = de.hypot(dn).max(MIN_RANGE_M);
             let (residual, sigma) = self.bearing_residual(p, b);
@@ -270,7 +308,7 @@ impl Problem<'_> {
                 [dn / r2, -de / r2, 0.0, 0.0, 0.0, 0.0, 0.0],
                 residual,
                 sigma * sigma,
-                true,
+                RowOf::Bearing(i),
             );
             if let Some(range) = b.range {
                 let var = range.sigma_m.powi(2) + b.observer_sigma_m.powi(2);
@@ -278,45 +316,38 @@ impl Problem<'_> {
                     [de / r, dn / r, 0.0, 0.0, 0.0, 0.0, 0.0],
                     range.mean_m - r,
                     var,
-                    true,
+                    RowOf::Bearing(i),
                 );
             }
         }
-        let free = self.height_free();
-        let windy = self.wind_free();
-        let fast = self.speed_free();
-        let h = self.height(p);
-        let w = self.wind(p);
-        for (_, a) in self.active_arrivals() {
-            let d = self.distance(p, a).max(MIN_RANGE_M);
-            let c = self.speed_at(p);
-            let predicted = p[2] + self.travel_time(p, a);
-            let up = if free {
-                (h - a.sensor[2]) / (d * c)
-            } else {
-                0.0
-            };
-            let (we, wn) = if windy {
-                (
-                    -(a.sensor[0] - p[0]) / (c * c),
-                    -(a.sensor[1] - p[1]) / (c * c),
-                )
-            } else {
-                (0.0, 0.0)
-            };
+        let k = self.unknowns();
+        let (free, windy, fast) = (k >= 4, k >= 6, k == 7);
+        let h = if free { p[3] } else { self.source_height };
+        let w = if windy { [p[4], p[5]] } else { [0.0, 0.0] };
+        let c = if fast { self.speed + p[6] } else { self.speed };
+        let c2 = c * c;
+        for (i, a) in self.active_arrivals() {
+            let d = [p[0] - a.sensor[0], p[1] - a.sensor[1], h - a.sensor[2]];
+            let dist = (d[0] * d[0] + d[1] * d[1] + d[2] * d[2]).sqrt();
+            let predicted = p[2] + travel_time([-d[0], -d[1]], dist, w, c);
+            let d_c = dist.max(MIN_RANGE_M) * c;
             add(
                 [
-                    (p[0] - a.sensor[0]) / (d * c) + w[0] / (c * c),
-                    (p[1] - a.sensor[1]) / (d * c) + w[1] / (c * c),
+                    d[0] / d_c + w[0] / c2,
+                    d[1] / d_c + w[1] / c2,
                     1.0,
-                    up,
-                    we,
-                    wn,
-                    if fast { -d / (c * c) } else { 0.0 },
+                    if free { d[2] / d_c } else { 0.0 },
+                    if windy { d[0] / c2 } else { 0.0 },
+                    if windy { d[1] / c2 } else { 0.0 },
+                    if fast {
+                        -dist.max(MIN_RANGE_M) / c2
+                    } else {
+                        0.0
+                    },
                 ],
                 a.time_s - predicted,
-                a.sigma_s.powi(2),
-                true,
+                a.sigma_s * a.sigma_s,
+                RowOf::Arrival(i),
             );
         }
         if let (true, Some(s)) = (free, &self.surface) {
@@ -326,7 +357,7 @@ impl Problem<'_> {
                 [-s.slope_east, -s.slope_north, 0.0, 1.0, 0.0, 0.0, 0.0],
                 s.up_at([p[0], p[1]]) - h,
                 s.sigma_m.powi(2),
-                false,
+                RowOf::Prior,
             );
         }
         if let (true, Some(sigma)) = (windy, self.wind_sigma) {
@@ -335,13 +366,13 @@ impl Problem<'_> {
                 [0.0, 0.0, 0.0, 0.0, 1.0, 0.0, 0.0],
                 -w[0],
                 sigma * sigma,
-                false,
+                RowOf::Prior,
             );
             add(
                 [0.0, 0.0, 0.0, 0.0, 0.0, 1.0, 0.0],
                 -w[1],
                 sigma * sigma,
-                false,
+                RowOf::Prior,
             );
         }
         if let (true, Some(sigma)) = (fast, self.speed_sigma) {
@@ -350,7 +381,7 @@ impl Problem<'_> {
                 [0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 1.0],
                 -p[6],
                 sigma * sigma,
-                false,
+                RowOf::Prior,
             );
         }
     }
@@ -371,8 +402,8 @@ impl Problem<'_> {
             b[1][0] += w.en;
             b[1][1] += w.nn;
         }
-        self.rows(p, |j, r, var, measured| {
-            let weight = if measured {
+        self.rows(p, |j, r, var, of| {
+            let weight = if of != RowOf::Prior {
                 let mut h = 0.0;
                 for x in 0..k {
                     for y in 0..k {
@@ -405,6 +436,33 @@ impl Problem<'_> {
             nn: row(1, 1),
         };
         (cov.ee > 0.0 && cov.nn > 0.0 && cov.det() > 0.0 && cov.det().is_finite()).then_some(cov)
+    }
+
+    /// For each measurement in use, about how much chi² falls when it is left out and the rest
+    /// refitted: the sum over its rows of the deleted residual `r²/(σ²(1 − h))` (`h` the
+    /// row's leverage, at most 0.95), exact for a linear model and close to the minimum of a
+    /// smooth one. In the order of the rows; `None` when the information is singular.
+    pub fn deletion_drops(&self, p: &Vector) -> Option<Vec<(RowOf, f64)>> {
+        let k = self.unknowns();
+        let inv = inverse(&self.normal(p).info, k)?;
+        let mut drops: Vec<(RowOf, f64)> = Vec::new();
+        self.rows(p, |j, r, var, of| {
+            if of == RowOf::Prior {
+                return;
+            }
+            let mut h = 0.0;
+            for x in 0..k {
+                for y in 0..k {
+                    h += j[x] * inv[x][y] * j[y];
+                }
+            }
+            let drop = r * r / (var * (1.0 - (h / var).min(0.95)));
+            match drops.last_mut() {
+                Some((last, d)) if *last == of => *d += drop,
+                _ => drops.push((of, drop)),
+            }
+        });
+        Some(drops)
     }
 
     /// The position block of the inverse Fisher information at `p`, if it is invertible.
@@ -493,14 +551,21 @@ impl Problem<'_> {
             };
             let trial: Vector = std::array::from_fn(|i| p[i] + if i < k { step[i] } else { 0.0 });
             let next = self.normal(&trial);
+            let converged = step[0].hypot(step[1])
+                <= STEP_TOLERANCE_M * (1.0 + p[0].hypot(p[1]) * 1e-3)
+                && (k < 4 || step[3].abs() <= STEP_TOLERANCE_M);
             if next.chi2.is_finite() && next.chi2 <= normal.chi2 {
+                let flat = normal.chi2 - next.chi2 <= CHI2_TOLERANCE * normal.chi2;
                 p = trial;
                 normal = next;
                 lambda = (lambda * 0.1).max(1e-12);
-                let size = step[0].hypot(step[1]);
-                if size <= 1e-7 * (1.0 + p[0].hypot(p[1]) * 1e-3) {
+                if converged || flat {
                     break;
                 }
+            } else if converged {
+                // A step this small that does not lower chi² is rounding at the minimum:
+                // raising the damping from here would only repeat it smaller.
+                break;
             } else {
                 lambda *= 10.0;
                 if lambda > 1e12 {
@@ -518,6 +583,92 @@ impl Problem<'_> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Nine sensors around a source at (300, −200) emitting at 0, at a 340 m/s, in the plane.
+    fn arrivals_with_one_late(late_s: f64) -> Vec<ArrivalMeasurement> {
+        let source = [300.0, -200.0];
+        (0..9)
+            .map(|i| {
+                let a = f64::from(i) * 0.7;
+                let sensor = [3000.0 * a.cos(), 2500.0 * a.sin(), 0.0];
+                let d = (sensor[0] - source[0]).hypot(sensor[1] - source[1]);
+                let noise = [0.8, -1.1, 0.3, 1.4, -0.6, 0.9, -1.3, 0.2, -0.4][i as usize] * 2e-3;
+                ArrivalMeasurement {
+                    sensor,
+                    time_s: d / 340.0 + noise + if i == 4 { late_s } else { 0.0 },
+                    sigma_s: 2e-3,
+                }
+            })
+            .collect()
+    }
+
+    fn problem(arrivals: &[ArrivalMeasurement]) -> Problem<'_> {
+        Problem {
+            bearings: &[],
+            arrivals,
+            active: vec![true; arrivals.len()],
+            bearing_active: Vec::new(),
+            points: Vec::new(),
+            speed: 340.0,
+            source_height: 0.0,
+            surface: None,
+            wind_sigma: None,
+            speed_sigma: None,
+        }
+    }
+
+    #[test]
+    fn deletion_drops_rank_the_late_arrival_first_and_match_a_refit() {
+        let arrivals = arrivals_with_one_late(0.040);
+        let full = problem(&arrivals);
+        let (p, chi2, _) = full.minimise([0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0]).unwrap();
+        let drops = full.deletion_drops(&p).unwrap();
+        assert_eq!(drops.len(), arrivals.len());
+        let (worst, drop) = drops
+            .iter()
+            .copied()
+            .max_by(|a, b| a.1.total_cmp(&b.1))
+            .unwrap();
+        assert_eq!(worst, RowOf::Arrival(4));
+        let mut without = problem(&arrivals);
+        without.active[4] = false;
+        let (_, rest, _) = without.minimise(p).unwrap();
+        let exact = chi2 - rest;
+        assert!(
+            (drop - exact).abs() < 0.1 * exact,
+            "first order {drop}, refitted {exact}"
+        );
+    }
+
+    #[test]
+    fn a_fit_ends_in_a_few_steps_at_its_minimum() {
+        // Ended by the step or chi²'s fall, not by raising the damping until it gives up.
+        let clean = arrivals_with_one_late(0.0);
+        let (p, _, iterations) = problem(&clean)
+            .minimise([0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0])
+            .unwrap();
+        assert!(iterations < 15, "a well-posed fit took {iterations} steps");
+        assert!((p[0] - 300.0).hypot(p[1] + 200.0) < 5.0, "{p:?}");
+        for late in [0.05, 0.2, 0.8] {
+            let mut mixed = arrivals_with_one_late(0.0);
+            for a in mixed.iter_mut().step_by(2) {
+                a.time_s += late;
+            }
+            let mut problem = problem(&mixed);
+            problem.surface = Some(crate::Surface {
+                up_m: 0.0,
+                slope_east: 0.0,
+                slope_north: 0.0,
+                sigma_m: 20.0,
+            });
+            let (_, chi2, iterations) = problem.minimise(problem.at([0.0, 0.0], 0.0)).unwrap();
+            // Ended once chi² stops falling (seven to ten steps of rounding before).
+            assert!(
+                iterations <= 5,
+                "late {late}: {iterations} steps, chi2 {chi2}"
+            );
+        }
+    }
 
     #[test]
     fn wrap_angle_is_symmetric() {
