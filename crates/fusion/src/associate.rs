@@ -833,6 +833,7 @@ fn incident_estimate(rules: &Rules, t: &Track) -> IncidentEstimate {
 mod fit_memo;
 mod pulses;
 mod regroup;
+mod timing;
 mod untangle;
 use regroup::BatchLog;
 pub use regroup::RegroupError;

@@ -113,6 +113,8 @@ struct Scorer<'a> {
     allowance: Vec<f64>,
     /// Stations, densely numbered from 0 (the best pulse per station is kept in a table).
     stations: usize,
+    /// Each station's sensor as its first pulse gives it (a pulse elsewhere is timed alone).
+    station_sensor: Vec<[f64; 3]>,
     search: &'a RoundSearch,
 }
 
@@ -146,10 +148,21 @@ impl Scorer<'_> {
         // The best pulse per station, by station number.
         let mut best: Vec<(usize, f64)> = vec![(usize::MAX, f64::INFINITY); self.stations];
         let mut could = Vec::new();
+        // A station's many pulses (under rapid fire) share its distance from the cell.
+        let mut distance = vec![f64::NAN; self.stations];
         for k in among {
             let i = self.others[k as usize];
             let q = &self.pulses[i];
-            let dq = Self::distance(at, up, q.sensor);
+            let station = q.station as usize;
+            let dq = if self.station_sensor.get(station) == Some(&q.sensor) {
+                let d = &mut distance[station];
+                if d.is_nan() {
+                    *d = Self::distance(at, up, q.sensor);
+                }
+                *d
+            } else {
+                Self::distance(at, up, q.sensor)
+            };
             let off = (q.time_s - dq / c - t0).abs();
             let allowed = slack
                 + self.allowance[k as usize]
@@ -164,7 +177,7 @@ impl Scorer<'_> {
             if off > allowed {
                 continue;
             }
-            if let Some(entry) = best.get_mut(q.station as usize)
+            if let Some(entry) = best.get_mut(station)
                 && off < entry.1
             {
                 *entry = (i, off);
@@ -235,12 +248,17 @@ pub fn find_round(
         .map(|&i| search.tolerance_s + 3.0 * pulses[i].sigma_s.hypot(p.sigma_s))
         .collect();
     let stations = numbers.len();
+    let mut station_sensor = vec![[f64::NAN; 3]; stations];
+    for q in pulses.iter().rev() {
+        station_sensor[q.station as usize] = q.sensor;
+    }
     let scorer = Scorer {
         pulses,
         required: p,
         others,
         allowance,
         stations,
+        station_sensor,
         search,
     };
     if 1 + scorer.others.len() < search.min_stations {

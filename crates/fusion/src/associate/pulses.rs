@@ -31,6 +31,7 @@
 //! same stream absorbed as one batch give the same incidents.
 
 use super::regroup::BatchLog;
+use super::timing::{Timing, gate_variance, prediction, pulse_speed};
 use super::{Fusion, MAX_MULTIPATH_DELAY_S, Report, Track, audible_range_m, role};
 use crate::measure::{Measure, chi2_gate, joint_fix};
 use rstar::AABB;
@@ -47,14 +48,14 @@ pub(super) const MIN_STATIONS: usize = 4;
 pub(super) const STRONG_STATIONS: usize = 6;
 /// Timing disagreement allowed beyond the stated sigmas, seconds: the heavy tail of onset
 /// picking, sensor survey error, the height the surface gets wrong.
-const TOLERANCE_S: f64 = 0.02;
+pub(super) const TOLERANCE_S: f64 = 0.02;
 /// Relative error of predicted travel times: the temperature's and the wind's share (0.5%:
 /// 1.7 m/s of wind along the path, or 3 °C).
 pub(super) const SPEED_UNCERTAINTY: f64 = 0.005;
 /// Largest residual variance factor a gate trusts: stated sigmas may be three times too
 /// small; a fit that looks worse than that is not allowed to widen its gates further (it
 /// would swallow other rounds' pulses).
-const MAX_GATE_VARIANCE: f64 = 9.0;
+pub(super) const MAX_GATE_VARIANCE: f64 = 9.0;
 /// Largest residual variance factor of a new round's fit: beyond the stated sigmas' being
 /// three times too small and a heavy tail, the pulses are not one round (two rounds' pulses
 /// split between sensors can fit somewhere, badly).
@@ -68,7 +69,7 @@ const MAX_SIGMA_UNDERSTATEMENT: f64 = 3.0;
 /// sigmas, seconds.
 const TIGHT_TOLERANCE_S: f64 = 0.01;
 /// Sigmas of a round's predicted arrival within which a pulse joins it.
-const GATE_SIGMAS: f64 = 4.0;
+pub(super) const GATE_SIGMAS: f64 = 4.0;
 /// Most cells one round search evaluates (bounds the cost of a pulse).
 const MAX_SEARCH_CELLS: usize = 20_000;
 /// Most pulses one round keeps set aside (echoes, late paths). Beyond, a pulse waits in the
@@ -206,8 +207,26 @@ impl Track {
 
     /// How this located, timed incident would take pulse `m`, with a score (lower is better).
     pub(super) fn predicts(&self, m: &Measure, default_temperature_c: f64) -> Option<(f64, Fit)> {
-        let (residual, gate) = prediction(self.fix.as_ref()?, m, default_temperature_c)?;
-        let heard = station(m).is_some_and(|s| self.active_stations().contains(&s));
+        let mut timing = Timing::of(self.fix.as_ref()?)?;
+        self.predicts_by(
+            &mut timing,
+            &self.active_stations(),
+            m,
+            default_temperature_c,
+        )
+    }
+
+    /// [`Track::predicts`] with this round's `timing` and the sensors it heard
+    /// (`active_stations`) made once for many pulses.
+    pub(super) fn predicts_by(
+        &self,
+        timing: &mut Timing,
+        heard: &[(u64, u64)],
+        m: &Measure,
+        default_temperature_c: f64,
+    ) -> Option<(f64, Fit)> {
+        let (residual, gate) = timing.prediction(m, default_temperature_c)?;
+        let heard = station(m).is_some_and(|s| heard.binary_search(&s).is_ok());
         if !heard && residual.abs() <= gate {
             return Some((residual.abs() / gate, Fit::Member));
         }
@@ -723,19 +742,20 @@ impl Fusion {
                 continue;
             }
             let Some(fix) = &track.fix else { continue };
-            let Some(t0) = fix.emission_ns else { continue };
             if !within_m(p.measure.anchor(), fix.estimate.center, reach) {
                 continue;
             }
             let scale = gate_variance(fix).sqrt();
-            let frame = LocalFrame::at(fix.estimate.center);
-            let offset = |q: &Measure| travel_residual(fix, &frame, q, t0, c);
+            let Some(mut timing) = Timing::of(fix) else {
+                continue;
+            };
+            let mut offset = |q: &Measure| timing.residual(q, c);
             // At a sensor the round heard, a later round from its source arrives later by
             // exactly the difference of emission times, whatever the round's position error:
             // the two pulses' difference needs no travel time. Elsewhere the round's model
             // times the pulse.
             let heard = track.heard_pulses();
-            let delay = |q: &Measure| -> Option<Delay> {
+            let mut delay = |q: &Measure| -> Option<Delay> {
                 let Measure::Arrival { at_ns, sigma_s, .. } = q else {
                     return None;
                 };
@@ -1105,11 +1125,12 @@ impl Fusion {
         let mut members = Vec::new();
         let mut asides = Vec::new();
         let mut contested = Vec::new();
+        let Some(mut timing) = Timing::of(fix) else {
+            return;
+        };
+        let heard = track.active_stations();
         for c in candidates {
-            let Some(track) = self.tracks.get(&id) else {
-                return;
-            };
-            match track.predicts(&c.measure, self.default_temperature_c) {
+            match track.predicts_by(&mut timing, &heard, &c.measure, self.default_temperature_c) {
                 // In another round's fit: weighed below against that fit without it.
                 Some((score, Fit::Member)) if c.holding == Holding::Fitted => {
                     if score <= RECLAIM_WITHIN {
@@ -1370,17 +1391,6 @@ fn min_stations_for(pulses: usize, stations: usize) -> usize {
     }
 }
 
-/// How much a gate widens the stated sigmas by for `fix`: its residual variance factor,
-/// between 1 and [`MAX_GATE_VARIANCE`] (1 without redundancy).
-pub(super) fn gate_variance(fix: &crate::measure::JointFix) -> f64 {
-    let v = fix.uncertainty.residual_variance;
-    if v.is_finite() {
-        v.clamp(1.0, MAX_GATE_VARIANCE)
-    } else {
-        1.0
-    }
-}
-
 /// Whether a fit's residuals are plausible for one round: its residual variance factor within
 /// [`max_round_variance`] (or no redundancy to tell).
 pub(super) fn sound(fix: &crate::measure::JointFix) -> bool {
@@ -1398,78 +1408,6 @@ fn max_round_variance(dof: i32) -> f64 {
     } else {
         MAX_SIGMA_UNDERSTATEMENT.powi(2) * chi2_gate(dof) / f64::from(dof.max(1))
     }
-}
-
-/// Pulse `m`'s time minus the time `fix` (timed) predicts at its sensor, and the gate
-/// around that prediction (its position's and the stated sigma's share, the tolerance, and
-/// the travel time's relative error), seconds.
-pub(super) fn prediction(
-    fix: &crate::measure::JointFix,
-    m: &Measure,
-    default_temperature_c: f64,
-) -> Option<(f64, f64)> {
-    let t0 = fix.emission_ns?;
-    let Measure::Arrival { sigma_s, .. } = m else {
-        return None;
-    };
-    let c = pulse_speed(m, default_temperature_c);
-    let frame = LocalFrame::at(fix.estimate.center);
-    let (residual, d, u) = travel_residual(fix, &frame, m, t0, c)?;
-    let (ce, cn) = fix.estimate.cov.apply(u);
-    let sigma_position = (u.0 * ce + u.1 * cn).max(0.0).sqrt() / c;
-    let s2 = gate_variance(fix);
-    // The emission time is about as uncertain as the position's share: count it twice.
-    let spread = (2.0 * sigma_position.powi(2) + s2 * sigma_s.powi(2)).sqrt();
-    // With the wind estimated, what is left of the travel time's error is the temperature's.
-    let relative = if fix.wind_m_s.is_some() {
-        0.4 * SPEED_UNCERTAINTY
-    } else {
-        SPEED_UNCERTAINTY
-    };
-    Some((
-        residual,
-        GATE_SIGMAS * spread + TOLERANCE_S + relative * d / c,
-    ))
-}
-
-/// Pulse `m`'s time minus the time `fix`'s source (emitting at `t0_ns`) predicts at its
-/// sensor, at speed `c` in the fix's wind if it estimated one; with the distance and the unit
-/// vector (east, north) from the source to the sensor. `None` for what is not a pulse.
-pub(super) fn travel_residual(
-    fix: &crate::measure::JointFix,
-    frame: &LocalFrame,
-    m: &Measure,
-    t0_ns: i128,
-    c: f64,
-) -> Option<(f64, f64, (f64, f64))> {
-    let Measure::Arrival {
-        sensor,
-        alt_m,
-        at_ns,
-        ..
-    } = m
-    else {
-        return None;
-    };
-    let (e, n) = frame.to_en(*sensor);
-    let up = fix.height.map_or(*alt_m, |h| h.up_m);
-    // Plain square roots: metres cannot overflow, and `hypot`'s care costs here.
-    let horizontal = (e * e + n * n).sqrt().max(1e-3);
-    let d = (horizontal * horizontal + (up - alt_m) * (up - alt_m)).sqrt();
-    let w = fix.wind_m_s.unwrap_or([0.0, 0.0]);
-    let travel = d / c - (w[0] * e + w[1] * n) / (c * c);
-    let residual = (at_ns - t0_ns) as f64 * 1e-9 - travel;
-    Some((residual, d, (e / horizontal, n / horizontal)))
-}
-
-/// The speed of sound at pulse `m`'s sensor: at the temperature it reported, else at
-/// `default_temperature_c`.
-pub(super) fn pulse_speed(m: &Measure, default_temperature_c: f64) -> f64 {
-    let reported = match m {
-        Measure::Arrival { temperature_c, .. } => *temperature_c,
-        _ => None,
-    };
-    truce_locate::speed_of_sound(reported.unwrap_or(default_temperature_c))
 }
 
 /// The (lon, lat, time) box within `reach_m` of `at` between times `t0` and `t1` (seconds).

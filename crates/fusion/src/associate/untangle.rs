@@ -31,11 +31,9 @@
 //!
 //! It depends only on the rounds' state, so live and batch absorption stay equal.
 
-use super::pulses::{
-    BURST_SPAN_S, MIN_STATIONS, SPEED_UNCERTAINTY, gate_variance, pulse_ns, pulse_speed, sound,
-    station, travel_residual,
-};
+use super::pulses::{BURST_SPAN_S, MIN_STATIONS, SPEED_UNCERTAINTY, pulse_ns, sound, station};
 use super::regroup::BatchLog;
+use super::timing::{Timing, gate_variance, pulse_speed};
 use super::{Fusion, Report};
 use crate::measure::{JointFix, Measure};
 use std::collections::HashMap;
@@ -360,10 +358,9 @@ impl Fusion {
     /// position's share (up to 0.1 s) and the speed's (with the wind estimated, what is left
     /// of it is the temperature's).
     fn emitted_clusters(&self, pulses: &[Held], fix: &JointFix) -> Vec<Vec<usize>> {
-        let Some(t0) = fix.emission_ns else {
+        let Some(mut timing) = Timing::of(fix) else {
             return Vec::new();
         };
-        let frame = LocalFrame::at(fix.estimate.center);
         let scale = gate_variance(fix).sqrt();
         let position_s = fix.estimate.cov.ellipse_95().semi_major_m / SLOWEST_SOUND_M_S;
         let mut emitted: Vec<(usize, StationKey, f64, f64)> = Vec::new();
@@ -375,7 +372,7 @@ impl Fusion {
                 continue;
             };
             let c = pulse_speed(&p.measure, self.default_temperature_c);
-            let Some((residual, d, _)) = travel_residual(fix, &frame, &p.measure, t0, c) else {
+            let Some((residual, d, _)) = timing.residual(&p.measure, c) else {
                 continue;
             };
             let allowed = 3.0 * scale * sigma_s
@@ -709,21 +706,32 @@ fn arrival_round(track: &super::Track) -> bool {
         && track.fix.as_ref().is_some_and(|f| f.emission_ns.is_some())
 }
 
-/// The untaken pulses (indices into `heard`) within their allowance of `centre`, one per
-/// sensor: the nearest to it.
-fn agreeing(heard: &[(usize, (u64, u64), f64, f64)], taken: &[bool], centre: f64) -> Vec<usize> {
-    let mut per_station: HashMap<(u64, u64), (f64, usize)> = HashMap::new();
-    for (k, (_, key, residual, allowed)) in heard.iter().enumerate() {
+/// The untaken pulses (indices into `heard`, sorted by time, of which those from `from` on
+/// are looked at until one lies beyond `centre` by more than any allowance) within their
+/// allowance of `centre`, one per sensor: the nearest to it (the first of equals).
+fn agreeing(
+    heard: &[(usize, StationKey, f64, f64)],
+    taken: &[bool],
+    centre: f64,
+    from: usize,
+    widest: f64,
+) -> Vec<usize> {
+    let mut per_station: Vec<(StationKey, f64, usize)> = Vec::new();
+    for (k, (_, key, residual, allowed)) in heard.iter().enumerate().skip(from) {
+        if *residual > centre + widest {
+            break;
+        }
         let off = (residual - centre).abs();
         if taken[k] || off > *allowed {
             continue;
         }
-        let e = per_station.entry(*key).or_insert((off, k));
-        if off < e.0 {
-            *e = (off, k);
+        match per_station.iter_mut().find(|(s, _, _)| s == key) {
+            Some(e) if off < e.1 => (e.1, e.2) = (off, k),
+            Some(_) => {}
+            None => per_station.push((*key, off, k)),
         }
     }
-    let mut out: Vec<usize> = per_station.values().map(|(_, k)| *k).collect();
+    let mut out: Vec<usize> = per_station.iter().map(|(_, _, k)| *k).collect();
     out.sort_unstable();
     out
 }
@@ -821,13 +829,17 @@ fn aligned_clusters(pulses: &[Held]) -> Vec<Vec<usize>> {
 fn clusters_of(aligned: &[(usize, StationKey, f64, f64)]) -> Vec<Vec<usize>> {
     let mut taken = vec![false; aligned.len()];
     let mut clusters = Vec::new();
+    // Only times within the widest allowance of a centre can agree with it.
+    let widest = aligned.iter().map(|a| a.3).fold(0.0, f64::max);
     while clusters.len() < MAX_CLUSTERS {
         let mut best: Option<Vec<usize>> = None;
         for j in 0..aligned.len() {
             if taken[j] {
                 continue;
             }
-            let members = agreeing(aligned, &taken, aligned[j].2);
+            let centre = aligned[j].2;
+            let from = aligned.partition_point(|a| a.2 < centre - widest);
+            let members = agreeing(aligned, &taken, centre, from, widest);
             if best.as_ref().is_none_or(|b| members.len() > b.len()) {
                 best = Some(members);
             }
@@ -850,7 +862,65 @@ mod tests {
     use super::*;
     use crate::associate::tests::RULES;
     use crate::measure::joint_fix;
+    use proptest::prelude::*;
     use truce_geo::LatLon;
+
+    /// [`clusters_of`] as first written: every time against every other, a map per sensor.
+    fn clusters_by_every_pair(aligned: &[(usize, StationKey, f64, f64)]) -> Vec<Vec<usize>> {
+        let mut taken = vec![false; aligned.len()];
+        let mut clusters = Vec::new();
+        while clusters.len() < MAX_CLUSTERS {
+            let mut best: Option<Vec<usize>> = None;
+            for j in 0..aligned.len() {
+                if taken[j] {
+                    continue;
+                }
+                let mut per_station: HashMap<StationKey, (f64, usize)> = HashMap::new();
+                for (k, (_, key, time, allowed)) in aligned.iter().enumerate() {
+                    let off = (time - aligned[j].2).abs();
+                    if taken[k] || off > *allowed {
+                        continue;
+                    }
+                    let e = per_station.entry(*key).or_insert((off, k));
+                    if off < e.0 {
+                        *e = (off, k);
+                    }
+                }
+                let mut members: Vec<usize> = per_station.values().map(|(_, k)| *k).collect();
+                members.sort_unstable();
+                if best.as_ref().is_none_or(|b| members.len() > b.len()) {
+                    best = Some(members);
+                }
+            }
+            let Some(members) = best.filter(|m| m.len() >= MIN_STATIONS) else {
+                break;
+            };
+            for &k in &members {
+                taken[k] = true;
+            }
+            let mut idx: Vec<usize> = members.iter().map(|&k| aligned[k].0).collect();
+            idx.sort_unstable();
+            clusters.push(idx);
+        }
+        clusters
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(256))]
+        /// Looking only within the widest allowance of each centre finds the same clusters.
+        #[test]
+        fn clusters_looked_for_near_each_time_are_those_of_every_pair(
+            times in prop::collection::vec((0u64..12, 0.0f64..3.0, 0.005f64..0.08), 0..120),
+        ) {
+            let mut aligned: Vec<(usize, StationKey, f64, f64)> = times
+                .iter()
+                .enumerate()
+                .map(|(i, &(s, t, allowed))| (i, (s, s * 7), (t * 20.0).round() / 20.0 + t * 1e-3, allowed))
+                .collect();
+            aligned.sort_by(|a, b| a.2.total_cmp(&b.2).then(a.0.cmp(&b.0)));
+            prop_assert_eq!(clusters_of(&aligned), clusters_by_every_pair(&aligned));
+        }
+    }
 
     /// Three rounds a second apart from one place, heard by sixteen sensors (the first round
     /// missed by four): the pulses, and the source (east, north) in a frame at `origin`.
