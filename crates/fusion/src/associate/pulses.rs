@@ -150,6 +150,50 @@ struct Delay {
     travel_m: Option<f64>,
 }
 
+/// The sensors of some candidate pulses, each once: by place (where a round heard it) and by
+/// place and height (what a travel time depends on).
+struct Sensors {
+    /// Each place (the sensor's latitude's and longitude's bits).
+    places: Vec<(u64, u64)>,
+    /// Each place and height: the place's index, the height's bits, and a pulse heard there.
+    sensors: Vec<(usize, u64, usize)>,
+    /// Each pulse (an index into the candidates) with its place's and sensor's index.
+    sensed: Vec<(usize, usize, usize)>,
+}
+
+impl Sensors {
+    /// The sensors of `candidates` at indices `among` (pulses only).
+    fn of(candidates: &[Candidate], among: &[usize]) -> Sensors {
+        let mut places: Vec<(u64, u64)> = Vec::new();
+        let mut sensors: Vec<(usize, u64, usize)> = Vec::new();
+        let mut sensed: Vec<(usize, usize, usize)> = Vec::new();
+        for &i in among {
+            let q = &candidates[i].measure;
+            let (Some(key), Measure::Arrival { alt_m, .. }) = (station(q), q) else {
+                continue;
+            };
+            let place = places.iter().position(|k| *k == key).unwrap_or_else(|| {
+                places.push(key);
+                places.len() - 1
+            });
+            let at = (place, alt_m.to_bits());
+            let sensor = sensors
+                .iter()
+                .position(|(k, a, _)| (*k, *a) == at)
+                .unwrap_or_else(|| {
+                    sensors.push((place, at.1, i));
+                    sensors.len() - 1
+                });
+            sensed.push((i, place, sensor));
+        }
+        Sensors {
+            places,
+            sensors,
+            sensed,
+        }
+    }
+}
+
 /// How a round would take a pulse: into its fit, or set aside with a reason.
 pub(super) enum Fit {
     Member,
@@ -729,6 +773,12 @@ impl Fusion {
             })
             .map(|(i, _)| i)
             .collect();
+        let Sensors {
+            places,
+            sensors,
+            sensed,
+        } = Sensors::of(candidates, &possible);
+        let &(_, p_place, p_sensor) = sensed.iter().find(|(i, _, _)| *i == required)?;
         let mut best: Option<(usize, Vec<usize>)> = None;
         for id in ids {
             let Some(track) = self.tracks.get(&id) else {
@@ -749,40 +799,51 @@ impl Fusion {
             let Some(mut timing) = Timing::of(fix) else {
                 continue;
             };
-            let mut offset = |q: &Measure| timing.residual(q, c);
             // At a sensor the round heard, a later round from its source arrives later by
             // exactly the difference of emission times, whatever the round's position error:
             // the two pulses' difference needs no travel time. Elsewhere the round's model
-            // times the pulse.
+            // times the pulse, from its travel time to each sensor, found once.
             let heard = track.heard_pulses();
-            let mut delay = |q: &Measure| -> Option<Delay> {
-                let Measure::Arrival { at_ns, sigma_s, .. } = q else {
+            let heard_at: Vec<Option<(i128, f64)>> =
+                places.iter().map(|k| heard.get(k).copied()).collect();
+            let travel: Vec<Option<(f64, f64)>> = sensors
+                .iter()
+                .map(|(place, _, i)| {
+                    heard_at[*place]
+                        .is_none()
+                        .then(|| timing.travel(&candidates[*i].measure, c))
+                        .flatten()
+                        .map(|(t, d, _)| (t, d))
+                })
+                .collect();
+            let delay = |i: usize, place: usize, sensor: usize| -> Option<Delay> {
+                let Measure::Arrival { at_ns, sigma_s, .. } = &candidates[i].measure else {
                     return None;
                 };
-                if let Some((at_ref, sigma_ref)) = station(q).and_then(|k| heard.get(&k)) {
+                if let Some((at_ref, sigma_ref)) = heard_at[place] {
                     return Some(Delay {
-                        s: (*at_ns - *at_ref) as f64 * 1e-9,
+                        s: (*at_ns - at_ref) as f64 * 1e-9,
                         sigma_s: (sigma_s * sigma_s + sigma_ref * sigma_ref).sqrt(),
                         travel_m: None,
                     });
                 }
-                let (r, d, _) = offset(q)?;
+                let (t, d) = travel[sensor]?;
                 Some(Delay {
-                    s: r,
+                    s: timing.since_emission(&candidates[i].measure)? - t,
                     sigma_s: *sigma_s,
                     travel_m: Some(d),
                 })
             };
-            let Some(dp) = delay(&p.measure) else {
+            let Some(dp) = delay(required, p_place, p_sensor) else {
                 continue;
             };
             if within_s.is_some_and(|w| dp.s.abs() > w) {
                 continue;
             }
-            let mut per_station: HashMap<(u64, u64), (f64, usize)> = HashMap::new();
-            for &i in &possible {
-                let q = &candidates[i];
-                let (Some(key), Some(dq)) = (station(&q.measure), delay(&q.measure)) else {
+            // The nearest pulse per place (the required one wherever it agrees).
+            let mut per_place: Vec<Option<(f64, usize)>> = vec![None; places.len()];
+            for &(i, place, sensor) in &sensed {
+                let Some(dq) = delay(i, place, sensor) else {
                     continue;
                 };
                 let off = (dq.s - dp.s).abs();
@@ -798,12 +859,13 @@ impl Fusion {
                 if off > allowed {
                     continue;
                 }
-                let e = per_station.entry(key).or_insert((off, i));
-                if off < e.0 || i == required {
-                    *e = (off, i);
+                match &mut per_place[place] {
+                    Some(e) if off < e.0 || i == required => *e = (off, i),
+                    Some(_) => {}
+                    slot @ None => *slot = Some((off, i)),
                 }
             }
-            let members: Vec<usize> = per_station.values().map(|(_, i)| *i).collect();
+            let members: Vec<usize> = per_place.iter().flatten().map(|(_, i)| *i).collect();
             if members.len() >= min_stations
                 && members.contains(&required)
                 && best.as_ref().is_none_or(|(n, _)| members.len() > *n)

@@ -39,13 +39,23 @@ impl<'a> Timing<'a> {
     /// fix's wind if it estimated one; with the distance and the unit vector (east, north)
     /// from the source to the sensor. `None` for what is not a pulse.
     pub(super) fn residual(&mut self, m: &Measure, c: f64) -> Option<Travel> {
-        let Measure::Arrival {
-            sensor,
-            alt_m,
-            at_ns,
-            ..
-        } = m
-        else {
+        let (travel, d, u) = self.travel(m, c)?;
+        Some((self.since_emission(m)? - travel, d, u))
+    }
+
+    /// Pulse `m`'s time since the source's emission, seconds.
+    pub(super) fn since_emission(&self, m: &Measure) -> Option<f64> {
+        match m {
+            Measure::Arrival { at_ns, .. } => Some((at_ns - self.t0_ns) as f64 * 1e-9),
+            _ => None,
+        }
+    }
+
+    /// The travel time from the source to pulse `m`'s sensor at speed `c` in the fix's wind,
+    /// seconds; the distance, metres; and the unit vector (east, north) from the source to
+    /// the sensor. `None` for what is not a pulse.
+    pub(super) fn travel(&mut self, m: &Measure, c: f64) -> Option<Travel> {
+        let Measure::Arrival { sensor, alt_m, .. } = m else {
             return None;
         };
         let key = (
@@ -55,7 +65,7 @@ impl<'a> Timing<'a> {
             c.to_bits(),
         );
         let (fix, frame) = (self.fix, &self.frame);
-        let &mut (travel, d, u) = self.travel.entry(key).or_insert_with(|| {
+        let travel = *self.travel.entry(key).or_insert_with(|| {
             let (e, n) = frame.to_en(*sensor);
             let up = fix.height.map_or(*alt_m, |h| h.up_m);
             // Plain square roots: metres cannot overflow, and `hypot`'s care costs here.
@@ -65,7 +75,7 @@ impl<'a> Timing<'a> {
             let travel = d / c - (w[0] * e + w[1] * n) / (c * c);
             (travel, d, (e / horizontal, n / horizontal))
         });
-        Some(((at_ns - self.t0_ns) as f64 * 1e-9 - travel, d, u))
+        Some(travel)
     }
 
     /// Pulse `m`'s time minus the time the fix predicts at its sensor, and the gate around
