@@ -14,6 +14,7 @@
 //! pulses that agree), to be refined by the maximum-likelihood fit.
 
 use crate::Surface;
+use std::cell::RefCell;
 use std::cmp::Ordering;
 use std::collections::BinaryHeap;
 
@@ -113,8 +114,12 @@ struct Scorer<'a> {
     allowance: Vec<f64>,
     /// Stations, densely numbered from 0 (the best pulse per station is kept in a table).
     stations: usize,
-    /// Each station's sensor as its first pulse gives it (a pulse elsewhere is timed alone).
-    station_sensor: Vec<[f64; 3]>,
+    /// For each of `others`: whether its sensor is where its station's first pulse puts the
+    /// station (a cell's distance to the station is then the pulse's; else it is timed alone).
+    at_station_sensor: Vec<bool>,
+    /// Scratch for a cell's scan: the best pulse per station, each station's distance.
+    best: RefCell<Vec<(usize, f64)>>,
+    distance: RefCell<Vec<f64>>,
     search: &'a RoundSearch,
 }
 
@@ -138,23 +143,45 @@ impl Scorer<'_> {
         &self,
         at: [f64; 2],
         half: f64,
-        among: impl Iterator<Item = u32>,
+        among: impl ExactSizeIterator<Item = u32>,
     ) -> (f64, Vec<(usize, f64)>, Vec<u32>) {
+        let mut best = Vec::new();
+        let (t0, could) = self.scan(at, half, among, &mut best);
+        (
+            t0,
+            best.into_iter().filter(|(i, _)| *i != usize::MAX).collect(),
+            could,
+        )
+    }
+
+    /// [`Scorer::agreeing`] into `best`, one entry per station (`usize::MAX` where none
+    /// agrees); returns the emission time at the cell's centre and the pulses that could agree
+    /// in a sub-cell.
+    fn scan(
+        &self,
+        at: [f64; 2],
+        half: f64,
+        among: impl ExactSizeIterator<Item = u32>,
+        best: &mut Vec<(usize, f64)>,
+    ) -> (f64, Vec<u32>) {
         let c = self.search.speed_m_s;
         let up = self.height(at);
         let dp = Self::distance(at, up, self.required.sensor);
         let t0 = self.required.time_s - dp / c;
         let slack = 2.0 * std::f64::consts::SQRT_2 * half / c;
         // The best pulse per station, by station number.
-        let mut best: Vec<(usize, f64)> = vec![(usize::MAX, f64::INFINITY); self.stations];
-        let mut could = Vec::new();
+        best.clear();
+        best.resize(self.stations, (usize::MAX, f64::INFINITY));
+        let mut could = Vec::with_capacity(among.len());
         // A station's many pulses (under rapid fire) share its distance from the cell.
-        let mut distance = vec![f64::NAN; self.stations];
+        let mut distance = self.distance.borrow_mut();
+        distance.clear();
+        distance.resize(self.stations, f64::NAN);
         for k in among {
             let i = self.others[k as usize];
             let q = &self.pulses[i];
             let station = q.station as usize;
-            let dq = if self.station_sensor.get(station) == Some(&q.sensor) {
+            let dq = if self.at_station_sensor[k as usize] {
                 let d = &mut distance[station];
                 if d.is_nan() {
                     *d = Self::distance(at, up, q.sensor);
@@ -183,20 +210,17 @@ impl Scorer<'_> {
                 *entry = (i, off);
             }
         }
-        (
-            t0,
-            best.into_iter().filter(|(i, _)| *i != usize::MAX).collect(),
-            could,
-        )
+        (t0, could)
     }
 
     /// The cell at `at` (half-width `half`) within `parent`'s candidates, with its bound.
     fn cell(&self, at: [f64; 2], half: f64, parent: &[u32]) -> Cell {
-        let (_, best, candidates) = self.agreeing(at, half, parent.iter().copied());
+        let mut best = self.best.borrow_mut();
+        let (_, candidates) = self.scan(at, half, parent.iter().copied(), &mut best);
         Cell {
             at,
             half,
-            bound: 1 + best.len(),
+            bound: 1 + best.iter().filter(|(i, _)| *i != usize::MAX).count(),
             candidates,
         }
     }
@@ -252,13 +276,19 @@ pub fn find_round(
     for q in pulses.iter().rev() {
         station_sensor[q.station as usize] = q.sensor;
     }
+    let at_station_sensor = others
+        .iter()
+        .map(|&i| station_sensor[pulses[i].station as usize] == pulses[i].sensor)
+        .collect();
     let scorer = Scorer {
         pulses,
         required: p,
         others,
         allowance,
         stations,
-        station_sensor,
+        at_station_sensor,
+        best: RefCell::new(Vec::new()),
+        distance: RefCell::new(Vec::new()),
         search,
     };
     if 1 + scorer.others.len() < search.min_stations {
