@@ -827,30 +827,40 @@ fn aligned_clusters(pulses: &[Held]) -> Vec<Vec<usize>> {
 /// set of one pulse per sensor within each one's allowance of a centre, then the next, while
 /// at least [`MIN_STATIONS`] sensors agree.
 fn clusters_of(aligned: &[(usize, StationKey, f64, f64)]) -> Vec<Vec<usize>> {
-    let mut taken = vec![false; aligned.len()];
-    let mut clusters = Vec::new();
     // Only times within the widest allowance of a centre can agree with it.
     let widest = aligned.iter().map(|a| a.3).fold(0.0, f64::max);
+    greedy_clusters(aligned, |taken, centre| {
+        let from = aligned.partition_point(|a| a.2 < centre - widest);
+        agreeing(aligned, taken, centre, from, widest)
+    })
+}
+
+/// The greedy clustering of [`clusters_of`], with `members(taken, centre)` the untaken times
+/// that agree with a centre, one per sensor (indices into `aligned`, sorted).
+fn greedy_clusters(
+    aligned: &[(usize, StationKey, f64, f64)],
+    members: impl Fn(&[bool], f64) -> Vec<usize>,
+) -> Vec<Vec<usize>> {
+    let mut taken = vec![false; aligned.len()];
+    let mut clusters = Vec::new();
     while clusters.len() < MAX_CLUSTERS {
         let mut best: Option<Vec<usize>> = None;
         for j in 0..aligned.len() {
             if taken[j] {
                 continue;
             }
-            let centre = aligned[j].2;
-            let from = aligned.partition_point(|a| a.2 < centre - widest);
-            let members = agreeing(aligned, &taken, centre, from, widest);
-            if best.as_ref().is_none_or(|b| members.len() > b.len()) {
-                best = Some(members);
+            let found = members(&taken, aligned[j].2);
+            if best.as_ref().is_none_or(|b| found.len() > b.len()) {
+                best = Some(found);
             }
         }
-        let Some(members) = best.filter(|m| m.len() >= MIN_STATIONS) else {
+        let Some(found) = best.filter(|m| m.len() >= MIN_STATIONS) else {
             break;
         };
-        for &k in &members {
+        for &k in &found {
             taken[k] = true;
         }
-        let mut idx: Vec<usize> = members.iter().map(|&k| aligned[k].0).collect();
+        let mut idx: Vec<usize> = found.iter().map(|&k| aligned[k].0).collect();
         idx.sort_unstable();
         clusters.push(idx);
     }
@@ -867,42 +877,22 @@ mod tests {
 
     /// [`clusters_of`] as first written: every time against every other, a map per sensor.
     fn clusters_by_every_pair(aligned: &[(usize, StationKey, f64, f64)]) -> Vec<Vec<usize>> {
-        let mut taken = vec![false; aligned.len()];
-        let mut clusters = Vec::new();
-        while clusters.len() < MAX_CLUSTERS {
-            let mut best: Option<Vec<usize>> = None;
-            for j in 0..aligned.len() {
-                if taken[j] {
+        greedy_clusters(aligned, |taken, centre| {
+            let mut per_station: HashMap<StationKey, (f64, usize)> = HashMap::new();
+            for (k, (_, key, time, allowed)) in aligned.iter().enumerate() {
+                let off = (time - centre).abs();
+                if taken[k] || off > *allowed {
                     continue;
                 }
-                let mut per_station: HashMap<StationKey, (f64, usize)> = HashMap::new();
-                for (k, (_, key, time, allowed)) in aligned.iter().enumerate() {
-                    let off = (time - aligned[j].2).abs();
-                    if taken[k] || off > *allowed {
-                        continue;
-                    }
-                    let e = per_station.entry(*key).or_insert((off, k));
-                    if off < e.0 {
-                        *e = (off, k);
-                    }
-                }
-                let mut members: Vec<usize> = per_station.values().map(|(_, k)| *k).collect();
-                members.sort_unstable();
-                if best.as_ref().is_none_or(|b| members.len() > b.len()) {
-                    best = Some(members);
+                let e = per_station.entry(*key).or_insert((off, k));
+                if off < e.0 {
+                    *e = (off, k);
                 }
             }
-            let Some(members) = best.filter(|m| m.len() >= MIN_STATIONS) else {
-                break;
-            };
-            for &k in &members {
-                taken[k] = true;
-            }
-            let mut idx: Vec<usize> = members.iter().map(|&k| aligned[k].0).collect();
-            idx.sort_unstable();
-            clusters.push(idx);
-        }
-        clusters
+            let mut members: Vec<usize> = per_station.values().map(|(_, k)| *k).collect();
+            members.sort_unstable();
+            members
+        })
     }
 
     proptest! {
