@@ -113,6 +113,18 @@ fn travel_time(to_sensor: [f64; 2], dist: f64, w: [f64; 2], c: f64) -> f64 {
     (-dw + (dw * dw + k * dist * dist).sqrt()) / k
 }
 
+/// A row's leverage `jᵀ A⁻¹ j / σ²` (`inv` = A⁻¹ over the leading `k` unknowns), at most 0.95
+/// so that dividing by what is left of it stays finite.
+fn leverage(j: &Vector, var: f64, inv: &Mat, k: usize) -> f64 {
+    let mut h = 0.0;
+    for x in 0..k {
+        for y in 0..k {
+            h += j[x] * inv[x][y] * j[y];
+        }
+    }
+    (h / var).min(0.95)
+}
+
 impl Problem<'_> {
     /// Unknowns: east, north, the emission time when any arrival is in use, and the source
     /// height when arrivals are in use and a surface is given.
@@ -227,7 +239,6 @@ impl Problem<'_> {
             .filter(|(i, _)| self.active[*i])
     }
 
-    /// Predicted travel time from the source at `p` to arrival `a`'s sensor, seconds.
     /// The sound's travel time from the source at `p` to arrival `a`'s sensor, seconds. In a
     /// uniform wind `w` the wavefront is a sphere whose centre drifts with the wind, so the
     /// time τ solves `|d − w·τ| = c·τ` (`d` the offset from source to sensor); in calm air
@@ -320,11 +331,8 @@ impl Problem<'_> {
                 );
             }
         }
-        let k = self.unknowns();
-        let (free, windy, fast) = (k >= 4, k >= 6, k == 7);
-        let h = if free { p[3] } else { self.source_height };
-        let w = if windy { [p[4], p[5]] } else { [0.0, 0.0] };
-        let c = if fast { self.speed + p[6] } else { self.speed };
+        let (free, windy, fast) = (self.height_free(), self.wind_free(), self.speed_free());
+        let (h, w, c) = (self.height(p), self.wind(p), self.speed_at(p));
         let c2 = c * c;
         for (i, a) in self.active_arrivals() {
             let d = [p[0] - a.sensor[0], p[1] - a.sensor[1], h - a.sensor[2]];
@@ -404,13 +412,7 @@ impl Problem<'_> {
         }
         self.rows(p, |j, r, var, of| {
             let weight = if of != RowOf::Prior {
-                let mut h = 0.0;
-                for x in 0..k {
-                    for y in 0..k {
-                        h += j[x] * inv[x][y] * j[y];
-                    }
-                }
-                let h = (h / var).min(0.95);
+                let h = leverage(&j, var, &inv, k);
                 (r * r / var) / (var * (1.0 - h).powi(2))
             } else {
                 1.0 / var
@@ -450,13 +452,7 @@ impl Problem<'_> {
             if of == RowOf::Prior {
                 return;
             }
-            let mut h = 0.0;
-            for x in 0..k {
-                for y in 0..k {
-                    h += j[x] * inv[x][y] * j[y];
-                }
-            }
-            let drop = r * r / (var * (1.0 - (h / var).min(0.95)));
+            let drop = r * r / (var * (1.0 - leverage(&j, var, &inv, k)));
             match drops.last_mut() {
                 Some((last, d)) if *last == of => *d += drop,
                 _ => drops.push((of, drop)),

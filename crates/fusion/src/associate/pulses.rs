@@ -899,10 +899,13 @@ impl Fusion {
                 continue;
             };
             let heard = track.active_stations();
+            let Some(mut timing) = track.fix.as_ref().and_then(Timing::of) else {
+                continue;
+            };
             // Its fit, however loose, must time the pulse within its gate.
             if heard.contains(&at)
                 || !matches!(
-                    track.predicts(&p.measure, self.default_temperature_c),
+                    track.predicts_by(&mut timing, &heard, &p.measure, self.default_temperature_c),
                     Some((_, Fit::Member))
                 )
             {
