@@ -830,6 +830,7 @@ fn incident_estimate(rules: &Rules, t: &Track) -> IncidentEstimate {
     }
 }
 
+mod echo_image;
 mod fit_memo;
 mod pulses;
 mod regroup;

@@ -555,7 +555,7 @@ impl Fusion {
         // Fit; a sensor beyond earshot of the fix cannot have heard it: drop such pulses
         // (they wait in the pool) and fit again, once.
         let mut attempt = 0;
-        let kept = loop {
+        let (kept, fix) = loop {
             attempt += 1;
             let refs: Vec<&Measure> = chosen.iter().map(|c| &c.measure).collect();
             let Some(fix) = joint_fix(&refs, None, self.default_temperature_c) else {
@@ -576,7 +576,7 @@ impl Fusion {
                 .collect();
             let heard = |c: &&Candidate| within_m(c.measure.anchor(), fix.estimate.center, reach);
             if kept.iter().all(heard) {
-                break kept;
+                break (kept, fix);
             }
             if attempt >= 2 {
                 return;
@@ -584,6 +584,11 @@ impl Fusion {
             chosen.retain(|c| heard(c));
         };
         if kept.len() < min_stations || !kept.iter().any(|c| c.obs == obs) {
+            return;
+        }
+        let now = super::echo_image::latest_pulse_ns(candidates.iter().map(|c| &c.measure))
+            .unwrap_or(t_ref);
+        if self.echo_image(&chosen, &kept, &fix, r, now) {
             return;
         }
         // A tentative round gives up pulses only to a round more sensors agree on; one whose
@@ -1476,7 +1481,7 @@ fn max_round_variance(dof: i32) -> f64 {
 }
 
 /// The (lon, lat, time) box within `reach_m` of `at` between times `t0` and `t1` (seconds).
-fn area(at: LatLon, reach_m: f64, t0: f64, t1: f64) -> AABB<[f64; 3]> {
+pub(super) fn area(at: LatLon, reach_m: f64, t0: f64, t1: f64) -> AABB<[f64; 3]> {
     let (lo, hi) = super::box_around(at, truce_geo::Cov2::circular(reach_m / truce_geo::SCALE_95));
     AABB::from_corners([lo[0], lo[1], t0], [hi[0], hi[1], t1])
 }

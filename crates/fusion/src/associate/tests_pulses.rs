@@ -329,6 +329,91 @@ fn twelve_rounds_an_eighth_of_a_second_apart_each_become_a_round_though_they_arr
     assert_eq!(homes.len(), 12);
 }
 
+/// A round from `source` at 5 s heard by every sensor, and at `echoing` sensors a second
+/// pulse as if from `image` emitted 0.2 s later: echoes whose delays happen to agree.
+fn round_and_agreeing_echoes(
+    source: [f64; 3],
+    image: [f64; 3],
+    echoing: &[usize],
+) -> (Vec<ValidObservation>, Vec<Option<usize>>) {
+    let sensors = network([0.0, 0.0]);
+    let mut noise = Noise(23);
+    let mut stream = Stream::new();
+    stream.round(0, source, 5.0, &sensors, 0.002, &mut noise);
+    for &i in echoing {
+        let t = 5.2 + travel(image, sensors[i]) + 0.002 * noise.normal();
+        stream.add(t, sensors[i], Some(0));
+    }
+    stream.in_order()
+}
+
+#[test]
+fn echoes_that_agree_on_one_emission_time_by_chance_stay_echoes_of_their_round() {
+    // Five sensors of sixteen hear a second pulse 0.2 s on, as from a metre or two away: a real
+    // round from there would have reached the other sensors as near too.
+    let source = [250.0, -300.0, 50.0];
+    let image = [251.0, -301.0, 50.0];
+    let (reports, rounds) = round_and_agreeing_echoes(source, image, &[9, 10, 11, 12, 13]);
+    let (owner, latest) = live(&reports);
+    let homes = homes(&owner, &rounds);
+    assert_eq!(homes[&0].len(), 1, "one incident: {:?}", homes[&0]);
+    let id = *homes[&0].keys().next().unwrap_or_else(|| unreachable!());
+    let e = &latest[&id];
+    let echoes = e
+        .excluded
+        .iter()
+        .filter(|x| x.reason.contains("echo"))
+        .count();
+    assert_eq!(echoes, 5, "{:?}", e.excluded);
+    let (miss, _) = miss_and_d2(e, [source[0], source[1]]);
+    assert!(miss < 5.0, "{miss:.1} m off");
+    check_incremental_equals_batch(&reports);
+}
+
+#[test]
+fn echoes_that_agree_within_a_burst_stay_echoes_of_their_round() {
+    // Three rounds a second apart; the middle one's echoes at five sensors agree, as above.
+    let sensors = network([0.0, 0.0]);
+    let source = [250.0, -300.0, 50.0];
+    let image = [251.0, -301.0, 50.0];
+    let mut noise = Noise(29);
+    let mut stream = Stream::new();
+    for k in 0..3 {
+        stream.round(k, source, 5.0 + k as f64, &sensors, 0.002, &mut noise);
+    }
+    for i in [9, 10, 11, 12, 13] {
+        let t = 6.2 + travel(image, sensors[i]) + 0.002 * noise.normal();
+        stream.add(t, sensors[i], Some(1));
+    }
+    let (reports, rounds) = stream.in_order();
+    let (owner, _) = live(&reports);
+    let homes = homes(&owner, &rounds);
+    for k in 0..3 {
+        assert_eq!(homes[&k].len(), 1, "round {k}: {:?}", homes[&k]);
+    }
+    let distinct: std::collections::BTreeSet<_> = owner.iter().collect();
+    assert_eq!(distinct.len(), 3, "three incidents: {homes:?}");
+}
+
+#[test]
+fn a_next_round_heard_by_the_sensors_due_to_hear_it_is_a_round() {
+    // The same place and delay, heard by every sensor: a second round, not echoes.
+    let source = [250.0, -300.0, 50.0];
+    let image = [251.0, -301.0, 50.0];
+    let every: Vec<usize> = (0..16).collect();
+    let (reports, _) = round_and_agreeing_echoes(source, image, &every);
+    let (owner, latest) = live(&reports);
+    let mut held: BTreeMap<IncidentId, usize> = BTreeMap::new();
+    for id in &owner {
+        *held.entry(*id).or_default() += 1;
+    }
+    let located: Vec<_> = held
+        .iter()
+        .filter(|(id, n)| **n >= 15 && latest[*id].position.is_some())
+        .collect();
+    assert_eq!(located.len(), 2, "two rounds: {held:?}");
+}
+
 #[test]
 fn rapid_fire_live_and_batch_agree() {
     let sensors = network([0.0, 0.0]);

@@ -31,6 +31,7 @@
 //!
 //! It depends only on the rounds' state, so live and batch absorption stay equal.
 
+use super::echo_image::{Heard, echoes_of, latest_pulse_ns};
 use super::pulses::{BURST_SPAN_S, MIN_STATIONS, SPEED_UNCERTAINTY, pulse_ns, sound, station};
 use super::regroup::BatchLog;
 use super::timing::{Timing, gate_variance, pulse_speed};
@@ -95,9 +96,16 @@ impl Fusion {
     /// Deals the pulses of `id`'s burst out again when that puts more sensors into sound
     /// fits (see the module's documentation).
     pub(super) fn untangle(&mut self, id: IncidentId, log: &mut BatchLog) {
-        let Some(burst) = self.burst_of(id) else {
+        let Some(mut burst) = self.burst_of(id) else {
             return;
         };
+        // A round that turned out to be another's echoes is folded into it first.
+        if self.fold_echo_rounds(&burst, log) {
+            match self.burst_of(id) {
+                Some(b) => burst = b,
+                None => return,
+            }
+        }
         let mut pulses: Vec<Held> = Vec::new();
         let (mut active, mut chi2) = (0usize, 0.0);
         for &b in &burst {
@@ -533,6 +541,10 @@ impl Fusion {
             rounds.push((idx, fix));
         }
         rounds.sort_by_key(|(_, f)| f.emission_ns);
+        let (image_active, image_chi2) =
+            fold_echo_clusters(&mut rounds, pulses, self.default_temperature_c);
+        active -= image_active;
+        chi2 -= image_chi2;
         Some(Partition {
             rounds,
             active,
@@ -668,6 +680,57 @@ impl Fusion {
             track.last_seen = *hi;
         }
     }
+}
+
+/// Folds each round of `rounds` (in emission order) that is the echoes of an earlier one
+/// ([`echoes_of`]) into that round's pulses (its fit sets them aside once dealt out); the
+/// sensors and chi² the folded fits held.
+fn fold_echo_clusters(
+    rounds: &mut Vec<(Vec<usize>, JointFix)>,
+    pulses: &[Held],
+    default_temperature_c: f64,
+) -> (usize, f64) {
+    let Some(now_ns) = latest_pulse_ns(pulses.iter().map(|p| &p.measure)) else {
+        return (0, 0.0);
+    };
+    fn heard<'a>((idx, fix): &'a (Vec<usize>, JointFix), pulses: &'a [Held]) -> Heard<'a> {
+        let excluded: Vec<usize> = fix.excluded.iter().map(|(i, _, _)| *i).collect();
+        Heard {
+            fix,
+            active: idx
+                .iter()
+                .enumerate()
+                .filter(|(k, _)| !excluded.contains(k))
+                .map(|(_, &i)| &pulses[i].measure)
+                .collect(),
+            held: idx.iter().map(|&i| &pulses[i].measure).collect(),
+        }
+    }
+    let (mut active, mut chi2) = (0, 0.0);
+    let mut k = 1;
+    while k < rounds.len() {
+        let parent = {
+            let later = heard(&rounds[k], pulses);
+            (0..k).find(|&j| {
+                echoes_of(
+                    &later,
+                    &heard(&rounds[j], pulses),
+                    now_ns,
+                    default_temperature_c,
+                )
+            })
+        };
+        match parent {
+            Some(j) => {
+                let (idx, fix) = rounds.remove(k);
+                active += idx.len() - fix.excluded.len();
+                chi2 += fix.chi2;
+                rounds[j].0.extend(idx);
+            }
+            None => k += 1,
+        }
+    }
+    (active, chi2)
 }
 
 /// Whether partition `p` beats one holding `active` sensors with `chi2`: more sensors in the
