@@ -20,9 +20,10 @@
 //!    area's unresolved pulses), and a **round search** ([`truce_locate::find_round`]) looks
 //!    for the position where most sensors agree with it on one emission time, over the pool,
 //!    the pulses set aside by rounds, and the pulses of tentative rounds (fewer than
-//!    [`STRONG_STATIONS`] sensors). When at least [`MIN_STATIONS`] sensors agree and the
-//!    robust fit keeps the new pulse, the agreeing pulses become one round: a new incident, or
-//!    the tentative round they extend. A tentative round loses pulses only to a round more
+//!    [`STRONG_STATIONS`] sensors). When at least [`MIN_STATIONS`] sensors agree in the
+//!    robust fit (the new pulse among them, or set aside by it as late), the agreeing pulses
+//!    become one round: a new incident, or the tentative round they extend; unless they are
+//!    a located round's echoes (`echo_image`). A tentative round loses pulses only to a round more
 //!    sensors agree on; left with fewer than [`MIN_STATIONS`], it goes back to the pool.
 //! 3. **Every fit is checked.** A round never holds two pulses of one sensor in its fit; a
 //!    pulse its robust fit rejects as early or too late leaves it for the pool.
@@ -583,7 +584,9 @@ impl Fusion {
             }
             chosen.retain(|c| heard(c));
         };
-        if kept.len() < min_stations || !kept.iter().any(|c| c.obs == obs) {
+        // The new pulse need not be in the fit: pulses that waited for it agree without it (it
+        // came late, or the search allowed more than the fit does), and it stays set aside.
+        if kept.len() < min_stations {
             return;
         }
         let now = super::echo_image::latest_pulse_ns(candidates.iter().map(|c| &c.measure))

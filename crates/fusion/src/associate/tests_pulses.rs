@@ -772,3 +772,43 @@ fn a_round_explains_a_pulse_only_loosely_when_its_other_pulses_put_it_far_off() 
     assert!(!offer(0.002));
     assert!(offer(0.060));
 }
+
+#[test]
+fn a_late_pulse_whose_search_finds_a_round_around_it_forms_the_round_and_is_set_aside() {
+    // Eight sensors' pulses of one round wait in the pool (their own searches came too early,
+    // or a weak round held some of them); a ninth sensor's pulse, 60 ms late (within what the search allows for wind and heat), starts a search
+    // that finds the eight: they are a round, and the late pulse is its, set aside.
+    let sensors = network([0.0, 0.0]);
+    let source = [150.0, -80.0, 40.0];
+    let mut stream = Stream::new();
+    for s in &sensors[..8] {
+        stream.add(6.0 + travel(source, *s), *s, Some(0));
+    }
+    let late = 6.0 + travel(source, sensors[8]) + 0.060;
+    stream.add(late, sensors[8], Some(0));
+    let (reports, _) = stream.in_order();
+    let mut fusion = Fusion::new(RULES.clone());
+    let items = numbered(&reports, 0);
+    let (last, waiting) = items.split_last().unwrap_or_else(|| unreachable!());
+    let mut log = BatchLog::default();
+    for (obs, o) in waiting {
+        let Some(m @ Measure::Arrival { .. }) = Measure::of(o) else {
+            panic!("a pulse");
+        };
+        let pool = fusion.pool_for(*obs, &Report::of(o), m);
+        log.observe(*obs, pool);
+    }
+    assert!(fusion.tracks.values().all(|t| t.pool), "only a pool so far");
+    let absorbed = fusion.absorb(&[*last]);
+    let id = absorbed.incident_ids[0];
+    let track = &fusion.tracks[&id];
+    assert!(!track.pool, "the late pulse's search made a round");
+    assert_eq!(track.active_stations().len(), 8, "{:?}", track.fix);
+    assert_eq!(
+        track.aside.len(),
+        1,
+        "the late pulse set aside: {:?}",
+        track.aside
+    );
+    assert!(track.aside[0].2.contains("late"), "{}", track.aside[0].2);
+}
