@@ -21,7 +21,7 @@ use truce_core::{IncidentId, ObservationId};
 /// it, and its pulse would have reached them by now) that must have heard it for it to be a
 /// round rather than that earlier round's echoes. Sensors miss a round now and then (one in
 /// ten is a bad network); echoes that agree by chance are a few of many.
-pub(super) const HEARD_SHARE: f64 = 0.5;
+const HEARD_SHARE: f64 = 0.5;
 /// Margin on "by now": a pulse due within this of the latest heard may still be on its way
 /// (timing noise, wind), seconds.
 const DUE_MARGIN_S: f64 = 0.05;
@@ -35,10 +35,10 @@ pub(super) struct Heard<'a> {
 }
 
 /// Whether round `later` is the echoes and late paths of round `earlier`: emitted after it by
-/// no more than [`MAX_MULTIPATH_DELAY_S`],
-/// heard mostly (by [`HEARD_SHARE`]) at sensors `earlier` holds a pulse of, and at fewer than
-/// [`HEARD_SHARE`] of the sensors in `earlier`'s fit that `later`'s source would have reached
-/// by `now_ns` (the latest pulse heard; those no farther from it than its farthest sensor).
+/// no more than [`MAX_MULTIPATH_DELAY_S`], heard mostly (by [`HEARD_SHARE`]) at sensors
+/// `earlier` holds a pulse of, and at fewer than [`HEARD_SHARE`] of the sensors in `earlier`'s
+/// fit that `later`'s source would have reached by `now_ns` (the latest pulse heard; those no
+/// farther from it than its farthest sensor).
 pub(super) fn echoes_of(
     later: &Heard,
     earlier: &Heard,
