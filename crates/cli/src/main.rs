@@ -181,6 +181,10 @@ enum Command {
         /// With --scenario: the first scenario's seed (each next one adds one).
         #[arg(long, default_value_t = 1)]
         seed: u64,
+        /// With --scenario: run every scenario with this many seeds, from --seed up (the same
+        /// seeds for each), one row per run and one summary row per scenario (mean and worst).
+        #[arg(long, default_value_t = 1)]
+        seeds: u64,
         /// With --scenario: events per scenario.
         #[arg(long, default_value_t = 200)]
         events: u64,
@@ -352,6 +356,7 @@ fn main() -> ExitCode {
             scenario,
             agreement,
             seed,
+            seeds,
             events,
             interval,
         } => match (truth, data) {
@@ -360,6 +365,7 @@ fn main() -> ExitCode {
                 scenarios: &scenario,
                 agreement: agreement.as_deref(),
                 seed,
+                seeds,
                 events,
                 interval_s: interval,
             }),

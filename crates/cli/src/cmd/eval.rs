@@ -10,6 +10,7 @@ use std::io::BufRead;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::sync::Arc;
+use truce_core::agreement::Agreement;
 use truce_core::intake::{ParseLimits, parse_observations};
 use truce_core::{IncidentId, Timestamp};
 use truce_engine::Engine;
@@ -107,20 +108,29 @@ pub struct ScenarioRuns<'a> {
     pub scenarios: &'a [PathBuf],
     /// The agreement (the demo's when absent).
     pub agreement: Option<&'a Path>,
-    /// Seed of the first scenario (each next one adds one).
+    /// Seed of the first scenario (each next one adds one); with several seeds, the first
+    /// seed of every scenario.
     pub seed: u64,
+    /// Seeds each scenario runs with (1: one run per scenario, its seed as above).
+    pub seeds: u64,
     /// Events per scenario.
     pub events: u64,
     /// Mean seconds between events.
     pub interval_s: f64,
 }
 
-/// Simulates each scenario, submits its reports in time order through the engine into a
-/// scratch record (as a gateway would, in batches of up to 100), and prints one row per
-/// scenario.
+/// Most seeds one `truce eval` runs each scenario with.
+const MAX_SEEDS: u64 = 100;
+
+/// Simulates each scenario (with each seed asked for), submits its reports in time order
+/// through the engine into a scratch record (as a gateway would, in batches of up to 100),
+/// and prints one row per run, and with several seeds one summary row per scenario.
 pub fn run_scenarios(runs: &ScenarioRuns) -> Result<ExitCode> {
     if runs.events == 0 || runs.events > 1_000_000 {
         bail!("--events must be 1 to 1,000,000, got {}", runs.events);
+    }
+    if runs.seeds == 0 || runs.seeds > MAX_SEEDS {
+        bail!("--seeds must be 1 to {MAX_SEEDS}, got {}", runs.seeds);
     }
     let agreement = match runs.agreement {
         Some(p) => data_dir::read_agreement(p)?,
@@ -131,51 +141,28 @@ pub fn run_scenarios(runs: &ScenarioRuns) -> Result<ExitCode> {
         let text =
             std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
         let scenario = Scenario::from_toml(&text).with_context(|| path.display().to_string())?;
-        let seed = runs.seed + i as u64;
-        let rules = Rules::new(Arc::new(agreement.clone()));
-        let mut generator =
-            Generator::new(scenario, seed).with_sides(Box::new(move |p| rules.side_at(p)));
-        let now = Timestamp::now();
-        // Exponential spacing sums to about events × interval: start well before, so no report
-        // lies in the future.
-        let span = 2.0 * runs.events as f64 * runs.interval_s + 3_600.0;
-        let mut truth = Vec::new();
-        let mut reports = Vec::new();
-        crate::cmd::simulate::for_each_event(
-            &mut generator,
-            seed,
-            now.plus_seconds(-span),
-            runs.events,
-            runs.interval_s,
-            |ev| {
-                truth.push(ev.truth);
-                reports.extend(ev.observations);
-                Ok(())
-            },
-        )?;
-        reports.sort_by_key(|o| o.observed_at);
-        let dir = tempfile::tempdir().context("creating a scratch folder")?;
-        let store = SqliteStore::open(&data_dir::db_path(dir.path()), Durability::Process)?;
-        truce_engine::record_agreement(&store, &agreement, Timestamp::now())?;
-        let store: Arc<dyn Store> = Arc::new(store);
-        let engine = Engine::open(store.clone())?;
-        let limits = ParseLimits::default();
-        for chunk in reports.chunks(100) {
-            let body = serde_json::to_vec(chunk)?;
-            let parsed = parse_observations(&body, &limits, Timestamp::now())
-                .map_err(|e| anyhow::anyhow!("a simulated report was refused: {e:?}"))?;
-            engine.submit(parsed, Timestamp::now())?;
+        for k in 0..runs.seeds {
+            let seed = if runs.seeds == 1 {
+                runs.seed + i as u64
+            } else {
+                runs.seed + k
+            };
+            let scored = run_scenario(&scenario, &agreement, seed, runs)?;
+            eprintln!(
+                "{} (seed {seed}): {} events, {} reports submitted",
+                path.display(),
+                runs.events,
+                scored.wanted
+            );
+            let name = if runs.seeds == 1 {
+                path.display().to_string()
+            } else {
+                format!("{} #{seed}", path.display())
+            };
+            rows.push((i, name, scored));
         }
-        let scored = score(&truth, store.as_ref())?;
-        eprintln!(
-            "{}: {} events, {} reports submitted",
-            path.display(),
-            runs.events,
-            reports.len()
-        );
-        rows.push((path.display().to_string(), scored));
     }
-    for (name, s) in &rows {
+    for (_, name, s) in &rows {
         println!("== {name}");
         if s.fire_only {
             // Every event is rounds of fire, each round its own incident: the event-level
@@ -188,13 +175,151 @@ pub fn run_scenarios(runs: &ScenarioRuns) -> Result<ExitCode> {
             print_report(&s.events, s.wanted, s.found);
         }
     }
-    if rows.iter().any(|(_, s)| s.rounds.rounds > 0) {
+    if rows.iter().any(|(_, _, s)| s.rounds.rounds > 0) {
         print_rounds_header();
-        for (name, s) in &rows {
+        for (_, name, s) in &rows {
             print_rounds_row(name, &s.rounds);
+        }
+        if runs.seeds > 1 {
+            println!(
+                "over seeds: scenario                              runs f1_mean f1_worst rmse/crlb worst_rmse/crlb coverage95 gross unresolved"
+            );
+            for (i, path) in runs.scenarios.iter().enumerate() {
+                let scores: Vec<&RoundScore> = rows
+                    .iter()
+                    .filter(|(j, _, _)| *j == i)
+                    .map(|(_, _, s)| &s.rounds)
+                    .collect();
+                print_summary_row(&path.display().to_string(), &scores);
+            }
         }
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// One simulation of `scenario` with `seed`, submitted through the engine into a scratch
+/// record and scored.
+fn run_scenario(
+    scenario: &Scenario,
+    agreement: &Agreement,
+    seed: u64,
+    runs: &ScenarioRuns,
+) -> Result<Scored> {
+    let rules = Rules::new(Arc::new(agreement.clone()));
+    let mut generator =
+        Generator::new(scenario.clone(), seed).with_sides(Box::new(move |p| rules.side_at(p)));
+    let now = Timestamp::now();
+    // Exponential spacing sums to about events × interval: start well before, so no report
+    // lies in the future.
+    let span = 2.0 * runs.events as f64 * runs.interval_s + 3_600.0;
+    let mut truth = Vec::new();
+    let mut reports = Vec::new();
+    crate::cmd::simulate::for_each_event(
+        &mut generator,
+        seed,
+        now.plus_seconds(-span),
+        runs.events,
+        runs.interval_s,
+        |ev| {
+            truth.push(ev.truth);
+            reports.extend(ev.observations);
+            Ok(())
+        },
+    )?;
+    reports.sort_by_key(|o| o.observed_at);
+    let dir = tempfile::tempdir().context("creating a scratch folder")?;
+    let store = SqliteStore::open(&data_dir::db_path(dir.path()), Durability::Process)?;
+    truce_engine::record_agreement(&store, agreement, Timestamp::now())?;
+    let store: Arc<dyn Store> = Arc::new(store);
+    let engine = Engine::open(store.clone())?;
+    let limits = ParseLimits::default();
+    for chunk in reports.chunks(100) {
+        let body = serde_json::to_vec(chunk)?;
+        let parsed = parse_observations(&body, &limits, Timestamp::now())
+            .map_err(|e| anyhow::anyhow!("a simulated report was refused: {e:?}"))?;
+        engine.submit(parsed, Timestamp::now())?;
+    }
+    score(&truth, store.as_ref())
+}
+
+/// One scenario's runs over several seeds.
+#[derive(Debug, Clone, PartialEq)]
+struct OverSeeds {
+    runs: usize,
+    /// Pulse F1's mean and worst.
+    f1_mean: f64,
+    f1_worst: f64,
+    /// RMSE over the bound, both pooled over every located round of every run.
+    rmse_over_crlb: f64,
+    /// The worst run's RMSE over its bound.
+    worst_rmse_over_crlb: f64,
+    /// 95% coverage pooled over every located round.
+    coverage95: f64,
+    /// Gross errors and unresolved pulses, summed.
+    gross: usize,
+    unresolved: usize,
+}
+
+impl OverSeeds {
+    fn of(scores: &[&RoundScore]) -> Self {
+        let runs = scores.len().max(1) as f64;
+        let located = scores.iter().map(|s| s.located).sum::<usize>().max(1) as f64;
+        let pooled = |f: fn(&RoundScore) -> f64| {
+            (scores
+                .iter()
+                .map(|s| f(s) * f(s) * s.located as f64)
+                .sum::<f64>()
+                / located)
+                .sqrt()
+        };
+        OverSeeds {
+            runs: scores.len(),
+            f1_mean: scores.iter().map(|s| s.pair_f1).sum::<f64>() / runs,
+            f1_worst: scores
+                .iter()
+                .map(|s| s.pair_f1)
+                .fold(f64::INFINITY, f64::min),
+            rmse_over_crlb: pooled(|s| s.rmse_m) / pooled(|s| s.crlb_m),
+            worst_rmse_over_crlb: scores
+                .iter()
+                .map(|s| s.rmse_m / s.crlb_m)
+                .fold(0.0, f64::max),
+            coverage95: scores
+                .iter()
+                .map(|s| s.coverage95 * s.located as f64)
+                .sum::<f64>()
+                / located,
+            gross: scores.iter().map(|s| s.gross).sum(),
+            unresolved: scores.iter().map(|s| s.unresolved).sum(),
+        }
+    }
+}
+
+fn print_summary_row(name: &str, scores: &[&RoundScore]) {
+    let o = OverSeeds::of(scores);
+    println!(
+        "over seeds: {:<40} {:>5} {:>7.4} {:>8.4} {:>9.3} {:>15.3} {:>10.3} {:>5} {:>10}",
+        short_name(name),
+        o.runs,
+        o.f1_mean,
+        o.f1_worst,
+        o.rmse_over_crlb,
+        o.worst_rmse_over_crlb,
+        o.coverage95,
+        o.gross,
+        o.unresolved,
+    );
+}
+
+/// The last 40 characters of a scenario's name.
+fn short_name(name: &str) -> String {
+    name.chars()
+        .rev()
+        .take(40)
+        .collect::<Vec<_>>()
+        .into_iter()
+        .rev()
+        .collect()
 }
 
 fn print_rounds_header() {
@@ -204,14 +329,7 @@ fn print_rounds_header() {
 }
 
 fn print_rounds_row(name: &str, r: &RoundScore) {
-    let short: String = name
-        .chars()
-        .rev()
-        .take(40)
-        .collect::<Vec<_>>()
-        .into_iter()
-        .rev()
-        .collect();
+    let short = short_name(name);
     println!(
         "rounds: {short:<40} {:>7} {:>6} {:>8.1} {:>9.4} {:>10.4} {:>7.2} {:>7.2} {:>9.3} {:>6.3} {:>10.3} {:>5} {:>9.3} {:>15.2} {:>8.2} {:>11.2} {:>13.2} {:>9.2} {:>8} {:>10}",
         r.rounds,
@@ -296,4 +414,40 @@ fn print_report(ev: &evaluate::Evaluation, wanted: usize, found: usize) {
         "rmse_crlb_ratio={:.3} coverage95={:.3} association_f1={:.4} wrong_attributions={}",
         ev.rmse_crlb_ratio, ev.coverage95, ev.f1, ev.wrong_attributions
     );
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn run(f1: f64, located: usize, rmse_m: f64, crlb_m: f64, coverage95: f64) -> RoundScore {
+        RoundScore {
+            located,
+            pair_f1: f1,
+            rmse_m,
+            crlb_m,
+            coverage95,
+            gross: 1,
+            unresolved: 3,
+            ..RoundScore::default()
+        }
+    }
+
+    #[test]
+    fn runs_over_seeds_pool_their_rounds_and_keep_the_worst() {
+        // 100 rounds at 6 m against a 5 m bound, 300 at 12 m against 5 m.
+        let (a, b) = (
+            run(0.99, 100, 6.0, 5.0, 0.9),
+            run(0.95, 300, 12.0, 5.0, 0.98),
+        );
+        let o = OverSeeds::of(&[&a, &b]);
+        assert_eq!(o.runs, 2);
+        assert!((o.f1_mean - 0.97).abs() < 1e-12);
+        assert_eq!(o.f1_worst, 0.95);
+        // sqrt((100·36 + 300·144) / 400) / 5 = sqrt(117) / 5
+        assert!((o.rmse_over_crlb - 117f64.sqrt() / 5.0).abs() < 1e-12);
+        assert!((o.worst_rmse_over_crlb - 2.4).abs() < 1e-12);
+        assert!((o.coverage95 - 0.96).abs() < 1e-12);
+        assert_eq!((o.gross, o.unresolved), (2, 6));
+    }
 }
