@@ -834,6 +834,8 @@ mod echo_image;
 mod fit_memo;
 mod pulses;
 mod regroup;
+mod same_source;
+mod stragglers;
 mod timing;
 mod untangle;
 use regroup::BatchLog;

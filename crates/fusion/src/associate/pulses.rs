@@ -32,11 +32,11 @@
 //! same stream absorbed as one batch give the same incidents.
 
 use super::regroup::BatchLog;
-use super::timing::{Timing, gate_variance, prediction, pulse_speed};
+use super::timing::Timing;
 use super::{Fusion, MAX_MULTIPATH_DELAY_S, Report, Track, audible_range_m, role};
 use crate::measure::{Measure, chi2_gate, joint_fix};
 use rstar::AABB;
-use std::collections::{HashMap, HashSet};
+use std::collections::HashMap;
 use truce_core::{IncidentId, ObservationId, Timestamp};
 use truce_geo::{LatLon, LocalFrame, within_m};
 use truce_locate::{Pulse, RoundSearch, Surface, find_round};
@@ -61,14 +61,11 @@ pub(super) const MAX_GATE_VARIANCE: f64 = 9.0;
 /// three times too small and a heavy tail, the pulses are not one round (two rounds' pulses
 /// split between sensors can fit somewhere, badly).
 const MAX_ROUND_VARIANCE: f64 = 16.0;
-/// How close (as a share of its gate) a round must predict a pulse another round set aside
-/// to take it from that round.
-const ASIDE_TAKEN_WITHIN: f64 = 0.5;
 /// Most a client's stated timing sigma understates the true one (what the scenarios span).
 const MAX_SIGMA_UNDERSTATEMENT: f64 = 3.0;
 /// Timing agreement a round's pulses must keep at the consensus position, beyond three
 /// sigmas, seconds.
-const TIGHT_TOLERANCE_S: f64 = 0.01;
+pub(super) const TIGHT_TOLERANCE_S: f64 = 0.01;
 /// Sigmas of a round's predicted arrival within which a pulse joins it.
 pub(super) const GATE_SIGMAS: f64 = 4.0;
 /// Most cells one round search evaluates (bounds the cost of a pulse).
@@ -76,16 +73,7 @@ const MAX_SEARCH_CELLS: usize = 20_000;
 /// Most pulses one round keeps set aside (echoes, late paths). Beyond, a pulse waits in the
 /// pool: under dense fire the next rounds' pulses arrive within any round's echo window, and
 /// a revision entry must stay far below the record's 64 KiB.
-const MAX_ASIDE: usize = 40;
-/// How close (as a share of its gate) a round must predict a pulse in another round's fit to
-/// take it.
-const RECLAIM_WITHIN: f64 = 0.25;
-/// How loosely (as a share of its gate) the round holding a pulse must predict it from its
-/// other pulses for another round to take it.
-const RECLAIM_LOOSE: f64 = 0.5;
-/// Largest share of the speed of sound a fit's wind may have (a gale of 34 m/s): bounds how
-/// much wind can change the difference of two travel times.
-const WIND_SHARE: f64 = 0.1;
+pub(super) const MAX_ASIDE: usize = 40;
 /// How early a pulse the fit rejects may be and still stay with the round, set aside, seconds.
 const EARLY_ASIDE_S: f64 = 0.1;
 /// A pool incident gathers pulses for at most this long after its first, seconds, so a
@@ -142,59 +130,6 @@ pub(super) struct Candidate {
     pub(super) holding: Holding,
 }
 
-/// How much later than a located round a pulse would have left its source, seconds, and
-/// how sure that is: from the round's own pulse at the same sensor (no travel time), or from
-/// the round's model (`travel_m` the modelled path).
-struct Delay {
-    s: f64,
-    sigma_s: f64,
-    travel_m: Option<f64>,
-}
-
-/// The sensors of some candidate pulses, each once: by place (where a round heard it) and by
-/// place and height (what a travel time depends on).
-struct Sensors {
-    /// Each place (the sensor's latitude's and longitude's bits).
-    places: Vec<(u64, u64)>,
-    /// Each place and height: the place's index, the height's bits, and a pulse heard there.
-    sensors: Vec<(usize, u64, usize)>,
-    /// Each pulse (an index into the candidates) with its place's and sensor's index.
-    sensed: Vec<(usize, usize, usize)>,
-}
-
-impl Sensors {
-    /// The sensors of `candidates` at indices `among` (pulses only).
-    fn of(candidates: &[Candidate], among: &[usize]) -> Sensors {
-        let mut places: Vec<(u64, u64)> = Vec::new();
-        let mut sensors: Vec<(usize, u64, usize)> = Vec::new();
-        let mut sensed: Vec<(usize, usize, usize)> = Vec::new();
-        for &i in among {
-            let q = &candidates[i].measure;
-            let (Some(key), Measure::Arrival { alt_m, .. }) = (station(q), q) else {
-                continue;
-            };
-            let place = places.iter().position(|k| *k == key).unwrap_or_else(|| {
-                places.push(key);
-                places.len() - 1
-            });
-            let at = (place, alt_m.to_bits());
-            let sensor = sensors
-                .iter()
-                .position(|(k, a, _)| (*k, *a) == at)
-                .unwrap_or_else(|| {
-                    sensors.push((place, at.1, i));
-                    sensors.len() - 1
-                });
-            sensed.push((i, place, sensor));
-        }
-        Sensors {
-            places,
-            sensors,
-            sensed,
-        }
-    }
-}
-
 /// How a round would take a pulse: into its fit, or set aside with a reason.
 pub(super) enum Fit {
     Member,
@@ -228,7 +163,7 @@ impl Track {
     }
 
     /// Whether anything besides arrivals places the incident (bearings, reports, a prior).
-    fn placed_otherwise(&self) -> bool {
+    pub(super) fn placed_otherwise(&self) -> bool {
         self.prior.is_some()
             || self
                 .members
@@ -236,7 +171,7 @@ impl Track {
                 .any(|(_, m)| !matches!(m, Measure::Arrival { .. }))
     }
 
-    fn has_arrivals(&self) -> bool {
+    pub(super) fn has_arrivals(&self) -> bool {
         self.members
             .iter()
             .any(|(_, m)| matches!(m, Measure::Arrival { .. }))
@@ -374,7 +309,7 @@ impl Fusion {
         best.map(|(_, id, how)| (id, how))
     }
 
-    fn same_event_class(&self, track: &Track, r: &Report) -> bool {
+    pub(super) fn same_event_class(&self, track: &Track, r: &Report) -> bool {
         if track.kind != r.kind || track.merged_into.is_some() {
             return false;
         }
@@ -719,174 +654,6 @@ impl Fusion {
         Some((pulses, search))
     }
 
-    /// Rapid fire from one place: the pulses that agree with `required` on one emission time
-    /// as heard from the source of a located round nearby (its position, height and wind),
-    /// when at least `min_stations` sensors do; with `within_s`, only rounds whose emission
-    /// time `required` would follow or precede by no more than that. Timed against a round's
-    /// own pulses (at the sensors it heard) and model (elsewhere), rounds a tenth of a second
-    /// apart are told apart where a search with a generic allowance for wind and temperature
-    /// would blur them.
-    fn same_source(
-        &self,
-        candidates: &[Candidate],
-        required: usize,
-        r: &Report,
-        min_stations: usize,
-        within_s: Option<f64>,
-    ) -> Option<Vec<usize>> {
-        let p = candidates.get(required)?;
-        let Measure::Arrival { sigma_s: sp, .. } = &p.measure else {
-            return None;
-        };
-        let reach = audible_range_m(r.kind);
-        let c_min = truce_locate::speed_of_sound(self.default_temperature_c - 30.0);
-        let t = r.at.unix_seconds();
-        let query = area(p.measure.anchor(), reach, t - reach / c_min - 60.0, t);
-        let c = pulse_speed(&p.measure, self.default_temperature_c);
-        let mut ids: Vec<IncidentId> = self
-            .index
-            .locate_in_envelope_intersecting(&query)
-            .map(|i| i.id)
-            .collect();
-        ids.sort_unstable();
-        // Whatever the round, two of its pulses are no further apart in time than sound needs
-        // between their sensors (the allowances below at their widest, and wind): a cheap,
-        // exact gate before any travel time is computed.
-        let here = LocalFrame::at(p.measure.anchor());
-        let tp = pulse_ns(&p.measure)?;
-        let p_alt = match &p.measure {
-            Measure::Arrival { alt_m, .. } => *alt_m,
-            _ => 0.0,
-        };
-        let possible: Vec<usize> = candidates
-            .iter()
-            .enumerate()
-            .filter(|(_, q)| {
-                let Measure::Arrival {
-                    sensor,
-                    alt_m,
-                    at_ns,
-                    sigma_s: sq,
-                    ..
-                } = &q.measure
-                else {
-                    return false;
-                };
-                let (e, n) = here.to_en(*sensor);
-                let separation = (e * e + n * n + (alt_m - p_alt) * (alt_m - p_alt)).sqrt();
-                let widest = 3.0 * MAX_GATE_VARIANCE.sqrt() * (sq * sq + sp * sp).sqrt()
-                    + TIGHT_TOLERANCE_S
-                    + separation / c * (1.0 + 0.4 * SPEED_UNCERTAINTY + WIND_SHARE);
-                ((*at_ns - tp) as f64 * 1e-9).abs() <= widest
-            })
-            .map(|(i, _)| i)
-            .collect();
-        let Sensors {
-            places,
-            sensors,
-            sensed,
-        } = Sensors::of(candidates, &possible);
-        let &(_, p_place, p_sensor) = sensed.iter().find(|(i, _, _)| *i == required)?;
-        let mut best: Option<(usize, Vec<usize>)> = None;
-        for id in ids {
-            let Some(track) = self.tracks.get(&id) else {
-                continue;
-            };
-            if !self.same_event_class(track, r)
-                || track.pool
-                || track.tentative()
-                || !track.has_arrivals()
-            {
-                continue;
-            }
-            let Some(fix) = &track.fix else { continue };
-            if !within_m(p.measure.anchor(), fix.estimate.center, reach) {
-                continue;
-            }
-            let scale = gate_variance(fix).sqrt();
-            let Some(mut timing) = Timing::of(fix) else {
-                continue;
-            };
-            // At a sensor the round heard, a later round from its source arrives later by
-            // exactly the difference of emission times, whatever the round's position error:
-            // the two pulses' difference needs no travel time. Elsewhere the round's model
-            // times the pulse, from its travel time to each sensor, found once.
-            let heard = track.heard_pulses();
-            let heard_at: Vec<Option<(i128, f64)>> =
-                places.iter().map(|k| heard.get(k).copied()).collect();
-            let travel: Vec<Option<(f64, f64)>> = sensors
-                .iter()
-                .map(|(place, _, i)| {
-                    heard_at[*place]
-                        .is_none()
-                        .then(|| timing.travel(&candidates[*i].measure, c))
-                        .flatten()
-                        .map(|(t, d, _)| (t, d))
-                })
-                .collect();
-            let delay = |i: usize, place: usize, sensor: usize| -> Option<Delay> {
-                let Measure::Arrival { at_ns, sigma_s, .. } = &candidates[i].measure else {
-                    return None;
-                };
-                if let Some((at_ref, sigma_ref)) = heard_at[place] {
-                    return Some(Delay {
-                        s: (*at_ns - at_ref) as f64 * 1e-9,
-                        sigma_s: (sigma_s * sigma_s + sigma_ref * sigma_ref).sqrt(),
-                        travel_m: None,
-                    });
-                }
-                let (t, d) = travel[sensor]?;
-                Some(Delay {
-                    s: timing.since_emission(&candidates[i].measure)? - t,
-                    sigma_s: *sigma_s,
-                    travel_m: Some(d),
-                })
-            };
-            let Some(dp) = delay(required, p_place, p_sensor) else {
-                continue;
-            };
-            if within_s.is_some_and(|w| dp.s.abs() > w) {
-                continue;
-            }
-            // The nearest pulse per place (the required one wherever it agrees).
-            let mut per_place: Vec<Option<(f64, usize)>> = vec![None; places.len()];
-            for &(i, place, sensor) in &sensed {
-                let Some(dq) = delay(i, place, sensor) else {
-                    continue;
-                };
-                let off = (dq.s - dp.s).abs();
-                let modelled = match (dq.travel_m, dp.travel_m) {
-                    (Some(a), Some(b)) => (a - b).abs(),
-                    (Some(a), None) | (None, Some(a)) => a,
-                    (None, None) => 0.0,
-                };
-                let allowed =
-                    3.0 * scale * (dq.sigma_s * dq.sigma_s + dp.sigma_s * dp.sigma_s).sqrt()
-                        + TIGHT_TOLERANCE_S
-                        + 0.4 * SPEED_UNCERTAINTY * modelled / c;
-                if off > allowed {
-                    continue;
-                }
-                match &mut per_place[place] {
-                    Some(e) if off < e.0 || i == required => *e = (off, i),
-                    Some(_) => {}
-                    slot @ None => *slot = Some((off, i)),
-                }
-            }
-            let members: Vec<usize> = per_place.iter().flatten().map(|(_, i)| *i).collect();
-            if members.len() >= min_stations
-                && members.contains(&required)
-                && best.as_ref().is_none_or(|(n, _)| members.len() > *n)
-            {
-                best = Some((members.len(), members));
-            }
-        }
-        best.map(|(_, mut m)| {
-            m.sort_unstable();
-            m
-        })
-    }
-
     /// A tentative round among `candidates` that pulse `required` extends: its active pulses
     /// and this one, at a sensor it has not heard, fit one round soundly with the pulse in the
     /// fit. (A round of a few sensors predicts no pulse, and the search over the plane may
@@ -956,7 +723,12 @@ impl Fusion {
 
     /// Moves `chosen` into round `home` (from the pool, from rounds' aside lists, from
     /// tentative rounds), refits it, and settles what the others have left.
-    fn take_pulses(&mut self, home: IncidentId, chosen: &[&Candidate], log: &mut BatchLog) {
+    pub(super) fn take_pulses(
+        &mut self,
+        home: IncidentId,
+        chosen: &[&Candidate],
+        log: &mut BatchLog,
+    ) {
         let mut holders: Vec<IncidentId> = Vec::new();
         for c in chosen {
             if c.holder == home && c.holding != Holding::Aside {
@@ -1148,267 +920,6 @@ impl Fusion {
             self.back_to_pool_if_unplaced(id, MIN_STATIONS);
         }
         self.reindex(id);
-    }
-
-    /// Pool pulses that round `id` now predicts: into its fit when their sensor is not in it
-    /// yet, set aside when they are its echoes or came the long way.
-    pub(super) fn gather_stragglers(&mut self, id: IncidentId, log: &mut BatchLog) {
-        let Some(track) = self.tracks.get(&id) else {
-            return;
-        };
-        if track.pool || track.tentative() {
-            return;
-        }
-        let Some(fix) = &track.fix else { return };
-        let timed = fix.emission_ns.is_some();
-        let r = Report {
-            kind: track.kind,
-            subkind: track.subkind,
-            weapon: track.weapon,
-            count: track.count,
-            at: track.first_seen,
-        };
-        let probe = Measure::Point {
-            at: fix.estimate.center,
-            cov: fix.estimate.cov,
-        };
-        let candidates: Vec<Candidate> = self.search_candidates_at(&r, &probe, track, id);
-        if !timed {
-            // Placed by bearings or reports only: the pulse whose time best matches the
-            // reports' time plus the sound's travel times it; the rest then follow by
-            // prediction.
-            let first = candidates
-                .iter()
-                .filter(|c| self.arrival_timed(track, &c.measure))
-                .min_by_key(|c| (pulse_ns(&c.measure), c.obs));
-            if let Some(c) = first.cloned() {
-                self.take_pulses(id, &[&c], log);
-                self.settle(id, log);
-                if self
-                    .tracks
-                    .get(&id)
-                    .and_then(|t| t.fix.as_ref())
-                    .is_some_and(|f| f.emission_ns.is_some())
-                {
-                    self.gather_stragglers(id, log);
-                }
-            }
-            return;
-        }
-        let mut members = Vec::new();
-        let mut asides = Vec::new();
-        let mut contested = Vec::new();
-        let Some(mut timing) = Timing::of(fix) else {
-            return;
-        };
-        let heard = track.active_stations();
-        for c in candidates {
-            match track.predicts_by(&mut timing, &heard, &c.measure, self.default_temperature_c) {
-                // In another round's fit: weighed below against that fit without it.
-                Some((score, Fit::Member)) if c.holding == Holding::Fitted => {
-                    if score <= RECLAIM_WITHIN {
-                        contested.push((score, c));
-                    }
-                }
-                // Another round's echo is taken only where this round predicts it closely.
-                Some((score, Fit::Member))
-                    if c.holding != Holding::Aside || score <= ASIDE_TAKEN_WITHIN =>
-                {
-                    members.push((score, c));
-                }
-                Some((score, Fit::Aside(reason)))
-                    if (c.holding == Holding::Pool || self.explains_better(score, &c))
-                        && track.aside.len() + asides.len() < MAX_ASIDE =>
-                {
-                    asides.push((c, reason));
-                }
-                Some((_, Fit::Aside(_) | Fit::Member)) | None => {}
-            }
-        }
-        for (score, c) in contested {
-            if self.explains_only_loosely(&c) {
-                members.push((score, c));
-            }
-        }
-        if members.is_empty() && asides.is_empty() {
-            return;
-        }
-        let mut holders = Vec::new();
-        for (c, reason) in asides {
-            if let Some(holder) = self.tracks.get_mut(&c.holder) {
-                holder.members.retain(|(o, _)| *o != c.obs);
-                holder.aside.retain(|(o, _, _)| *o != c.obs);
-            }
-            if let Some(track) = self.tracks.get_mut(&id) {
-                track.aside.push((c.obs, c.measure, reason));
-            }
-            log.moved(c.obs, c.holder, id);
-            holders.push(c.holder);
-        }
-        // One at a time, best predicted first: each must keep the fit plausible, and a round
-        // is heard once at a sensor (a second pulse there is an echo or another round's).
-        members.sort_by(|a, b| a.0.total_cmp(&b.0).then(a.1.obs.cmp(&b.1.obs)));
-        let mut accepted: Vec<&Candidate> = Vec::new();
-        let mut taken = HashSet::new();
-        for (_, c) in &members {
-            let Some(track) = self.tracks.get(&id) else {
-                break;
-            };
-            if station(&c.measure).is_some_and(|s| taken.contains(&s)) {
-                continue;
-            }
-            // Turned down, a pulse is weighed again once the round holds other pulses.
-            let held = track.members.len() + accepted.len();
-            if track.turned_down.get(&c.obs) == Some(&held) {
-                continue;
-            }
-            let mut all: Vec<&Measure> = track.members.iter().map(|(_, m)| m).collect();
-            all.extend(accepted.iter().map(|a| &a.measure));
-            all.push(&c.measure);
-            let mut key: Vec<ObservationId> = track.members.iter().map(|(o, _)| *o).collect();
-            key.extend(accepted.iter().map(|a| a.obs));
-            key.push(c.obs);
-            let fix =
-                self.cluster_fits
-                    .fit(key, &all, track.prior.as_ref(), self.default_temperature_c);
-            if fix.as_ref().is_some_and(sound) {
-                taken.extend(station(&c.measure));
-                accepted.push(c);
-            } else if let Some(track) = self.tracks.get_mut(&id) {
-                track.turned_down.insert(c.obs, held);
-            }
-        }
-        if !accepted.is_empty() {
-            self.take_pulses(id, &accepted, log);
-            self.settle(id, log);
-        }
-        holders.sort_unstable();
-        holders.dedup();
-        for h in holders {
-            self.after_losing(h, id, log);
-        }
-        self.reindex(id);
-    }
-
-    /// Whether the round whose fit holds pulse `c` predicts it only loosely (beyond
-    /// [`RECLAIM_LOOSE`] of its gate) from its other pulses, which still fit one round.
-    pub(super) fn explains_only_loosely(&mut self, c: &Candidate) -> bool {
-        let Some(holder) = self.tracks.get(&c.holder) else {
-            return false;
-        };
-        let rest: Vec<&(ObservationId, Measure)> =
-            holder.members.iter().filter(|(o, _)| *o != c.obs).collect();
-        let key = rest.iter().map(|(o, _)| *o).collect();
-        let refs: Vec<&Measure> = rest.iter().map(|(_, m)| m).collect();
-        let temperature = self.default_temperature_c;
-        let Some(fix) = self
-            .cluster_fits
-            .fit(key, &refs, holder.prior.as_ref(), temperature)
-        else {
-            return false;
-        };
-        sound(&fix)
-            && prediction(&fix, &c.measure, temperature)
-                .is_some_and(|(r, gate)| r.abs() / gate > RECLAIM_LOOSE)
-    }
-
-    /// Whether a round that would set pulse `c` aside with `score` explains it better than the
-    /// round holding it aside now (a late path of its own before another round's echo).
-    fn explains_better(&self, score: f64, c: &Candidate) -> bool {
-        c.holding == Holding::Aside
-            && self.tracks.get(&c.holder).is_some_and(|h| {
-                h.predicts(&c.measure, self.default_temperature_c)
-                    .is_none_or(|(theirs, _)| score < theirs)
-            })
-    }
-
-    /// The pulses a located round (`id`, `track`) may gather, within earshot and in its time:
-    /// the pool's, and the active pulses of arrival-only rounds fewer sensors agree on (a
-    /// round that formed from the wrong mix of pulses while they were arriving gives them up
-    /// to the round that predicts them).
-    fn search_candidates_at(
-        &self,
-        r: &Report,
-        probe: &Measure,
-        track: &Track,
-        id: IncidentId,
-    ) -> Vec<Candidate> {
-        let heard = track.active_stations();
-        let strength = heard.len();
-        let timed = track.fix.as_ref().is_some_and(|f| f.emission_ns.is_some());
-        let reach = audible_range_m(r.kind);
-        let c_min = truce_locate::speed_of_sound(self.default_temperature_c - 30.0);
-        let t0 = track
-            .fix
-            .as_ref()
-            .and_then(|f| f.emission_ns)
-            .map_or(track.first_seen.unix_seconds(), |t| t as f64 * 1e-9);
-        let t1 = t0 + reach / c_min + MAX_MULTIPATH_DELAY_S + 1.0;
-        let query = area(probe.anchor(), reach, t0, t1);
-        let mut ids: Vec<IncidentId> = self
-            .index
-            .locate_in_envelope_intersecting(&query)
-            .map(|i| i.id)
-            .collect();
-        ids.sort_unstable();
-        let mut out = Vec::new();
-        for hid in ids {
-            let Some(holder) = self.tracks.get(&hid) else {
-                continue;
-            };
-            if hid == id || !self.same_event_class(holder, r) {
-                continue;
-            }
-            let mut offer = |obs: ObservationId, q: &Measure, holding: Holding| {
-                let in_time = pulse_ns(q).is_some_and(|t| {
-                    let t = t as f64 * 1e-9;
-                    (t0..=t1).contains(&t)
-                });
-                if in_time && within_m(q.anchor(), probe.anchor(), reach) {
-                    out.push(Candidate {
-                        obs,
-                        measure: q.clone(),
-                        holder: hid,
-                        holding,
-                    });
-                }
-            };
-            // What another round set aside (as its echo, or late) is in none of its fit: a
-            // round many sensors agree on that predicts it as its own takes it.
-            if timed && strength >= STRONG_STATIONS {
-                for (obs, q, _) in &holder.aside {
-                    offer(*obs, q, Holding::Aside);
-                }
-            }
-            let holding = if holder.pool {
-                Holding::Pool
-            } else if timed
-                && holder.has_arrivals()
-                && !holder.placed_otherwise()
-                && holder.active_stations().len() < strength
-            {
-                Holding::Tentative
-            } else if timed
-                && strength >= STRONG_STATIONS
-                && holder.has_arrivals()
-                && !holder.placed_otherwise()
-                && holder.fix.as_ref().is_some_and(|f| f.emission_ns.is_some())
-            {
-                Holding::Fitted
-            } else {
-                continue;
-            };
-            for (obs, q) in &holder.members {
-                // Another round's fitted pulse is only ever taken at a sensor this one has
-                // not heard (there it would be a second pulse: an echo, never taken).
-                let fitted_here =
-                    holding == Holding::Fitted && station(q).is_some_and(|s| heard.contains(&s));
-                if matches!(q, Measure::Arrival { .. }) && !fitted_here {
-                    offer(*obs, q, holding);
-                }
-            }
-        }
-        out
     }
 }
 
