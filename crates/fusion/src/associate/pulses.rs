@@ -397,12 +397,7 @@ impl Fusion {
             pulse_ns(q).is_some_and(|tq| ((tq - t_ns) as f64 * 1e-9).abs() <= horizon_s)
                 && within_m(q.anchor(), m.anchor(), 2.0 * reach)
         };
-        let mut ids: Vec<IncidentId> = self
-            .index
-            .locate_in_envelope_intersecting(&query)
-            .map(|i| i.id)
-            .collect();
-        ids.sort_unstable();
+        let ids = self.ids_in(&query);
         for id in ids {
             let Some(track) = self.tracks.get(&id) else {
                 continue;

@@ -199,6 +199,18 @@ impl Fusion {
         }
     }
 
+    /// The incidents indexed under a box meeting `query`, in id order (so every walk over
+    /// them is deterministic).
+    pub(super) fn ids_in(&self, query: &rstar::AABB<[f64; 3]>) -> Vec<IncidentId> {
+        let mut ids: Vec<IncidentId> = self
+            .index
+            .locate_in_envelope_intersecting(query)
+            .map(|i| i.id)
+            .collect();
+        ids.sort_unstable();
+        ids
+    }
+
     pub(super) fn unindex(&mut self, id: IncidentId) {
         if let Some(track) = self.tracks.get_mut(&id)
             && let Some(env) = track.indexed.take()

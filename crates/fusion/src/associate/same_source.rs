@@ -11,7 +11,6 @@ use super::pulses::{
 use super::timing::{Timing, gate_variance, pulse_speed};
 use super::{Fusion, Report, audible_range_m};
 use crate::measure::Measure;
-use truce_core::IncidentId;
 use truce_geo::{LocalFrame, within_m};
 
 /// Largest share of the speed of sound a fit's wind may have (a gale of 34 m/s): bounds how
@@ -96,12 +95,7 @@ impl Fusion {
         let t = r.at.unix_seconds();
         let query = area(p.measure.anchor(), reach, t - reach / c_min - 60.0, t);
         let c = pulse_speed(&p.measure, self.default_temperature_c);
-        let mut ids: Vec<IncidentId> = self
-            .index
-            .locate_in_envelope_intersecting(&query)
-            .map(|i| i.id)
-            .collect();
-        ids.sort_unstable();
+        let ids = self.ids_in(&query);
         // Whatever the round, two of its pulses are no further apart in time than sound needs
         // between their sensors (the allowances below at their widest, and wind): a cheap,
         // exact gate before any travel time is computed.
