@@ -231,6 +231,18 @@ pub struct JointFix {
     pub wind_m_s: Option<[f64; 2]>,
 }
 
+impl JointFix {
+    /// Of `items`, the measurements this fix was fitted from (in the order given), those it
+    /// used: every one but the excluded.
+    pub fn used<'a, T>(&'a self, items: &'a [T]) -> impl Iterator<Item = &'a T> + 'a {
+        items
+            .iter()
+            .enumerate()
+            .filter(|(i, _)| !self.excluded.iter().any(|(x, _, _)| x == i))
+            .map(|(_, item)| item)
+    }
+}
+
 /// Measurements in a local east-north frame, as `truce-locate` takes them.
 struct Local {
     frame: LocalFrame,

@@ -97,22 +97,10 @@ impl Track {
     /// This round as [`echoes_of`] sees it; `None` without a fit.
     fn heard(&self) -> Option<Heard<'_>> {
         let fix = self.fix.as_ref()?;
-        let excluded: Vec<usize> = fix.excluded.iter().map(|(i, _, _)| *i).collect();
         Some(Heard {
             fix,
-            active: self
-                .members
-                .iter()
-                .enumerate()
-                .filter(|(i, _)| !excluded.contains(i))
-                .map(|(_, (_, m))| m)
-                .collect(),
-            held: self
-                .members
-                .iter()
-                .map(|(_, m)| m)
-                .chain(self.aside.iter().map(|(_, m, _)| m))
-                .collect(),
+            active: fix.used(&self.members).map(|(_, m)| m).collect(),
+            held: self.held().collect(),
         })
     }
 }
@@ -122,14 +110,12 @@ impl Fusion {
     /// ([`echoes_of`]) into that round: its pulses join the earlier round, whose fit sets
     /// them aside, and it is merged into it. Whether any was.
     pub(super) fn fold_echo_rounds(&mut self, burst: &[IncidentId], log: &mut BatchLog) -> bool {
-        let now_ns = latest_pulse_ns(burst.iter().filter_map(|b| self.tracks.get(b)).flat_map(
-            |t| {
-                t.members
-                    .iter()
-                    .map(|(_, m)| m)
-                    .chain(t.aside.iter().map(|(_, m, _)| m))
-            },
-        ));
+        let now_ns = latest_pulse_ns(
+            burst
+                .iter()
+                .filter_map(|b| self.tracks.get(b))
+                .flat_map(Track::held),
+        );
         let Some(now_ns) = now_ns else { return false };
         let temperature = self.default_temperature_c;
         let mut folded = false;

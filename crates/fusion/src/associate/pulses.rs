@@ -144,18 +144,28 @@ impl Track {
         out
     }
 
-    /// The time and sigma of the pulse each sensor in the fit heard.
-    pub(super) fn heard_pulses(&self) -> HashMap<(u64, u64), (i128, f64)> {
-        let excluded: Vec<usize> = self
-            .fix
-            .iter()
-            .flat_map(|f| f.excluded.iter().map(|(i, _, _)| *i))
-            .collect();
+    /// The members the fit uses (all of them without a fit).
+    pub(super) fn used_members(&self) -> impl Iterator<Item = &(ObservationId, Measure)> + '_ {
+        let fitted = self.fix.as_ref().map(|f| f.used(&self.members));
+        let unfitted = self.fix.is_none().then(|| self.members.iter());
+        fitted
+            .into_iter()
+            .flatten()
+            .chain(unfitted.into_iter().flatten())
+    }
+
+    /// Every measurement the incident holds: its members, then what it set aside.
+    pub(super) fn held(&self) -> impl Iterator<Item = &Measure> + '_ {
         self.members
             .iter()
-            .enumerate()
-            .filter(|(i, _)| !excluded.contains(i))
-            .filter_map(|(_, (_, m))| match m {
+            .map(|(_, m)| m)
+            .chain(self.aside.iter().map(|(_, m, _)| m))
+    }
+
+    /// The time and sigma of the pulse each sensor in the fit heard.
+    pub(super) fn heard_pulses(&self) -> HashMap<(u64, u64), (i128, f64)> {
+        self.used_members()
+            .filter_map(|(_, m)| match m {
                 Measure::Arrival { at_ns, sigma_s, .. } => Some((station(m)?, (*at_ns, *sigma_s))),
                 _ => None,
             })
@@ -498,13 +508,7 @@ impl Fusion {
             {
                 return;
             }
-            let excluded: Vec<usize> = fix.excluded.iter().map(|(i, _, _)| *i).collect();
-            let kept: Vec<&Candidate> = chosen
-                .iter()
-                .enumerate()
-                .filter(|(i, _)| !excluded.contains(i))
-                .map(|(_, c)| *c)
-                .collect();
+            let kept: Vec<&Candidate> = fix.used(&chosen).copied().collect();
             let heard = |c: &&Candidate| within_m(c.measure.anchor(), fix.estimate.center, reach);
             if kept.iter().all(heard) {
                 break (kept, fix);

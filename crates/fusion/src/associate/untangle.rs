@@ -491,14 +491,8 @@ impl Fusion {
             .filter_map(|b| {
                 let track = self.tracks.get(b)?;
                 let fix = track.fix.as_ref()?;
-                let excluded: Vec<usize> = fix.excluded.iter().map(|(i, _, _)| *i).collect();
-                let active: Vec<ObservationId> = track
-                    .members
-                    .iter()
-                    .enumerate()
-                    .filter(|(i, _)| !excluded.contains(i))
-                    .map(|(_, (o, _))| *o)
-                    .collect();
+                let active: Vec<ObservationId> =
+                    fix.used(&track.members).map(|(o, _)| *o).collect();
                 let mut idx: Vec<usize> = pulses
                     .iter()
                     .enumerate()
@@ -669,10 +663,7 @@ impl Fusion {
             return;
         };
         let times: Vec<Timestamp> = track
-            .members
-            .iter()
-            .map(|(_, m)| m)
-            .chain(track.aside.iter().map(|(_, m, _)| m))
+            .held()
             .filter_map(|m| pulse_ns(m).and_then(Timestamp::from_unix_nanos))
             .collect();
         if let (Some(lo), Some(hi)) = (times.iter().min(), times.iter().max()) {
@@ -694,15 +685,9 @@ fn fold_echo_clusters(
         return (0, 0.0);
     };
     fn heard<'a>((idx, fix): &'a (Vec<usize>, JointFix), pulses: &'a [Held]) -> Heard<'a> {
-        let excluded: Vec<usize> = fix.excluded.iter().map(|(i, _, _)| *i).collect();
         Heard {
             fix,
-            active: idx
-                .iter()
-                .enumerate()
-                .filter(|(k, _)| !excluded.contains(k))
-                .map(|(_, &i)| &pulses[i].measure)
-                .collect(),
+            active: fix.used(idx).map(|&i| &pulses[i].measure).collect(),
             held: idx.iter().map(|&i| &pulses[i].measure).collect(),
         }
     }
