@@ -622,13 +622,24 @@ fn robust_fit(mut problem: Problem) -> Result<Fix, LocateError> {
             if trial.residuals() <= trial.unknowns() {
                 continue;
             }
-            if let Ok(s) = best_fit(&trial, seed)
+            // From the fit of all (the nearest minimum: how far the fit leans on what was
+            // left out); the one chosen is then fitted from every start below.
+            let fitted = match seed {
+                Some(x) => trial.fit(x).or_else(|_| best_fit(&trial, seed)),
+                None => best_fit(&trial, None),
+            };
+            if let Ok(s) = fitted
                 && best.as_ref().is_none_or(|(_, _, b)| s.chi2 < b.chi2)
             {
                 best = Some((left, trial, s));
             }
         }
         let Some((left, trial, s)) = best else { break };
+        // Without it the fit may have a better minimum than the nearest one.
+        let s = match best_fit(&trial, Some(s.p)) {
+            Ok(b) if b.chi2 < s.chi2 => b,
+            _ => s,
+        };
         // Too small a discrepancy to be anything but noise the stated sigma underrates.
         let small = match left {
             Left::Arrival(i) => {
