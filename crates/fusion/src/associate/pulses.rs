@@ -139,8 +139,12 @@ pub(super) enum Fit {
 impl Track {
     /// The stations of the arrivals the fit uses, sorted.
     pub(super) fn active_stations(&self) -> Vec<(u64, u64)> {
-        let mut out: Vec<(u64, u64)> = self.heard_pulses().into_keys().collect();
+        let mut out: Vec<(u64, u64)> = self
+            .used_members()
+            .filter_map(|(_, m)| station(m))
+            .collect();
         out.sort_unstable();
+        out.dedup();
         out
     }
 

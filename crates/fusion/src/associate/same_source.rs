@@ -26,6 +26,35 @@ struct Delay {
     travel_m: Option<f64>,
 }
 
+impl Delay {
+    /// Pulse `m`'s delay after the round timed by `timing`: against `heard` (the time and
+    /// sigma of the round's own pulse at `m`'s sensor) when it heard one, else against the
+    /// travel time `travel` (seconds, and the path in metres) its model gives.
+    fn of(
+        m: &Measure,
+        heard: Option<(i128, f64)>,
+        travel: Option<(f64, f64)>,
+        timing: &Timing,
+    ) -> Option<Delay> {
+        let Measure::Arrival { at_ns, sigma_s, .. } = m else {
+            return None;
+        };
+        if let Some((at_ref, sigma_ref)) = heard {
+            return Some(Delay {
+                s: (*at_ns - at_ref) as f64 * 1e-9,
+                sigma_s: (sigma_s * sigma_s + sigma_ref * sigma_ref).sqrt(),
+                travel_m: None,
+            });
+        }
+        let (t, d) = travel?;
+        Some(Delay {
+            s: timing.since_emission(m)? - t,
+            sigma_s: *sigma_s,
+            travel_m: Some(d),
+        })
+    }
+}
+
 /// The sensors of some candidate pulses, each once: by place (where a round heard it) and by
 /// place and height (what a travel time depends on).
 struct Sensors {
@@ -133,7 +162,7 @@ impl Fusion {
             sensors,
             sensed,
         } = Sensors::of(candidates, &possible);
-        let &(_, p_place, p_sensor) = sensed.iter().find(|(i, _, _)| *i == required)?;
+        let &(_, p_place, _) = sensed.iter().find(|(i, _, _)| *i == required)?;
         let mut best: Option<(usize, Vec<usize>)> = None;
         for id in ids {
             let Some(track) = self.tracks.get(&id) else {
@@ -159,6 +188,19 @@ impl Fusion {
             // the two pulses' difference needs no travel time. Elsewhere the round's model
             // times the pulse, from its travel time to each sensor, found once.
             let heard = track.heard_pulses();
+            // The required pulse first: most rounds nearby are not its burst's.
+            let p_heard = heard.get(&places[p_place]).copied();
+            let p_travel = if p_heard.is_none() {
+                timing.travel(&p.measure, c).map(|(t, d, _)| (t, d))
+            } else {
+                None
+            };
+            let Some(dp) = Delay::of(&p.measure, p_heard, p_travel, &timing) else {
+                continue;
+            };
+            if within_s.is_some_and(|w| dp.s.abs() > w) {
+                continue;
+            }
             let heard_at: Vec<Option<(i128, f64)>> =
                 places.iter().map(|k| heard.get(k).copied()).collect();
             let travel: Vec<Option<(f64, f64)>> = sensors
@@ -171,34 +213,15 @@ impl Fusion {
                         .map(|(t, d, _)| (t, d))
                 })
                 .collect();
-            let delay = |i: usize, place: usize, sensor: usize| -> Option<Delay> {
-                let Measure::Arrival { at_ns, sigma_s, .. } = &candidates[i].measure else {
-                    return None;
-                };
-                if let Some((at_ref, sigma_ref)) = heard_at[place] {
-                    return Some(Delay {
-                        s: (*at_ns - at_ref) as f64 * 1e-9,
-                        sigma_s: (sigma_s * sigma_s + sigma_ref * sigma_ref).sqrt(),
-                        travel_m: None,
-                    });
-                }
-                let (t, d) = travel[sensor]?;
-                Some(Delay {
-                    s: timing.since_emission(&candidates[i].measure)? - t,
-                    sigma_s: *sigma_s,
-                    travel_m: Some(d),
-                })
-            };
-            let Some(dp) = delay(required, p_place, p_sensor) else {
-                continue;
-            };
-            if within_s.is_some_and(|w| dp.s.abs() > w) {
-                continue;
-            }
             // The nearest pulse per place (the required one wherever it agrees).
             let mut per_place: Vec<Option<(f64, usize)>> = vec![None; places.len()];
             for &(i, place, sensor) in &sensed {
-                let Some(dq) = delay(i, place, sensor) else {
+                let Some(dq) = Delay::of(
+                    &candidates[i].measure,
+                    heard_at[place],
+                    travel[sensor],
+                    &timing,
+                ) else {
                     continue;
                 };
                 let off = (dq.s - dp.s).abs();
