@@ -397,8 +397,9 @@ impl Problem<'_> {
     /// The position covariance at `p` that does not trust the stated sigmas' proportions:
     /// the sandwich `A⁻¹ B A⁻¹` with `A` the information and `B` the measurements' squared
     /// residuals, each over its leverage (HC3, MacKinnon & White 1985), the priors and points
-    /// taken at their stated information. `None` when `A` is singular.
-    pub fn sandwich(&self, p: &Vector) -> Option<Cov2> {
+    /// taken at their stated information; with the source height's variance from the same
+    /// sandwich when the height is an unknown (m²). `None` when `A` is singular.
+    pub fn sandwich(&self, p: &Vector) -> Option<(Cov2, Option<f64>)> {
         let k = self.unknowns();
         let normal = self.normal(p);
         let inv = inverse(&normal.info, k)?;
@@ -437,7 +438,11 @@ impl Problem<'_> {
             en: 0.5 * (row(0, 1) + row(1, 0)),
             nn: row(1, 1),
         };
-        (cov.ee > 0.0 && cov.nn > 0.0 && cov.det() > 0.0 && cov.det().is_finite()).then_some(cov)
+        let height = (self.height_free() && k >= 4)
+            .then(|| row(3, 3))
+            .filter(|v| *v > 0.0 && v.is_finite());
+        (cov.ee > 0.0 && cov.nn > 0.0 && cov.det() > 0.0 && cov.det().is_finite())
+            .then_some((cov, height))
     }
 
     /// For each measurement in use, about how much chi² falls when it is left out and the rest

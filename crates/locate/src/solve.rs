@@ -370,6 +370,18 @@ fn student_ratio(dof: i32) -> f64 {
     2.0 * f / 5.991_464_547
 }
 
+/// The 97.5% point of Student's t with `dof` degrees of freedom over the normal's (1.96): how
+/// much wider a two-sided 95% interval is when its variance comes from the residuals
+/// (Cornish–Fisher expansion, within 1% from 3 degrees of freedom).
+fn student_t_ratio(dof: i32) -> f64 {
+    let nu = f64::from(dof.max(1));
+    let z: f64 = 1.959_963_985;
+    let t = z
+        + (z.powi(3) + z) / (4.0 * nu)
+        + (5.0 * z.powi(5) + 16.0 * z.powi(3) + 3.0 * z) / (96.0 * nu * nu);
+    t / z
+}
+
 /// The check of the stated noise against the residuals: the covariance is scaled by the
 /// residual variance (times the F/chi² quantile ratio) when the residuals scatter clearly more
 /// than stated (chi² past its median), never shrunk.
@@ -440,9 +452,18 @@ fn to_fix(problem: &Problem, s: Solution, excluded: Vec<Exclusion>) -> Fix {
     let others = alternatives(problem, &s);
     let timed = problem.timed();
     let u = uncertainty(s.chi2, s.dof);
+    let sandwich = (timed && !u.unchecked)
+        .then(|| problem.sandwich(&s.p))
+        .flatten();
     let height = timed.then(|| match (&problem.surface, problem.height_free()) {
         (Some(surface), true) => {
-            let sigma = s.height_sigma.map(|h| h * u.scale.sqrt());
+            // The model's sigma scaled by the residuals, and never below the sandwich's (whose
+            // variance comes from the residuals too: Student's t, not the normal, bounds it).
+            let stated = s.height_sigma.map(|h| h * u.scale.sqrt());
+            let sigma = match sandwich.and_then(|(_, h)| h) {
+                Some(hc) => stated.map(|h| h.max(student_t_ratio(s.dof) * hc.sqrt())),
+                None => stated,
+            };
             let resolved = sigma.is_some_and(|h| h < 0.5 * surface.sigma_m);
             HeightFix {
                 up_m: s.p[3],
@@ -467,11 +488,8 @@ fn to_fix(problem: &Problem, s: Solution, excluded: Vec<Exclusion>) -> Fix {
     // Arrivals only: their sigmas are the clients' guesses per sensor, and a fix of bearings and
     // reports (few rows, often restored later from its estimate as a point) keeps the single
     // factor.
-    let sandwich = (timed && !u.unchecked)
-        .then(|| problem.sandwich(&s.p))
-        .flatten();
     let mut cov = match sandwich {
-        Some(hc) => contain(hc, s.cov),
+        Some((hc, _)) => contain(hc, s.cov),
         None => s.cov.scaled(u.scale),
     };
     // Another position the data cannot tell from this one, or where the source would be if
