@@ -136,9 +136,17 @@ pub fn evaluate_rounds(
             .iter()
             .flat_map(|(t, k)| t.rounds[*k].echoes.iter().copied())
             .collect();
+        let late: std::collections::HashSet<uuid::Uuid> = rounds
+            .iter()
+            .flat_map(|(t, k)| t.rounds[*k].late.iter().copied())
+            .collect();
+        let noise: std::collections::HashSet<uuid::Uuid> =
+            truth.iter().flat_map(|t| t.noise.iter().copied()).collect();
         print_wrong_pairs(
             &class_of,
             &echoes,
+            &late,
+            &noise,
             decided,
             incidents,
             &cells,
@@ -368,6 +376,8 @@ fn majority_incidents(
 fn print_wrong_pairs(
     class_of: &HashMap<uuid::Uuid, usize>,
     echoes: &std::collections::HashSet<uuid::Uuid>,
+    late: &std::collections::HashSet<uuid::Uuid>,
+    noise: &std::collections::HashSet<uuid::Uuid>,
     decided: &HashMap<uuid::Uuid, Decided>,
     incidents: &HashMap<IncidentId, IncidentEstimate>,
     cells: &HashMap<(usize, IncidentId), u64>,
@@ -452,6 +462,36 @@ fn print_wrong_pairs(
         *strays.entry(what).or_default() += 1;
     }
     eprintln!("strays (pulses away from their round's incident, unresolved aside): {strays:?}");
+    let mut unres: std::collections::BTreeMap<String, u64> = std::collections::BTreeMap::new();
+    for (u, class) in class_of {
+        let Some(d) = decided.get(u) else { continue };
+        if !incidents.get(&d.incident_id).is_some_and(|e| e.unresolved) {
+            continue;
+        }
+        let kind = if echoes.contains(u) {
+            "echo"
+        } else if late.contains(u) {
+            "late"
+        } else if noise.contains(u) {
+            "noise"
+        } else {
+            "direct"
+        };
+        let homed = match majority.get(class) {
+            Some((_, h)) if located(h) => {
+                let heard_there = station(d).is_some_and(|s| heard.contains(&(*h, s)));
+                if heard_there {
+                    "home heard sensor"
+                } else {
+                    "home not at sensor"
+                }
+            }
+            Some(_) => "home unlocated",
+            None => "no home",
+        };
+        *unres.entry(format!("{kind}/{homed}")).or_default() += 1;
+    }
+    eprintln!("unresolved: {unres:?}");
     eprintln!(
         "wrong pairs: {} in located incidents ({} within their fits), {} in unlocated ones, of \
          {predicted} pairs; {unresolved} round pulses left unresolved",
