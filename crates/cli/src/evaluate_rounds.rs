@@ -132,21 +132,20 @@ pub fn evaluate_rounds(
             "pulse pairs: precision {:.4} recall {:.4}",
             score.pair_precision, score.pair_recall
         );
-        let echoes: std::collections::HashSet<uuid::Uuid> = rounds
-            .iter()
-            .flat_map(|(t, k)| t.rounds[*k].echoes.iter().copied())
-            .collect();
-        let late: std::collections::HashSet<uuid::Uuid> = rounds
-            .iter()
-            .flat_map(|(t, k)| t.rounds[*k].late.iter().copied())
-            .collect();
-        let noise: std::collections::HashSet<uuid::Uuid> =
-            truth.iter().flat_map(|t| t.noise.iter().copied()).collect();
+        let kinds = PulseKinds {
+            echoes: rounds
+                .iter()
+                .flat_map(|(t, k)| t.rounds[*k].echoes.iter().copied())
+                .collect(),
+            late: rounds
+                .iter()
+                .flat_map(|(t, k)| t.rounds[*k].late.iter().copied())
+                .collect(),
+            noise: truth.iter().flat_map(|t| t.noise.iter().copied()).collect(),
+        };
         print_wrong_pairs(
             &class_of,
-            &echoes,
-            &late,
-            &noise,
+            &kinds,
             decided,
             incidents,
             &cells,
@@ -371,13 +370,18 @@ fn majority_incidents(
     out
 }
 
+/// What the truth says of the pulses that are not a round's direct ones.
+struct PulseKinds {
+    echoes: std::collections::HashSet<uuid::Uuid>,
+    late: std::collections::HashSet<uuid::Uuid>,
+    noise: std::collections::HashSet<uuid::Uuid>,
+}
+
 /// Under `TRUCE_EVAL_DEBUG`: where the wrongly paired pulses are, in located incidents (within
 /// their fits, or among what they set aside) or in unlocated ones.
 fn print_wrong_pairs(
     class_of: &HashMap<uuid::Uuid, usize>,
-    echoes: &std::collections::HashSet<uuid::Uuid>,
-    late: &std::collections::HashSet<uuid::Uuid>,
-    noise: &std::collections::HashSet<uuid::Uuid>,
+    kinds: &PulseKinds,
     decided: &HashMap<uuid::Uuid, Decided>,
     incidents: &HashMap<IncidentId, IncidentEstimate>,
     cells: &HashMap<(usize, IncidentId), u64>,
@@ -421,7 +425,7 @@ fn print_wrong_pairs(
         }
         match home.get(class) {
             Some((h, _)) if *h == d.incident_id => own += 1,
-            Some(_) if echoes.contains(u) => echoes_elsewhere += 1,
+            Some(_) if kinds.echoes.contains(u) => echoes_elsewhere += 1,
             Some((h, _)) => {
                 elsewhere += 1;
                 if station(d).is_some_and(|s| !heard.contains(&(*h, s))) {
@@ -448,7 +452,7 @@ fn print_wrong_pairs(
             continue;
         }
         let what = match (
-            echoes.contains(u),
+            kinds.echoes.contains(u),
             located(&d.incident_id),
             aside.contains(&d.observation_id),
         ) {
@@ -468,11 +472,11 @@ fn print_wrong_pairs(
         if !incidents.get(&d.incident_id).is_some_and(|e| e.unresolved) {
             continue;
         }
-        let kind = if echoes.contains(u) {
+        let kind = if kinds.echoes.contains(u) {
             "echo"
-        } else if late.contains(u) {
+        } else if kinds.late.contains(u) {
             "late"
-        } else if noise.contains(u) {
+        } else if kinds.noise.contains(u) {
             "noise"
         } else {
             "direct"
