@@ -827,6 +827,8 @@ fn aligned_clusters(pulses: &[Held]) -> Vec<Vec<usize>> {
         return Vec::new();
     };
     let template: Vec<f64> = template.iter().map(|(t, _)| *t).collect();
+    let mut sorted = template.clone();
+    sorted.sort_by(f64::total_cmp);
     let Some(reference) = stations.first().and_then(|(_, v)| v.first()) else {
         return Vec::new();
     };
@@ -835,7 +837,15 @@ fn aligned_clusters(pulses: &[Held]) -> Vec<Vec<usize>> {
         Measure::Arrival { sigma_s, .. } => 3.0 * sigma_s + ALIGN_TOLERANCE_S,
         _ => ALIGN_TOLERANCE_S,
     };
-    let near_template = |t: f64, tol: f64| template.iter().any(|u| (t - u).abs() <= tol);
+    // The template's nearest times to `t` are either side of where `t` would sort.
+    let near_template = |t: f64, tol: f64| {
+        let k = sorted.partition_point(|u| *u < t);
+        [k.checked_sub(1), Some(k)]
+            .into_iter()
+            .flatten()
+            .filter_map(|k| sorted.get(k))
+            .any(|u| (t - u).abs() <= tol)
+    };
     // Each pulse's time minus its sensor's shift.
     let mut aligned: Vec<(usize, (u64, u64), f64, f64)> = Vec::new();
     for (key, list) in &stations {
@@ -877,36 +887,52 @@ fn aligned_clusters(pulses: &[Held]) -> Vec<Vec<usize>> {
 fn clusters_of(aligned: &[(usize, StationKey, f64, f64)]) -> Vec<Vec<usize>> {
     // Only times within the widest allowance of a centre can agree with it.
     let widest = aligned.iter().map(|a| a.3).fold(0.0, f64::max);
-    greedy_clusters(aligned, |taken, centre| {
+    greedy_clusters(aligned, widest, |taken, centre| {
         let from = aligned.partition_point(|a| a.2 < centre - widest);
         agreeing(aligned, taken, centre, from, widest)
     })
 }
 
 /// The greedy clustering of [`clusters_of`], with `members(taken, centre)` the untaken times
-/// that agree with a centre, one per sensor (indices into `aligned`, sorted).
+/// that agree with a centre, one per sensor (indices into `aligned`, sorted), which depends
+/// only on what is taken within `widest` of the centre. Each centre's count is remembered
+/// until a pulse within `widest` of it is taken: the same clusters as counting every centre
+/// afresh for every cluster, without the cost that grows with the square of a burst's pulses.
 fn greedy_clusters(
     aligned: &[(usize, StationKey, f64, f64)],
+    widest: f64,
     members: impl Fn(&[bool], f64) -> Vec<usize>,
 ) -> Vec<Vec<usize>> {
     let mut taken = vec![false; aligned.len()];
+    let mut counts: Vec<Option<usize>> = vec![None; aligned.len()];
     let mut clusters = Vec::new();
     while clusters.len() < MAX_CLUSTERS {
-        let mut best: Option<Vec<usize>> = None;
+        let mut best: Option<(usize, usize)> = None;
         for j in 0..aligned.len() {
             if taken[j] {
                 continue;
             }
-            let found = members(&taken, aligned[j].2);
-            if best.as_ref().is_none_or(|b| found.len() > b.len()) {
-                best = Some(found);
+            let n = *counts[j].get_or_insert_with(|| members(&taken, aligned[j].2).len());
+            if best.is_none_or(|(_, b)| n > b) {
+                best = Some((j, n));
             }
         }
-        let Some(found) = best.filter(|m| m.len() >= MIN_STATIONS) else {
+        let Some((j, _)) = best.filter(|(_, n)| *n >= MIN_STATIONS) else {
             break;
         };
+        let found = members(&taken, aligned[j].2);
+        // A little wider than `widest`, so that rounding cannot leave a centre stale.
+        let reach = widest + 1e-9;
         for &k in &found {
             taken[k] = true;
+            let t = aligned[k].2;
+            let from = aligned.partition_point(|a| a.2 < t - reach);
+            for (c, a) in counts.iter_mut().zip(aligned).skip(from) {
+                if a.2 > t + reach {
+                    break;
+                }
+                *c = None;
+            }
         }
         let mut idx: Vec<usize> = found.iter().map(|&k| aligned[k].0).collect();
         idx.sort_unstable();
@@ -925,7 +951,8 @@ mod tests {
 
     /// [`clusters_of`] as first written: every time against every other, a map per sensor.
     fn clusters_by_every_pair(aligned: &[(usize, StationKey, f64, f64)]) -> Vec<Vec<usize>> {
-        greedy_clusters(aligned, |taken, centre| {
+        // Every time against every other: nothing is remembered across clusters.
+        greedy_clusters(aligned, f64::INFINITY, |taken, centre| {
             let mut per_station: HashMap<StationKey, (f64, usize)> = HashMap::new();
             for (k, (_, key, time, allowed)) in aligned.iter().enumerate() {
                 let off = (time - centre).abs();
