@@ -223,10 +223,11 @@ pub fn evaluate_rounds(
                     .collect();
                 spread.sort();
                 eprintln!(
-                    "gross {}:{} (class {class}): {}",
+                    "gross {}:{} (class {class}): {}; the peer's fit of its pulses misses by {}",
                     t.event,
                     k,
-                    spread.join(", ")
+                    spread.join(", "),
+                    peer_miss.map_or("-".to_string(), |m| format!("{m:.1} m"))
                 );
                 debug_pulses(r, decided, est, default_temperature_c);
             }
