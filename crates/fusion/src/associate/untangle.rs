@@ -827,8 +827,6 @@ fn aligned_clusters(pulses: &[Held]) -> Vec<Vec<usize>> {
         return Vec::new();
     };
     let template: Vec<f64> = template.iter().map(|(t, _)| *t).collect();
-    let mut sorted = template.clone();
-    sorted.sort_by(f64::total_cmp);
     let Some(reference) = stations.first().and_then(|(_, v)| v.first()) else {
         return Vec::new();
     };
@@ -836,15 +834,6 @@ fn aligned_clusters(pulses: &[Held]) -> Vec<Vec<usize>> {
     let tolerance = |i: usize| match &pulses[i].measure {
         Measure::Arrival { sigma_s, .. } => 3.0 * sigma_s + ALIGN_TOLERANCE_S,
         _ => ALIGN_TOLERANCE_S,
-    };
-    // The template's nearest times to `t` are either side of where `t` would sort.
-    let near_template = |t: f64, tol: f64| {
-        let k = sorted.partition_point(|u| *u < t);
-        [k.checked_sub(1), Some(k)]
-            .into_iter()
-            .flatten()
-            .filter_map(|k| sorted.get(k))
-            .any(|u| (t - u).abs() <= tol)
     };
     // Each pulse's time minus its sensor's shift.
     let mut aligned: Vec<(usize, (u64, u64), f64, f64)> = Vec::new();
@@ -854,31 +843,74 @@ fn aligned_clusters(pulses: &[Held]) -> Vec<Vec<usize>> {
         };
         let separation = distance_azimuth(at, pulses[first].measure.anchor()).0;
         let bound = separation / SLOWEST_SOUND_M_S + super::MAX_MULTIPATH_DELAY_S;
-        let mut best: Option<(usize, f64)> = None;
-        for &(p, _) in list {
-            for &u in &template {
-                let shift = p - u;
-                if shift.abs() > bound {
-                    continue;
-                }
-                let lined_up = list
-                    .iter()
-                    .filter(|&&(q, i)| near_template(q - shift, tolerance(i)))
-                    .count();
-                let better = best
-                    .is_none_or(|(n, s)| lined_up > n || (lined_up == n && shift.abs() < s.abs()));
-                if better {
-                    best = Some((lined_up, shift));
-                }
-            }
-        }
-        let Some((_, shift)) = best else { continue };
+        let Some(shift) = best_shift(list, &template, bound, &tolerance) else {
+            continue;
+        };
         for &(q, i) in list {
             aligned.push((i, *key, q - shift, tolerance(i)));
         }
     }
     aligned.sort_by(|a, b| a.2.total_cmp(&b.2).then(a.0.cmp(&b.0)));
     clusters_of(&aligned)
+}
+
+/// The shift of a sensor's pulses (`list`: time, index) by which most of them line up with
+/// `template` (each within `tolerance(index)` of a template time), among the differences of
+/// one of its pulses and a template time no larger than `bound`; of equals the smallest, then
+/// the first (its pulses in order, each against the template in order). Counted in one sweep
+/// over the shifts at which each pulse lines up, not by trying every pulse at every shift.
+fn best_shift(
+    list: &[(f64, usize)],
+    template: &[f64],
+    bound: f64,
+    tolerance: &impl Fn(usize) -> f64,
+) -> Option<f64> {
+    let shifts: Vec<f64> = list
+        .iter()
+        .flat_map(|&(p, _)| template.iter().map(move |u| p - u))
+        .filter(|s| s.abs() <= bound)
+        .collect();
+    if shifts.is_empty() {
+        return None;
+    }
+    // (where, what: 0 a pulse starts lining up, 1 a shift is counted, 2 a pulse stops; which)
+    let mut events: Vec<(f64, u8, usize)> = Vec::with_capacity(shifts.len() * 3);
+    for (k, &(q, i)) in list.iter().enumerate() {
+        let tol = tolerance(i);
+        for u in template {
+            let centre = q - u;
+            if centre + tol >= -bound && centre - tol <= bound {
+                events.push((centre - tol, 0, k));
+                events.push((centre + tol, 2, k));
+            }
+        }
+    }
+    events.extend(shifts.iter().enumerate().map(|(k, &s)| (s, 1, k)));
+    events.sort_by(|a, b| a.0.total_cmp(&b.0).then(a.1.cmp(&b.1)));
+    // How many of each pulse's intervals hold the sweep, and how many pulses are held.
+    let mut holding = vec![0u32; list.len()];
+    let mut held = 0usize;
+    let mut lined_up = vec![0usize; shifts.len()];
+    for (_, what, k) in events {
+        match what {
+            0 => {
+                holding[k] += 1;
+                held += usize::from(holding[k] == 1);
+            }
+            1 => lined_up[k] = held,
+            _ => {
+                holding[k] -= 1;
+                held -= usize::from(holding[k] == 0);
+            }
+        }
+    }
+    let mut best: Option<(usize, f64)> = None;
+    for (&s, &n) in shifts.iter().zip(&lined_up) {
+        if best.is_none_or(|(bn, bs)| n > bn || (n == bn && s.abs() < bs.abs())) {
+            best = Some((n, s));
+        }
+    }
+    best.map(|(_, s)| s)
 }
 
 /// Greedy clusters of times (`(pulse, sensor, time, allowance)`, sorted by time): the largest
@@ -970,8 +1002,55 @@ mod tests {
         })
     }
 
+    /// [`best_shift`] as first written: every candidate shift, every pulse against every
+    /// template time.
+    fn best_shift_by_every_pair(
+        list: &[(f64, usize)],
+        template: &[f64],
+        bound: f64,
+        tolerance: &impl Fn(usize) -> f64,
+    ) -> Option<f64> {
+        let mut best: Option<(usize, f64)> = None;
+        for &(p, _) in list {
+            for &u in template {
+                let shift = p - u;
+                if shift.abs() > bound {
+                    continue;
+                }
+                let lined_up = list
+                    .iter()
+                    .filter(|&&(q, i)| {
+                        template
+                            .iter()
+                            .any(|u| (q - shift - u).abs() <= tolerance(i))
+                    })
+                    .count();
+                if best
+                    .is_none_or(|(n, s)| lined_up > n || (lined_up == n && shift.abs() < s.abs()))
+                {
+                    best = Some((lined_up, shift));
+                }
+            }
+        }
+        best.map(|(_, s)| s)
+    }
+
     proptest! {
         #![proptest_config(ProptestConfig::with_cases(256))]
+        /// The sweep finds the shift trying every pair finds.
+        #[test]
+        fn the_swept_shift_is_that_of_every_pair(
+            template in prop::collection::vec(0.0f64..6.0, 1..25),
+            list in prop::collection::vec((0.0f64..8.0, 0usize..4), 0..25),
+            bound in 0.1f64..4.0,
+        ) {
+            let tolerance = |i: usize| 0.01 + 0.02 * i as f64;
+            prop_assert_eq!(
+                best_shift(&list, &template, bound, &tolerance),
+                best_shift_by_every_pair(&list, &template, bound, &tolerance)
+            );
+        }
+
         /// Looking only within the widest allowance of each centre finds the same clusters.
         #[test]
         fn clusters_looked_for_near_each_time_are_those_of_every_pair(
