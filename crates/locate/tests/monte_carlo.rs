@@ -4,6 +4,10 @@
 
 #![allow(clippy::unwrap_used)]
 
+mod common;
+
+use common::travel_time_in_wind;
+
 use rand::rngs::StdRng;
 use rand::{RngExt, SeedableRng};
 use rand_distr::{Distribution, Normal};
@@ -374,12 +378,8 @@ fn arrivals_stay_honest_when_the_stated_sigma_is_wrong() {
         let a: Vec<ArrivalMeasurement> = sensors
             .iter()
             .map(|&s| {
-                // The wavefront's centre drifts with the wind: |d − w·τ| = c·τ.
                 let d = [s[0] - truth[0], s[1] - truth[1], s[2] - source_up];
-                let dw = d[0] * wind[0] + d[1] * wind[1];
-                let dd = d[0] * d[0] + d[1] * d[1] + d[2] * d[2];
-                let ww = wind[0] * wind[0] + wind[1] * wind[1];
-                let tau = (-dw + (dw * dw + (c * c - ww) * dd).sqrt()) / (c * c - ww);
+                let tau = travel_time_in_wind(d, wind, c);
                 ArrivalMeasurement {
                     sensor: s,
                     time_s: t0 + tau + true_sigma * unit.sample(&mut rng),

@@ -4,6 +4,10 @@
 
 #![allow(clippy::unwrap_used)]
 
+mod common;
+
+use common::travel_time_in_wind;
+
 use rand::rngs::StdRng;
 use rand::{RngExt, SeedableRng};
 use rand_distr::{Distribution, Normal};
@@ -48,10 +52,7 @@ fn an_estimated_source_height_holds_the_truth_as_often_as_its_sigma_says() {
             .iter()
             .map(|&s| {
                 let d = [s[0] - truth[0], s[1] - truth[1], s[2] - source_up];
-                let dw = d[0] * wind[0] + d[1] * wind[1];
-                let dd = d[0] * d[0] + d[1] * d[1] + d[2] * d[2];
-                let ww = wind[0] * wind[0] + wind[1] * wind[1];
-                let tau = (-dw + (dw * dw + (c * c - ww) * dd).sqrt()) / (c * c - ww);
+                let tau = travel_time_in_wind(d, wind, c);
                 let tail = if rng.random_range(0.0..1.0) < 0.05 {
                     6.0
                 } else {

@@ -3,6 +3,7 @@
 use truce_locate::BearingMeasurement;
 
 /// An exact bearing from `observer` to `to` (east, north, metres), stated with `sigma_deg`.
+#[allow(dead_code)]
 pub fn bearing(observer: [f64; 2], to: [f64; 2], sigma_deg: f64) -> BearingMeasurement {
     BearingMeasurement {
         observer,
@@ -11,4 +12,15 @@ pub fn bearing(observer: [f64; 2], to: [f64; 2], sigma_deg: f64) -> BearingMeasu
         sigma_rad: sigma_deg.to_radians(),
         range: None,
     }
+}
+
+/// The travel time of sound from a source to a sensor `d` away (east, north, up, metres) at
+/// speed `c` in a uniform wind `wind` (east, north, m/s): the wavefront's centre drifts with
+/// the wind, so τ solves |d − w·τ| = c·τ.
+#[allow(dead_code)]
+pub fn travel_time_in_wind(d: [f64; 3], wind: [f64; 2], c: f64) -> f64 {
+    let dw = d[0] * wind[0] + d[1] * wind[1];
+    let dd = d[0] * d[0] + d[1] * d[1] + d[2] * d[2];
+    let ww = wind[0] * wind[0] + wind[1] * wind[1];
+    (-dw + (dw * dw + (c * c - ww) * dd).sqrt()) / (c * c - ww)
 }
