@@ -873,19 +873,34 @@ fn best_shift(
     if shifts.is_empty() {
         return None;
     }
-    // (where, what: 0 a pulse starts lining up, 1 a shift is counted, 2 a pulse stops; which)
-    let mut events: Vec<(f64, u8, usize)> = Vec::with_capacity(shifts.len() * 3);
+    /// What happens at a point of the sweep; at one point, in this order (the intervals are
+    /// closed).
+    #[derive(PartialEq, Eq, PartialOrd, Ord)]
+    enum Sweep {
+        /// Pulse `k` starts lining up with a template time.
+        Starts,
+        /// Shift `k` counts the pulses lined up.
+        Counted,
+        /// Pulse `k` stops lining up with that template time.
+        Stops,
+    }
+    let mut events: Vec<(f64, Sweep, usize)> = Vec::with_capacity(shifts.len() * 3);
     for (k, &(q, i)) in list.iter().enumerate() {
         let tol = tolerance(i);
         for u in template {
             let centre = q - u;
             if centre + tol >= -bound && centre - tol <= bound {
-                events.push((centre - tol, 0, k));
-                events.push((centre + tol, 2, k));
+                events.push((centre - tol, Sweep::Starts, k));
+                events.push((centre + tol, Sweep::Stops, k));
             }
         }
     }
-    events.extend(shifts.iter().enumerate().map(|(k, &s)| (s, 1, k)));
+    events.extend(
+        shifts
+            .iter()
+            .enumerate()
+            .map(|(k, &s)| (s, Sweep::Counted, k)),
+    );
     events.sort_by(|a, b| a.0.total_cmp(&b.0).then(a.1.cmp(&b.1)));
     // How many of each pulse's intervals hold the sweep, and how many pulses are held.
     let mut holding = vec![0u32; list.len()];
@@ -893,12 +908,12 @@ fn best_shift(
     let mut lined_up = vec![0usize; shifts.len()];
     for (_, what, k) in events {
         match what {
-            0 => {
+            Sweep::Starts => {
                 holding[k] += 1;
                 held += usize::from(holding[k] == 1);
             }
-            1 => lined_up[k] = held,
-            _ => {
+            Sweep::Counted => lined_up[k] = held,
+            Sweep::Stops => {
                 holding[k] -= 1;
                 held -= usize::from(holding[k] == 0);
             }
