@@ -394,10 +394,6 @@ fn print_wrong_pairs(
         .values()
         .flat_map(|e| e.excluded.iter().map(|x| x.observation_id))
         .collect();
-    let station = |d: &Decided| match &d.measure {
-        Some(Measure::Arrival { sensor, .. }) => Some((sensor.lat.to_bits(), sensor.lon.to_bits())),
-        _ => None,
-    };
     let mut fit_cells: HashMap<(usize, IncidentId), u64> = HashMap::new();
     // The sensors each located incident's fit heard.
     let mut heard = std::collections::HashSet::new();
@@ -405,7 +401,7 @@ fn print_wrong_pairs(
         let Some(d) = decided.get(u) else { continue };
         if located(&d.incident_id) && !aside.contains(&d.observation_id) {
             *fit_cells.entry((*class, d.incident_id)).or_default() += 1;
-            heard.extend(station(d).map(|s| (d.incident_id, s)));
+            heard.extend(arrival_station(d).map(|s| (d.incident_id, s)));
         }
     }
     // Set-aside pulses of another class: is that class's round placed elsewhere?
@@ -429,7 +425,7 @@ fn print_wrong_pairs(
             Some(_) if kinds.echoes.contains(u) => echoes_elsewhere += 1,
             Some((h, _)) => {
                 elsewhere += 1;
-                if station(d).is_some_and(|s| !heard.contains(&(*h, s))) {
+                if arrival_station(d).is_some_and(|s| !heard.contains(&(*h, s))) {
                     unheard += 1;
                 }
             }
@@ -467,6 +463,30 @@ fn print_wrong_pairs(
         *strays.entry(what).or_default() += 1;
     }
     eprintln!("strays (pulses away from their round's incident, unresolved aside): {strays:?}");
+    let unresolved_pulses =
+        unresolved_kinds(class_of, kinds, decided, incidents, &majority, &heard);
+    eprintln!("unresolved: {unresolved_pulses:?}");
+    eprintln!(
+        "wrong pairs: {} in located incidents ({} within their fits), {} in unlocated ones, of \
+         {predicted} pairs; {unresolved} round pulses left unresolved",
+        wrong_pairs(cells, located),
+        wrong_pairs(&fit_cells, |_| true),
+        wrong_pairs(cells, |inc| !located(inc)),
+    );
+}
+
+/// Under `TRUCE_EVAL_DEBUG`: the pulses of rounds left unresolved, counted by what they are
+/// (direct, late, echo, noise) and by whether their round's incident (the one holding most of
+/// its pulses) is located and heard their sensor.
+fn unresolved_kinds(
+    class_of: &HashMap<uuid::Uuid, usize>,
+    kinds: &PulseKinds,
+    decided: &HashMap<uuid::Uuid, Decided>,
+    incidents: &HashMap<IncidentId, IncidentEstimate>,
+    majority: &HashMap<usize, (u64, IncidentId)>,
+    heard: &std::collections::HashSet<(IncidentId, (u64, u64))>,
+) -> std::collections::BTreeMap<String, u64> {
+    let located = |inc: &IncidentId| incidents.get(inc).is_some_and(|e| e.position.is_some());
     let mut unres: std::collections::BTreeMap<String, u64> = std::collections::BTreeMap::new();
     for (u, class) in class_of {
         let Some(d) = decided.get(u) else { continue };
@@ -484,7 +504,7 @@ fn print_wrong_pairs(
         };
         let homed = match majority.get(class) {
             Some((_, h)) if located(h) => {
-                let heard_there = station(d).is_some_and(|s| heard.contains(&(*h, s)));
+                let heard_there = arrival_station(d).is_some_and(|s| heard.contains(&(*h, s)));
                 if heard_there {
                     "home heard sensor"
                 } else {
@@ -496,14 +516,15 @@ fn print_wrong_pairs(
         };
         *unres.entry(format!("{kind}/{homed}")).or_default() += 1;
     }
-    eprintln!("unresolved: {unres:?}");
-    eprintln!(
-        "wrong pairs: {} in located incidents ({} within their fits), {} in unlocated ones, of \
-         {predicted} pairs; {unresolved} round pulses left unresolved",
-        wrong_pairs(cells, located),
-        wrong_pairs(&fit_cells, |_| true),
-        wrong_pairs(cells, |inc| !located(inc)),
-    );
+    unres
+}
+
+/// The sensor of a pulse (its latitude's and longitude's bits).
+fn arrival_station(d: &Decided) -> Option<(u64, u64)> {
+    match &d.measure {
+        Some(Measure::Arrival { sensor, .. }) => Some((sensor.lat.to_bits(), sensor.lon.to_bits())),
+        _ => None,
+    }
 }
 
 /// How far the comparison peer places round `r` from where it was fired, metres, given the
