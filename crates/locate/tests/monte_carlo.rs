@@ -6,7 +6,7 @@
 
 mod common;
 
-use common::travel_time_in_wind;
+use common::{arrivals_in_weather, travel_time_in_wind};
 
 use rand::rngs::StdRng;
 use rand::{RngExt, SeedableRng};
@@ -387,16 +387,7 @@ fn arrivals_stay_honest_when_the_stated_sigma_is_wrong() {
                 }
             })
             .collect();
-        let m = Measurements {
-            bearings: &[],
-            arrivals: &a,
-            points: &[],
-            speed_of_sound_m_s: C,
-            source_height_m: 0.0,
-            surface,
-            wind_sigma_m_s: Some(3.0),
-            speed_sigma_m_s: Some(1.2),
-        };
+        let m = arrivals_in_weather(&a, surface, C);
         let fix = locate(&m).unwrap();
         assert!(
             fix.cov.ee >= fix.stated_cov.ee,

@@ -6,12 +6,12 @@
 
 mod common;
 
-use common::travel_time_in_wind;
+use common::{arrivals_in_weather, travel_time_in_wind};
 
 use rand::rngs::StdRng;
 use rand::{RngExt, SeedableRng};
 use rand_distr::{Distribution, Normal};
-use truce_locate::{ArrivalMeasurement, HeightSource, Measurements, Surface, locate};
+use truce_locate::{ArrivalMeasurement, HeightSource, Surface, locate};
 
 const TRIALS: usize = 1500;
 const C: f64 = 343.0;
@@ -65,16 +65,7 @@ fn an_estimated_source_height_holds_the_truth_as_often_as_its_sigma_says() {
                 }
             })
             .collect();
-        let m = Measurements {
-            bearings: &[],
-            arrivals: &a,
-            points: &[],
-            speed_of_sound_m_s: C,
-            source_height_m: 0.0,
-            surface,
-            wind_sigma_m_s: Some(3.0),
-            speed_sigma_m_s: Some(1.2),
-        };
+        let m = arrivals_in_weather(&a, surface, C);
         let Ok(fix) = locate(&m) else { continue };
         let Some(h) = fix.height else { continue };
         if h.source != HeightSource::Estimated {
