@@ -16,10 +16,19 @@ use truce_geo::within_m;
 
 /// How close (as a share of its gate) a round must predict a pulse in another round's fit to
 /// take it.
-const RECLAIM_WITHIN: f64 = 0.25;
+pub(super) const RECLAIM_WITHIN: f64 = 0.25;
 /// How loosely (as a share of its gate) the round holding a pulse must predict it from its
 /// other pulses for another round to take it.
 const RECLAIM_LOOSE: f64 = 0.5;
+/// Or how many times closer (each round in its own gate's units) the other round must
+/// predict it: a sensor hears a pulse once, and the round that explains it clearly better
+/// takes it. Under rapid fire a round formed before its neighbour often holds, at a sensor
+/// that missed its own pulse, the neighbour's pulse well inside its wide gate. Measured over
+/// seeds 1–8 of the three shipped scenarios, gross errors 55 -> 43 and the rapid-fire RMSE
+/// over the bound 2.3 -> 1.1 (seeds 1–4) and 4.0 -> 3.2 (seeds 5–8); pulse-pair F1 up 0.001
+/// on rapid fire, within 0.0005 elsewhere. With no margin (1), one rapid-fire run went to 45
+/// times the bound.
+const RECLAIM_CLEARLY_BETTER: f64 = 2.0;
 /// How close (as a share of its gate) a round must predict a pulse another round set aside
 /// to take it from that round.
 const ASIDE_TAKEN_WITHIN: f64 = 0.5;
@@ -101,7 +110,7 @@ impl Fusion {
             }
         }
         for (score, c) in contested {
-            if self.explains_only_loosely(&c) {
+            if self.explains_only_loosely(&c, score) {
                 members.push((score, c));
             }
         }
@@ -165,9 +174,11 @@ impl Fusion {
         self.reindex(id);
     }
 
-    /// Whether the round whose fit holds pulse `c` predicts it only loosely (beyond
-    /// [`RECLAIM_LOOSE`] of its gate) from its other pulses, which still fit one round.
-    pub(super) fn explains_only_loosely(&mut self, c: &Candidate) -> bool {
+    /// Whether the round whose fit holds pulse `c` predicts it only loosely from its other
+    /// pulses, which still fit one round: beyond [`RECLAIM_LOOSE`] of its gate, or
+    /// [`RECLAIM_CLEARLY_BETTER`] times `ours` (the share of its gate at which the round that
+    /// would take it predicts it).
+    pub(super) fn explains_only_loosely(&mut self, c: &Candidate, ours: f64) -> bool {
         let Some(holder) = self.tracks.get(&c.holder) else {
             return false;
         };
@@ -183,8 +194,10 @@ impl Fusion {
             return false;
         };
         sound(&fix)
-            && prediction(&fix, &c.measure, temperature)
-                .is_some_and(|(r, gate)| r.abs() / gate > RECLAIM_LOOSE)
+            && prediction(&fix, &c.measure, temperature).is_some_and(|(r, gate)| {
+                let theirs = r.abs() / gate;
+                theirs > RECLAIM_LOOSE || theirs > RECLAIM_CLEARLY_BETTER * ours
+            })
     }
 
     /// Whether a round that would set pulse `c` aside with `score` explains it better than the

@@ -751,10 +751,11 @@ fn a_round_left_with_the_fewest_sensors_after_giving_a_pulse_up_waits_in_the_poo
 #[test]
 fn a_round_explains_a_pulse_only_loosely_when_its_other_pulses_put_it_far_off() {
     // A round of eight sensors holds, at a ninth, a pulse 2 ms or 60 ms from where its
-    // other pulses put it: only the second may go to a round that predicts it closely.
+    // other pulses put it: only the second may go to a round that predicts it closely; the
+    // first only to one that predicts it clearly better still (within a fifth of its score).
     let sensors = network([0.0, 0.0]);
     let source = [150.0, -80.0, 40.0];
-    let offer = |off_s: f64| {
+    let offer = |off_s: f64, ours: f64| {
         let (mut fusion, id) = one_round(8);
         let t = 6.0 + travel(source, sensors[8]) + off_s;
         let extra = pulse(sensors[8], t, 0.002);
@@ -762,15 +763,20 @@ fn a_round_explains_a_pulse_only_loosely_when_its_other_pulses_put_it_far_off() 
         let obs = ObservationId(100);
         let track = fusion.tracks.get_mut(&id).unwrap_or_else(|| unreachable!());
         track.members.push((obs, measure.clone()));
-        fusion.explains_only_loosely(&super::pulses::Candidate {
-            obs,
-            measure,
-            holder: id,
-            holding: super::pulses::Holding::Fitted,
-        })
+        fusion.explains_only_loosely(
+            &super::pulses::Candidate {
+                obs,
+                measure,
+                holder: id,
+                holding: super::pulses::Holding::Fitted,
+            },
+            ours,
+        )
     };
-    assert!(!offer(0.002));
-    assert!(offer(0.060));
+    let closely = super::stragglers::RECLAIM_WITHIN;
+    assert!(!offer(0.002, closely));
+    assert!(offer(0.060, closely));
+    assert!(offer(0.002, 0.001));
 }
 
 #[test]
