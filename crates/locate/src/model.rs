@@ -444,7 +444,8 @@ impl Problem<'_> {
             en: 0.5 * (row(0, 1) + row(1, 0)),
             nn: row(1, 1),
         };
-        let height = (self.height_free() && k >= 4)
+        let height = self
+            .height_free()
             .then(|| row(3, 3))
             .filter(|v| *v > 0.0 && v.is_finite());
         (cov.ee > 0.0 && cov.nn > 0.0 && cov.det() > 0.0 && cov.det().is_finite())
@@ -542,6 +543,8 @@ impl Problem<'_> {
         let mut normal = self.normal(&p);
         let mut lambda = 1e-3;
         let mut iterations = 0;
+        // Degrees of freedom (at least 1), for the poor fit's tolerance.
+        let dof = (self.residuals() as f64 - k as f64).max(1.0);
         while iterations < MAX_ITERATIONS {
             iterations += 1;
             let mut damped = normal.info;
@@ -562,7 +565,7 @@ impl Problem<'_> {
                 <= STEP_TOLERANCE_M * (1.0 + p[0].hypot(p[1]) * 1e-3)
                 && (k < 4 || step[3].abs() <= STEP_TOLERANCE_M);
             if next.chi2.is_finite() && next.chi2 <= normal.chi2 {
-                let per_dof = normal.chi2 / (self.residuals() as f64 - k as f64).max(1.0);
+                let per_dof = normal.chi2 / dof;
                 let tolerance = if per_dof > 1.0 {
                     (POOR_FIT_CHI2_TOLERANCE * per_dof).max(CHI2_TOLERANCE * normal.chi2)
                 } else {
