@@ -56,6 +56,10 @@ pub struct RoundScore {
     pub incident_rmse_m: f64,
     /// Located incidents holding fire pulses.
     pub incidents: usize,
+    /// Of those, the ones off the round most of their pulses came from by more than three
+    /// semi-major axes and [`GROSS_M`]: what a reader of the map is misled by, including
+    /// incidents that are no round's main one (pulses of several rounds fitted together).
+    pub incident_gross: usize,
     /// Median position error of located rounds, metres.
     pub median_m: f64,
     /// The comparison peer ([`crate::peer_fit`], told which pulses are each round's) on the
@@ -320,18 +324,37 @@ pub fn evaluate_rounds(
         let (e, n) = LocalFrame::at(LatLon::new(r.lat, r.lon)).to_en(LatLon::new(p.lat, p.lon));
         inc_err2 += e * e + n * n;
         score.incidents += 1;
+        let semi_major = incidents
+            .get(inc)
+            .and_then(|est| est.covariance_m2.as_ref())
+            .map_or(f64::INFINITY, |c| {
+                Cov2 {
+                    ee: c.ee,
+                    en: c.en,
+                    nn: c.nn,
+                }
+                .ellipse_95()
+                .semi_major_m
+            });
+        let off = e.hypot(n);
+        if off > GROSS_M && off > 3.0 * semi_major {
+            score.incident_gross += 1;
+        }
         if std::env::var_os("TRUCE_EVAL_DEBUG").is_some() && e.hypot(n) > 30.0 {
             let members: Vec<String> = cells
                 .iter()
                 .filter(|((_, i), _)| i == inc)
                 .map(|((c, _), n)| format!("class {c}: {n}"))
                 .collect();
+            let est = incidents.get(inc);
             eprintln!(
-                "incident {inc} off {:.0} m from round {}:{}; holds {members:?}; excluded {}",
+                "incident {inc} off {:.0} m from round {}:{}; holds {members:?}; excluded {}; ellipse {:?}; basis {:?}",
                 e.hypot(n),
                 t.event,
                 k,
-                incidents.get(inc).map_or(0, |e| e.excluded.len())
+                est.map_or(0, |e| e.excluded.len()),
+                est.and_then(|e| e.ellipse_95.map(|x| x.semi_major_m.round())),
+                est.and_then(|e| e.uncertainty.as_ref().map(|u| (u.basis.clone(), u.dof)))
             );
         }
     }
@@ -772,6 +795,29 @@ mod tests {
             s.peer_far, 2,
             "no pulse carries a measure the peer could fit"
         );
+    }
+
+    #[test]
+    fn an_incident_far_from_the_round_most_of_its_pulses_came_from_is_a_gross_incident() {
+        let truth = [event(vec![round(1, 6, 46.0), round(11, 6, 46.0)])];
+        // Incident 3 holds two pulses of round 1 and sits 1.7 km away, claiming 2 m.
+        let incidents = HashMap::from([
+            (IncidentId(1), estimate(46.0, 2.0)),
+            (IncidentId(2), estimate(46.0, 2.0)),
+            (IncidentId(3), estimate(46.02, 2.0)),
+        ]);
+        let mut pairs: Vec<(u128, u64)> = (1..5).map(|u| (u, 1)).collect();
+        pairs.extend([(5, 3), (6, 3)]);
+        pairs.extend((11..17).map(|u| (u, 2)));
+        let s = evaluate_rounds(&truth, &decided(&pairs), &incidents, 15.0);
+        // Every round's own incident is right: the round-level count misses it.
+        assert_eq!((s.located, s.gross), (2, 0), "{s:?}");
+        assert_eq!((s.incidents, s.incident_gross), (3, 1), "{s:?}");
+        // The same incident claiming a kilometre is honest.
+        let mut honest = incidents.clone();
+        honest.insert(IncidentId(3), estimate(46.02, 1000.0));
+        let h = evaluate_rounds(&truth, &decided(&pairs), &honest, 15.0);
+        assert_eq!(h.incident_gross, 0, "{h:?}");
     }
 
     #[test]

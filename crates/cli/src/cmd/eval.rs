@@ -182,7 +182,7 @@ pub fn run_scenarios(runs: &ScenarioRuns) -> Result<ExitCode> {
         }
         if runs.seeds > 1 {
             println!(
-                "over seeds: scenario                              runs f1_mean f1_worst rmse/crlb worst_rmse/crlb coverage95 gross unresolved"
+                "over seeds: scenario                              runs f1_mean f1_worst rmse/crlb worst_rmse/crlb coverage95 gross incident_gross unresolved"
             );
             for (i, path) in runs.scenarios.iter().enumerate() {
                 let scores: Vec<&RoundScore> = rows
@@ -255,8 +255,9 @@ struct OverSeeds {
     worst_rmse_over_crlb: f64,
     /// 95% coverage pooled over every located round.
     coverage95: f64,
-    /// Gross errors and unresolved pulses, summed.
+    /// Gross errors of rounds, of incidents, and unresolved pulses, summed.
     gross: usize,
+    incident_gross: usize,
     unresolved: usize,
 }
 
@@ -290,6 +291,7 @@ impl OverSeeds {
                 .sum::<f64>()
                 / located,
             gross: scores.iter().map(|s| s.gross).sum(),
+            incident_gross: scores.iter().map(|s| s.incident_gross).sum(),
             unresolved: scores.iter().map(|s| s.unresolved).sum(),
         }
     }
@@ -298,7 +300,7 @@ impl OverSeeds {
 fn print_summary_row(name: &str, scores: &[&RoundScore]) {
     let o = OverSeeds::of(scores);
     println!(
-        "over seeds: {:<40} {:>5} {:>7.4} {:>8.4} {:>9.3} {:>15.3} {:>10.3} {:>5} {:>10}",
+        "over seeds: {:<40} {:>5} {:>7.4} {:>8.4} {:>9.3} {:>15.3} {:>10.3} {:>5} {:>14} {:>10}",
         short_name(name),
         o.runs,
         o.f1_mean,
@@ -307,6 +309,7 @@ fn print_summary_row(name: &str, scores: &[&RoundScore]) {
         o.worst_rmse_over_crlb,
         o.coverage95,
         o.gross,
+        o.incident_gross,
         o.unresolved,
     );
 }
@@ -324,14 +327,14 @@ fn short_name(name: &str) -> String {
 
 fn print_rounds_header() {
     println!(
-        "rounds: scenario                                  rounds heard5 located%  pulse_f1 f1_ceiling  rmse_m  crlb_m rmse/crlb  nrmse coverage95 gross count_err incident_rmse_m median_m peer_rmse_m peer_median_m rmse/peer peer_far unresolved"
+        "rounds: scenario                                  rounds heard5 located%  pulse_f1 f1_ceiling  rmse_m  crlb_m rmse/crlb  nrmse coverage95 gross incident_gross count_err incident_rmse_m median_m peer_rmse_m peer_median_m rmse/peer peer_far unresolved"
     );
 }
 
 fn print_rounds_row(name: &str, r: &RoundScore) {
     let short = short_name(name);
     println!(
-        "rounds: {short:<40} {:>7} {:>6} {:>8.1} {:>9.4} {:>10.4} {:>7.2} {:>7.2} {:>9.3} {:>6.3} {:>10.3} {:>5} {:>9.3} {:>15.2} {:>8.2} {:>11.2} {:>13.2} {:>9.2} {:>8} {:>10}",
+        "rounds: {short:<40} {:>7} {:>6} {:>8.1} {:>9.4} {:>10.4} {:>7.2} {:>7.2} {:>9.3} {:>6.3} {:>10.3} {:>5} {:>14} {:>9.3} {:>15.2} {:>8.2} {:>11.2} {:>13.2} {:>9.2} {:>8} {:>10}",
         r.rounds,
         r.heard,
         100.0 * r.located as f64 / r.heard.max(1) as f64,
@@ -343,6 +346,7 @@ fn print_rounds_row(name: &str, r: &RoundScore) {
         r.normalised_rmse,
         r.coverage95,
         r.gross,
+        r.incident_gross,
         r.count_error,
         r.incident_rmse_m,
         r.median_m,
@@ -428,6 +432,7 @@ mod tests {
             crlb_m,
             coverage95,
             gross: 1,
+            incident_gross: 2,
             unresolved: 3,
             ..RoundScore::default()
         }
@@ -448,6 +453,6 @@ mod tests {
         assert!((o.rmse_over_crlb - 117f64.sqrt() / 5.0).abs() < 1e-12);
         assert!((o.worst_rmse_over_crlb - 2.4).abs() < 1e-12);
         assert!((o.coverage95 - 0.96).abs() < 1e-12);
-        assert_eq!((o.gross, o.unresolved), (2, 6));
+        assert_eq!((o.gross, o.incident_gross, o.unresolved), (2, 4, 6));
     }
 }
