@@ -59,6 +59,10 @@ pub struct RoundSearch {
     pub surface: Option<Surface>,
     /// Most cells evaluated; the best candidate found by then is returned.
     pub max_cells: usize,
+    /// A disc (centre east and north, radius, metres) the search leaves out, to ask whether
+    /// a position away from a round found does about as well. Cells wholly inside it are
+    /// never opened.
+    pub avoid: Option<([f64; 2], f64)>,
 }
 
 /// A round the pulses agree on.
@@ -427,6 +431,11 @@ fn find_round_bounded(
             if from_sensor > search.radius_m + std::f64::consts::SQRT_2 * h {
                 continue;
             }
+            if let Some((centre, r)) = search.avoid
+                && (at[0] - centre[0]).hypot(at[1] - centre[1]) + std::f64::consts::SQRT_2 * h <= r
+            {
+                continue;
+            }
             let child = scorer.cell(at, h, &cell.candidates);
             cells += 1;
             if child.bound >= floor {
@@ -488,6 +497,7 @@ mod tests {
             min_stations: 5,
             surface: None,
             max_cells: 200_000,
+            avoid: None,
         }
     }
 
@@ -522,6 +532,29 @@ mod tests {
                 "{round:?}"
             );
         }
+    }
+
+    #[test]
+    fn a_search_that_leaves_out_the_place_found_finds_no_other_for_a_lone_round() {
+        let sensors = network();
+        let source = [300.0, -200.0, 10.0];
+        let pulses = pulses_of(source, 0.0, &sensors);
+        let found = find_round(&pulses, 3, &search()).unwrap();
+        assert_eq!(found.members.len(), 12);
+        // Nowhere 200 m or more away do even five sensors agree with one round's pulses.
+        let elsewhere = RoundSearch {
+            avoid: Some((found.at, 200.0)),
+            ..search()
+        };
+        assert_eq!(find_round(&pulses, 3, &elsewhere), None);
+        // A disc away from the source leaves it to be found.
+        let aside = RoundSearch {
+            avoid: Some(([-1500.0, 1500.0], 500.0)),
+            ..search()
+        };
+        let again = find_round(&pulses, 3, &aside).unwrap();
+        assert_eq!(again.members, found.members);
+        assert!((again.at[0] - source[0]).hypot(again.at[1] - source[1]) < 40.0);
     }
 
     #[test]

@@ -23,7 +23,9 @@
 //!    [`STRONG_STATIONS`] sensors). When at least [`MIN_STATIONS`] sensors agree in the
 //!    robust fit (the new pulse among them, or set aside by it as late), the agreeing pulses
 //!    become one round: a new incident, or the tentative round they extend; unless they are
-//!    a located round's echoes (`echo_image`). A tentative round loses pulses only to a round more
+//!    a located round's echoes (`echo_image`), or a search over the plane found them with
+//!    few sensors and another place gathers about as many ([`as_good_elsewhere`]: under
+//!    rapid fire, leftover pulses line up by chance at more than one place). A tentative round loses pulses only to a round more
 //!    sensors agree on; left with fewer than [`MIN_STATIONS`], it goes back to the pool.
 //! 3. **Every fit is checked.** A round never holds two pulses of one sensor in its fit; a
 //!    pulse its robust fit rejects as early or too late leaves it for the pool.
@@ -39,7 +41,7 @@ use rstar::AABB;
 use std::collections::HashMap;
 use truce_core::{IncidentId, ObservationId, Timestamp};
 use truce_geo::{LatLon, LocalFrame, within_m};
-use truce_locate::{Pulse, RoundSearch, Surface, find_round};
+use truce_locate::{Pulse, RoundCandidate, RoundSearch, Surface, find_round};
 
 /// Fewest sensors whose pulses make a round (three unknowns and one check, the height taken
 /// from the surface where the geometry cannot resolve it).
@@ -79,6 +81,15 @@ const EARLY_ASIDE_S: f64 = 0.1;
 /// A pool incident gathers pulses for at most this long after its first, seconds, so a
 /// sensor that keeps hearing noise does not make one pool grow without end.
 const POOL_SPAN_S: f64 = 300.0;
+
+/// A round found by the search over the plane that fewer sensors than this agree on is
+/// created only if no position away from it gathers about as many (one fewer): under rapid
+/// fire the pulses no round has taken line up, by chance, at more than one place, and the
+/// place found first is then as likely a coincidence as a round. Such pulses wait for more
+/// sensors.
+const CHECKED_FOR_ANOTHER_PLACE_BELOW: usize = 9;
+/// How far another place must be from a round found to count as another, metres.
+const ANOTHER_PLACE_M: f64 = 200.0;
 
 /// Rounds of one burst are emitted within this of each other, seconds (rapid fire: up to 3 s
 /// apart).
@@ -468,6 +479,8 @@ impl Fusion {
         let stations: std::collections::HashSet<(u64, u64)> =
             measures.iter().filter_map(|q| station(q)).collect();
         let min_stations = min_stations_for(measures.len(), stations.len());
+        // A round the search over the plane found: checked last for another place as good.
+        let mut found_on_plane = None;
         let members = match trigger {
             // Rounds of a burst from the place of a round nearby, emitted within a burst's
             // span of it; a search over the plane runs when a pulse no round takes waits.
@@ -488,7 +501,10 @@ impl Fusion {
                     None => match self.extends_tentative(&candidates, required) {
                         Some(members) => members,
                         None => match consensus(&pulses, required, &search) {
-                            Some(members) => members,
+                            Some((members, found)) => {
+                                found_on_plane = Some((pulses, search, found));
+                                members
+                            }
                             None => return,
                         },
                     },
@@ -552,6 +568,13 @@ impl Fusion {
                 return;
             }
         }
+        // Last, as it costs a second search: is another place about as good?
+        if let Some((pulses, search, found)) = &found_on_plane
+            && found.members.len() < CHECKED_FOR_ANOTHER_PLACE_BELOW
+            && as_good_elsewhere(pulses, required, search, found)
+        {
+            return;
+        }
         // A pool whose every pulse the round takes becomes the round (the incident that
         // gathered them is the one located).
         if home.is_none() {
@@ -594,7 +617,7 @@ impl Fusion {
         kind: truce_core::Kind,
     ) -> Option<Vec<usize>> {
         let (pulses, search) = self.round_search_over(measures, origin, t_ref, kind)?;
-        consensus(&pulses, required, &search)
+        consensus(&pulses, required, &search).map(|(members, _)| members)
     }
 
     /// The round search over `measures` (all timed arrivals, else `None`): the pulses in a
@@ -653,6 +676,7 @@ impl Fusion {
             min_stations,
             surface: Surface::from_sensors(&sensors),
             max_cells: MAX_SEARCH_CELLS,
+            avoid: None,
         };
         Some((pulses, search))
     }
@@ -930,7 +954,11 @@ impl Fusion {
 /// they agree closely with the members' median emission time at the consensus position (the
 /// search's allowances are wide so it misses no round; the fit must not start from another
 /// round's pulse).
-fn consensus(pulses: &[Pulse], required: usize, search: &RoundSearch) -> Option<Vec<usize>> {
+fn consensus(
+    pulses: &[Pulse],
+    required: usize,
+    search: &RoundSearch,
+) -> Option<(Vec<usize>, RoundCandidate)> {
     let min_stations = search.min_stations;
     let round = find_round(pulses, required, search)?;
     let c = search.speed_m_s;
@@ -962,7 +990,24 @@ fn consensus(pulses: &[Pulse], required: usize, search: &RoundSearch) -> Option<
                     + SPEED_UNCERTAINTY * d / c
         })
         .collect();
-    (members.len() >= min_stations && members.contains(&required)).then_some(members)
+    (members.len() >= min_stations && members.contains(&required)).then_some((members, round))
+}
+
+/// Whether a position at least [`ANOTHER_PLACE_M`] from the round `found` among `pulses` has
+/// about as many sensors agreeing with pulse `required` (one fewer, and at least
+/// [`MIN_STATIONS`]).
+pub(super) fn as_good_elsewhere(
+    pulses: &[Pulse],
+    required: usize,
+    search: &RoundSearch,
+    found: &RoundCandidate,
+) -> bool {
+    let elsewhere = RoundSearch {
+        min_stations: found.members.len().saturating_sub(1).max(MIN_STATIONS),
+        avoid: Some((found.at, ANOTHER_PLACE_M)),
+        ..*search
+    };
+    find_round(pulses, required, &elsewhere).is_some()
 }
 
 /// Fewest sensors a round found among `pulses` pulses of `stations` sensors needs: consensus

@@ -818,3 +818,60 @@ fn a_late_pulse_whose_search_finds_a_round_around_it_forms_the_round_and_is_set_
     );
     assert!(track.aside[0].2.contains("late"), "{}", track.aside[0].2);
 }
+
+/// Pulses on a plane, `required` first: sensor 0 hears one pulse that rounds from two places
+/// would both explain, five more sensors agree with a source at A, and `at_b` others with a
+/// source at B.
+fn shared_pulse(at_b: usize) -> Vec<truce_locate::Pulse> {
+    let sensors: Vec<[f64; 3]> = (0..12)
+        .map(|i| {
+            let a = f64::from(i) * 0.52;
+            let r = 1500.0 + 250.0 * f64::from(i % 4);
+            [r * a.sin(), r * a.cos(), 0.0]
+        })
+        .collect();
+    let (a, b) = ([300.0, -200.0, 0.0], [-1200.0, 900.0, 0.0]);
+    let heard = travel(a, sensors[0]);
+    let t_b = heard - travel(b, sensors[0]);
+    let at = |s: usize, t: f64| truce_locate::Pulse {
+        sensor: sensors[s],
+        station: s as u32,
+        time_s: t,
+        sigma_s: 0.002,
+    };
+    let mut pulses = vec![at(0, heard)];
+    pulses.extend((1..6).map(|s| at(s, travel(a, sensors[s]))));
+    pulses.extend((6..6 + at_b).map(|s| at(s, t_b + travel(b, sensors[s]))));
+    pulses
+}
+
+#[test]
+fn a_round_found_where_another_place_gathers_about_as_many_sensors_is_in_doubt() {
+    let search = truce_locate::RoundSearch {
+        speed_m_s: C,
+        radius_m: 6000.0,
+        tolerance_s: 0.01,
+        speed_uncertainty: 0.005,
+        min_stations: 5,
+        surface: None,
+        max_cells: 200_000,
+        avoid: None,
+    };
+    // Six sensors at each place: whichever is found, the other does as well.
+    let both = shared_pulse(5);
+    let found = truce_locate::find_round(&both, 0, &search).expect("a round of six");
+    assert_eq!(found.members.len(), 6, "{found:?}");
+    assert!(pulses::as_good_elsewhere(&both, 0, &search, &found));
+    // Five at B: one fewer than at A is still about as many.
+    let fewer = shared_pulse(4);
+    let found = truce_locate::find_round(&fewer, 0, &search).expect("the round at A");
+    assert!(pulses::as_good_elsewhere(&fewer, 0, &search, &found));
+    // Four at B: A stands.
+    let lone = shared_pulse(3);
+    let found = truce_locate::find_round(&lone, 0, &search).expect("the round at A");
+    assert!(
+        (found.at[0] - 300.0).hypot(found.at[1] + 200.0) < 40.0,
+        "{found:?}"
+    );
+    assert!(!pulses::as_good_elsewhere(&lone, 0, &search, &found));
+}
