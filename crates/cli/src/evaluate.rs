@@ -3,7 +3,7 @@
 //! recall, and attribution against the side that really acted.
 
 use std::collections::{BTreeMap, HashMap};
-use truce_core::incident::{Attribution, IncidentEstimate};
+use truce_core::incident::{Attribution, CovarianceEn, IncidentEstimate};
 use truce_core::{IncidentId, ObservationId};
 use truce_fusion::measure::{Measure, crlb};
 use truce_geo::{Cov2, D2_95, LatLon, LocalFrame};
@@ -133,11 +133,7 @@ pub fn evaluate(
         let here = LatLon::new(t.lat, t.lon);
         let (e, n) = LocalFrame::at(here).to_en(LatLon::new(p.lat, p.lon));
         let err2 = e * e + n * n;
-        let cov = Cov2 {
-            ee: c.ee,
-            en: c.en,
-            nn: c.nn,
-        };
+        let cov = cov2(c);
         let inside = cov.mahalanobis2((e, n)).is_some_and(|d2| d2 <= D2_95);
         covered += usize::from(inside);
         // The bound from the reports of this event the incident used.
@@ -238,6 +234,15 @@ fn bearings_set_aside(
 
 fn ratio_or_one(a: u64, b: u64) -> f64 {
     if b == 0 { 1.0 } else { a as f64 / b as f64 }
+}
+
+/// An incident's east-north covariance as the geometry crate's.
+pub(crate) fn cov2(c: &CovarianceEn) -> Cov2 {
+    Cov2 {
+        ee: c.ee,
+        en: c.en,
+        nn: c.nn,
+    }
 }
 
 #[cfg(test)]

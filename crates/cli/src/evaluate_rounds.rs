@@ -3,13 +3,13 @@
 //! is from where the round was fired, against the Cramér–Rao bound computed with the true
 //! noise, and whether its 95% ellipse holds the truth.
 
-use crate::evaluate::Decided;
+use crate::evaluate::{Decided, cov2};
 use crate::peer_fit::{PeerPulse, median};
 use std::collections::{BTreeMap, HashMap};
 use truce_core::IncidentId;
 use truce_core::incident::IncidentEstimate;
 use truce_fusion::measure::{Measure, crlb};
-use truce_geo::{Cov2, D2_95, LatLon, LocalFrame};
+use truce_geo::{D2_95, LatLon, LocalFrame};
 use truce_sim::TruthEvent;
 
 /// A round counts as heard when at least this many sensors' pulses of it were reported.
@@ -209,11 +209,7 @@ pub fn evaluate_rounds(
         entry.1 += 1;
         let here = LatLon::new(r.lat, r.lon);
         let (e, n) = LocalFrame::at(here).to_en(LatLon::new(p.lat, p.lon));
-        let cov = Cov2 {
-            ee: c.ee,
-            en: c.en,
-            nn: c.nn,
-        };
+        let cov = cov2(c);
         let d2 = cov.mahalanobis2((e, n)).unwrap_or(f64::INFINITY);
         inside += usize::from(d2 <= D2_95);
         let miss = e.hypot(n);
@@ -327,20 +323,12 @@ pub fn evaluate_rounds(
         let semi_major = incidents
             .get(inc)
             .and_then(|est| est.covariance_m2.as_ref())
-            .map_or(f64::INFINITY, |c| {
-                Cov2 {
-                    ee: c.ee,
-                    en: c.en,
-                    nn: c.nn,
-                }
-                .ellipse_95()
-                .semi_major_m
-            });
+            .map_or(f64::INFINITY, |c| cov2(c).ellipse_95().semi_major_m);
         let off = e.hypot(n);
         if off > GROSS_M && off > 3.0 * semi_major {
             score.incident_gross += 1;
         }
-        if std::env::var_os("TRUCE_EVAL_DEBUG").is_some() && e.hypot(n) > 30.0 {
+        if std::env::var_os("TRUCE_EVAL_DEBUG").is_some() && off > 30.0 {
             let members: Vec<String> = cells
                 .iter()
                 .filter(|((_, i), _)| i == inc)
@@ -348,8 +336,7 @@ pub fn evaluate_rounds(
                 .collect();
             let est = incidents.get(inc);
             eprintln!(
-                "incident {inc} off {:.0} m from round {}:{}; holds {members:?}; excluded {}; ellipse {:?}; basis {:?}",
-                e.hypot(n),
+                "incident {inc} off {off:.0} m from round {}:{}; holds {members:?}; excluded {}; ellipse {:?}; basis {:?}",
                 t.event,
                 k,
                 est.map_or(0, |e| e.excluded.len()),

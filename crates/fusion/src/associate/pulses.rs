@@ -25,8 +25,9 @@
 //!    become one round: a new incident, or the tentative round they extend; unless they are
 //!    a located round's echoes (`echo_image`), or a search over the plane found them with
 //!    few sensors and another place gathers about as many ([`as_good_elsewhere`]: under
-//!    rapid fire, leftover pulses line up by chance at more than one place). A tentative round loses pulses only to a round more
-//!    sensors agree on; left with fewer than [`MIN_STATIONS`], it goes back to the pool.
+//!    rapid fire, leftover pulses line up by chance at more than one place). A tentative
+//!    round loses pulses only to a round more sensors agree on; left with fewer than
+//!    [`MIN_STATIONS`], it goes back to the pool.
 //! 3. **Every fit is checked.** A round never holds two pulses of one sensor in its fit; a
 //!    pulse its robust fit rejects as early or too late leaves it for the pool.
 //!
