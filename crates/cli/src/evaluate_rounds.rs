@@ -73,6 +73,10 @@ pub struct RoundScore {
     pub unresolved: usize,
 }
 
+/// Fewest of a round's own pulses in its incident's fit for the Cramér–Rao bound to count:
+/// a position and an emission time from arrival times need four.
+const MIN_BOUND_PULSES: usize = 4;
+
 /// Pairs among `n` pulses.
 pub(crate) fn pairs(n: u64) -> u64 {
     n * n.saturating_sub(1) / 2
@@ -230,6 +234,7 @@ pub fn evaluate_rounds(
                     peer_miss.map_or("-".to_string(), |m| format!("{m:.1} m"))
                 );
                 debug_pulses(r, decided, est, default_temperature_c);
+                debug_own_pulses_fit(r, decided, default_temperature_c);
             }
         }
         err2 += miss * miss;
@@ -284,7 +289,13 @@ pub fn evaluate_rounds(
             })
             .collect();
         let refs: Vec<&Measure> = used.iter().collect();
-        if let Some(b) = crlb(&refs, here, default_temperature_c) {
+        // Fewer than four of its own pulses bound nothing but through the priors (a round
+        // whose incident is mostly other rounds' pulses once gave a bound of 43 km and took
+        // the pooled ratio to 0.03): its error counts, with no bound beside it.
+        let bound = (refs.len() >= MIN_BOUND_PULSES)
+            .then(|| crlb(&refs, here, default_temperature_c))
+            .flatten();
+        if let Some(b) = bound {
             bound2 += b.ee + b.nn;
             if b.ee + b.nn > 0.0 {
                 normalised2 += miss * miss / (b.ee + b.nn);
@@ -577,6 +588,40 @@ fn peer_miss(
     Some(at[0].hypot(at[1]))
 }
 
+/// Under `TRUCE_EVAL_DEBUG`: the center's own estimator on round `r`'s direct pulses, and
+/// on all its pulses (late ones too, not its echoes), told which they are: whether a gross
+/// round is association's failure or the estimator's.
+fn debug_own_pulses_fit(
+    r: &truce_sim::RoundTruth,
+    decided: &HashMap<uuid::Uuid, Decided>,
+    default_temperature_c: f64,
+) {
+    let frame = LocalFrame::at(LatLon::new(r.lat, r.lon));
+    let measure = |u: &uuid::Uuid| decided.get(u)?.measure.clone();
+    let direct: Vec<Measure> = r
+        .observations
+        .iter()
+        .filter(|u| !r.late.contains(u))
+        .filter_map(measure)
+        .collect();
+    let all: Vec<Measure> = r.observations.iter().filter_map(measure).collect();
+    for (name, set) in [("direct", &direct), ("all", &all)] {
+        let refs: Vec<&Measure> = set.iter().collect();
+        let Some(f) = truce_fusion::measure::joint_fix(&refs, None, default_temperature_c) else {
+            continue;
+        };
+        let (e, n) = frame.to_en(f.estimate.center);
+        eprintln!(
+            "  its {name} pulses alone ({}): miss {:.1} m, ellipse {:.1} m, {} excluded, residual variance {:.2}",
+            set.len(),
+            e.hypot(n),
+            f.estimate.cov.ellipse_95().semi_major_m,
+            f.excluded.len(),
+            f.uncertainty.residual_variance
+        );
+    }
+}
+
 /// Under `TRUCE_EVAL_DEBUG`: each pulse of round `r`, where it went, whether the fit left it
 /// out, what the truth says of it and its residual at the true source.
 fn debug_pulses(
@@ -741,6 +786,24 @@ mod tests {
                 )
             })
             .collect()
+    }
+
+    #[test]
+    fn a_round_whose_incident_fitted_fewer_than_four_of_its_pulses_has_no_bound() {
+        let truth = [event(vec![round(1, 6, 46.0)])];
+        let incidents = HashMap::from([(IncidentId(1), estimate(46.0001, 2.0))]);
+        let all: Vec<(u128, u64)> = (1..7).map(|u| (u, 1)).collect();
+        let s = evaluate_rounds(&truth, &heard_by_sensors(decided(&all)), &incidents, 15.0);
+        assert!(s.crlb_m > 0.0, "six of its pulses bound it: {s:?}");
+        // Three of its pulses went elsewhere: its incident fitted three of them.
+        let mut three = all.clone();
+        for p in &mut three[3..] {
+            p.1 = 2;
+        }
+        let s = evaluate_rounds(&truth, &heard_by_sensors(decided(&three)), &incidents, 15.0);
+        assert_eq!(s.located, 1);
+        assert!(s.rmse_m > 8.0, "its error still counts: {s:?}");
+        assert_eq!(s.crlb_m, 0.0, "three pulses bound nothing: {s:?}");
     }
 
     #[test]
