@@ -37,6 +37,7 @@ mod model;
 mod search;
 mod solve;
 mod start;
+mod trimmed;
 mod uav;
 
 pub use crlb::{crlb, crlb_arrivals, crlb_bearings};

@@ -4,6 +4,7 @@
 use crate::linalg::Vector;
 use crate::model::{Problem, RowOf, Solution};
 use crate::start::{along_bearing, points_mean, ranged_points, spherical_intersection, stansfield};
+use crate::trimmed;
 use crate::{
     ArrivalMeasurement, BearingMeasurement, Excluded, Exclusion, Fix, HeightFix, HeightSource,
     LocateError, MIN_DOF_FOR_SCALE, Measurements, PointMeasurement, Uncertainty,
@@ -448,7 +449,15 @@ fn suspicious(problem: &Problem, s: &Solution) -> bool {
     worst > OUTLIER_SIGMAS || (s.dof > 0 && s.chi2 > chi2_limit(s.dof))
 }
 
-fn to_fix(problem: &Problem, s: Solution, excluded: Vec<Exclusion>) -> Fix {
+/// The fix of `s`: its covariance checked against the residuals and grown to reach what the
+/// data cannot rule out (other minima, leave-one-out positions of an unchecked fit, and
+/// `plain_at`, where the plain robust fit put the source when the trimmed one was kept).
+fn to_fix(
+    problem: &Problem,
+    s: Solution,
+    excluded: Vec<Exclusion>,
+    plain_at: Option<[f64; 2]>,
+) -> Fix {
     let others = alternatives(problem, &s);
     let timed = problem.timed();
     let u = uncertainty(s.chi2, s.dof);
@@ -496,7 +505,7 @@ fn to_fix(problem: &Problem, s: Solution, excluded: Vec<Exclusion>) -> Fix {
     // one unchecked measurement were wrong: the ellipse reaches it.
     let at = [s.p[0], s.p[1]];
     let mut ambiguous = false;
-    for x in &others {
+    for x in others.iter().chain(&plain_at) {
         ambiguous |= reach_to(&mut cov, at, *x);
     }
     for x in leave_one_out_positions(problem, &s) {
@@ -608,16 +617,111 @@ fn reject_against_robust_scale<'a>(
     (problem, current)
 }
 
-/// The fit, then outliers set aside: against the residuals' robust scale when there are
-/// many arrivals, then by leave-one-out while they still look inconsistent.
-fn robust_fit(mut problem: Problem) -> Result<Fix, LocateError> {
-    let mut excluded = Vec::new();
-    let mut current = best_fit(&problem, None);
-    if let Ok(s) = current {
-        let (p, s) = reject_against_robust_scale(problem, s, &mut excluded);
-        problem = p;
-        current = Ok(s);
+/// With many arrivals: the trimmed fit from `s` ([`trimmed::concentrate`]), then every
+/// arrival it explains within 4 robust sigmas (the residuals' median scale there) or 15 ms
+/// taken back, refitting until the set settles; the rest set aside. `None` when it does not
+/// apply or the trimmed fit does no better than `s`.
+fn trimmed_start<'a>(
+    problem: &Problem<'a>,
+    s: &Solution,
+) -> Option<(Problem<'a>, Solution, Vec<Exclusion>)> {
+    let among: Vec<usize> = problem.active_arrivals().map(|(i, _)| i).collect();
+    if !problem.timed() || among.len() < ROBUST_MIN_ARRIVALS {
+        return None;
     }
+    let (mut trial, mut current) = trimmed::concentrate(problem, s)?;
+    for _ in 0..MAX_TAKE_BACK_ROUNDS {
+        let z: Vec<(usize, f64)> = among
+            .iter()
+            .map(|&i| {
+                let a = &problem.arrivals[i];
+                (i, problem.arrival_residual(&current.p, a) / a.sigma_s)
+            })
+            .collect();
+        let scale = robust_scale(&z);
+        let mut changed = false;
+        for &(i, zi) in &z {
+            let keep = zi.abs() <= OUTLIER_SIGMAS * scale
+                || (zi * problem.arrivals[i].sigma_s).abs() <= MIN_OUTLIER_RESIDUAL_S;
+            changed |= keep != trial.active[i];
+            trial.active[i] = keep;
+        }
+        if !changed {
+            break;
+        }
+        if trial.active_arrivals().count() < MIN_ARRIVALS {
+            return None;
+        }
+        current = trial.fit(current.p).ok()?;
+    }
+    let scale = robust_scale(&normalised(&trial, &current));
+    let excluded = among
+        .iter()
+        .filter(|&&i| !trial.active[i])
+        .map(|&i| exclusion(&trial, &current, i, scale))
+        .collect();
+    Some((trial, current, excluded))
+}
+
+/// Rounds of taking arrivals back after the trimmed fit (each refits): the set settles in one
+/// or two.
+const MAX_TAKE_BACK_ROUNDS: usize = 4;
+
+/// A fit of arrivals whose residual variance factor stays above this after outliers are set
+/// aside one at a time is not one source's (association calls such a fit unsound): several
+/// late arrivals may be hiding each other, and the trimmed fit is tried.
+const TRIMMED_ABOVE_VARIANCE: f64 = 16.0;
+
+/// The trimmed fit replaces the plain one only when the robust scale of all the arrivals'
+/// residuals is below this share of the plain fit's: it explains the bulk of them clearly
+/// better. (With no margin, a trimmed fit locks onto a tight subset of a round's pulses as
+/// often as it escapes late ones: sensors' stated sigmas are guesses, and a few that state
+/// too little make any subset that holds them look tight.)
+const TRIMMED_SCALE_SHARE: f64 = 0.6;
+
+/// The fit, then outliers set aside: against the residuals' robust scale when there are
+/// many arrivals, then by leave-one-out while they still look inconsistent. When what is
+/// left still fits no one source, the trimmed fit is tried as well, and kept when it explains
+/// the bulk of the arrivals clearly better; its ellipse then reaches the plain fit's position
+/// (two robust procedures disagree: the source may be at either).
+fn robust_fit(problem: Problem) -> Result<Fix, LocateError> {
+    let among: Vec<usize> = problem.active_arrivals().map(|(i, _)| i).collect();
+    let first = best_fit(&problem, None);
+    let start = first.as_ref().ok().cloned();
+    let plain = problem.clone();
+    let (mut problem, mut current, mut excluded) = set_aside(problem, first, Vec::new());
+    let mut plain_at = None;
+    let unsound = current
+        .as_ref()
+        .is_ok_and(|s| s.dof > 0 && s.chi2 / f64::from(s.dof) > TRIMMED_ABOVE_VARIANCE);
+    if unsound
+        && let Some((p, s, x)) = start.and_then(|s| trimmed_start(&plain, &s))
+        && let (p, Ok(other), x) = set_aside(p, Ok(s), x)
+        && let Ok(this) = &current
+        && trimmed::m_scale(&p, &among, &other.p)
+            < TRIMMED_SCALE_SHARE * trimmed::m_scale(&problem, &among, &this.p)
+    {
+        plain_at = Some([this.p[0], this.p[1]]);
+        (problem, current, excluded) = (p, Ok(other), x);
+    }
+    current.map(|s| to_fix(&problem, s, excluded, plain_at))
+}
+
+/// Outliers set aside from `current` on: against the residuals' robust scale when there are
+/// many arrivals, then by leave-one-out while they still look inconsistent. Returns the
+/// problem, the fit and the exclusions it ends with.
+fn set_aside<'a>(
+    problem: Problem<'a>,
+    current: Result<Solution, LocateError>,
+    mut excluded: Vec<Exclusion>,
+) -> (Problem<'a>, Result<Solution, LocateError>, Vec<Exclusion>) {
+    let (mut problem, mut current) = match current {
+        Ok(s) => {
+            let (p, s) = reject_against_robust_scale(problem, s, &mut excluded);
+            (p, Ok(s))
+        }
+        Err(e) => (problem, Err(e)),
+    };
     loop {
         let active =
             problem.active.iter().filter(|&&a| a).count() + problem.active_bearings().count();
@@ -695,7 +799,7 @@ fn robust_fit(mut problem: Problem) -> Result<Fix, LocateError> {
         problem = trial;
         current = Ok(s);
     }
-    current.map(|s| to_fix(&problem, s, excluded))
+    (problem, current, excluded)
 }
 
 /// The measurements the leave-one-out search tries without, arrivals then bearings in their
