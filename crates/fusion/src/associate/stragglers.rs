@@ -87,7 +87,19 @@ impl Fusion {
         };
         let heard = track.active_stations();
         for c in candidates {
-            match track.predicts_by(&mut timing, &heard, &c.measure, self.default_temperature_c) {
+            let prediction =
+                track.predicts_by(&mut timing, &heard, &c.measure, self.default_temperature_c);
+            // Its own pulses set aside come back into its fit only where it now predicts them
+            // closely, at a sensor it has not heard.
+            if c.holder == id {
+                if let Some((score, Fit::Member)) = prediction
+                    && score <= ASIDE_TAKEN_WITHIN
+                {
+                    members.push((score, c));
+                }
+                continue;
+            }
+            match prediction {
                 // In another round's fit: weighed below against that fit without it.
                 Some((score, Fit::Member)) if c.holding == Holding::Fitted => {
                     if score <= RECLAIM_WITHIN {
@@ -239,7 +251,8 @@ impl Fusion {
             let Some(holder) = self.tracks.get(&hid) else {
                 continue;
             };
-            if hid == id || !self.same_event_class(holder, r) {
+            let own = hid == id;
+            if !self.same_event_class(holder, r) {
                 continue;
             }
             let mut offer = |obs: ObservationId, q: &Measure, holding: Holding| {
@@ -262,6 +275,16 @@ impl Fusion {
                 for (obs, q, _) in &holder.aside {
                     offer(*obs, q, Holding::Aside);
                 }
+            }
+            // Its own, set aside while its fit was elsewhere (a fit pulled by late pulses sets
+            // honest ones aside): weighed again like any straggler.
+            if own {
+                if timed && strength < STRONG_STATIONS {
+                    for (obs, q, _) in &holder.aside {
+                        offer(*obs, q, Holding::Aside);
+                    }
+                }
+                continue;
             }
             let holding = if holder.pool {
                 Holding::Pool
