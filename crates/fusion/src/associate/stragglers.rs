@@ -1,6 +1,7 @@
 //! Stragglers: pulses waiting nearby that a round, once it forms or grows, predicts: into
 //! its fit when their sensor is not in it yet, set aside when they are its echoes or came the
-//! long way; and pulses other rounds hold that it explains better.
+//! long way; pulses other rounds hold that it explains better; and its own pulses it set
+//! aside while its fit was elsewhere.
 
 use super::pulses::{
     Candidate, Fit, Holding, MAX_ASIDE, STRONG_STATIONS, area, pulse_ns, sound, station,
@@ -35,7 +36,9 @@ const ASIDE_TAKEN_WITHIN: f64 = 0.5;
 
 impl Fusion {
     /// Pool pulses that round `id` now predicts: into its fit when their sensor is not in it
-    /// yet, set aside when they are its echoes or came the long way.
+    /// yet, set aside when they are its echoes or came the long way. Its own set-aside pulses
+    /// at sensors its fit has not heard come back into its fit where it now predicts them
+    /// within [`ASIDE_TAKEN_WITHIN`] of its gate.
     pub(super) fn gather_stragglers(&mut self, id: IncidentId, log: &mut BatchLog) {
         let Some(track) = self.tracks.get(&id) else {
             return;
@@ -223,9 +226,10 @@ impl Fusion {
     }
 
     /// The pulses a located round (`id`, `track`) may gather, within earshot and in its time:
-    /// the pool's, and the active pulses of arrival-only rounds fewer sensors agree on (a
+    /// the pool's, the active pulses of arrival-only rounds fewer sensors agree on (a
     /// round that formed from the wrong mix of pulses while they were arriving gives them up
-    /// to the round that predicts them).
+    /// to the round that predicts them), what other rounds set aside, and what it set aside
+    /// itself.
     fn search_candidates_at(
         &self,
         r: &Report,
