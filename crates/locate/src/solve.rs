@@ -625,19 +625,13 @@ fn trimmed_start<'a>(
     problem: &Problem<'a>,
     s: &Solution,
 ) -> Option<(Problem<'a>, Solution, Vec<Exclusion>)> {
-    let among: Vec<usize> = problem.active_arrivals().map(|(i, _)| i).collect();
+    let among = trimmed::active_arrivals(problem);
     if !problem.timed() || among.len() < ROBUST_MIN_ARRIVALS {
         return None;
     }
     let (mut trial, mut current) = trimmed::concentrate(problem, s)?;
     for _ in 0..MAX_TAKE_BACK_ROUNDS {
-        let z: Vec<(usize, f64)> = among
-            .iter()
-            .map(|&i| {
-                let a = &problem.arrivals[i];
-                (i, problem.arrival_residual(&current.p, a) / a.sigma_s)
-            })
-            .collect();
+        let z = trimmed::in_sigmas(problem, &among, &current.p);
         let scale = robust_scale(&z);
         let mut changed = false;
         for &(i, zi) in &z {
@@ -685,7 +679,7 @@ const TRIMMED_SCALE_SHARE: f64 = 0.6;
 /// the bulk of the arrivals clearly better; its ellipse then reaches the plain fit's position
 /// (two robust procedures disagree: the source may be at either).
 fn robust_fit(problem: Problem) -> Result<Fix, LocateError> {
-    let among: Vec<usize> = problem.active_arrivals().map(|(i, _)| i).collect();
+    let among = trimmed::active_arrivals(&problem);
     let first = best_fit(&problem, None);
     let start = first.as_ref().ok().cloned();
     let plain = problem.clone();

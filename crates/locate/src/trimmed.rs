@@ -15,8 +15,20 @@ use crate::model::{Problem, RowOf, Solution};
 const MAX_STEPS: usize = 8;
 
 /// The arrivals active in `problem`, by index.
-fn active_arrivals(problem: &Problem) -> Vec<usize> {
+pub(crate) fn active_arrivals(problem: &Problem) -> Vec<usize> {
     problem.active_arrivals().map(|(i, _)| i).collect()
+}
+
+/// The residuals of arrivals `among` at `p` in their stated sigmas, signed, with their
+/// indices (whether active or not).
+pub(crate) fn in_sigmas(problem: &Problem, among: &[usize], p: &Vector) -> Vec<(usize, f64)> {
+    among
+        .iter()
+        .map(|&i| {
+            let a = &problem.arrivals[i];
+            (i, problem.arrival_residual(p, a) / a.sigma_s)
+        })
+        .collect()
 }
 
 /// How many of `n` arrivals the trimmed fit keeps: half of them plus half the unknowns, the
@@ -28,12 +40,9 @@ fn kept(n: usize, unknowns: usize) -> usize {
 /// The squared normalised residuals of arrivals `among` at `p`, smallest first, with their
 /// indices.
 fn sorted_squares(problem: &Problem, among: &[usize], p: &Vector) -> Vec<(usize, f64)> {
-    let mut z: Vec<(usize, f64)> = among
-        .iter()
-        .map(|&i| {
-            let a = &problem.arrivals[i];
-            (i, (problem.arrival_residual(p, a) / a.sigma_s).powi(2))
-        })
+    let mut z: Vec<(usize, f64)> = in_sigmas(problem, among, p)
+        .into_iter()
+        .map(|(i, z)| (i, z * z))
         .collect();
     z.sort_by(|a, b| a.1.total_cmp(&b.1));
     z
@@ -149,13 +158,7 @@ fn steps<'a>(
 
 /// The `h` arrivals of `among` that come earliest against the fit at `p`, in sigmas.
 fn earliest(problem: &Problem, among: &[usize], p: &Vector, h: usize) -> Vec<usize> {
-    let mut z: Vec<(usize, f64)> = among
-        .iter()
-        .map(|&i| {
-            let a = &problem.arrivals[i];
-            (i, problem.arrival_residual(p, a) / a.sigma_s)
-        })
-        .collect();
+    let mut z = in_sigmas(problem, among, p);
     z.sort_by(|a, b| a.1.total_cmp(&b.1));
     z.into_iter().take(h).map(|(i, _)| i).collect()
 }
@@ -182,12 +185,9 @@ fn biweight(u: f64) -> f64 {
 /// scale explains more of them better; a fit that keeps few arrivals tightly while the rest
 /// scatter widely does not win by that.
 pub(crate) fn m_scale(problem: &Problem, among: &[usize], p: &Vector) -> f64 {
-    let z: Vec<f64> = among
-        .iter()
-        .map(|&i| {
-            let a = &problem.arrivals[i];
-            (problem.arrival_residual(p, a) / a.sigma_s).abs()
-        })
+    let z: Vec<f64> = in_sigmas(problem, among, p)
+        .into_iter()
+        .map(|(_, z)| z.abs())
         .collect();
     if z.is_empty() {
         return 0.0;
