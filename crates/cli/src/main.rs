@@ -9,6 +9,7 @@
 
 mod bundle;
 mod cmd;
+mod cot;
 mod data_dir;
 mod demo_files;
 mod evaluate;
@@ -47,6 +48,9 @@ enum Command {
         /// Seconds between simulated events, on average.
         #[arg(long, default_value_t = 1.5)]
         interval: f64,
+        /// TAK listeners (by default CoT over TCP on 127.0.0.1:8087 as m1-observer).
+        #[command(flatten)]
+        cot: cot::CotFlags,
     },
     /// Create a data folder for an agreement.
     Init {
@@ -71,6 +75,9 @@ enum Command {
         /// Seconds between checkpoints; one is signed only when the record grew.
         #[arg(long, default_value_t = 1.0)]
         checkpoint_interval: f64,
+        /// TAK listeners.
+        #[command(flatten)]
+        cot: cot::CotFlags,
     },
     /// Send a file of observations (one JSON object per line) to a server.
     Submit {
@@ -305,7 +312,8 @@ fn main() -> ExitCode {
             data,
             http,
             interval,
-        } => cmd::demo::run(&data, http, interval),
+            cot,
+        } => cmd::demo::run(&data, http, interval, cot),
         Command::Init {
             data,
             agreement,
@@ -374,7 +382,8 @@ fn main() -> ExitCode {
             data,
             http,
             checkpoint_interval,
-        } => cmd::serve::run(&data, http, checkpoint_interval),
+            cot,
+        } => cmd::serve::run(&data, http, checkpoint_interval, &cot),
         Command::Submit {
             server,
             token,

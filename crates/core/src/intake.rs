@@ -92,6 +92,15 @@ pub fn parse_one(
     let observation: Observation =
         serde_path_to_error::deserialize(&mut de).map_err(|e| classify(e, text, index))?;
     de.end().map_err(|e| classify_plain(e, index))?;
+    if observation.via.is_some() {
+        return Err(ParseError::Invalid {
+            error: FieldError::new(
+                "via",
+                "is set by the server for reports through a TAK or MQTT listener; leave it out",
+            ),
+            index,
+        });
+    }
     validate(observation, now).map_err(|error| ParseError::Invalid { error, index })
 }
 
@@ -249,6 +258,17 @@ mod tests {
         assert_eq!(e.index(), Some(1));
         assert_eq!(e.field(), Some("geometry.lat"));
         assert!(e.message().contains("91.5"));
+    }
+
+    #[test]
+    fn a_client_may_not_say_which_listener_its_report_came_through() {
+        let claimed = GOOD.replace("\"reporter\"", "\"via\":\"cot-tcp\",\"reporter\"");
+        let e = err(&format!("[{GOOD},{claimed}]"));
+        assert_eq!(
+            (e.code(), e.field(), e.index()),
+            ("invalid_value", Some("via"), Some(1))
+        );
+        assert!(e.message().contains("set by the server"), "{e:?}");
     }
 
     #[test]

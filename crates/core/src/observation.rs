@@ -355,6 +355,11 @@ pub struct Observation {
     /// Files that back the report.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub evidence: Vec<Evidence>,
+    /// The listener the report came through, set by the server, never by a client: e.g.
+    /// `cot-tcp 0.0.0.0:8087 as mon1-observer` for a TAK stream bound by configuration to a
+    /// member. Absent for reports posted to the HTTP API (whose token names the member).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub via: Option<String>,
 }
 
 fn one() -> u32 {

@@ -78,6 +78,9 @@ pub fn validate(observation: Observation, now: Timestamp) -> Result<ValidObserva
             ),
         ));
     }
+    if let Some(via) = &o.via {
+        check_name("via", via)?;
+    }
     check_evidence(o)?;
     check_geometry(&o.geometry, o.observed_at)?;
     Ok(ValidObservation(observation))

@@ -215,6 +215,7 @@ impl FireWorld {
             }),
             notes: None,
             evidence: Vec::new(),
+            via: None,
         }
     }
 

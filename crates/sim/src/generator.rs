@@ -277,6 +277,7 @@ impl Generator {
             }),
             notes: None,
             evidence: Vec::new(),
+            via: None,
         }
     }
 

@@ -1,6 +1,7 @@
 //! `truce demo`: the illustrative agreement, the API and a simulated stream of reports.
 
-use crate::{data_dir, demo_files, serve};
+use crate::cot::CotFlags;
+use crate::{cot, data_dir, demo_files, serve};
 use anyhow::{Context, Result};
 use std::net::SocketAddr;
 use std::path::Path;
@@ -12,8 +13,12 @@ use truce_core::validate::validate;
 use truce_engine::Engine;
 use truce_sim::{Generator, Scenario};
 
+/// Where the demo takes CoT when no listener is asked for, and as whom.
+const DEMO_COT_TCP: &str = "127.0.0.1:8087";
+const DEMO_COT_MEMBER: &str = "m1-observer";
+
 /// Creates the folder when absent, serves it and feeds simulated reports until Ctrl-C.
-pub fn run(data: &Path, http: SocketAddr, interval_s: f64) -> Result<ExitCode> {
+pub fn run(data: &Path, http: SocketAddr, interval_s: f64, mut cot: CotFlags) -> Result<ExitCode> {
     if !(0.05..=3600.0).contains(&interval_s) {
         anyhow::bail!("--interval must be from 0.05 to 3600 seconds, got {interval_s}");
     }
@@ -57,6 +62,20 @@ pub fn run(data: &Path, http: SocketAddr, interval_s: f64) -> Result<ExitCode> {
         println!("  e.g. curl -H \"Authorization: Bearer $(awk '/^m1-observer/{{print $2}}' {})\" http://{addr}/api/incidents",
             data.join("demo-tokens.txt").display());
         let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
+        let asked = cot.cot_tcp.is_some() || cot.cot_udp.is_some();
+        if !asked {
+            cot.cot_tcp = DEMO_COT_TCP.parse().ok();
+        }
+        cot.cot_member.get_or_insert_with(|| DEMO_COT_MEMBER.to_string());
+        let listeners = match cot::start(&engine, &cot, &stop_rx).await {
+            Ok(l) => l,
+            // The default listener is a convenience: a port in use does not stop the demo.
+            Err(e) if !asked => {
+                println!("  CoT/TCP:     not started ({e:#})");
+                Vec::new()
+            }
+            Err(e) => return Err(e),
+        };
         let feeder = tokio::spawn(feed(engine.clone(), scenario, interval_s, stop_rx.clone()));
         let checkpointer =
             serve::spawn_checkpointer(engine.clone(), Duration::from_secs(1), stop_rx);
@@ -74,6 +93,9 @@ pub fn run(data: &Path, http: SocketAddr, interval_s: f64) -> Result<ExitCode> {
         }
         let _ = feeder.await;
         let _ = checkpointer.await;
+        for l in listeners {
+            let _ = l.await;
+        }
         anyhow::Ok(())
     })?;
     println!("stopped cleanly; start again to continue with the same data");

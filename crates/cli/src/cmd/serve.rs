@@ -1,14 +1,20 @@
-//! `truce serve --data DIR [--http ADDR]`.
+//! `truce serve --data DIR [--http ADDR] [--cot-tcp ADDR] [--cot-udp ADDR] [--cot-member USER]`.
 
-use crate::{data_dir, serve};
+use crate::cot::CotFlags;
+use crate::{cot, data_dir, serve};
 use anyhow::Result;
 use std::net::SocketAddr;
 use std::path::Path;
 use std::process::ExitCode;
 
 /// Serves the data folder until Ctrl-C, signing a checkpoint every `checkpoint_interval_s`
-/// seconds in which the record grew.
-pub fn run(data: &Path, http: SocketAddr, checkpoint_interval_s: f64) -> Result<ExitCode> {
+/// seconds in which the record grew, with the TAK listeners `cot` asks for.
+pub fn run(
+    data: &Path,
+    http: SocketAddr,
+    checkpoint_interval_s: f64,
+    cot: &CotFlags,
+) -> Result<ExitCode> {
     if !(0.05..=86_400.0).contains(&checkpoint_interval_s) {
         anyhow::bail!(
             "--checkpoint-interval must be from 0.05 to 86400 seconds, got {checkpoint_interval_s}"
@@ -25,6 +31,7 @@ pub fn run(data: &Path, http: SocketAddr, checkpoint_interval_s: f64) -> Result<
             data.display()
         );
         let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
+        let listeners = cot::start(&engine, cot, &stop_rx).await?;
         let checkpointer = serve::spawn_checkpointer(engine, interval, stop_rx);
         let served = bound
             .serve_until(async move {
@@ -33,6 +40,9 @@ pub fn run(data: &Path, http: SocketAddr, checkpoint_interval_s: f64) -> Result<
             })
             .await;
         let _ = checkpointer.await;
+        for l in listeners {
+            let _ = l.await;
+        }
         served
     })?;
     println!("stopped cleanly");

@@ -1,0 +1,82 @@
+//! The TAK listeners of `truce serve` and `truce demo`: flags, binding and start.
+
+use anyhow::{Context, Result, bail};
+use std::net::SocketAddr;
+use std::sync::Arc;
+use tokio::net::{TcpListener, UdpSocket};
+use tokio::sync::watch;
+use tokio::task::JoinHandle;
+use truce_engine::Engine;
+use truce_tak::{Binding, CotIntake};
+
+/// Where to take CoT from, and as whom.
+#[derive(Debug, Clone, Default, clap::Args)]
+pub struct CotFlags {
+    /// Take CoT streams (XML, and TAK protocol version 1 after negotiation) on this TCP
+    /// address, e.g. 0.0.0.0:8087.
+    #[arg(long, value_name = "ADDR")]
+    pub cot_tcp: Option<SocketAddr>,
+    /// Take CoT datagrams (XML or mesh protobuf) on this UDP address, e.g. 0.0.0.0:8087.
+    #[arg(long, value_name = "ADDR")]
+    pub cot_udp: Option<SocketAddr>,
+    /// The observer every report through these listeners is recorded as (plain TCP and UDP
+    /// carry no identity): their monitor and role apply as for their token.
+    #[arg(long, value_name = "USER")]
+    pub cot_member: Option<String>,
+}
+
+/// Binds the listeners `flags` ask for and starts them; they stop when `stop` turns true.
+/// Prints one line per listener.
+pub async fn start(
+    engine: &Arc<Engine>,
+    flags: &CotFlags,
+    stop: &watch::Receiver<bool>,
+) -> Result<Vec<JoinHandle<()>>> {
+    if flags.cot_tcp.is_none() && flags.cot_udp.is_none() {
+        return Ok(Vec::new());
+    }
+    let Some(user) = flags.cot_member.as_deref() else {
+        bail!(
+            "--cot-tcp and --cot-udp need --cot-member USER: the observer their reports are recorded as"
+        );
+    };
+    let intake = Arc::new(CotIntake::new(engine.clone()));
+    let mut tasks = Vec::new();
+    if let Some(addr) = flags.cot_tcp {
+        let listener = TcpListener::bind(addr)
+            .await
+            .with_context(|| format!("cannot take CoT on TCP {addr} (is the port in use?)"))?;
+        let bound = listener.local_addr()?;
+        let binding = Arc::new(Binding::to_member(
+            engine,
+            &format!("cot-tcp {bound}"),
+            user,
+        )?);
+        println!("  CoT/TCP:     {bound} (XML; TAK protocol 1 on request) as {user}");
+        tasks.push(tokio::spawn(truce_tak::serve_tcp(
+            listener,
+            binding,
+            intake.clone(),
+            stop.clone(),
+        )));
+    }
+    if let Some(addr) = flags.cot_udp {
+        let socket = UdpSocket::bind(addr)
+            .await
+            .with_context(|| format!("cannot take CoT on UDP {addr} (is the port in use?)"))?;
+        let bound = socket.local_addr()?;
+        let binding = Arc::new(Binding::to_member(
+            engine,
+            &format!("cot-udp {bound}"),
+            user,
+        )?);
+        println!("  CoT/UDP:     {bound} (XML or mesh protobuf) as {user}");
+        tasks.push(tokio::spawn(truce_tak::serve_udp(
+            socket,
+            binding,
+            intake.clone(),
+            stop.clone(),
+        )));
+    }
+    Ok(tasks)
+}

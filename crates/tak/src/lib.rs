@@ -1,0 +1,19 @@
+//! truce as a TAK endpoint: ATAK, WinTAK and iTAK users, and TAK-speaking sensors, report to
+//! truce with the tools they carry.
+//!
+//! - [`ingest`]: what each CoT event becomes (a position or bearing observation, a ping to
+//!   answer, a protocol request, situational awareness, a deletion, or nothing).
+//! - [`CotIntake`]: a report validated and appended on behalf of the member a listener is
+//!   bound to ([`Binding`]), its `via` naming the listener.
+//! - [`serve_tcp`], [`serve_udp`]: the listeners, with protocol negotiation, keepalive,
+//!   per-address connection caps and rate caps ([`session`]).
+
+pub mod ingest;
+mod intake;
+mod listener;
+pub mod session;
+mod stats;
+
+pub use intake::{BindError, Binding, CotIntake, Outcome};
+pub use listener::{CONNECTIONS_PER_ADDRESS, serve_tcp, serve_udp};
+pub use stats::CotStats;

@@ -1,0 +1,385 @@
+//! The TAK listeners against clients others wrote: pytak's command-line client (XML over TCP
+//! and UDP) and a negotiating client on takproto (protocol version 1 over TCP, mesh datagrams
+//! over UDP). Each report must reach the record once, with the listener named in `via`; what
+//! is refused must not reach it; the stream must survive a bad event.
+
+#![allow(clippy::unwrap_used)]
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::net::{TcpListener, UdpSocket};
+use tokio::sync::watch;
+use truce_core::access::Role;
+use truce_core::agreement::parse_toml;
+use truce_core::observation::{Geometry, Kind};
+use truce_core::{ObservationId, Timestamp};
+use truce_engine::{Engine, record_agreement};
+use truce_store::{Durability, SqliteStore, Store, StoredObservation};
+use truce_tak::{Binding, CotIntake, serve_tcp, serve_udp};
+
+const AGREEMENT_TOML: &str = include_str!("../../cli/demo/agreement.toml");
+const ZONES_GEOJSON: &str = include_str!("../../cli/demo/zones.geojson");
+
+/// A record with the demo agreement and an observer, a TCP and a UDP listener bound to them.
+struct Center {
+    engine: Arc<Engine>,
+    intake: Arc<CotIntake>,
+    tcp: SocketAddr,
+    udp: SocketAddr,
+    _stop: watch::Sender<bool>,
+    dir: tempfile::TempDir,
+}
+
+impl Center {
+    async fn start() -> Self {
+        let dir = tempfile::tempdir().unwrap();
+        let store = SqliteStore::open(&dir.path().join("truce.sqlite"), Durability::Full).unwrap();
+        let agreement = parse_toml(AGREEMENT_TOML, "agreement.toml", &|_| {
+            Ok(ZONES_GEOJSON.to_string())
+        })
+        .unwrap();
+        record_agreement(&store, &agreement, Timestamp::now()).unwrap();
+        let store: Arc<dyn Store> = Arc::new(store);
+        let engine = Arc::new(Engine::open(store).unwrap());
+        engine
+            .add_member(
+                "m1-observer",
+                "m1",
+                Role::Observer,
+                "test",
+                Timestamp::now(),
+            )
+            .unwrap();
+        engine
+            .add_member("m1-analyst", "m1", Role::Analyst, "test", Timestamp::now())
+            .unwrap();
+        let intake = Arc::new(CotIntake::new(engine.clone()));
+        let (stop_tx, stop) = watch::channel(false);
+        let tcp = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let udp = UdpSocket::bind("127.0.0.1:0").await.unwrap();
+        let (tcp_addr, udp_addr) = (tcp.local_addr().unwrap(), udp.local_addr().unwrap());
+        let tcp_binding =
+            Binding::to_member(&engine, &format!("cot-tcp {tcp_addr}"), "m1-observer").unwrap();
+        let udp_binding =
+            Binding::to_member(&engine, &format!("cot-udp {udp_addr}"), "m1-observer").unwrap();
+        tokio::spawn(serve_tcp(
+            tcp,
+            Arc::new(tcp_binding),
+            intake.clone(),
+            stop.clone(),
+        ));
+        tokio::spawn(serve_udp(udp, Arc::new(udp_binding), intake.clone(), stop));
+        Self {
+            engine,
+            intake,
+            tcp: tcp_addr,
+            udp: udp_addr,
+            _stop: stop_tx,
+            dir,
+        }
+    }
+
+    /// Every observation in the record, in order.
+    fn observations(&self) -> Vec<StoredObservation> {
+        (1..)
+            .map(|n| self.engine.store().observation(ObservationId(n)).unwrap())
+            .take_while(Option::is_some)
+            .flatten()
+            .collect()
+    }
+
+    /// Waits until the record holds `n` observations (or fails after 10 s).
+    async fn wait_for(&self, n: usize) -> Vec<StoredObservation> {
+        for _ in 0..200 {
+            let found = self.observations();
+            if found.len() >= n {
+                return found;
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        panic!(
+            "the record holds {} observations, not {n}",
+            self.observations().len()
+        );
+    }
+
+    fn file(&self, name: &str, xml: &str) -> PathBuf {
+        let path = self.dir.path().join(name);
+        std::fs::write(&path, xml).unwrap();
+        path
+    }
+}
+
+fn cot_time(offset_s: f64) -> String {
+    truce_cot::format_time(Timestamp::now().plus_seconds(offset_s).unix_millis())
+}
+
+/// A marker as ATAK sends one, with truce's detail element and a 1-sigma `ce` of 20 m.
+fn marker(uid: &str, extra_detail: &str) -> String {
+    let (t, stale) = (cot_time(-60.0), cot_time(3600.0));
+    format!(
+        "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<event version=\"2.0\" uid=\"{uid}\" \
+         type=\"a-u-G\" how=\"h-e\" time=\"{t}\" start=\"{t}\" stale=\"{stale}\">\
+         <point lat=\"40.3\" lon=\"46.7\" hae=\"9999999.0\" ce=\"20.0\" le=\"9999999.0\"/>\
+         <detail><link uid=\"ANDROID-1\" type=\"a-f-G-U-C\" parent_callsign=\"OP North 1\" \
+         relation=\"p-p\"/><remarks>Impact seen, smoke north-east</remarks>{extra_detail}</detail></event>"
+    )
+}
+
+const TRUCE_DETAIL: &str =
+    "<truce kind=\"explosion\" subkind=\"impact\" weapon=\"mortar\" count=\"2\"/>";
+
+async fn sh(script: String) -> std::process::Output {
+    tokio::task::spawn_blocking(move || Command::new("sh").arg("-c").arg(script).output().unwrap())
+        .await
+        .unwrap()
+}
+
+/// pytak's CLI sending `file` to `url`: it reads events from a pipe and prints what the
+/// server sends (see references/tak.md).
+async fn pytak(url: &str, file: &Path, hold_s: u32) -> String {
+    let python = truce_peers::python();
+    let bin = python.parent().unwrap().join("pytak");
+    let out = sh(format!(
+        "(cat '{}'; sleep {hold_s}) | timeout {} '{}' {url} 2>&1",
+        file.display(),
+        hold_s + 5,
+        bin.display()
+    ))
+    .await;
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+async fn tak_client(args: Vec<String>) -> serde_json::Value {
+    let python = truce_peers::python();
+    let script = truce_peers::script("tak_clients.py");
+    let out = tokio::task::spawn_blocking(move || {
+        Command::new(python)
+            .arg(script)
+            .args(args)
+            .output()
+            .unwrap()
+    })
+    .await
+    .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    if out.stdout.is_empty() {
+        return serde_json::Value::Null;
+    }
+    serde_json::from_slice(&out.stdout).unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_marker_sent_by_pytak_over_tcp_is_recorded_once_as_its_observer_said() {
+    let center = Center::start().await;
+    let file = center.file("marker.xml", &marker("marker-1", TRUCE_DETAIL));
+    let printed = pytak(&format!("tcp://{}", center.tcp), &file, 2).await;
+    assert!(
+        printed.contains("t-x-takp-v"),
+        "the server offers protocol 1 on connect:\n{printed}"
+    );
+    let found = center.wait_for(1).await;
+    let o = &found[0].observation;
+    assert_eq!((o.kind, o.count), (Kind::Explosion, 2));
+    assert_eq!(o.reporter, "OP North 1");
+    assert_eq!(
+        o.via.as_deref(),
+        Some(format!("cot-tcp {} as m1-observer (m1)", center.tcp).as_str())
+    );
+    let Geometry::Position(p) = &o.geometry else {
+        panic!("{:?}", o.geometry)
+    };
+    assert_eq!((p.lat, p.lon), (40.3, 46.7));
+    assert!(
+        (p.accuracy_m - 20.0 * 2.4477).abs() < 0.01,
+        "95% radius from ce: {}",
+        p.accuracy_m
+    );
+    assert!(
+        o.notes
+            .as_deref()
+            .unwrap()
+            .starts_with("Impact seen, smoke north-east [CoT a-u-G]")
+    );
+    // The same event again (a client resending after a reconnect) is recognised.
+    pytak(&format!("tcp://{}", center.tcp), &file, 1).await;
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert_eq!(
+        center.observations().len(),
+        1,
+        "a resent event is not recorded twice"
+    );
+    let stats = center.intake.stats.snapshot();
+    let get = |name: &str| stats.iter().find(|(n, _)| *n == name).unwrap().1;
+    assert_eq!((get("reports_recorded"), get("reports_repeated")), (1, 1));
+    // pytak's "hello" (a t-x-d-d without a link) on each connect is not a report.
+    assert_eq!(get("ignored"), 2);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_stream_goes_on_after_a_refused_event_and_nothing_of_it_is_recorded() {
+    let center = Center::start().await;
+    let bad = marker("bad-1", TRUCE_DETAIL).replace("lat=\"40.3\"", "lat=\"91.3\"");
+    let wrong_kind = marker("bad-2", "<truce kind=\"volley\"/>");
+    let good = marker("good-1", TRUCE_DETAIL);
+    let both = format!("{bad}{wrong_kind}{good}");
+    let file = center.file("three.xml", &both);
+    pytak(&format!("tcp://{}", center.tcp), &file, 2).await;
+    let found = center.wait_for(1).await;
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert_eq!(center.observations().len(), 1);
+    let o = &found[0].observation;
+    assert_eq!(
+        o.kind,
+        Kind::Explosion,
+        "the good event, not the one of an unknown kind"
+    );
+    let Geometry::Position(p) = &o.geometry else {
+        panic!("{:?}", o.geometry)
+    };
+    assert_eq!(p.lat, 40.3, "not the one with latitude 91.3");
+    let stats = center.intake.stats.snapshot();
+    let get = |name: &str| stats.iter().find(|(n, _)| *n == name).unwrap().1;
+    assert_eq!(get("refused"), 2, "{stats:?}");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_client_that_negotiates_protocol_1_reports_in_protobuf_and_gets_its_pong() {
+    let center = Center::start().await;
+    let file = center.file("marker.xml", &marker("proto-1", TRUCE_DETAIL));
+    let answer = tak_client(vec![
+        "negotiate".into(),
+        "127.0.0.1".into(),
+        center.tcp.port().to_string(),
+        file.display().to_string(),
+    ])
+    .await;
+    assert_eq!(answer["answer_type"], "t-x-takp-r");
+    assert_eq!(answer["status"], "true");
+    assert_eq!(
+        answer["pong_type"], "t-x-c-t-r",
+        "the pong comes back in protobuf"
+    );
+    let found = center.wait_for(1).await;
+    assert_eq!(found[0].observation.kind, Kind::Explosion);
+    let stats = center.intake.stats.snapshot();
+    assert!(
+        stats.contains(&("negotiated", 1)) && stats.contains(&("pings", 1)),
+        "{stats:?}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_request_for_another_protocol_version_is_refused_and_the_stream_stays_xml() {
+    let center = Center::start().await;
+    let answer = tak_client(vec![
+        "refuse-version".into(),
+        "127.0.0.1".into(),
+        center.tcp.port().to_string(),
+    ])
+    .await;
+    assert_eq!(answer["status"], "false");
+    assert_eq!(
+        answer["pong_type"], "t-x-c-t-r",
+        "an XML ping gets an XML pong"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn datagrams_from_pytak_and_takproto_mesh_are_recorded() {
+    let center = Center::start().await;
+    let xml = center.file("udp.xml", &marker("udp-xml-1", TRUCE_DETAIL));
+    pytak(&format!("udp+wo://{}", center.udp), &xml, 1).await;
+    let mesh = center.file("mesh.xml", &marker("udp-mesh-1", TRUCE_DETAIL));
+    tak_client(vec![
+        "mesh".into(),
+        "127.0.0.1".into(),
+        center.udp.port().to_string(),
+        mesh.display().to_string(),
+    ])
+    .await;
+    let found = center.wait_for(2).await;
+    let via = format!("cot-udp {} as m1-observer (m1)", center.udp);
+    assert!(
+        found
+            .iter()
+            .all(|o| o.observation.via.as_deref() == Some(via.as_str()))
+    );
+}
+
+#[tokio::test]
+async fn a_listener_binds_only_to_an_active_observer() {
+    let center = Center::start().await;
+    let err = Binding::to_member(&center.engine, "cot-tcp x", "m1-analyst").unwrap_err();
+    assert_eq!(
+        err.to_string(),
+        "m1-analyst is analyst; a listener reports as an observer"
+    );
+    let err = Binding::to_member(&center.engine, "cot-tcp x", "nobody").unwrap_err();
+    assert!(err.to_string().contains("no active member \"nobody\""));
+}
+
+/// Reads from `stream` until `count` CoT events have arrived; returns their types.
+async fn read_events(
+    stream: &mut (impl tokio::io::AsyncRead + Unpin),
+    count: usize,
+) -> Vec<String> {
+    use tokio::io::AsyncReadExt;
+    let limits = truce_cot::Limits::default();
+    let mut split = truce_cot::XmlStream::new(&limits);
+    let mut types = Vec::new();
+    let mut buffer = vec![0u8; 65_536];
+    while types.len() < count {
+        let n = tokio::time::timeout(Duration::from_secs(10), stream.read(&mut buffer))
+            .await
+            .expect("the server answers within 10 s")
+            .unwrap();
+        assert!(
+            n > 0,
+            "the server closed the stream after {} events",
+            types.len()
+        );
+        split.push(&buffer[..n]);
+        while let Some(bytes) = split.next_event().unwrap() {
+            let event = truce_cot::parse_event(&bytes, &limits).unwrap();
+            types.push(event.kind);
+        }
+    }
+    types
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_sender_over_the_rate_cap_is_slowed_and_every_message_is_still_answered() {
+    use tokio::io::AsyncWriteExt;
+    let center = Center::start().await;
+    let stream = tokio::net::TcpStream::connect(center.tcp).await.unwrap();
+    let (mut read_half, mut write_half) = stream.into_split();
+    assert_eq!(read_events(&mut read_half, 1).await, ["t-x-takp-v"]);
+    let burst = truce_tak::session::BURST as usize;
+    let extra = (truce_tak::session::RATE_PER_S / 2.0) as usize;
+    let now = Timestamp::now().unix_millis();
+    let pings =
+        truce_cot::write_event(&truce_cot::control::ping("load", now)).repeat(burst + extra);
+    let started = std::time::Instant::now();
+    let writer = tokio::spawn(async move {
+        write_half.write_all(pings.as_bytes()).await.unwrap();
+        write_half
+    });
+    let answers = read_events(&mut read_half, burst + extra).await;
+    let _ = writer.await;
+    assert_eq!(answers.len(), burst + extra, "no message dropped");
+    assert!(answers.iter().all(|t| t == "t-x-c-t-r"));
+    // The burst passes at once, the rest at the capped rate: half a second's worth at least.
+    assert!(
+        started.elapsed() >= Duration::from_millis(400),
+        "{:?}",
+        started.elapsed()
+    );
+}
