@@ -7,7 +7,7 @@ use tokio::net::{TcpListener, UdpSocket};
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
 use truce_engine::Engine;
-use truce_tak::{Binding, CotIntake};
+use truce_tak::{Binding, CotIntake, Relay, spawn_incident_feed};
 
 /// Where to take CoT from, and as whom.
 #[derive(Debug, Clone, Default, clap::Args)]
@@ -41,7 +41,12 @@ pub async fn start(
         );
     };
     let intake = Arc::new(CotIntake::new(engine.clone()));
-    let mut tasks = Vec::new();
+    let relay = Relay::new(intake.stats.clone());
+    let mut tasks = vec![spawn_incident_feed(
+        engine.clone(),
+        relay.clone(),
+        stop.clone(),
+    )];
     if let Some(addr) = flags.cot_tcp {
         let listener = TcpListener::bind(addr)
             .await
@@ -52,11 +57,14 @@ pub async fn start(
             &format!("cot-tcp {bound}"),
             user,
         )?);
-        println!("  CoT/TCP:     {bound} (XML; TAK protocol 1 on request) as {user}");
+        println!(
+            "  CoT/TCP:     {bound} (XML; TAK protocol 1 on request) as {user}; incidents sent back"
+        );
         tasks.push(tokio::spawn(truce_tak::serve_tcp(
             listener,
             binding,
             intake.clone(),
+            relay.clone(),
             stop.clone(),
         )));
     }

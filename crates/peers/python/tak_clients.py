@@ -97,11 +97,21 @@ def negotiate(host: str, port: int, files, version: int):
             with open(path, encoding="utf-8") as f:
                 sock.sendall(bytes(takproto.xml2proto(f.read(), takproto.TAKProtoVer.STREAM)))
         sock.sendall(bytes(takproto.xml2proto(PING.format(t=now()), takproto.TAKProtoVer.STREAM)))
-        pong = read_proto_message(sock, buffer)
-        result["pong_type"] = pong.cotEvent.type
+        others = []
+        while True:
+            message = read_proto_message(sock, buffer)
+            if message.cotEvent.type == "t-x-c-t-r":
+                break
+            others.append(message.cotEvent.type)
+        result["pong_type"] = message.cotEvent.type
+        result["also_received"] = others
     else:
         sock.sendall(PING.format(t=now()).encode())
-        result["pong_type"] = attribute(read_xml_event(sock, buffer), "type")
+        while True:
+            kind = attribute(read_xml_event(sock, buffer), "type")
+            if kind == "t-x-c-t-r":
+                break
+        result["pong_type"] = kind
     sock.close()
     print(json.dumps(result))
 

@@ -7,13 +7,18 @@
 //!   bound to ([`Binding`]), its `via` naming the listener.
 //! - [`serve_tcp`], [`serve_udp`]: the listeners, with protocol negotiation, keepalive,
 //!   per-address connection caps and rate caps ([`session`]).
+//! - [`Relay`]: incidents ([`outgoing`]) and situational awareness out to the connected
+//!   clients, the latest state to late joiners, a bounded queue per client.
 
 pub mod ingest;
 mod intake;
 mod listener;
+pub mod outgoing;
+pub mod relay;
 pub mod session;
 mod stats;
 
 pub use intake::{BindError, Binding, CotIntake, Outcome};
 pub use listener::{CONNECTIONS_PER_ADDRESS, serve_tcp, serve_udp};
+pub use relay::{Relay, spawn_incident_feed};
 pub use stats::CotStats;

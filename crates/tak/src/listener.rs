@@ -3,6 +3,7 @@
 //! a TAK server's port 8087 on a trusted network).
 
 use crate::intake::{Binding, CotIntake, Outcome};
+use crate::relay::Relay;
 use crate::session::{RATE_PER_S, serve_stream};
 use crate::stats::CotStats;
 use std::collections::HashMap;
@@ -62,11 +63,13 @@ impl Drop for Slot {
     }
 }
 
-/// Accepts CoT streams on `listener` until `stop` turns true, each served as `binding`.
+/// Accepts CoT streams on `listener` until `stop` turns true, each served as `binding`, each
+/// a client of `relay`.
 pub async fn serve_tcp(
     listener: TcpListener,
     binding: Arc<Binding>,
     intake: Arc<CotIntake>,
+    relay: Arc<Relay>,
     mut stop: watch::Receiver<bool>,
 ) {
     let slots = Arc::new(Slots::default());
@@ -89,9 +92,10 @@ pub async fn serve_tcp(
         };
         CotStats::bump(&intake.stats.connections);
         let _ = stream.set_nodelay(true);
-        let (binding, intake, stop) = (binding.clone(), intake.clone(), stop.clone());
+        let (binding, intake, relay, stop) =
+            (binding.clone(), intake.clone(), relay.clone(), stop.clone());
         tokio::spawn(async move {
-            serve_stream(stream, peer, binding, intake, stop).await;
+            serve_stream(stream, peer, binding, intake, relay, stop).await;
             drop(slot);
         });
     }

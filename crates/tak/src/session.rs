@@ -10,6 +10,7 @@
 
 use crate::ingest::Ingest;
 use crate::intake::{Binding, CotIntake, Outcome};
+use crate::relay::{Out, Outgoing, QUEUE, Relay};
 use crate::stats::CotStats;
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -31,8 +32,6 @@ pub const BURST: f64 = 1000.0;
 /// A connection with nothing received for this long is closed (ATAK pings every 15 s when
 /// idle, so a live client is never this quiet).
 pub const IDLE: Duration = Duration::from_secs(90);
-/// Messages waiting to be written to one client.
-const OUTBOX: usize = 256;
 
 /// How messages are framed on the stream now.
 enum Framing {
@@ -83,34 +82,63 @@ impl Rate {
     }
 }
 
+/// Writes what `queue` holds, the latest state first, in the stream's framing of the moment.
+async fn write_out<W: AsyncWrite + Unpin>(
+    mut writer: W,
+    snapshot: Vec<Arc<Outgoing>>,
+    mut queue: mpsc::Receiver<Out>,
+) {
+    let mut mode = Mode::Xml;
+    for m in snapshot {
+        if writer.write_all(&m.xml).await.is_err() {
+            return;
+        }
+    }
+    while let Some(out) = queue.recv().await {
+        let written = match out {
+            Out::Bytes(bytes) => writer.write_all(&bytes).await,
+            Out::Shared(m) => {
+                let bytes = if mode == Mode::Xml { &m.xml } else { &m.proto };
+                writer.write_all(bytes).await
+            }
+            Out::SwitchToProto => {
+                mode = Mode::Proto;
+                Ok(())
+            }
+        };
+        if written.is_err() {
+            return;
+        }
+    }
+    let _ = writer.shutdown().await;
+}
+
 /// Serves one stream until the client closes it, it breaks the framing, it idles past
-/// [`IDLE`], or `stop` turns true.
+/// [`IDLE`], the relay drops it for reading too slowly, or `stop` turns true. The client
+/// first gets the latest state (incidents, its monitor's awareness), then the offer of
+/// protocol version 1, then whatever the relay sends and the answers to what it sends.
 pub async fn serve_stream<S>(
     stream: S,
     peer: SocketAddr,
     binding: Arc<Binding>,
     intake: Arc<CotIntake>,
+    relay: Arc<Relay>,
     mut stop: watch::Receiver<bool>,
 ) where
     S: AsyncRead + AsyncWrite + Send + 'static,
 {
-    let (mut reader, mut writer) = tokio::io::split(stream);
-    let (outbox, mut pending) = mpsc::channel::<Vec<u8>>(OUTBOX);
-    let writing = tokio::spawn(async move {
-        while let Some(bytes) = pending.recv().await {
-            if writer.write_all(&bytes).await.is_err() {
-                break;
-            }
-        }
-        let _ = writer.shutdown().await;
-    });
+    let (mut reader, writer) = tokio::io::split(stream);
+    let (outbox, pending) = mpsc::channel::<Out>(QUEUE);
+    let registration = relay.register(&binding.member.monitor, outbox.clone());
+    let client = registration.id;
+    let writing = tokio::spawn(write_out(writer, registration.snapshot, pending));
     let offer_uid = uuid::Uuid::new_v4().to_string();
     let now_ms = || Timestamp::now().unix_millis();
     let _ = outbox
-        .send(encode(
+        .send(Out::Bytes(encode(
             &control::protocol_offer(&offer_uid, now_ms()),
             Mode::Xml,
-        ))
+        )))
         .await;
     let limits = intake.limits;
     let mut framing = Framing::Xml(XmlStream::new(&limits));
@@ -121,6 +149,7 @@ pub async fn serve_stream<S>(
         let read = tokio::select! {
             r = tokio::time::timeout(IDLE, reader.read(&mut buffer)) => r,
             _ = stop.changed() => break,
+            _ = registration.dropped.notified() => break,
         };
         let n = match read {
             Ok(Ok(0)) | Err(_) => break,
@@ -171,16 +200,19 @@ pub async fn serve_stream<S>(
             match intake.take(&binding, &event).await {
                 Outcome::Control(Ingest::Ping) => {
                     CotStats::bump(&intake.stats.pings);
-                    let _ = outbox.send(encode(&control::pong(now_ms()), mode)).await;
+                    let _ = outbox
+                        .send(Out::Bytes(encode(&control::pong(now_ms()), mode)))
+                        .await;
                 }
                 Outcome::Control(Ingest::ProtocolRequest(version)) => {
                     let accept =
                         mode == Mode::Xml && version == PROTOCOL_VERSION && event.uid == offer_uid;
                     let answer = control::protocol_response(&offer_uid, accept, now_ms());
-                    let _ = outbox.send(encode(&answer, mode)).await;
+                    let _ = outbox.send(Out::Bytes(encode(&answer, mode))).await;
                     if accept {
                         CotStats::bump(&intake.stats.negotiated);
                         mode = Mode::Proto;
+                        let _ = outbox.send(Out::SwitchToProto).await;
                         if let Framing::Xml(xml) = &mut framing {
                             let rest = std::mem::replace(xml, XmlStream::new(&limits));
                             framing =
@@ -188,6 +220,7 @@ pub async fn serve_stream<S>(
                         }
                     }
                 }
+                Outcome::Control(Ingest::Awareness) => relay.awareness(client, &event),
                 Outcome::Recorded(id, incident) => {
                     tracing::info!(%peer, uid = %event.uid, observation = %id, incident = %incident, "CoT report recorded");
                 }
@@ -195,6 +228,7 @@ pub async fn serve_stream<S>(
             }
         }
     }
+    relay.unregister(client, &binding.member.monitor);
     drop(outbox);
     let _ = writing.await;
 }

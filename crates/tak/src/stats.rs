@@ -27,6 +27,11 @@ pub struct CotStats {
     pub negotiated: AtomicU64,
     /// UDP datagrams dropped because they came faster than the rate cap.
     pub datagrams_over_rate: AtomicU64,
+    /// Messages queued for clients (incidents, awareness, deletions), counted per client.
+    pub relayed: AtomicU64,
+    /// Clients dropped because their queue was full (they read too slowly). Only what is
+    /// relayed is lost with them; nothing of the record.
+    pub clients_dropped_slow: AtomicU64,
 }
 
 impl CotStats {
@@ -50,6 +55,8 @@ impl CotStats {
             ("deletions", get(&self.deletions)),
             ("negotiated", get(&self.negotiated)),
             ("datagrams_over_rate", get(&self.datagrams_over_rate)),
+            ("relayed", get(&self.relayed)),
+            ("clients_dropped_slow", get(&self.clients_dropped_slow)),
         ]
     }
 }

@@ -18,7 +18,7 @@ use truce_core::observation::{Geometry, Kind};
 use truce_core::{ObservationId, Timestamp};
 use truce_engine::{Engine, record_agreement};
 use truce_store::{Durability, SqliteStore, Store, StoredObservation};
-use truce_tak::{Binding, CotIntake, serve_tcp, serve_udp};
+use truce_tak::{Binding, CotIntake, Relay, serve_tcp, serve_udp, spawn_incident_feed};
 
 const AGREEMENT_TOML: &str = include_str!("../../cli/demo/agreement.toml");
 const ZONES_GEOJSON: &str = include_str!("../../cli/demo/zones.geojson");
@@ -27,6 +27,7 @@ const ZONES_GEOJSON: &str = include_str!("../../cli/demo/zones.geojson");
 struct Center {
     engine: Arc<Engine>,
     intake: Arc<CotIntake>,
+    relay: Arc<Relay>,
     tcp: SocketAddr,
     udp: SocketAddr,
     _stop: watch::Sender<bool>,
@@ -57,7 +58,9 @@ impl Center {
             .add_member("m1-analyst", "m1", Role::Analyst, "test", Timestamp::now())
             .unwrap();
         let intake = Arc::new(CotIntake::new(engine.clone()));
+        let relay = Relay::new(intake.stats.clone());
         let (stop_tx, stop) = watch::channel(false);
+        spawn_incident_feed(engine.clone(), relay.clone(), stop.clone());
         let tcp = TcpListener::bind("127.0.0.1:0").await.unwrap();
         let udp = UdpSocket::bind("127.0.0.1:0").await.unwrap();
         let (tcp_addr, udp_addr) = (tcp.local_addr().unwrap(), udp.local_addr().unwrap());
@@ -69,12 +72,14 @@ impl Center {
             tcp,
             Arc::new(tcp_binding),
             intake.clone(),
+            relay.clone(),
             stop.clone(),
         ));
         tokio::spawn(serve_udp(udp, Arc::new(udp_binding), intake.clone(), stop));
         Self {
             engine,
             intake,
+            relay,
             tcp: tcp_addr,
             udp: udp_addr,
             _stop: stop_tx,
@@ -267,6 +272,13 @@ async fn a_client_that_negotiates_protocol_1_reports_in_protobuf_and_gets_its_po
         answer["pong_type"], "t-x-c-t-r",
         "the pong comes back in protobuf"
     );
+    // The incident its report made came back too, in protobuf: the relay writes each
+    // client's framing.
+    let also = answer["also_received"].as_array().unwrap();
+    assert!(
+        also.iter().any(|t| t == "a-u-G") && also.iter().any(|t| t == "u-d-c-e"),
+        "{also:?}"
+    );
     let found = center.wait_for(1).await;
     assert_eq!(found[0].observation.kind, Kind::Explosion);
     let stats = center.intake.stats.snapshot();
@@ -382,4 +394,184 @@ async fn a_sender_over_the_rate_cap_is_slowed_and_every_message_is_still_answere
         "{:?}",
         started.elapsed()
     );
+}
+
+/// A raw CoT stream client, as a TAK client is on the wire.
+struct Peer {
+    read: tokio::net::tcp::OwnedReadHalf,
+    write: tokio::net::tcp::OwnedWriteHalf,
+    split: truce_cot::XmlStream,
+    ready: std::collections::VecDeque<truce_cot::Event>,
+}
+
+impl Peer {
+    async fn connect(addr: SocketAddr) -> Self {
+        let stream = tokio::net::TcpStream::connect(addr).await.unwrap();
+        let (read, write) = stream.into_split();
+        Self {
+            read,
+            write,
+            split: truce_cot::XmlStream::new(&truce_cot::Limits::default()),
+            ready: Default::default(),
+        }
+    }
+
+    async fn send(&mut self, xml: &str) {
+        use tokio::io::AsyncWriteExt;
+        self.write.write_all(xml.as_bytes()).await.unwrap();
+    }
+
+    /// The next event the server sends (fails after 10 s).
+    async fn next(&mut self) -> truce_cot::Event {
+        use tokio::io::AsyncReadExt;
+        let limits = truce_cot::Limits::default();
+        let mut buffer = vec![0u8; 65_536];
+        loop {
+            if let Some(e) = self.ready.pop_front() {
+                return e;
+            }
+            let n = tokio::time::timeout(Duration::from_secs(10), self.read.read(&mut buffer))
+                .await
+                .expect("the server sends within 10 s")
+                .unwrap();
+            assert!(n > 0, "the server closed the stream");
+            self.split.push(&buffer[..n]);
+            while let Some(bytes) = self.split.next_event().unwrap() {
+                self.ready
+                    .push_back(truce_cot::parse_event(&bytes, &limits).unwrap());
+            }
+        }
+    }
+
+    /// Events up to and including the first of type `kind`.
+    async fn until(&mut self, kind: &str) -> Vec<truce_cot::Event> {
+        let mut seen = Vec::new();
+        loop {
+            let e = self.next().await;
+            let done = e.kind == kind;
+            seen.push(e);
+            if done {
+                return seen;
+            }
+        }
+    }
+}
+
+/// A device's own position as ATAK sends it every few seconds.
+fn awareness(uid: &str, remarks: &str) -> String {
+    let (t, stale) = (cot_time(0.0), cot_time(120.0));
+    format!(
+        "<event version=\"2.0\" uid=\"{uid}\" type=\"a-f-G-U-C\" how=\"m-g\" time=\"{t}\" \
+         start=\"{t}\" stale=\"{stale}\"><point lat=\"40.2\" lon=\"46.6\" hae=\"900\" ce=\"5\" \
+         le=\"9\"/><detail><contact callsign=\"Patrol 2\" endpoint=\"*:-1:stcp\"/>\
+         <takv platform=\"ATAK-CIV\" version=\"5.2\"/><remarks>{remarks}</remarks></detail></event>"
+    )
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn an_incident_goes_out_to_connected_clients_and_late_joiners_get_it_first() {
+    let center = Center::start().await;
+    let mut early = Peer::connect(center.tcp).await;
+    assert_eq!(early.next().await.kind, "t-x-takp-v");
+    early.send(&marker("m-out-1", TRUCE_DETAIL)).await;
+    let got = early.until("u-d-c-e").await;
+    let incident = &got[got.len() - 2];
+    assert_eq!(incident.kind, "a-u-G");
+    assert!(
+        incident.uid.starts_with("truce-incident-"),
+        "{}",
+        incident.uid
+    );
+    assert_eq!((incident.point.lat, incident.point.lon), (40.3, 46.7));
+    let remarks = &incident.detail.find("remarks").unwrap().text;
+    assert!(remarks.starts_with("Status: reported."), "{remarks}");
+    assert!(remarks.contains("Attribution: "), "{remarks}");
+    let truce = incident.detail.find("truce").unwrap();
+    assert_eq!(truce.attribute("kind"), Some("explosion"));
+    let shape = got.last().unwrap();
+    let ellipse = shape
+        .detail
+        .find("shape")
+        .and_then(|s| s.child("ellipse"))
+        .unwrap();
+    let major: f64 = ellipse.attribute("major").unwrap().parse().unwrap();
+    assert!(major > 10.0, "the 95% semi-major axis in metres: {major}");
+    assert!((incident.point.ce - major / 2.4477).abs() < 0.1);
+
+    let mut late = Peer::connect(center.tcp).await;
+    let first = late.until("t-x-takp-v").await;
+    let kinds: Vec<&str> = first.iter().map(|e| e.kind.as_str()).collect();
+    assert_eq!(
+        kinds,
+        ["a-u-G", "u-d-c-e", "t-x-takp-v"],
+        "the latest state, then the offer"
+    );
+    assert_eq!(first[0].uid, incident.uid);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn awareness_is_relayed_to_the_others_and_withdrawn_when_its_sender_leaves() {
+    let center = Center::start().await;
+    let mut a = Peer::connect(center.tcp).await;
+    let mut b = Peer::connect(center.tcp).await;
+    assert_eq!(a.next().await.kind, "t-x-takp-v");
+    assert_eq!(b.next().await.kind, "t-x-takp-v");
+    a.send(&awareness("ANDROID-patrol-2", "on the move")).await;
+    let relayed = b.next().await;
+    assert_eq!(
+        (relayed.kind.as_str(), relayed.uid.as_str()),
+        ("a-f-G-U-C", "ANDROID-patrol-2")
+    );
+    assert!(
+        center.observations().is_empty(),
+        "awareness is not a report"
+    );
+    // A later joiner sees the patrol too.
+    let mut c = Peer::connect(center.tcp).await;
+    let first = c.until("t-x-takp-v").await;
+    assert_eq!(first[0].uid, "ANDROID-patrol-2");
+    drop(a);
+    let gone = b.next().await;
+    assert_eq!(gone.kind, "t-x-d-d");
+    let link = gone.detail.find("link").unwrap();
+    assert_eq!(link.attribute("uid"), Some("ANDROID-patrol-2"));
+    assert_eq!(c.next().await.kind, "t-x-d-d");
+    // The sender never got its own position back, and the next joiner no longer sees it.
+    let mut d = Peer::connect(center.tcp).await;
+    assert_eq!(d.next().await.kind, "t-x-takp-v");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_client_that_stops_reading_is_dropped_and_the_others_miss_nothing() {
+    let center = Center::start().await;
+    let mut sender = Peer::connect(center.tcp).await;
+    let stuck = Peer::connect(center.tcp).await; // never reads
+    let mut reader = Peer::connect(center.tcp).await;
+    assert_eq!(sender.next().await.kind, "t-x-takp-v");
+    assert_eq!(reader.next().await.kind, "t-x-takp-v");
+    // Big positions, so the stuck client's socket buffers fill with a few hundred.
+    let remarks = "r".repeat(15_000);
+    let count = 3000;
+    let one = awareness("ANDROID-busy", &remarks);
+    let sending = tokio::spawn(async move {
+        for _ in 0..count {
+            sender.send(&one).await;
+        }
+        sender
+    });
+    let mut received = 0;
+    while received < count {
+        let e = reader.next().await;
+        assert_eq!(e.uid, "ANDROID-busy");
+        received += 1;
+    }
+    let _sender = sending.await.unwrap();
+    let stats = center.intake.stats.snapshot();
+    assert!(stats.contains(&("clients_dropped_slow", 1)), "{stats:?}");
+    assert_eq!(
+        center.relay.clients(),
+        2,
+        "the stuck client is gone, the others stay"
+    );
+    drop(stuck);
 }
