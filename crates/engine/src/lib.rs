@@ -16,6 +16,7 @@ mod error;
 mod events;
 mod init;
 mod ledger;
+mod listener;
 mod members;
 mod sequencer;
 
@@ -26,5 +27,6 @@ pub use error::EngineError;
 pub use events::IncidentEvent;
 pub use init::{InitOutcome, record_agreement};
 pub use ledger::{Anchor, LedgerKeys, LedgerStatus, StoreHashReader, WitnessStatus};
+pub use listener::{BindError, Binding};
 pub use members::{Caller, MAX_NAME_BYTES, MAX_TEXT_BYTES};
 pub use sequencer::{Accepted, Engine, SubmitOutcome};

@@ -3,66 +3,10 @@
 use crate::ingest::{Ingest, ingest};
 use crate::stats::CotStats;
 use std::sync::Arc;
-use truce_core::access::Role;
 use truce_core::validate::validate;
 use truce_core::{IncidentId, ObservationId, Timestamp};
 use truce_cot::{Event, Limits};
-use truce_engine::{Caller, Engine};
-
-/// Who reports through a listener, and how the record names the listener.
-#[derive(Debug, Clone)]
-pub struct Binding {
-    /// The member the listener reports as.
-    pub member: Caller,
-    /// What the observations' `via` says, e.g. `cot-tcp 0.0.0.0:8087 as mon1-obs (Monitor 1)`.
-    pub via: String,
-}
-
-/// Why a listener could not be bound to a member.
-#[derive(Debug, thiserror::Error)]
-pub enum BindError {
-    /// No such member, or revoked.
-    #[error("no active member {0:?}: add one with `truce user add`")]
-    NoMember(String),
-    /// The member may not report.
-    #[error("{user} is {role}; a listener reports as an observer")]
-    NotObserver {
-        /// The member.
-        user: String,
-        /// Their role.
-        role: &'static str,
-    },
-    /// The store could not be read.
-    #[error("reading the members: {0}")]
-    Store(String),
-}
-
-impl Binding {
-    /// Binds listener `listener` (e.g. `cot-tcp 0.0.0.0:8087`) to active observer `user`, as
-    /// the token of `user` would be: their monitor and role apply to every report.
-    pub fn to_member(engine: &Engine, listener: &str, user: &str) -> Result<Self, BindError> {
-        let member = engine
-            .store()
-            .member(user)
-            .map_err(|e| BindError::Store(e.to_string()))?
-            .filter(|m| m.active)
-            .ok_or_else(|| BindError::NoMember(user.to_owned()))?;
-        if member.role != Role::Observer {
-            return Err(BindError::NotObserver {
-                user: member.user,
-                role: member.role.as_str(),
-            });
-        }
-        Ok(Self {
-            via: format!("{listener} as {} ({})", member.user, member.monitor),
-            member: Caller {
-                user: member.user,
-                monitor: member.monitor,
-                role: member.role,
-            },
-        })
-    }
-}
+use truce_engine::{Binding, Engine};
 
 /// What became of one event.
 #[derive(Debug, Clone, PartialEq)]

@@ -18,7 +18,8 @@ pub mod relay;
 pub mod session;
 mod stats;
 
-pub use intake::{BindError, Binding, CotIntake, Outcome};
+pub use intake::{CotIntake, Outcome};
 pub use listener::{CONNECTIONS_PER_ADDRESS, serve_tcp, serve_udp};
 pub use relay::{Relay, spawn_incident_feed};
 pub use stats::CotStats;
+pub use truce_engine::{BindError, Binding};

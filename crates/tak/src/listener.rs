@@ -2,7 +2,7 @@
 //! bound by configuration to one reporting member (plain TCP and UDP carry no identity, as on
 //! a TAK server's port 8087 on a trusted network).
 
-use crate::intake::{Binding, CotIntake, Outcome};
+use crate::intake::{CotIntake, Outcome};
 use crate::relay::Relay;
 use crate::session::{RATE_PER_S, serve_stream};
 use crate::stats::CotStats;
@@ -12,6 +12,7 @@ use std::sync::{Arc, Mutex};
 use tokio::net::{TcpListener, UdpSocket};
 use tokio::sync::watch;
 use truce_cot::{Datagram, parse_datagram};
+use truce_engine::Binding;
 
 /// Stream connections one address may hold at once (a client reconnecting in a storm opens
 /// hundreds; TAKAware#215).

@@ -9,7 +9,7 @@
 //! nothing after it can be trusted to start a message.
 
 use crate::ingest::Ingest;
-use crate::intake::{Binding, CotIntake, Outcome};
+use crate::intake::{CotIntake, Outcome};
 use crate::relay::{Out, Outgoing, QUEUE, Relay};
 use crate::stats::CotStats;
 use std::net::SocketAddr;
@@ -24,6 +24,7 @@ use truce_cot::{
     Event, ProtoStream, XmlStream, decode_message, encode_event, frame_stream, parse_event,
     write_event,
 };
+use truce_engine::Binding;
 
 /// Messages one connection may send per second, on average.
 pub const RATE_PER_S: f64 = 500.0;

@@ -1,0 +1,60 @@
+//! Listeners that carry no identity of their own (plain CoT over TCP or UDP, an MQTT
+//! subscription) report as one member, bound by the operator's configuration.
+
+use crate::{Caller, Engine};
+use truce_core::access::Role;
+
+/// Who reports through a listener, and how the record names the listener.
+#[derive(Debug, Clone)]
+pub struct Binding {
+    /// The member the listener reports as.
+    pub member: Caller,
+    /// What the observations' `via` says, e.g. `cot-tcp 0.0.0.0:8087 as mon1-obs (Monitor 1)`.
+    pub via: String,
+}
+
+/// Why a listener could not be bound to a member.
+#[derive(Debug, thiserror::Error)]
+pub enum BindError {
+    /// No such member, or revoked.
+    #[error("no active member {0:?}: add one with `truce user add`")]
+    NoMember(String),
+    /// The member may not report.
+    #[error("{user} is {role}; a listener reports as an observer")]
+    NotObserver {
+        /// The member.
+        user: String,
+        /// Their role.
+        role: &'static str,
+    },
+    /// The store could not be read.
+    #[error("reading the members: {0}")]
+    Store(String),
+}
+
+impl Binding {
+    /// Binds listener `listener` (e.g. `cot-tcp 0.0.0.0:8087`) to active observer `user`, as
+    /// the token of `user` would be: their monitor and role apply to every report.
+    pub fn to_member(engine: &Engine, listener: &str, user: &str) -> Result<Self, BindError> {
+        let member = engine
+            .store()
+            .member(user)
+            .map_err(|e| BindError::Store(e.to_string()))?
+            .filter(|m| m.active)
+            .ok_or_else(|| BindError::NoMember(user.to_owned()))?;
+        if member.role != Role::Observer {
+            return Err(BindError::NotObserver {
+                user: member.user,
+                role: member.role.as_str(),
+            });
+        }
+        Ok(Self {
+            via: format!("{listener} as {} ({})", member.user, member.monitor),
+            member: Caller {
+                user: member.user,
+                monitor: member.monitor,
+                role: member.role,
+            },
+        })
+    }
+}
