@@ -16,6 +16,7 @@ mod evaluate;
 mod evaluate_ceiling;
 mod evaluate_rounds;
 mod keys;
+mod mqtt;
 mod peer_fit;
 mod serve;
 mod witness;
@@ -78,6 +79,9 @@ enum Command {
         /// TAK listeners.
         #[command(flatten)]
         cot: cot::CotFlags,
+        /// MQTT subscription.
+        #[command(flatten)]
+        mqtt: mqtt::MqttFlags,
     },
     /// Send a file of observations (one JSON object per line) to a server.
     Submit {
@@ -383,7 +387,8 @@ fn main() -> ExitCode {
             http,
             checkpoint_interval,
             cot,
-        } => cmd::serve::run(&data, http, checkpoint_interval, &cot),
+            mqtt,
+        } => cmd::serve::run(&data, http, checkpoint_interval, &cot, &mqtt),
         Command::Submit {
             server,
             token,

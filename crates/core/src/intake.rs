@@ -33,6 +33,18 @@ pub fn parse_observations(
     limits: &ParseLimits,
     now: Timestamp,
 ) -> Result<Vec<ValidObservation>, ParseError> {
+    parse_observations_via(body, limits, now, None)
+}
+
+/// [`parse_observations`] for a listener that takes the contract's JSON (an MQTT
+/// subscription): each item's `via` is set to `via` before validation. A client still may not
+/// set `via` itself.
+pub fn parse_observations_via(
+    body: &[u8],
+    limits: &ParseLimits,
+    now: Timestamp,
+    via: Option<&str>,
+) -> Result<Vec<ValidObservation>, ParseError> {
     if body.len() > limits.max_bytes {
         return Err(ParseError::TooLarge {
             message: format!(
@@ -71,10 +83,10 @@ pub fn parse_observations(
             items
                 .iter()
                 .enumerate()
-                .map(|(i, raw)| parse_one(raw.get(), now, Some(i)))
+                .map(|(i, raw)| parse_one_via(raw.get(), now, Some(i), via))
                 .collect()
         }
-        Some(b'{') => Ok(vec![parse_one(text, now, None)?]),
+        Some(b'{') => Ok(vec![parse_one_via(text, now, None, via)?]),
         _ => Err(ParseError::Malformed {
             message: "expected a JSON object or an array of objects".into(),
             index: None,
@@ -88,8 +100,17 @@ pub fn parse_one(
     now: Timestamp,
     index: Option<usize>,
 ) -> Result<ValidObservation, ParseError> {
+    parse_one_via(text, now, index, None)
+}
+
+fn parse_one_via(
+    text: &str,
+    now: Timestamp,
+    index: Option<usize>,
+    via: Option<&str>,
+) -> Result<ValidObservation, ParseError> {
     let mut de = serde_json::Deserializer::from_str(text);
-    let observation: Observation =
+    let mut observation: Observation =
         serde_path_to_error::deserialize(&mut de).map_err(|e| classify(e, text, index))?;
     de.end().map_err(|e| classify_plain(e, index))?;
     if observation.via.is_some() {
@@ -101,6 +122,7 @@ pub fn parse_one(
             index,
         });
     }
+    observation.via = via.map(str::to_owned);
     validate(observation, now).map_err(|error| ParseError::Invalid { error, index })
 }
 

@@ -1,19 +1,23 @@
-//! `truce serve --data DIR [--http ADDR] [--cot-tcp ADDR] [--cot-udp ADDR] [--cot-member USER]`.
+//! `truce serve --data DIR [--http ADDR] [--cot-tcp ADDR] [--cot-udp ADDR] [--cot-member USER]
+//! [--mqtt URL --mqtt-topic PATTERN --mqtt-member USER]`.
 
 use crate::cot::CotFlags;
-use crate::{cot, data_dir, serve};
+use crate::mqtt::MqttFlags;
+use crate::{cot, data_dir, mqtt, serve};
 use anyhow::Result;
 use std::net::SocketAddr;
 use std::path::Path;
 use std::process::ExitCode;
 
 /// Serves the data folder until Ctrl-C, signing a checkpoint every `checkpoint_interval_s`
-/// seconds in which the record grew, with the TAK listeners `cot` asks for.
+/// seconds in which the record grew, with the TAK listeners `cot` and the MQTT subscription
+/// `mqtt` ask for.
 pub fn run(
     data: &Path,
     http: SocketAddr,
     checkpoint_interval_s: f64,
     cot: &CotFlags,
+    mqtt: &MqttFlags,
 ) -> Result<ExitCode> {
     if !(0.05..=86_400.0).contains(&checkpoint_interval_s) {
         anyhow::bail!(
@@ -31,7 +35,8 @@ pub fn run(
             data.display()
         );
         let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
-        let listeners = cot::start(&engine, cot, &stop_rx).await?;
+        let mut listeners = cot::start(&engine, cot, &stop_rx).await?;
+        listeners.extend(mqtt::start(&engine, mqtt, &stop_rx)?);
         let checkpointer = serve::spawn_checkpointer(engine, interval, stop_rx);
         let served = bound
             .serve_until(async move {

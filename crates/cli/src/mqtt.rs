@@ -1,0 +1,68 @@
+//! The MQTT subscription of `truce serve` and `truce demo`: flags and start.
+
+use anyhow::{Result, bail};
+use std::sync::Arc;
+use tokio::sync::watch;
+use tokio::task::JoinHandle;
+use truce_engine::{Binding, Engine};
+use truce_mqtt::{MqttConfig, MqttStats};
+
+/// Which broker to subscribe to, to what, and as whom.
+#[derive(Debug, Clone, Default, clap::Args)]
+pub struct MqttFlags {
+    /// Subscribe to this broker: mqtt://[user:password@]host[:port].
+    #[arg(long, value_name = "URL")]
+    pub mqtt: Option<String>,
+    /// A topic filter to subscribe to with QoS 1 (repeat for several), e.g. sensors/#.
+    #[arg(long, value_name = "PATTERN")]
+    pub mqtt_topic: Vec<String>,
+    /// The observer every detection is recorded as: their monitor and role apply as for their
+    /// token.
+    #[arg(long, value_name = "USER")]
+    pub mqtt_member: Option<String>,
+    /// The session's client id; the broker keeps messages for it while truce is away.
+    #[arg(long, value_name = "ID", default_value = "truce")]
+    pub mqtt_client_id: String,
+    /// Refusals are published to <this>/<the message's topic>.
+    #[arg(long, value_name = "TOPIC", default_value = "truce/errors")]
+    pub mqtt_errors: String,
+}
+
+/// Starts the subscription `flags` asks for (none without `--mqtt`); it stops when `stop`
+/// turns true. Prints one line.
+pub fn start(
+    engine: &Arc<Engine>,
+    flags: &MqttFlags,
+    stop: &watch::Receiver<bool>,
+) -> Result<Option<JoinHandle<()>>> {
+    let Some(url) = &flags.mqtt else {
+        return Ok(None);
+    };
+    let Some(user) = flags.mqtt_member.as_deref() else {
+        bail!("--mqtt needs --mqtt-member USER: the observer detections are recorded as");
+    };
+    let config = MqttConfig::from_url(
+        url,
+        flags.mqtt_topic.clone(),
+        &flags.mqtt_client_id,
+        &flags.mqtt_errors,
+    )?;
+    let binding = Arc::new(Binding::to_member(
+        engine,
+        &format!("mqtt {}", config.broker()),
+        user,
+    )?);
+    println!(
+        "  MQTT:        {} topics {} as {user}; refusals on {}/<topic>",
+        config.broker(),
+        config.topics.join(", "),
+        config.errors
+    );
+    Ok(Some(tokio::spawn(truce_mqtt::run(
+        engine.clone(),
+        binding,
+        config,
+        Arc::new(MqttStats::default()),
+        stop.clone(),
+    ))))
+}
