@@ -7,6 +7,7 @@ use tokio::net::{TcpListener, UdpSocket};
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
 use truce_engine::Engine;
+use truce_server::StatusBoard;
 use truce_tak::{Binding, CotIntake, Relay, spawn_incident_feed};
 
 /// Where to take CoT from, and as whom.
@@ -31,6 +32,7 @@ pub async fn start(
     engine: &Arc<Engine>,
     flags: &CotFlags,
     stop: &watch::Receiver<bool>,
+    status: &StatusBoard,
 ) -> Result<Vec<JoinHandle<()>>> {
     if flags.cot_tcp.is_none() && flags.cot_udp.is_none() {
         return Ok(Vec::new());
@@ -42,6 +44,8 @@ pub async fn start(
     };
     let intake = Arc::new(CotIntake::new(engine.clone()));
     let relay = Relay::new(intake.stats.clone());
+    let stats = intake.stats.clone();
+    status.register("cot", Arc::new(move || stats.snapshot()));
     let mut tasks = vec![spawn_incident_feed(
         engine.clone(),
         relay.clone(),

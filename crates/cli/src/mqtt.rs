@@ -6,6 +6,7 @@ use tokio::sync::watch;
 use tokio::task::JoinHandle;
 use truce_engine::{Binding, Engine};
 use truce_mqtt::{MqttConfig, MqttStats};
+use truce_server::StatusBoard;
 
 /// Which broker to subscribe to, to what, and as whom.
 #[derive(Debug, Clone, Default, clap::Args)]
@@ -34,6 +35,7 @@ pub fn start(
     engine: &Arc<Engine>,
     flags: &MqttFlags,
     stop: &watch::Receiver<bool>,
+    status: &StatusBoard,
 ) -> Result<Option<JoinHandle<()>>> {
     let Some(url) = &flags.mqtt else {
         return Ok(None);
@@ -58,11 +60,14 @@ pub fn start(
         config.topics.join(", "),
         config.errors
     );
+    let stats = Arc::new(MqttStats::default());
+    let counters = stats.clone();
+    status.register("mqtt", Arc::new(move || counters.snapshot()));
     Ok(Some(tokio::spawn(truce_mqtt::run(
         engine.clone(),
         binding,
         config,
-        Arc::new(MqttStats::default()),
+        stats,
         stop.clone(),
     ))))
 }

@@ -30,6 +30,11 @@ pub async fn bind(engine: Arc<Engine>, addr: SocketAddr) -> Result<Bound> {
 }
 
 impl Bound {
+    /// Where the listeners' counters go, for `/api/status`.
+    pub fn status(&self) -> Arc<truce_server::StatusBoard> {
+        self.state.status.clone()
+    }
+
     /// The address actually bound (the port, when 0 was asked).
     pub fn local_addr(&self) -> Result<SocketAddr> {
         Ok(self.listener.local_addr()?)

@@ -19,10 +19,12 @@ mod handlers;
 mod ledger;
 mod members;
 mod query;
+mod status;
 
 pub use auth::{FAILURE_WINDOW, MAX_FAILURES};
 pub use error::AppError;
 use error::blocking;
+pub use status::{Counters, StatusBoard};
 
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
@@ -47,6 +49,8 @@ pub struct AppState {
     pub shutdown: watch::Receiver<bool>,
     /// Failed sign-in attempts per client.
     pub guard: Arc<auth::Guard>,
+    /// The listeners' counters shown by `/api/status`.
+    pub status: Arc<StatusBoard>,
 }
 
 impl AppState {
@@ -57,6 +61,7 @@ impl AppState {
             limits: ParseLimits::default(),
             shutdown,
             guard: Arc::default(),
+            status: Arc::default(),
         }
     }
 }
@@ -78,6 +83,7 @@ pub fn app(state: AppState) -> Router {
         .route("/api/incidents/{id}/split", post(members::split))
         .route("/api/events", get(events::stream))
         .route("/api/me", get(members::me))
+        .route("/api/status", get(status::status))
         .route("/api/users", get(members::list).post(members::add))
         .route("/api/users/{user}/revoke", post(members::revoke))
         .route_layer(middleware::from_fn_with_state(

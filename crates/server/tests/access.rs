@@ -72,6 +72,7 @@ async fn every_role_gets_exactly_its_rights_on_every_endpoint() {
             "/api/incidents",
             "/api/incidents/1",
             "/api/me",
+            "/api/status",
         ] {
             let reply = call(&api, Method::GET, path, None, t).await;
             assert_eq!(
@@ -234,6 +235,7 @@ async fn every_role_gets_exactly_its_rights_on_every_endpoint() {
         (Method::POST, "/api/users"),
         (Method::POST, "/api/users/m1-observer/revoke"),
         (Method::GET, "/api/me"),
+        (Method::GET, "/api/status"),
         (Method::GET, "/api/events"),
     ]
     .into_iter()

@@ -1645,3 +1645,26 @@ async fn an_event_stream_requested_while_stopping_is_empty() {
     assert_eq!(reply.header("content-type"), Some("text/event-stream"));
     assert_eq!(reply.text(), "", "no event, and the body ends");
 }
+
+#[tokio::test]
+async fn status_shows_the_record_size_and_each_listeners_counters() {
+    let api = Api::new();
+    let empty = api.get("/api/status").await;
+    assert_eq!(empty.status, StatusCode::OK, "{}", empty.text());
+    assert_eq!(empty.json()["listeners"], json!({}));
+    let refused = std::sync::Arc::new(std::sync::atomic::AtomicU64::new(2));
+    let source = refused.clone();
+    api.status.register(
+        "cot",
+        std::sync::Arc::new(move || {
+            vec![("refused", source.load(std::sync::atomic::Ordering::Relaxed))]
+        }),
+    );
+    refused.store(5, std::sync::atomic::Ordering::Relaxed);
+    let reply = api.get("/api/status").await;
+    assert_eq!(
+        reply.json(),
+        json!({"record_size": MEMBERS + 1, "listeners": {"cot": {"refused": 5}}}),
+        "counters are read when asked"
+    );
+}

@@ -67,7 +67,7 @@ pub fn run(data: &Path, http: SocketAddr, interval_s: f64, mut cot: CotFlags) ->
             cot.cot_tcp = DEMO_COT_TCP.parse().ok();
         }
         cot.cot_member.get_or_insert_with(|| DEMO_COT_MEMBER.to_string());
-        let listeners = match cot::start(&engine, &cot, &stop_rx).await {
+        let listeners = match cot::start(&engine, &cot, &stop_rx, &bound.status()).await {
             Ok(l) => l,
             // The default listener is a convenience: a port in use does not stop the demo.
             Err(e) if !asked => {

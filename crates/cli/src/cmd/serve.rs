@@ -35,8 +35,9 @@ pub fn run(
             data.display()
         );
         let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
-        let mut listeners = cot::start(&engine, cot, &stop_rx).await?;
-        listeners.extend(mqtt::start(&engine, mqtt, &stop_rx)?);
+        let status = bound.status();
+        let mut listeners = cot::start(&engine, cot, &stop_rx, &status).await?;
+        listeners.extend(mqtt::start(&engine, mqtt, &stop_rx, &status)?);
         let checkpointer = serve::spawn_checkpointer(engine, interval, stop_rx);
         let served = bound
             .serve_until(async move {

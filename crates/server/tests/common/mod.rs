@@ -69,6 +69,8 @@ pub struct Api {
     pub stop: watch::Sender<bool>,
     /// The engine behind the router.
     pub engine: Arc<Engine>,
+    /// Where listeners' counters are registered for `/api/status`.
+    pub status: Arc<truce_server::StatusBoard>,
     /// Each member's token: `m1-observer`, `m2-officer`, … (one per role per monitor).
     pub tokens: HashMap<String, String>,
     /// Each monitor's assessment key, deposited with the engine.
@@ -123,11 +125,12 @@ impl Api {
             app,
             stop,
             engine,
+            status,
             tokens,
             keys,
             _dir,
         } = self;
-        drop((app, stop, engine));
+        drop((app, stop, engine, status));
         Self::open(_dir, InitOutcome::AlreadyPresent, keys, tokens)
     }
 
@@ -167,11 +170,14 @@ impl Api {
                 .expect("the key is the agreement's");
         }
         let (stop, shutdown) = watch::channel(false);
-        let app = app(AppState::new(engine.clone(), shutdown));
+        let state = AppState::new(engine.clone(), shutdown);
+        let status = state.status.clone();
+        let app = app(state);
         Self {
             app,
             stop,
             engine,
+            status,
             tokens,
             keys,
             _dir: dir,
