@@ -1,0 +1,210 @@
+"""Relay load on a TAK server's XML stream port, the same for truce and FreeTAKServer.
+
+  python tak_relay_load.py HOST PORT [--senders N] [--listeners L] [--rate R] [--seconds S]
+                                     [--overload K] [--drop-one]
+
+N senders each send situational-awareness events (a-f-G-U-C, as ATAK does) at R events per
+second for S seconds; L listeners read everything the server relays. Each event carries its
+send time (ns) and a sequence number in its uid, so a listener measures delivery latency and
+counts what it missed. With --overload K the senders try K times R. With --drop-one one
+listener disconnects halfway through, and the others' delivery rate before and after is
+compared. Prints one line of key=value figures:
+
+  delivered_per_s  events delivered to all listeners together, per second, sustained
+  expected         events sent x listeners (what a perfect relay delivers)
+  loss             1 - delivered/expected
+  p50_ms, p99_ms   delivery latency
+  after_drop       delivered per second after one listener left / before (1.0 = unaffected)
+"""
+
+import argparse
+import asyncio
+import statistics
+import time
+
+EVENT = (
+    '<event version="2.0" uid="{uid}" type="a-f-G-U-C" how="m-g" time="{t}" start="{t}" '
+    'stale="{stale}"><point lat="40.2" lon="46.6" hae="900" ce="5" le="9"/><detail>'
+    '<contact callsign="{callsign}" endpoint="*:-1:stcp"/><takv platform="bench" version="1"/>'
+    "<remarks>sent_ns={ns}</remarks></detail></event>"
+)
+
+
+def stamp(ts: float) -> str:
+    return time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(ts)) + f".{int(ts % 1 * 1000):03d}Z"
+
+
+async def sender(host, port, index, rate, seconds, sent, errors):
+    try:
+        await send_for(host, port, index, rate, seconds, sent)
+    except (ConnectionError, OSError):
+        errors[0] += 1
+
+
+async def send_for(host, port, index, rate, seconds, sent):
+    reader, writer = await asyncio.open_connection(host, port)
+    drain = asyncio.create_task(discard(reader))
+    interval = 1.0 / rate
+    start = time.perf_counter()
+    n = 0
+    while True:
+        now = time.perf_counter()
+        if now - start >= seconds:
+            break
+        due = start + n * interval
+        if due > now:
+            await asyncio.sleep(due - now)
+        wall = time.time()
+        # One device per sender: its position updates keep its uid, as ATAK's do.
+        sent[index] = n
+        writer.write(
+            EVENT.format(
+                uid=f"bench-sender-{index}",
+                t=stamp(wall),
+                stale=stamp(wall + 60),
+                callsign=f"S{index}",
+                ns=time.time_ns(),
+            ).encode()
+        )
+        n += 1
+        if n % 50 == 0:
+            await writer.drain()
+    await writer.drain()
+    sent[index] = n
+    await asyncio.sleep(2)  # let the relay finish before leaving (leaving triggers deletions)
+    drain.cancel()
+    writer.close()
+
+
+async def discard(reader):
+    try:
+        while await reader.read(65536):
+            pass
+    except (asyncio.CancelledError, ConnectionError):
+        pass
+
+
+async def listener(host, port, index, stats, stop_at, until):
+    try:
+        await listen_for(host, port, index, stats, stop_at, until)
+    except (ConnectionError, OSError):
+        stats["errors"] += 1
+
+
+async def listen_for(host, port, index, stats, stop_at, until):
+    reader, writer = await asyncio.open_connection(host, port)
+    # A TAK client announces itself with its own position first (FreeTAKServer relays only to
+    # clients it has seen one from).
+    wall = time.time()
+    writer.write(
+        EVENT.format(
+            uid=f"bench-listener-{index}", t=stamp(wall), stale=stamp(wall + 600),
+            callsign=f"L{index}", ns="none",
+        ).encode()
+    )
+    await writer.drain()
+    buffer = b""
+    latencies = stats["latencies"]
+    times = stats["times"][index]
+    while True:
+        if stop_at is not None and time.perf_counter() >= stop_at:
+            break
+        try:
+            chunk = await asyncio.wait_for(reader.read(1 << 16), timeout=max(0.1, until - time.perf_counter()))
+        except asyncio.TimeoutError:
+            break
+        if not chunk:
+            break
+        buffer += chunk
+        now_ns = time.time_ns()
+        now = time.perf_counter()
+        start = 0
+        while True:
+            end = buffer.find(b"</event>", start)
+            if end < 0:
+                break
+            open_tag = buffer.find(b"<event", start, end)
+            tag_end = buffer.find(b">", open_tag)
+            own_type = buffer.find(b'type="a-f-G-U-C"', open_tag, tag_end) if open_tag >= 0 else -1
+            sent_at = buffer.find(b"sent_ns=", start, end)
+            value = buffer[sent_at + 8 : buffer.find(b"<", sent_at)] if sent_at >= 0 else b""
+            if own_type >= 0 and value.isdigit():
+                ns = int(value)
+                latencies.append((now_ns - ns) / 1e6)
+                times.append(now)
+                stats["seen"][index] += 1
+            start = end + 8
+        buffer = buffer[start:]
+    writer.close()
+
+
+async def main():
+    p = argparse.ArgumentParser()
+    p.add_argument("host")
+    p.add_argument("port", type=int)
+    p.add_argument("--senders", type=int, default=5)
+    p.add_argument("--listeners", type=int, default=50)
+    p.add_argument("--rate", type=float, default=40.0)
+    p.add_argument("--seconds", type=float, default=10.0)
+    p.add_argument("--overload", type=float, default=1.0)
+    p.add_argument("--drop-one", action="store_true")
+    a = p.parse_args()
+    stats = {
+        "latencies": [],
+        "times": [[] for _ in range(a.listeners)],
+        "seen": [0] * a.listeners,
+        "errors": 0,
+    }
+    start = time.perf_counter()
+    until = start + a.seconds + 6
+    listeners = []
+    for i in range(a.listeners):
+        stop_at = start + 1 + a.seconds / 2 if a.drop_one and i == 0 else None
+        listeners.append(asyncio.create_task(listener(a.host, a.port, i, stats, stop_at, until)))
+    await asyncio.sleep(1)  # every listener connected before the load starts
+    sent = [0] * a.senders
+    errors = [0]
+    load_start = time.perf_counter()
+    await asyncio.gather(
+        *(
+            sender(a.host, a.port, i, a.rate * a.overload, a.seconds, sent, errors)
+            for i in range(a.senders)
+        )
+    )
+    await asyncio.gather(*listeners)
+    delivered = sum(stats["seen"])
+    # Each listener should see every sender's events (a relay does not echo to the sender,
+    # and the senders are not listeners). The dropped listener is expected to see half.
+    full = a.listeners - (1 if a.drop_one else 0)
+    expected = sum(sent) * full + (sum(sent) / 2 if a.drop_one else 0)
+    lat = sorted(stats["latencies"]) or [float("nan")]
+    p50 = lat[len(lat) // 2]
+    p99 = lat[min(len(lat) - 1, int(len(lat) * 0.99))]
+    figures = {
+        "senders": a.senders,
+        "listeners": a.listeners,
+        "offered_per_s": round(a.senders * a.rate * a.overload, 1),
+        "sent": sum(sent),
+        "delivered": delivered,
+        "delivered_per_s": round(delivered / a.seconds, 1),
+        "expected": int(expected),
+        "loss": round(1 - delivered / expected, 4) if expected else float("nan"),
+        "p50_ms": round(p50, 2),
+        "p99_ms": round(p99, 2),
+        "connections_lost": errors[0] + stats["errors"],
+    }
+    if a.drop_one:
+        mid = load_start + a.seconds / 2
+        others = [t for i in range(1, a.listeners) for t in stats["times"][i]]
+        before = sum(1 for t in others if load_start + 1 <= t < mid)
+        after = sum(1 for t in others if mid + 1 <= t < load_start + a.seconds)
+        span_before = max(1e-9, mid - (load_start + 1))
+        span_after = max(1e-9, load_start + a.seconds - (mid + 1))
+        figures["after_drop"] = (
+            round((after / span_after) / (before / span_before), 3) if before else float("nan")
+        )
+    print(" ".join(f"{k}={v}" for k, v in figures.items()))
+
+
+if __name__ == "__main__":
+    asyncio.run(main())
