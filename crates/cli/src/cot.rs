@@ -24,6 +24,9 @@ pub struct CotFlags {
     /// carry no identity): their monitor and role apply as for their token.
     #[arg(long, value_name = "USER")]
     pub cot_member: Option<String>,
+    /// Most CoT streams open at once from one address (devices behind one NAT share one).
+    #[arg(long, value_name = "N", default_value_t = truce_tak::CONNECTIONS_PER_ADDRESS)]
+    pub cot_connections_per_address: usize,
 }
 
 /// Binds the listeners `flags` ask for and starts them; they stop when `stop` turns true.
@@ -69,6 +72,7 @@ pub async fn start(
             binding,
             intake.clone(),
             relay.clone(),
+            flags.cot_connections_per_address,
             stop.clone(),
         )));
     }

@@ -14,14 +14,15 @@ use tokio::sync::watch;
 use truce_cot::{Datagram, parse_datagram};
 use truce_engine::Binding;
 
-/// Stream connections one address may hold at once (a client reconnecting in a storm opens
-/// hundreds; TAKAware#215).
+/// Stream connections one address may hold at once by default (a client reconnecting in a
+/// storm opens hundreds; TAKAware#215). Devices behind one NAT share an address: raise it for
+/// such a network (`--cot-connections-per-address`).
 pub const CONNECTIONS_PER_ADDRESS: usize = 32;
 
 /// Open connections per client address.
-#[derive(Default)]
 struct Slots {
     open: Mutex<HashMap<IpAddr, usize>>,
+    cap: usize,
 }
 
 /// One held connection slot, given back when dropped.
@@ -37,7 +38,7 @@ impl Slots {
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner);
         let n = open.entry(ip).or_default();
-        if *n >= CONNECTIONS_PER_ADDRESS {
+        if *n >= self.cap {
             return None;
         }
         *n += 1;
@@ -65,15 +66,19 @@ impl Drop for Slot {
 }
 
 /// Accepts CoT streams on `listener` until `stop` turns true, each served as `binding`, each
-/// a client of `relay`.
+/// a client of `relay`, at most `per_address` at once from one address.
 pub async fn serve_tcp(
     listener: TcpListener,
     binding: Arc<Binding>,
     intake: Arc<CotIntake>,
     relay: Arc<Relay>,
+    per_address: usize,
     mut stop: watch::Receiver<bool>,
 ) {
-    let slots = Arc::new(Slots::default());
+    let slots = Arc::new(Slots {
+        open: Mutex::default(),
+        cap: per_address.max(1),
+    });
     loop {
         let accepted = tokio::select! {
             a = listener.accept() => a,
@@ -88,7 +93,7 @@ pub async fn serve_tcp(
         };
         let Some(slot) = slots.take(peer.ip()) else {
             CotStats::bump(&intake.stats.connections_refused);
-            tracing::warn!(%peer, "TAK connection refused: {CONNECTIONS_PER_ADDRESS} already open from this address");
+            tracing::warn!(%peer, "TAK connection refused: {} already open from this address", slots.cap);
             continue;
         };
         CotStats::bump(&intake.stats.connections);

@@ -73,6 +73,7 @@ impl Center {
             Arc::new(tcp_binding),
             intake.clone(),
             relay.clone(),
+            truce_tak::CONNECTIONS_PER_ADDRESS,
             stop.clone(),
         ));
         tokio::spawn(serve_udp(udp, Arc::new(udp_binding), intake.clone(), stop));
@@ -574,4 +575,52 @@ async fn a_client_that_stops_reading_is_dropped_and_the_others_miss_nothing() {
         "the stuck client is gone, the others stay"
     );
     drop(stuck);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn connections_beyond_the_cap_of_one_address_are_refused_and_counted() {
+    let center = Center::start().await;
+    let tcp = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = tcp.local_addr().unwrap();
+    let binding = Binding::to_member(&center.engine, "cot-tcp capped", "m1-observer").unwrap();
+    let (_stop_tx, stop) = watch::channel(false);
+    tokio::spawn(serve_tcp(
+        tcp,
+        Arc::new(binding),
+        center.intake.clone(),
+        center.relay.clone(),
+        2,
+        stop,
+    ));
+    let mut first = Peer::connect(addr).await;
+    let mut second = Peer::connect(addr).await;
+    assert_eq!(first.next().await.kind, "t-x-takp-v");
+    assert_eq!(second.next().await.kind, "t-x-takp-v");
+    let mut third = tokio::net::TcpStream::connect(addr).await.unwrap();
+    let mut byte = [0u8; 1];
+    let read = tokio::time::timeout(
+        Duration::from_secs(5),
+        tokio::io::AsyncReadExt::read(&mut third, &mut byte),
+    )
+    .await
+    .unwrap();
+    assert!(
+        matches!(read, Ok(0) | Err(_)),
+        "the third is closed unread: {read:?}"
+    );
+    assert!(
+        center
+            .intake
+            .stats
+            .snapshot()
+            .contains(&("connections_refused", 1))
+    );
+    drop(first);
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    let mut again = Peer::connect(addr).await;
+    assert_eq!(
+        again.next().await.kind,
+        "t-x-takp-v",
+        "a slot freed is taken again"
+    );
 }
