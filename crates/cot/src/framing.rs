@@ -48,11 +48,18 @@ impl XmlStream {
     /// The next complete event's bytes (up to and including `</event>`), `None` until one
     /// has arrived, or an error when the unfinished event is over the limit.
     pub fn next_event(&mut self) -> Result<Option<Vec<u8>>, CotError> {
+        // Whitespace between events (newlines after `</event>`) is dropped, never kept: a
+        // stream of nothing but spaces costs nothing.
+        let space = leading_space(&self.buffer);
+        if space > 0 {
+            self.buffer.drain(..space);
+            self.searched = self.searched.saturating_sub(space);
+        }
         let from = self.searched.saturating_sub(END_OF_EVENT.len() - 1);
         match find(&self.buffer[from..], END_OF_EVENT) {
             Some(at) => {
                 let end = from + at + END_OF_EVENT.len();
-                if end > self.limit + leading_space(&self.buffer[..end]) {
+                if end > self.limit {
                     return Err(CotError::too_large("message", self.limit, "bytes"));
                 }
                 let event: Vec<u8> = self.buffer.drain(..end).collect();
@@ -61,7 +68,7 @@ impl XmlStream {
             }
             None => {
                 self.searched = self.buffer.len();
-                if self.buffer.len() > self.limit + leading_space(&self.buffer) {
+                if self.buffer.len() > self.limit {
                     Err(CotError::too_large("message", self.limit, "bytes"))
                 } else {
                     Ok(None)
@@ -70,10 +77,12 @@ impl XmlStream {
         }
     }
 
-    /// Bytes received after the last complete event: what a connection that switches to
-    /// protobuf framing hands on to [`ProtoStream`].
+    /// Bytes received after the last complete event, whitespace before them left out: what a
+    /// connection that switches to protobuf framing hands on to [`ProtoStream`] (a client's
+    /// newline after its request is not the start of a frame).
     pub fn into_remaining(self) -> Vec<u8> {
-        self.buffer
+        let space = leading_space(&self.buffer);
+        self.buffer[space..].to_vec()
     }
 
     /// Whether what is buffered is only whitespace (a stream may end here cleanly).
@@ -82,8 +91,7 @@ impl XmlStream {
     }
 }
 
-/// Whitespace before the first markup (newlines between events do not count against the
-/// limit of the event after them).
+/// Whitespace before the first markup (newlines between events).
 fn leading_space(bytes: &[u8]) -> usize {
     bytes.iter().take_while(|b| b.is_ascii_whitespace()).count()
 }

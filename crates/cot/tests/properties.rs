@@ -309,6 +309,27 @@ fn a_stream_holding_an_unfinished_event_over_the_limit_is_refused_before_it_ends
 }
 
 #[test]
+fn a_stream_of_nothing_but_whitespace_holds_nothing() {
+    let limits = Limits {
+        message_bytes: 1000,
+        ..Limits::default()
+    };
+    let mut xml = XmlStream::new(&limits);
+    for _ in 0..100 {
+        xml.push(&[b'\n'; 500]);
+        assert_eq!(xml.next_event(), Ok(None));
+    }
+    assert!(xml.is_idle());
+    xml.push(b"\r\n <?xml version='1.0'?>");
+    assert_eq!(xml.next_event(), Ok(None));
+    assert_eq!(
+        xml.into_remaining(),
+        b"<?xml version='1.0'?>",
+        "what waits is the event's start"
+    );
+}
+
+#[test]
 fn a_mesh_datagram_of_another_version_is_refused_and_xml_datagrams_read() {
     let limits = Limits::default();
     let err = parse_datagram(&[0xbf, 0x02, 0xbf, 0x00], &limits).unwrap_err();

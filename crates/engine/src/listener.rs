@@ -48,8 +48,19 @@ impl Binding {
                 role: member.role.as_str(),
             });
         }
+        let mut via = format!("{listener} as {} ({})", member.user, member.monitor);
+        // Within the observation's `via` limit, whatever the names' lengths.
+        let limit = truce_core::validate::limits::NAME_BYTES;
+        if via.len() > limit {
+            let mut end = limit - '…'.len_utf8();
+            while !via.is_char_boundary(end) {
+                end -= 1;
+            }
+            via.truncate(end);
+            via.push('…');
+        }
         Ok(Self {
-            via: format!("{listener} as {} ({})", member.user, member.monitor),
+            via,
             member: Caller {
                 user: member.user,
                 monitor: member.monitor,

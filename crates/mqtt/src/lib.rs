@@ -4,8 +4,11 @@
 //!
 //! - **Nothing acknowledged is lost.** A message is acknowledged to the broker only after its
 //!   observations are committed to the record. If truce stops or the connection drops before
-//!   that, the broker delivers the message again, so a sensor's client id (each observation's
-//!   `client_id`) makes the redelivery a no-op instead of a duplicate.
+//!   that, the broker delivers the message again on the next connection, so a sensor's client
+//!   id (each observation's `client_id`) makes the redelivery a no-op instead of a duplicate.
+//!   If the store fails, the message is offered to the record three times, a second
+//!   apart, then left unacknowledged (counted, logged as an error) for the broker to deliver
+//!   again when the session reconnects.
 //! - **Reconnects lose nothing.** The session is persistent (`clean_session = false`, a fixed
 //!   client id): messages published while truce is away wait at the broker.
 //! - **A refused message gets a precise error** on `<errors topic>/<its topic>`, in the HTTP
@@ -114,7 +117,7 @@ pub struct MqttStats {
     /// Messages refused, each answered on the error topic.
     pub refused: AtomicU64,
     /// Messages left unacknowledged because the record could not take them (the broker
-    /// delivers them again).
+    /// delivers them again when the session reconnects).
     pub not_acknowledged: AtomicU64,
     /// Connections to the broker made (the first and each reconnect).
     pub connections: AtomicU64,
@@ -139,6 +142,12 @@ fn bump(c: &AtomicU64, n: u64) {
     c.fetch_add(n, Ordering::Relaxed);
 }
 
+/// Times a message is offered to the record when the store fails, a second apart.
+const STORE_ATTEMPTS: u32 = 3;
+/// Requests (acknowledgements, error publications) waiting for the event loop: far above what
+/// a broker lets be in flight (Mosquitto: 20), so acknowledging never waits on itself.
+const REQUESTS: usize = 1024;
+
 /// Largest MQTT packet accepted from the broker: above the intake's 16 MiB body limit, so
 /// that a payload over it is refused with a precise error rather than breaking the connection.
 const MAX_PACKET: usize = 17 * 1024 * 1024;
@@ -161,7 +170,7 @@ pub async fn run(
     if let Some((user, password)) = &config.credentials {
         options.set_credentials(user, password);
     }
-    let (client, mut events) = AsyncClient::new(options, 64);
+    let (client, mut events) = AsyncClient::new(options, REQUESTS);
     let limits = ParseLimits::default();
     loop {
         let event = tokio::select! {
@@ -219,33 +228,42 @@ async fn take(
         Err(e) => Some(error_body(&e, &publish.topic)),
         Ok(batch) => {
             let n = batch.len() as u64;
-            let engine = engine.clone();
-            match tokio::task::spawn_blocking(move || engine.submit(batch, now)).await {
-                Ok(Ok(outcome)) => {
-                    bump(&stats.recorded, outcome.new as u64);
-                    bump(&stats.repeated, n - outcome.new as u64);
-                    None
-                }
-                // A client id reused for other content: the sensor's error, answered.
-                Ok(Err(e @ EngineError::ClientIdConflict { index, .. })) => Some(json!({
-                    "error": {"code": "invalid_value", "message": e.to_string(),
-                              "field": "client_id", "index": index},
-                    "topic": publish.topic,
-                })),
-                Ok(Err(EngineError::Invalid { field, message })) => Some(json!({
-                    "error": {"code": "invalid_value", "message": message, "field": field, "index": null},
-                    "topic": publish.topic,
-                })),
-                Ok(Err(e)) => {
+            let mut attempt = 0;
+            loop {
+                attempt += 1;
+                let (engine, batch) = (engine.clone(), batch.clone());
+                let failure = match tokio::task::spawn_blocking(move || engine.submit(batch, now))
+                    .await
+                {
+                    Ok(Ok(outcome)) => {
+                        bump(&stats.recorded, outcome.new as u64);
+                        bump(&stats.repeated, n - outcome.new as u64);
+                        break None;
+                    }
+                    // A client id reused for other content: the sensor's error, answered.
+                    Ok(Err(e @ EngineError::ClientIdConflict { index, .. })) => {
+                        break Some(json!({
+                            "error": {"code": "invalid_value", "message": e.to_string(),
+                                      "field": "client_id", "index": index},
+                            "topic": publish.topic,
+                        }));
+                    }
+                    Ok(Err(EngineError::Invalid { field, message })) => {
+                        break Some(json!({
+                            "error": {"code": "invalid_value", "message": message, "field": field, "index": null},
+                            "topic": publish.topic,
+                        }));
+                    }
+                    Ok(Err(e)) => e.to_string(),
+                    Err(e) => e.to_string(),
+                };
+                if attempt >= STORE_ATTEMPTS {
                     bump(&stats.not_acknowledged, 1);
-                    tracing::error!(topic = %publish.topic, error = %e, "MQTT message not recorded; the broker will deliver it again");
+                    tracing::error!(topic = %publish.topic, error = %failure, "MQTT message not recorded after {STORE_ATTEMPTS} attempts; left unacknowledged, the broker delivers it again when the session reconnects");
                     return;
                 }
-                Err(e) => {
-                    bump(&stats.not_acknowledged, 1);
-                    tracing::error!(topic = %publish.topic, error = %e, "MQTT message not recorded; the broker will deliver it again");
-                    return;
-                }
+                tracing::warn!(topic = %publish.topic, error = %failure, "MQTT message not recorded; trying again in 1 s");
+                tokio::time::sleep(Duration::from_secs(1)).await;
             }
         }
     };

@@ -85,6 +85,16 @@ pub fn ingest(event: &Event, via: &str) -> Result<Ingest, FieldError> {
     if kind.starts_with("t-") {
         return Ok(Ingest::Ignored("a control event truce does not use"));
     }
+    // truce's own incidents, echoed by a client or a bridge, or edited on a map: the record
+    // must not feed on itself.
+    if event.uid.starts_with(crate::outgoing::UID_PREFIX)
+        || event
+            .detail
+            .find("truce")
+            .is_some_and(|t| t.attribute("incident").is_some())
+    {
+        return Ok(Ingest::Ignored("one of truce's own incidents, sent back"));
+    }
     let truce = TruceDetail::read(event)?;
     if kind == "u-rb-a" {
         return bearing_report(event, &truce, via).map(|o| Ingest::Report(Box::new(o)));
@@ -251,7 +261,8 @@ fn notes(event: &Event, assumptions: &[String]) -> Option<String> {
         .find("remarks")
         .map(|r| r.text.trim().to_owned())
         .filter(|r| !r.is_empty());
-    let mut tail = format!("[CoT {}", event.kind);
+    let short = |text: &str| text.chars().take(64).collect::<String>();
+    let mut tail = format!("[CoT {}", short(&event.kind));
     for a in assumptions {
         tail.push_str("; ");
         tail.push_str(a);

@@ -6,7 +6,7 @@ use std::sync::Arc;
 use truce_core::validate::validate;
 use truce_core::{IncidentId, ObservationId, Timestamp};
 use truce_cot::{Event, Limits};
-use truce_engine::{Binding, Engine};
+use truce_engine::{Binding, Engine, EngineError};
 
 /// What became of one event.
 #[derive(Debug, Clone, PartialEq)]
@@ -15,8 +15,12 @@ pub enum Outcome {
     Recorded(ObservationId, IncidentId),
     /// Already in the record (the same uid and time).
     Repeated(ObservationId),
-    /// Refused, with the reason naming the field.
+    /// Refused, with the reason naming the CoT element or attribute (and the observation
+    /// field it became).
     Refused(String),
+    /// A valid report the record could not take (the store failed): not recorded, counted
+    /// and logged as an error. CoT has no acknowledgement a sender could retry on.
+    NotRecorded(String),
     /// Not a report; what it is, for the session to act on.
     Control(Ingest),
 }
@@ -52,6 +56,10 @@ impl CotIntake {
         match &outcome {
             Outcome::Recorded(..) => CotStats::bump(&self.stats.reports_recorded),
             Outcome::Repeated(_) => CotStats::bump(&self.stats.reports_repeated),
+            Outcome::NotRecorded(why) => {
+                CotStats::bump(&self.stats.not_recorded);
+                tracing::error!(uid = %event.uid, r#type = %event.kind, via = %binding.via, "CoT report not recorded: {why}");
+            }
             Outcome::Refused(why) => {
                 CotStats::bump(&self.stats.refused);
                 tracing::warn!(uid = %event.uid, r#type = %event.kind, via = %binding.via, "CoT report refused: {why}");
@@ -73,7 +81,7 @@ impl CotIntake {
         let now = Timestamp::now();
         let valid = match validate(observation, now) {
             Ok(v) => v,
-            Err(e) => return Outcome::Refused(format!("{}: {}", e.field, e.message)),
+            Err(e) => return Outcome::Refused(refusal(&e.field, &e.message)),
         };
         let engine = self.engine.clone();
         let submitted = tokio::task::spawn_blocking(move || engine.submit(vec![valid], now)).await;
@@ -81,10 +89,39 @@ impl CotIntake {
             Ok(Ok(outcome)) => match outcome.accepted.first() {
                 Some(a) if outcome.new > 0 => Outcome::Recorded(a.id, a.incident_id),
                 Some(a) => Outcome::Repeated(a.id),
-                None => Outcome::Refused("the record accepted nothing".into()),
+                None => Outcome::NotRecorded("the engine answered for no observation".into()),
             },
-            Ok(Err(e)) => Outcome::Refused(e.to_string()),
-            Err(e) => Outcome::Refused(format!("the append did not finish: {e}")),
+            Ok(Err(EngineError::ClientIdConflict { .. })) => Outcome::Refused(
+                "event@uid and event@time: an earlier event with the same uid and time said \
+                 something else (its report stays; send an edit with a new time)"
+                    .into(),
+            ),
+            Ok(Err(EngineError::Invalid { field, message })) => {
+                Outcome::Refused(refusal(field, &message))
+            }
+            Ok(Err(e)) => Outcome::NotRecorded(e.to_string()),
+            Err(e) => Outcome::NotRecorded(format!("the append did not finish: {e}")),
         }
     }
+}
+
+/// A validation error of an observation made from CoT, naming where in the CoT event the
+/// value came from, and the observation field it became.
+fn refusal(field: &str, message: &str) -> String {
+    let path = match field {
+        "observed_at" => "event@time",
+        "reporter" => "event/detail/link@parent_callsign or contact@callsign (or event@uid)",
+        "count" => "event/detail/truce@count",
+        "subkind" => "event/detail/truce@subkind",
+        "notes" => "event/detail/remarks",
+        "geometry.lat" | "geometry.observer.lat" => "event/point@lat",
+        "geometry.lon" | "geometry.observer.lon" => "event/point@lon",
+        "geometry.accuracy_m" | "geometry.observer.accuracy_m" => "event/point@ce",
+        "geometry.bearing_deg" => "event/detail/bearing@value",
+        "geometry.bearing_sigma_deg" => "event/detail/truce@bearing_sigma_deg",
+        "geometry.distance_min_m" => "event/detail/truce@distance_min_m",
+        "geometry.distance_max_m" => "event/detail/truce@distance_max_m",
+        other => return format!("{other}: {message}"),
+    };
+    format!("{path} (observation field {field}): {message}")
 }

@@ -87,7 +87,9 @@ pub async fn serve_tcp(
         let (stream, peer) = match accepted {
             Ok(a) => a,
             Err(e) => {
+                // Out of file descriptors, most often: wait rather than spin.
                 tracing::warn!(error = %e, "accepting a TAK connection failed");
+                tokio::time::sleep(std::time::Duration::from_millis(100)).await;
                 continue;
             }
         };

@@ -20,14 +20,17 @@ use truce_cot::{Contact, Detail, Element, Event, Point, UNKNOWN};
 /// How long an incident stays on a TAK map after it was last sent, milliseconds (a day).
 pub const STALE_AFTER_MS: i64 = 24 * 3600 * 1000;
 
+/// What every uid truce gives an incident's marker or ellipse starts with.
+pub const UID_PREFIX: &str = "truce-incident-";
+
 /// The marker's uid for incident `id`.
 pub fn marker_uid(id: u64) -> String {
-    format!("truce-incident-{id}")
+    format!("{UID_PREFIX}{id}")
 }
 
 /// The ellipse's uid for incident `id`.
 pub fn ellipse_uid(id: u64) -> String {
-    format!("truce-incident-{id}-ellipse")
+    format!("{UID_PREFIX}{id}-ellipse")
 }
 
 fn base(uid: String, kind: &str, now_ms: i64, point: Point) -> Event {
@@ -80,10 +83,15 @@ pub fn incident_events(incident: &Incident, now_ms: i64) -> Vec<Event> {
     let id = incident.id.0;
     let est = &incident.estimate;
     if est.status == Status::Merged || est.merged_into.is_some() {
-        return vec![
-            deletion(&marker_uid(id), "a-u-G", now_ms, true),
-            deletion(&ellipse_uid(id), "u-d-c-e", now_ms, true),
-        ];
+        // Kept for late joiners as long as the marker could be on a map.
+        return [(marker_uid(id), "a-u-G"), (ellipse_uid(id), "u-d-c-e")]
+            .into_iter()
+            .map(|(uid, of_type)| {
+                let mut d = deletion(&uid, of_type, now_ms, true);
+                d.stale_ms = now_ms + STALE_AFTER_MS;
+                d
+            })
+            .collect();
     }
     let Some(position) = &est.position else {
         return Vec::new();

@@ -18,6 +18,11 @@ use truce_engine::Engine;
 pub const QUEUE: usize = 1024;
 /// How far back incidents are replayed to a client that joins, as a TAK map shows them.
 const REPLAY_MS: i64 = crate::outgoing::STALE_AFTER_MS;
+/// Most devices whose latest position one client's messages keep for late joiners (a
+/// gateway relaying many tracks gets the rest relayed, not kept).
+pub const DEVICES_PER_CLIENT: usize = 256;
+/// Above this many devices per monitor, stale ones are pruned before another is kept.
+const PRUNE_ABOVE: usize = 1024;
 
 /// One message for clients, encoded once for each framing.
 #[derive(Debug)]
@@ -54,8 +59,9 @@ pub enum Out {
     Bytes(Vec<u8>),
     /// A message for every client, written in the stream's framing at the time.
     Shared(Arc<Outgoing>),
-    /// From here on the stream is protobuf.
-    SwitchToProto,
+    /// The answer accepting protocol version 1, written as XML; from then on the stream is
+    /// protobuf.
+    SwitchAfter(Vec<u8>),
 }
 
 struct Client {
@@ -110,6 +116,17 @@ impl Relay {
     /// every incident's current messages and the live awareness of its monitor's clients.
     pub fn register(&self, monitor: &str, queue: mpsc::Sender<Out>) -> Registration {
         let id = self.next.fetch_add(1, Ordering::Relaxed);
+        let dropped = Arc::new(Notify::new());
+        // Added before the state is read: a revision in between reaches it twice (harmless),
+        // never not at all.
+        lock(&self.clients).insert(
+            id,
+            Client {
+                monitor: monitor.to_owned(),
+                queue,
+                dropped: dropped.clone(),
+            },
+        );
         let now = Timestamp::now().unix_millis();
         let mut snapshot: Vec<Arc<Outgoing>> = lock(&self.incidents)
             .values()
@@ -125,15 +142,6 @@ impl Relay {
                     .map(|s| s.message.clone()),
             );
         }
-        let dropped = Arc::new(Notify::new());
-        lock(&self.clients).insert(
-            id,
-            Client {
-                monitor: monitor.to_owned(),
-                queue,
-                dropped: dropped.clone(),
-            },
-        );
         Registration {
             id,
             snapshot,
@@ -169,7 +177,8 @@ impl Relay {
     }
 
     /// Relays `event` (a device's own position) from client `from` to the other clients of
-    /// its monitor, and keeps it as that device's latest; a stale one is not relayed.
+    /// its monitor, and keeps it as that device's latest (at most [`DEVICES_PER_CLIENT`] kept
+    /// per client; stale ones pruned); a stale one is not relayed.
     pub fn awareness(&self, from: u64, event: &Event) {
         let now = Timestamp::now().unix_millis();
         if event.stale_ms <= now {
@@ -179,16 +188,24 @@ impl Relay {
             return;
         };
         let message = Outgoing::of(event);
-        lock(&self.awareness)
-            .entry(monitor.clone())
-            .or_default()
-            .insert(
-                event.uid.clone(),
-                Seen {
-                    message: message.clone(),
-                    client: from,
-                },
-            );
+        {
+            let mut awareness = lock(&self.awareness);
+            let devices = awareness.entry(monitor.clone()).or_default();
+            if devices.len() >= PRUNE_ABOVE {
+                devices.retain(|_, s| s.message.stale_ms > now);
+            }
+            let known = devices.contains_key(&event.uid);
+            let held = devices.values().filter(|s| s.client == from).count();
+            if known || held < DEVICES_PER_CLIENT {
+                devices.insert(
+                    event.uid.clone(),
+                    Seen {
+                        message: message.clone(),
+                        client: from,
+                    },
+                );
+            }
+        }
         self.send(|c| c.monitor == monitor, &message, Some(from));
     }
 
@@ -200,9 +217,10 @@ impl Relay {
             .map(Outgoing::of)
             .collect();
         {
+            // A merged incident's deletions are kept like any state, so a client that was away
+            // during the merge removes the marker when it returns.
             let mut incidents = lock(&self.incidents);
-            let deleted = messages.iter().any(|m| m.kind == "t-x-d-d");
-            if deleted || messages.is_empty() {
+            if messages.is_empty() {
                 incidents.remove(&incident.id.0);
             } else {
                 incidents.insert(incident.id.0, messages.clone());
@@ -219,6 +237,7 @@ impl Relay {
     fn send(&self, to: impl Fn(&Client) -> bool, message: &Arc<Outgoing>, except: Option<u64>) {
         let mut clients = lock(&self.clients);
         let mut slow = Vec::new();
+        let mut gone = Vec::new();
         for (id, c) in clients.iter() {
             if Some(*id) == except || !to(c) {
                 continue;
@@ -226,8 +245,11 @@ impl Relay {
             match c.queue.try_send(Out::Shared(message.clone())) {
                 Ok(()) => CotStats::bump(&self.stats.relayed),
                 Err(mpsc::error::TrySendError::Full(_)) => slow.push(*id),
-                Err(mpsc::error::TrySendError::Closed(_)) => {}
+                Err(mpsc::error::TrySendError::Closed(_)) => gone.push(*id),
             }
+        }
+        for id in gone {
+            clients.remove(&id);
         }
         for id in slow {
             if let Some(c) = clients.remove(&id) {
@@ -248,8 +270,8 @@ impl Relay {
 }
 
 /// Fills `relay` with the incidents of the last day from the store, then follows the
-/// engine's revisions until `stop` turns true. A revision read from the store, not from the
-/// event, so the message carries the verdicts too.
+/// engine's revisions until `stop` turns true (filling again if it falls behind). A revision
+/// is read from the store, not from the event, so the message carries the verdicts too.
 pub fn spawn_incident_feed(
     engine: Arc<Engine>,
     relay: Arc<Relay>,
@@ -257,22 +279,7 @@ pub fn spawn_incident_feed(
 ) -> tokio::task::JoinHandle<()> {
     let mut events = engine.subscribe();
     tokio::spawn(async move {
-        let since = Timestamp::now().plus_seconds(-(REPLAY_MS as f64) / 1000.0);
-        let recent = {
-            let engine = engine.clone();
-            tokio::task::spawn_blocking(move || {
-                engine.store().incidents(&truce_store::IncidentFilter {
-                    since: Some(since),
-                    ..Default::default()
-                })
-            })
-            .await
-        };
-        if let Ok(Ok(list)) = recent {
-            for incident in &list {
-                relay.incident(incident);
-            }
-        }
+        refill(&engine, &relay).await;
         loop {
             let received = tokio::select! {
                 r = events.recv() => r,
@@ -283,8 +290,9 @@ pub fn spawn_incident_feed(
                 Err(broadcast::error::RecvError::Lagged(n)) => {
                     tracing::warn!(
                         missed = n,
-                        "the TAK relay fell behind the record; clients get later revisions"
+                        "the TAK relay fell behind the record; sending the last day's incidents again"
                     );
+                    refill(&engine, &relay).await;
                     continue;
                 }
                 Err(broadcast::error::RecvError::Closed) => return,
@@ -292,6 +300,28 @@ pub fn spawn_incident_feed(
             relay_incident(&engine, &relay, id).await;
         }
     })
+}
+
+/// Sends (and keeps) the latest of every incident seen in the last day, from the store.
+async fn refill(engine: &Arc<Engine>, relay: &Arc<Relay>) {
+    let since = Timestamp::now().plus_seconds(-(REPLAY_MS as f64) / 1000.0);
+    let engine = engine.clone();
+    let recent = tokio::task::spawn_blocking(move || {
+        engine.store().incidents(&truce_store::IncidentFilter {
+            since: Some(since),
+            ..Default::default()
+        })
+    })
+    .await;
+    match recent {
+        Ok(Ok(list)) => {
+            for incident in &list {
+                relay.incident(incident);
+            }
+        }
+        Ok(Err(e)) => tracing::warn!(error = %e, "recent incidents not read for the TAK relay"),
+        Err(e) => tracing::warn!(error = %e, "recent incidents not read for the TAK relay"),
+    }
 }
 
 async fn relay_incident(engine: &Arc<Engine>, relay: &Arc<Relay>, id: IncidentId) {

@@ -16,7 +16,7 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
-use tokio::sync::{mpsc, watch};
+use tokio::sync::{Notify, mpsc, watch};
 use tokio::time::Instant;
 use truce_core::Timestamp;
 use truce_cot::control::{self, PROTOCOL_VERSION};
@@ -30,6 +30,8 @@ use truce_engine::Binding;
 pub const RATE_PER_S: f64 = 500.0;
 /// Messages one connection may send at once before the rate applies.
 pub const BURST: f64 = 1000.0;
+/// A write to a client that takes longer than this ends its session: it has stopped reading.
+pub const WRITE_TIMEOUT: Duration = Duration::from_secs(30);
 /// A connection with nothing received for this long is closed (ATAK pings every 15 s when
 /// idle, so a live client is never this quiet).
 pub const IDLE: Duration = Duration::from_secs(90);
@@ -83,39 +85,50 @@ impl Rate {
     }
 }
 
-/// Writes what `queue` holds, the latest state first, in the stream's framing of the moment.
+/// Writes the latest state, the offer, then what `queue` holds, in the stream's framing of
+/// the moment; gives up on a write that takes longer than [`WRITE_TIMEOUT`] (the client has
+/// stopped reading). Wakes `gone` when it stops.
 async fn write_out<W: AsyncWrite + Unpin>(
     mut writer: W,
     snapshot: Vec<Arc<Outgoing>>,
+    offer: Vec<u8>,
     mut queue: mpsc::Receiver<Out>,
+    gone: Arc<Notify>,
 ) {
-    let mut mode = Mode::Xml;
-    for m in snapshot {
-        if writer.write_all(&m.xml).await.is_err() {
-            return;
-        }
+    async fn write<W: AsyncWrite + Unpin>(writer: &mut W, bytes: &[u8]) -> bool {
+        matches!(
+            tokio::time::timeout(WRITE_TIMEOUT, writer.write_all(bytes)).await,
+            Ok(Ok(()))
+        )
     }
-    while let Some(out) = queue.recv().await {
-        let written = match out {
-            Out::Bytes(bytes) => writer.write_all(&bytes).await,
+    let mut mode = Mode::Xml;
+    let mut ok = true;
+    for m in &snapshot {
+        ok = ok && write(&mut writer, &m.xml).await;
+    }
+    ok = ok && write(&mut writer, &offer).await;
+    while ok && let Some(out) = queue.recv().await {
+        ok = match out {
+            Out::Bytes(bytes) => write(&mut writer, &bytes).await,
             Out::Shared(m) => {
                 let bytes = if mode == Mode::Xml { &m.xml } else { &m.proto };
-                writer.write_all(bytes).await
+                write(&mut writer, bytes).await
             }
-            Out::SwitchToProto => {
+            Out::SwitchAfter(answer) => {
                 mode = Mode::Proto;
-                Ok(())
+                write(&mut writer, &answer).await
             }
         };
-        if written.is_err() {
-            return;
-        }
     }
-    let _ = writer.shutdown().await;
+    if ok {
+        let _ = tokio::time::timeout(WRITE_TIMEOUT, writer.shutdown()).await;
+    }
+    gone.notify_one();
 }
 
 /// Serves one stream until the client closes it, it breaks the framing, it idles past
-/// [`IDLE`], the relay drops it for reading too slowly, or `stop` turns true. The client
+/// [`IDLE`], it stops reading what it is sent (the relay drops it, a write waits past
+/// [`WRITE_TIMEOUT`], or an answer finds its queue full), or `stop` turns true. The client
 /// first gets the latest state (incidents, its monitor's awareness), then the offer of
 /// protocol version 1, then whatever the relay sends and the answers to what it sends.
 pub async fn serve_stream<S>(
@@ -132,15 +145,19 @@ pub async fn serve_stream<S>(
     let (outbox, pending) = mpsc::channel::<Out>(QUEUE);
     let registration = relay.register(&binding.member.monitor, outbox.clone());
     let client = registration.id;
-    let writing = tokio::spawn(write_out(writer, registration.snapshot, pending));
     let offer_uid = uuid::Uuid::new_v4().to_string();
     let now_ms = || Timestamp::now().unix_millis();
-    let _ = outbox
-        .send(Out::Bytes(encode(
-            &control::protocol_offer(&offer_uid, now_ms()),
-            Mode::Xml,
-        )))
-        .await;
+    let offer = encode(&control::protocol_offer(&offer_uid, now_ms()), Mode::Xml);
+    let writer_gone = Arc::new(Notify::new());
+    let mut writing = tokio::spawn(write_out(
+        writer,
+        registration.snapshot,
+        offer,
+        pending,
+        writer_gone.clone(),
+    ));
+    // An answer that cannot be queued means the client is not reading: the session ends.
+    let answer = |out: Out| outbox.try_send(out).is_ok();
     let limits = intake.limits;
     let mut framing = Framing::Xml(XmlStream::new(&limits));
     let mut mode = Mode::Xml;
@@ -151,6 +168,7 @@ pub async fn serve_stream<S>(
             r = tokio::time::timeout(IDLE, reader.read(&mut buffer)) => r,
             _ = stop.changed() => break,
             _ = registration.dropped.notified() => break,
+            _ = writer_gone.notified() => break,
         };
         let n = match read {
             Ok(Ok(0)) | Err(_) => break,
@@ -173,7 +191,7 @@ pub async fn serve_stream<S>(
                     m.map(|payload| {
                         decode_message(&payload, &limits).and_then(|d| {
                             d.event.ok_or_else(|| truce_cot::CotError::Protobuf {
-                                problem: "a stream message without a cotEvent".into(),
+                                problem: "a stream message without cotEvent (field 2)".into(),
                             })
                         })
                     })
@@ -201,19 +219,30 @@ pub async fn serve_stream<S>(
             match intake.take(&binding, &event).await {
                 Outcome::Control(Ingest::Ping) => {
                     CotStats::bump(&intake.stats.pings);
-                    let _ = outbox
-                        .send(Out::Bytes(encode(&control::pong(now_ms()), mode)))
-                        .await;
+                    if !answer(Out::Bytes(encode(&control::pong(now_ms()), mode))) {
+                        break 'connection;
+                    }
                 }
                 Outcome::Control(Ingest::ProtocolRequest(version)) => {
                     let accept =
                         mode == Mode::Xml && version == PROTOCOL_VERSION && event.uid == offer_uid;
-                    let answer = control::protocol_response(&offer_uid, accept, now_ms());
-                    let _ = outbox.send(Out::Bytes(encode(&answer, mode))).await;
+                    let response = encode(
+                        &control::protocol_response(&offer_uid, accept, now_ms()),
+                        mode,
+                    );
+                    // The answer and the switch are one item: nothing the relay queues can be
+                    // written between them.
+                    let queued = if accept {
+                        answer(Out::SwitchAfter(response))
+                    } else {
+                        answer(Out::Bytes(response))
+                    };
+                    if !queued {
+                        break 'connection;
+                    }
                     if accept {
                         CotStats::bump(&intake.stats.negotiated);
                         mode = Mode::Proto;
-                        let _ = outbox.send(Out::SwitchToProto).await;
                         if let Framing::Xml(xml) = &mut framing {
                             let rest = std::mem::replace(xml, XmlStream::new(&limits));
                             framing =
@@ -225,11 +254,21 @@ pub async fn serve_stream<S>(
                 Outcome::Recorded(id, incident) => {
                     tracing::info!(%peer, uid = %event.uid, observation = %id, incident = %incident, "CoT report recorded");
                 }
-                Outcome::Repeated(_) | Outcome::Refused(_) | Outcome::Control(_) => {}
+                Outcome::Repeated(_)
+                | Outcome::Refused(_)
+                | Outcome::NotRecorded(_)
+                | Outcome::Control(_) => {}
             }
         }
     }
     relay.unregister(client, &binding.member.monitor);
     drop(outbox);
-    let _ = writing.await;
+    // What is queued gets a moment to go out; a writer stuck on a client that stopped reading
+    // is not waited for.
+    if tokio::time::timeout(Duration::from_secs(1), &mut writing)
+        .await
+        .is_err()
+    {
+        writing.abort();
+    }
 }

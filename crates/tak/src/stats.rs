@@ -17,6 +17,8 @@ pub struct CotStats {
     pub reports_repeated: AtomicU64,
     /// Messages refused: unreadable, out of range, or a report the record refused.
     pub refused: AtomicU64,
+    /// Valid reports the record could not take (the store failed); each logged as an error.
+    pub not_recorded: AtomicU64,
     /// Events of types truce does not take.
     pub ignored: AtomicU64,
     /// Pings answered.
@@ -50,6 +52,7 @@ impl CotStats {
             ("reports_recorded", get(&self.reports_recorded)),
             ("reports_repeated", get(&self.reports_repeated)),
             ("refused", get(&self.refused)),
+            ("not_recorded", get(&self.not_recorded)),
             ("ignored", get(&self.ignored)),
             ("pings", get(&self.pings)),
             ("deletions", get(&self.deletions)),

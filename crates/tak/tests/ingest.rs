@@ -227,3 +227,23 @@ fn control_awareness_deletion_and_unknown_types_are_not_reports() {
         Ingest::Ignored(_)
     ));
 }
+
+#[test]
+fn truces_own_incident_markers_sent_back_are_not_reports() {
+    let point = "lat=\"40\" lon=\"46\" ce=\"5\"";
+    let echoed = event(
+        "a-u-G",
+        "m-f",
+        point,
+        "<truce incident=\"7\" kind=\"explosion\"/>",
+    );
+    assert!(matches!(ingest(&echoed, "v").unwrap(), Ingest::Ignored(_)));
+    let mut renamed = event("a-u-G", "h-e", point, "<remarks>moved</remarks>");
+    renamed.uid = "truce-incident-7".into();
+    assert!(matches!(ingest(&renamed, "v").unwrap(), Ingest::Ignored(_)));
+    // The same marker type from a person is a report.
+    assert!(matches!(
+        ingest(&event("a-u-G", "h-e", point, ""), "v").unwrap(),
+        Ingest::Report(_)
+    ));
+}
