@@ -52,6 +52,9 @@ enum Command {
         /// TAK listeners (by default CoT over TCP on 127.0.0.1:8087 as m1-observer).
         #[command(flatten)]
         cot: cot::CotFlags,
+        /// MQTT subscription (none by default; its member defaults to m2-observer).
+        #[command(flatten)]
+        mqtt: mqtt::MqttFlags,
     },
     /// Create a data folder for an agreement.
     Init {
@@ -317,7 +320,8 @@ fn main() -> ExitCode {
             http,
             interval,
             cot,
-        } => cmd::demo::run(&data, http, interval, cot),
+            mqtt,
+        } => cmd::demo::run(&data, http, interval, cot, mqtt),
         Command::Init {
             data,
             agreement,

@@ -1,7 +1,8 @@
 //! `truce demo`: the illustrative agreement, the API and a simulated stream of reports.
 
 use crate::cot::CotFlags;
-use crate::{cot, data_dir, demo_files, serve};
+use crate::mqtt::MqttFlags;
+use crate::{cot, data_dir, demo_files, mqtt, serve};
 use anyhow::{Context, Result};
 use std::net::SocketAddr;
 use std::path::Path;
@@ -16,9 +17,17 @@ use truce_sim::{Generator, Scenario};
 /// Where the demo takes CoT when no listener is asked for, and as whom.
 const DEMO_COT_TCP: &str = "127.0.0.1:8087";
 const DEMO_COT_MEMBER: &str = "m1-observer";
+/// Who the demo's MQTT detections are recorded as, when `--mqtt` is given.
+const DEMO_MQTT_MEMBER: &str = "m2-observer";
 
 /// Creates the folder when absent, serves it and feeds simulated reports until Ctrl-C.
-pub fn run(data: &Path, http: SocketAddr, interval_s: f64, mut cot: CotFlags) -> Result<ExitCode> {
+pub fn run(
+    data: &Path,
+    http: SocketAddr,
+    interval_s: f64,
+    mut cot: CotFlags,
+    mut mqtt: MqttFlags,
+) -> Result<ExitCode> {
     if !(0.05..=3600.0).contains(&interval_s) {
         anyhow::bail!("--interval must be from 0.05 to 3600 seconds, got {interval_s}");
     }
@@ -67,6 +76,8 @@ pub fn run(data: &Path, http: SocketAddr, interval_s: f64, mut cot: CotFlags) ->
             cot.cot_tcp = DEMO_COT_TCP.parse().ok();
         }
         cot.cot_member.get_or_insert_with(|| DEMO_COT_MEMBER.to_string());
+        mqtt.mqtt_member.get_or_insert_with(|| DEMO_MQTT_MEMBER.to_string());
+        let subscription = mqtt::start(&engine, &mqtt, &stop_rx, &bound.status())?;
         let listeners = match cot::start(&engine, &cot, &stop_rx, &bound.status()).await {
             Ok(l) => l,
             // The default listener is a convenience: a port in use does not stop the demo.
@@ -76,6 +87,7 @@ pub fn run(data: &Path, http: SocketAddr, interval_s: f64, mut cot: CotFlags) ->
             }
             Err(e) => return Err(e),
         };
+        let listeners: Vec<_> = listeners.into_iter().chain(subscription).collect();
         let feeder = tokio::spawn(feed(engine.clone(), scenario, interval_s, stop_rx.clone()));
         let checkpointer =
             serve::spawn_checkpointer(engine.clone(), Duration::from_secs(1), stop_rx);
