@@ -7,6 +7,8 @@
 //!   CoT's `ce` is one sigma of a circular normal error, and √χ²₂(0.95) = 2.4477. Without a
 //!   `ce` (hand-placed markers carry 9999999), the radius is assumed from `how` (machine 100 m,
 //!   human 500 m) and the notes say so.
+//! - **Sensor wedges** (`<sensor azimuth fov range>` on an event with a `<truce>` detail)
+//!   become `bearing` observations from the event's point, sigma a quarter of the wedge.
 //! - **Range and bearing lines** (`u-rb-a`) become `bearing` observations from the line's
 //!   anchor (the observer). CoT has no bearing error: 5° is assumed unless the `<truce>`
 //!   detail gives `bearing_sigma_deg`, and the notes say so. The line's single range is not an
@@ -98,6 +100,11 @@ pub fn ingest(event: &Event, via: &str) -> Result<Ingest, FieldError> {
     let truce = TruceDetail::read(event)?;
     if kind == "u-rb-a" {
         return bearing_report(event, &truce, via).map(|o| Ingest::Report(Box::new(o)));
+    }
+    // A sensor's field of view drawn on a marker at the observer: a bearing whose wedge is
+    // its spread, when a `<truce>` detail says what was seen.
+    if truce.present && event.detail.find("sensor").is_some() {
+        return wedge_report(event, &truce, via).map(|o| Ingest::Report(Box::new(o)));
     }
     let is_device = event.detail.takv.is_some()
         || event
@@ -392,6 +399,80 @@ fn bearing_report(
         },
         bearing_deg: bearing % 360.0,
         bearing_sigma_deg,
+        distance_min_m: truce.distance_min_m,
+        distance_max_m: truce.distance_max_m,
+    });
+    report(event, truce, via, geometry, &assumptions)
+}
+
+/// A bearing from a `<sensor azimuth fov range>` wedge: the azimuth is the bearing, and the
+/// wedge's half-width is two sigmas (a 95% interval). `range` is how far ATAK draws the wedge,
+/// not a measured distance: it is kept in the notes.
+fn wedge_report(event: &Event, truce: &TruceDetail, via: &str) -> Result<Observation, FieldError> {
+    let Some(sensor) = event.detail.find("sensor") else {
+        return Err(FieldError::new("event/detail/sensor", "missing"));
+    };
+    let number = |name: &str| -> Result<Option<f64>, FieldError> {
+        sensor
+            .attribute(name)
+            .map(|v| {
+                v.trim()
+                    .parse::<f64>()
+                    .ok()
+                    .filter(|x| x.is_finite())
+                    .ok_or_else(|| {
+                        FieldError::new(
+                            format!("event/detail/sensor@{name}"),
+                            format!("{v:?} is not a number"),
+                        )
+                    })
+            })
+            .transpose()
+    };
+    let azimuth = number("azimuth")?.ok_or_else(|| {
+        FieldError::new(
+            "event/detail/sensor@azimuth",
+            "missing: a wedge needs its direction",
+        )
+    })?;
+    if !(0.0..=360.0).contains(&azimuth) {
+        return Err(FieldError::new(
+            "event/detail/sensor@azimuth",
+            format!("{azimuth} is not a bearing in degrees true (0 to 360)"),
+        ));
+    }
+    let mut assumptions = Vec::new();
+    let sigma = match (truce.bearing_sigma_deg, number("fov")?) {
+        (Some(s), _) => s,
+        (None, Some(fov)) if fov > 0.0 && fov < 360.0 => {
+            assumptions.push(format!("bearing sigma a quarter of the {fov}° wedge"));
+            fov / 4.0
+        }
+        (None, _) => {
+            assumptions.push(format!(
+                "bearing sigma {ASSUMED_BEARING_SIGMA_DEG}° assumed"
+            ));
+            ASSUMED_BEARING_SIGMA_DEG
+        }
+    };
+    if truce.distance_min_m.is_none()
+        && truce.distance_max_m.is_none()
+        && let Some(range) = number("range")?
+    {
+        assumptions.push(format!(
+            "wedge drawn {range:.0} m long, not used as a distance"
+        ));
+    }
+    let (accuracy_m, assumed) = radius_95(event, "observer");
+    assumptions.extend(assumed);
+    let geometry = Geometry::Bearing(BearingGeometry {
+        observer: ObserverPosition {
+            lat: event.point.lat,
+            lon: event.point.lon,
+            accuracy_m,
+        },
+        bearing_deg: azimuth % 360.0,
+        bearing_sigma_deg: sigma,
         distance_min_m: truce.distance_min_m,
         distance_max_m: truce.distance_max_m,
     });

@@ -247,3 +247,42 @@ fn truces_own_incident_markers_sent_back_are_not_reports() {
         Ingest::Report(_)
     ));
 }
+
+#[test]
+fn a_sensor_wedge_with_a_truce_detail_is_a_bearing_whose_sigma_is_a_quarter_of_the_wedge() {
+    let detail = "<sensor azimuth=\"75\" fov=\"20\" range=\"3000\"/><truce kind=\"burst\"/>";
+    let o = report(&event(
+        "b-m-p-s-m",
+        "m-g",
+        "lat=\"40.1\" lon=\"46.5\" ce=\"3\"",
+        detail,
+    ));
+    let Geometry::Bearing(b) = &o.geometry else {
+        panic!("{:?}", o.geometry)
+    };
+    assert_eq!((b.bearing_deg, b.bearing_sigma_deg), (75.0, 5.0));
+    assert_eq!(o.kind, Kind::Burst);
+    let notes = o.notes.unwrap();
+    assert!(
+        notes.contains("a quarter of the 20° wedge") && notes.contains("wedge drawn 3000 m long"),
+        "{notes}"
+    );
+    let bad = event(
+        "b-m-p-s-m",
+        "m-g",
+        "lat=\"40.1\" lon=\"46.5\"",
+        "<sensor fov=\"20\"/><truce kind=\"burst\"/>",
+    );
+    assert_eq!(
+        ingest(&bad, "v").unwrap_err().field,
+        "event/detail/sensor@azimuth"
+    );
+    // Without a truce detail a wedge is a picture on a map, not a report.
+    let plain = event(
+        "a-f-G-U-C",
+        "m-g",
+        "lat=\"40.1\" lon=\"46.5\"",
+        "<sensor azimuth=\"75\" fov=\"20\"/><takv platform=\"ATAK\"/>",
+    );
+    assert_eq!(ingest(&plain, "v").unwrap(), Ingest::Awareness);
+}
