@@ -639,3 +639,50 @@ async fn connections_beyond_the_cap_of_one_address_are_refused_and_counted() {
         "a slot freed is taken again"
     );
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn garbage_on_a_stream_closes_that_stream_and_the_listener_serves_on() {
+    use tokio::io::AsyncWriteExt;
+    let center = Center::start().await;
+    // Bytes no CoT client sends: binary noise, broken markup, an event over the size limit.
+    let mut noise = Vec::new();
+    let mut x: u32 = 2_463_534_242;
+    for _ in 0..20_000 {
+        x ^= x << 13;
+        x ^= x >> 17;
+        x ^= x << 5;
+        noise.push((x & 0xff) as u8);
+    }
+    let oversized = format!("<event {}", "a".repeat(70_000));
+    for bytes in [
+        noise,
+        b"<event><point/></detail></event>".to_vec(),
+        oversized.into_bytes(),
+    ] {
+        let mut s = tokio::net::TcpStream::connect(center.tcp).await.unwrap();
+        let _ = s.write_all(&bytes).await;
+        let _ = s.write_all(b"</event>").await;
+        let mut sink = vec![0u8; 65_536];
+        // The server answers what it can and closes the stream on a framing error; either
+        // way it must not stop serving others.
+        let _ = tokio::time::timeout(Duration::from_secs(2), async {
+            while tokio::io::AsyncReadExt::read(&mut s, &mut sink)
+                .await
+                .unwrap_or(0)
+                > 0
+            {}
+        })
+        .await;
+        drop(s);
+        let mut fresh = Peer::connect(center.tcp).await;
+        assert_eq!(
+            fresh.next().await.kind,
+            "t-x-takp-v",
+            "the listener serves on"
+        );
+    }
+    assert!(center.observations().is_empty(), "nothing of it recorded");
+    let stats = center.intake.stats.snapshot();
+    let refused = stats.iter().find(|(n, _)| *n == "refused").unwrap().1;
+    assert!(refused >= 2, "{stats:?}");
+}
