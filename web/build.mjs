@@ -1,6 +1,7 @@
 // Builds the dashboard into one folder (argument 1, default dist/): app.js (TypeScript bundled
-// by esbuild), app.css (MapLibre's and ours), index.html, and countries.json (Natural Earth
-// 1:50m country outlines from world-atlas, as GeoJSON). No network and no tile server at run time.
+// by esbuild), sw.js (the service worker that keeps the page for offline use), app.css
+// (MapLibre's and ours), index.html, and countries.json (Natural Earth 1:50m country outlines
+// from world-atlas, as GeoJSON). No network and no tile server at run time.
 import { build } from "esbuild";
 import { mkdirSync, readFileSync, writeFileSync, copyFileSync } from "node:fs";
 import { join, dirname } from "node:path";
@@ -18,6 +19,16 @@ await build({
   format: "iife",
   target: "es2020",
   outfile: join(out, "app.js"),
+  logLevel: "warning",
+});
+
+await build({
+  entryPoints: [join(here, "src/sw.ts")],
+  bundle: true,
+  minify: true,
+  format: "iife",
+  target: "es2020",
+  outfile: join(out, "sw.js"),
   logLevel: "warning",
 });
 

@@ -4,6 +4,7 @@
 import maplibregl from "maplibre-gl";
 import { forward as toMgrs, toPoint } from "mgrs";
 import { i18n, Lang } from "./i18n";
+import * as outbox from "./outbox";
 
 type Json = any; // eslint-disable-line @typescript-eslint/no-explicit-any
 
@@ -53,7 +54,7 @@ const map = new maplibregl.Map({
 });
 map.addControl(new maplibregl.ScaleControl({ unit: "metric" }), "bottom-left");
 map.addControl(new maplibregl.NavigationControl({ showCompass: false }), "top-left");
-(window as Json).__truce = { map, state, select: (id: number) => select(id) };
+(window as Json).__truce = { map, state, select: (id: number) => select(id), outbox };
 
 const SIDE_COLORS: Json = ["match", ["get", "side"], "a", "#2b6cb0", "b", "#c05621", "#666"];
 const STATUS_COLORS: Json = [
@@ -301,8 +302,10 @@ function renderActionsFor(role: string | undefined) {
       <select id="r-geom"><option value="position">${t("position")}</option><option value="bearing">${t("bearing")}</option></select>
       <input id="r-bearing" placeholder="${t("bearing_deg")}" size="6"> <input id="r-dmin" placeholder="${t("dmin")}" size="6"> <input id="r-dmax" placeholder="${t("dmax")}" size="6">
       <input id="r-count" value="1" size="3"> <input id="r-weapon" placeholder="${t("weapon")}" size="10">
-      <button id="r-send">${t("send")}</button>`;
+      <button id="r-send">${t("send")}</button>
+      <div id="outbox"></div>`;
     $("r-send").addEventListener("click", () => report());
+    renderOutbox();
     $("r-mgrs-set").addEventListener("click", () => {
       try {
         const [lon, lat] = toPoint(($("r-mgrs") as HTMLInputElement).value.replace(/\s+/g, ""));
@@ -336,10 +339,31 @@ async function report() {
     : { type: "position", lat: at.lat, lon: at.lon, accuracy_m: 100 };
   const obs: Json = { kind: val("r-kind"), observed_at: new Date().toISOString(), reporter: state.me!.user, count: Number(val("r-count") || 1), geometry };
   if (val("r-weapon")) obs.weapon = val("r-weapon");
-  try {
-    await api("/api/observations", { method: "POST", body: JSON.stringify(obs) });
-    status(t("sent"));
-  } catch (e) { status(String(e)); }
+  // Every report goes through the outbox: with a network it leaves at once; without, it waits
+  // in the browser with its client id and leaves when the center answers again.
+  outbox.enqueue(obs);
+  renderOutbox();
+  await outbox.flush(state.token);
+  renderOutbox();
+  status(outbox.pending().length ? t("queued") : t("sent"));
+}
+
+/** The observer's reports: waiting for the network, then what the center answered. */
+function renderOutbox() {
+  const box = document.getElementById("outbox");
+  if (!box) return;
+  const waiting = outbox.pending();
+  const done = outbox.answered();
+  box.innerHTML = `<p>${t("waiting")}: <span id="outbox-pending">${waiting.length}</span></p>
+    <ul>${waiting.map((p) => `<li>${esc(p.observation.kind)} · ${esc(p.queued_at.slice(11, 19))}</li>`).join("")}</ul>
+    <ul id="outbox-answered">${done.map((a) => `<li data-client-id="${esc(a.client_id)}">${a.id !== undefined
+      ? `${t("recorded_as")} #${a.id}` : `${t("refused")}: ${esc(a.error)}`} · ${esc(a.at.slice(11, 19))}</li>`).join("")}</ul>`;
+}
+
+async function flushOutbox() {
+  if (!state.token || outbox.pending().length === 0) return;
+  await outbox.flush(state.token);
+  renderOutbox();
 }
 
 // ---------- ledger, sign-in, language ----------
@@ -363,10 +387,22 @@ async function signIn(token: string) {
   try {
     state.me = await api("/api/me");
   } catch (e) {
+    // No network: an observer signed in here before may still report; the reports wait.
+    const cached = JSON.parse(localStorage.getItem("truce.me") ?? "null");
+    if (e instanceof TypeError && cached && localStorage.getItem("truce.token") === token) {
+      state.me = cached;
+      $("whoami").textContent = `${state.me!.user} · ${state.me!.monitor} · ${t("role_" + state.me!.role)}`;
+      $("signout").hidden = false;
+      renderActions();
+      status(t("offline"));
+      state.ready = true;
+      return;
+    }
     state.me = null;
     return status(`${t("signin_failed")}: ${e}`);
   }
   localStorage.setItem("truce.token", token);
+  localStorage.setItem("truce.me", JSON.stringify(state.me));
   $("whoami").textContent = `${state.me!.user} · ${state.me!.monitor} · ${t("role_" + state.me!.role)}`;
   $("signout").hidden = false;
   const a = await api("/api/agreement");
@@ -433,3 +469,7 @@ $("feed-list").addEventListener("click", (e) => {
 for (const id of ["f-kind", "f-status", "f-clause", "f-side", "f-time"]) $(id).addEventListener("input", renderIncidents);
 translate();
 setInterval(ledger, 2000);
+// Reports made without a network leave when it returns.
+window.addEventListener("online", () => { flushOutbox(); });
+setInterval(flushOutbox, 3000);
+if ("serviceWorker" in navigator) navigator.serviceWorker.register("/sw.js").catch(() => { /* no offline use */ });

@@ -1,5 +1,5 @@
 //! The dashboard's files, built from `web/` by `build.rs` and embedded in the binary: served
-//! at `/`, `/app.js`, `/app.css` and `/countries.json` without a token (they hold no data; the
+//! at `/`, `/app.js`, `/sw.js`, `/app.css` and `/countries.json` without a token (they hold no data; the
 //! page asks for a member's token before it reads any).
 
 use axum::http::header;
@@ -7,6 +7,7 @@ use axum::response::{IntoResponse, Response};
 
 const INDEX: &str = include_str!(concat!(env!("OUT_DIR"), "/web/index.html"));
 const APP_JS: &[u8] = include_bytes!(concat!(env!("OUT_DIR"), "/web/app.js"));
+const SW_JS: &[u8] = include_bytes!(concat!(env!("OUT_DIR"), "/web/sw.js"));
 const APP_CSS: &[u8] = include_bytes!(concat!(env!("OUT_DIR"), "/web/app.css"));
 const COUNTRIES: &[u8] = include_bytes!(concat!(env!("OUT_DIR"), "/web/countries.json"));
 
@@ -29,6 +30,11 @@ pub async fn index() -> Response {
 /// `GET /app.js`: the dashboard's script (TypeScript and MapLibre GL, bundled).
 pub async fn app_js() -> Response {
     file("text/javascript; charset=utf-8", APP_JS)
+}
+
+/// `GET /sw.js`: the service worker that keeps the page for use without a network.
+pub async fn sw_js() -> Response {
+    file("text/javascript; charset=utf-8", SW_JS)
 }
 
 /// `GET /app.css`: the dashboard's styles.

@@ -95,6 +95,7 @@ pub fn app(state: AppState) -> Router {
     Router::new()
         .route("/", get(dashboard::index))
         .route("/app.js", get(dashboard::app_js))
+        .route("/sw.js", get(dashboard::sw_js))
         .route("/app.css", get(dashboard::app_css))
         .route("/countries.json", get(dashboard::countries))
         .route("/healthz", get(handlers::healthz))
