@@ -29,6 +29,18 @@ pub struct CotFlags {
     pub cot_connections_per_address: usize,
 }
 
+impl CotFlags {
+    /// Refuses flags that cannot work, before anything is bound: a listener needs a member.
+    pub fn check(&self) -> Result<()> {
+        if (self.cot_tcp.is_some() || self.cot_udp.is_some()) && self.cot_member.is_none() {
+            bail!(
+                "--cot-tcp and --cot-udp need --cot-member USER: the observer their reports are recorded as"
+            );
+        }
+        Ok(())
+    }
+}
+
 /// Binds the listeners `flags` ask for and starts them; they stop when `stop` turns true.
 /// Prints one line per listener.
 pub async fn start(

@@ -29,6 +29,24 @@ pub struct MqttFlags {
     pub mqtt_errors: String,
 }
 
+impl MqttFlags {
+    /// Refuses flags that cannot work, before anything is bound.
+    pub fn check(&self) -> Result<()> {
+        if let Some(url) = &self.mqtt {
+            if self.mqtt_member.is_none() {
+                bail!("--mqtt needs --mqtt-member USER: the observer detections are recorded as");
+            }
+            MqttConfig::from_url(
+                url,
+                self.mqtt_topic.clone(),
+                &self.mqtt_client_id,
+                &self.mqtt_errors,
+            )?;
+        }
+        Ok(())
+    }
+}
+
 /// Starts the subscription `flags` asks for (none without `--mqtt`); it stops when `stop`
 /// turns true. Prints one line.
 pub fn start(

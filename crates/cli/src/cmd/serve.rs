@@ -24,6 +24,8 @@ pub fn run(
             "--checkpoint-interval must be from 0.05 to 86400 seconds, got {checkpoint_interval_s}"
         );
     }
+    cot.check()?;
+    mqtt.check()?;
     let interval = std::time::Duration::from_secs_f64(checkpoint_interval_s);
     let engine = data_dir::open_engine(data)?;
     let rt = serve::runtime()?;
