@@ -31,7 +31,7 @@ use truce_core::observation::{
 use truce_core::validate::limits::NOTES_BYTES;
 use truce_core::{FieldError, Timestamp};
 use truce_cot::control::{self, PING};
-use truce_cot::{Event, Point};
+use truce_cot::{Element, Event, Point};
 use uuid::Uuid;
 
 /// √χ²₂(0.95): a one-sigma circular error times this is the 95% radius.
@@ -166,17 +166,7 @@ impl TruceDetail {
                 })
                 .transpose()
         }
-        let number = |name: &str| -> Result<Option<f64>, FieldError> {
-            e.attribute(name)
-                .map(|v| {
-                    v.trim()
-                        .parse::<f64>()
-                        .ok()
-                        .filter(|x| x.is_finite())
-                        .ok_or_else(|| FieldError::new(at(name), format!("{v:?} is not a number")))
-                })
-                .transpose()
-        };
+        let number = |name: &str| number(e, "event/detail/truce", name);
         let kinds: Vec<&str> = Kind::ALL.iter().map(|k| k.as_str()).collect();
         Ok(Self {
             present: true,
@@ -343,37 +333,15 @@ fn bearing_report(
     truce: &TruceDetail,
     via: &str,
 ) -> Result<Observation, FieldError> {
-    let value = |name: &str| -> Result<Option<f64>, FieldError> {
-        event
-            .detail
-            .find(name)
-            .and_then(|e| e.attribute("value"))
-            .map(|v| {
-                v.trim()
-                    .parse::<f64>()
-                    .ok()
-                    .filter(|x| x.is_finite())
-                    .ok_or_else(|| {
-                        FieldError::new(
-                            format!("event/detail/{name}@value"),
-                            format!("{v:?} is not a number"),
-                        )
-                    })
-            })
-            .transpose()
+    let value = |name: &str| match event.detail.find(name) {
+        Some(e) => number(e, &format!("event/detail/{name}"), "value"),
+        None => Ok(None),
     };
-    let bearing = value("bearing")?.ok_or_else(|| {
-        FieldError::new(
-            "event/detail/bearing@value",
-            "missing: a range and bearing line needs its bearing",
-        )
-    })?;
-    if !(0.0..=360.0).contains(&bearing) {
-        return Err(FieldError::new(
-            "event/detail/bearing@value",
-            format!("{bearing} is not a bearing in degrees true (0 to 360)"),
-        ));
-    }
+    let bearing = in_degrees_true(
+        value("bearing")?,
+        "event/detail/bearing@value",
+        "a range and bearing line needs its bearing",
+    )?;
     let mut assumptions = Vec::new();
     let (accuracy_m, assumed) = radius_95(event, "observer");
     assumptions.extend(assumed);
@@ -391,18 +359,13 @@ fn bearing_report(
             "line drawn {range:.0} m long, not used as a distance"
         ));
     }
-    let geometry = Geometry::Bearing(BearingGeometry {
-        observer: ObserverPosition {
-            lat: event.point.lat,
-            lon: event.point.lon,
-            accuracy_m,
-        },
-        bearing_deg: bearing % 360.0,
-        bearing_sigma_deg,
-        distance_min_m: truce.distance_min_m,
-        distance_max_m: truce.distance_max_m,
-    });
-    report(event, truce, via, geometry, &assumptions)
+    bearing_observation(
+        event,
+        truce,
+        via,
+        (bearing, bearing_sigma_deg, accuracy_m),
+        &assumptions,
+    )
 }
 
 /// A bearing from a `<sensor azimuth fov range>` wedge: the azimuth is the bearing, and the
@@ -412,35 +375,12 @@ fn wedge_report(event: &Event, truce: &TruceDetail, via: &str) -> Result<Observa
     let Some(sensor) = event.detail.find("sensor") else {
         return Err(FieldError::new("event/detail/sensor", "missing"));
     };
-    let number = |name: &str| -> Result<Option<f64>, FieldError> {
-        sensor
-            .attribute(name)
-            .map(|v| {
-                v.trim()
-                    .parse::<f64>()
-                    .ok()
-                    .filter(|x| x.is_finite())
-                    .ok_or_else(|| {
-                        FieldError::new(
-                            format!("event/detail/sensor@{name}"),
-                            format!("{v:?} is not a number"),
-                        )
-                    })
-            })
-            .transpose()
-    };
-    let azimuth = number("azimuth")?.ok_or_else(|| {
-        FieldError::new(
-            "event/detail/sensor@azimuth",
-            "missing: a wedge needs its direction",
-        )
-    })?;
-    if !(0.0..=360.0).contains(&azimuth) {
-        return Err(FieldError::new(
-            "event/detail/sensor@azimuth",
-            format!("{azimuth} is not a bearing in degrees true (0 to 360)"),
-        ));
-    }
+    let number = |name: &str| number(sensor, "event/detail/sensor", name);
+    let azimuth = in_degrees_true(
+        number("azimuth")?,
+        "event/detail/sensor@azimuth",
+        "a wedge needs its direction",
+    )?;
     let mut assumptions = Vec::new();
     let sigma = match (truce.bearing_sigma_deg, number("fov")?) {
         (Some(s), _) => s,
@@ -465,16 +405,63 @@ fn wedge_report(event: &Event, truce: &TruceDetail, via: &str) -> Result<Observa
     }
     let (accuracy_m, assumed) = radius_95(event, "observer");
     assumptions.extend(assumed);
+    bearing_observation(
+        event,
+        truce,
+        via,
+        (azimuth, sigma, accuracy_m),
+        &assumptions,
+    )
+}
+
+/// Attribute `name` of element `e` (at path `at`) as a finite number, if present.
+fn number(e: &Element, at: &str, name: &str) -> Result<Option<f64>, FieldError> {
+    e.attribute(name)
+        .map(|v| {
+            v.trim()
+                .parse::<f64>()
+                .ok()
+                .filter(|x| x.is_finite())
+                .ok_or_else(|| {
+                    FieldError::new(format!("{at}@{name}"), format!("{v:?} is not a number"))
+                })
+        })
+        .transpose()
+}
+
+/// `value` (from `at`) as a bearing in degrees true, 0 to 360; `needed` says why it must be
+/// there.
+fn in_degrees_true(value: Option<f64>, at: &str, needed: &str) -> Result<f64, FieldError> {
+    let v = value.ok_or_else(|| FieldError::new(at, format!("missing: {needed}")))?;
+    if (0.0..=360.0).contains(&v) {
+        Ok(v)
+    } else {
+        Err(FieldError::new(
+            at,
+            format!("{v} is not a bearing in degrees true (0 to 360)"),
+        ))
+    }
+}
+
+/// A bearing observation from the event's point: `(bearing, sigma, observer's 95% radius)`,
+/// distances from the `<truce>` detail.
+fn bearing_observation(
+    event: &Event,
+    truce: &TruceDetail,
+    via: &str,
+    (bearing_deg, bearing_sigma_deg, accuracy_m): (f64, f64, f64),
+    assumptions: &[String],
+) -> Result<Observation, FieldError> {
     let geometry = Geometry::Bearing(BearingGeometry {
         observer: ObserverPosition {
             lat: event.point.lat,
             lon: event.point.lon,
             accuracy_m,
         },
-        bearing_deg: azimuth % 360.0,
-        bearing_sigma_deg: sigma,
+        bearing_deg: bearing_deg % 360.0,
+        bearing_sigma_deg,
         distance_min_m: truce.distance_min_m,
         distance_max_m: truce.distance_max_m,
     });
-    report(event, truce, via, geometry, &assumptions)
+    report(event, truce, via, geometry, assumptions)
 }
