@@ -2,6 +2,7 @@
 
 use anyhow::{Context, Result, bail};
 use std::net::SocketAddr;
+use std::path::PathBuf;
 use std::sync::Arc;
 use tokio::net::{TcpListener, UdpSocket};
 use tokio::sync::watch;
@@ -20,6 +21,17 @@ pub struct CotFlags {
     /// Take CoT datagrams (XML or mesh protobuf) on this UDP address, e.g. 0.0.0.0:8087.
     #[arg(long, value_name = "ADDR")]
     pub cot_udp: Option<SocketAddr>,
+    /// Take CoT streams over TLS on this TCP address, e.g. 0.0.0.0:8089. Each client
+    /// presents a certificate bound to a member (`truce user add … --cert FILE`) and reports
+    /// as that member. Needs --cot-tls-cert and --cot-tls-key.
+    #[arg(long, value_name = "ADDR")]
+    pub cot_tls: Option<SocketAddr>,
+    /// The server's certificate chain for --cot-tls (PEM), the one TAK clients trust.
+    #[arg(long, value_name = "FILE")]
+    pub cot_tls_cert: Option<PathBuf>,
+    /// The server's private key for --cot-tls (PEM).
+    #[arg(long, value_name = "FILE")]
+    pub cot_tls_key: Option<PathBuf>,
     /// The observer every report through these listeners is recorded as (plain TCP and UDP
     /// carry no identity): their monitor and role apply as for their token.
     #[arg(long, value_name = "USER")]
@@ -30,8 +42,20 @@ pub struct CotFlags {
 }
 
 impl CotFlags {
-    /// Refuses flags that cannot work, before anything is bound: a listener needs a member.
+    /// Refuses flags that cannot work, before anything is bound: a plain listener needs a
+    /// member, a TLS listener its certificate and key files (a missing one is named before
+    /// any port is taken; their content is read when the listener starts).
     pub fn check(&self) -> Result<()> {
+        if self.cot_tls.is_some() {
+            let (Some(cert), Some(key)) = (&self.cot_tls_cert, &self.cot_tls_key) else {
+                bail!(
+                    "--cot-tls needs --cot-tls-cert FILE and --cot-tls-key FILE: the server's certificate chain and key (PEM)"
+                );
+            };
+            for (flag, file) in [("--cot-tls-cert", cert), ("--cot-tls-key", key)] {
+                std::fs::metadata(file).with_context(|| format!("{flag} {}", file.display()))?;
+            }
+        }
         if (self.cot_tcp.is_some() || self.cot_udp.is_some()) && self.cot_member.is_none() {
             bail!(
                 "--cot-tcp and --cot-udp need --cot-member USER: the observer their reports are recorded as"
@@ -49,14 +73,11 @@ pub async fn start(
     stop: &watch::Receiver<bool>,
     status: &StatusBoard,
 ) -> Result<Vec<JoinHandle<()>>> {
-    if flags.cot_tcp.is_none() && flags.cot_udp.is_none() {
+    if flags.cot_tcp.is_none() && flags.cot_udp.is_none() && flags.cot_tls.is_none() {
         return Ok(Vec::new());
     }
-    let Some(user) = flags.cot_member.as_deref() else {
-        bail!(
-            "--cot-tcp and --cot-udp need --cot-member USER: the observer their reports are recorded as"
-        );
-    };
+    flags.check()?;
+    let user = flags.cot_member.as_deref().unwrap_or_default();
     let intake = Arc::new(CotIntake::new(engine.clone()));
     let relay = Relay::new(intake.stats.clone());
     let stats = intake.stats.clone();
@@ -82,6 +103,27 @@ pub async fn start(
         tasks.push(tokio::spawn(truce_tak::serve_tcp(
             listener,
             binding,
+            intake.clone(),
+            relay.clone(),
+            flags.cot_connections_per_address,
+            stop.clone(),
+        )));
+    }
+    if let (Some(addr), Some(cert), Some(key)) =
+        (flags.cot_tls, &flags.cot_tls_cert, &flags.cot_tls_key)
+    {
+        let server = truce_tak::tls::TlsServer::load(cert, key, engine.clone())?;
+        let listener = TcpListener::bind(addr)
+            .await
+            .with_context(|| format!("cannot take CoT/TLS on TCP {addr} (is the port in use?)"))?;
+        let bound = listener.local_addr()?;
+        println!(
+            "  CoT/TLS:     {bound} (XML; TAK protocol 1 on request) as the member each client certificate is bound to"
+        );
+        tasks.push(tokio::spawn(truce_tak::serve_tls(
+            listener,
+            format!("cot-tls {bound}"),
+            server,
             intake.clone(),
             relay.clone(),
             flags.cot_connections_per_address,

@@ -231,6 +231,10 @@ enum UserCommand {
         /// observer, analyst, officer, admin or auditor.
         #[arg(long)]
         role: String,
+        /// The client certificate (PEM or DER) the member's TAK device presents over CoT/TLS
+        /// (`truce serve --cot-tls`); its SHA-256 is written into the membership entry.
+        #[arg(long, value_name = "FILE")]
+        cert: Option<PathBuf>,
         /// The member's name (letters, digits, - and _).
         name: String,
     },
@@ -404,8 +408,9 @@ fn main() -> ExitCode {
                 data,
                 monitor,
                 role,
+                cert,
                 name,
-            } => cmd::user::add(&data, &monitor, &role, &name),
+            } => cmd::user::add(&data, &monitor, &role, cert.as_deref(), &name),
             UserCommand::Revoke { data, name } => cmd::user::revoke(&data, &name),
             UserCommand::List { data } => cmd::user::list(&data),
         },

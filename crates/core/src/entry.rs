@@ -79,6 +79,12 @@ pub enum EntryBody {
         role: Role,
         /// True when the member joins, false when the member is revoked.
         active: bool,
+        /// The SHA-256 of the DER client certificate the member reports with over CoT/TLS
+        /// (lowercase hex), when one was bound on joining: the record, not the operator's
+        /// database, says which certificate speaks for whom. Absent from entries without one,
+        /// so their canonical bytes are those of entries written before the field existed.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        cert_sha256: Option<String>,
         /// Who made the change (`cli` for the operator's command line).
         by: String,
         /// When the center recorded it.

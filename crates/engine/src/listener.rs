@@ -48,6 +48,21 @@ impl Binding {
                 role: member.role.as_str(),
             });
         }
+        Ok(Self::for_caller(
+            listener,
+            Caller {
+                user: member.user,
+                monitor: member.monitor,
+                role: member.role,
+            },
+        ))
+    }
+
+    /// Names listener `listener` as used by `member` (a member a client certificate
+    /// identified): `via` reads `<listener> as <user> (<monitor>)`, cut to the observation's
+    /// limit. The member's role is not checked here: the intake refuses reports from a member
+    /// who is not an observer, as the API refuses their token.
+    pub fn for_caller(listener: &str, member: Caller) -> Self {
         let mut via = format!("{listener} as {} ({})", member.user, member.monitor);
         // Within the observation's `via` limit, whatever the names' lengths.
         let limit = truce_core::validate::limits::NAME_BYTES;
@@ -59,13 +74,6 @@ impl Binding {
             via.truncate(end);
             via.push('…');
         }
-        Ok(Self {
-            via,
-            member: Caller {
-                user: member.user,
-                monitor: member.monitor,
-                role: member.role,
-            },
-        })
+        Self { via, member }
     }
 }

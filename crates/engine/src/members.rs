@@ -21,7 +21,7 @@ use sha2::{Digest, Sha256};
 use std::collections::HashMap;
 use std::sync::Mutex;
 use truce_core::access::{Role, Verdict, assessment_statement, derive_status, statement_time};
-use truce_core::entry::EntryBody;
+use truce_core::entry::{EntryBody, hex};
 use truce_core::incident::Status;
 use truce_core::{IncidentId, Kind, Timestamp};
 use truce_ledger::note::{NoteSigner, NoteVerifier};
@@ -63,7 +63,37 @@ impl Engine {
         by: &str,
         now: Timestamp,
     ) -> Result<String, EngineError> {
+        self.add_member_with_cert(user, monitor, role, None, by, now)
+    }
+
+    /// As [`Engine::add_member`], and binds the client certificate whose DER bytes hash to
+    /// `cert_sha256` to the member: its fingerprint goes into the membership entry, so a
+    /// CoT/TLS client presenting it acts as this member (see [`Engine::member_by_cert`]).
+    /// Refused when an active member already holds that certificate.
+    pub fn add_member_with_cert(
+        &self,
+        user: &str,
+        monitor: &str,
+        role: Role,
+        cert_sha256: Option<&[u8; 32]>,
+        by: &str,
+        now: Timestamp,
+    ) -> Result<String, EngineError> {
         check_name("user", user)?;
+        let cert_hex = cert_sha256.map(|f| hex(f));
+        if let Some(fingerprint) = cert_sha256
+            && let Some(holder) = self.member_by_cert(fingerprint)?
+        {
+            return Err(EngineError::invalid(
+                "cert",
+                format!(
+                    "the certificate is already bound to {:?} ({} of {}): one certificate speaks for one member",
+                    holder.user,
+                    holder.role.as_str(),
+                    holder.monitor
+                ),
+            ));
+        }
         if !self
             .agreement()
             .doc
@@ -104,6 +134,7 @@ impl Engine {
             monitor: monitor.to_string(),
             role,
             active: true,
+            cert_sha256: cert_hex,
             by: by.to_string(),
             recorded_at: now,
         };
@@ -147,6 +178,7 @@ impl Engine {
             monitor: m.monitor.clone(),
             role: m.role,
             active: false,
+            cert_sha256: None,
             by: by.to_string(),
             recorded_at: now,
         };
@@ -196,6 +228,40 @@ impl Engine {
         };
         lock(&self.access.verified).insert(digest, caller.clone());
         Ok(Some(caller))
+    }
+
+    /// The active member whose membership entry binds the client certificate with SHA-256
+    /// `cert_sha256`, or `None`. Read from the record's entries (each active member's latest
+    /// membership entry), not from a table an operator could edit unseen; revoking a member
+    /// unbinds their certificate at once.
+    pub fn member_by_cert(&self, cert_sha256: &[u8; 32]) -> Result<Option<Caller>, EngineError> {
+        let wanted = hex(cert_sha256);
+        for m in self.store().members(None)? {
+            if m.active && self.bound_cert(&m)?.as_deref() == Some(wanted.as_str()) {
+                return Ok(Some(Caller {
+                    user: m.user,
+                    monitor: m.monitor,
+                    role: m.role,
+                }));
+            }
+        }
+        Ok(None)
+    }
+
+    /// The SHA-256 (hex) of the client certificate `member`'s latest membership entry binds,
+    /// if any (a revoked member's latest entry binds none).
+    pub fn bound_cert(&self, member: &Member) -> Result<Option<String>, EngineError> {
+        let Some(entry) = self.store().entries(member.entry, 1)?.into_iter().next() else {
+            return Ok(None);
+        };
+        let body = EntryBody::decode(&entry.bytes)
+            .map_err(|e| EngineError::Ledger(format!("entry {}: {e}", member.entry)))?;
+        Ok(match body {
+            EntryBody::Membership {
+                cert_sha256, user, ..
+            } if user == member.user => cert_sha256,
+            _ => None,
+        })
     }
 
     /// The members of `monitor` (all monitors with `None`), without their token hashes.

@@ -11,6 +11,10 @@ implementation truce shares no code with.
       and prints the XML answer's type (the stream stayed XML).
   python tak_clients.py mesh HOST PORT FILE
       Sends FILE's CoT event as one `bf 01 bf` mesh datagram over UDP.
+  python tak_clients.py tls-no-cert HOST PORT CAFILE FILE
+      Opens TLS trusting CAFILE but presents no client certificate, sends FILE's event and
+      reads. Prints one JSON object: "refused" is the TLS error the server's alert raised
+      (null when the server sent data instead), "received" what was read before it.
 """
 
 import json
@@ -123,6 +127,26 @@ def mesh(host: str, port: int, path: str):
         s.sendto(datagram, (host, port))
 
 
+def tls_no_cert(host: str, port: int, cafile: str, path: str):
+    import ssl
+
+    context = ssl.create_default_context(cafile=cafile)
+    result = {"refused": None, "received": ""}
+    with open(path, "rb") as f:
+        event = f.read()
+    with socket.create_connection((host, port), timeout=10) as raw:
+        try:
+            with context.wrap_socket(raw, server_hostname=host) as sock:
+                sock.sendall(event)
+                data = sock.recv(65536)
+                result["received"] = data.decode("utf-8", "replace")
+                if not data:
+                    result["refused"] = "the server closed the stream"
+        except (ssl.SSLError, ConnectionResetError, BrokenPipeError) as e:
+            result["refused"] = str(e)
+    print(json.dumps(result))
+
+
 if __name__ == "__main__":
     mode, host, port = sys.argv[1], sys.argv[2], int(sys.argv[3])
     if mode == "negotiate":
@@ -131,5 +155,7 @@ if __name__ == "__main__":
         negotiate(host, port, [], 2)
     elif mode == "mesh":
         mesh(host, port, sys.argv[4])
+    elif mode == "tls-no-cert":
+        tls_no_cert(host, port, sys.argv[4], sys.argv[5])
     else:
         raise SystemExit(f"unknown mode {mode}")

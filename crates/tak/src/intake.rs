@@ -3,6 +3,7 @@
 use crate::ingest::{Ingest, ingest};
 use crate::stats::CotStats;
 use std::sync::Arc;
+use truce_core::access::Role;
 use truce_core::validate::validate;
 use truce_core::{IncidentId, ObservationId, Timestamp};
 use truce_cot::{Event, Limits};
@@ -50,6 +51,14 @@ impl CotIntake {
         CotStats::bump(&self.stats.messages);
         let outcome = match ingest(event, &binding.via) {
             Err(e) => Outcome::Refused(format!("{}: {}", e.field, e.message)),
+            Ok(Ingest::Report(_)) if binding.member.role != Role::Observer => {
+                Outcome::Refused(format!(
+                    "event: {} is {} of {}, and only an observer submits reports (as with their token)",
+                    binding.member.user,
+                    binding.member.role.as_str(),
+                    binding.member.monitor
+                ))
+            }
             Ok(Ingest::Report(observation)) => self.record(*observation).await,
             Ok(other) => Outcome::Control(other),
         };

@@ -1,16 +1,21 @@
 //! The TAK listeners `truce serve` opens: CoT streams over TCP, and datagrams over UDP, each
 //! bound by configuration to one reporting member (plain TCP and UDP carry no identity, as on
-//! a TAK server's port 8087 on a trusted network).
+//! a TAK server's port 8087 on a trusted network), and CoT streams over TLS, where each
+//! client's certificate names the member it reports as.
 
 use crate::intake::{CotIntake, Outcome};
 use crate::relay::Relay;
 use crate::session::{RATE_PER_S, serve_stream};
 use crate::stats::CotStats;
+use crate::tls::TlsServer;
+use sha2::{Digest, Sha256};
 use std::collections::HashMap;
 use std::net::{IpAddr, SocketAddr};
 use std::sync::{Arc, Mutex};
-use tokio::net::{TcpListener, UdpSocket};
+use std::time::Duration;
+use tokio::net::{TcpListener, TcpStream, UdpSocket};
 use tokio::sync::watch;
+use tokio_rustls::TlsAcceptor;
 use truce_cot::{Datagram, parse_datagram};
 use truce_engine::Binding;
 
@@ -18,6 +23,9 @@ use truce_engine::Binding;
 /// storm opens hundreds; TAKAware#215). Devices behind one NAT share an address: raise it for
 /// such a network (`--cot-connections-per-address`).
 pub const CONNECTIONS_PER_ADDRESS: usize = 32;
+
+/// A TLS client that has not finished its handshake by then is disconnected.
+pub const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// Open connections per client address.
 struct Slots {
@@ -65,16 +73,18 @@ impl Drop for Slot {
     }
 }
 
-/// Accepts CoT streams on `listener` until `stop` turns true, each served as `binding`, each
-/// a client of `relay`, at most `per_address` at once from one address.
-pub async fn serve_tcp(
+/// Accepts connections on `listener` until `stop` turns true, at most `per_address` at once
+/// from one address, and hands each to `serve` on its own task.
+async fn accept_each<F, Fut>(
     listener: TcpListener,
-    binding: Arc<Binding>,
-    intake: Arc<CotIntake>,
-    relay: Arc<Relay>,
+    intake: &CotIntake,
     per_address: usize,
     mut stop: watch::Receiver<bool>,
-) {
+    serve: F,
+) where
+    F: Fn(TcpStream, SocketAddr) -> Fut,
+    Fut: Future<Output = ()> + Send + 'static,
+{
     let slots = Arc::new(Slots {
         open: Mutex::default(),
         cap: per_address.max(1),
@@ -89,7 +99,7 @@ pub async fn serve_tcp(
             Err(e) => {
                 // Out of file descriptors, most often: wait rather than spin.
                 tracing::warn!(error = %e, "accepting a TAK connection failed");
-                tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+                tokio::time::sleep(Duration::from_millis(100)).await;
                 continue;
             }
         };
@@ -100,12 +110,103 @@ pub async fn serve_tcp(
         };
         CotStats::bump(&intake.stats.connections);
         let _ = stream.set_nodelay(true);
-        let (binding, intake, relay, stop) =
-            (binding.clone(), intake.clone(), relay.clone(), stop.clone());
+        let serving = serve(stream, peer);
         tokio::spawn(async move {
-            serve_stream(stream, peer, binding, intake, relay, stop).await;
+            serving.await;
             drop(slot);
         });
+    }
+}
+
+/// Accepts CoT streams on `listener` until `stop` turns true, each served as `binding`, each
+/// a client of `relay`, at most `per_address` at once from one address.
+pub async fn serve_tcp(
+    listener: TcpListener,
+    binding: Arc<Binding>,
+    intake: Arc<CotIntake>,
+    relay: Arc<Relay>,
+    per_address: usize,
+    stop: watch::Receiver<bool>,
+) {
+    let serve = |stream: TcpStream, peer: SocketAddr| {
+        serve_stream(
+            stream,
+            peer,
+            binding.clone(),
+            intake.clone(),
+            relay.clone(),
+            stop.clone(),
+        )
+    };
+    accept_each(listener, &intake, per_address, stop.clone(), serve).await;
+}
+
+/// Accepts CoT streams over TLS on `listener` until `stop` turns true. Each client must
+/// present a certificate an active member's membership entry binds (see [`crate::tls`]); the
+/// stream is then served as that member, its `via` naming `name` (e.g.
+/// `cot-tls 0.0.0.0:8089`). A handshake that fails or takes longer than
+/// [`HANDSHAKE_TIMEOUT`] is counted in `tls_refused` and logged.
+pub async fn serve_tls(
+    listener: TcpListener,
+    name: String,
+    server: TlsServer,
+    intake: Arc<CotIntake>,
+    relay: Arc<Relay>,
+    per_address: usize,
+    stop: watch::Receiver<bool>,
+) {
+    let TlsServer { config, engine } = server;
+    let acceptor = TlsAcceptor::from(config);
+    let name: Arc<str> = name.into();
+    let serve = |stream: TcpStream, peer: SocketAddr| {
+        let (acceptor, name, engine, intake, relay, stop) = (
+            acceptor.clone(),
+            name.clone(),
+            engine.clone(),
+            intake.clone(),
+            relay.clone(),
+            stop.clone(),
+        );
+        async move {
+            let refuse = |why: String| {
+                CotStats::bump(&intake.stats.tls_refused);
+                tracing::warn!(%peer, "CoT/TLS connection refused: {why}");
+            };
+            let tls = match tokio::time::timeout(HANDSHAKE_TIMEOUT, acceptor.accept(stream)).await {
+                Ok(Ok(tls)) => tls,
+                Ok(Err(e)) => return refuse(handshake_failure(&e)),
+                Err(_) => return refuse("no TLS handshake within 10 s".into()),
+            };
+            let Some(cert) = tls.get_ref().1.peer_certificates().and_then(|c| c.first()) else {
+                return refuse("no client certificate".into());
+            };
+            let fingerprint: [u8; 32] = Sha256::digest(cert.as_ref()).into();
+            let lookup = tokio::task::spawn_blocking(move || engine.member_by_cert(&fingerprint));
+            let member = match lookup.await {
+                Ok(Ok(Some(member))) => member,
+                Ok(Ok(None)) => {
+                    return refuse("its certificate is bound to no active member".into());
+                }
+                Ok(Err(e)) => return refuse(format!("reading the members: {e}")),
+                Err(e) => return refuse(format!("reading the members: {e}")),
+            };
+            tracing::info!(%peer, user = %member.user, monitor = %member.monitor, "CoT/TLS client identified by its certificate");
+            let binding = Arc::new(Binding::for_caller(&name, member));
+            serve_stream(tls, peer, binding, intake, relay, stop).await;
+        }
+    };
+    accept_each(listener, &intake.clone(), per_address, stop.clone(), serve).await;
+}
+
+/// Why a TLS handshake failed, in the operator's words where truce refused it.
+fn handshake_failure(e: &std::io::Error) -> String {
+    use rustls::{CertificateError, Error};
+    match e.get_ref().and_then(|inner| inner.downcast_ref::<Error>()) {
+        Some(Error::InvalidCertificate(CertificateError::ApplicationVerificationFailure)) => {
+            "its certificate is bound to no active member (`truce user add … --cert FILE`)".into()
+        }
+        Some(Error::NoCertificatesPresented) => "it presented no client certificate".into(),
+        _ => format!("TLS handshake: {e}"),
     }
 }
 

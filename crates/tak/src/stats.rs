@@ -9,6 +9,9 @@ pub struct CotStats {
     pub connections: AtomicU64,
     /// Stream connections refused (over the per-address cap).
     pub connections_refused: AtomicU64,
+    /// TLS connections refused: no client certificate, one bound to no active member, or a
+    /// handshake that failed or took too long.
+    pub tls_refused: AtomicU64,
     /// Events and datagrams read, whatever became of them.
     pub messages: AtomicU64,
     /// Reports recorded (a resent one counts once, when first recorded).
@@ -48,6 +51,7 @@ impl CotStats {
         vec![
             ("connections", get(&self.connections)),
             ("connections_refused", get(&self.connections_refused)),
+            ("tls_refused", get(&self.tls_refused)),
             ("messages", get(&self.messages)),
             ("reports_recorded", get(&self.reports_recorded)),
             ("reports_repeated", get(&self.reports_repeated)),
