@@ -108,6 +108,16 @@ pub enum EntryBody {
         /// The C2SP signed note over the statement (see `access::assessment_statement`).
         signed_note: String,
     },
+    /// Where one of a monitor's own patrols or UAVs was, from its device's situational
+    /// awareness (a point kept at a bounded rate: see ARCHITECTURE.md, "Tracks").
+    Track {
+        /// The monitor whose team it is (the reporting member's).
+        monitor: String,
+        /// When the center recorded it.
+        recorded_at: Timestamp,
+        /// The point.
+        point: crate::track::TrackPoint,
+    },
     /// An analyst's note on an incident, possibly correcting its kind.
     Annotation {
         /// The incident.
@@ -134,6 +144,7 @@ impl EntryBody {
             EntryBody::Membership { .. } => "membership",
             EntryBody::Assessment { .. } => "assessment",
             EntryBody::Annotation { .. } => "annotation",
+            EntryBody::Track { .. } => "track",
         }
     }
 

@@ -29,6 +29,7 @@ pub mod incident;
 pub mod intake;
 pub mod observation;
 pub mod time;
+pub mod track;
 pub mod validate;
 
 pub use agreement::Agreement;

@@ -15,7 +15,7 @@ use truce_ledger::note::{NoteVerifier, verify_checkpoint};
 use truce_ledger::tree::Frontier;
 use truce_store::{
     AgreementVersion, AssessmentRow, ChainFault, IncidentRow, Member, ObservationRow, Store,
-    StoredCheckpoint,
+    StoredCheckpoint, TrackRow,
 };
 
 /// What an audit found when everything checked out.
@@ -132,6 +132,10 @@ pub trait AuditSource {
     fn members(&self) -> Result<Option<Vec<Member>>, AuditFault> {
         Ok(None)
     }
+    /// Every `tracks` row, if the source carries that table.
+    fn track_rows(&self) -> Result<Option<Vec<TrackRow>>, AuditFault> {
+        Ok(None)
+    }
 }
 
 /// A store as an audit source: its tree hashes are compared page by page.
@@ -200,6 +204,14 @@ impl AuditSource for StoreSource<'_> {
     fn members(&self) -> Result<Option<Vec<Member>>, AuditFault> {
         Ok(Some(self.store.members(None)?))
     }
+    fn track_rows(&self) -> Result<Option<Vec<TrackRow>>, AuditFault> {
+        Ok(Some(self.store.track_rows(
+            -1,
+            i64::MIN,
+            i64::MAX,
+            u64::MAX >> 1,
+        )?))
+    }
 }
 
 /// What the entries say each derived row must be.
@@ -211,6 +223,8 @@ struct Expected {
     agreements: HashMap<u32, (u64, String)>,
     /// Every assessment, in entry order.
     assessments: Vec<AssessmentRow>,
+    /// Every track point, in entry order.
+    tracks: Vec<TrackRow>,
     /// Each incident's current verdict per monitor.
     verdicts: HashMap<u64, BTreeMap<String, Verdict>>,
     /// Each incident's kind as an analyst corrected it.
@@ -364,6 +378,18 @@ impl Expected {
                 ..
             } => {
                 self.agreements.insert(version, (index, document_sha256));
+            }
+            EntryBody::Track { monitor, point, .. } => {
+                self.tracks.push(TrackRow {
+                    entry: index,
+                    monitor,
+                    device: point.device,
+                    callsign: point.callsign,
+                    platform: point.platform.as_str().to_owned(),
+                    at_ns: point.observed_at.unix_nanos() as i64,
+                    lat: point.lat,
+                    lon: point.lon,
+                });
             }
         }
         Ok(())
@@ -522,6 +548,37 @@ impl Expected {
                 return Err(bad("members", *entry, "row"));
             }
         }
+        if let Some(rows) = store.track_rows()? {
+            let mut want = self.tracks.iter();
+            for row in &rows {
+                let Some(w) = want.next() else {
+                    return Err(bad("tracks", row.entry, "row"));
+                };
+                let field = if row.entry != w.entry {
+                    Some("row")
+                } else if row.monitor != w.monitor {
+                    Some("monitor")
+                } else if (&row.device, &row.callsign, &row.platform)
+                    != (&w.device, &w.callsign, &w.platform)
+                {
+                    Some("device, callsign or platform")
+                } else if row.at_ns != w.at_ns {
+                    Some("at_ns")
+                } else if row.lat.to_bits() != w.lat.to_bits()
+                    || row.lon.to_bits() != w.lon.to_bits()
+                {
+                    Some("lat or lon")
+                } else {
+                    None
+                };
+                if let Some(f) = field {
+                    return Err(bad("tracks", w.entry, f));
+                }
+            }
+            if let Some(w) = want.next() {
+                return Err(bad("tracks", w.entry, "row"));
+            }
+        }
         Ok(())
     }
 }
@@ -600,7 +657,8 @@ pub fn audit_source(
                 EntryBody::Agreement { .. }
                 | EntryBody::Membership { .. }
                 | EntryBody::Assessment { .. }
-                | EntryBody::Annotation { .. } => {}
+                | EntryBody::Annotation { .. }
+                | EntryBody::Track { .. } => {}
             }
             chain = chain_hash(&chain, &leaf_hash(&bytes));
             if stored_chain.is_some_and(|c| c != chain) {

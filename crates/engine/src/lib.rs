@@ -19,6 +19,7 @@ mod ledger;
 mod listener;
 mod members;
 mod sequencer;
+mod tracks;
 
 pub use audit::{
     AuditEntry, AuditFault, AuditReport, AuditSource, StoreSource, audit, audit_source,

@@ -20,6 +20,7 @@ mod ledger;
 mod members;
 mod query;
 mod status;
+mod tracks;
 
 pub use auth::{FAILURE_WINDOW, MAX_FAILURES};
 pub use error::AppError;
@@ -84,6 +85,7 @@ pub fn app(state: AppState) -> Router {
         .route("/api/events", get(events::stream))
         .route("/api/me", get(members::me))
         .route("/api/status", get(status::status))
+        .route("/api/tracks", get(tracks::tracks))
         .route("/api/users", get(members::list).post(members::add))
         .route("/api/users/{user}/revoke", post(members::revoke))
         .route_layer(middleware::from_fn_with_state(

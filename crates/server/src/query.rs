@@ -72,7 +72,7 @@ fn nonempty(key: &str, value: &str) -> Result<String, AppError> {
     Ok(value.to_string())
 }
 
-fn time(key: &str, value: &str) -> Result<Timestamp, AppError> {
+pub(crate) fn time(key: &str, value: &str) -> Result<Timestamp, AppError> {
     Timestamp::parse(value)
         .map_err(|e| AppError::invalid(key, format!("{value:?} is not an RFC 3339 time: {e}")))
 }

@@ -16,6 +16,7 @@ use common::{
 };
 use serde_json::{Value, json};
 use truce_core::Timestamp;
+use truce_core::access::Role;
 
 const OBSERVATIONS: &str = "/api/observations";
 const MAX_BYTES: usize = 16 * 1024 * 1024;
@@ -1667,4 +1668,99 @@ async fn status_shows_the_record_size_and_each_listeners_counters() {
         json!({"record_size": MEMBERS + 1, "listeners": {"cot": {"refused": 5}}}),
         "counters are read when asked"
     );
+}
+
+#[tokio::test]
+async fn tracks_come_back_as_one_line_per_device_in_time_order_within_the_window() {
+    let api = Api::new();
+    let now = Timestamp::now();
+    let observer = |user: &str, monitor: &str| truce_engine::Caller {
+        user: user.into(),
+        monitor: monitor.into(),
+        role: Role::Observer,
+    };
+    let point = |device: &str, seconds: f64, lat: f64| truce_core::track::TrackPoint {
+        device: device.into(),
+        callsign: format!("{device} team"),
+        platform: truce_core::track::Platform::Ground,
+        lat,
+        lon: 46.5,
+        hae_m: None,
+        accuracy_m: Some(12.0),
+        course_deg: None,
+        speed_mps: None,
+        observed_at: now.plus_seconds(seconds),
+        via: "test".into(),
+    };
+    let m1 = observer("m1-observer", "m1");
+    // Recorded out of time order: the line follows the times, not the entries.
+    for (seconds, lat) in [(-600.0, 40.0), (-1200.0, 39.9), (-60.0, 40.1)] {
+        api.engine
+            .record_track(&m1, point("patrol-1", seconds, lat), now)
+            .unwrap();
+    }
+    api.engine
+        .record_track(
+            &observer("m2-observer", "m2"),
+            point("uav-2", -30.0, 40.3),
+            now,
+        )
+        .unwrap();
+    let officer = truce_engine::Caller {
+        role: Role::Officer,
+        ..m1.clone()
+    };
+    assert!(
+        api.engine
+            .record_track(&officer, point("x", -10.0, 40.0), now)
+            .is_err(),
+        "only an observer reports a track"
+    );
+
+    let reply = api.get("/api/tracks").await;
+    assert_eq!(reply.status, StatusCode::OK, "{}", reply.text());
+    assert_eq!(reply.header("content-type"), Some("application/geo+json"));
+    let fc = reply.json();
+    let features = fc["features"].as_array().unwrap();
+    assert_eq!(features.len(), 2);
+    let patrol = &features[0];
+    assert_eq!(patrol["properties"]["device"], "patrol-1");
+    assert_eq!(patrol["properties"]["monitor"], "m1");
+    assert_eq!(patrol["geometry"]["type"], "LineString");
+    let lats: Vec<f64> = patrol["geometry"]["coordinates"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c[1].as_f64().unwrap())
+        .collect();
+    assert_eq!(lats, [39.9, 40.0, 40.1]);
+    assert_eq!(features[1]["geometry"]["type"], "Point");
+
+    let since = (now.plus_seconds(-900.0)).to_string();
+    let reply = api
+        .get(&format!("/api/tracks?since={since}&monitor=m1"))
+        .await;
+    let features = reply.json()["features"].as_array().unwrap().clone();
+    assert_eq!(features.len(), 1);
+    assert_eq!(
+        features[0]["properties"]["times"].as_array().unwrap().len(),
+        2
+    );
+
+    api.get("/api/tracks?colour=red").await.assert_error(
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "invalid_value",
+        Some("colour"),
+        None,
+    );
+    api.get("/api/tracks?since=2026-12-02T00:00:00Z&until=2026-12-01T00:00:00Z")
+        .await
+        .assert_error(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "invalid_value",
+            Some("since"),
+            None,
+        );
+    let report = truce_engine::audit(api.engine.store().as_ref(), api.engine.agreement()).unwrap();
+    assert!(report.entries > 4);
 }

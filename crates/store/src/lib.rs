@@ -22,7 +22,7 @@ pub use error::StoreError;
 pub use model::{
     AgreementVersion, AppendBatch, AppendReceipt, AssessmentRow, ClientRecord, Durability, Head,
     IncidentFilter, IncidentRow, Member, NewEntry, ObservationRow, Projection, StoredCheckpoint,
-    StoredEntry, StoredObservation,
+    StoredEntry, StoredObservation, TrackRow,
 };
 pub use sqlite::SqliteStore;
 pub use verify::{ChainFault, ChainReport, verify_chain};
@@ -102,6 +102,16 @@ pub trait Store: Send + Sync {
 
     /// `assessments` rows with entry > `after` (−1 for all), in entry order, at most `limit`.
     fn assessment_rows(&self, after: i64, limit: u64) -> Result<Vec<AssessmentRow>, StoreError>;
+
+    /// `tracks` rows with entry > `after` (−1 for all) whose time is in `[since_ns,
+    /// until_ns)`, in entry order, at most `limit`.
+    fn track_rows(
+        &self,
+        after: i64,
+        since_ns: i64,
+        until_ns: i64,
+        limit: u64,
+    ) -> Result<Vec<TrackRow>, StoreError>;
 
     /// Every analyst's kind correction, in entry order: (incident, kind).
     fn corrected_kinds(&self) -> Result<Vec<(IncidentId, Kind)>, StoreError>;

@@ -98,6 +98,11 @@ pub enum Projection {
         /// When it was recorded.
         at: Timestamp,
     },
+    /// A point of a monitoring team's track.
+    Track {
+        /// The row, as the `tracks` table holds it.
+        row: TrackRow,
+    },
     /// A new agreement version; the document is stored as a blob.
     Agreement {
         /// Its version.
@@ -328,6 +333,27 @@ pub struct Member {
     pub token_hash: Option<String>,
     /// Index of the entry that last changed them.
     pub entry: u64,
+}
+
+/// A `tracks` row: one point of a monitoring team's track (the entry holds the rest).
+#[derive(Debug, Clone, PartialEq)]
+pub struct TrackRow {
+    /// Index of its entry.
+    pub entry: u64,
+    /// The team's monitor.
+    pub monitor: String,
+    /// The device's identifier.
+    pub device: String,
+    /// The call sign.
+    pub callsign: String,
+    /// `ground`, `air`, `sea` or `other`.
+    pub platform: String,
+    /// When the device was there, nanoseconds since the epoch.
+    pub at_ns: i64,
+    /// Latitude, degrees.
+    pub lat: f64,
+    /// Longitude, degrees.
+    pub lon: f64,
 }
 
 /// An `assessments` row.

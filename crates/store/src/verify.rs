@@ -81,7 +81,8 @@ pub fn verify_chain(store: &dyn Store) -> Result<ChainReport, ChainFault> {
                 EntryBody::Agreement { .. }
                 | EntryBody::Membership { .. }
                 | EntryBody::Assessment { .. }
-                | EntryBody::Annotation { .. } => {}
+                | EntryBody::Annotation { .. }
+                | EntryBody::Track { .. } => {}
             }
             let chain = chain_hash(&report.chain, &leaf_hash(&entry.bytes));
             if chain != entry.chain {

@@ -2,6 +2,7 @@
 
 use crate::ingest::{Ingest, ingest};
 use crate::stats::CotStats;
+use crate::tracks::{TrackGate, track_point};
 use std::sync::Arc;
 use truce_core::access::Role;
 use truce_core::validate::validate;
@@ -33,6 +34,8 @@ pub struct CotIntake {
     pub stats: Arc<CotStats>,
     /// Size limits of a CoT message.
     pub limits: Limits,
+    /// The last track point kept of each device.
+    tracks: TrackGate,
 }
 
 impl CotIntake {
@@ -42,6 +45,7 @@ impl CotIntake {
             engine,
             stats: Arc::default(),
             limits: Limits::default(),
+            tracks: TrackGate::default(),
         }
     }
 
@@ -60,6 +64,10 @@ impl CotIntake {
                 ))
             }
             Ok(Ingest::Report(observation)) => self.record(*observation).await,
+            Ok(Ingest::Awareness) => {
+                self.track(binding, event).await;
+                Outcome::Control(Ingest::Awareness)
+            }
             Ok(other) => Outcome::Control(other),
         };
         match &outcome {
@@ -84,6 +92,37 @@ impl CotIntake {
             Outcome::Control(_) => {}
         }
         outcome
+    }
+
+    /// Keeps a point of the track of an observer's team when its awareness event is due
+    /// ([`TrackGate`]). A point that cannot be kept is logged; awareness goes on being relayed.
+    async fn track(&self, binding: &Binding, event: &Event) {
+        if binding.member.role != Role::Observer {
+            return;
+        }
+        let Some(point) = track_point(event, &binding.via) else {
+            return;
+        };
+        let monitor = &binding.member.monitor;
+        if !self.tracks.due(monitor, &point) {
+            return;
+        }
+        let (engine, caller, kept) = (self.engine.clone(), binding.member.clone(), point.clone());
+        let appended = tokio::task::spawn_blocking(move || {
+            engine.record_track(&caller, kept, Timestamp::now())
+        })
+        .await;
+        match appended {
+            Ok(Ok(())) => {
+                self.tracks.kept(monitor, &point);
+                CotStats::bump(&self.stats.track_points_recorded);
+            }
+            Ok(Err(EngineError::Invalid { field, message })) => {
+                tracing::debug!(uid = %event.uid, "a track point not kept: {field}: {message}");
+            }
+            Ok(Err(e)) => tracing::error!(uid = %event.uid, "a track point not recorded: {e}"),
+            Err(e) => tracing::error!(uid = %event.uid, "a track point not recorded: {e}"),
+        }
     }
 
     async fn record(&self, observation: truce_core::Observation) -> Outcome {

@@ -19,6 +19,7 @@ pub mod relay;
 pub mod session;
 mod stats;
 pub mod tls;
+pub mod tracks;
 
 pub use intake::{CotIntake, Outcome};
 pub use listener::{CONNECTIONS_PER_ADDRESS, HANDSHAKE_TIMEOUT, serve_tcp, serve_tls, serve_udp};

@@ -24,6 +24,8 @@ pub struct CotStats {
     pub not_recorded: AtomicU64,
     /// Events of types truce does not take.
     pub ignored: AtomicU64,
+    /// Points of the monitors' own teams' tracks recorded (see [`crate::tracks`]).
+    pub track_points_recorded: AtomicU64,
     /// Pings answered.
     pub pings: AtomicU64,
     /// Deletions (`t-x-d-d`) of an item, recognised and logged; the record keeps the item.
@@ -58,6 +60,7 @@ impl CotStats {
             ("refused", get(&self.refused)),
             ("not_recorded", get(&self.not_recorded)),
             ("ignored", get(&self.ignored)),
+            ("track_points_recorded", get(&self.track_points_recorded)),
             ("pings", get(&self.pings)),
             ("deletions", get(&self.deletions)),
             ("negotiated", get(&self.negotiated)),

@@ -294,13 +294,88 @@ impl Peer {
 
 /// A device's own position as ATAK sends it every few seconds.
 fn awareness(uid: &str, remarks: &str) -> String {
-    let (t, stale) = (cot_time(0.0), cot_time(120.0));
+    awareness_at(uid, remarks, 0.0, 40.2)
+}
+
+/// A device's own position at `offset_s` from now, at latitude `lat`.
+fn awareness_at(uid: &str, remarks: &str, offset_s: f64, lat: f64) -> String {
+    let (t, stale) = (cot_time(offset_s), cot_time(120.0));
     format!(
         "<event version=\"2.0\" uid=\"{uid}\" type=\"a-f-G-U-C\" how=\"m-g\" time=\"{t}\" \
-         start=\"{t}\" stale=\"{stale}\"><point lat=\"40.2\" lon=\"46.6\" hae=\"900\" ce=\"5\" \
+         start=\"{t}\" stale=\"{stale}\"><point lat=\"{lat}\" lon=\"46.6\" hae=\"900\" ce=\"5\" \
          le=\"9\"/><detail><contact callsign=\"Patrol 2\" endpoint=\"*:-1:stcp\"/>\
-         <takv platform=\"ATAK-CIV\" version=\"5.2\"/><remarks>{remarks}</remarks></detail></event>"
+         <takv platform=\"ATAK-CIV\" version=\"5.2\"/><track course=\"12.5\" speed=\"3.2\"/>\
+         <remarks>{remarks}</remarks></detail></event>"
     )
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_patrols_awareness_becomes_its_track_in_the_record_at_a_bounded_rate() {
+    let center = Center::start().await;
+    let mut patrol = Peer::connect(center.tcp).await;
+    assert_eq!(patrol.next().await.kind, "t-x-takp-v");
+    // Every 5 s for a minute and more; then a move of 1.1 km ten seconds after a kept point.
+    let mut sent = Vec::new();
+    for offset in [-130.0, -125.0, -120.0, -115.0, -60.0, -55.0] {
+        sent.push(awareness_at("ANDROID-patrol-7", "", offset, 40.2));
+    }
+    sent.push(awareness_at("ANDROID-patrol-7", "", -50.0, 40.21));
+    // A friendly marker placed by hand is not where a team is.
+    let (t, stale) = (cot_time(-40.0), cot_time(600.0));
+    sent.push(format!(
+        "<event version=\"2.0\" uid=\"friendly-post\" type=\"a-f-G\" how=\"h-g-i-g-o\" \
+         time=\"{t}\" start=\"{t}\" stale=\"{stale}\"><point lat=\"40.0\" lon=\"46.0\" \
+         hae=\"0\" ce=\"9999999\" le=\"9999999\"/><detail/></event>"
+    ));
+    for event in &sent {
+        patrol.send(event).await;
+    }
+    // A ping after them: its pong means every event before it was taken.
+    patrol
+        .send(&truce_cot::write_event(&truce_cot::control::ping(
+            "after",
+            Timestamp::now().unix_millis(),
+        )))
+        .await;
+    patrol.until("t-x-c-t-r").await;
+    let rows = center
+        .engine
+        .store()
+        .track_rows(-1, i64::MIN, i64::MAX, 100)
+        .unwrap();
+    let seconds_ago: Vec<i64> = rows
+        .iter()
+        .map(|r| (Timestamp::now().unix_nanos() as i64 - r.at_ns) / 1_000_000_000)
+        .collect();
+    assert_eq!(
+        rows.len(),
+        3,
+        "kept at -130 s, -60 s and after the move at -50 s: {seconds_ago:?}"
+    );
+    assert!(rows.iter().all(|r| r.device == "ANDROID-patrol-7"
+        && r.callsign == "Patrol 2"
+        && r.platform == "ground"
+        && r.monitor == "m1"));
+    assert!((rows[2].lat - 40.21).abs() < 1e-9);
+    assert!(
+        center.observations().is_empty(),
+        "a track is not an observation"
+    );
+    assert_eq!(counter(&center.intake, "track_points_recorded"), 3);
+    // The entry keeps the whole point; the audit checks the table against the entries.
+    let entry = center.engine.store().entries(rows[0].entry, 1).unwrap();
+    let body = truce_core::entry::EntryBody::decode(&entry[0].bytes).unwrap();
+    let truce_core::entry::EntryBody::Track { point, monitor, .. } = body else {
+        panic!("{body:?}")
+    };
+    assert_eq!(monitor, "m1");
+    assert_eq!((point.course_deg, point.speed_mps), (Some(12.5), Some(3.2)));
+    assert!((point.accuracy_m.unwrap() - 5.0 * 2.4477).abs() < 0.01);
+    assert_eq!(
+        point.via,
+        format!("cot-tcp {} as m1-observer (m1)", center.tcp)
+    );
+    truce_engine::audit(center.engine.store().as_ref(), center.engine.agreement()).unwrap();
 }
 
 #[tokio::test(flavor = "multi_thread")]

@@ -10,7 +10,7 @@ use crate::error::{Context, StoreError};
 use crate::model::{
     AgreementVersion, AppendBatch, AppendReceipt, AssessmentRow, ClientRecord, Durability, Head,
     IncidentFilter, IncidentRow, Member, ObservationRow, StoredCheckpoint, StoredEntry,
-    StoredObservation,
+    StoredObservation, TrackRow,
 };
 use rusqlite::{Connection, OpenFlags};
 use std::path::{Path, PathBuf};
@@ -195,6 +195,16 @@ impl Store for SqliteStore {
 
     fn assessment_rows(&self, after: i64, limit: u64) -> Result<Vec<AssessmentRow>, StoreError> {
         self.read(|c| read::assessment_rows(c, after, limit))
+    }
+
+    fn track_rows(
+        &self,
+        after: i64,
+        since_ns: i64,
+        until_ns: i64,
+        limit: u64,
+    ) -> Result<Vec<TrackRow>, StoreError> {
+        self.read(|c| read::track_rows(c, after, since_ns, until_ns, limit))
     }
 
     fn corrected_kinds(&self) -> Result<Vec<(IncidentId, Kind)>, StoreError> {

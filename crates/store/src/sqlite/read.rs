@@ -3,7 +3,7 @@
 
 use crate::error::{Context, StoreError};
 use crate::model::{
-    AssessmentRow, ClientRecord, IncidentFilter, Member, StoredEntry, StoredObservation,
+    AssessmentRow, ClientRecord, IncidentFilter, Member, StoredEntry, StoredObservation, TrackRow,
 };
 use rusqlite::types::Value;
 use rusqlite::{Connection, OptionalExtension, params, params_from_iter};
@@ -307,6 +307,39 @@ pub fn assessment_rows(
         .context("reading assessments")?;
     rows.collect::<Result<Vec<_>, _>>()
         .context("reading assessments")
+}
+
+/// `tracks` rows with `since_ns <= at_ns < until_ns` and entry > `after`, in entry order, at
+/// most `limit`.
+pub fn track_rows(
+    conn: &Connection,
+    after: i64,
+    since_ns: i64,
+    until_ns: i64,
+    limit: u64,
+) -> Result<Vec<TrackRow>, StoreError> {
+    let mut stmt = conn
+        .prepare_cached(
+            "SELECT entry, monitor, device, callsign, platform, at_ns, lat, lon FROM tracks
+             WHERE entry > ?1 AND at_ns >= ?2 AND at_ns < ?3 ORDER BY entry LIMIT ?4",
+        )
+        .context("reading tracks")?;
+    let rows = stmt
+        .query_map(params![after, since_ns, until_ns, limit as i64], |r| {
+            Ok(TrackRow {
+                entry: r.get::<_, i64>(0)? as u64,
+                monitor: r.get(1)?,
+                device: r.get(2)?,
+                callsign: r.get(3)?,
+                platform: r.get(4)?,
+                at_ns: r.get(5)?,
+                lat: r.get(6)?,
+                lon: r.get(7)?,
+            })
+        })
+        .context("reading tracks")?;
+    rows.collect::<Result<Vec<_>, _>>()
+        .context("reading tracks")
 }
 
 pub fn incident(conn: &Connection, id: IncidentId) -> Result<Option<Incident>, StoreError> {

@@ -94,6 +94,18 @@ const MIGRATIONS: &[&str] = &[
         at_ns          INTEGER NOT NULL
      );
      CREATE INDEX annotations_incident ON annotations(incident_id);",
+    // 4: tracks of the monitors' own patrols and UAVs.
+    "CREATE TABLE tracks (
+        entry    INTEGER PRIMARY KEY,
+        monitor  TEXT NOT NULL,
+        device   TEXT NOT NULL,
+        callsign TEXT NOT NULL,
+        platform TEXT NOT NULL,
+        at_ns    INTEGER NOT NULL,
+        lat      REAL NOT NULL,
+        lon      REAL NOT NULL
+     );
+     CREATE INDEX tracks_at ON tracks(at_ns);",
 ];
 
 /// Computes the Merkle tree's stored hashes for entries recorded before the ledger existed (a

@@ -230,6 +230,24 @@ impl Writer {
                         )
                         .context("updating the incident's status")?;
                     }
+                    Projection::Track { row } => {
+                        tx.execute(
+                            "INSERT INTO tracks
+                               (entry, monitor, device, callsign, platform, at_ns, lat, lon)
+                             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+                            params![
+                                idx as i64,
+                                row.monitor,
+                                row.device,
+                                row.callsign,
+                                row.platform,
+                                row.at_ns,
+                                row.lat,
+                                row.lon
+                            ],
+                        )
+                        .context("storing a track point")?;
+                    }
                     Projection::Annotation {
                         incident_id,
                         user,

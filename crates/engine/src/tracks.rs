@@ -1,0 +1,57 @@
+//! Track points of the monitors' own patrols and UAVs, appended to the record.
+
+use crate::{Caller, Engine, EngineError};
+use truce_core::Timestamp;
+use truce_core::access::Role;
+use truce_core::entry::EntryBody;
+use truce_core::track::TrackPoint;
+use truce_store::{AppendBatch, NewEntry, Projection, TrackRow};
+
+impl Engine {
+    /// Appends `point`, a position of `caller`'s team, to the record, durably before this
+    /// returns. Only an observer reports a track (as only an observer reports what they saw);
+    /// the point must be in range at `now` (the error names the field). How often a device's
+    /// points are kept is the caller's policy (the TAK intake keeps at most one a minute).
+    pub fn record_track(
+        &self,
+        caller: &Caller,
+        point: TrackPoint,
+        now: Timestamp,
+    ) -> Result<(), EngineError> {
+        if caller.role != Role::Observer {
+            return Err(EngineError::Forbidden(format!(
+                "{} is {}, and only an observer reports a track",
+                caller.user,
+                caller.role.as_str()
+            )));
+        }
+        point
+            .validate(now)
+            .map_err(|e| EngineError::invalid(e.field, e.message))?;
+        let row = TrackRow {
+            entry: 0,
+            monitor: caller.monitor.clone(),
+            device: point.device.clone(),
+            callsign: point.callsign.clone(),
+            platform: point.platform.as_str().to_owned(),
+            at_ns: point.observed_at.unix_nanos() as i64,
+            lat: point.lat,
+            lon: point.lon,
+        };
+        let body = EntryBody::Track {
+            monitor: caller.monitor.clone(),
+            recorded_at: now,
+            point,
+        };
+        let batch = AppendBatch {
+            entries: vec![NewEntry {
+                bytes: body.canonical_bytes()?,
+                type_name: body.type_name(),
+                projection: Projection::Track { row },
+            }],
+        };
+        let _seq = self.lock_sequencer();
+        self.store().append(&batch)?;
+        Ok(())
+    }
+}
