@@ -21,6 +21,8 @@ const state = {
   ready: false,
   clauses: [] as string[][],
   sides: [] as string[][],
+  /** Devices whose tracks the map shows. */
+  trackCount: 0,
 };
 
 const $ = (id: string) => document.getElementById(id) as HTMLElement;
@@ -54,7 +56,7 @@ const map = new maplibregl.Map({
 });
 map.addControl(new maplibregl.ScaleControl({ unit: "metric" }), "bottom-left");
 map.addControl(new maplibregl.NavigationControl({ showCompass: false }), "top-left");
-(window as Json).__truce = { map, state, select: (id: number) => select(id), outbox };
+(window as Json).__truce = { map, state, select: (id: number) => select(id), outbox, loadTracks: () => loadTracks() };
 
 const SIDE_COLORS: Json = ["match", ["get", "side"], "a", "#2b6cb0", "b", "#c05621", "#666"];
 const STATUS_COLORS: Json = [
@@ -68,7 +70,7 @@ map.on("load", async () => {
   map.addSource("countries", { type: "geojson", data: countries });
   map.addLayer({ id: "land", type: "fill", source: "countries", paint: { "fill-color": "#f4f1ea" } });
   map.addLayer({ id: "borders", type: "line", source: "countries", paint: { "line-color": "#9a9a9a", "line-width": 0.8 } });
-  for (const id of ["zones", "ellipses", "incidents", "rays", "sensors", "clicked"]) {
+  for (const id of ["zones", "tracks", "track-heads", "ellipses", "incidents", "rays", "sensors", "clicked"]) {
     map.addSource(id, { type: "geojson", data: empty });
   }
   map.addLayer({ id: "zone-areas", type: "fill", source: "zones", filter: ["in", ["get", "kind"], ["literal", ["controlled_by", "buffer", "corridor", "exclusion", "area_of_responsibility"]]],
@@ -79,6 +81,11 @@ map.on("load", async () => {
       "line-width": ["match", ["get", "kind"], "line_of_contact", 2.5, 1] } });
   map.addLayer({ id: "aor-edges", type: "line", source: "zones", filter: ["==", ["get", "kind"], "area_of_responsibility"],
     paint: { "line-color": "#6b46c1", "line-width": 1, "line-dasharray": [2, 2] } });
+  // The monitors' own patrols and UAVs: where they went, and where each was last.
+  map.addLayer({ id: "track-lines", type: "line", source: "tracks",
+    paint: { "line-color": "#0f766e", "line-width": 2, "line-opacity": 0.8 } });
+  map.addLayer({ id: "track-heads", type: "circle", source: "track-heads",
+    paint: { "circle-radius": 4, "circle-color": "#0f766e", "circle-stroke-color": "#fff", "circle-stroke-width": 1.5 } });
   map.addLayer({ id: "ellipse-fill", type: "fill", source: "ellipses", paint: { "fill-color": STATUS_COLORS, "fill-opacity": 0.12 } });
   map.addLayer({ id: "ellipse-line", type: "line", source: "ellipses", paint: { "line-color": STATUS_COLORS, "line-width": 1 } });
   map.addLayer({ id: "rays", type: "line", source: "rays", paint: { "line-color": "#553c9a", "line-width": 1.5, "line-dasharray": [3, 2] } });
@@ -415,10 +422,29 @@ async function signIn(token: string) {
   state.sides = (a.sides ?? []).map((x: Json) => [x.id, x.name]);
   translate();
   await loadIncidents();
+  await loadTracks();
   listen();
   renderActions();
   status("");
   state.ready = true;
+}
+
+/** Draws the last 24 hours of the monitors' teams' tracks (GET /api/tracks). */
+async function loadTracks() {
+  if (!state.me) return;
+  let fc: Json;
+  try {
+    fc = await api("/api/tracks");
+  } catch {
+    return; // offline: the map keeps what it showed
+  }
+  const heads = (fc.features ?? []).map((f: Json) => {
+    const c = f.geometry.type === "Point" ? f.geometry.coordinates : f.geometry.coordinates[f.geometry.coordinates.length - 1];
+    return { type: "Feature", geometry: { type: "Point", coordinates: c }, properties: { callsign: f.properties.callsign, monitor: f.properties.monitor } };
+  });
+  (map.getSource("tracks") as maplibregl.GeoJSONSource)?.setData(fc);
+  (map.getSource("track-heads") as maplibregl.GeoJSONSource)?.setData({ type: "FeatureCollection", features: heads });
+  state.trackCount = heads.length;
 }
 
 function status(text: string) {
@@ -469,6 +495,7 @@ $("feed-list").addEventListener("click", (e) => {
 for (const id of ["f-kind", "f-status", "f-clause", "f-side", "f-time"]) $(id).addEventListener("input", renderIncidents);
 translate();
 setInterval(ledger, 2000);
+setInterval(loadTracks, 30000);
 // Reports made without a network leave when it returns.
 window.addEventListener("online", () => { flushOutbox(); });
 setInterval(flushOutbox, 3000);

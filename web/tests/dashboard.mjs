@@ -1,5 +1,5 @@
 // Drives the dashboard of a running `truce demo` in Debian's Chromium (headless) with
-// playwright-core: the map renders zones and incidents; selecting an incident shows its rays
+// playwright-core: the map renders zones, incidents and the simulated patrol's track; selecting an incident shows its rays
 // and ellipse; an officer of one monitor confirms, the other's disputes, and both reasons and
 // the status show; the page switches to Russian. Exit 0 when all of it holds.
 // Usage: node tests/dashboard.mjs URL TOKENS_FILE [SCREENSHOT_DIR]
@@ -38,6 +38,12 @@ try {
     return map.queryRenderedFeatures({ layers: ["zone-edges"] }).length > 0
       && map.queryRenderedFeatures({ layers: ["incidents"] }).length > 0;
   }, null, { timeout: 30000 }).catch(() => fail("the map shows no zones or no incidents"));
+
+  // The simulated patrol's position, sent over the demo's CoT listener, is on the map.
+  await page.waitForFunction(async () => {
+    await window.__truce.loadTracks();
+    return window.__truce.map.queryRenderedFeatures({ layers: ["track-heads"] }).length > 0;
+  }, null, { timeout: 30000, polling: 1000 }).catch(() => fail("the patrol's track is not on the map"));
 
   // Select an incident fixed by several reports: its rays and ellipse show.
   const id = await page.evaluate(() => {

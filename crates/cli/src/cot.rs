@@ -65,6 +65,15 @@ impl CotFlags {
     }
 }
 
+/// The listeners started: their tasks, and the address the plain TCP listener is bound to.
+#[derive(Default)]
+pub struct Started {
+    /// One task per listener, and the incident feed; each ends when `stop` turns true.
+    pub tasks: Vec<JoinHandle<()>>,
+    /// Where `--cot-tcp` is bound (the port chosen, when 0 was asked for).
+    pub tcp: Option<SocketAddr>,
+}
+
 /// Binds the listeners `flags` ask for and starts them; they stop when `stop` turns true.
 /// Prints one line per listener.
 pub async fn start(
@@ -72,10 +81,11 @@ pub async fn start(
     flags: &CotFlags,
     stop: &watch::Receiver<bool>,
     status: &StatusBoard,
-) -> Result<Vec<JoinHandle<()>>> {
+) -> Result<Started> {
     if flags.cot_tcp.is_none() && flags.cot_udp.is_none() && flags.cot_tls.is_none() {
-        return Ok(Vec::new());
+        return Ok(Started::default());
     }
+    let mut tcp = None;
     flags.check()?;
     let user = flags.cot_member.as_deref().unwrap_or_default();
     let intake = Arc::new(CotIntake::new(engine.clone()));
@@ -92,6 +102,7 @@ pub async fn start(
             .await
             .with_context(|| format!("cannot take CoT on TCP {addr} (is the port in use?)"))?;
         let bound = listener.local_addr()?;
+        tcp = Some(bound);
         let binding = Arc::new(Binding::to_member(
             engine,
             &format!("cot-tcp {bound}"),
@@ -148,5 +159,5 @@ pub async fn start(
             stop.clone(),
         )));
     }
-    Ok(tasks)
+    Ok(Started { tasks, tcp })
 }

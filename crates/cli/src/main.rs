@@ -12,6 +12,7 @@ mod cmd;
 mod cot;
 mod data_dir;
 mod demo_files;
+mod demo_patrol;
 mod evaluate;
 mod evaluate_ceiling;
 mod evaluate_rounds;

@@ -1,6 +1,6 @@
 //! The dashboard in a real browser: `truce demo` serves it, and `web/tests/dashboard.mjs`
 //! drives Debian's Chromium (`/usr/bin/chromium`, installed by `.ci/run`) with playwright-core:
-//! zones and incidents on the map, an incident's rays and ellipse, one monitor's officer
+//! zones, incidents and the simulated patrol's track on the map, an incident's rays and ellipse, one monitor's officer
 //! confirming and the other's disputing, both reasons and the status shown, Russian labels.
 
 #![allow(clippy::unwrap_used)]
@@ -27,6 +27,9 @@ fn the_demo_dashboard_works_in_chromium() {
             "127.0.0.1:0",
             "--interval",
             "0.2",
+            // Its own CoT port, so a demo running elsewhere on 8087 does not take the patrol's.
+            "--cot-tcp",
+            "127.0.0.1:0",
             "--data",
         ])
         .arg(&data)

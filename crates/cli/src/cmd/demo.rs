@@ -2,7 +2,7 @@
 
 use crate::cot::CotFlags;
 use crate::mqtt::MqttFlags;
-use crate::{cot, data_dir, demo_files, mqtt, serve};
+use crate::{cot, data_dir, demo_files, demo_patrol, mqtt, serve};
 use anyhow::{Context, Result};
 use std::net::SocketAddr;
 use std::path::Path;
@@ -83,11 +83,29 @@ pub fn run(
             // The default listener is a convenience: a port in use does not stop the demo.
             Err(e) if !asked => {
                 println!("  CoT/TCP:     not started ({e:#})");
-                Vec::new()
+                cot::Started::default()
             }
             Err(e) => return Err(e),
         };
-        let listeners: Vec<_> = listeners.into_iter().chain(subscription).collect();
+        // The simulated patrol reports through the demo's own TAK listener, as a device would.
+        let patrol = match listeners.tcp {
+            Some(at) => {
+                let to = if at.ip().is_unspecified() {
+                    SocketAddr::new(std::net::Ipv4Addr::LOCALHOST.into(), at.port())
+                } else {
+                    at
+                };
+                println!("  patrol:      a simulated patrol of m1 reports its position over CoT; its track: http://{addr}/api/tracks");
+                Some(tokio::spawn(demo_patrol::run(to, stop_rx.clone())))
+            }
+            _ => None,
+        };
+        let listeners: Vec<_> = listeners
+            .tasks
+            .into_iter()
+            .chain(subscription)
+            .chain(patrol)
+            .collect();
         let feeder = tokio::spawn(feed(engine.clone(), scenario, interval_s, stop_rx.clone()));
         let checkpointer =
             serve::spawn_checkpointer(engine.clone(), Duration::from_secs(1), stop_rx);
