@@ -77,7 +77,11 @@ pub async fn run(listener: SocketAddr, mut stop: watch::Receiver<bool>) {
                 while matches!(reader.read(&mut sink).await, Ok(n) if n > 0) {}
             });
             loop {
-                if writer.write_all(event(Timestamp::now()).as_bytes()).await.is_err() {
+                if writer
+                    .write_all(event(Timestamp::now()).as_bytes())
+                    .await
+                    .is_err()
+                {
                     break;
                 }
                 tokio::select! {

@@ -182,7 +182,8 @@ mod tests {
     fn a_point_in_range_is_valid_and_each_bad_field_is_named() {
         let now = Timestamp::now();
         assert!(point(now).validate(now).is_ok());
-        let cases: [(&str, fn(&mut TrackPoint)); 7] = [
+        type Spoil = fn(&mut TrackPoint);
+        let cases: [(&str, Spoil); 7] = [
             ("lat", |p| p.lat = 91.0),
             ("lon", |p| p.lon = f64::NAN),
             ("speed_mps", |p| p.speed_mps = Some(5000.0)),

@@ -67,10 +67,15 @@ pub fn track_point(event: &Event, via: &str) -> Option<TrackPoint> {
     })
 }
 
+/// A device: its monitor and its uid.
+type Device = (String, String);
+/// Where and when a device's last point was kept: time, latitude, longitude.
+type Kept = (Timestamp, f64, f64);
+
 /// The last point kept of each device.
 #[derive(Default)]
 pub struct TrackGate {
-    kept: Mutex<HashMap<(String, String), (Timestamp, f64, f64)>>,
+    kept: Mutex<HashMap<Device, Kept>>,
 }
 
 impl TrackGate {
