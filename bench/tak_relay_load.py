@@ -8,7 +8,17 @@ second for S seconds; L listeners read everything the server relays. Each event 
 send time (ns) and a sequence number in its uid, so a listener measures delivery latency and
 counts what it missed. With --overload K the senders try K times R. With --drop-one one
 listener disconnects halfway through, and the others' delivery rate before and after is
-compared. Prints one line of key=value figures:
+compared.
+
+Both servers are met as a TAK client meets them: a sender first announces itself (an event
+not counted) and waits for the server's first bytes (truce's protocol offer, FreeTAKServer's
+welcome chat; at most HELLO_WAIT) before streaming. FreeTAKServer parses a new connection's
+first read alone and drops a sender whose stream already holds more than one event. Listeners
+keep reading until nothing has arrived for QUIET seconds after the load (at most TAIL more
+seconds), so a server that delivers late is credited with what it delivers, and the sustained
+rate is what was delivered divided by the time from the first send to the last delivery.
+FreeTAKServer rewrites <remarks>text</remarks> as <detail remarks="text">: both are read.
+Prints one line of key=value figures:
 
   delivered_per_s  events delivered to all listeners together, per second, sustained
   expected         events sent x listeners (what a perfect relay delivers)
@@ -22,6 +32,10 @@ import asyncio
 import statistics
 import time
 
+HELLO_WAIT = 15.0
+QUIET = 5.0
+TAIL = 60.0
+
 EVENT = (
     '<event version="2.0" uid="{uid}" type="a-f-G-U-C" how="m-g" time="{t}" start="{t}" '
     'stale="{stale}"><point lat="40.2" lon="46.6" hae="900" ce="5" le="9"/><detail>'
@@ -34,18 +48,31 @@ def stamp(ts: float) -> str:
     return time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(ts)) + f".{int(ts % 1 * 1000):03d}Z"
 
 
-async def sender(host, port, index, rate, seconds, sent, errors):
+async def sender(host, port, index, rate, seconds, sent, errors, starts):
     try:
-        await send_for(host, port, index, rate, seconds, sent)
+        await send_for(host, port, index, rate, seconds, sent, starts)
     except (ConnectionError, OSError):
         errors[0] += 1
 
 
-async def send_for(host, port, index, rate, seconds, sent):
+async def send_for(host, port, index, rate, seconds, sent, starts):
     reader, writer = await asyncio.open_connection(host, port)
+    wall = time.time()
+    writer.write(
+        EVENT.format(
+            uid=f"bench-sender-{index}", t=stamp(wall), stale=stamp(wall + 60),
+            callsign=f"S{index}", ns="hello",
+        ).encode()
+    )
+    await writer.drain()
+    try:
+        await asyncio.wait_for(reader.read(65536), timeout=HELLO_WAIT)
+    except asyncio.TimeoutError:
+        pass
     drain = asyncio.create_task(discard(reader))
     interval = 1.0 / rate
     start = time.perf_counter()
+    starts[index] = start
     n = 0
     while True:
         now = time.perf_counter()
@@ -92,6 +119,8 @@ async def listener(host, port, index, stats, stop_at, until):
 
 
 async def listen_for(host, port, index, stats, stop_at, until):
+    """Reads until `stop_at`, or until the load is over (`until[0]` set) and nothing came for
+    QUIET seconds, or TAIL seconds after it."""
     reader, writer = await asyncio.open_connection(host, port)
     # A TAK client announces itself with its own position first (FreeTAKServer relays only to
     # clients it has seen one from).
@@ -106,13 +135,17 @@ async def listen_for(host, port, index, stats, stop_at, until):
     buffer = b""
     latencies = stats["latencies"]
     times = stats["times"][index]
+    last = time.perf_counter()
     while True:
-        if stop_at is not None and time.perf_counter() >= stop_at:
+        now = time.perf_counter()
+        if stop_at is not None and now >= stop_at:
+            break
+        if until[0] is not None and (now - last >= QUIET or now >= until[0] + TAIL):
             break
         try:
-            chunk = await asyncio.wait_for(reader.read(1 << 16), timeout=max(0.1, until - time.perf_counter()))
+            chunk = await asyncio.wait_for(reader.read(1 << 16), timeout=0.5)
         except asyncio.TimeoutError:
-            break
+            continue
         if not chunk:
             break
         buffer += chunk
@@ -128,11 +161,13 @@ async def listen_for(host, port, index, stats, stop_at, until):
             own_type = buffer.find(b'type="a-f-G-U-C"', open_tag, tag_end) if open_tag >= 0 else -1
             sent_at = buffer.find(b"sent_ns=", start, end)
             value = buffer[sent_at + 8 : buffer.find(b"<", sent_at)] if sent_at >= 0 else b""
+            value = value.split(b'"', 1)[0]
             if own_type >= 0 and value.isdigit():
                 ns = int(value)
                 latencies.append((now_ns - ns) / 1e6)
                 times.append(now)
                 stats["seen"][index] += 1
+                last = now
             start = end + 8
         buffer = buffer[start:]
     writer.close()
@@ -156,7 +191,7 @@ async def main():
         "errors": 0,
     }
     start = time.perf_counter()
-    until = start + a.seconds + 6
+    until = [None]  # set when the senders are done
     listeners = []
     for i in range(a.listeners):
         stop_at = start + 1 + a.seconds / 2 if a.drop_one and i == 0 else None
@@ -164,15 +199,20 @@ async def main():
     await asyncio.sleep(1)  # every listener connected before the load starts
     sent = [0] * a.senders
     errors = [0]
-    load_start = time.perf_counter()
+    starts = [None] * a.senders
     await asyncio.gather(
         *(
-            sender(a.host, a.port, i, a.rate * a.overload, a.seconds, sent, errors)
+            sender(a.host, a.port, i, a.rate * a.overload, a.seconds, sent, errors, starts)
             for i in range(a.senders)
         )
     )
+    # The load starts when the first sender streams (after the server's first answer).
+    load_start = min((t for t in starts if t is not None), default=time.perf_counter())
+    until[0] = time.perf_counter()
     await asyncio.gather(*listeners)
     delivered = sum(stats["seen"])
+    last_delivery = max((t for ts in stats["times"] for t in ts), default=load_start)
+    span = max(a.seconds, last_delivery - load_start)
     # Each listener should see every sender's events (a relay does not echo to the sender,
     # and the senders are not listeners). The dropped listener is expected to see half.
     full = a.listeners - (1 if a.drop_one else 0)
@@ -186,7 +226,8 @@ async def main():
         "offered_per_s": round(a.senders * a.rate * a.overload, 1),
         "sent": sum(sent),
         "delivered": delivered,
-        "delivered_per_s": round(delivered / a.seconds, 1),
+        "delivered_per_s": round(delivered / span, 1),
+        "last_delivery_s": round(last_delivery - load_start, 1),
         "expected": int(expected),
         "loss": round(1 - delivered / expected, 4) if expected else float("nan"),
         "p50_ms": round(p50, 2),
