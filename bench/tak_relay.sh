@@ -3,6 +3,7 @@
 #   1. sustained: 5 senders x 40 positions/s to 50 listening clients (10,000 deliveries/s asked);
 #   2. overload: the same senders at 4x;
 #   3. a disconnect: one listener leaves halfway; the others' rate after / before;
+#   3b. truce only: its headroom, 10 senders x 400/s to the same 50 listeners;
 #   4. truce only: 1,000 clients held for SOAK_SECONDS (default 60; the issue asks 600) with
 #      the server's memory sampled every 10 s.
 # Each line is bench/tak_relay_load.py's key=value figures, prefixed by the server. Both are
@@ -93,5 +94,8 @@ for profile in "--rate 40" "--rate 40 --overload 4" "--rate 40 --drop-one"; do
     stop_fts
   fi
 done
+# truce's headroom: 10 senders at 400/s each (20x the sustained profile's offer); the Python
+# load tool, on the same two cores, is as much the limit here as the server.
+run truce "$truce_port" --senders 10 --listeners 50 --seconds 10 --rate 400
 echo "truce soak $(python3 bench/tak_soak.py 127.0.0.1 "$truce_port" "$truce_pid" \
   --clients 1000 --seconds "$soak_seconds" --every 10)"

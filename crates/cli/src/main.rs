@@ -110,6 +110,28 @@ enum Command {
         #[arg(long, conflicts_with = "bundle")]
         data: Option<PathBuf>,
     },
+    /// Export incidents (with their 95% ellipses), their observations and the zones for GIS
+    /// tools and spreadsheets: geojson, kml, csv, acled-csv, gpkg (GeoPackage, QGIS) or cot.
+    Export {
+        /// Data folder.
+        #[arg(long)]
+        data: PathBuf,
+        /// geojson, kml, csv, acled-csv, gpkg or cot.
+        #[arg(long)]
+        format: String,
+        /// Incidents last seen at or after this time (RFC 3339).
+        #[arg(long)]
+        since: Option<String>,
+        /// Incidents first seen at or before this time (RFC 3339).
+        #[arg(long)]
+        until: Option<String>,
+        /// Incidents located in this box: W,S,E,N in degrees.
+        #[arg(long, allow_hyphen_values = true)]
+        bbox: Option<String>,
+        /// The file to write (replaced when it exists).
+        #[arg(long)]
+        out: PathBuf,
+    },
     /// The shared record: export it for an outside auditor.
     Ledger {
         #[command(subcommand)]
@@ -415,6 +437,21 @@ fn main() -> ExitCode {
             UserCommand::Revoke { data, name } => cmd::user::revoke(&data, &name),
             UserCommand::List { data } => cmd::user::list(&data),
         },
+        Command::Export {
+            data,
+            format,
+            since,
+            until,
+            bbox,
+            out,
+        } => cmd::export::run(&cmd::export::Args {
+            data: &data,
+            format: &format,
+            since: since.as_deref(),
+            until: until.as_deref(),
+            bbox: bbox.as_deref(),
+            out: &out,
+        }),
         Command::Verify { bundle, data } => cmd::verify::run(bundle.as_deref(), data.as_deref()),
         Command::Ledger {
             what: LedgerCommand::Export { data, out },

@@ -78,25 +78,7 @@ pub(crate) fn time(key: &str, value: &str) -> Result<Timestamp, AppError> {
 }
 
 fn bbox(value: &str) -> Result<[f64; 4], AppError> {
-    let parts: Vec<&str> = value.split(',').collect();
-    let bad = || AppError::invalid("bbox", format!("{value:?} is not W,S,E,N in degrees"));
-    if parts.len() != 4 {
-        return Err(bad());
-    }
-    let mut v = [0.0; 4];
-    for (slot, text) in v.iter_mut().zip(&parts) {
-        *slot = text.trim().parse().map_err(|_| bad())?;
-    }
-    let [w, s, e, n] = v;
-    let lon_ok = |x: f64| (-180.0..=180.0).contains(&x);
-    let lat_ok = |x: f64| (-90.0..=90.0).contains(&x);
-    if !(lon_ok(w) && lon_ok(e) && lat_ok(s) && lat_ok(n)) || s > n {
-        return Err(AppError::invalid(
-            "bbox",
-            format!("{value:?}: longitudes must be within ±180, latitudes within ±90, S ≤ N"),
-        ));
-    }
-    Ok(v)
+    truce_export::Selection::parse_bbox(value).map_err(|message| AppError::invalid("bbox", message))
 }
 
 #[cfg(test)]

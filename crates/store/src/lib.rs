@@ -54,6 +54,22 @@ pub trait Store: Send + Sync {
     /// Incidents matching `filter`, most recent first.
     fn incidents(&self, filter: &IncidentFilter) -> Result<Vec<Incident>, StoreError>;
 
+    /// Incidents matching `filter` (its limit aside) with id > `after`, in id order, at most
+    /// `limit`: for exports that page through them all.
+    fn incidents_by_id(
+        &self,
+        filter: &IncidentFilter,
+        after: u64,
+        limit: u32,
+    ) -> Result<Vec<Incident>, StoreError>;
+
+    /// Observations with id > `after`, in id order, at most `limit`.
+    fn observations_by_id(
+        &self,
+        after: u64,
+        limit: u32,
+    ) -> Result<Vec<StoredObservation>, StoreError>;
+
     /// Every incident's id, latest revision and estimate, for rebuilding fusion state.
     fn latest_estimates(&self) -> Result<Vec<(IncidentId, u32, IncidentEstimate)>, StoreError>;
 

@@ -5,6 +5,7 @@ pub mod bench_ledger;
 pub mod bench_pulses;
 pub mod demo;
 pub mod eval;
+pub mod export;
 pub mod init;
 pub mod keygen;
 pub mod serve;

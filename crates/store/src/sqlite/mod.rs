@@ -197,6 +197,23 @@ impl Store for SqliteStore {
         self.read(|c| read::assessment_rows(c, after, limit))
     }
 
+    fn incidents_by_id(
+        &self,
+        filter: &IncidentFilter,
+        after: u64,
+        limit: u32,
+    ) -> Result<Vec<Incident>, StoreError> {
+        self.read(|c| read::incidents_by_id(c, filter, after, limit))
+    }
+
+    fn observations_by_id(
+        &self,
+        after: u64,
+        limit: u32,
+    ) -> Result<Vec<StoredObservation>, StoreError> {
+        self.read(|c| read::observations_by_id(c, after, limit))
+    }
+
     fn track_rows(
         &self,
         after: i64,

@@ -362,7 +362,8 @@ fn nanos(t: truce_core::Timestamp) -> i64 {
     t.unix_nanos().clamp(i64::MIN as i128, i64::MAX as i128) as i64
 }
 
-pub fn incidents(conn: &Connection, f: &IncidentFilter) -> Result<Vec<Incident>, StoreError> {
+/// The query's `SELECT … WHERE …` for filter `f`, and its arguments (without order or limit).
+fn incident_query(f: &IncidentFilter) -> (String, Vec<Value>) {
     let mut sql = String::from(
         "SELECT i.id, i.revision, e.body FROM incidents i JOIN entries e ON e.idx = i.entry WHERE 1=1",
     );
@@ -406,6 +407,11 @@ pub fn incidents(conn: &Connection, f: &IncidentFilter) -> Result<Vec<Incident>,
         sql.push_str(" AND side = ?");
         args.push(Value::Text(side.clone()));
     }
+    (sql, args)
+}
+
+pub fn incidents(conn: &Connection, f: &IncidentFilter) -> Result<Vec<Incident>, StoreError> {
+    let (mut sql, mut args) = incident_query(f);
     let limit = f.limit.unwrap_or(1000).min(IncidentFilter::MAX_LIMIT);
     sql.push_str(" ORDER BY last_seen_ns DESC, id DESC LIMIT ?");
     args.push(Value::Integer(limit.into()));
@@ -421,6 +427,73 @@ pub fn incidents(conn: &Connection, f: &IncidentFilter) -> Result<Vec<Incident>,
         .context("listing incidents")?;
     rows.into_iter()
         .map(|(id, rev, json)| build_incident(conn, id, rev, &json))
+        .collect()
+}
+
+/// Incidents matching `f` (its limit aside) with id > `after`, in id order, at most `limit`.
+pub fn incidents_by_id(
+    conn: &Connection,
+    f: &IncidentFilter,
+    after: u64,
+    limit: u32,
+) -> Result<Vec<Incident>, StoreError> {
+    let (mut sql, mut args) = incident_query(f);
+    sql.push_str(" AND i.id > ? ORDER BY i.id LIMIT ?");
+    args.push(Value::Integer(after as i64));
+    args.push(Value::Integer(limit.into()));
+    let mut stmt = conn
+        .prepare_cached(&sql)
+        .context("preparing the incident list")?;
+    let rows: Vec<(i64, u32, Vec<u8>)> = stmt
+        .query_map(params_from_iter(args), |r| {
+            Ok((r.get(0)?, r.get(1)?, r.get(2)?))
+        })
+        .context("listing incidents")?
+        .collect::<Result<_, _>>()
+        .context("listing incidents")?;
+    rows.into_iter()
+        .map(|(id, rev, json)| build_incident(conn, id, rev, &json))
+        .collect()
+}
+
+/// Observations with id > `after`, in id order, at most `limit`.
+pub fn observations_by_id(
+    conn: &Connection,
+    after: u64,
+    limit: u32,
+) -> Result<Vec<StoredObservation>, StoreError> {
+    let mut stmt = conn
+        .prepare_cached(
+            "SELECT o.id, o.entry, o.incident_id, e.body FROM observations o
+             JOIN entries e ON e.idx = o.entry WHERE o.id > ?1 ORDER BY o.id LIMIT ?2",
+        )
+        .context("preparing the observation list")?;
+    let rows: Vec<(i64, i64, i64, Vec<u8>)> = stmt
+        .query_map(params![after as i64, i64::from(limit)], |r| {
+            Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?))
+        })
+        .context("listing observations")?
+        .collect::<Result<_, _>>()
+        .context("listing observations")?;
+    rows.into_iter()
+        .map(
+            |(id, entry, incident, body)| match EntryBody::decode(&body) {
+                Ok(EntryBody::Observation {
+                    id: entry_id,
+                    recorded_at,
+                    observation,
+                }) if entry_id.0 == id as u64 => Ok(StoredObservation {
+                    id: entry_id,
+                    incident_id: IncidentId(incident as u64),
+                    entry_index: entry as u64,
+                    recorded_at,
+                    observation,
+                }),
+                _ => Err(StoreError::Corrupt(format!(
+                    "observation {id}: entry {entry} is not that observation"
+                ))),
+            },
+        )
         .collect()
 }
 
