@@ -321,6 +321,12 @@ enum BenchCommand {
         #[arg(long)]
         relaxed: bool,
     },
+    /// Exports: reading N incidents and writing each format (the goal: 100,000 in 5 s).
+    Export {
+        /// Simulated incidents in the scratch record.
+        #[arg(long, default_value_t = 100_000)]
+        incidents: usize,
+    },
     /// The ledger: node-hash rate, tree appends, proof latency, audit time.
     Ledger {
         /// Leaves of the tree proofs are measured on.
@@ -473,6 +479,9 @@ fn main() -> ExitCode {
                     density,
                 },
         } => cmd::bench_pulses::run(events, interval, &density),
+        Command::Bench {
+            what: BenchCommand::Export { incidents },
+        } => cmd::bench_export::run(incidents.max(1)),
         Command::Bench {
             what:
                 BenchCommand::Ledger {

@@ -153,15 +153,16 @@ fn row(i: &Incident, data: &Dataset) -> Option<String> {
     Some(cells.join(","))
 }
 
-/// The located incidents as ACLED CSV, header first, CRLF line ends.
-pub fn write(data: &Dataset) -> Vec<u8> {
+/// Writes the located incidents as ACLED CSV, header first, CRLF line ends.
+pub fn write(data: &Dataset, to: &mut dyn std::io::Write) -> std::io::Result<()> {
     let mut out = COLUMNS.join(",");
     out.push_str("\r\n");
     for i in &data.incidents {
         if let Some(r) = row(i, data) {
             out.push_str(&r);
             out.push_str("\r\n");
+            crate::flush_text_if_full(&mut out, to)?;
         }
     }
-    out.into_bytes()
+    to.write_all(out.as_bytes())
 }

@@ -30,8 +30,8 @@ pub fn text(s: &str) -> String {
     }
 }
 
-/// The incidents as CSV with a header row; lines end in CRLF as RFC 4180 says.
-pub fn write_incidents(data: &Dataset) -> Vec<u8> {
+/// Writes the incidents as CSV with a header row; lines end in CRLF as RFC 4180 says.
+pub fn write_incidents(data: &Dataset, to: &mut dyn std::io::Write) -> std::io::Result<()> {
     let mut out = String::new();
     let header: Vec<&str> = INCIDENT_COLUMNS.iter().map(|(n, _)| *n).collect();
     out.push_str(&header.join(","));
@@ -49,8 +49,9 @@ pub fn write_incidents(data: &Dataset) -> Vec<u8> {
             out.push_str(&text(&format!("POLYGON (({}))", ring.join(", "))));
         }
         out.push_str("\r\n");
+        crate::flush_text_if_full(&mut out, to)?;
     }
-    out.into_bytes()
+    to.write_all(out.as_bytes())
 }
 
 #[cfg(test)]

@@ -92,32 +92,44 @@ impl Dataset {
             until: selection.until,
             ..IncidentFilter::default()
         };
-        let mut incidents = Vec::new();
-        let mut after = 0;
-        loop {
-            let page = store.incidents_by_id(&filter, after, PAGE)?;
-            let Some(last) = page.last() else { break };
-            after = last.id.0;
-            incidents.extend(
-                page.into_iter()
-                    .filter(|i| i.assessments.iter().all(|a| a.entry_index < head.size)),
-            );
-        }
+        // Incidents and observations are read at once, on two of the store's reader
+        // connections; observations are then kept when their incident is.
+        let (incidents, observations) = std::thread::scope(|scope| {
+            let observations = scope.spawn(|| -> Result<Vec<StoredObservation>, ExportError> {
+                let mut all = Vec::new();
+                let mut after = 0;
+                loop {
+                    let page = store.observations_by_id(after, PAGE)?;
+                    let Some(last) = page.last() else { break };
+                    after = last.id.0;
+                    all.extend(page.into_iter().filter(|o| o.entry_index < head.size));
+                }
+                Ok(all)
+            });
+            let mut incidents = Vec::new();
+            let mut after = 0;
+            loop {
+                let page = store.incidents_by_id(&filter, after, PAGE)?;
+                let Some(last) = page.last() else { break };
+                after = last.id.0;
+                incidents.extend(
+                    page.into_iter()
+                        .filter(|i| i.assessments.iter().all(|a| a.entry_index < head.size)),
+                );
+            }
+            let observations = observations
+                .join()
+                .map_err(|_| ExportError::Reader("the observation reader panicked".into()))??;
+            Ok::<_, ExportError>((incidents, observations))
+        })?;
         let wanted: HashSet<u64> = incidents
             .iter()
             .flat_map(|i| i.observation_ids.iter().map(|o| o.0))
             .collect();
-        let mut observations = Vec::with_capacity(wanted.len());
-        let mut after = 0;
-        loop {
-            let page = store.observations_by_id(after, PAGE)?;
-            let Some(last) = page.last() else { break };
-            after = last.id.0;
-            observations.extend(
-                page.into_iter()
-                    .filter(|o| wanted.contains(&o.id.0) && o.entry_index < head.size),
-            );
-        }
+        let observations: Vec<StoredObservation> = observations
+            .into_iter()
+            .filter(|o| wanted.contains(&o.id.0))
+            .collect();
         Ok(Self {
             agreement: agreement.clone(),
             incidents,

@@ -1,73 +1,121 @@
 //! GeoJSON (RFC 7946): one FeatureCollection whose features say their `layer`: `incident`
 //! (a Point), `ellipse` (its 95% ellipse, a Polygon), `observation` (a Point) and `zone`.
+//! Written straight into the output, one feature per line.
 
 use crate::dataset::Dataset;
 use crate::ellipse::{ellipse_ring, round7};
 use crate::fields::{
-    Cell, INCIDENT_COLUMNS, OBSERVATION_COLUMNS, incident_cells, observation_cells,
+    Cell, INCIDENT_COLUMNS, Kind, OBSERVATION_COLUMNS, incident_cells, observation_cells,
     observation_point, zones,
 };
-use serde_json::{Map, Value, json};
+use std::io::Write as _;
 
-fn properties(layer: &str, columns: &[(&str, crate::fields::Kind)], cells: Vec<Cell>) -> Value {
-    let mut map = Map::new();
-    map.insert("layer".into(), json!(layer));
-    for ((name, _), cell) in columns.iter().zip(cells) {
-        map.insert(
-            (*name).into(),
-            match cell {
-                Cell::Int(v) => json!(v),
-                Cell::Real(v) => json!(v),
-                Cell::Text(v) => json!(v),
-                Cell::Null => Value::Null,
-            },
-        );
-    }
-    Value::Object(map)
+/// A JSON value: strings escaped, numbers as serde_json writes them.
+fn json<T: serde::Serialize + ?Sized>(out: &mut Vec<u8>, value: &T) {
+    // Writing to a Vec cannot fail, and these values always serialise.
+    let _ = serde_json::to_writer(&mut *out, value);
 }
 
-/// The collection's bytes: UTF-8 JSON, one feature per line.
-pub fn write(data: &Dataset) -> Vec<u8> {
-    let mut features: Vec<Value> = Vec::new();
+fn properties(out: &mut Vec<u8>, layer: &str, columns: &[(&str, Kind)], cells: Vec<Cell>) {
+    out.extend_from_slice(b"{\"layer\":");
+    json(out, layer);
+    for ((name, _), cell) in columns.iter().zip(cells) {
+        out.push(b',');
+        json(out, *name);
+        out.push(b':');
+        match cell {
+            Cell::Int(v) => json(out, &v),
+            Cell::Real(v) => json(out, &v),
+            Cell::Text(v) => json(out, &v),
+            Cell::Null => out.extend_from_slice(b"null"),
+        }
+    }
+    out.push(b'}');
+}
+
+fn point(out: &mut Vec<u8>, [lon, lat]: [f64; 2]) {
+    out.extend_from_slice(b"{\"type\":\"Point\",\"coordinates\":[");
+    json(out, &round7(lon));
+    out.push(b',');
+    json(out, &round7(lat));
+    out.extend_from_slice(b"]}");
+}
+
+/// Starts a feature, with the separator from the one before.
+fn feature(out: &mut Vec<u8>, first: &mut bool) {
+    if !*first {
+        out.extend_from_slice(b",\n");
+    }
+    *first = false;
+    out.extend_from_slice(b"{\"type\":\"Feature\",\"geometry\":");
+}
+
+/// Writes the collection to `to`: UTF-8 JSON, one feature per line.
+pub fn write(data: &Dataset, to: &mut dyn std::io::Write) -> std::io::Result<()> {
+    let mut out = Vec::with_capacity(2 * crate::FLUSH_BYTES);
+    out.extend_from_slice(b"{\"type\":\"FeatureCollection\",\"features\":[\n");
+    let mut first = true;
     for i in &data.incidents {
         let Some(p) = &i.estimate.position else {
             continue;
         };
-        features.push(json!({
-            "type": "Feature",
-            "geometry": {"type": "Point", "coordinates": [round7(p.lon), round7(p.lat)]},
-            "properties": properties("incident", &INCIDENT_COLUMNS, incident_cells(i, &data.anchor)),
-        }));
+        feature(&mut out, &mut first);
+        point(&mut out, [p.lon, p.lat]);
+        out.extend_from_slice(b",\"properties\":");
+        properties(
+            &mut out,
+            "incident",
+            &INCIDENT_COLUMNS,
+            incident_cells(i, &data.anchor),
+        );
+        out.push(b'}');
+        crate::flush_if_full(&mut out, to)?;
         if let Some(e) = &i.estimate.ellipse_95 {
-            features.push(json!({
-                "type": "Feature",
-                "geometry": {"type": "Polygon", "coordinates": [ellipse_ring(p, e)]},
-                "properties": {"layer": "ellipse", "incident_id": i.id.0, "confidence": 0.95},
-            }));
+            feature(&mut out, &mut first);
+            out.extend_from_slice(b"{\"type\":\"Polygon\",\"coordinates\":[[");
+            for (n, [x, y]) in ellipse_ring(p, e).into_iter().enumerate() {
+                if n > 0 {
+                    out.push(b',');
+                }
+                out.push(b'[');
+                json(&mut out, &x);
+                out.push(b',');
+                json(&mut out, &y);
+                out.push(b']');
+            }
+            let _ = write!(
+                out,
+                "]]}},\"properties\":{{\"layer\":\"ellipse\",\"incident_id\":{},\"confidence\":0.95}}}}",
+                i.id.0
+            );
         }
     }
     for o in &data.observations {
-        let [lon, lat] = observation_point(o);
-        features.push(json!({
-            "type": "Feature",
-            "geometry": {"type": "Point", "coordinates": [round7(lon), round7(lat)]},
-            "properties": properties("observation", &OBSERVATION_COLUMNS, observation_cells(o)),
-        }));
+        feature(&mut out, &mut first);
+        point(&mut out, observation_point(o));
+        out.extend_from_slice(b",\"properties\":");
+        properties(
+            &mut out,
+            "observation",
+            &OBSERVATION_COLUMNS,
+            observation_cells(o),
+        );
+        out.push(b'}');
+        crate::flush_if_full(&mut out, to)?;
     }
     for (id, kind, name, side, geometry) in zones(data) {
-        features.push(json!({
-            "type": "Feature",
-            "geometry": geometry,
-            "properties": {"layer": "zone", "zone_id": id, "kind": kind, "name": name, "side": side},
-        }));
+        feature(&mut out, &mut first);
+        json(&mut out, &geometry);
+        out.extend_from_slice(b",\"properties\":{\"layer\":\"zone\",\"zone_id\":");
+        json(&mut out, &id);
+        out.extend_from_slice(b",\"kind\":");
+        json(&mut out, &kind);
+        out.extend_from_slice(b",\"name\":");
+        json(&mut out, &name);
+        out.extend_from_slice(b",\"side\":");
+        json(&mut out, &side);
+        out.extend_from_slice(b"}}");
     }
-    let mut out = String::from("{\"type\":\"FeatureCollection\",\"features\":[\n");
-    for (n, f) in features.iter().enumerate() {
-        if n > 0 {
-            out.push_str(",\n");
-        }
-        out.push_str(&f.to_string());
-    }
-    out.push_str("\n]}\n");
-    out.into_bytes()
+    out.extend_from_slice(b"\n]}\n");
+    to.write_all(&out)
 }

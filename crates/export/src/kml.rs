@@ -109,8 +109,8 @@ fn geometry(g: &geojson::GeometryValue) -> Option<String> {
     })
 }
 
-/// The document's bytes.
-pub fn write(data: &Dataset) -> Vec<u8> {
+/// Writes the document to `to`.
+pub fn write(data: &Dataset, to: &mut dyn std::io::Write) -> std::io::Result<()> {
     let mut out = String::from(
         "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<kml xmlns=\"http://www.opengis.net/kml/2.2\">\n<Document>\n",
     );
@@ -186,6 +186,7 @@ pub fn write(data: &Dataset) -> Vec<u8> {
             out.push_str(&polygon(&[ellipse_ring(p, ellipse)]));
         }
         out.push_str("</MultiGeometry></Placemark>\n");
+        crate::flush_text_if_full(&mut out, to)?;
     }
     out.push_str("</Folder>\n<Folder><name>Zones</name>\n");
     for (id, kind, name, side, g) in zones(data) {
@@ -215,5 +216,5 @@ pub fn write(data: &Dataset) -> Vec<u8> {
         );
     }
     out.push_str("</Folder>\n</Document>\n</kml>\n");
-    out.into_bytes()
+    to.write_all(out.as_bytes())
 }

@@ -27,6 +27,7 @@ mod kml;
 pub use dataset::{Dataset, Selection};
 pub use ellipse::ellipse_ring;
 pub use gpkg::write_file as write_gpkg_file;
+use std::io::Write;
 
 /// An export format.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -106,26 +107,62 @@ pub enum ExportError {
     /// The GeoPackage could not be written.
     #[error("writing the GeoPackage: {0}")]
     Gpkg(String),
+    /// A reader thread stopped without an answer.
+    #[error("reading the record: {0}")]
+    Reader(String),
     /// Writing the output failed.
     #[error("writing the export: {0}")]
     Io(#[from] std::io::Error),
 }
 
-/// Renders `data` as `format`.
+/// Bytes a writer gathers before it hands them on.
+pub(crate) const FLUSH_BYTES: usize = 1 << 20;
+
+/// Hands `buffer` to `to` once it holds [`FLUSH_BYTES`].
+pub(crate) fn flush_if_full(buffer: &mut Vec<u8>, to: &mut dyn Write) -> std::io::Result<()> {
+    if buffer.len() >= FLUSH_BYTES {
+        to.write_all(buffer)?;
+        buffer.clear();
+    }
+    Ok(())
+}
+
+/// Hands `buffer` to `to` once it holds [`FLUSH_BYTES`].
+pub(crate) fn flush_text_if_full(buffer: &mut String, to: &mut dyn Write) -> std::io::Result<()> {
+    if buffer.len() >= FLUSH_BYTES {
+        to.write_all(buffer.as_bytes())?;
+        buffer.clear();
+    }
+    Ok(())
+}
+
+/// Renders `data` as `format` into memory.
 pub fn write(format: Format, data: &Dataset) -> Result<Vec<u8>, ExportError> {
-    Ok(match format {
-        Format::GeoJson => geojson_out::write(data),
-        Format::Kml => kml::write(data),
-        Format::Csv => csv::write_incidents(data),
-        Format::AcledCsv => acled::write(data),
-        Format::Gpkg => gpkg::write(data)?,
-        Format::Cot => cot(data),
-    })
+    if format == Format::Gpkg {
+        return gpkg::write(data);
+    }
+    let mut out = Vec::new();
+    write_to(format, data, &mut out)?;
+    Ok(out)
+}
+
+/// Renders `data` as `format` into `to`, a megabyte at a time (a GeoPackage is a database
+/// file: it goes through a temporary file).
+pub fn write_to(format: Format, data: &Dataset, to: &mut dyn Write) -> Result<(), ExportError> {
+    match format {
+        Format::GeoJson => geojson_out::write(data, to)?,
+        Format::Kml => kml::write(data, to)?,
+        Format::Csv => csv::write_incidents(data, to)?,
+        Format::AcledCsv => acled::write(data, to)?,
+        Format::Gpkg => to.write_all(&gpkg::write(data)?)?,
+        Format::Cot => cot(data, to)?,
+    }
+    Ok(())
 }
 
 /// Every located incident as the CoT events a TAK client is sent (marker and ellipse), in
 /// one XML document, times fixed at the record's state so the bytes are stable.
-fn cot(data: &Dataset) -> Vec<u8> {
+fn cot(data: &Dataset, to: &mut dyn Write) -> std::io::Result<()> {
     let at_ms = data.anchor.at.unix_millis();
     let mut out = String::from("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<events>\n");
     for incident in &data.incidents {
@@ -133,7 +170,8 @@ fn cot(data: &Dataset) -> Vec<u8> {
             out.push_str(&truce_cot::write_event(&event));
             out.push('\n');
         }
+        flush_text_if_full(&mut out, to)?;
     }
     out.push_str("</events>\n");
-    out.into_bytes()
+    to.write_all(out.as_bytes())
 }

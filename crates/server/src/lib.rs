@@ -14,6 +14,7 @@ mod auth;
 mod dashboard;
 mod error;
 mod events;
+mod export;
 mod geojson;
 mod handlers;
 mod ledger;
@@ -86,6 +87,7 @@ pub fn app(state: AppState) -> Router {
         .route("/api/me", get(members::me))
         .route("/api/status", get(status::status))
         .route("/api/tracks", get(tracks::tracks))
+        .route("/api/export", get(export::export))
         .route("/api/users", get(members::list).post(members::add))
         .route("/api/users/{user}/revoke", post(members::revoke))
         .route_layer(middleware::from_fn_with_state(

@@ -1764,3 +1764,77 @@ async fn tracks_come_back_as_one_line_per_device_in_time_order_within_the_window
     let report = truce_engine::audit(api.engine.store().as_ref(), api.engine.agreement()).unwrap();
     assert!(report.entries > 4);
 }
+
+#[tokio::test]
+async fn the_record_exports_in_each_format_chosen_by_parameter_or_accept_header() {
+    let api = Api::new();
+    api.accept_one(&observation(
+        "explosion",
+        &at(-60.0),
+        position(SIDE_B, 150.0),
+    ))
+    .await;
+    let size = api.record_size().await;
+    for (format, media) in [
+        ("geojson", "application/geo+json"),
+        ("kml", "application/vnd.google-earth.kml+xml"),
+        ("csv", "text/csv; charset=utf-8"),
+        ("acled-csv", "text/csv; charset=utf-8"),
+        ("gpkg", "application/geopackage+sqlite3"),
+        ("cot", "application/xml"),
+    ] {
+        let reply = api.get(&format!("/api/export?format={format}")).await;
+        assert_eq!(reply.status, StatusCode::OK, "{format}: {}", reply.text());
+        assert_eq!(reply.header("content-type"), Some(media));
+        let disposition = reply.header("content-disposition").unwrap();
+        assert!(
+            disposition.contains(&format!("truce-{size}.")),
+            "{disposition}"
+        );
+    }
+    let reply = api.get("/api/export?format=geojson").await;
+    let fc = reply.json();
+    let incident = fc["features"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|f| f["properties"]["layer"] == "incident")
+        .unwrap();
+    assert_eq!(incident["properties"]["record_size"], size);
+    assert_eq!(incident["properties"]["kind"], "explosion");
+    let reply = api
+        .get_accept(
+            "/api/export",
+            "text/html, application/vnd.google-earth.kml+xml;q=0.9",
+        )
+        .await;
+    assert_eq!(reply.status, StatusCode::OK);
+    assert!(
+        reply
+            .text()
+            .contains("<kml xmlns=\"http://www.opengis.net/kml/2.2\">")
+    );
+    api.get("/api/export").await.assert_error(
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "invalid_value",
+        Some("format"),
+        None,
+    );
+    api.get("/api/export?format=shapefile").await.assert_error(
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "invalid_value",
+        Some("format"),
+        None,
+    );
+    api.get("/api/export?format=csv&bbox=1,2,3")
+        .await
+        .assert_error(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "invalid_value",
+            Some("bbox"),
+            None,
+        );
+    // Nothing in the box: the header alone.
+    let reply = api.get("/api/export?format=csv&bbox=0,0,1,1").await;
+    assert_eq!(reply.text().lines().count(), 1);
+}

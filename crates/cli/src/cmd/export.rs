@@ -69,7 +69,11 @@ pub fn run(args: &Args<'_>) -> Result<ExitCode> {
     if format == Format::Gpkg {
         truce_export::write_gpkg_file(&data, &partial)?;
     } else {
-        std::fs::write(&partial, truce_export::write(format, &data)?)
+        let file = std::fs::File::create(&partial)
+            .with_context(|| format!("creating {}", partial.display()))?;
+        let mut out = std::io::BufWriter::new(file);
+        truce_export::write_to(format, &data, &mut out)?;
+        std::io::Write::flush(&mut out)
             .with_context(|| format!("writing {}", partial.display()))?;
     }
     std::fs::rename(&partial, args.out)

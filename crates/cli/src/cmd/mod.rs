@@ -1,6 +1,7 @@
 //! One module per subcommand.
 
 pub mod bench;
+pub mod bench_export;
 pub mod bench_ledger;
 pub mod bench_pulses;
 pub mod demo;
