@@ -132,6 +132,11 @@ enum Command {
         #[arg(long)]
         out: PathBuf,
     },
+    /// Reports for the mission's readers.
+    Report {
+        #[command(subcommand)]
+        what: ReportCommand,
+    },
     /// The shared record: export it for an outside auditor.
     Ledger {
         #[command(subcommand)]
@@ -238,6 +243,30 @@ enum Command {
     Bench {
         #[command(subcommand)]
         what: BenchCommand,
+    },
+}
+
+#[derive(Subcommand)]
+enum ReportCommand {
+    /// The daily report: violations by area against the previous period, attribution, each
+    /// monitor's verdicts, access denials, running totals, the incident annex and a map,
+    /// anchored to the record's checkpoint. HTML, English or Russian.
+    Daily {
+        /// Data folder.
+        #[arg(long)]
+        data: PathBuf,
+        /// The day the period ends (YYYY-MM-DD).
+        #[arg(long)]
+        date: String,
+        /// The cut-off, UTC (HH:MM; default 19:30): the period runs from the previous day's.
+        #[arg(long)]
+        cutoff: Option<String>,
+        /// en or ru.
+        #[arg(long, default_value = "en")]
+        lang: String,
+        /// The file to write (.html).
+        #[arg(long)]
+        out: PathBuf,
     },
 }
 
@@ -458,6 +487,16 @@ fn main() -> ExitCode {
             bbox: bbox.as_deref(),
             out: &out,
         }),
+        Command::Report {
+            what:
+                ReportCommand::Daily {
+                    data,
+                    date,
+                    cutoff,
+                    lang,
+                    out,
+                },
+        } => cmd::report::daily(&data, &date, cutoff.as_deref(), &lang, &out),
         Command::Verify { bundle, data } => cmd::verify::run(bundle.as_deref(), data.as_deref()),
         Command::Ledger {
             what: LedgerCommand::Export { data, out },

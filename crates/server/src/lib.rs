@@ -20,6 +20,7 @@ mod handlers;
 mod ledger;
 mod members;
 mod query;
+mod report;
 mod status;
 mod tracks;
 
@@ -88,6 +89,7 @@ pub fn app(state: AppState) -> Router {
         .route("/api/status", get(status::status))
         .route("/api/tracks", get(tracks::tracks))
         .route("/api/export", get(export::export))
+        .route("/api/reports/daily", get(report::daily))
         .route("/api/users", get(members::list).post(members::add))
         .route("/api/users/{user}/revoke", post(members::revoke))
         .route_layer(middleware::from_fn_with_state(

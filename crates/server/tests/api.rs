@@ -1838,3 +1838,56 @@ async fn the_record_exports_in_each_format_chosen_by_parameter_or_accept_header(
     let reply = api.get("/api/export?format=csv&bbox=0,0,1,1").await;
     assert_eq!(reply.text().lines().count(), 1);
 }
+
+#[tokio::test]
+async fn the_daily_report_comes_as_html_in_either_language_and_refuses_a_bad_day() {
+    let api = Api::new();
+    api.accept_one(&observation(
+        "explosion",
+        &at(-60.0),
+        position(SIDE_B, 150.0),
+    ))
+    .await;
+    let today = &Timestamp::now().to_string()[..10];
+    let reply = api
+        .get(&format!(
+            "/api/reports/daily?date={today}&cutoff=23:59&lang=ru"
+        ))
+        .await;
+    assert_eq!(reply.status, StatusCode::OK, "{}", reply.text());
+    assert_eq!(
+        reply.header("content-type"),
+        Some("text/html; charset=utf-8")
+    );
+    let html = reply.text();
+    assert!(html.contains("Ежедневный отчёт"));
+    let again = api
+        .get(&format!(
+            "/api/reports/daily?date={today}&cutoff=23:59&lang=ru"
+        ))
+        .await
+        .text();
+    assert_eq!(html, again, "the same record gives the same report");
+    api.get("/api/reports/daily?date=2026-13-01")
+        .await
+        .assert_error(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "invalid_value",
+            Some("date"),
+            None,
+        );
+    api.get("/api/reports/daily").await.assert_error(
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "invalid_value",
+        Some("date"),
+        None,
+    );
+    api.get(&format!("/api/reports/daily?date={today}&format=pdf"))
+        .await
+        .assert_error(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "invalid_value",
+            Some("format"),
+            None,
+        );
+}

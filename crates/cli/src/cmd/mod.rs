@@ -9,6 +9,7 @@ pub mod eval;
 pub mod export;
 pub mod init;
 pub mod keygen;
+pub mod report;
 pub mod serve;
 pub mod simulate;
 pub mod status;

@@ -1,0 +1,110 @@
+//! The daily report: what a joint monitoring center tells its readers about one reporting
+//! period, every number derived from the record.
+//!
+//! - [`Request`]: the day, the cut-off time (the period runs from the previous day's cut-off
+//!   to this day's, as the OSCE SMM's 19:30-to-19:30 reports did) and the language.
+//! - [`build`]: reads the record and computes the [`Report`]: violations by area against the
+//!   previous period, counts by kind and subkind, attribution by side and clause, each
+//!   monitor's verdicts, access denials, running totals since the agreement took effect, the
+//!   incident annex, and the checkpoint the figures rest on.
+//! - [`html`]: the report as one self-contained, print-ready HTML page, with a map of the
+//!   zones and the period's incidents and ellipses that truce draws itself ([`map`]).
+//!
+//! Guarantees: the same record and request give the same bytes (no clock is read; the
+//! generation time is the anchoring checkpoint's); the language is neutral (sides, monitors,
+//! zones, clauses); an illustrative agreement is labelled so on every page.
+
+mod html;
+mod i18n;
+pub mod map;
+mod model;
+
+pub use html::html;
+pub use i18n::Lang;
+pub use model::{AreaRow, Report, SideRow, build};
+
+use truce_core::Timestamp;
+
+/// Which report to make.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Request {
+    /// The day the period ends on: year, month, day.
+    pub date: (i32, u32, u32),
+    /// The cut-off, minutes after midnight UTC (19:30 is 1170).
+    pub cutoff_min: u32,
+    /// The language.
+    pub lang: Lang,
+}
+
+/// The OSCE SMM's cut-off: 19:30.
+pub const DEFAULT_CUTOFF_MIN: u32 = 19 * 60 + 30;
+
+impl Request {
+    /// Reads `YYYY-MM-DD`, an optional `HH:MM` and `en` or `ru`; the error names the field.
+    pub fn parse(date: &str, cutoff: Option<&str>, lang: &str) -> Result<Self, ReportError> {
+        let bad = |field: &'static str, message: String| ReportError::Invalid { field, message };
+        let parts: Vec<&str> = date.split('-').collect();
+        let [y, m, d] = parts.as_slice() else {
+            return Err(bad("date", format!("{date:?} is not YYYY-MM-DD")));
+        };
+        let (y, m, d) = match (y.parse::<i32>(), m.parse::<u32>(), d.parse::<u32>()) {
+            (Ok(y), Ok(m), Ok(d)) if y.to_string().len() == 4 => (y, m, d),
+            _ => return Err(bad("date", format!("{date:?} is not YYYY-MM-DD"))),
+        };
+        if Timestamp::parse(&format!("{y:04}-{m:02}-{d:02}T00:00:00Z")).is_err() {
+            return Err(bad(
+                "date",
+                format!("{date:?} is not a day of the calendar"),
+            ));
+        }
+        let cutoff_min = match cutoff {
+            None => DEFAULT_CUTOFF_MIN,
+            Some(text) => {
+                let parsed = text.split_once(':').and_then(|(h, m)| {
+                    let (h, m) = (h.parse::<u32>().ok()?, m.parse::<u32>().ok()?);
+                    (h < 24 && m < 60 && text.len() == 5).then_some(h * 60 + m)
+                });
+                parsed.ok_or_else(|| {
+                    bad("cutoff", format!("{text:?} is not HH:MM (00:00 to 23:59)"))
+                })?
+            }
+        };
+        let lang = Lang::from_code(lang)
+            .ok_or_else(|| bad("lang", format!("{lang:?} is not en or ru")))?;
+        Ok(Self {
+            date: (y, m, d),
+            cutoff_min,
+            lang,
+        })
+    }
+
+    /// When the period ends: the day at the cut-off, UTC.
+    pub fn period_end(&self) -> Timestamp {
+        let (y, m, d) = self.date;
+        let midnight = Timestamp::parse(&format!("{y:04}-{m:02}-{d:02}T00:00:00Z"))
+            .unwrap_or_else(|_| Timestamp::now());
+        midnight.plus_seconds(f64::from(self.cutoff_min) * 60.0)
+    }
+}
+
+/// Why a report could not be made.
+#[derive(Debug, thiserror::Error)]
+pub enum ReportError {
+    /// A request field out of range.
+    #[error("{field}: {message}")]
+    Invalid {
+        /// The field.
+        field: &'static str,
+        /// What is wrong.
+        message: String,
+    },
+    /// The record could not be read.
+    #[error("reading the record: {0}")]
+    Store(#[from] truce_store::StoreError),
+    /// The record holds no agreement, or one that does not check.
+    #[error("the agreement: {0}")]
+    Agreement(String),
+    /// The selection could not be read.
+    #[error("{0}")]
+    Export(#[from] truce_export::ExportError),
+}
