@@ -108,8 +108,35 @@ map.on("load", async () => {
     try { mgrs = toMgrs([e.lngLat.lng, e.lngLat.lat], 5); } catch { /* outside MGRS */ }
     $("cursor").textContent = `${e.lngLat.lat.toFixed(5)}, ${e.lngLat.lng.toFixed(5)}  ${mgrs}`;
   });
+  // A first-look link (`truce demo` prints one) carries a token in the fragment, which never
+  // reaches a server: sign in with it and take it out of the address bar.
+  const fromLink = new URLSearchParams(location.hash.slice(1)).get("token");
+  if (fromLink) {
+    history.replaceState(null, "", location.pathname + location.search);
+    state.token = fromLink;
+  }
   if (state.token) await signIn(state.token);
 });
+
+/** Opens today's daily report (period ending now) in a new tab, fetched with the token. */
+async function openReport() {
+  const now = new Date();
+  const pad = (n: number) => String(n).padStart(2, "0");
+  const date = `${now.getUTCFullYear()}-${pad(now.getUTCMonth() + 1)}-${pad(now.getUTCDate())}`;
+  const cutoff = `${pad(now.getUTCHours())}:${pad(now.getUTCMinutes())}`;
+  const tab = window.open("", "_blank");
+  try {
+    const r = await fetch(`/api/reports/daily?date=${date}&cutoff=${cutoff}&lang=${state.lang}`,
+      { headers: { authorization: `Bearer ${state.token}` } });
+    const html = await r.text();
+    const url = URL.createObjectURL(new Blob([html], { type: "text/html" }));
+    if (tab) tab.location.href = url; else location.href = url;
+  } catch (e) {
+    tab?.close();
+    status(`${t("report")}: ${e}`);
+  }
+}
+(window as Json).__truce.openReport = openReport;
 
 function point(lon: number, lat: number, props: Json): GeoJSON.FeatureCollection {
   return { type: "FeatureCollection", features: [{ type: "Feature", properties: props, geometry: { type: "Point", coordinates: [lon, lat] } }] };
@@ -400,6 +427,7 @@ async function signIn(token: string) {
       state.me = cached;
       $("whoami").textContent = `${state.me!.user} · ${state.me!.monitor} · ${t("role_" + state.me!.role)}`;
       $("signout").hidden = false;
+  $("report").hidden = false;
       renderActions();
       status(t("offline"));
       state.ready = true;
@@ -412,6 +440,7 @@ async function signIn(token: string) {
   localStorage.setItem("truce.me", JSON.stringify(state.me));
   $("whoami").textContent = `${state.me!.user} · ${state.me!.monitor} · ${t("role_" + state.me!.role)}`;
   $("signout").hidden = false;
+  $("report").hidden = false;
   const a = await api("/api/agreement");
   $("agreement").textContent = a.name;
   const badge = $("illustrative");
@@ -478,6 +507,7 @@ function translate() {
 }
 
 $("signin").addEventListener("click", () => signIn(($("token") as HTMLInputElement).value.trim()));
+$("report").addEventListener("click", () => { openReport(); });
 $("signout").addEventListener("click", () => {
   localStorage.removeItem("truce.token");
   state.token = ""; state.me = null; state.source?.close();

@@ -1,7 +1,8 @@
 // Drives the dashboard of a running `truce demo` in Debian's Chromium (headless) with
 // playwright-core: the map renders zones, incidents and the simulated patrol's track; selecting an incident shows its rays
 // and ellipse; an officer of one monitor confirms, the other's disputes, and both reasons and
-// the status show; the page switches to Russian. Exit 0 when all of it holds.
+// the status show; the page switches to Russian; the demo's first-look link signs in as the
+// auditor and today's report opens. Exit 0 when all of it holds.
 // Usage: node tests/dashboard.mjs URL TOKENS_FILE [SCREENSHOT_DIR]
 import { chromium } from "playwright-core";
 import { readFileSync, mkdirSync } from "node:fs";
@@ -98,6 +99,26 @@ try {
   const ledgerTitle = await page.textContent("#ledger h3");
   if (ledgerTitle?.trim() !== "Общий журнал") fail(`ledger panel says ${ledgerTitle}`);
   if (shots) await page.screenshot({ path: join(shots, "dashboard-ru.png") });
+
+  // First look: the demo's link signs in as m1's auditor from the fragment, and the token
+  // leaves the address bar; today's report opens in a new tab, in the page's language.
+  await page.click("#signout");
+  await page.waitForLoadState("load");
+  await page.evaluate(() => localStorage.removeItem("truce.token"));
+  // A fresh load, as a link opened from the terminal is (a fragment change alone is not one).
+  await page.goto("about:blank");
+  await page.goto(`${url}#token=${tokens["m1-auditor"]}`);
+  await page.waitForFunction(() => window.__truce?.state.me?.user === "m1-auditor" && window.__truce.state.ready, null, { timeout: 15000 })
+    .catch(() => fail("the first-look link did not sign in as the auditor"));
+  if (await page.evaluate(() => location.hash) !== "") fail("the token stayed in the address bar");
+  const [report] = await Promise.all([page.waitForEvent("popup"), page.click("#report")]);
+  await report.waitForSelector("h1", { timeout: 15000 }).catch(() => fail("the report did not open"));
+  const heading = await report.textContent("h1");
+  if (!heading.includes("Ежедневный отчёт")) fail(`the report says ${heading}`);
+  const annexRows = await report.evaluate(() => document.querySelectorAll("table.annex tbody tr").length);
+  if (annexRows === 0) fail("the report's annex is empty");
+  if (shots) await report.screenshot({ path: join(shots, "report-ru.png"), fullPage: false });
+  console.log(`first look ok: report with ${annexRows} annex rows`);
   console.log("dashboard ok");
 } finally {
   await browser.close();

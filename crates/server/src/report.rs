@@ -16,6 +16,8 @@ pub async fn daily(
     let (mut date, mut cutoff, mut lang) = (None, None, "en".to_owned());
     for (key, value) in params {
         match key.as_str() {
+            // The token, for clients that cannot send a header (auth reads it).
+            "access_token" => {}
             "date" => date = Some(value),
             "cutoff" => cutoff = Some(value),
             "lang" => lang = value,

@@ -31,6 +31,8 @@ pub async fn tracks(
         match key.as_str() {
             "since" => since = Some(time(key, value)?),
             "until" => until = Some(time(key, value)?),
+            // The token, for clients that cannot send a header (auth reads it).
+            "access_token" => {}
             "monitor" => {
                 if value.is_empty() || value.len() > 128 {
                     return Err(AppError::invalid("monitor", "must be 1 to 128 characters"));

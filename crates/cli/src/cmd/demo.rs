@@ -58,6 +58,13 @@ pub fn run(
             if fresh { "created" } else { "reused" }
         );
         println!("  open:        http://{addr}/");
+        if let Some(auditor) = tokens
+            .lines()
+            .find_map(|l| l.strip_prefix("m1-auditor").map(str::trim))
+            .filter(|t| !t.is_empty())
+        {
+            println!("  first look:  http://{addr}/#token={auditor}   (signed in as m1's auditor, read-only)");
+        }
         println!("  incidents:   http://{addr}/api/incidents   (GeoJSON: -H 'Accept: application/geo+json'; a member's token)");
         println!("  live feed:   curl -N 'http://{addr}/api/events?access_token=TOKEN'");
         println!("  API doc:     http://{addr}/api/openapi.json");
