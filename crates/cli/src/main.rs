@@ -132,6 +132,22 @@ enum Command {
         #[arg(long)]
         out: PathBuf,
     },
+    /// Import an outside file's rows as observations (source `import`, the file's SHA-256 in
+    /// their `via`): acled-csv, geojson or cot. All or nothing; every bad row is named; the
+    /// same file twice adds nothing.
+    Import {
+        /// Data folder.
+        #[arg(long)]
+        data: PathBuf,
+        /// acled-csv, geojson or cot.
+        #[arg(long)]
+        format: String,
+        /// The observer the rows are recorded as.
+        #[arg(long)]
+        member: String,
+        /// The file.
+        file: PathBuf,
+    },
     /// Reports for the mission's readers.
     Report {
         #[command(subcommand)]
@@ -356,6 +372,12 @@ enum BenchCommand {
         #[arg(long, default_value_t = 100_000)]
         incidents: usize,
     },
+    /// Imports: N ACLED rows parsed, validated and appended (the goal: 100,000 in 10 s).
+    Import {
+        /// Rows in the generated ACLED file.
+        #[arg(long, default_value_t = 100_000)]
+        rows: usize,
+    },
     /// The ledger: node-hash rate, tree appends, proof latency, audit time.
     Ledger {
         /// Leaves of the tree proofs are measured on.
@@ -497,6 +519,12 @@ fn main() -> ExitCode {
                     out,
                 },
         } => cmd::report::daily(&data, &date, cutoff.as_deref(), &lang, &out),
+        Command::Import {
+            data,
+            format,
+            member,
+            file,
+        } => cmd::import::run(&data, &format, &member, &file),
         Command::Verify { bundle, data } => cmd::verify::run(bundle.as_deref(), data.as_deref()),
         Command::Ledger {
             what: LedgerCommand::Export { data, out },
@@ -518,6 +546,9 @@ fn main() -> ExitCode {
                     density,
                 },
         } => cmd::bench_pulses::run(events, interval, &density),
+        Command::Bench {
+            what: BenchCommand::Import { rows },
+        } => cmd::bench_import::run(rows.max(1)),
         Command::Bench {
             what: BenchCommand::Export { incidents },
         } => cmd::bench_export::run(incidents.max(1)),

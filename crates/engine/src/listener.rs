@@ -20,7 +20,7 @@ pub enum BindError {
     #[error("no active member {0:?}: add one with `truce user add`")]
     NoMember(String),
     /// The member may not report.
-    #[error("{user} is {role}; a listener reports as an observer")]
+    #[error("{user} is {role}; only an observer reports")]
     NotObserver {
         /// The member.
         user: String,

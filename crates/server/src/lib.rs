@@ -17,6 +17,7 @@ mod events;
 mod export;
 mod geojson;
 mod handlers;
+mod import;
 mod ledger;
 mod members;
 mod query;
@@ -89,6 +90,7 @@ pub fn app(state: AppState) -> Router {
         .route("/api/status", get(status::status))
         .route("/api/tracks", get(tracks::tracks))
         .route("/api/export", get(export::export))
+        .route("/api/imports", post(import::import))
         .route("/api/reports/daily", get(report::daily))
         .route("/api/users", get(members::list).post(members::add))
         .route("/api/users/{user}/revoke", post(members::revoke))

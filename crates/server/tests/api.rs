@@ -1891,3 +1891,53 @@ async fn the_daily_report_comes_as_html_in_either_language_and_refuses_a_bad_day
             None,
         );
 }
+
+#[tokio::test]
+async fn an_acled_file_imports_once_and_a_bad_row_refuses_the_whole_file() {
+    let api = Api::new();
+    let csv = "event_id_cnty,event_date,time_precision,sub_event_type,latitude,longitude,geo_precision,fatalities,timestamp\n\
+               T1,2026-11-20,1,Armed clash,40.05,46.65,1,0,1\n\
+               T2,2026-11-20,1,Shelling/artillery/missile attack,40.30,46.70,2,1,1\n";
+    let before = api.record_size().await;
+    let reply = api
+        .post_raw("/api/imports?format=acled-csv&name=acled.csv", csv)
+        .await;
+    assert_eq!(reply.status, StatusCode::CREATED, "{}", reply.text());
+    let body = reply.json();
+    assert_eq!(
+        (body["imported"].as_u64(), body["new"].as_u64()),
+        (Some(3), Some(3))
+    );
+    let after = api.record_size().await;
+    assert!(after > before);
+    let reply = api
+        .post_raw("/api/imports?format=acled-csv&name=acled.csv", csv)
+        .await;
+    assert_eq!(reply.status, StatusCode::OK);
+    assert_eq!(reply.json()["new"], 0);
+    assert_eq!(
+        api.record_size().await,
+        after,
+        "the same file twice adds nothing"
+    );
+    let bad = format!("{csv}T3,2026-11-20,3,Armed clash,40.05,46.65,1,0,1\n");
+    let reply = api.post_raw("/api/imports?format=acled-csv", bad).await;
+    let message = reply.assert_error(
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "invalid_value",
+        Some("time_precision"),
+        Some(4),
+    );
+    assert!(message.contains("nothing was imported"), "{message}");
+    assert_eq!(
+        api.record_size().await,
+        after,
+        "a refused file stores nothing"
+    );
+    api.post_raw("/api/imports", csv).await.assert_error(
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "invalid_value",
+        Some("format"),
+        None,
+    );
+}

@@ -167,7 +167,7 @@ async fn a_listener_binds_only_to_an_active_observer() {
     let err = Binding::to_member(&center.engine, "cot-tcp x", "m1-analyst").unwrap_err();
     assert_eq!(
         err.to_string(),
-        "m1-analyst is analyst; a listener reports as an observer"
+        "m1-analyst is analyst; only an observer reports"
     );
     let err = Binding::to_member(&center.engine, "cot-tcp x", "nobody").unwrap_err();
     assert!(err.to_string().contains("no active member \"nobody\""));

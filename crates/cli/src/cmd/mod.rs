@@ -2,11 +2,13 @@
 
 pub mod bench;
 pub mod bench_export;
+pub mod bench_import;
 pub mod bench_ledger;
 pub mod bench_pulses;
 pub mod demo;
 pub mod eval;
 pub mod export;
+pub mod import;
 pub mod init;
 pub mod keygen;
 pub mod report;

@@ -1,0 +1,192 @@
+//! Files from outside into the record: each row or feature becomes an observation with
+//! `source: import`, its `via` naming the format, the file's SHA-256 and who imported it.
+//!
+//! - [`Format::AcledCsv`]: ACLED's CSV export ([`acled`]); precision codes widen the accuracy.
+//! - [`Format::GeoJson`]: Point features with the observation's fields as properties (truce's
+//!   own export's `observation` layer reads back).
+//! - [`Format::Cot`]: CoT events, as the TAK listeners take them.
+//!
+//! Guarantees: [`parse`] reads the whole file and returns every observation, validated, or
+//! every bad row with its line, column and reason: a file is all or nothing. Each observation
+//! carries a client id derived from its row's identity (ACLED's event id and timestamp, a
+//! feature's id or content, a CoT event's uid and time), so importing the same file twice adds
+//! nothing. Files over [`MAX_BYTES`] or [`MAX_ROWS`] rows are refused before any parsing.
+
+mod acled;
+mod cot;
+mod geojson_in;
+
+use sha2::{Digest, Sha256};
+use truce_core::validate::{ValidObservation, limits::NAME_BYTES, validate};
+use truce_core::{Observation, Timestamp};
+use uuid::Uuid;
+
+/// Largest file, bytes.
+pub const MAX_BYTES: usize = 128 * 1024 * 1024;
+/// Most rows or features in one file.
+pub const MAX_ROWS: usize = 250_000;
+
+/// Namespace of the client ids of imported rows.
+const NAMESPACE: Uuid = Uuid::from_u128(0x8d2e_41a7_0c55_4f0b_9b3e_6a1d_f27c_9e04);
+
+/// An import format.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Format {
+    /// ACLED's CSV export.
+    AcledCsv,
+    /// GeoJSON Point features.
+    GeoJson,
+    /// CoT XML events.
+    Cot,
+}
+
+impl Format {
+    /// Every format, in the order the CLI lists them.
+    pub const ALL: [Format; 3] = [Format::AcledCsv, Format::GeoJson, Format::Cot];
+
+    /// Its name on the command line.
+    pub fn name(self) -> &'static str {
+        match self {
+            Format::AcledCsv => "acled-csv",
+            Format::GeoJson => "geojson",
+            Format::Cot => "cot",
+        }
+    }
+
+    /// The format named `name`.
+    pub fn from_name(name: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|f| f.name() == name)
+    }
+}
+
+/// One bad row: where, and why.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RowError {
+    /// What `line` counts: `line` (CSV, from 1), `feature` (GeoJSON, from 0) or `event`
+    /// (CoT, from 1).
+    pub unit: &'static str,
+    /// Where the row is.
+    pub line: u64,
+    /// The column, property or element at fault, when one is.
+    pub column: Option<String>,
+    /// What is wrong.
+    pub reason: String,
+}
+
+impl std::fmt::Display for RowError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match &self.column {
+            Some(c) => write!(f, "{} {}, {c}: {}", self.unit, self.line, self.reason),
+            None => write!(f, "{} {}: {}", self.unit, self.line, self.reason),
+        }
+    }
+}
+
+/// Why a file was refused.
+#[derive(Debug, thiserror::Error)]
+pub enum ImportError {
+    /// Too large, or not the format at all.
+    #[error("{0}")]
+    File(String),
+    /// Rows that cannot be observations; none of the file was taken.
+    #[error("{} bad rows; nothing was imported. {}", .0.len(), .0.iter().take(20).map(ToString::to_string).collect::<Vec<_>>().join("; "))]
+    Rows(Vec<RowError>),
+}
+
+/// Where an import comes from: the server's word, put into every observation's `via`.
+#[derive(Debug, Clone)]
+pub struct Provenance {
+    /// `import <format> <file name> sha256:<first 16 hex> by <member>`, cut to the limit.
+    pub via: String,
+    /// The file's SHA-256, hex.
+    pub sha256: String,
+}
+
+impl Provenance {
+    /// The provenance of `bytes`, named `file_name`, imported as `format` by `member`.
+    pub fn of(bytes: &[u8], file_name: &str, format: Format, member: &str) -> Self {
+        let sha256 = truce_core::entry::hex(&Sha256::digest(bytes));
+        let mut via = format!(
+            "import {} {} sha256:{} by {member}",
+            format.name(),
+            file_name,
+            &sha256[..16]
+        );
+        if via.len() > NAME_BYTES {
+            let mut end = NAME_BYTES - '…'.len_utf8();
+            while !via.is_char_boundary(end) {
+                end -= 1;
+            }
+            via.truncate(end);
+            via.push('…');
+        }
+        Self { via, sha256 }
+    }
+}
+
+/// The client id of a row whose identity is `key` in `format`.
+pub(crate) fn client_id(format: Format, key: &str) -> Uuid {
+    Uuid::new_v5(&NAMESPACE, format!("{}:{key}", format.name()).as_bytes())
+}
+
+/// Validates `o` for row `line`, naming the source column `column_of` gives for a field.
+pub(crate) fn checked(
+    o: Observation,
+    unit: &'static str,
+    line: u64,
+    now: Timestamp,
+    column_of: impl Fn(&str) -> Option<String>,
+) -> Result<ValidObservation, RowError> {
+    validate(o, now).map_err(|e| RowError {
+        unit,
+        line,
+        column: column_of(&e.field).or(Some(e.field.clone())),
+        reason: e.message,
+    })
+}
+
+/// What a file gave.
+#[derive(Debug)]
+pub struct Parsed {
+    /// Every row's observations, validated.
+    pub observations: Vec<ValidObservation>,
+    /// Rows that are not observations and were passed over: truce's own incidents, ellipses
+    /// and zones, bearings' observer points, CoT events that are not reports.
+    pub passed_over: usize,
+}
+
+/// What one format's reader found: observations, bad rows, rows passed over.
+pub(crate) type Read = (Vec<ValidObservation>, Vec<RowError>, usize);
+
+/// Reads `bytes` as `format`: every observation, validated at `now` and carrying
+/// `provenance`, or every bad row.
+pub fn parse(
+    format: Format,
+    bytes: &[u8],
+    provenance: &Provenance,
+    now: Timestamp,
+) -> Result<Parsed, ImportError> {
+    if bytes.len() > MAX_BYTES {
+        return Err(ImportError::File(format!(
+            "{} bytes; an import is at most {MAX_BYTES}",
+            bytes.len()
+        )));
+    }
+    let (observations, errors, passed_over) = match format {
+        Format::AcledCsv => acled::parse(bytes, provenance, now)?,
+        Format::GeoJson => geojson_in::parse(bytes, provenance, now)?,
+        Format::Cot => cot::parse(bytes, provenance, now)?,
+    };
+    if !errors.is_empty() {
+        return Err(ImportError::Rows(errors));
+    }
+    if observations.is_empty() {
+        return Err(ImportError::File(format!(
+            "the file holds no rows to import ({passed_over} passed over as not observations)"
+        )));
+    }
+    Ok(Parsed {
+        observations,
+        passed_over,
+    })
+}
