@@ -283,6 +283,19 @@ enum ReportCommand {
         /// The file to write (.html).
         #[arg(long)]
         out: PathBuf,
+        /// Issue it as this officer: a `report` entry with the file's SHA-256 and the record
+        /// it was computed from goes on the record.
+        #[arg(long, value_name = "OFFICER")]
+        issue_as: Option<String>,
+    },
+    /// Check a report file against the record: exit 0 naming the entry that issued exactly
+    /// this file, 1 when the record issued no such file.
+    Verify {
+        /// Data folder.
+        #[arg(long)]
+        data: PathBuf,
+        /// The report file.
+        file: PathBuf,
     },
 }
 
@@ -517,14 +530,25 @@ fn main() -> ExitCode {
                     cutoff,
                     lang,
                     out,
+                    issue_as,
                 },
-        } => cmd::report::daily(&data, &date, cutoff.as_deref(), &lang, &out),
+        } => cmd::report::daily(
+            &data,
+            &date,
+            cutoff.as_deref(),
+            &lang,
+            &out,
+            issue_as.as_deref(),
+        ),
         Command::Import {
             data,
             format,
             member,
             file,
         } => cmd::import::run(&data, &format, &member, &file),
+        Command::Report {
+            what: ReportCommand::Verify { data, file },
+        } => cmd::report::verify(&data, &file),
         Command::Verify { bundle, data } => cmd::verify::run(bundle.as_deref(), data.as_deref()),
         Command::Ledger {
             what: LedgerCommand::Export { data, out },

@@ -118,6 +118,33 @@ pub enum EntryBody {
         /// The point.
         point: crate::track::TrackPoint,
     },
+    /// A report the center issued: what it said can later be proven by the file's hash, and
+    /// re-derived from the record at the size it names.
+    Report {
+        /// `daily`.
+        report: String,
+        /// The request: `YYYY-MM-DD`, cut-off `HH:MM` (UTC), language `en` or `ru`.
+        date: String,
+        /// The cut-off.
+        cutoff: String,
+        /// The language.
+        lang: String,
+        /// `html`.
+        format: String,
+        /// SHA-256 of the file as issued, lowercase hex.
+        sha256: String,
+        /// The record's size its figures were computed at (before this entry).
+        record_size: u64,
+        /// The record's Merkle root at that size, lowercase hex.
+        record_root: String,
+        /// The latest signed checkpoint then, if any.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        checkpoint_size: Option<u64>,
+        /// The officer who issued it.
+        by: String,
+        /// When the center recorded it.
+        recorded_at: Timestamp,
+    },
     /// An analyst's note on an incident, possibly correcting its kind.
     Annotation {
         /// The incident.
@@ -145,6 +172,7 @@ impl EntryBody {
             EntryBody::Assessment { .. } => "assessment",
             EntryBody::Annotation { .. } => "annotation",
             EntryBody::Track { .. } => "track",
+            EntryBody::Report { .. } => "report",
         }
     }
 

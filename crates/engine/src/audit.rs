@@ -70,6 +70,14 @@ pub enum AuditFault {
         /// Entries present.
         entries: u64,
     },
+    /// An issued report claims figures from a record it precedes.
+    #[error("entry {index}: issued report: {message}")]
+    Report {
+        /// The entry.
+        index: u64,
+        /// What is wrong.
+        message: String,
+    },
     /// An assessment's signed note does not verify with its monitor's key, or does not sign
     /// what the entry says.
     #[error("entry {index}: assessment by {monitor}: {message}")]
@@ -379,6 +387,15 @@ impl Expected {
             } => {
                 self.agreements.insert(version, (index, document_sha256));
             }
+            EntryBody::Report { record_size, .. } if record_size > index => {
+                return Err(AuditFault::Report {
+                    index,
+                    message: format!(
+                        "it says its figures come from the record at size {record_size}, which this entry precedes"
+                    ),
+                });
+            }
+            EntryBody::Report { .. } => {}
             EntryBody::Track { monitor, point, .. } => {
                 self.tracks.push(TrackRow {
                     entry: index,
@@ -658,7 +675,8 @@ pub fn audit_source(
                 | EntryBody::Membership { .. }
                 | EntryBody::Assessment { .. }
                 | EntryBody::Annotation { .. }
-                | EntryBody::Track { .. } => {}
+                | EntryBody::Track { .. }
+                | EntryBody::Report { .. } => {}
             }
             chain = chain_hash(&chain, &leaf_hash(&bytes));
             if stored_chain.is_some_and(|c| c != chain) {

@@ -18,6 +18,7 @@ mod init;
 mod ledger;
 mod listener;
 mod members;
+mod reports;
 mod sequencer;
 mod tracks;
 
@@ -30,4 +31,5 @@ pub use init::{InitOutcome, record_agreement};
 pub use ledger::{Anchor, LedgerKeys, LedgerStatus, StoreHashReader, WitnessStatus};
 pub use listener::{BindError, Binding};
 pub use members::{Caller, MAX_NAME_BYTES, MAX_TEXT_BYTES};
+pub use reports::IssuedReport;
 pub use sequencer::{Accepted, Engine, SubmitOutcome};

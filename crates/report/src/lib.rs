@@ -21,7 +21,7 @@ mod model;
 
 pub use html::html;
 pub use i18n::Lang;
-pub use model::{AreaRow, Report, SideRow, build};
+pub use model::{Anchor, AnnexRow, AreaRow, Report, SideRow, build};
 
 use truce_core::Timestamp;
 
@@ -78,12 +78,38 @@ impl Request {
         })
     }
 
+    /// The day as `YYYY-MM-DD`.
+    pub fn date_text(&self) -> String {
+        let (y, m, d) = self.date;
+        format!("{y:04}-{m:02}-{d:02}")
+    }
+
+    /// The cut-off as `HH:MM`.
+    pub fn cutoff_text(&self) -> String {
+        format!("{:02}:{:02}", self.cutoff_min / 60, self.cutoff_min % 60)
+    }
+
     /// When the period ends: the day at the cut-off, UTC.
     pub fn period_end(&self) -> Timestamp {
         let (y, m, d) = self.date;
         let midnight = Timestamp::parse(&format!("{y:04}-{m:02}-{d:02}T00:00:00Z"))
             .unwrap_or_else(|_| Timestamp::now());
         midnight.plus_seconds(f64::from(self.cutoff_min) * 60.0)
+    }
+}
+
+/// The entry that records `html`, made from `report`, as the answer to `request`.
+pub fn issued(request: &Request, report: &Report, html: &str) -> truce_engine::IssuedReport {
+    truce_engine::IssuedReport {
+        report: "daily".into(),
+        date: request.date_text(),
+        cutoff: request.cutoff_text(),
+        lang: request.lang.code().into(),
+        format: "html".into(),
+        sha256: truce_core::entry::sha256_hex(html.as_bytes()),
+        record_size: report.anchor.size,
+        record_root: report.anchor.root.clone(),
+        checkpoint_size: report.anchor.checkpoint.as_ref().map(|c| c.0),
     }
 }
 

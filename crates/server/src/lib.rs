@@ -91,7 +91,7 @@ pub fn app(state: AppState) -> Router {
         .route("/api/tracks", get(tracks::tracks))
         .route("/api/export", get(export::export))
         .route("/api/imports", post(import::import))
-        .route("/api/reports/daily", get(report::daily))
+        .route("/api/reports/daily", get(report::daily).post(report::issue))
         .route("/api/users", get(members::list).post(members::add))
         .route("/api/users/{user}/revoke", post(members::revoke))
         .route_layer(middleware::from_fn_with_state(

@@ -3,16 +3,18 @@
 use crate::AppState;
 use crate::blocking;
 use crate::error::AppError;
-use axum::extract::{Query, State};
-use axum::http::header;
+use axum::Json;
+use axum::extract::{Extension, Query, State};
+use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
+use serde_json::json;
+use truce_core::Timestamp;
+use truce_core::access::Role;
+use truce_engine::Caller;
 use truce_report::{ReportError, Request};
 
-/// `GET /api/reports/daily?date=YYYY-MM-DD&cutoff=HH:MM&lang=en|ru&format=html`. Any member.
-pub async fn daily(
-    State(state): State<AppState>,
-    Query(params): Query<Vec<(String, String)>>,
-) -> Result<Response, AppError> {
+/// The request the query parameters make.
+fn request(params: Vec<(String, String)>) -> Result<Request, AppError> {
     let (mut date, mut cutoff, mut lang) = (None, None, "en".to_owned());
     for (key, value) in params {
         match key.as_str() {
@@ -37,10 +39,18 @@ pub async fn daily(
         }
     }
     let date = date.ok_or_else(|| AppError::invalid("date", "required: YYYY-MM-DD"))?;
-    let request = Request::parse(&date, cutoff.as_deref(), &lang).map_err(|e| match e {
+    Request::parse(&date, cutoff.as_deref(), &lang).map_err(|e| match e {
         ReportError::Invalid { field, message } => AppError::invalid(field, message),
         other => AppError::internal(other),
-    })?;
+    })
+}
+
+/// `GET /api/reports/daily?date=YYYY-MM-DD&cutoff=HH:MM&lang=en|ru&format=html`. Any member.
+pub async fn daily(
+    State(state): State<AppState>,
+    Query(params): Query<Vec<(String, String)>>,
+) -> Result<Response, AppError> {
+    let request = request(params)?;
     let engine = state.engine.clone();
     let html = blocking(move || {
         let report =
@@ -49,4 +59,35 @@ pub async fn daily(
     })
     .await?;
     Ok(([(header::CONTENT_TYPE, "text/html; charset=utf-8")], html).into_response())
+}
+
+/// `POST /api/reports/daily?date=…`: issues the report, as the calling officer: the
+/// `report` entry with the file's SHA-256 and the record it was computed from goes on the
+/// record. 201 with the entry's index, the SHA-256 and the record size.
+pub async fn issue(
+    State(state): State<AppState>,
+    Extension(caller): Extension<Caller>,
+    Query(params): Query<Vec<(String, String)>>,
+) -> Result<Response, AppError> {
+    crate::auth::require_role(&caller, &[Role::Officer], "issuing a report")?;
+    let request = request(params)?;
+    let engine = state.engine.clone();
+    let (index, issued) = blocking(move || {
+        let report =
+            truce_report::build(engine.store().as_ref(), &request).map_err(AppError::internal)?;
+        let html = truce_report::html(&report);
+        let issued = truce_report::issued(&request, &report, &html);
+        let index = engine.issue_report(&caller, issued.clone(), Timestamp::now())?;
+        Ok((index, issued))
+    })
+    .await?;
+    Ok((
+        StatusCode::CREATED,
+        Json(json!({
+            "entry": index,
+            "sha256": issued.sha256,
+            "record_size": issued.record_size,
+        })),
+    )
+        .into_response())
 }

@@ -1941,3 +1941,47 @@ async fn an_acled_file_imports_once_and_a_bad_row_refuses_the_whole_file() {
         None,
     );
 }
+
+#[tokio::test]
+async fn an_officer_issues_the_report_and_its_hash_goes_on_the_record() {
+    let api = Api::new();
+    api.accept_one(&observation(
+        "explosion",
+        &at(-60.0),
+        position(SIDE_B, 150.0),
+    ))
+    .await;
+    let today = &Timestamp::now().to_string()[..10];
+    let path = format!("/api/reports/daily?date={today}&cutoff=23:59");
+    let shown = api.get(&path).await.text();
+    let as_officer = format!("Bearer {}", api.token("m1-officer"));
+    let reply = api
+        .send(request(
+            Method::POST,
+            &path,
+            &[("authorization", as_officer.as_str())],
+            Body::empty(),
+        ))
+        .await;
+    assert_eq!(reply.status, StatusCode::CREATED, "{}", reply.text());
+    let body = reply.json();
+    assert_eq!(
+        body["sha256"].as_str().unwrap(),
+        truce_core::entry::sha256_hex(shown.as_bytes()),
+        "what was issued is what the page showed"
+    );
+    let index = body["entry"].as_u64().unwrap();
+    let entry = api.engine.store().entries(index, 1).unwrap();
+    let decoded = truce_core::entry::EntryBody::decode(&entry[0].bytes).unwrap();
+    let truce_core::entry::EntryBody::Report {
+        by, record_size, ..
+    } = decoded
+    else {
+        panic!("{decoded:?}")
+    };
+    assert_eq!((by.as_str(), record_size), ("m1-officer", index));
+    api.post_raw(&path, "")
+        .await
+        .assert_error(StatusCode::FORBIDDEN, "forbidden", None, None);
+    truce_engine::audit(api.engine.store().as_ref(), api.engine.agreement()).unwrap();
+}

@@ -103,6 +103,8 @@ pub enum Projection {
         /// The row, as the `tracks` table holds it.
         row: TrackRow,
     },
+    /// Nothing derived changes (an issued report: the entry is all there is).
+    Nothing,
     /// A new agreement version; the document is stored as a blob.
     Agreement {
         /// Its version.

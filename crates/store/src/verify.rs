@@ -82,7 +82,8 @@ pub fn verify_chain(store: &dyn Store) -> Result<ChainReport, ChainFault> {
                 | EntryBody::Membership { .. }
                 | EntryBody::Assessment { .. }
                 | EntryBody::Annotation { .. }
-                | EntryBody::Track { .. } => {}
+                | EntryBody::Track { .. }
+                | EntryBody::Report { .. } => {}
             }
             let chain = chain_hash(&report.chain, &leaf_hash(&entry.bytes));
             if chain != entry.chain {

@@ -277,6 +277,7 @@ impl Writer {
                             .context("correcting the incident's kind")?;
                         }
                     }
+                    Projection::Nothing => {}
                     Projection::Agreement { version, document } => {
                         let digest = sha256(document);
                         tx.execute(
