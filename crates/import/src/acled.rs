@@ -134,7 +134,7 @@ pub fn parse(
         };
         let line = record.position().map_or(0, |p| p.line());
         let get = |c: usize| record.get(c).unwrap_or("").trim();
-        let opt = |c: Option<usize>| c.map(|c| get(c)).unwrap_or("");
+        let opt = |c: Option<usize>| c.map(&get).unwrap_or("");
         let bad = |column: &str, reason: String| RowError {
             unit: "line",
             line,
