@@ -18,8 +18,9 @@ const STATUS_STYLES: [(&str, &str); 6] = [
     ("merged", "ff9a9a9a"),
 ];
 
-/// `s` with XML's five special characters escaped.
-fn esc(s: &str) -> String {
+/// `s` with XML's (and HTML's) five special characters escaped, and the control characters
+/// XML 1.0 cannot carry dropped.
+pub fn esc(s: &str) -> String {
     let mut out = String::with_capacity(s.len());
     for c in s.chars() {
         match c {

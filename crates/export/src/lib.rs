@@ -27,6 +27,7 @@ mod kml;
 pub use dataset::{Dataset, Selection};
 pub use ellipse::ellipse_ring;
 pub use gpkg::write_file as write_gpkg_file;
+pub use kml::esc as xml_escape;
 use std::io::Write;
 
 /// An export format.

@@ -8,18 +8,7 @@ use truce_core::Timestamp;
 
 /// `s` with HTML's special characters escaped.
 pub fn esc(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    for c in s.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&#39;"),
-            c => out.push(c),
-        }
-    }
-    out
+    truce_export::xml_escape(s)
 }
 
 /// `t` as `YYYY-MM-DD HH:MM` (UTC).

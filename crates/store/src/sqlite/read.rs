@@ -415,19 +415,7 @@ pub fn incidents(conn: &Connection, f: &IncidentFilter) -> Result<Vec<Incident>,
     let limit = f.limit.unwrap_or(1000).min(IncidentFilter::MAX_LIMIT);
     sql.push_str(" ORDER BY last_seen_ns DESC, id DESC LIMIT ?");
     args.push(Value::Integer(limit.into()));
-    let mut stmt = conn
-        .prepare_cached(&sql)
-        .context("preparing the incident list")?;
-    let rows: Vec<(i64, u32, Vec<u8>)> = stmt
-        .query_map(params_from_iter(args), |r| {
-            Ok((r.get(0)?, r.get(1)?, r.get(2)?))
-        })
-        .context("listing incidents")?
-        .collect::<Result<_, _>>()
-        .context("listing incidents")?;
-    rows.into_iter()
-        .map(|(id, rev, json)| build_incident(conn, id, rev, &json))
-        .collect()
+    fetch_incidents(conn, &sql, args)
 }
 
 /// Incidents matching `f` (its limit aside) with id > `after`, in id order, at most `limit`.
@@ -441,8 +429,17 @@ pub fn incidents_by_id(
     sql.push_str(" AND i.id > ? ORDER BY i.id LIMIT ?");
     args.push(Value::Integer(after as i64));
     args.push(Value::Integer(limit.into()));
+    fetch_incidents(conn, &sql, args)
+}
+
+/// The incidents an [`incident_query`] with its order and limit selects, built whole.
+fn fetch_incidents(
+    conn: &Connection,
+    sql: &str,
+    args: Vec<Value>,
+) -> Result<Vec<Incident>, StoreError> {
     let mut stmt = conn
-        .prepare_cached(&sql)
+        .prepare_cached(sql)
         .context("preparing the incident list")?;
     let rows: Vec<(i64, u32, Vec<u8>)> = stmt
         .query_map(params_from_iter(args), |r| {
