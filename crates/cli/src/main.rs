@@ -133,13 +133,13 @@ enum Command {
         out: PathBuf,
     },
     /// Import an outside file's rows as observations (source `import`, the file's SHA-256 in
-    /// their `via`): acled-csv, geojson or cot. All or nothing; every bad row is named; the
+    /// their `via`): acled-csv, geojson, kml or cot. All or nothing; every bad row is named; the
     /// same file twice adds nothing.
     Import {
         /// Data folder.
         #[arg(long)]
         data: PathBuf,
-        /// acled-csv, geojson or cot.
+        /// acled-csv, geojson, kml or cot.
         #[arg(long)]
         format: String,
         /// The observer the rows are recorded as.

@@ -36,4 +36,4 @@ pub use limits::Limits;
 pub use proto::{Decoded, decode_message, encode_event};
 pub use times::{format_time, parse_time};
 pub use validate::validate_event;
-pub use xml::{parse_event, write_event};
+pub use xml::{parse_event, parse_tree, write_event};

@@ -40,7 +40,10 @@ fn parse_element_tree(bytes: &[u8], limits: &Limits) -> Result<Element, CotError
     parse_tree(bytes, limits, "event")
 }
 
-fn parse_tree(bytes: &[u8], limits: &Limits, root_name: &str) -> Result<Element, CotError> {
+/// Parses `bytes` as one element tree whose root is `root_name`, within `limits` (size,
+/// depth, names, attributes), with the errors CoT gets: for other XML read the same careful
+/// way (truce's KML import).
+pub fn parse_tree(bytes: &[u8], limits: &Limits, root_name: &str) -> Result<Element, CotError> {
     if bytes.len() > limits.message_bytes {
         return Err(CotError::too_large(
             "message",

@@ -4,6 +4,7 @@
 //! - [`Format::AcledCsv`]: ACLED's CSV export ([`acled`]); precision codes widen the accuracy.
 //! - [`Format::GeoJson`]: Point features with the observation's fields as properties (truce's
 //!   own export's `observation` layer reads back).
+//! - [`Format::Kml`]: Placemarks with a Point, fields from their extended data.
 //! - [`Format::Cot`]: CoT events, as the TAK listeners take them.
 //!
 //! Guarantees: [`parse`] reads the whole file and returns every observation, validated, or
@@ -15,6 +16,7 @@
 mod acled;
 mod cot;
 mod geojson_in;
+mod kml_in;
 
 use sha2::{Digest, Sha256};
 use truce_core::validate::{ValidObservation, limits::NAME_BYTES, validate};
@@ -38,11 +40,13 @@ pub enum Format {
     GeoJson,
     /// CoT XML events.
     Cot,
+    /// KML Placemarks with a Point.
+    Kml,
 }
 
 impl Format {
     /// Every format, in the order the CLI lists them.
-    pub const ALL: [Format; 3] = [Format::AcledCsv, Format::GeoJson, Format::Cot];
+    pub const ALL: [Format; 4] = [Format::AcledCsv, Format::GeoJson, Format::Kml, Format::Cot];
 
     /// Its name on the command line.
     pub fn name(self) -> &'static str {
@@ -50,6 +54,7 @@ impl Format {
             Format::AcledCsv => "acled-csv",
             Format::GeoJson => "geojson",
             Format::Cot => "cot",
+            Format::Kml => "kml",
         }
     }
 
@@ -176,6 +181,7 @@ pub fn parse(
         Format::AcledCsv => acled::parse(bytes, provenance, now)?,
         Format::GeoJson => geojson_in::parse(bytes, provenance, now)?,
         Format::Cot => cot::parse(bytes, provenance, now)?,
+        Format::Kml => kml_in::parse(bytes, provenance, now)?,
     };
     if !errors.is_empty() {
         return Err(ImportError::Rows(errors));

@@ -183,3 +183,38 @@ fn a_file_that_is_not_the_format_is_refused_with_where() {
         Err(ImportError::File(_))
     ));
 }
+
+#[test]
+fn kml_placemarks_with_a_point_import_and_truces_own_incidents_are_passed_over() {
+    let kml = r#"<?xml version="1.0" encoding="UTF-8"?>
+<kml xmlns="http://www.opengis.net/kml/2.2"><Document>
+<Placemark id="p1"><name>Post 4</name><description>Two impacts &amp; smoke</description>
+  <TimeStamp><when>2026-11-20T10:00:00Z</when></TimeStamp>
+  <ExtendedData><Data name="kind"><value>explosion</value></Data><Data name="count"><value>2</value></Data>
+  <Data name="accuracy_m"><value>400</value></Data><Data name="weapon"><value>mortar</value></Data></ExtendedData>
+  <Point><coordinates>46.7,40.3,0</coordinates></Point></Placemark>
+<Placemark id="incident-7"><name>#7 explosion</name><MultiGeometry><Point><coordinates>46.7,40.3</coordinates></Point></MultiGeometry></Placemark>
+<Placemark id="area"><name>An area</name><Polygon><outerBoundaryIs><LinearRing><coordinates>46,40 47,40 47,41 46,40</coordinates></LinearRing></outerBoundaryIs></Polygon></Placemark>
+</Document></kml>"#;
+    let parsed = import(Format::Kml, kml).unwrap();
+    assert_eq!((parsed.observations.len(), parsed.passed_over), (1, 2));
+    let o = &*parsed.observations[0];
+    assert_eq!(
+        (o.kind.as_str(), o.count, o.reporter.as_str()),
+        ("explosion", 2, "Post 4")
+    );
+    assert_eq!(o.notes.as_deref(), Some("Two impacts & smoke"));
+    assert_eq!(o.weapon.map(|w| w.as_str()), Some("mortar"));
+    let bad = kml.replace("<value>400</value>", "<value>far</value>");
+    let Err(ImportError::Rows(rows)) = import(Format::Kml, &bad) else {
+        panic!("refused")
+    };
+    assert_eq!(
+        (rows[0].line, rows[0].column.as_deref()),
+        (3, Some("ExtendedData accuracy_m"))
+    );
+    let broken = kml.replace("</name><description>", "</nam><description>");
+    assert!(
+        matches!(import(Format::Kml, &broken), Err(ImportError::File(m)) if m.starts_with("line 3"))
+    );
+}

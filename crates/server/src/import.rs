@@ -16,7 +16,7 @@ use truce_core::access::Role;
 use truce_engine::Caller;
 use truce_import::{Format, ImportError, Provenance};
 
-/// `POST /api/imports?format=acled-csv|geojson|cot&name=FILE`: the body is the file (at most
+/// `POST /api/imports?format=acled-csv|geojson|kml|cot&name=FILE`: the body is the file (at most
 /// the server's body limit; larger files go through `truce import`). An observer's. 201 with
 /// how many observations were new, 200 when none were; 422 naming the first bad row's place
 /// (`index` its line, `field` its column) with every bad row in the message.
@@ -34,7 +34,7 @@ pub async fn import(
                 format = Some(Format::from_name(&value).ok_or_else(|| {
                     AppError::invalid(
                         "format",
-                        format!("{value:?} is not acled-csv, geojson or cot"),
+                        format!("{value:?} is not acled-csv, geojson, kml or cot"),
                     )
                 })?)
             }
@@ -49,8 +49,8 @@ pub async fn import(
             }
         }
     }
-    let format =
-        format.ok_or_else(|| AppError::invalid("format", "required: acled-csv, geojson or cot"))?;
+    let format = format
+        .ok_or_else(|| AppError::invalid("format", "required: acled-csv, geojson, kml or cot"))?;
     let body = body.map_err(|rejection| {
         if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE {
             AppError::new(

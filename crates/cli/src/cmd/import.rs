@@ -1,4 +1,4 @@
-//! `truce import --data DIR --format acled-csv|geojson|cot --member USER FILE`: rows of an
+//! `truce import --data DIR --format acled-csv|geojson|kml|cot --member USER FILE`: rows of an
 //! outside file into the record as observations, all or nothing, each bad row named.
 
 use crate::data_dir;
