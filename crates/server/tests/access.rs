@@ -8,7 +8,7 @@ mod common;
 
 use axum::body::Body;
 use axum::http::{Method, StatusCode, header};
-use common::places::{SIDE_A, SIDE_B};
+use common::places::{CORRIDOR, SIDE_A, SIDE_B};
 use common::{Api, Reply, at, observation, position, request};
 use serde_json::{Value, json};
 use tower::ServiceExt;
@@ -731,4 +731,57 @@ async fn a_monitor_may_sign_its_statement_itself() {
     assert_eq!(reply.status, StatusCode::CREATED, "{}", reply.text());
     let report = truce_engine::audit(api.engine.store().as_ref(), api.engine.agreement()).unwrap();
     assert_eq!(report.signed_assessments.get("m2"), Some(&1));
+}
+
+#[tokio::test]
+async fn a_page_of_incidents_reads_the_same_as_each_incident_alone() {
+    let api = Api::new();
+    with_an_incident(&api).await;
+    api.accept_one(&observation("explosion", &at(0.0), position(SIDE_B, 50.0)))
+        .await;
+    api.accept_one(&observation("burst", &at(0.0), position(CORRIDOR, 50.0)))
+        .await;
+    assert!(
+        assess(&api, "m1-officer", 1, "confirm", "heard it")
+            .await
+            .status
+            .is_success()
+    );
+    assert!(
+        assess(&api, "m1-officer", 1, "dispute", "on reflection")
+            .await
+            .status
+            .is_success()
+    );
+    assert!(
+        assess(&api, "m2-officer", 2, "confirm", "seen")
+            .await
+            .status
+            .is_success()
+    );
+    let note = json!({"text": "a louder one", "corrected_kind": "explosion"});
+    let reply = call(
+        &api,
+        Method::POST,
+        "/api/incidents/3/annotations",
+        Some(&note),
+        Some(api.token("m1-analyst")),
+    )
+    .await;
+    assert!(reply.status.is_success(), "{}", reply.text());
+    let store = api.engine.store();
+    let page = store
+        .incidents_by_id(&truce_store::IncidentFilter::default(), 0, 100)
+        .unwrap();
+    assert_eq!(page.len(), 3);
+    for incident in &page {
+        let alone = store.incident(incident.id).unwrap().unwrap();
+        assert_eq!(incident, &alone, "incident {} read in a page", incident.id);
+    }
+    assert!(page[0].assessments.iter().filter(|a| a.current).count() == 1);
+    assert_eq!(
+        page[2].estimate.kind.as_str(),
+        "explosion",
+        "the analyst's correction"
+    );
 }

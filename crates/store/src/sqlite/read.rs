@@ -7,6 +7,7 @@ use crate::model::{
 };
 use rusqlite::types::Value;
 use rusqlite::{Connection, OptionalExtension, params, params_from_iter};
+use std::collections::HashMap;
 use truce_core::access::{Role, Verdict};
 use truce_core::agreement::AgreementDoc;
 use truce_core::entry::{EntryBody, Hash};
@@ -86,16 +87,30 @@ pub fn observation(
     }
 }
 
-fn observation_ids(conn: &Connection, id: IncidentId) -> Result<Vec<ObservationId>, StoreError> {
+/// The observation ids of incidents `lo..=hi`, by incident, in id order.
+fn observation_ids_in(
+    conn: &Connection,
+    lo: i64,
+    hi: i64,
+) -> Result<HashMap<i64, Vec<ObservationId>>, StoreError> {
     let mut stmt = conn
-        .prepare_cached("SELECT id FROM observations WHERE incident_id = ?1 ORDER BY id")
-        .context("preparing the incident's observations query")?;
+        .prepare_cached(
+            "SELECT id, incident_id FROM observations WHERE incident_id BETWEEN ?1 AND ?2 ORDER BY id",
+        )
+        .context("preparing the incidents' observations query")?;
     let rows = stmt
-        .query_map(params![id.0 as i64], |r| r.get::<_, i64>(0))
-        .context("reading an incident's observations")?;
-    rows.map(|r| r.map(|v| ObservationId(v as u64)))
-        .collect::<Result<_, _>>()
-        .context("reading an incident's observations")
+        .query_map(params![lo, hi], |r| {
+            Ok((r.get::<_, i64>(0)?, r.get::<_, i64>(1)?))
+        })
+        .context("reading incidents' observations")?;
+    let mut out: HashMap<i64, Vec<ObservationId>> = HashMap::new();
+    for row in rows {
+        let (id, incident) = row.context("reading incidents' observations")?;
+        out.entry(incident)
+            .or_default()
+            .push(ObservationId(id as u64));
+    }
+    Ok(out)
 }
 
 /// The estimate of incident `id` from the bytes of its latest revision entry.
@@ -120,61 +135,90 @@ fn build_incident(
     revision: u32,
     entry: &[u8],
 ) -> Result<Incident, StoreError> {
-    let id_typed = IncidentId(id as u64);
-    let mut estimate = decode_estimate(id, entry)?;
-    let annotations = annotations(conn, id)?;
-    // An analyst's correction of the kind stands over the estimators' kind.
-    if let Some(kind) = annotations.iter().rev().find_map(|a| a.corrected_kind) {
-        estimate.kind = kind;
-    }
-    let (assessments, status) = assessments(conn, id)?;
-    if let Some(status) = status {
-        estimate.status = status;
-    }
-    Ok(Incident {
-        id: id_typed,
-        revision,
-        estimate,
-        observation_ids: observation_ids(conn, id_typed)?,
-        assessments,
-        annotations,
-    })
+    let mut parts = Parts::read(conn, id, id)?;
+    parts.assemble(id, revision, entry)
 }
 
-/// Every verdict on incident `id`, oldest first, each monitor's latest marked current; and the
-/// status the incidents table holds (it counts the verdicts).
-fn assessments(
+/// What an incident's entry does not hold, read for a range of incidents at once: its
+/// observations, verdicts, notes and the status the incidents table counts.
+struct Parts {
+    observations: HashMap<i64, Vec<ObservationId>>,
+    assessments: HashMap<i64, Vec<Assessment>>,
+    annotations: HashMap<i64, Vec<Annotation>>,
+    statuses: HashMap<i64, Status>,
+}
+
+impl Parts {
+    /// Reads the parts of incidents `lo..=hi` in four queries.
+    fn read(conn: &Connection, lo: i64, hi: i64) -> Result<Self, StoreError> {
+        Ok(Self {
+            observations: observation_ids_in(conn, lo, hi)?,
+            assessments: assessments_in(conn, lo, hi)?,
+            annotations: annotations_in(conn, lo, hi)?,
+            statuses: statuses_in(conn, lo, hi)?,
+        })
+    }
+
+    /// Incident `id` at `revision` from its entry's bytes and its parts.
+    fn assemble(&mut self, id: i64, revision: u32, entry: &[u8]) -> Result<Incident, StoreError> {
+        let mut estimate = decode_estimate(id, entry)?;
+        let annotations = self.annotations.remove(&id).unwrap_or_default();
+        // An analyst's correction of the kind stands over the estimators' kind.
+        if let Some(kind) = annotations.iter().rev().find_map(|a| a.corrected_kind) {
+            estimate.kind = kind;
+        }
+        if let Some(status) = self.statuses.remove(&id) {
+            estimate.status = status;
+        }
+        Ok(Incident {
+            id: IncidentId(id as u64),
+            revision,
+            estimate,
+            observation_ids: self.observations.remove(&id).unwrap_or_default(),
+            assessments: self.assessments.remove(&id).unwrap_or_default(),
+            annotations,
+        })
+    }
+}
+
+/// Every verdict on incidents `lo..=hi`, oldest first per incident, each monitor's latest
+/// marked current.
+fn assessments_in(
     conn: &Connection,
-    id: i64,
-) -> Result<(Vec<Assessment>, Option<Status>), StoreError> {
+    lo: i64,
+    hi: i64,
+) -> Result<HashMap<i64, Vec<Assessment>>, StoreError> {
     let mut stmt = conn
         .prepare_cached(
-            "SELECT entry, monitor, verdict, reason, user, at_ns FROM assessments
-             WHERE incident_id = ?1 ORDER BY entry",
+            "SELECT incident_id, entry, monitor, verdict, reason, user, at_ns FROM assessments
+             WHERE incident_id BETWEEN ?1 AND ?2 ORDER BY entry",
         )
         .context("reading assessments")?;
     let rows = stmt
-        .query_map([id], |r| {
+        .query_map(params![lo, hi], |r| {
             Ok((
                 r.get::<_, i64>(0)?,
-                r.get::<_, String>(1)?,
+                r.get::<_, i64>(1)?,
                 r.get::<_, String>(2)?,
                 r.get::<_, String>(3)?,
                 r.get::<_, String>(4)?,
-                r.get::<_, i64>(5)?,
+                r.get::<_, String>(5)?,
+                r.get::<_, i64>(6)?,
             ))
         })
         .context("reading assessments")?;
-    let mut out: Vec<Assessment> = Vec::new();
+    let mut out: HashMap<i64, Vec<Assessment>> = HashMap::new();
     for row in rows {
-        let (entry, monitor, verdict, reason, user, at_ns) = row.context("reading assessments")?;
+        let (incident, entry, monitor, verdict, reason, user, at_ns) =
+            row.context("reading assessments")?;
         let verdict = Verdict::from_name(&verdict).ok_or_else(|| {
             StoreError::Corrupt(format!("assessment {entry}: verdict {verdict:?}"))
         })?;
-        for earlier in out.iter_mut().filter(|a| a.monitor == monitor) {
+        let list = out.entry(incident).or_default();
+        for earlier in list.iter_mut().filter(|a| a.monitor == monitor) {
             earlier.current = false;
         }
-        out.push(Assessment {
+        list.push(Assessment {
             monitor,
             verdict,
             reason,
@@ -185,38 +229,57 @@ fn assessments(
             entry_index: entry as u64,
         });
     }
-    let status: Option<String> = conn
-        .query_row("SELECT status FROM incidents WHERE id = ?1", [id], |r| {
-            r.get(0)
-        })
-        .optional()
-        .context("reading the incident's status")?;
-    let status = status.and_then(|s| Status::ALL.into_iter().find(|x| x.as_str() == s));
-    Ok((out, status))
+    Ok(out)
 }
 
-fn annotations(conn: &Connection, id: i64) -> Result<Vec<Annotation>, StoreError> {
+/// The status the incidents table holds for incidents `lo..=hi` (it counts the verdicts).
+fn statuses_in(conn: &Connection, lo: i64, hi: i64) -> Result<HashMap<i64, Status>, StoreError> {
+    let mut stmt = conn
+        .prepare_cached("SELECT id, status FROM incidents WHERE id BETWEEN ?1 AND ?2")
+        .context("reading incidents' statuses")?;
+    let rows = stmt
+        .query_map(params![lo, hi], |r| {
+            Ok((r.get::<_, i64>(0)?, r.get::<_, String>(1)?))
+        })
+        .context("reading incidents' statuses")?;
+    let mut out = HashMap::new();
+    for row in rows {
+        let (id, status) = row.context("reading incidents' statuses")?;
+        if let Some(s) = Status::ALL.into_iter().find(|x| x.as_str() == status) {
+            out.insert(id, s);
+        }
+    }
+    Ok(out)
+}
+
+/// Analysts' notes on incidents `lo..=hi`, oldest first per incident.
+fn annotations_in(
+    conn: &Connection,
+    lo: i64,
+    hi: i64,
+) -> Result<HashMap<i64, Vec<Annotation>>, StoreError> {
     let mut stmt = conn
         .prepare_cached(
-            "SELECT entry, user, text, corrected_kind, at_ns FROM annotations
-             WHERE incident_id = ?1 ORDER BY entry",
+            "SELECT incident_id, entry, user, text, corrected_kind, at_ns FROM annotations
+             WHERE incident_id BETWEEN ?1 AND ?2 ORDER BY entry",
         )
         .context("reading annotations")?;
     let rows = stmt
-        .query_map([id], |r| {
+        .query_map(params![lo, hi], |r| {
             Ok((
                 r.get::<_, i64>(0)?,
-                r.get::<_, String>(1)?,
+                r.get::<_, i64>(1)?,
                 r.get::<_, String>(2)?,
-                r.get::<_, Option<String>>(3)?,
-                r.get::<_, i64>(4)?,
+                r.get::<_, String>(3)?,
+                r.get::<_, Option<String>>(4)?,
+                r.get::<_, i64>(5)?,
             ))
         })
         .context("reading annotations")?;
-    let mut out = Vec::new();
+    let mut out: HashMap<i64, Vec<Annotation>> = HashMap::new();
     for row in rows {
-        let (entry, user, text, kind, at_ns) = row.context("reading annotations")?;
-        out.push(Annotation {
+        let (incident, entry, user, text, kind, at_ns) = row.context("reading annotations")?;
+        out.entry(incident).or_default().push(Annotation {
             user,
             text,
             corrected_kind: kind.as_deref().and_then(Kind::from_name),
@@ -429,7 +492,15 @@ pub fn incidents_by_id(
     sql.push_str(" AND i.id > ? ORDER BY i.id LIMIT ?");
     args.push(Value::Integer(after as i64));
     args.push(Value::Integer(limit.into()));
-    fetch_incidents(conn, &sql, args)
+    let rows = incident_rows_of(conn, &sql, args)?;
+    // In id order: the page's parts come in four range queries, not four per incident.
+    let (Some(lo), Some(hi)) = (rows.first().map(|r| r.0), rows.last().map(|r| r.0)) else {
+        return Ok(Vec::new());
+    };
+    let mut parts = Parts::read(conn, lo, hi)?;
+    rows.into_iter()
+        .map(|(id, rev, json)| parts.assemble(id, rev, &json))
+        .collect()
 }
 
 /// The incidents an [`incident_query`] with its order and limit selects, built whole.
@@ -438,19 +509,27 @@ fn fetch_incidents(
     sql: &str,
     args: Vec<Value>,
 ) -> Result<Vec<Incident>, StoreError> {
+    incident_rows_of(conn, sql, args)?
+        .into_iter()
+        .map(|(id, rev, json)| build_incident(conn, id, rev, &json))
+        .collect()
+}
+
+/// Id, revision and entry bytes of the incidents `sql` selects.
+fn incident_rows_of(
+    conn: &Connection,
+    sql: &str,
+    args: Vec<Value>,
+) -> Result<Vec<(i64, u32, Vec<u8>)>, StoreError> {
     let mut stmt = conn
         .prepare_cached(sql)
         .context("preparing the incident list")?;
-    let rows: Vec<(i64, u32, Vec<u8>)> = stmt
-        .query_map(params_from_iter(args), |r| {
-            Ok((r.get(0)?, r.get(1)?, r.get(2)?))
-        })
-        .context("listing incidents")?
-        .collect::<Result<_, _>>()
-        .context("listing incidents")?;
-    rows.into_iter()
-        .map(|(id, rev, json)| build_incident(conn, id, rev, &json))
-        .collect()
+    stmt.query_map(params_from_iter(args), |r| {
+        Ok((r.get(0)?, r.get(1)?, r.get(2)?))
+    })
+    .context("listing incidents")?
+    .collect::<Result<_, _>>()
+    .context("listing incidents")
 }
 
 /// Observations with id > `after`, in id order, at most `limit`.
