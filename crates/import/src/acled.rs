@@ -222,7 +222,7 @@ pub fn parse(
         );
         let key = format!("{id}:{}", opt(stamp_c));
         let base = Observation {
-            client_id: Some(client_id(Format::AcledCsv, &key)),
+            client_id: Some(client_id(provenance, Format::AcledCsv, &key)),
             kind,
             subkind: None,
             weapon,
@@ -243,7 +243,11 @@ pub fn parse(
             via: Some(provenance.via.clone()),
         };
         let casualty = (fatalities > 0).then(|| Observation {
-            client_id: Some(client_id(Format::AcledCsv, &format!("{key}:fatalities"))),
+            client_id: Some(client_id(
+                provenance,
+                Format::AcledCsv,
+                &format!("{key}:fatalities"),
+            )),
             kind: Kind::Casualty,
             weapon: None,
             count: fatalities,

@@ -74,6 +74,12 @@ pub fn parse(
             Ok(Ingest::Report(o)) => {
                 let mut o = *o;
                 o.source = Source::Import;
+                // The listener's id (uid and time) within this file's identity.
+                o.client_id = Some(crate::client_id(
+                    provenance,
+                    crate::Format::Cot,
+                    &format!("{}:{}", event.uid, event.time_ms),
+                ));
                 match validate(o, now) {
                     Ok(v) => out.push(v),
                     Err(e) => errors.push(RowError {

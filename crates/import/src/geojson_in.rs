@@ -68,10 +68,11 @@ fn feature(
             ),
         ));
     }
+    // Every value a number, or the row is refused: never a shifted pair.
     let coords: Vec<f64> = geometry
         .get("coordinates")
         .and_then(Value::as_array)
-        .map(|a| a.iter().filter_map(Value::as_f64).collect())
+        .and_then(|a| a.iter().map(Value::as_f64).collect::<Option<Vec<f64>>>())
         .unwrap_or_default();
     let [lon, lat, ..] = coords.as_slice() else {
         return Err(bad(
@@ -133,7 +134,7 @@ fn feature(
         _ => truce_core::entry::hex(&Sha256::digest(f.to_string().as_bytes())),
     };
     let o = Observation {
-        client_id: Some(client_id(Format::GeoJson, &key)),
+        client_id: Some(client_id(provenance, Format::GeoJson, &key)),
         kind,
         subkind,
         weapon,

@@ -25,11 +25,8 @@ struct Placemark {
     data: BTreeMap<String, String>,
 }
 
-fn line_of(bytes: &[u8], position: usize) -> u64 {
-    1 + bytes[..position.min(bytes.len())]
-        .iter()
-        .filter(|b| **b == b'\n')
-        .count() as u64
+fn newlines(bytes: &[u8]) -> u64 {
+    bytes.iter().filter(|b| **b == b'\n').count() as u64
 }
 
 fn find(hay: &[u8], needle: &[u8], from: usize) -> Option<usize> {
@@ -94,6 +91,8 @@ fn placemarks(bytes: &[u8]) -> Result<Vec<Placemark>, ImportError> {
     let limits = Limits::default();
     let mut out = Vec::new();
     let mut at = 0;
+    // Lines are counted as the scan moves on, never from the start again.
+    let (mut counted_to, mut line) = (0, 1);
     while let Some(start) = find(bytes, b"<Placemark", at) {
         if !matches!(
             bytes.get(start + 10),
@@ -102,7 +101,8 @@ fn placemarks(bytes: &[u8]) -> Result<Vec<Placemark>, ImportError> {
             at = start + 10;
             continue;
         }
-        let line = line_of(bytes, start);
+        line += newlines(&bytes[counted_to..start]);
+        counted_to = start;
         let Some(end) = find(bytes, b"</Placemark>", start) else {
             return Err(ImportError::File(format!(
                 "line {line}: a Placemark is not closed"
@@ -156,8 +156,9 @@ pub fn parse(
             .as_deref()
             .unwrap_or_default()
             .split(',')
-            .filter_map(|v| v.trim().parse().ok())
-            .collect();
+            .map(|v| v.trim().parse().ok())
+            .collect::<Option<Vec<f64>>>()
+            .unwrap_or_default();
         let [lon, lat, ..] = coords.as_slice() else {
             errors.push(bad("Point/coordinates", "not lon,lat[,alt]".into()));
             continue;
@@ -222,7 +223,7 @@ pub fn parse(
             ))
         });
         let o = Observation {
-            client_id: Some(client_id(Format::Kml, &key)),
+            client_id: Some(client_id(provenance, Format::Kml, &key)),
             kind,
             subkind,
             weapon,

@@ -101,37 +101,31 @@ pub enum ImportError {
 /// Where an import comes from: the server's word, put into every observation's `via`.
 #[derive(Debug, Clone)]
 pub struct Provenance {
-    /// `import <format> <file name> sha256:<first 16 hex> by <member>`, cut to the limit.
+    /// `import <format> sha256:<first 16 hex>`: the same for the same bytes, whoever imports
+    /// them under whatever name, so a second import is recognised rather than refused.
     pub via: String,
     /// The file's SHA-256, hex.
     pub sha256: String,
 }
 
 impl Provenance {
-    /// The provenance of `bytes`, named `file_name`, imported as `format` by `member`.
-    pub fn of(bytes: &[u8], file_name: &str, format: Format, member: &str) -> Self {
+    /// The provenance of `bytes` imported as `format`.
+    pub fn of(bytes: &[u8], format: Format) -> Self {
         let sha256 = truce_core::entry::hex(&Sha256::digest(bytes));
-        let mut via = format!(
-            "import {} {} sha256:{} by {member}",
-            format.name(),
-            file_name,
-            &sha256[..16]
-        );
-        if via.len() > NAME_BYTES {
-            let mut end = NAME_BYTES - '…'.len_utf8();
-            while !via.is_char_boundary(end) {
-                end -= 1;
-            }
-            via.truncate(end);
-            via.push('…');
-        }
+        let via = format!("import {} sha256:{}", format.name(), &sha256[..16]);
+        debug_assert!(via.len() <= NAME_BYTES);
         Self { via, sha256 }
     }
 }
 
-/// The client id of a row whose identity is `key` in `format`.
-pub(crate) fn client_id(format: Format, key: &str) -> Uuid {
-    Uuid::new_v5(&NAMESPACE, format!("{}:{key}", format.name()).as_bytes())
+/// The client id of the row whose identity is `key` in the file `provenance` describes: the
+/// same bytes give the same ids whoever imports them under whatever name; another file's row
+/// with the same key (features numbered 0, 1, 2… in unrelated files) is another observation.
+pub(crate) fn client_id(provenance: &Provenance, format: Format, key: &str) -> Uuid {
+    Uuid::new_v5(
+        &NAMESPACE,
+        format!("{}:{}:{key}", format.name(), provenance.sha256).as_bytes(),
+    )
 }
 
 /// Validates `o` for row `line`, naming the source column `column_of` gives for a field.

@@ -12,7 +12,7 @@ fn now() -> Timestamp {
 }
 
 fn import(format: Format, text: &str) -> Result<truce_import::Parsed, ImportError> {
-    let p = Provenance::of(text.as_bytes(), "test-file", format, "m1-observer");
+    let p = Provenance::of(text.as_bytes(), format);
     parse(format, text.as_bytes(), &p, now())
 }
 
@@ -60,7 +60,7 @@ AZE3,2026-11-22,2026,1,Political violence,Battles,Armed clash,,,,,,,,,31,,,,,,Pl
         o[0].via
             .as_deref()
             .unwrap()
-            .starts_with("import acled-csv test-file sha256:")
+            .starts_with("import acled-csv sha256:")
     );
     // The same file: the same client ids.
     let again = import(Format::AcledCsv, &csv).unwrap();
@@ -217,4 +217,18 @@ fn kml_placemarks_with_a_point_import_and_truces_own_incidents_are_passed_over()
     assert!(
         matches!(import(Format::Kml, &broken), Err(ImportError::File(m)) if m.starts_with("line 3"))
     );
+}
+
+#[test]
+fn rows_keyed_alike_in_different_files_are_different_observations_and_bad_numbers_are_refused() {
+    let a = r#"{"type":"Feature","id":0,"geometry":{"type":"Point","coordinates":[46.5,40.1]},"properties":{"kind":"shot","observed_at":"2026-11-20T10:00:00Z","accuracy_m":50}}"#;
+    let b = a.replace("46.5", "46.6");
+    let id = |text: &str| import(Format::GeoJson, text).unwrap().observations[0].client_id;
+    assert_ne!(id(a), id(&b), "feature 0 of two files");
+    assert_eq!(id(a), id(a), "the same bytes, the same id");
+    let shifted = a.replace("[46.5,40.1]", "[\"x\",46.5,40.1]");
+    let Err(ImportError::Rows(rows)) = import(Format::GeoJson, &shifted) else {
+        panic!("a non-number coordinate is refused, not shifted")
+    };
+    assert_eq!(rows[0].column.as_deref(), Some("geometry.coordinates"));
 }

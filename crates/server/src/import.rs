@@ -66,8 +66,9 @@ pub async fn import(
         }
     })?;
     let engine = state.engine.clone();
+    let user = caller.user.clone();
     let (outcome, total, passed_over, sha256) = blocking(move || {
-        let provenance = Provenance::of(&body, &name, format, &caller.user);
+        let provenance = Provenance::of(&body, format);
         let now = Timestamp::now();
         let parsed = truce_import::parse(format, &body, &provenance, now).map_err(|e| match e {
             ImportError::Rows(rows) => {
@@ -85,6 +86,9 @@ pub async fn import(
         Ok((outcome, total, parsed.passed_over, provenance.sha256))
     })
     .await?;
+    // Who imported which file: the log's (the record's `via` names the bytes, so that the
+    // same file imported by anyone is recognised).
+    tracing::info!(%user, file = %name, %sha256, new = outcome.new, "file imported");
     let status = if outcome.new == 0 {
         StatusCode::OK
     } else {

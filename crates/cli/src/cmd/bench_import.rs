@@ -42,7 +42,7 @@ pub fn run(rows: usize) -> Result<ExitCode> {
         );
     }
     let bytes = csv.into_bytes();
-    let provenance = Provenance::of(&bytes, "bench.csv", Format::AcledCsv, "bench-observer");
+    let provenance = Provenance::of(&bytes, Format::AcledCsv);
     let now = Timestamp::now();
     let t = Instant::now();
     let parsed = truce_import::parse(Format::AcledCsv, &bytes, &provenance, now)

@@ -33,7 +33,7 @@ pub fn run(data: &Path, format: &str, member: &str, file: &Path) -> Result<ExitC
         .file_name()
         .map(|n| n.to_string_lossy().into_owned())
         .unwrap_or_default();
-    let provenance = Provenance::of(&bytes, &name, format, &binding.member.user);
+    let provenance = Provenance::of(&bytes, format);
     let now = Timestamp::now();
     let parsed = match truce_import::parse(format, &bytes, &provenance, now) {
         Ok(p) => p,
@@ -52,8 +52,9 @@ pub fn run(data: &Path, format: &str, member: &str, file: &Path) -> Result<ExitC
     let total = parsed.observations.len();
     let outcome = engine.submit(parsed.observations, now)?;
     println!(
-        "{}: {total} observations, {} new, {} already in the record, {} rows passed over as not observations (sha256 {})",
+        "{} ({name}, imported as {}): {total} observations, {} new, {} already in the record, {} rows passed over as not observations (sha256 {})",
         file.display(),
+        binding.member.user,
         outcome.new,
         total - outcome.new,
         parsed.passed_over,
