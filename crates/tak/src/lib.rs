@@ -22,7 +22,9 @@ pub mod tls;
 pub mod tracks;
 
 pub use intake::{CotIntake, Outcome};
-pub use listener::{CONNECTIONS_PER_ADDRESS, HANDSHAKE_TIMEOUT, serve_tcp, serve_tls, serve_udp};
+pub use listener::{
+    CONNECTIONS_PER_ADDRESS, HANDSHAKE_TIMEOUT, REVOCATION_CHECK, serve_tcp, serve_tls, serve_udp,
+};
 pub use relay::{Relay, spawn_incident_feed};
 pub use stats::CotStats;
 pub use truce_engine::{BindError, Binding};

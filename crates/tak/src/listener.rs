@@ -24,6 +24,9 @@ use truce_engine::Binding;
 /// such a network (`--cot-connections-per-address`).
 pub const CONNECTIONS_PER_ADDRESS: usize = 32;
 
+/// How often an open CoT/TLS session checks that its member is still active.
+pub const REVOCATION_CHECK: Duration = Duration::from_secs(5);
+
 /// A TLS client that has not finished its handshake by then is disconnected.
 pub const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
 
@@ -181,7 +184,8 @@ pub async fn serve_tls(
                 return refuse("no client certificate".into());
             };
             let fingerprint: [u8; 32] = Sha256::digest(cert.as_ref()).into();
-            let lookup = tokio::task::spawn_blocking(move || engine.member_by_cert(&fingerprint));
+            let looking = engine.clone();
+            let lookup = tokio::task::spawn_blocking(move || looking.member_by_cert(&fingerprint));
             let member = match lookup.await {
                 Ok(Ok(Some(member))) => member,
                 Ok(Ok(None)) => {
@@ -190,9 +194,32 @@ pub async fn serve_tls(
                 Ok(Err(e)) => return refuse(format!("reading the members: {e}")),
                 Err(e) => return refuse(format!("reading the members: {e}")),
             };
+            // Looked up after the handshake too, not only in the verifier: a resumed TLS
+            // session skips the verifier, and this lookup is what keeps a revoked member out.
             tracing::info!(%peer, user = %member.user, monitor = %member.monitor, "CoT/TLS client identified by its certificate");
             let binding = Arc::new(Binding::for_caller(&name, member));
-            serve_stream(tls, peer, binding, intake, relay, stop).await;
+            // A member revoked while connected is disconnected at the next check.
+            let (revoked_tx, session_stop) = watch::channel(false);
+            let mut outer = stop.clone();
+            let watcher = tokio::spawn(async move {
+                loop {
+                    tokio::select! {
+                        _ = outer.changed() => break,
+                        _ = tokio::time::sleep(REVOCATION_CHECK) => {}
+                    }
+                    let engine = engine.clone();
+                    let still =
+                        tokio::task::spawn_blocking(move || engine.member_by_cert(&fingerprint))
+                            .await;
+                    if !matches!(still, Ok(Ok(Some(_)))) {
+                        tracing::warn!(%peer, "CoT/TLS client's member was revoked: disconnected");
+                        break;
+                    }
+                }
+                let _ = revoked_tx.send(true);
+            });
+            serve_stream(tls, peer, binding, intake, relay, session_stop).await;
+            watcher.abort();
         }
     };
     accept_each(listener, &intake.clone(), per_address, stop.clone(), serve).await;

@@ -7,7 +7,8 @@
 //! membership entry binds exactly it, and that member's monitor and role apply to the
 //! connection as their token would. There is no certificate authority to trust or to
 //! compromise: the record is the list of who may speak, revoking a member ends their
-//! certificate's use at the next connection, and the certificate's own dates and issuer are
+//! certificate's use within seconds (an open session checks every [`crate::REVOCATION_CHECK`]
+//! and is closed), and the certificate's own dates and issuer are
 //! not consulted (a TAK server's CA usually issues them; any will do).
 
 use rustls::DistinguishedName;

@@ -123,6 +123,48 @@ async fn certificates_bound_to_no_one_or_to_a_revoked_member_are_refused_at_the_
 }
 
 #[tokio::test(flavor = "multi_thread")]
+async fn a_member_revoked_while_connected_is_disconnected_and_reports_no_more() {
+    let center = Center::start().await;
+    let (cert, key) = center.client_cert("m1-leaving");
+    add_with_cert(&center, "m1-leaving", "m1", Role::Observer, &cert);
+    let first = center.file("first.xml", &marker("tls-before", TRUCE_DETAIL));
+    let second = center.file("second.xml", &marker("tls-after", TRUCE_DETAIL));
+    // The second report is sent after a whole check interval has passed since the revocation.
+    let gap = truce_tak::REVOCATION_CHECK.as_secs() + 3;
+    let wait = gap + 4;
+    let python = truce_peers::python();
+    let bin = python.parent().unwrap().join("pytak");
+    let script = format!(
+        "(cat '{first}'; sleep {gap}; cat '{second}'; sleep 2) | PYTAK_TLS_CLIENT_CERT='{cert}' \
+         PYTAK_TLS_CLIENT_KEY='{key}' PYTAK_TLS_CLIENT_CAFILE='{ca}' timeout {t} '{bin}' \
+         tls://{addr} > /dev/null 2>&1",
+        first = first.display(),
+        second = second.display(),
+        cert = cert.display(),
+        key = key.display(),
+        ca = center.server_cert.display(),
+        t = wait + 10,
+        bin = bin.display(),
+        addr = center.tls,
+    );
+    // The first report arrives, then the member is revoked before the second is sent.
+    let client = tokio::spawn(sh(script));
+    let found = center.wait_for(1).await;
+    assert_eq!(found[0].observation.count, 2);
+    center
+        .engine
+        .revoke_member("m1-leaving", "test", None, Timestamp::now())
+        .unwrap();
+    let _ = client.await;
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    assert_eq!(
+        center.observations().len(),
+        1,
+        "nothing from a revoked member's open session after the check"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
 async fn a_member_who_is_not_an_observer_is_connected_but_does_not_report() {
     let center = Center::start().await;
     let (cert, key) = center.client_cert("m1-tls-officer");
