@@ -74,8 +74,11 @@ pub struct Dataset {
 }
 
 impl Dataset {
-    /// Reads `selection` from `store` under `agreement`. The record may grow meanwhile: the
-    /// anchor is read first, and only incidents and observations recorded up to it are kept.
+    /// Reads `selection` from `store` under `agreement`. The anchor is the record's head read
+    /// first; a record that grows while it is read (a running server) may show what was
+    /// appended meanwhile too. The store keeps each incident's latest state only, so figures
+    /// tied exactly to one size come from a record that is not growing (a stopped server, a
+    /// copy).
     pub fn load(
         store: &dyn Store,
         agreement: &AgreementDoc,
@@ -102,7 +105,7 @@ impl Dataset {
                     let page = store.observations_by_id(after, PAGE)?;
                     let Some(last) = page.last() else { break };
                     after = last.id.0;
-                    all.extend(page.into_iter().filter(|o| o.entry_index < head.size));
+                    all.extend(page);
                 }
                 Ok(all)
             });
@@ -112,10 +115,7 @@ impl Dataset {
                 let page = store.incidents_by_id(&filter, after, PAGE)?;
                 let Some(last) = page.last() else { break };
                 after = last.id.0;
-                incidents.extend(
-                    page.into_iter()
-                        .filter(|i| i.assessments.iter().all(|a| a.entry_index < head.size)),
-                );
+                incidents.extend(page);
             }
             let observations = observations
                 .join()

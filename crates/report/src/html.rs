@@ -378,9 +378,9 @@ pub fn html(r: &Report) -> String {
         lang.t("verification"),
         match lang {
             Lang::En =>
-                "Anyone holding the record (a data folder, or a bundle from `truce ledger export`) can recompute every figure above: `truce verify` re-checks every entry, the Merkle tree and each monitor's cosignatures; the figures were computed from the record at the size and root below.",
+                "Anyone holding the record (a data folder, or a bundle from `truce ledger export`) can recompute every figure above: `truce verify` re-checks every entry, the Merkle tree and each monitor's cosignatures. The figures were computed from the record as it stood when the report was made, at the size and root below (entries appended while it was being read may be counted too).",
             Lang::Ru =>
-                "Любой, у кого есть запись (папка данных или пакет из `truce ledger export`), может пересчитать все приведённые цифры: `truce verify` заново проверяет каждую запись, дерево Меркла и подписи наблюдателей; цифры подсчитаны по записи с указанными ниже размером и корнем.",
+                "Любой, у кого есть запись (папка данных или пакет из `truce ledger export`), может пересчитать все приведённые цифры: `truce verify` заново проверяет каждую запись, дерево Меркла и подписи наблюдателей. Цифры подсчитаны по записи в момент составления отчёта, с указанными ниже размером и корнем (записи, добавленные во время чтения, тоже могут быть учтены).",
         },
         r.anchor.size,
         lang.t("size"),
