@@ -21,6 +21,11 @@ pub const MOVED_M: f64 = 250.0;
 pub const MIN_INTERVAL_S: f64 = 10.0;
 /// Devices remembered before the longest-silent are forgotten.
 const MAX_DEVICES: usize = 100_000;
+/// Track points one monitor's devices may add per second, together, on average: a cap that
+/// made-up device ids cannot get round (a thousand patrols standing still add 17 a second).
+pub const MONITOR_RATE_PER_S: f64 = 20.0;
+/// Track points one monitor's devices may add at once before that rate applies.
+pub const MONITOR_BURST: f64 = 1200.0;
 
 /// The track point an awareness event of one of the monitors' own teams gives: a friendly
 /// (`a-f-…`) unit's position sent by a device about itself (it carries `takv` or a contact
@@ -72,25 +77,53 @@ type Device = (String, String);
 /// Where and when a device's last point was kept: time, latitude, longitude.
 type Kept = (Timestamp, f64, f64);
 
-/// The last point kept of each device.
+/// The last point kept of each device, and each monitor's budget of points.
 #[derive(Default)]
 pub struct TrackGate {
     kept: Mutex<HashMap<Device, Kept>>,
+    budgets: Mutex<HashMap<String, (f64, std::time::Instant)>>,
 }
 
 impl TrackGate {
-    /// Whether `point` of `monitor`'s device is due to be kept.
+    /// Whether `point` of `monitor`'s device is due to be kept: its device's rate allows it,
+    /// and so does its monitor's budget (which it then spends).
     pub fn due(&self, monitor: &str, point: &TrackPoint) -> bool {
-        let kept = self
-            .kept
+        let device_due = {
+            let kept = self
+                .kept
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner);
+            match kept.get(&(monitor.to_owned(), point.device.clone())) {
+                None => true,
+                Some((at, lat, lon)) => {
+                    let since = point.observed_at.seconds_since(*at);
+                    since >= INTERVAL_S
+                        || (since >= MIN_INTERVAL_S
+                            && distance_m(*lat, *lon, point.lat, point.lon) >= MOVED_M)
+                }
+            }
+        };
+        device_due && self.spend(monitor)
+    }
+
+    /// Takes one point from `monitor`'s budget, if there is one.
+    fn spend(&self, monitor: &str) -> bool {
+        let mut budgets = self
+            .budgets
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner);
-        let Some((at, lat, lon)) = kept.get(&(monitor.to_owned(), point.device.clone())) else {
-            return true;
-        };
-        let since = point.observed_at.seconds_since(*at);
-        since >= INTERVAL_S
-            || (since >= MIN_INTERVAL_S && distance_m(*lat, *lon, point.lat, point.lon) >= MOVED_M)
+        let now = std::time::Instant::now();
+        let (tokens, at) = budgets
+            .entry(monitor.to_owned())
+            .or_insert((MONITOR_BURST, now));
+        *tokens = (*tokens + now.duration_since(*at).as_secs_f64() * MONITOR_RATE_PER_S)
+            .min(MONITOR_BURST);
+        *at = now;
+        if *tokens < 1.0 {
+            return false;
+        }
+        *tokens -= 1.0;
+        true
     }
 
     /// Notes that `point` of `monitor`'s device is in the record.
@@ -171,5 +204,30 @@ mod tests {
         assert_eq!(kept, vec![0, 3, 6, 9]);
         // Another monitor's device of the same uid is another device.
         assert!(gate.due("m2", &at(56.0, 40.0)));
+    }
+
+    #[test]
+    fn made_up_device_ids_cannot_get_past_the_monitors_budget() {
+        let gate = TrackGate::default();
+        let mut kept = 0;
+        for n in 0..5000 {
+            let mut p = at(0.0, 40.0);
+            p.device = format!("fake-{n}");
+            if gate.due("m1", &p) {
+                gate.kept("m1", &p);
+                kept += 1;
+            }
+        }
+        // The burst, and what the rate refilled while the loop ran (well under a second).
+        assert!(
+            (MONITOR_BURST as usize..MONITOR_BURST as usize + 40).contains(&kept),
+            "{kept}"
+        );
+        let mut other = at(0.0, 40.0);
+        other.device = "patrol".into();
+        assert!(
+            gate.due("m2", &other),
+            "another monitor's budget is its own"
+        );
     }
 }
