@@ -120,7 +120,8 @@ map.on("load", async () => {
 
 /** Opens today's daily report (period ending now) in a new tab, fetched with the token. */
 async function openReport() {
-  const now = new Date();
+  // The period ends at the next whole minute, so what came in this minute is in it.
+  const now = new Date(Date.now() + 60_000);
   const pad = (n: number) => String(n).padStart(2, "0");
   const date = `${now.getUTCFullYear()}-${pad(now.getUTCMonth() + 1)}-${pad(now.getUTCDate())}`;
   const cutoff = `${pad(now.getUTCHours())}:${pad(now.getUTCMinutes())}`;
