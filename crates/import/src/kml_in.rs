@@ -174,12 +174,16 @@ pub fn parse(
             ));
             continue;
         };
-        let Some(when) = field("observed_at").or(p.when.as_deref()) else {
-            errors.push(bad("TimeStamp/when", "required (RFC 3339)".into()));
-            continue;
+        let (when, from) = match (field("observed_at"), p.when.as_deref()) {
+            (Some(w), _) => (w, "ExtendedData observed_at"),
+            (None, Some(w)) => (w, "TimeStamp/when"),
+            (None, None) => {
+                errors.push(bad("TimeStamp/when", "required (RFC 3339)".into()));
+                continue;
+            }
         };
         let Ok(observed_at) = Timestamp::parse(when) else {
-            errors.push(bad("TimeStamp/when", format!("{when:?} is not RFC 3339")));
+            errors.push(bad(from, format!("{when:?} is not RFC 3339")));
             continue;
         };
         let Some(accuracy_m) = field("accuracy_m").and_then(|a| a.parse::<f64>().ok()) else {

@@ -55,17 +55,29 @@ pub async fn tracks(
     let engine = state.engine.clone();
     let nanos = |t: Timestamp| t.unix_nanos().clamp(i64::MIN.into(), i64::MAX.into()) as i64;
     let (from, to) = (nanos(since), nanos(until));
-    let rows =
-        blocking(move || Ok(engine.store().track_rows(-1, from, to, MAX_POINTS + 1)?)).await?;
-    if rows.len() as u64 > MAX_POINTS {
-        return Err(AppError::invalid(
-            "since",
-            format!("more than {MAX_POINTS} track points in the window; narrow it"),
-        ));
-    }
-    let rows = rows
-        .into_iter()
-        .filter(|r| monitor.as_deref().is_none_or(|m| m == r.monitor));
+    // Read page by page and kept by monitor before counting: the cap is on what is sent.
+    let rows = blocking(move || {
+        let mut kept = Vec::new();
+        let mut after = -1;
+        loop {
+            let page = engine.store().track_rows(after, from, to, 50_000)?;
+            let Some(last) = page.last() else { break };
+            after = last.entry as i64;
+            kept.extend(
+                page.into_iter()
+                    .filter(|r| monitor.as_deref().is_none_or(|m| m == r.monitor)),
+            );
+            if kept.len() as u64 > MAX_POINTS {
+                return Err(AppError::invalid(
+                    "since",
+                    format!("more than {MAX_POINTS} track points in the window; narrow it"),
+                ));
+            }
+        }
+        Ok(kept)
+    })
+    .await?;
+    let rows = rows.into_iter();
     let fc = feature_collection(rows);
     Ok(([(header::CONTENT_TYPE, "application/geo+json")], Json(fc)).into_response())
 }
