@@ -4,7 +4,7 @@ export type Lang = "en" | "ru";
 
 const en: Record<string, string> = {
   token: "member token", signin: "Sign in", signout: "Sign out", signin_failed: "Sign-in failed",
-  report: "Today's report",
+  report: "Today's report", issue_report: "Issue today's report", issued: "Issued on the record as entry",
   all_kinds: "All kinds", all_statuses: "All statuses", all_clauses: "All clauses", all_sides: "All sides", use_mgrs: "Use MGRS", replay: "Replay", live: "live", feed: "Live feed",
   incident: "Incident", status: "Status", position: "Position", ellipse: "95% ellipse", method: "Fixed by", unresolved: "unresolved pulses, not one event (they leave for the rounds that place them)",
   time: "Time", attribution: "Attribution", undetermined: "undetermined", findings: "Findings",
@@ -30,7 +30,7 @@ const en: Record<string, string> = {
 
 const ru: Record<string, string> = {
   token: "токен участника", signin: "Войти", signout: "Выйти", signin_failed: "Не удалось войти",
-  report: "Отчёт за сегодня",
+  report: "Отчёт за сегодня", issue_report: "Выпустить отчёт за сегодня", issued: "Выпущен в запись как запись №",
   all_kinds: "Все виды", all_statuses: "Все статусы", all_clauses: "Все пункты", all_sides: "Все стороны", use_mgrs: "По MGRS", replay: "Воспроизведение", live: "в реальном времени", feed: "Лента событий",
   incident: "Инцидент", status: "Статус", position: "Местоположение", ellipse: "Эллипс 95%", method: "Определено по", unresolved: "неразобранные импульсы, не одно событие (уходят в выстрелы, которые их объясняют)",
   time: "Время", attribution: "Атрибуция", undetermined: "не установлена", findings: "Выводы",

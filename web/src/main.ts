@@ -118,16 +118,31 @@ map.on("load", async () => {
   if (state.token) await signIn(state.token);
 });
 
-/** Opens today's daily report (period ending now) in a new tab, fetched with the token. */
-async function openReport() {
-  // The period ends at the next whole minute, so what came in this minute is in it.
+/** Today's report's query: the period ends at the next whole minute, so what came in this
+ *  minute is in it. */
+function todaysReport(): string {
   const now = new Date(Date.now() + 60_000);
   const pad = (n: number) => String(n).padStart(2, "0");
   const date = `${now.getUTCFullYear()}-${pad(now.getUTCMonth() + 1)}-${pad(now.getUTCDate())}`;
   const cutoff = `${pad(now.getUTCHours())}:${pad(now.getUTCMinutes())}`;
+  return `/api/reports/daily?date=${date}&cutoff=${cutoff}&lang=${state.lang}`;
+}
+
+/** Issues today's report as the signed-in officer: its hash goes on the record. */
+async function issueReport() {
+  try {
+    const r = await api(todaysReport(), { method: "POST" });
+    status(`${t("issued")} ${r.entry} (sha256 ${String(r.sha256).slice(0, 16)}…)`);
+  } catch (e) {
+    status(`${t("issue_report")}: ${e}`);
+  }
+}
+
+/** Opens today's daily report (period ending now) in a new tab, fetched with the token. */
+async function openReport() {
   const tab = window.open("", "_blank");
   try {
-    const r = await fetch(`/api/reports/daily?date=${date}&cutoff=${cutoff}&lang=${state.lang}`,
+    const r = await fetch(todaysReport(),
       { headers: { authorization: `Bearer ${state.token}` } });
     const html = await r.text();
     const url = URL.createObjectURL(new Blob([html], { type: "text/html" }));
@@ -138,6 +153,7 @@ async function openReport() {
   }
 }
 (window as Json).__truce.openReport = openReport;
+(window as Json).__truce.issueReport = issueReport;
 
 function point(lon: number, lat: number, props: Json): GeoJSON.FeatureCollection {
   return { type: "FeatureCollection", features: [{ type: "Feature", properties: props, geometry: { type: "Point", coordinates: [lon, lat] } }] };
@@ -429,6 +445,7 @@ async function signIn(token: string) {
       $("whoami").textContent = `${state.me!.user} · ${state.me!.monitor} · ${t("role_" + state.me!.role)}`;
       $("signout").hidden = false;
   $("report").hidden = false;
+  $("issue-report").hidden = state.me?.role !== "officer";
       renderActions();
       status(t("offline"));
       state.ready = true;
@@ -442,6 +459,7 @@ async function signIn(token: string) {
   $("whoami").textContent = `${state.me!.user} · ${state.me!.monitor} · ${t("role_" + state.me!.role)}`;
   $("signout").hidden = false;
   $("report").hidden = false;
+  $("issue-report").hidden = state.me?.role !== "officer";
   const a = await api("/api/agreement");
   $("agreement").textContent = a.name;
   const badge = $("illustrative");
@@ -509,6 +527,7 @@ function translate() {
 
 $("signin").addEventListener("click", () => signIn(($("token") as HTMLInputElement).value.trim()));
 $("report").addEventListener("click", () => { openReport(); });
+$("issue-report").addEventListener("click", () => { issueReport(); });
 $("signout").addEventListener("click", () => {
   localStorage.removeItem("truce.token");
   state.token = ""; state.me = null; state.source?.close();

@@ -78,6 +78,12 @@ try {
   await page.click('button[data-verdict="confirm"]');
   await page.waitForSelector('#assessments:has-text("our post heard it")', { timeout: 10000 }).catch(async () => fail(`monitor 1's verdict is not shown (${await page.textContent("#status-line")})`));
 
+  // The officer issues today's report: its hash goes on the record.
+  if (await page.isHidden("#issue-report")) fail("an officer is not offered to issue the report");
+  await page.click("#issue-report");
+  await page.waitForSelector('#status-line:has-text("Issued on the record as entry")', { timeout: 15000 })
+    .catch(async () => fail(`issuing the report failed: ${await page.textContent("#status-line")}`));
+
   // Monitor 2 disputes.
   await page.click("#signout");
   await page.waitForLoadState("load");
@@ -111,6 +117,7 @@ try {
   await page.waitForFunction(() => window.__truce?.state.me?.user === "m1-auditor" && window.__truce.state.ready, null, { timeout: 15000 })
     .catch(() => fail("the first-look link did not sign in as the auditor"));
   if (await page.evaluate(() => location.hash) !== "") fail("the token stayed in the address bar");
+  if (!(await page.isHidden("#issue-report"))) fail("an auditor is offered to issue the report");
   const [report] = await Promise.all([page.waitForEvent("popup"), page.click("#report")]);
   await report.waitForSelector("h1", { timeout: 15000 }).catch(() => fail("the report did not open"));
   const heading = await report.textContent("h1");
