@@ -106,10 +106,10 @@ fn feature(
     let when = text("observed_at")
         .or_else(|| text("time"))
         .ok_or_else(|| bad("properties.observed_at", "required (RFC 3339)".into()))?;
-    let observed_at = Timestamp::parse(when).map_err(|e| {
+    let observed_at = crate::parse_time(when).ok_or_else(|| {
         bad(
             "properties.observed_at",
-            format!("{when:?} is not RFC 3339: {e}"),
+            format!("{when:?} is not RFC 3339 (nor GDAL's YYYY/MM/DD HH:MM:SS+ZZ)"),
         )
     })?;
     let accuracy_m = props

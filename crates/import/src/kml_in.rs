@@ -182,7 +182,7 @@ pub fn parse(
                 continue;
             }
         };
-        let Ok(observed_at) = Timestamp::parse(when) else {
+        let Some(observed_at) = crate::parse_time(when) else {
             errors.push(bad(from, format!("{when:?} is not RFC 3339")));
             continue;
         };

@@ -128,6 +128,27 @@ pub(crate) fn client_id(provenance: &Provenance, format: Format, key: &str) -> U
     )
 }
 
+/// A time as RFC 3339, or as GDAL writes a DateTime field (`2026/11/20 10:00:00+00`, as
+/// `ogr2ogr` does into KML and GeoJSON): GIS tools hand files on in that form.
+pub(crate) fn parse_time(text: &str) -> Option<Timestamp> {
+    if let Ok(t) = Timestamp::parse(text) {
+        return Some(t);
+    }
+    let (date, rest) = text.trim().split_once(' ')?;
+    let date = date.replace('/', "-");
+    // The zone: `+HH`, `+HHMM` or `+HH:MM` (`-` too), or none (taken as UTC).
+    let (clock, zone) = match rest.rfind(['+', '-']) {
+        Some(i) if i >= 5 => (&rest[..i], &rest[i..]),
+        _ => (rest, "Z"),
+    };
+    let zone = match zone.len() {
+        3 => format!("{zone}:00"),
+        5 if !zone.contains(':') => format!("{}:{}", &zone[..3], &zone[3..]),
+        _ => zone.to_owned(),
+    };
+    Timestamp::parse(&format!("{date}T{clock}{zone}")).ok()
+}
+
 /// Validates `o` for row `line`, naming the source column `column_of` gives for a field.
 pub(crate) fn checked(
     o: Observation,
