@@ -164,22 +164,9 @@ fn detection(n: u32) -> String {
 }
 
 async fn paho(args: Vec<String>) {
-    let python = truce_peers::python();
-    let script = truce_peers::script("mqtt_peer.py");
-    let out = tokio::task::spawn_blocking(move || {
-        Command::new(python)
-            .arg(script)
-            .args(args)
-            .output()
-            .unwrap()
-    })
-    .await
-    .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    tokio::task::spawn_blocking(move || truce_peers::run_script("mqtt_peer.py", &args))
+        .await
+        .unwrap();
 }
 
 async fn publish(broker: &Broker, topic: &str, files: &[PathBuf]) {

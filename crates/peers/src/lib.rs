@@ -67,3 +67,20 @@ pub fn python() -> PathBuf {
     }
     python
 }
+
+/// Runs peer script `name` with `args` in the peers' environment and returns what it
+/// printed; panics with its standard error when it fails (a test's peer failing is the
+/// test failing). Blocking: call it from `spawn_blocking` in async tests.
+pub fn run_script(name: &str, args: &[String]) -> std::process::Output {
+    let out = Command::new(python())
+        .arg(script(name))
+        .args(args)
+        .output()
+        .unwrap_or_else(|e| panic!("could not run {name}: {e}"));
+    assert!(
+        out.status.success(),
+        "{name} {args:?} failed:\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    out
+}

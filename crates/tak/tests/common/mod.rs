@@ -188,22 +188,9 @@ pub async fn pytak(url: &str, file: &Path, hold_s: u32) -> String {
 }
 
 pub async fn tak_client(args: Vec<String>) -> serde_json::Value {
-    let python = truce_peers::python();
-    let script = truce_peers::script("tak_clients.py");
-    let out = tokio::task::spawn_blocking(move || {
-        Command::new(python)
-            .arg(script)
-            .args(args)
-            .output()
-            .unwrap()
-    })
-    .await
-    .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    let out = tokio::task::spawn_blocking(move || truce_peers::run_script("tak_clients.py", &args))
+        .await
+        .unwrap();
     if out.stdout.is_empty() {
         return serde_json::Value::Null;
     }
