@@ -56,7 +56,7 @@ const map = new maplibregl.Map({
 });
 map.addControl(new maplibregl.ScaleControl({ unit: "metric" }), "bottom-left");
 map.addControl(new maplibregl.NavigationControl({ showCompass: false }), "top-left");
-(window as Json).__truce = { map, state, select: (id: number) => select(id), outbox, loadTracks: () => loadTracks() };
+(window as Json).__truce = { map, state, select: (id: number) => select(id), outbox, loadTracks: () => loadTracks(), coverage: 0 };
 
 const SIDE_COLORS: Json = ["match", ["get", "side"], "a", "#2b6cb0", "b", "#c05621", "#666"];
 const STATUS_COLORS: Json = [
@@ -70,7 +70,7 @@ map.on("load", async () => {
   map.addSource("countries", { type: "geojson", data: countries });
   map.addLayer({ id: "land", type: "fill", source: "countries", paint: { "fill-color": "#f4f1ea" } });
   map.addLayer({ id: "borders", type: "line", source: "countries", paint: { "line-color": "#9a9a9a", "line-width": 0.8 } });
-  for (const id of ["zones", "tracks", "track-heads", "ellipses", "incidents", "rays", "sensors", "clicked"]) {
+  for (const id of ["zones", "coverage", "tracks", "track-heads", "ellipses", "incidents", "rays", "sensors", "clicked"]) {
     map.addSource(id, { type: "geojson", data: empty });
   }
   map.addLayer({ id: "zone-areas", type: "fill", source: "zones", filter: ["in", ["get", "kind"], ["literal", ["controlled_by", "buffer", "corridor", "exclusion", "area_of_responsibility"]]],
@@ -81,6 +81,9 @@ map.on("load", async () => {
       "line-width": ["match", ["get", "kind"], "line_of_contact", 2.5, 1] } });
   map.addLayer({ id: "aor-edges", type: "line", source: "zones", filter: ["==", ["get", "kind"], "area_of_responsibility"],
     paint: { "line-color": "#6b46c1", "line-width": 1, "line-dasharray": [2, 2] } });
+  // Coverage: the 10 km hearing range of every place a monitor was present in the last 24 h.
+  map.addLayer({ id: "coverage", type: "fill", source: "coverage",
+    paint: { "fill-color": "#38a169", "fill-opacity": 0.06, "fill-outline-color": "#2f855a" } });
   // The monitors' own patrols and UAVs: where they went, and where each was last.
   map.addLayer({ id: "track-lines", type: "line", source: "tracks",
     paint: { "line-color": "#0f766e", "line-width": 2, "line-opacity": 0.8 } });
@@ -276,6 +279,35 @@ async function select(id: number) {
   renderIncident(i, obs);
   renderActions();
   renderIncidents();
+  await renderEvidence(obs);
+}
+
+/** Each file the observations cite, beside them: its chain of custody as the record tells it
+ * (who handed it in, when the center received it) and, apart, what the device claimed. */
+async function renderEvidence(obs: Json[]) {
+  const cited = obs.flatMap((o) => (o.evidence ?? []).map((e: Json) => ({ o: o.id, ...e })));
+  const box = document.getElementById("evidence");
+  if (!box) return;
+  if (cited.length === 0) { box.innerHTML = t("none"); return; }
+  const items = await Promise.all(cited.slice(0, 20).map(async (e: Json) => {
+    const custody = await api(`/api/evidence/${e.sha256}/custody`).catch(() => ({ custody: [] }));
+    const links = (custody.custody ?? []).map((c: Json) => {
+      const claimed = c.claimed && Object.keys(c.claimed).length > 0
+        ? ` · <i>${esc(t("claimed"))}: ${esc([c.claimed.captured_at, c.claimed.lat !== undefined ? `${c.claimed.lat}, ${c.claimed.lon}` : "", c.claimed.device].filter(Boolean).join(" · "))}</i>` : "";
+      return `<div class="custody">${esc(t("handed_in"))} ${esc(c.by)} (${esc(c.monitor)}) · ${esc(String(c.received_at).slice(0, 19))} · ${esc(t("entry"))} ${c.entry}${claimed}</div>`;
+    }).join("");
+    return `<li>#${e.o} · <a href="#" data-evidence="${esc(e.sha256)}" data-type="${esc(e.media_type)}">${esc(e.name ?? e.sha256.slice(0, 12))}</a> (${esc(e.media_type)}) <code>${esc(e.sha256.slice(0, 16))}…</code>${links || `<div class="custody">${esc(t("not_held"))}</div>`}</li>`;
+  }));
+  box.innerHTML = `<ul>${items.join("")}</ul>`;
+  box.querySelectorAll<HTMLAnchorElement>("a[data-evidence]").forEach((a) => a.addEventListener("click", async (ev) => {
+    ev.preventDefault();
+    const r = await fetch(`/api/evidence/${a.dataset.evidence}`, { headers: { authorization: `Bearer ${state.token}` } });
+    if (!r.ok) return;
+    const url = URL.createObjectURL(await r.blob());
+    const link = document.createElement("a");
+    link.href = url; link.download = a.textContent ?? "evidence"; link.click();
+    setTimeout(() => URL.revokeObjectURL(url), 10_000);
+  }));
 }
 
 function renderIncident(i: Json, obs: Json[]) {
@@ -306,7 +338,8 @@ function renderIncident(i: Json, obs: Json[]) {
     </table>
     <h3>${t("findings")}</h3><ul>${findings}</ul>
     <h3>${t("assessments")}</h3><div id="assessments">${assessments}</div>
-    <h3>${t("observations")}</h3><ul>${entries}</ul>`;
+    <h3>${t("observations")}</h3><ul>${entries}</ul>
+    <h3>${t("evidence")}</h3><div id="evidence">…</div>`;
 }
 
 // ---------- what the member may do ----------
@@ -471,10 +504,28 @@ async function signIn(token: string) {
   translate();
   await loadIncidents();
   await loadTracks();
+  await loadCoverage();
   listen();
   renderActions();
   status("");
   state.ready = true;
+}
+
+/** Shades where the monitors could have heard explosions in the last 24 hours, and says how
+ * much of each area of responsibility that covered (GET /api/coverage). */
+async function loadCoverage() {
+  if (!state.me) return;
+  let fc: Json;
+  try {
+    fc = await api("/api/coverage");
+  } catch {
+    return;
+  }
+  (map.getSource("coverage") as maplibregl.GeoJSONSource)?.setData(fc);
+  const line = (fc.areas ?? []).map((a: Json) =>
+    `${a.name}: ${Math.round(100 * (a.covered.explosions ?? 0))}% / ${Math.round(100 * (a.covered.small_arms ?? 0))}%`).join(" · ");
+  $("coverage-line").textContent = line ? `${t("coverage")}: ${line}` : "";
+  (window as Json).__truce.coverage = fc.features?.length ?? 0;
 }
 
 /** Draws the last 24 hours of the monitors' teams' tracks (GET /api/tracks). */
@@ -546,6 +597,7 @@ for (const id of ["f-kind", "f-status", "f-clause", "f-side", "f-time"]) $(id).a
 translate();
 setInterval(ledger, 2000);
 setInterval(loadTracks, 30000);
+setInterval(loadCoverage, 60000);
 // Reports made without a network leave when it returns.
 window.addEventListener("online", () => { flushOutbox(); });
 setInterval(flushOutbox, 3000);

@@ -46,6 +46,13 @@ try {
     return window.__truce.map.queryRenderedFeatures({ layers: ["track-heads"] }).length > 0;
   }, null, { timeout: 30000, polling: 1000 }).catch(() => fail("the patrol's track is not on the map"));
 
+  // Coverage: the hearing range of the places the monitors reported from is shaded, and the
+  // footer gives each area's covered share.
+  await page.waitForFunction(() => window.__truce.map.queryRenderedFeatures({ layers: ["coverage"] }).length > 0,
+    null, { timeout: 30000, polling: 1000 }).catch(() => fail("no coverage on the map"));
+  const coverageLine = await page.textContent("#coverage-line");
+  if (!/\d+% \/ \d+%/.test(coverageLine ?? "")) fail(`the footer gives no area's coverage: ${coverageLine}`);
+
   // Select an incident fixed by several reports: its rays and ellipse show.
   const id = await page.evaluate(() => {
     const all = [...window.__truce.state.incidents.values()];

@@ -40,6 +40,11 @@ pub fn init(data: &Path, agreement: &Agreement) -> Result<InitOutcome> {
     Ok(record_agreement(&store, agreement, Timestamp::now())?)
 }
 
+/// Where a data folder keeps evidence files.
+pub fn evidence_path(data: &Path) -> PathBuf {
+    data.join("evidence")
+}
+
 /// Where the center's checkpoint key is kept in a data folder.
 pub fn log_key_path(data: &Path) -> PathBuf {
     data.join("keys").join("log.key")
@@ -54,6 +59,11 @@ pub fn assessment_key_path(data: &Path, monitor: &str) -> PathBuf {
 pub fn open_engine(data: &Path) -> Result<Arc<Engine>> {
     let store = open_store(data)?;
     let engine = Engine::open(store).with_context(|| format!("opening {}", data.display()))?;
+    let evidence = evidence_path(data);
+    engine.set_evidence_dir(
+        truce_store::EvidenceDir::open(&evidence)
+            .with_context(|| format!("opening {}", evidence.display()))?,
+    );
     let key = log_key_path(data);
     if key.is_file() {
         engine.set_log_signer(crate::keys::read(&key)?)?;

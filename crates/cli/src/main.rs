@@ -346,6 +346,10 @@ enum LedgerCommand {
         /// The bundle folder to create.
         #[arg(long)]
         out: PathBuf,
+        /// Copy the evidence files too (each checked against its hash), so the bundle's
+        /// auditor can check them.
+        #[arg(long)]
+        with_evidence: bool,
     },
 }
 
@@ -551,8 +555,13 @@ fn main() -> ExitCode {
         } => cmd::report::verify(&data, &file),
         Command::Verify { bundle, data } => cmd::verify::run(bundle.as_deref(), data.as_deref()),
         Command::Ledger {
-            what: LedgerCommand::Export { data, out },
-        } => cmd::verify::export(&data, &out),
+            what:
+                LedgerCommand::Export {
+                    data,
+                    out,
+                    with_evidence,
+                },
+        } => cmd::verify::export(&data, &out, with_evidence),
         Command::Bench {
             what:
                 BenchCommand::Intake {

@@ -145,6 +145,35 @@ pub enum EntryBody {
         /// When the center recorded it.
         recorded_at: Timestamp,
     },
+    /// A file handed in to the center (a photo, a recording, a proof): one link of its chain
+    /// of custody. The file is kept outside the record under its SHA-256; the entry says who
+    /// handed it in and when (the center's facts), and what the client claims about its
+    /// capture (kept apart, in `capture`).
+    Evidence {
+        /// SHA-256 of the file's bytes, lowercase hex.
+        sha256: String,
+        /// Its size, bytes.
+        size: u64,
+        /// Its media type, checked against its first bytes.
+        media_type: String,
+        /// Its name as the client knew it.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        name: Option<String>,
+        /// The file it was derived from (a redacted copy, a thumbnail), by SHA-256.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        derived_from: Option<String>,
+        /// The client's claims about the capture.
+        #[serde(default, skip_serializing_if = "crate::evidence::Capture::is_empty")]
+        capture: crate::evidence::Capture,
+        /// The member who handed it in.
+        by: String,
+        /// Their monitor.
+        monitor: String,
+        /// How it came: `upload`.
+        channel: String,
+        /// When the center received it.
+        received_at: Timestamp,
+    },
     /// An analyst's note on an incident, possibly correcting its kind.
     Annotation {
         /// The incident.
@@ -173,6 +202,7 @@ impl EntryBody {
             EntryBody::Annotation { .. } => "annotation",
             EntryBody::Track { .. } => "track",
             EntryBody::Report { .. } => "report",
+            EntryBody::Evidence { .. } => "evidence",
         }
     }
 

@@ -24,6 +24,7 @@ pub mod access;
 pub mod agreement;
 pub mod entry;
 pub mod error;
+pub mod evidence;
 pub mod ids;
 pub mod incident;
 pub mod intake;

@@ -14,8 +14,8 @@ use truce_core::incident::Status;
 use truce_ledger::note::{NoteVerifier, verify_checkpoint};
 use truce_ledger::tree::Frontier;
 use truce_store::{
-    AgreementVersion, AssessmentRow, ChainFault, IncidentRow, Member, ObservationRow, Store,
-    StoredCheckpoint, TrackRow,
+    AgreementVersion, AssessmentRow, ChainFault, EvidenceRow, IncidentRow, Member, ObservationRow,
+    Store, StoredCheckpoint, TrackRow,
 };
 
 /// What an audit found when everything checked out.
@@ -89,6 +89,9 @@ pub enum AuditFault {
         /// What failed.
         message: String,
     },
+    /// An evidence file the record names is missing or does not hash to its name.
+    #[error("{0}")]
+    Evidence(String),
     /// A stored tree hash is not the one the entries give.
     #[error("tree hash {index}: differs from the one recomputed from the entries")]
     TreeHash {
@@ -142,6 +145,10 @@ pub trait AuditSource {
     }
     /// Every `tracks` row, if the source carries that table.
     fn track_rows(&self) -> Result<Option<Vec<TrackRow>>, AuditFault> {
+        Ok(None)
+    }
+    /// Every `evidence` row, if the source carries that table.
+    fn evidence_rows(&self) -> Result<Option<Vec<EvidenceRow>>, AuditFault> {
         Ok(None)
     }
 }
@@ -220,6 +227,9 @@ impl AuditSource for StoreSource<'_> {
             u64::MAX >> 1,
         )?))
     }
+    fn evidence_rows(&self) -> Result<Option<Vec<EvidenceRow>>, AuditFault> {
+        Ok(Some(self.store.evidence_rows(None, -1, u64::MAX >> 1)?))
+    }
 }
 
 /// What the entries say each derived row must be.
@@ -233,6 +243,8 @@ struct Expected {
     assessments: Vec<AssessmentRow>,
     /// Every track point, in entry order.
     tracks: Vec<TrackRow>,
+    /// Every evidence hand-in, in entry order.
+    evidence: Vec<EvidenceRow>,
     /// Each incident's current verdict per monitor.
     verdicts: HashMap<u64, BTreeMap<String, Verdict>>,
     /// Each incident's kind as an analyst corrected it.
@@ -396,6 +408,25 @@ impl Expected {
                 });
             }
             EntryBody::Report { .. } => {}
+            EntryBody::Evidence {
+                sha256,
+                size,
+                media_type,
+                by,
+                monitor,
+                received_at,
+                ..
+            } => {
+                self.evidence.push(EvidenceRow {
+                    entry: index,
+                    sha256,
+                    size,
+                    media_type,
+                    user: by,
+                    monitor,
+                    received_ns: received_at.unix_nanos() as i64,
+                });
+            }
             EntryBody::Track { monitor, point, .. } => {
                 self.tracks.push(TrackRow {
                     entry: index,
@@ -596,6 +627,35 @@ impl Expected {
                 return Err(bad("tracks", w.entry, "row"));
             }
         }
+        if let Some(rows) = store.evidence_rows()? {
+            let mut want = self.evidence.iter();
+            for row in &rows {
+                let Some(w) = want.next() else {
+                    return Err(bad("evidence", row.entry, "row"));
+                };
+                let field = if row.entry != w.entry {
+                    Some("row")
+                } else if row.sha256 != w.sha256 {
+                    Some("sha256")
+                } else if row.size != w.size {
+                    Some("size")
+                } else if row.media_type != w.media_type {
+                    Some("media_type")
+                } else if (&row.user, &row.monitor) != (&w.user, &w.monitor) {
+                    Some("user or monitor")
+                } else if row.received_ns != w.received_ns {
+                    Some("received_ns")
+                } else {
+                    None
+                };
+                if let Some(f) = field {
+                    return Err(bad("evidence", w.entry, f));
+                }
+            }
+            if let Some(w) = want.next() {
+                return Err(bad("evidence", w.entry, "row"));
+            }
+        }
         Ok(())
     }
 }
@@ -676,6 +736,7 @@ pub fn audit_source(
                 | EntryBody::Assessment { .. }
                 | EntryBody::Annotation { .. }
                 | EntryBody::Track { .. }
+                | EntryBody::Evidence { .. }
                 | EntryBody::Report { .. } => {}
             }
             chain = chain_hash(&chain, &leaf_hash(&bytes));

@@ -54,6 +54,23 @@ pub enum EngineError {
     /// The caller's role or monitor does not allow it (HTTP 403).
     #[error("{0}")]
     Forbidden(String),
+    /// An observation cites a file the center does not hold (HTTP 422, field
+    /// `evidence[position].sha256`).
+    #[error(
+        "evidence[{position}].sha256: the center holds no file {sha256}; hand it in first (POST /api/evidence)"
+    )]
+    EvidenceNotHeld {
+        /// Index of the item in the batch.
+        index: usize,
+        /// Index of the file in the item's `evidence`.
+        position: usize,
+        /// The hash cited.
+        sha256: String,
+    },
+    /// Something this center needs is not there or not working: the request may succeed
+    /// later (HTTP 503).
+    #[error("{0}")]
+    Unavailable(String),
 }
 
 impl EngineError {

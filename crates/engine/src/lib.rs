@@ -14,6 +14,7 @@
 mod audit;
 mod error;
 mod events;
+mod evidence;
 mod init;
 mod ledger;
 mod listener;
@@ -27,6 +28,7 @@ pub use audit::{
 };
 pub use error::EngineError;
 pub use events::IncidentEvent;
+pub use evidence::{EvidenceIn, EvidenceReceipt};
 pub use init::{InitOutcome, record_agreement};
 pub use ledger::{Anchor, LedgerKeys, LedgerStatus, StoreHashReader, WitnessStatus};
 pub use listener::{BindError, Binding};

@@ -58,6 +58,8 @@ pub struct Engine {
     pub(crate) ledger_keys: Option<crate::LedgerKeys>,
     /// The center's checkpoint key, when this process holds it.
     pub(crate) log_signer: Mutex<Option<truce_ledger::note::NoteSigner>>,
+    /// Where evidence files are kept, when this center keeps them.
+    pub(crate) evidence_dir: Mutex<Option<truce_store::EvidenceDir>>,
     /// Verified tokens and deposited assessment keys.
     pub(crate) access: crate::members::Access,
 }
@@ -84,6 +86,7 @@ impl Engine {
             events,
             ledger_keys,
             log_signer: Mutex::new(None),
+            evidence_dir: Mutex::new(None),
             access: crate::members::Access::default(),
         })
     }
@@ -124,6 +127,12 @@ impl Engine {
         batch: Vec<ValidObservation>,
         now: Timestamp,
     ) -> Result<SubmitOutcome, EngineError> {
+        self.check_evidence_held(
+            batch
+                .iter()
+                .enumerate()
+                .map(|(i, o)| (i, o.evidence.as_slice())),
+        )?;
         let mut seq = self.lock();
         let resolved = self.resolve_client_ids(&batch)?;
         let mut fresh: Vec<(ObservationId, &ValidObservation)> = Vec::new();

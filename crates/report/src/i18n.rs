@@ -71,6 +71,14 @@ impl Lang {
             "bursts_shots" => ("Bursts and shots", "Очереди и выстрелы"),
             "previous" => ("Previous period", "Предыдущий период"),
             "change" => ("Change", "Изменение"),
+            "covered" => (
+                "Covered: explosions / small arms",
+                "Охват: взрывы / стрелковое",
+            ),
+            "coverage" => (
+                "monitors' presence (10 km hearing range)",
+                "присутствие наблюдателей (слышимость 10 км)",
+            ),
             "all_areas" => ("All areas", "Все районы"),
             "outside_areas" => (
                 "Outside every area of responsibility",

@@ -7,21 +7,30 @@
 //!   previous period, counts by kind and subkind, attribution by side and clause, each
 //!   monitor's verdicts, access denials, running totals since the agreement took effect, the
 //!   incident annex, and the checkpoint the figures rest on.
-//! - [`html`]: the report as one self-contained, print-ready HTML page, with a map of the
-//!   zones and the period's incidents and ellipses that truce draws itself ([`map`]).
+//! - [`doc::document`]: the report as a document in its language, which both renderings share:
+//!   - [`html`]: one self-contained, print-ready HTML page;
+//!   - [`pdf()`]: an A4 PDF/A-3b typeset by typst, its fonts embedded and subset, the map
+//!     vector, the document itself attached as JSON.
+//!
+//!   Both carry a map of the zones and the period's incidents and ellipses that truce draws
+//!   itself ([`map`]).
 //!
 //! Guarantees: the same record and request give the same bytes (no clock is read; the
 //! generation time is the anchoring checkpoint's); the language is neutral (sides, monitors,
 //! zones, clauses); an illustrative agreement is labelled so on every page.
 
+pub mod coverage;
+pub mod doc;
 mod html;
 mod i18n;
 pub mod map;
 mod model;
+mod pdf;
 
 pub use html::html;
 pub use i18n::Lang;
 pub use model::{Anchor, AnnexRow, AreaRow, Report, SideRow, build};
+pub use pdf::{PdfError, pdf};
 
 use truce_core::Timestamp;
 
@@ -98,15 +107,65 @@ impl Request {
     }
 }
 
-/// The entry that records `html`, made from `report`, as the answer to `request`.
-pub fn issued(request: &Request, report: &Report, html: &str) -> truce_engine::IssuedReport {
+/// A rendering of the report.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Format {
+    /// One self-contained HTML page.
+    Html,
+    /// An A4 PDF/A-3b.
+    Pdf,
+}
+
+impl Format {
+    /// The format named `html` or `pdf`.
+    pub fn from_name(name: &str) -> Option<Self> {
+        match name {
+            "html" => Some(Format::Html),
+            "pdf" => Some(Format::Pdf),
+            _ => None,
+        }
+    }
+
+    /// Its name, as the `report` entry records it.
+    pub fn name(self) -> &'static str {
+        match self {
+            Format::Html => "html",
+            Format::Pdf => "pdf",
+        }
+    }
+
+    /// Its media type.
+    pub fn media_type(self) -> &'static str {
+        match self {
+            Format::Html => "text/html; charset=utf-8",
+            Format::Pdf => "application/pdf",
+        }
+    }
+}
+
+/// `report` rendered as `format`: the same report gives the same bytes.
+pub fn render(report: &Report, format: Format) -> Result<Vec<u8>, PdfError> {
+    match format {
+        Format::Html => Ok(html(report).into_bytes()),
+        Format::Pdf => pdf(report),
+    }
+}
+
+/// The entry that records `bytes`, the report rendered as `format`, made from `report`, as
+/// the answer to `request`.
+pub fn issued(
+    request: &Request,
+    report: &Report,
+    format: Format,
+    bytes: &[u8],
+) -> truce_engine::IssuedReport {
     truce_engine::IssuedReport {
         report: "daily".into(),
         date: request.date_text(),
         cutoff: request.cutoff_text(),
         lang: request.lang.code().into(),
-        format: "html".into(),
-        sha256: truce_core::entry::sha256_hex(html.as_bytes()),
+        format: format.name().into(),
+        sha256: truce_core::entry::sha256_hex(bytes),
         record_size: report.anchor.size,
         record_root: report.anchor.root.clone(),
         checkpoint_size: report.anchor.checkpoint.as_ref().map(|c| c.0),
@@ -133,4 +192,7 @@ pub enum ReportError {
     /// The selection could not be read.
     #[error("{0}")]
     Export(#[from] truce_export::ExportError),
+    /// The PDF could not be typeset.
+    #[error("{0}")]
+    Pdf(#[from] PdfError),
 }

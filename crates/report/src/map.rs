@@ -5,6 +5,7 @@
 //! kilometres; the scale bar is computed for the centre.
 
 use crate::Lang;
+use crate::coverage::{Class, Coverage, RANGES};
 use geo::{Geometry, LineString, Polygon};
 use std::fmt::Write as _;
 use truce_core::Incident;
@@ -117,7 +118,12 @@ fn bounds(agreement: &Agreement, incidents: &[Incident]) -> [f64; 4] {
 }
 
 /// The map as an `<svg>` element.
-pub fn svg(agreement: &Agreement, incidents: &[Incident], lang: Lang) -> String {
+pub fn svg(
+    agreement: &Agreement,
+    incidents: &[Incident],
+    coverage: &Coverage,
+    lang: Lang,
+) -> String {
     let frame = Frame::fit(bounds(agreement, incidents));
     let mut out = format!(
         "<svg xmlns=\"http://www.w3.org/2000/svg\" viewBox=\"0 0 {W} {H}\" width=\"100%\" font-family=\"DejaVu Sans, sans-serif\" font-size=\"10\" role=\"img\" aria-label=\"{}\">\n<rect width=\"{W}\" height=\"{H}\" fill=\"#f7f5ef\"/>\n",
@@ -152,6 +158,25 @@ pub fn svg(agreement: &Agreement, incidents: &[Incident], lang: Lang) -> String 
                 crate::html::esc(&z.name)
             );
         }
+    }
+    // Coverage under the incidents: the hearing range of every place a monitor was present.
+    let range = RANGES
+        .iter()
+        .find(|(c, _)| *c == Class::Explosions)
+        .map_or(10_000.0, |(_, r)| *r);
+    let radius = range / METRES_PER_DEGREE * frame.scale;
+    if !coverage.presences.is_empty() {
+        out.push_str("<g style=\"fill:#38a169;fill-opacity:0.07;stroke:#2f855a;stroke-opacity:0.35;stroke-width:0.4\">");
+        for p in &coverage.presences {
+            let (x, y) = frame.xy(p.lon, p.lat);
+            let _ = write!(
+                out,
+                "<circle cx=\"{x:.1}\" cy=\"{y:.1}\" r=\"{radius:.1}\"><title>{} · {} h</title></circle>",
+                p.platform.as_str(),
+                p.hours.len()
+            );
+        }
+        out.push_str("</g>\n");
     }
     for i in incidents {
         let e = &i.estimate;
@@ -219,6 +244,15 @@ pub fn svg(agreement: &Agreement, incidents: &[Incident], lang: Lang) -> String 
             lang.status(status)
         );
     }
+    let y = MARGIN + 40.0 + 5.0 * 14.0;
+    let _ = writeln!(
+        out,
+        "<circle cx=\"{:.1}\" cy=\"{y:.1}\" r=\"5\" style=\"fill:#38a169;fill-opacity:0.25;stroke:#2f855a;stroke-width:0.5\"/><text x=\"{:.1}\" y=\"{:.1}\" text-anchor=\"end\">{}</text>",
+        W - MARGIN - 4.0,
+        W - MARGIN - 12.0,
+        y + 3.5,
+        lang.t("coverage")
+    );
     if agreement.doc.illustrative {
         let _ = writeln!(
             out,

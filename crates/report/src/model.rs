@@ -18,6 +18,11 @@ const DAY_S: f64 = 86_400.0;
 pub struct AreaRow {
     /// The area's name.
     pub name: String,
+    /// The area's zone id (none for the rows outside every area and for all areas).
+    pub zone: Option<String>,
+    /// How much of the area and the period the monitors covered, in thousandths: for
+    /// explosions, then for small arms (see [`crate::coverage`]).
+    pub covered_permille: Option<[u32; 2]>,
     /// Violations (every count of every incident with a finding).
     pub violations: u64,
     /// Incidents with a finding.
@@ -145,7 +150,12 @@ pub struct Report {
     pub annex: Vec<AnnexRow>,
     /// The period's incidents themselves, for the map.
     pub incidents: Vec<Incident>,
+    /// Where and when the monitors could have recorded events (the map's coverage layer).
+    pub coverage: crate::coverage::Coverage,
 }
+
+/// Track points a report reads at most (a day of one point a minute from ~350 devices).
+const MAX_TRACK_POINTS: u64 = 500_000;
 
 /// The incidents first seen in `(start, end]`, with their observations.
 fn period(
@@ -177,8 +187,9 @@ fn area_rows(agreement: &Agreement, lang: Lang, incidents: &[Incident]) -> Vec<A
         .collect();
     let mut rows: Vec<AreaRow> = areas
         .iter()
-        .map(|(_, name)| AreaRow {
+        .map(|(id, name)| AreaRow {
             name: (*name).to_owned(),
+            zone: Some((*id).to_owned()),
             ..AreaRow::default()
         })
         .chain(std::iter::once(AreaRow {
@@ -336,6 +347,28 @@ pub fn build(store: &dyn Store, request: &Request) -> Result<Report, ReportError
     for (row, prev) in areas.iter_mut().zip(&previous) {
         row.previous = prev.violations;
     }
+    let tracks = store.track_rows(
+        -1,
+        start.unix_nanos() as i64 + 1,
+        end.unix_nanos() as i64 + 1,
+        MAX_TRACK_POINTS,
+    )?;
+    let in_period: Vec<truce_store::StoredObservation> = now
+        .observations
+        .iter()
+        .filter(|o| o.observation.observed_at > start && o.observation.observed_at <= end)
+        .cloned()
+        .collect();
+    let coverage = crate::coverage::coverage(&agreement, &in_period, &tracks, start, end);
+    for row in &mut areas {
+        if let Some(zone) = &row.zone {
+            let permille = |class| (coverage.share(zone, class) * 1000.0).round() as u32;
+            row.covered_permille = Some([
+                permille(crate::coverage::Class::Explosions),
+                permille(crate::coverage::Class::SmallArms),
+            ]);
+        }
+    }
     let mut total = AreaRow {
         name: lang.t("all_areas").to_owned(),
         ..AreaRow::default()
@@ -468,6 +501,7 @@ pub fn build(store: &dyn Store, request: &Request) -> Result<Report, ReportError
         totals: (kinds.into_iter().collect(), violations),
         annex,
         incidents: now.incidents,
+        coverage,
         agreement,
     })
 }

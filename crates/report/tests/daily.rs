@@ -78,10 +78,18 @@ fn the_figures_are_the_records_and_the_bytes_are_stable() {
         "each violation is in an area or outside"
     );
     assert_eq!(report.total.previous, 0, "nothing before the period");
+    let areas: Vec<_> = report.areas.iter().filter(|a| a.zone.is_some()).collect();
+    assert!(areas.iter().all(|a| a.covered_permille.is_some()));
+    assert!(
+        areas.iter().any(|a| a
+            .covered_permille
+            .is_some_and(|[loud, small]| loud > 0 && small <= loud)),
+        "the simulated posts and sensors cover part of an area, less for small arms"
+    );
     let html = truce_report::html(&report);
     for row in &report.annex {
         assert!(
-            html.contains(&format!("<tr><td>{}</td>", row.id)),
+            html.contains(&format!("<tr><td class=n>{}</td>", row.id)),
             "incident {} in the annex",
             row.id
         );
@@ -134,4 +142,123 @@ fn a_bad_request_names_its_field() {
     assert_eq!(field(Request::parse("2026-11-20", None, "fr")), "lang");
     let ok = Request::parse("2026-11-20", None, "en").unwrap();
     assert_eq!(ok.period_end().to_string(), "2026-11-20T19:30:00Z");
+}
+
+/// Runs poppler's `tool` (Debian `poppler-utils`, which `.ci/run` installs) and returns what
+/// it printed.
+fn poppler(tool: &str, args: &[&str]) -> String {
+    let out = std::process::Command::new(tool)
+        .args(args)
+        .output()
+        .unwrap_or_else(|e| panic!("{tool} (Debian poppler-utils) could not run: {e}"));
+    assert!(
+        out.status.success(),
+        "{tool} {args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout).unwrap()
+}
+
+#[test]
+fn the_pdf_is_typeset_with_repeated_headers_embedded_fonts_and_a_vector_map() {
+    let (dir, engine) = record(12, 60);
+    let request = Request::parse("2026-11-20", Some("19:30"), "en").unwrap();
+    let report = truce_report::build(engine.store().as_ref(), &request).unwrap();
+    let pdf = truce_report::pdf(&report).unwrap();
+    assert_eq!(
+        pdf,
+        truce_report::pdf(&truce_report::build(engine.store().as_ref(), &request).unwrap())
+            .unwrap(),
+        "the same record gives the same bytes"
+    );
+    let path = dir.path().join("report.pdf");
+    std::fs::write(&path, &pdf).unwrap();
+    let file = path.to_str().unwrap();
+
+    let info = poppler("pdfinfo", &[file]);
+    let pages: usize = info
+        .lines()
+        .find_map(|l| l.strip_prefix("Pages:"))
+        .unwrap()
+        .trim()
+        .parse()
+        .unwrap();
+    assert!(
+        pages >= 3,
+        "{} incidents fill several pages: {info}",
+        report.annex.len()
+    );
+    assert!(info.contains("A4"), "{info}");
+
+    let text = poppler("pdftotext", &["-layout", file, "-"]);
+    for n in 1..=pages {
+        assert!(
+            text.contains(&format!("Page {n} of {pages}")),
+            "page {n}'s footer says page {n} of {pages}"
+        );
+    }
+    let root_prefix = &report.anchor.root[..16];
+    assert!(
+        report.anchor.checkpoint.is_none(),
+        "this record has no checkpoint"
+    );
+    assert_eq!(
+        text.matches(root_prefix).count(),
+        pages + 1,
+        "every footer names the record's root, as does the verification appendix"
+    );
+    // The annex spans pages; its header is repeated on each.
+    let annex_pages = text
+        .split('\u{c}')
+        .filter(|page| page.contains("95% ellipse") && page.contains("Location"))
+        .count();
+    assert!(
+        annex_pages >= 2,
+        "the annex's header on {annex_pages} pages"
+    );
+    for row in &report.annex {
+        assert!(
+            text.contains(&row.place.as_ref().map_or("—".into(), |p| p.0.clone())),
+            "incident {} is in the annex",
+            row.id
+        );
+    }
+    assert!(text.contains("ILLUSTRATIVE"));
+
+    let fonts = poppler("pdffonts", &[file]);
+    let faces: Vec<&str> = fonts.lines().skip(2).collect();
+    assert!(faces.len() >= 2, "{fonts}");
+    for face in faces {
+        let cols: Vec<&str> = face.split_whitespace().collect();
+        let n = cols.len();
+        assert_eq!(
+            &cols[n - 5..n - 2],
+            &["yes", "yes", "yes"],
+            "embedded, subset, with a Unicode map: {face}"
+        );
+    }
+    assert_eq!(
+        poppler("pdfimages", &["-list", file]).lines().count(),
+        2,
+        "no raster image: the map is vector"
+    );
+    let attached = poppler("pdfdetach", &["-list", file]);
+    assert!(attached.contains("report-data.json"), "{attached}");
+}
+
+#[test]
+fn the_russian_pdf_is_russian_and_differs_only_by_language() {
+    let (dir, engine) = record(10, 10);
+    let request = Request::parse("2026-11-20", Some("19:30"), "ru").unwrap();
+    let report = truce_report::build(engine.store().as_ref(), &request).unwrap();
+    let path = dir.path().join("report.pdf");
+    std::fs::write(&path, truce_report::pdf(&report).unwrap()).unwrap();
+    let text = poppler("pdftotext", &[path.to_str().unwrap(), "-"]);
+    assert!(text.contains("Ежедневный отчёт"), "{text}");
+    assert!(text.contains("Нарушения по районам"));
+    assert!(text.contains("Стр. 1 из"));
+    assert!(
+        !text.contains("Violations by area"),
+        "no English label left"
+    );
 }

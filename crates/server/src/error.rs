@@ -84,6 +84,15 @@ impl From<EngineError> for AppError {
                 ..Self::invalid("client_id", e.to_string())
             },
             EngineError::Invalid { field, message } => Self::invalid(field, message),
+            EngineError::EvidenceNotHeld {
+                index, position, ..
+            } => Self {
+                index: Some(index),
+                ..Self::invalid(&format!("evidence[{position}].sha256"), e.to_string())
+            },
+            EngineError::Unavailable(message) => {
+                Self::new(StatusCode::SERVICE_UNAVAILABLE, "unavailable", message)
+            }
             EngineError::NotFound(message) => Self::not_found(message),
             EngineError::Forbidden(message) => {
                 Self::new(StatusCode::FORBIDDEN, "forbidden", message)

@@ -11,9 +11,11 @@
 #![cfg_attr(test, allow(clippy::unwrap_used))]
 
 mod auth;
+mod coverage;
 mod dashboard;
 mod error;
 mod events;
+mod evidence;
 mod export;
 mod geojson;
 mod handlers;
@@ -89,6 +91,13 @@ pub fn app(state: AppState) -> Router {
         .route("/api/me", get(members::me))
         .route("/api/status", get(status::status))
         .route("/api/tracks", get(tracks::tracks))
+        .route("/api/coverage", get(coverage::coverage_layer))
+        .route(
+            "/api/evidence",
+            post(evidence::hand_in).layer(DefaultBodyLimit::max(evidence::BODY_LIMIT)),
+        )
+        .route("/api/evidence/{sha256}", get(evidence::file))
+        .route("/api/evidence/{sha256}/custody", get(evidence::custody))
         .route("/api/export", get(export::export))
         .route("/api/imports", post(import::import))
         .route("/api/reports/daily", get(report::daily).post(report::issue))

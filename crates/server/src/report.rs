@@ -11,11 +11,12 @@ use serde_json::json;
 use truce_core::Timestamp;
 use truce_core::access::Role;
 use truce_engine::Caller;
-use truce_report::{ReportError, Request};
+use truce_report::{Format, ReportError, Request};
 
 /// The request the query parameters make.
-fn request(params: Vec<(String, String)>) -> Result<Request, AppError> {
+fn request(params: Vec<(String, String)>) -> Result<(Request, Format), AppError> {
     let (mut date, mut cutoff, mut lang) = (None, None, "en".to_owned());
+    let mut format = Format::Html;
     for (key, value) in params {
         match key.as_str() {
             // The token, for clients that cannot send a header (auth reads it).
@@ -23,12 +24,10 @@ fn request(params: Vec<(String, String)>) -> Result<Request, AppError> {
             "date" => date = Some(value),
             "cutoff" => cutoff = Some(value),
             "lang" => lang = value,
-            "format" if value == "html" => {}
             "format" => {
-                return Err(AppError::invalid(
-                    "format",
-                    format!("{value:?}: only html is built yet (it prints to A4 from a browser)"),
-                ));
+                format = Format::from_name(&value).ok_or_else(|| {
+                    AppError::invalid("format", format!("{value:?} is not html or pdf"))
+                })?;
             }
             other => {
                 return Err(AppError::invalid(
@@ -39,26 +38,48 @@ fn request(params: Vec<(String, String)>) -> Result<Request, AppError> {
         }
     }
     let date = date.ok_or_else(|| AppError::invalid("date", "required: YYYY-MM-DD"))?;
-    Request::parse(&date, cutoff.as_deref(), &lang).map_err(|e| match e {
+    let request = Request::parse(&date, cutoff.as_deref(), &lang).map_err(|e| match e {
         ReportError::Invalid { field, message } => AppError::invalid(field, message),
         other => AppError::internal(other),
-    })
+    })?;
+    Ok((request, format))
 }
 
-/// `GET /api/reports/daily?date=YYYY-MM-DD&cutoff=HH:MM&lang=en|ru&format=html`. Any member.
+/// The report `request` asks for, rendered as `format`.
+fn render(
+    engine: &truce_engine::Engine,
+    request: &Request,
+    format: Format,
+) -> Result<(truce_report::Report, Vec<u8>), AppError> {
+    let report =
+        truce_report::build(engine.store().as_ref(), request).map_err(AppError::internal)?;
+    let bytes = truce_report::render(&report, format).map_err(AppError::internal)?;
+    Ok((report, bytes))
+}
+
+/// `GET /api/reports/daily?date=YYYY-MM-DD&cutoff=HH:MM&lang=en|ru&format=html|pdf`. Any
+/// member.
 pub async fn daily(
     State(state): State<AppState>,
     Query(params): Query<Vec<(String, String)>>,
 ) -> Result<Response, AppError> {
-    let request = request(params)?;
+    let (request, format) = request(params)?;
     let engine = state.engine.clone();
-    let html = blocking(move || {
-        let report =
-            truce_report::build(engine.store().as_ref(), &request).map_err(AppError::internal)?;
-        Ok(truce_report::html(&report))
-    })
-    .await?;
-    Ok(([(header::CONTENT_TYPE, "text/html; charset=utf-8")], html).into_response())
+    let (_, bytes) = blocking(move || render(&engine, &request, format)).await?;
+    let name = format!(
+        "inline; filename=\"daily-report-{}-{}.{}\"",
+        request.date_text(),
+        request.lang.code(),
+        format.name()
+    );
+    Ok((
+        [
+            (header::CONTENT_TYPE, format.media_type().to_owned()),
+            (header::CONTENT_DISPOSITION, name),
+        ],
+        bytes,
+    )
+        .into_response())
 }
 
 /// `POST /api/reports/daily?date=…`: issues the report, as the calling officer: the
@@ -70,13 +91,11 @@ pub async fn issue(
     Query(params): Query<Vec<(String, String)>>,
 ) -> Result<Response, AppError> {
     crate::auth::require_role(&caller, &[Role::Officer], "issuing a report")?;
-    let request = request(params)?;
+    let (request, format) = request(params)?;
     let engine = state.engine.clone();
     let (index, issued) = blocking(move || {
-        let report =
-            truce_report::build(engine.store().as_ref(), &request).map_err(AppError::internal)?;
-        let html = truce_report::html(&report);
-        let issued = truce_report::issued(&request, &report, &html);
+        let (report, bytes) = render(&engine, &request, format)?;
+        let issued = truce_report::issued(&request, &report, format, &bytes);
         let index = engine.issue_report(&caller, issued.clone(), Timestamp::now())?;
         Ok((index, issued))
     })

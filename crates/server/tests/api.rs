@@ -20,6 +20,8 @@ use truce_core::access::Role;
 
 const OBSERVATIONS: &str = "/api/observations";
 const MAX_BYTES: usize = 16 * 1024 * 1024;
+/// The evidence file the first of [`full_observations`] cites.
+const CRATER_NOTE: &[u8] = b"test";
 
 /// The four geometry forms, each with every optional field the contract allows, so that a
 /// round trip through the record can be compared field by field.
@@ -37,9 +39,10 @@ fn full_observations() -> Vec<Value> {
             "geometry": {"type": "position", "lat": 40.05, "lon": 46.65, "accuracy_m": 150.0},
             "notes": "three rounds, north-east of the village",
             "evidence": [{
+                // SHA-256 of CRATER_NOTE, handed in first.
                 "sha256": "9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08",
-                "media_type": "image/jpeg",
-                "name": "crater.jpg"
+                "media_type": "text/plain",
+                "name": "crater.txt"
             }]
         }),
         json!({
@@ -113,6 +116,7 @@ async fn one_observation_is_created_with_the_first_ids() {
 #[tokio::test]
 async fn each_geometry_form_round_trips_through_the_record() {
     let api = Api::new();
+    api.hand_in("text/plain", CRATER_NOTE).await;
     for (k, submitted) in full_observations().into_iter().enumerate() {
         let before = Timestamp::now();
         let reply = api.submit(&submitted).await;
@@ -145,8 +149,9 @@ async fn each_geometry_form_round_trips_through_the_record() {
         let map = expected.as_object_mut().expect("an object");
         map.insert("id".into(), json!(id));
         map.insert("incident_id".into(), json!(incident_id));
-        // Entry 0 is the agreement; each submission adds its observation, then its revision.
-        map.insert("entry_index".into(), json!(MEMBERS + 2 * k as u64 + 1));
+        // Entry 0 is the agreement, then the members and the evidence hand-in; each
+        // submission adds its observation, then its revision.
+        map.insert("entry_index".into(), json!(MEMBERS + 2 * k as u64 + 2));
         map.insert("recorded_at".into(), json!(recorded_at));
         assert_eq!(got, expected, "{kind}: the stored observation differs");
 
@@ -156,7 +161,11 @@ async fn each_geometry_form_round_trips_through_the_record() {
         assert_eq!(incident["kind"], submitted["kind"], "{kind}");
         assert_eq!(incident["count"], submitted["count"], "{kind}");
     }
-    assert_eq!(api.record_size().await, MEMBERS + 9);
+    assert_eq!(
+        api.record_size().await,
+        MEMBERS + 10,
+        "the hand-in, then 4 × 2"
+    );
 }
 
 #[tokio::test]
@@ -180,6 +189,7 @@ async fn defaults_are_filled_in_and_stored() {
 #[tokio::test]
 async fn an_incident_lists_its_observation_with_every_contract_field() {
     let api = Api::new();
+    api.hand_in("text/plain", CRATER_NOTE).await;
     let submitted = full_observations().remove(0);
     let (id, incident_id) = api.accept_one(&submitted).await;
     let incident = api.incident(incident_id).await;
@@ -1840,7 +1850,7 @@ async fn the_record_exports_in_each_format_chosen_by_parameter_or_accept_header(
 }
 
 #[tokio::test]
-async fn the_daily_report_comes_as_html_in_either_language_and_refuses_a_bad_day() {
+async fn the_daily_report_comes_as_html_or_pdf_in_either_language_and_refuses_a_bad_day() {
     let api = Api::new();
     api.accept_one(&observation(
         "explosion",
@@ -1882,7 +1892,21 @@ async fn the_daily_report_comes_as_html_in_either_language_and_refuses_a_bad_day
         Some("date"),
         None,
     );
-    api.get(&format!("/api/reports/daily?date={today}&format=pdf"))
+    let pdf = api
+        .get(&format!(
+            "/api/reports/daily?date={today}&cutoff=23:59&format=pdf"
+        ))
+        .await;
+    assert_eq!(pdf.status, StatusCode::OK);
+    assert_eq!(pdf.header("content-type"), Some("application/pdf"));
+    assert!(pdf.body.starts_with(b"%PDF-"));
+    let again = api
+        .get(&format!(
+            "/api/reports/daily?date={today}&cutoff=23:59&format=pdf"
+        ))
+        .await;
+    assert_eq!(pdf.body, again.body, "the same record gives the same PDF");
+    api.get(&format!("/api/reports/daily?date={today}&format=docx"))
         .await
         .assert_error(
             StatusCode::UNPROCESSABLE_ENTITY,

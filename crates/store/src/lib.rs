@@ -14,15 +14,17 @@
 #![cfg_attr(test, allow(clippy::unwrap_used))]
 
 mod error;
+mod evidence_dir;
 mod model;
 mod sqlite;
 mod verify;
 
 pub use error::StoreError;
+pub use evidence_dir::{EvidenceDir, FileCheck, is_sha256_hex};
 pub use model::{
-    AgreementVersion, AppendBatch, AppendReceipt, AssessmentRow, ClientRecord, Durability, Head,
-    IncidentFilter, IncidentRow, Member, NewEntry, ObservationRow, Projection, StoredCheckpoint,
-    StoredEntry, StoredObservation, TrackRow,
+    AgreementVersion, AppendBatch, AppendReceipt, AssessmentRow, ClientRecord, Durability,
+    EvidenceRow, Head, IncidentFilter, IncidentRow, Member, NewEntry, ObservationRow, Projection,
+    StoredCheckpoint, StoredEntry, StoredObservation, TrackRow,
 };
 pub use sqlite::SqliteStore;
 pub use verify::{ChainFault, ChainReport, verify_chain};
@@ -128,6 +130,15 @@ pub trait Store: Send + Sync {
         until_ns: i64,
         limit: u64,
     ) -> Result<Vec<TrackRow>, StoreError>;
+
+    /// `evidence` rows (hand-ins of files) with entry > `after` (−1 for all), of the file
+    /// `sha256` or of every file, in entry order, at most `limit`.
+    fn evidence_rows(
+        &self,
+        sha256: Option<&str>,
+        after: i64,
+        limit: u64,
+    ) -> Result<Vec<EvidenceRow>, StoreError>;
 
     /// Every analyst's kind correction, in entry order: (incident, kind).
     fn corrected_kinds(&self) -> Result<Vec<(IncidentId, Kind)>, StoreError>;

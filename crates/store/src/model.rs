@@ -103,6 +103,11 @@ pub enum Projection {
         /// The row, as the `tracks` table holds it.
         row: TrackRow,
     },
+    /// A file was handed in.
+    Evidence {
+        /// The row, as the `evidence` table holds it.
+        row: EvidenceRow,
+    },
     /// Nothing derived changes (an issued report: the entry is all there is).
     Nothing,
     /// A new agreement version; the document is stored as a blob.
@@ -356,6 +361,25 @@ pub struct TrackRow {
     pub lat: f64,
     /// Longitude, degrees.
     pub lon: f64,
+}
+
+/// An `evidence` row: one hand-in of a file (the entry holds the rest: name, capture claims).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct EvidenceRow {
+    /// Index of its entry.
+    pub entry: u64,
+    /// SHA-256 of the file, lowercase hex.
+    pub sha256: String,
+    /// Its size, bytes.
+    pub size: u64,
+    /// Its media type.
+    pub media_type: String,
+    /// The member who handed it in.
+    pub user: String,
+    /// Their monitor.
+    pub monitor: String,
+    /// When the center received it, nanoseconds since the epoch.
+    pub received_ns: i64,
 }
 
 /// An `assessments` row.

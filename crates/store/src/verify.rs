@@ -83,6 +83,7 @@ pub fn verify_chain(store: &dyn Store) -> Result<ChainReport, ChainFault> {
                 | EntryBody::Assessment { .. }
                 | EntryBody::Annotation { .. }
                 | EntryBody::Track { .. }
+                | EntryBody::Evidence { .. }
                 | EntryBody::Report { .. } => {}
             }
             let chain = chain_hash(&report.chain, &leaf_hash(&entry.bytes));

@@ -7,6 +7,7 @@ pub mod bench_ledger;
 pub mod bench_pulses;
 pub mod demo;
 pub mod eval;
+pub mod evidence_files;
 pub mod export;
 pub mod import;
 pub mod init;

@@ -5,9 +5,10 @@ use crate::data_dir;
 use anyhow::{Context, Result, bail};
 use std::path::Path;
 use std::process::ExitCode;
-use truce_report::Request;
+use truce_report::{Format, Request};
 
-/// Writes the daily report `date`, `cutoff`, `lang` asks for to `out` (HTML); with `issue_as`
+/// Writes the daily report `date`, `cutoff`, `lang` asks for to `out` (HTML or PDF, by its
+/// extension); with `issue_as`
 /// (an officer), also appends the `report` entry that makes it provable.
 pub fn daily(
     data: &Path,
@@ -24,18 +25,17 @@ pub fn daily(
         };
         anyhow::anyhow!("{flag} {e}")
     })?;
-    match out.extension().and_then(|e| e.to_str()) {
-        Some("html") => {}
-        Some("pdf") => bail!(
-            "--out {}: the PDF is not built yet; write .html (it prints to A4 with page numbers from a browser)",
-            out.display()
-        ),
-        _ => bail!("--out {}: name an .html file", out.display()),
-    }
+    let Some(format) = out
+        .extension()
+        .and_then(|e| e.to_str())
+        .and_then(Format::from_name)
+    else {
+        bail!("--out {}: name an .html or a .pdf file", out.display());
+    };
     let store = data_dir::open_store(data)?;
     let report = truce_report::build(store.as_ref(), &request)?;
-    let html = truce_report::html(&report);
-    std::fs::write(out, &html).with_context(|| format!("writing {}", out.display()))?;
+    let bytes = truce_report::render(&report, format)?;
+    std::fs::write(out, &bytes).with_context(|| format!("writing {}", out.display()))?;
     if let Some(user) = issue_as {
         let engine = data_dir::open_engine(data)?;
         let member = engine
@@ -48,7 +48,7 @@ pub fn daily(
             monitor: member.monitor,
             role: member.role,
         };
-        let issued = truce_report::issued(&request, &report, &html);
+        let issued = truce_report::issued(&request, &report, format, &bytes);
         let sha = issued.sha256.clone();
         let index = engine.issue_report(&caller, issued, truce_core::Timestamp::now())?;
         eprintln!("issued as entry {index} of the record: sha256 {sha}");

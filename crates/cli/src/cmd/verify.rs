@@ -6,16 +6,37 @@ use base64::Engine as _;
 use std::path::Path;
 use std::process::ExitCode;
 use truce_core::agreement::Agreement;
-use truce_engine::{AuditFault, AuditReport};
+use truce_engine::{AuditFault, AuditReport, StoreSource};
+use truce_store::EvidenceDir;
 
-/// Audits a bundle or a data folder; prints a one-line verdict; exit 1 names the first
-/// discrepancy.
+use super::evidence_files;
+
+/// The evidence files a record names, and where its files should be: a data folder must hold
+/// every one; a bundle holds them only when exported `--with-evidence`.
+struct Files {
+    named: Vec<(String, u64)>,
+    dir: Option<EvidenceDir>,
+    required: bool,
+}
+
+/// Audits a bundle or a data folder, then checks every evidence file against its hash; prints
+/// a verdict; exit 1 names the first discrepancy.
 pub fn run(bundle: Option<&Path>, data: Option<&Path>) -> Result<ExitCode> {
-    let result: Result<AuditReport, AuditFault> = match (bundle, data) {
+    let (result, files): (Result<AuditReport, AuditFault>, Files) = match (bundle, data) {
         (Some(b), None) => {
             let mut source = bundle::Bundle::open(b)?;
             let agreement = source.agreement()?;
-            truce_engine::audit_source(&mut source, &agreement)
+            let result = truce_engine::audit_source(&mut source, &agreement);
+            let evidence = b.join("evidence");
+            let files = Files {
+                named: evidence_files::named(&source)?,
+                dir: evidence
+                    .is_dir()
+                    .then(|| EvidenceDir::open(&evidence))
+                    .transpose()?,
+                required: evidence.is_dir(),
+            };
+            (result, files)
         }
         (None, Some(d)) => {
             let store = data_dir::open_store(d)?;
@@ -23,11 +44,40 @@ pub fn run(bundle: Option<&Path>, data: Option<&Path>) -> Result<ExitCode> {
                 .agreement()?
                 .context("the record holds no agreement")?;
             let agreement = Agreement::from_doc(doc, "stored agreement")?;
-            truce_engine::audit(store.as_ref(), &agreement)
+            let result = truce_engine::audit(store.as_ref(), &agreement);
+            let files = Files {
+                named: evidence_files::named(&StoreSource::new(store.as_ref()))?,
+                dir: Some(EvidenceDir::open(data_dir::evidence_path(d))?),
+                required: true,
+            };
+            (result, files)
         }
         _ => {
             bail!("give a bundle (truce verify BUNDLE) or a data folder (truce verify --data DIR)")
         }
+    };
+    let result = result.and_then(|report| {
+        let Some(dir) = files.dir.as_ref().filter(|_| files.required) else {
+            return Ok(report);
+        };
+        let (_, faults) = evidence_files::check(&files.named, dir)
+            .map_err(|e| AuditFault::Evidence(format!("reading {}: {e}", dir.root().display())))?;
+        match faults.first() {
+            Some(first) => Err(AuditFault::Evidence(format!(
+                "{first} ({} of {} files at fault)",
+                faults.len(),
+                files.named.len()
+            ))),
+            None => Ok(report),
+        }
+    });
+    let evidence_line = match (&files.dir, files.required) {
+        (_, _) if files.named.is_empty() => "no evidence files".to_owned(),
+        (Some(_), true) => format!("{} evidence files intact", files.named.len()),
+        _ => format!(
+            "{} evidence files named, not in this bundle (export it --with-evidence to check them)",
+            files.named.len()
+        ),
     };
     match result {
         Ok(r) => {
@@ -50,6 +100,7 @@ pub fn run(bundle: Option<&Path>, data: Option<&Path>) -> Result<ExitCode> {
                 r.checkpoints,
                 r.agreed_size.map_or("none".to_string(), |s| s.to_string())
             );
+            println!("{evidence_line}");
             Ok(ExitCode::SUCCESS)
         }
         Err(e) => {
@@ -59,8 +110,8 @@ pub fn run(bundle: Option<&Path>, data: Option<&Path>) -> Result<ExitCode> {
     }
 }
 
-/// `truce ledger export --data DIR --out BUNDLE`.
-pub fn export(data: &Path, out: &Path) -> Result<ExitCode> {
+/// `truce ledger export --data DIR --out BUNDLE [--with-evidence]`.
+pub fn export(data: &Path, out: &Path, with_evidence: bool) -> Result<ExitCode> {
     let store = data_dir::open_store(data)?;
     let n = bundle::export(store.as_ref(), out)?;
     println!(
@@ -68,5 +119,15 @@ pub fn export(data: &Path, out: &Path) -> Result<ExitCode> {
         out.display(),
         out.display()
     );
+    if with_evidence {
+        let named = evidence_files::named(&StoreSource::new(store.as_ref()))?;
+        let from = EvidenceDir::open(data_dir::evidence_path(data))?;
+        let to = EvidenceDir::open(out.join("evidence"))?;
+        evidence_files::copy(&named, &from, &to)?;
+        println!(
+            "with {} evidence files, each checked against its hash",
+            named.len()
+        );
+    }
     Ok(ExitCode::SUCCESS)
 }

@@ -164,6 +164,10 @@ impl Api {
         assert_eq!(outcome, expected);
         let store: Arc<dyn Store> = Arc::new(store);
         let engine = Arc::new(Engine::open(store).expect("the engine opens"));
+        engine.set_evidence_dir(
+            truce_store::EvidenceDir::open(dir.path().join("evidence"))
+                .expect("an evidence folder"),
+        );
         for (monitor, key) in &keys.0 {
             engine
                 .set_assessment_signer(monitor, key.clone())
@@ -237,6 +241,24 @@ impl Api {
             headers,
             body,
         }
+    }
+
+    /// Hands in `bytes` as evidence of `media_type`, as the default observer, and returns the
+    /// SHA-256 the server answers with.
+    pub async fn hand_in(&self, media_type: &str, bytes: &[u8]) -> String {
+        let reply = self
+            .send(request(
+                Method::POST,
+                "/api/evidence",
+                &[("content-type", media_type)],
+                Body::from(bytes.to_vec()),
+            ))
+            .await;
+        assert!(reply.status.is_success(), "{}", reply.text());
+        reply.json()["sha256"]
+            .as_str()
+            .expect("a sha256")
+            .to_owned()
     }
 
     /// `GET path`.

@@ -8,9 +8,9 @@ mod write;
 use crate::Store;
 use crate::error::{Context, StoreError};
 use crate::model::{
-    AgreementVersion, AppendBatch, AppendReceipt, AssessmentRow, ClientRecord, Durability, Head,
-    IncidentFilter, IncidentRow, Member, ObservationRow, StoredCheckpoint, StoredEntry,
-    StoredObservation, TrackRow,
+    AgreementVersion, AppendBatch, AppendReceipt, AssessmentRow, ClientRecord, Durability,
+    EvidenceRow, Head, IncidentFilter, IncidentRow, Member, ObservationRow, StoredCheckpoint,
+    StoredEntry, StoredObservation, TrackRow,
 };
 use rusqlite::{Connection, OpenFlags};
 use std::path::{Path, PathBuf};
@@ -222,6 +222,15 @@ impl Store for SqliteStore {
         limit: u64,
     ) -> Result<Vec<TrackRow>, StoreError> {
         self.read(|c| read::track_rows(c, after, since_ns, until_ns, limit))
+    }
+
+    fn evidence_rows(
+        &self,
+        sha256: Option<&str>,
+        after: i64,
+        limit: u64,
+    ) -> Result<Vec<EvidenceRow>, StoreError> {
+        self.read(|c| read::evidence_rows(c, sha256, after, limit))
     }
 
     fn corrected_kinds(&self) -> Result<Vec<(IncidentId, Kind)>, StoreError> {

@@ -3,7 +3,8 @@
 
 use crate::error::{Context, StoreError};
 use crate::model::{
-    AssessmentRow, ClientRecord, IncidentFilter, Member, StoredEntry, StoredObservation, TrackRow,
+    AssessmentRow, ClientRecord, EvidenceRow, IncidentFilter, Member, StoredEntry,
+    StoredObservation, TrackRow,
 };
 use rusqlite::types::Value;
 use rusqlite::{Connection, OptionalExtension, params, params_from_iter};
@@ -370,6 +371,37 @@ pub fn assessment_rows(
         .context("reading assessments")?;
     rows.collect::<Result<Vec<_>, _>>()
         .context("reading assessments")
+}
+
+/// `evidence` rows with entry > `after` and, when `sha256` is given, that hash; in entry
+/// order, at most `limit`.
+pub fn evidence_rows(
+    conn: &Connection,
+    sha256: Option<&str>,
+    after: i64,
+    limit: u64,
+) -> Result<Vec<EvidenceRow>, StoreError> {
+    let mut stmt = conn
+        .prepare_cached(
+            "SELECT entry, sha256, size, media_type, user, monitor, received_ns FROM evidence
+             WHERE entry > ?1 AND (?2 IS NULL OR sha256 = ?2) ORDER BY entry LIMIT ?3",
+        )
+        .context("reading evidence")?;
+    let rows = stmt
+        .query_map(params![after, sha256, limit as i64], |r| {
+            Ok(EvidenceRow {
+                entry: r.get::<_, i64>(0)? as u64,
+                sha256: r.get(1)?,
+                size: r.get::<_, i64>(2)? as u64,
+                media_type: r.get(3)?,
+                user: r.get(4)?,
+                monitor: r.get(5)?,
+                received_ns: r.get(6)?,
+            })
+        })
+        .context("reading evidence")?;
+    rows.collect::<Result<Vec<_>, _>>()
+        .context("reading evidence")
 }
 
 /// `tracks` rows with `since_ns <= at_ns < until_ns` and entry > `after`, in entry order, at

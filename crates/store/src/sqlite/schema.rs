@@ -106,6 +106,17 @@ const MIGRATIONS: &[&str] = &[
         lon      REAL NOT NULL
      );
      CREATE INDEX tracks_at ON tracks(at_ns);",
+    // 5: evidence files handed in, one row per hand-in (the file itself is in DATA/evidence).
+    "CREATE TABLE evidence (
+        entry       INTEGER PRIMARY KEY,
+        sha256      TEXT NOT NULL,
+        size        INTEGER NOT NULL,
+        media_type  TEXT NOT NULL,
+        user        TEXT NOT NULL,
+        monitor     TEXT NOT NULL,
+        received_ns INTEGER NOT NULL
+     );
+     CREATE INDEX evidence_sha256 ON evidence(sha256);",
 ];
 
 /// Computes the Merkle tree's stored hashes for entries recorded before the ledger existed (a

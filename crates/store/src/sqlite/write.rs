@@ -230,6 +230,23 @@ impl Writer {
                         )
                         .context("updating the incident's status")?;
                     }
+                    Projection::Evidence { row } => {
+                        tx.execute(
+                            "INSERT INTO evidence
+                               (entry, sha256, size, media_type, user, monitor, received_ns)
+                             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+                            params![
+                                idx as i64,
+                                row.sha256,
+                                row.size as i64,
+                                row.media_type,
+                                row.user,
+                                row.monitor,
+                                row.received_ns
+                            ],
+                        )
+                        .context("storing an evidence hand-in")?;
+                    }
                     Projection::Track { row } => {
                         tx.execute(
                             "INSERT INTO tracks

@@ -1,0 +1,205 @@
+//! Evidence handed in: the file goes into the evidence folder, then an `evidence` entry goes
+//! on the record (who, when, hash, size, the client's capture claims). An observation may only
+//! cite files the record says the center holds.
+
+use crate::{Caller, Engine, EngineError};
+use truce_core::Timestamp;
+use truce_core::access::Role;
+use truce_core::entry::EntryBody;
+use truce_core::error::FieldError;
+use truce_core::evidence::{Capture, check_file, check_name};
+use truce_store::{AppendBatch, EvidenceDir, EvidenceRow, NewEntry, Projection, is_sha256_hex};
+
+/// A file handed in, with what the client states about it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct EvidenceIn {
+    /// The media type the client declares (checked against the bytes).
+    pub media_type: String,
+    /// The file's name as the client knew it.
+    pub name: Option<String>,
+    /// The file it was derived from, by SHA-256 (the center must hold it).
+    pub derived_from: Option<String>,
+    /// The capture claims.
+    pub capture: Capture,
+}
+
+/// What handing a file in did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct EvidenceReceipt {
+    /// The file's SHA-256.
+    pub sha256: String,
+    /// Its size.
+    pub size: u64,
+    /// The entry that records this member's hand-in.
+    pub entry: u64,
+    /// False when this member had already handed in this very file: nothing was added.
+    pub created: bool,
+}
+
+/// The names of the fields evidence checks can fault.
+fn field(e: &FieldError) -> &'static str {
+    match e.field.as_str() {
+        "media_type" => "media_type",
+        "file" => "file",
+        "name" => "name",
+        "lat" => "lat",
+        "lon" => "lon",
+        "accuracy_m" => "accuracy_m",
+        "captured_at" => "captured_at",
+        "device" => "device",
+        _ => "evidence",
+    }
+}
+
+fn invalid(e: FieldError) -> EngineError {
+    EngineError::invalid(field(&e), e.message)
+}
+
+impl Engine {
+    /// Uses `dir` as this center's evidence folder (a data folder's `evidence/`).
+    pub fn set_evidence_dir(&self, dir: EvidenceDir) {
+        *self
+            .evidence_dir
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner) = Some(dir);
+    }
+
+    /// This center's evidence folder, if it keeps one.
+    pub fn evidence_dir(&self) -> Option<EvidenceDir> {
+        self.evidence_dir
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .clone()
+    }
+
+    /// Takes `bytes` in as evidence from `caller` (an observer or an officer): checks the
+    /// file and the claims (the error names the field), stores the file durably under its
+    /// SHA-256, then appends the `evidence` entry. The same member handing in the same file
+    /// again adds nothing and gets the first entry back; another member handing it in is
+    /// another link of its custody and gets its own entry.
+    pub fn record_evidence(
+        &self,
+        caller: &Caller,
+        bytes: &[u8],
+        evidence: EvidenceIn,
+        now: Timestamp,
+    ) -> Result<EvidenceReceipt, EngineError> {
+        if !matches!(caller.role, Role::Observer | Role::Officer) {
+            return Err(EngineError::Forbidden(format!(
+                "{} is {}, and only an observer or an officer hands in evidence",
+                caller.user,
+                caller.role.as_str()
+            )));
+        }
+        check_file(&evidence.media_type, bytes).map_err(invalid)?;
+        if let Some(name) = &evidence.name {
+            check_name(name).map_err(invalid)?;
+        }
+        evidence.capture.check(now).map_err(invalid)?;
+        if let Some(parent) = &evidence.derived_from {
+            if !is_sha256_hex(parent) {
+                return Err(EngineError::invalid(
+                    "derived_from",
+                    "a SHA-256 in lowercase hex (64 digits)",
+                ));
+            }
+            if self.store().evidence_rows(Some(parent), -1, 1)?.is_empty() {
+                return Err(EngineError::invalid(
+                    "derived_from",
+                    format!("the center holds no file {parent}"),
+                ));
+            }
+        }
+        let dir = self.evidence_dir().ok_or_else(|| {
+            EngineError::Unavailable("this center keeps no evidence folder".into())
+        })?;
+        let sha256 = dir
+            .put(bytes)
+            .map_err(|e| EngineError::Unavailable(format!("storing the file: {e}")))?;
+        let size = bytes.len() as u64;
+        let _seq = self.lock_sequencer();
+        let held = self
+            .store()
+            .evidence_rows(Some(&sha256), -1, u64::MAX >> 1)?;
+        if let Some(row) = held.iter().find(|r| r.user == caller.user) {
+            return Ok(EvidenceReceipt {
+                sha256,
+                size,
+                entry: row.entry,
+                created: false,
+            });
+        }
+        let row = EvidenceRow {
+            entry: 0,
+            sha256: sha256.clone(),
+            size,
+            media_type: evidence.media_type.clone(),
+            user: caller.user.clone(),
+            monitor: caller.monitor.clone(),
+            received_ns: now.unix_nanos() as i64,
+        };
+        let body = EntryBody::Evidence {
+            sha256: sha256.clone(),
+            size,
+            media_type: evidence.media_type,
+            name: evidence.name,
+            derived_from: evidence.derived_from,
+            capture: evidence.capture,
+            by: caller.user.clone(),
+            monitor: caller.monitor.clone(),
+            channel: "upload".into(),
+            received_at: now,
+        };
+        let receipt = self.store().append(&AppendBatch {
+            entries: vec![NewEntry {
+                bytes: body.canonical_bytes()?,
+                type_name: body.type_name(),
+                projection: Projection::Evidence { row },
+            }],
+        })?;
+        Ok(EvidenceReceipt {
+            sha256,
+            size,
+            entry: receipt.first_index,
+            created: true,
+        })
+    }
+
+    /// Every hand-in of the file `sha256`, oldest first, with its entry: the file's chain of
+    /// custody as the record tells it. Empty when the center holds no such file.
+    pub fn custody(&self, sha256: &str) -> Result<Vec<(EvidenceRow, EntryBody)>, EngineError> {
+        let rows = self.store().evidence_rows(Some(sha256), -1, 10_000)?;
+        let mut out = Vec::with_capacity(rows.len());
+        for row in rows {
+            let entry = self
+                .store()
+                .entries(row.entry, 1)?
+                .into_iter()
+                .next()
+                .ok_or_else(|| EngineError::NotFound(format!("entry {}", row.entry)))?;
+            out.push((row, EntryBody::decode(&entry.bytes)?));
+        }
+        Ok(out)
+    }
+
+    /// Checks that every file the observations of a batch cite is held by the center: the
+    /// first one that is not is named (item, evidence index, hash).
+    pub(crate) fn check_evidence_held<'a>(
+        &self,
+        cited: impl Iterator<Item = (usize, &'a [truce_core::observation::Evidence])>,
+    ) -> Result<(), EngineError> {
+        for (index, evidence) in cited {
+            for (position, e) in evidence.iter().enumerate() {
+                let held = self.store().evidence_rows(Some(&e.sha256), -1, 1)?;
+                if held.is_empty() {
+                    return Err(EngineError::EvidenceNotHeld {
+                        index,
+                        position,
+                        sha256: e.sha256.clone(),
+                    });
+                }
+            }
+        }
+        Ok(())
+    }
+}
