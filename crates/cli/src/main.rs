@@ -109,6 +109,10 @@ enum Command {
         /// A data folder instead of a bundle.
         #[arg(long, conflicts_with = "bundle")]
         data: Option<PathBuf>,
+        /// With --data: also make every issued report again from the record as it stood
+        /// when it was issued, and compare it with the SHA-256 its entry holds.
+        #[arg(long, requires = "data")]
+        reports: bool,
     },
     /// Export incidents (with their 95% ellipses), their observations and the zones for GIS
     /// tools and spreadsheets: geojson, kml, csv, acled-csv, gpkg (GeoPackage, QGIS) or cot.
@@ -389,6 +393,13 @@ enum BenchCommand {
         #[arg(long, default_value_t = 100_000)]
         incidents: usize,
     },
+    /// The daily report of a day of N simulated events, as HTML and PDF, made twice (the goal:
+    /// a demo day's report in 1 s, the same bytes each time).
+    Report {
+        /// Simulated events in the reporting period.
+        #[arg(long, default_value_t = 300)]
+        events: usize,
+    },
     /// Imports: N ACLED rows parsed, validated and appended (the goal: 100,000 in 10 s).
     Import {
         /// Rows in the generated ACLED file.
@@ -553,7 +564,11 @@ fn main() -> ExitCode {
         Command::Report {
             what: ReportCommand::Verify { data, file },
         } => cmd::report::verify(&data, &file),
-        Command::Verify { bundle, data } => cmd::verify::run(bundle.as_deref(), data.as_deref()),
+        Command::Verify {
+            bundle,
+            data,
+            reports,
+        } => cmd::verify::run(bundle.as_deref(), data.as_deref(), reports),
         Command::Ledger {
             what:
                 LedgerCommand::Export {
@@ -585,6 +600,9 @@ fn main() -> ExitCode {
         Command::Bench {
             what: BenchCommand::Export { incidents },
         } => cmd::bench_export::run(incidents.max(1)),
+        Command::Bench {
+            what: BenchCommand::Report { events },
+        } => cmd::bench_report::run(events.max(1)),
         Command::Bench {
             what:
                 BenchCommand::Ledger {

@@ -140,6 +140,10 @@ pub enum EntryBody {
         /// The latest signed checkpoint then, if any.
         #[serde(default, skip_serializing_if = "Option::is_none")]
         checkpoint_size: Option<u64>,
+        /// The monitors whose witnesses had cosigned that checkpoint then, as the report names
+        /// them (cosignatures arriving later do not change what the report said).
+        #[serde(default, skip_serializing_if = "Vec::is_empty")]
+        cosigned_by: Vec<String>,
         /// The officer who issued it.
         by: String,
         /// When the center recorded it.

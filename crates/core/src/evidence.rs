@@ -201,6 +201,62 @@ mod tests {
         assert!(check_file("audio/flac", b"fLaC\0").is_ok());
     }
 
+    proptest::proptest! {
+        /// Any bytes under any of the accepted types, or any type at all: a clear answer,
+        /// never a panic; and an accepted file begins as its type's files do.
+        #[test]
+        fn any_file_gets_an_answer_and_accepted_files_match_their_type(
+            bytes in proptest::collection::vec(proptest::num::u8::ANY, 0..64),
+            pick in 0usize..20,
+            prefix in proptest::bool::ANY,
+        ) {
+            let types: Vec<&str> = accepted_media_types().chain(["image/gif", "", "IMAGE/JPEG"]).collect();
+            let media_type = types[pick % types.len()];
+            let mut file = bytes.clone();
+            if prefix
+                && let Some((_, Some(magic))) = MEDIA_TYPES.iter().find(|(n, _)| *n == media_type)
+            {
+                file = [magic.to_vec(), bytes].concat();
+            }
+            match check_file(media_type, &file) {
+                Ok(()) => {
+                    let (_, magic) = MEDIA_TYPES.iter().find(|(n, _)| *n == media_type).unwrap();
+                    if let Some(magic) = magic {
+                        proptest::prop_assert!(file.starts_with(magic));
+                    }
+                    proptest::prop_assert!(!file.is_empty());
+                }
+                Err(e) => proptest::prop_assert!(
+                    (e.field == "media_type" || e.field == "file") && !e.message.is_empty()
+                ),
+            }
+        }
+
+        /// Any claims: checked without a panic, and an error names one of the claim's fields.
+        #[test]
+        fn any_claim_gets_an_answer_naming_its_field(
+            lat in proptest::option::of(-200.0f64..200.0),
+            lon in proptest::option::of(-400.0f64..400.0),
+            accuracy in proptest::option::of(-10.0f64..200_000.0),
+            offset_s in proptest::option::of(-4e9f64..4e9),
+            device in proptest::option::of("\\PC{0,140}"),
+        ) {
+            let now = Timestamp::parse("2026-11-20T10:00:00Z").unwrap();
+            let claim = Capture {
+                captured_at: offset_s.map(|s| now.plus_seconds(s)),
+                lat,
+                lon,
+                accuracy_m: accuracy,
+                device,
+            };
+            if let Err(e) = claim.check(now) {
+                proptest::prop_assert!(
+                    ["lat", "lon", "accuracy_m", "captured_at", "device"].contains(&e.field.as_str())
+                );
+            }
+        }
+    }
+
     #[test]
     fn capture_claims_are_checked_for_range_not_truth() {
         let now = Timestamp::parse("2026-11-20T10:00:00Z").unwrap();

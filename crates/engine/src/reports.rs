@@ -28,6 +28,8 @@ pub struct IssuedReport {
     pub record_root: String,
     /// The latest signed checkpoint then.
     pub checkpoint_size: Option<u64>,
+    /// The monitors whose witnesses had cosigned it then, as the report names them.
+    pub cosigned_by: Vec<String>,
 }
 
 impl Engine {
@@ -71,6 +73,7 @@ impl Engine {
             record_size: report.record_size,
             record_root: report.record_root,
             checkpoint_size: report.checkpoint_size,
+            cosigned_by: report.cosigned_by,
             by: caller.user.clone(),
             recorded_at: now,
         };

@@ -289,10 +289,10 @@ fn caveats(lang: Lang) -> Vec<String> {
 fn verification(lang: Lang) -> &'static str {
     match lang {
         Lang::En => {
-            "Anyone holding the record (a data folder, or a bundle from `truce ledger export`) can recompute every figure above: `truce verify` re-checks every entry, the Merkle tree and each monitor's cosignatures, and `truce report verify` remakes an issued report and compares it byte for byte. The figures were computed from the record as it stood when the report was made, at the size and root below (entries appended while it was being read may be counted too)."
+            "Anyone holding the record (a data folder, or a bundle from `truce ledger export`) can recompute every figure above: `truce verify` re-checks every entry, the Merkle tree and each monitor's cosignatures, and `truce report verify` finds the entry that issued a given file and makes the report again from the record as it stood then, byte for byte. The figures were computed from the record as it stood when the report was made, at the size and root below (entries appended while it was being read may be counted too)."
         }
         Lang::Ru => {
-            "Любой, у кого есть запись (папка данных или пакет из `truce ledger export`), может пересчитать все приведённые цифры: `truce verify` заново проверяет каждую запись, дерево Меркла и подписи наблюдателей, а `truce report verify` заново составляет выпущенный отчёт и сравнивает его побайтно. Цифры подсчитаны по записи в момент составления отчёта, с указанными ниже размером и корнем (записи, добавленные во время чтения, тоже могут быть учтены)."
+            "Любой, у кого есть запись (папка данных или пакет из `truce ledger export`), может пересчитать все приведённые цифры: `truce verify` заново проверяет каждую запись, дерево Меркла и подписи наблюдателей, а `truce report verify` находит запись, которой был выпущен данный файл, и заново составляет отчёт по записи в том виде, в каком она была тогда, побайтно. Цифры подсчитаны по записи в момент составления отчёта, с указанными ниже размером и корнем (записи, добавленные во время чтения, тоже могут быть учтены)."
         }
     }
 }

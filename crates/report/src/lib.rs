@@ -29,7 +29,10 @@ mod pdf;
 
 pub use html::html;
 pub use i18n::Lang;
-pub use model::{Anchor, AnnexRow, AreaRow, Report, SideRow, build};
+pub use model::{
+    Anchor, AnnexRow, AreaRow, CheckpointChoice, Report, SideRow, build, build_with,
+    checkpoint_root,
+};
 pub use pdf::{PdfError, pdf};
 
 use truce_core::Timestamp;
@@ -169,6 +172,12 @@ pub fn issued(
         record_size: report.anchor.size,
         record_root: report.anchor.root.clone(),
         checkpoint_size: report.anchor.checkpoint.as_ref().map(|c| c.0),
+        cosigned_by: report
+            .anchor
+            .checkpoint
+            .as_ref()
+            .map(|c| c.2.clone())
+            .unwrap_or_default(),
     }
 }
 

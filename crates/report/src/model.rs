@@ -277,6 +277,35 @@ fn source_name(o: &truce_store::StoredObservation) -> &'static str {
     }
 }
 
+/// Which checkpoint the report's header names.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum CheckpointChoice {
+    /// The store's latest, with the monitors that have cosigned it so far.
+    Latest,
+    /// The one an issued report named (size, root hex, cosigning monitors), or none: to make
+    /// that report again.
+    Given(Option<(u64, String, Vec<String>)>),
+}
+
+/// A signed note's root line as hex (empty when it has none).
+fn note_root(note: &[u8]) -> String {
+    String::from_utf8_lossy(note)
+        .lines()
+        .nth(2)
+        .and_then(|l| base64::engine::general_purpose::STANDARD.decode(l).ok())
+        .map(|b| hex(&b))
+        .unwrap_or_default()
+}
+
+/// The root (hex) of `store`'s checkpoint of `size`, if it holds one.
+pub fn checkpoint_root(store: &dyn Store, size: u64) -> Result<Option<String>, ReportError> {
+    Ok(store
+        .checkpoints()?
+        .into_iter()
+        .find(|c| c.size == size)
+        .map(|c| note_root(&c.note)))
+}
+
 /// The latest checkpoint: size, root (hex) and the monitors whose witnesses cosigned it.
 fn checkpoint(
     store: &dyn Store,
@@ -285,13 +314,7 @@ fn checkpoint(
     let Some(c) = store.latest_checkpoint()? else {
         return Ok(None);
     };
-    let text = String::from_utf8_lossy(&c.note);
-    let root = text
-        .lines()
-        .nth(2)
-        .and_then(|l| base64::engine::general_purpose::STANDARD.decode(l).ok())
-        .map(|b| hex(&b))
-        .unwrap_or_default();
+    let root = note_root(&c.note);
     let witnesses = agreement
         .doc
         .ledger
@@ -318,8 +341,17 @@ fn checkpoint(
     Ok(Some((c.size, root, cosigners)))
 }
 
-/// Builds the report `request` asks for from `store`.
+/// Builds the report `request` asks for from `store`, naming its latest checkpoint.
 pub fn build(store: &dyn Store, request: &Request) -> Result<Report, ReportError> {
+    build_with(store, request, CheckpointChoice::Latest)
+}
+
+/// Builds the report `request` asks for from `store`, naming the checkpoint `choice` says.
+pub fn build_with(
+    store: &dyn Store,
+    request: &Request,
+    choice: CheckpointChoice,
+) -> Result<Report, ReportError> {
     let lang = request.lang;
     let (_, doc) = store
         .agreement()?
@@ -490,7 +522,10 @@ pub fn build(store: &dyn Store, request: &Request) -> Result<Report, ReportError
         anchor: Anchor {
             size: now.anchor.size,
             root: now.anchor.root.clone(),
-            checkpoint: checkpoint(store, &agreement)?,
+            checkpoint: match choice {
+                CheckpointChoice::Latest => checkpoint(store, &agreement)?,
+                CheckpointChoice::Given(given) => given,
+            },
         },
         areas,
         total,

@@ -5,6 +5,7 @@ pub mod bench_export;
 pub mod bench_import;
 pub mod bench_ledger;
 pub mod bench_pulses;
+pub mod bench_report;
 pub mod demo;
 pub mod eval;
 pub mod evidence_files;

@@ -6,6 +6,7 @@ use anyhow::{Context, Result, bail};
 use std::path::Path;
 use std::process::ExitCode;
 use truce_report::{Format, Request};
+use truce_store::{Durability, SqliteStore};
 
 /// Writes the daily report `date`, `cutoff`, `lang` asks for to `out` (HTML or PDF, by its
 /// extension); with `issue_as`
@@ -64,14 +65,31 @@ pub fn daily(
     Ok(ExitCode::SUCCESS)
 }
 
-/// Finds the `report` entries of the record whose SHA-256 is `file`'s: proof that the center
-/// issued exactly this file, and from which record.
-pub fn verify(data: &Path, file: &Path) -> Result<ExitCode> {
-    let bytes = std::fs::read(file).with_context(|| format!("reading {}", file.display()))?;
-    let digest = truce_core::entry::sha256_hex(&bytes);
-    let store = data_dir::open_store(data)?;
+/// What one `report` entry says, as read back for verification.
+pub struct Issued {
+    /// The entry.
+    pub index: u64,
+    /// The day.
+    pub date: String,
+    cutoff: String,
+    /// The language.
+    pub lang: String,
+    /// The format.
+    pub format: String,
+    /// The file's SHA-256.
+    pub sha256: String,
+    record_size: u64,
+    record_root: String,
+    checkpoint_size: Option<u64>,
+    cosigned_by: Vec<String>,
+    by: String,
+    recorded_at: truce_core::Timestamp,
+}
+
+/// Every `report` entry whose SHA-256 is `digest` (every one, for `None`), oldest first.
+pub fn issued_as(store: &dyn truce_store::Store, digest: Option<&str>) -> Result<Vec<Issued>> {
     let size = store.head()?.size;
-    let mut found = 0;
+    let mut found = Vec::new();
     let mut from = 0;
     while from < size {
         let page = store.entries(from, 10_000)?;
@@ -83,29 +101,125 @@ pub fn verify(data: &Path, file: &Path) -> Result<ExitCode> {
                 date,
                 cutoff,
                 lang,
+                format,
                 record_size,
                 record_root,
+                checkpoint_size,
+                cosigned_by,
                 by,
                 recorded_at,
                 ..
             }) = truce_core::entry::EntryBody::decode(&entry.bytes)
-                && sha256 == digest
+                && digest.is_none_or(|d| d == sha256)
             {
-                found += 1;
-                println!(
-                    "{}: issued as entry {} by {by} at {recorded_at}: daily report for {date} (cut-off {cutoff}, {lang}), computed from the record at size {record_size}, root {record_root}",
-                    file.display(),
-                    entry.index
-                );
+                found.push(Issued {
+                    index: entry.index,
+                    sha256,
+                    date,
+                    cutoff,
+                    lang,
+                    format,
+                    record_size,
+                    record_root,
+                    checkpoint_size,
+                    cosigned_by,
+                    by,
+                    recorded_at,
+                });
             }
         }
     }
-    if found == 0 {
+    Ok(found)
+}
+
+/// Makes the report `issued` names again from the record as it stood at its size (the first
+/// `record_size` entries replayed into a scratch store) and returns its SHA-256.
+pub fn remake(store: &dyn truce_store::Store, issued: &Issued) -> Result<String> {
+    let scratch = tempfile::tempdir().context("creating a scratch folder")?;
+    let target = SqliteStore::open(&scratch.path().join("truce.sqlite"), Durability::Process)?;
+    let head = truce_engine::replay(store, issued.record_size, &target)?;
+    let root = truce_core::entry::hex(&head.root);
+    if root != issued.record_root {
+        bail!(
+            "the record's first {} entries have root {root}, not {} as the report entry says",
+            issued.record_size,
+            issued.record_root
+        );
+    }
+    let request = Request::parse(&issued.date, Some(&issued.cutoff), &issued.lang)
+        .map_err(|e| anyhow::anyhow!("the report entry's request: {e}"))?;
+    let format = Format::from_name(&issued.format)
+        .with_context(|| format!("the report entry's format {:?}", issued.format))?;
+    let checkpoint = match issued.checkpoint_size {
+        Some(size) => {
+            let root = truce_report::checkpoint_root(store, size)?.with_context(|| {
+                format!("the record holds no checkpoint of size {size}, which the report names")
+            })?;
+            Some((size, root, issued.cosigned_by.clone()))
+        }
+        None => None,
+    };
+    let report = truce_report::build_with(
+        &target,
+        &request,
+        truce_report::CheckpointChoice::Given(checkpoint),
+    )?;
+    let bytes = truce_report::render(&report, format)?;
+    Ok(truce_core::entry::sha256_hex(&bytes))
+}
+
+/// Finds the `report` entries of the record whose SHA-256 is `file`'s (proof that the center
+/// issued exactly this file, and from which record), then makes each report again from the
+/// record as it stood at its size and compares the bytes. Exit 0 when the file was issued and
+/// is remade identically.
+pub fn verify(data: &Path, file: &Path) -> Result<ExitCode> {
+    let bytes = std::fs::read(file).with_context(|| format!("reading {}", file.display()))?;
+    let digest = truce_core::entry::sha256_hex(&bytes);
+    let store = data_dir::open_store(data)?;
+    let found = issued_as(store.as_ref(), Some(&digest))?;
+    if found.is_empty() {
         println!(
             "{}: sha256 {digest} is not a report this record says it issued",
             file.display()
         );
         return Ok(ExitCode::FAILURE);
     }
-    Ok(ExitCode::SUCCESS)
+    let mut all_identical = true;
+    for issued in &found {
+        println!(
+            "{}: issued as entry {} by {} at {}: daily report for {} (cut-off {}, {}, {}), computed from the record at size {}, root {}",
+            file.display(),
+            issued.index,
+            issued.by,
+            issued.recorded_at,
+            issued.date,
+            issued.cutoff,
+            issued.lang,
+            issued.format,
+            issued.record_size,
+            issued.record_root
+        );
+        match remake(store.as_ref(), issued) {
+            Ok(remade) if remade == digest => println!(
+                "  remade from the record's first {} entries: byte-identical",
+                issued.record_size
+            ),
+            Ok(remade) => {
+                all_identical = false;
+                println!(
+                    "  remade from the record's first {} entries: DIFFERS (sha256 {remade}); the figures may have been read while the record grew, or by another version of truce",
+                    issued.record_size
+                );
+            }
+            Err(e) => {
+                all_identical = false;
+                println!("  could not be remade: {e:#}");
+            }
+        }
+    }
+    Ok(if all_identical {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::FAILURE
+    })
 }

@@ -21,7 +21,7 @@ struct Files {
 
 /// Audits a bundle or a data folder, then checks every evidence file against its hash; prints
 /// a verdict; exit 1 names the first discrepancy.
-pub fn run(bundle: Option<&Path>, data: Option<&Path>) -> Result<ExitCode> {
+pub fn run(bundle: Option<&Path>, data: Option<&Path>, reports: bool) -> Result<ExitCode> {
     let (result, files): (Result<AuditReport, AuditFault>, Files) = match (bundle, data) {
         (Some(b), None) => {
             let mut source = bundle::Bundle::open(b)?;
@@ -101,6 +101,9 @@ pub fn run(bundle: Option<&Path>, data: Option<&Path>) -> Result<ExitCode> {
                 r.agreed_size.map_or("none".to_string(), |s| s.to_string())
             );
             println!("{evidence_line}");
+            if let (true, Some(d)) = (reports, data) {
+                return remake_reports(d);
+            }
             Ok(ExitCode::SUCCESS)
         }
         Err(e) => {
@@ -108,6 +111,40 @@ pub fn run(bundle: Option<&Path>, data: Option<&Path>) -> Result<ExitCode> {
             Ok(ExitCode::FAILURE)
         }
     }
+}
+
+/// Makes every issued report of the data folder `data` again and compares it with its entry's
+/// SHA-256; exit 1 when one differs or cannot be made.
+fn remake_reports(data: &Path) -> Result<ExitCode> {
+    let store = data_dir::open_store(data)?;
+    let issued = super::report::issued_as(store.as_ref(), None)?;
+    let mut failed = 0;
+    for r in &issued {
+        let verdict = match super::report::remake(store.as_ref(), r) {
+            Ok(sha) if sha == r.sha256 => "remade byte-identical".to_owned(),
+            Ok(sha) => {
+                failed += 1;
+                format!("DIFFERS: remade as sha256 {sha}, issued as {}", r.sha256)
+            }
+            Err(e) => {
+                failed += 1;
+                format!("FAILED to remake: {e:#}")
+            }
+        };
+        println!(
+            "report entry {} ({} {} {}): {verdict}",
+            r.index, r.date, r.lang, r.format
+        );
+    }
+    println!(
+        "{} issued reports, {failed} not remade identically",
+        issued.len()
+    );
+    Ok(if failed == 0 {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::FAILURE
+    })
 }
 
 /// `truce ledger export --data DIR --out BUNDLE [--with-evidence]`.

@@ -1331,7 +1331,7 @@ fn a_spine_database_is_migrated_with_its_tree_backfilled() {
         conn.execute_batch(
             "DROP TABLE cosignatures; DROP TABLE checkpoints; DROP TABLE tree_hashes;
              DROP TABLE members; DROP TABLE assessments; DROP TABLE annotations;
-             DROP TABLE tracks;
+             DROP TABLE tracks; DROP TABLE evidence;
              PRAGMA user_version = 1;",
         )
         .unwrap();
