@@ -120,24 +120,33 @@ fn pct(permille: u32) -> String {
 fn summary_area(lang: Lang, row: &AreaRow) -> String {
     let explosions: u64 = row.explosions.iter().sum();
     let name = &row.name;
-    let [loud, small] = row.covered_permille.unwrap_or_default();
-    let (loud, small) = (pct(loud), pct(small));
-    match lang {
-        Lang::En if row.violations == 0 => format!(
-            "In {name}, the center recorded no ceasefire violations; the monitors' recorded presence covered {loud} of the area and period for explosions and {small} for small-arms fire. In the previous reporting period it recorded {}.",
-            row.previous
+    let prev = row.previous;
+    // Rows outside every area have no surface to cover: no coverage is claimed for them.
+    let covered = row.covered_permille.map(|[x, y]| (pct(x), pct(y)));
+    match (lang, row.violations, covered) {
+        (Lang::En, 0, Some((loud, small))) => format!(
+            "In {name}, the center recorded no ceasefire violations; the monitors' recorded presence covered {loud} of the area and period for explosions and {small} for small-arms fire. In the previous reporting period it recorded {prev}."
         ),
-        Lang::En => format!(
-            "In {name}, the center recorded {} ceasefire violations, including {explosions} explosions (covered: {loud} of the area and period for explosions, {small} for small-arms fire). In the previous reporting period it recorded {}.",
-            row.violations, row.previous
+        (Lang::En, 0, None) => format!(
+            "{name}: the center recorded no ceasefire violations. In the previous reporting period it recorded {prev}."
         ),
-        Lang::Ru if row.violations == 0 => format!(
-            "В районе «{name}» центр не зарегистрировал нарушений режима прекращения огня; зарегистрированное присутствие наблюдателей охватывало {loud} площади и времени периода для взрывов и {small} для стрелкового оружия. В предыдущий отчётный период зарегистрировано: {}.",
-            row.previous
+        (Lang::En, n, Some((loud, small))) => format!(
+            "In {name}, the center recorded {n} ceasefire violations, including {explosions} explosions (covered: {loud} of the area and period for explosions, {small} for small-arms fire). In the previous reporting period it recorded {prev}."
         ),
-        Lang::Ru => format!(
-            "В районе «{name}» центр зарегистрировал нарушений режима прекращения огня: {}, в том числе взрывов: {explosions} (охват: {loud} площади и времени периода для взрывов, {small} для стрелкового оружия). В предыдущий отчётный период: {}.",
-            row.violations, row.previous
+        (Lang::En, n, None) => format!(
+            "{name}: the center recorded {n} ceasefire violations, including {explosions} explosions. In the previous reporting period it recorded {prev}."
+        ),
+        (Lang::Ru, 0, Some((loud, small))) => format!(
+            "В районе «{name}» центр не зарегистрировал нарушений режима прекращения огня; зарегистрированное присутствие наблюдателей охватывало {loud} площади и времени периода для взрывов и {small} для стрелкового оружия. В предыдущий отчётный период зарегистрировано: {prev}."
+        ),
+        (Lang::Ru, 0, None) => format!(
+            "«{name}»: центр не зарегистрировал нарушений режима прекращения огня. В предыдущий отчётный период зарегистрировано: {prev}."
+        ),
+        (Lang::Ru, n, Some((loud, small))) => format!(
+            "В районе «{name}» центр зарегистрировал нарушений режима прекращения огня: {n}, в том числе взрывов: {explosions} (охват: {loud} площади и времени периода для взрывов, {small} для стрелкового оружия). В предыдущий отчётный период: {prev}."
+        ),
+        (Lang::Ru, n, None) => format!(
+            "«{name}»: центр зарегистрировал нарушений режима прекращения огня: {n}, в том числе взрывов: {explosions}. В предыдущий отчётный период: {prev}."
         ),
     }
 }
