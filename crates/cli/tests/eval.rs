@@ -1,10 +1,11 @@
 //! Geolocation end to end, as an analyst runs it: `truce simulate` a day of the demo scenario,
 //! submit its reports to a real server, and `truce eval` the incidents against the truth.
 
-use std::io::{BufRead, BufReader};
-use std::process::{Command, Stdio};
+mod common;
 
-const BIN: &str = env!("CARGO_BIN_EXE_truce");
+use std::process::Command;
+
+use common::BIN;
 const DEMO_AGREEMENT: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/demo/agreement.toml");
 
 fn run(args: &[&str]) -> String {
@@ -55,22 +56,7 @@ fn simulated_reports_become_incidents_that_are_right_and_say_how_sure_they_are()
         "observer",
         "op-1",
     ]);
-    let mut server = Command::new(BIN)
-        .args(["serve", "--data", &data, "--http", "127.0.0.1:0"])
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("spawn serve");
-    let mut banner = String::new();
-    BufReader::new(server.stdout.take().expect("stdout"))
-        .read_line(&mut banner)
-        .expect("banner");
-    let url = banner
-        .split_whitespace()
-        .find(|w| w.starts_with("http://"))
-        .expect("url in banner")
-        .trim_end_matches('/')
-        .to_string();
+    let (mut server, url) = common::serve(&data);
     let submitted = run(&["submit", "--server", &url, "--token", token.trim(), &obs]);
     let _ = server.kill();
     let _ = server.wait();

@@ -5,10 +5,11 @@
 
 #![allow(clippy::unwrap_used)]
 
-use std::io::{BufRead, BufReader};
-use std::process::{Command, Stdio};
+mod common;
 
-const BIN: &str = env!("CARGO_BIN_EXE_truce");
+use std::process::Command;
+
+use common::BIN;
 const DEMO_DIR: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/demo");
 const PHOTO: &[u8] = b"\xFF\xD8\xFF\xE0\x00\x10JFIF\x00 a crater";
 
@@ -58,22 +59,7 @@ fn a_photo_is_handed_in_cited_exported_and_verified_and_a_changed_byte_is_caught
         "observer",
         "m1-observer",
     ]);
-    let mut server = Command::new(BIN)
-        .args(["serve", "--data", &data, "--http", "127.0.0.1:0"])
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let mut banner = String::new();
-    BufReader::new(server.stdout.take().unwrap())
-        .read_line(&mut banner)
-        .unwrap();
-    let url = banner
-        .split_whitespace()
-        .find(|w| w.starts_with("http://"))
-        .unwrap()
-        .trim_end_matches('/')
-        .to_string();
+    let (mut server, url) = common::serve(&data);
     let auth = format!("Bearer {observer}");
     let mut reply = ureq::post(&format!(
         "{url}/api/evidence?name=crater.jpg&device=Pixel%208"

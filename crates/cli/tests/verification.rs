@@ -5,10 +5,11 @@
 
 #![allow(clippy::unwrap_used)]
 
-use std::io::{BufRead, BufReader};
-use std::process::{Command, Stdio};
+mod common;
 
-const BIN: &str = env!("CARGO_BIN_EXE_truce");
+use std::process::Command;
+
+use common::BIN;
 const DEMO_DIR: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/demo");
 
 fn truce(args: &[&str]) -> String {
@@ -103,22 +104,7 @@ fn two_monitors_confirm_one_disputes_and_the_record_names_the_signers() {
     let observer = user("m1", "observer");
     let (officer1, officer2) = (user("m1", "officer"), user("m2", "officer"));
 
-    let mut server = Command::new(BIN)
-        .args(["serve", "--data", &data, "--http", "127.0.0.1:0"])
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let mut banner = String::new();
-    BufReader::new(server.stdout.take().unwrap())
-        .read_line(&mut banner)
-        .unwrap();
-    let url = banner
-        .split_whitespace()
-        .find(|w| w.starts_with("http://"))
-        .unwrap()
-        .trim_end_matches('/')
-        .to_string();
+    let (mut server, url) = common::serve(&data);
     let obs = serde_json::json!({"kind":"access_denial","observed_at":"2026-11-20T10:00:00Z",
         "reporter":"m1-patrol","source":"patrol",
         "geometry":{"type":"position","lat":40.05,"lon":46.65,"accuracy_m":50},

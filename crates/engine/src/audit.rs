@@ -408,36 +408,11 @@ impl Expected {
                 });
             }
             EntryBody::Report { .. } => {}
-            EntryBody::Evidence {
-                sha256,
-                size,
-                media_type,
-                by,
-                monitor,
-                received_at,
-                ..
-            } => {
-                self.evidence.push(EvidenceRow {
-                    entry: index,
-                    sha256,
-                    size,
-                    media_type,
-                    user: by,
-                    monitor,
-                    received_ns: received_at.unix_nanos() as i64,
-                });
+            EntryBody::Evidence { .. } => {
+                self.evidence.extend(EvidenceRow::of(index, &body));
             }
             EntryBody::Track { monitor, point, .. } => {
-                self.tracks.push(TrackRow {
-                    entry: index,
-                    monitor,
-                    device: point.device,
-                    callsign: point.callsign,
-                    platform: point.platform.as_str().to_owned(),
-                    at_ns: point.observed_at.unix_nanos() as i64,
-                    lat: point.lat,
-                    lon: point.lon,
-                });
+                self.tracks.push(TrackRow::of(index, &monitor, &point));
             }
         }
         Ok(())

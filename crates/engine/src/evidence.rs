@@ -129,15 +129,6 @@ impl Engine {
                 created: false,
             });
         }
-        let row = EvidenceRow {
-            entry: 0,
-            sha256: sha256.clone(),
-            size,
-            media_type: evidence.media_type.clone(),
-            user: caller.user.clone(),
-            monitor: caller.monitor.clone(),
-            received_ns: now.unix_nanos() as i64,
-        };
         let body = EntryBody::Evidence {
             sha256: sha256.clone(),
             size,
@@ -150,6 +141,8 @@ impl Engine {
             channel: "upload".into(),
             received_at: now,
         };
+        let row = EvidenceRow::of(0, &body)
+            .ok_or_else(|| EngineError::invalid("evidence", "not an evidence entry"))?;
         let receipt = self.store().append(&AppendBatch {
             entries: vec![NewEntry {
                 bytes: body.canonical_bytes()?,

@@ -270,35 +270,10 @@ impl Replay<'_> {
                 at: *recorded_at,
             },
             EntryBody::Track { monitor, point, .. } => Projection::Track {
-                row: TrackRow {
-                    entry: 0,
-                    monitor: monitor.clone(),
-                    device: point.device.clone(),
-                    callsign: point.callsign.clone(),
-                    platform: point.platform.as_str().to_owned(),
-                    at_ns: point.observed_at.unix_nanos() as i64,
-                    lat: point.lat,
-                    lon: point.lon,
-                },
+                row: TrackRow::of(0, monitor, point),
             },
-            EntryBody::Evidence {
-                sha256,
-                size,
-                media_type,
-                by,
-                monitor,
-                received_at,
-                ..
-            } => Projection::Evidence {
-                row: EvidenceRow {
-                    entry: 0,
-                    sha256: sha256.clone(),
-                    size: *size,
-                    media_type: media_type.clone(),
-                    user: by.clone(),
-                    monitor: monitor.clone(),
-                    received_ns: received_at.unix_nanos() as i64,
-                },
+            EntryBody::Evidence { .. } => Projection::Evidence {
+                row: EvidenceRow::of(0, body).ok_or_else(|| bad(index, "not evidence"))?,
             },
             EntryBody::Report { .. } => Projection::Nothing,
             EntryBody::Observation { .. } | EntryBody::IncidentRevision { .. } => {

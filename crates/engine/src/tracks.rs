@@ -28,16 +28,7 @@ impl Engine {
         point
             .validate(now)
             .map_err(|e| EngineError::invalid(e.field, e.message))?;
-        let row = TrackRow {
-            entry: 0,
-            monitor: caller.monitor.clone(),
-            device: point.device.clone(),
-            callsign: point.callsign.clone(),
-            platform: point.platform.as_str().to_owned(),
-            at_ns: point.observed_at.unix_nanos() as i64,
-            lat: point.lat,
-            lon: point.lon,
-        };
+        let row = TrackRow::of(0, &caller.monitor, &point);
         let body = EntryBody::Track {
             monitor: caller.monitor.clone(),
             recorded_at: now,

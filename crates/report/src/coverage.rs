@@ -202,6 +202,32 @@ fn samples(geometry: &Geometry<f64>) -> Vec<(f64, f64)> {
     out
 }
 
+/// Track points read at most for one period (a day of one point a minute from ~350 devices).
+pub const MAX_TRACK_POINTS: u64 = 500_000;
+
+/// Coverage of `(start, end]`: the observations among `observations` made in the period, and
+/// the period's track points read from `store`.
+pub fn of_period(
+    store: &dyn truce_store::Store,
+    agreement: &Agreement,
+    observations: &[StoredObservation],
+    start: Timestamp,
+    end: Timestamp,
+) -> Result<Coverage, truce_store::StoreError> {
+    let tracks = store.track_rows(
+        -1,
+        start.unix_nanos() as i64 + 1,
+        end.unix_nanos() as i64 + 1,
+        MAX_TRACK_POINTS,
+    )?;
+    let in_period: Vec<StoredObservation> = observations
+        .iter()
+        .filter(|o| o.observation.observed_at > start && o.observation.observed_at <= end)
+        .cloned()
+        .collect();
+    Ok(coverage(agreement, &in_period, &tracks, start, end))
+}
+
 /// Coverage of `(start, end]` over `agreement`'s areas of responsibility, from the period's
 /// observations and track points.
 pub fn coverage(

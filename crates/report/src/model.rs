@@ -154,9 +154,6 @@ pub struct Report {
     pub coverage: crate::coverage::Coverage,
 }
 
-/// Track points a report reads at most (a day of one point a minute from ~350 devices).
-const MAX_TRACK_POINTS: u64 = 500_000;
-
 /// The incidents first seen in `(start, end]`, with their observations.
 fn period(
     store: &dyn Store,
@@ -379,19 +376,7 @@ pub fn build_with(
     for (row, prev) in areas.iter_mut().zip(&previous) {
         row.previous = prev.violations;
     }
-    let tracks = store.track_rows(
-        -1,
-        start.unix_nanos() as i64 + 1,
-        end.unix_nanos() as i64 + 1,
-        MAX_TRACK_POINTS,
-    )?;
-    let in_period: Vec<truce_store::StoredObservation> = now
-        .observations
-        .iter()
-        .filter(|o| o.observation.observed_at > start && o.observation.observed_at <= end)
-        .cloned()
-        .collect();
-    let coverage = crate::coverage::coverage(&agreement, &in_period, &tracks, start, end);
+    let coverage = crate::coverage::of_period(store, &agreement, &now.observations, start, end)?;
     for row in &mut areas {
         if let Some(zone) = &row.zone {
             let permille = |class| (coverage.share(zone, class) * 1000.0).round() as u32;

@@ -11,14 +11,12 @@ use axum::response::{IntoResponse, Response};
 use serde_json::json;
 use truce_core::Timestamp;
 use truce_export::{Dataset, Selection};
-use truce_report::coverage::{Class, RANGES, coverage};
+use truce_report::coverage::{Class, RANGES, of_period};
 
 /// The widest window one answer covers, seconds (31 days).
 const MAX_WINDOW_S: f64 = 31.0 * 86_400.0;
 /// The window when no `since` is given, seconds before `until`.
 const DEFAULT_WINDOW_S: f64 = 86_400.0;
-/// Track points read at most.
-const MAX_TRACK_POINTS: u64 = 500_000;
 const METRES_PER_DEGREE: f64 = 111_195.0;
 
 /// A circle of `radius_m` about (lat, lon) as a closed GeoJSON ring of 48 sides.
@@ -90,18 +88,7 @@ pub async fn coverage_layer(
             },
         )
         .map_err(AppError::internal)?;
-        let observations: Vec<_> = data
-            .observations
-            .into_iter()
-            .filter(|o| o.observation.observed_at > since && o.observation.observed_at <= until)
-            .collect();
-        let tracks = store.track_rows(
-            -1,
-            since.unix_nanos() as i64 + 1,
-            until.unix_nanos() as i64 + 1,
-            MAX_TRACK_POINTS,
-        )?;
-        let cov = coverage(agreement, &observations, &tracks, since, until);
+        let cov = of_period(store.as_ref(), agreement, &data.observations, since, until)?;
         let range = RANGES
             .iter()
             .find(|(c, _)| *c == Class::Explosions)

@@ -363,6 +363,22 @@ pub struct TrackRow {
     pub lon: f64,
 }
 
+impl TrackRow {
+    /// The row entry `entry` gives for `point` of `monitor`'s team.
+    pub fn of(entry: u64, monitor: &str, point: &truce_core::track::TrackPoint) -> Self {
+        Self {
+            entry,
+            monitor: monitor.to_owned(),
+            device: point.device.clone(),
+            callsign: point.callsign.clone(),
+            platform: point.platform.as_str().to_owned(),
+            at_ns: point.observed_at.unix_nanos() as i64,
+            lat: point.lat,
+            lon: point.lon,
+        }
+    }
+}
+
 /// An `evidence` row: one hand-in of a file (the entry holds the rest: name, capture claims).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct EvidenceRow {
@@ -380,6 +396,32 @@ pub struct EvidenceRow {
     pub monitor: String,
     /// When the center received it, nanoseconds since the epoch.
     pub received_ns: i64,
+}
+
+impl EvidenceRow {
+    /// The row entry `entry` gives, when `body` is an `evidence` entry.
+    pub fn of(entry: u64, body: &truce_core::entry::EntryBody) -> Option<Self> {
+        match body {
+            truce_core::entry::EntryBody::Evidence {
+                sha256,
+                size,
+                media_type,
+                by,
+                monitor,
+                received_at,
+                ..
+            } => Some(Self {
+                entry,
+                sha256: sha256.clone(),
+                size: *size,
+                media_type: media_type.clone(),
+                user: by.clone(),
+                monitor: monitor.clone(),
+                received_ns: received_at.unix_nanos() as i64,
+            }),
+            _ => None,
+        }
+    }
 }
 
 /// An `assessments` row.

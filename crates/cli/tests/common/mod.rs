@@ -1,0 +1,32 @@
+//! What the binary's tests share: a `truce serve` on a free port.
+
+// Each test binary uses part of this.
+#![allow(dead_code)]
+
+use std::io::{BufRead, BufReader};
+use std::process::{Child, Command, Stdio};
+
+/// The binary under test.
+pub const BIN: &str = env!("CARGO_BIN_EXE_truce");
+
+/// `truce serve --data DATA` on a free port: the running child (kill it when done) and the
+/// base URL its first line of output names.
+pub fn serve(data: &str) -> (Child, String) {
+    let mut server = Command::new(BIN)
+        .args(["serve", "--data", data, "--http", "127.0.0.1:0"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("truce serve starts");
+    let mut banner = String::new();
+    BufReader::new(server.stdout.take().expect("its stdout"))
+        .read_line(&mut banner)
+        .expect("its first line");
+    let url = banner
+        .split_whitespace()
+        .find(|w| w.starts_with("http://"))
+        .unwrap_or_else(|| panic!("no URL in {banner:?}"))
+        .trim_end_matches('/')
+        .to_string();
+    (server, url)
+}
