@@ -290,13 +290,15 @@ async function renderEvidence(obs: Json[]) {
   if (!box) return;
   if (cited.length === 0) { box.innerHTML = t("none"); return; }
   const items = await Promise.all(cited.slice(0, 20).map(async (e: Json) => {
-    const custody = await api(`/api/evidence/${e.sha256}/custody`).catch(() => ({ custody: [] }));
+    // A 404 means the center holds no such file; any other failure is only that: a failure.
+    const custody = await api(`/api/evidence/${e.sha256}/custody`).catch((err: Error) =>
+      ({ custody: [], failed: !/no evidence/.test(err.message) }));
     const links = (custody.custody ?? []).map((c: Json) => {
       const claimed = c.claimed && Object.keys(c.claimed).length > 0
         ? ` · <i>${esc(t("claimed"))}: ${esc([c.claimed.captured_at, c.claimed.lat !== undefined ? `${c.claimed.lat}, ${c.claimed.lon}` : "", c.claimed.device].filter(Boolean).join(" · "))}</i>` : "";
       return `<div class="custody">${esc(t("handed_in"))} ${esc(c.by)} (${esc(c.monitor)}) · ${esc(String(c.received_at).slice(0, 19))} · ${esc(t("entry"))} ${c.entry}${claimed}</div>`;
     }).join("");
-    return `<li>#${e.o} · <a href="#" data-evidence="${esc(e.sha256)}" data-type="${esc(e.media_type)}">${esc(e.name ?? e.sha256.slice(0, 12))}</a> (${esc(e.media_type)}) <code>${esc(e.sha256.slice(0, 16))}…</code>${links || `<div class="custody">${esc(t("not_held"))}</div>`}</li>`;
+    return `<li>#${e.o} · <a href="#" data-evidence="${esc(e.sha256)}" data-type="${esc(e.media_type)}">${esc(e.name ?? e.sha256.slice(0, 12))}</a> (${esc(e.media_type)}) <code>${esc(e.sha256.slice(0, 16))}…</code>${links || `<div class="custody">${esc(t(custody.failed ? "custody_unreadable" : "not_held"))}</div>`}</li>`;
   }));
   box.innerHTML = `<ul>${items.join("")}</ul>`;
   box.querySelectorAll<HTMLAnchorElement>("a[data-evidence]").forEach((a) => a.addEventListener("click", async (ev) => {
@@ -597,7 +599,7 @@ for (const id of ["f-kind", "f-status", "f-clause", "f-side", "f-time"]) $(id).a
 translate();
 setInterval(ledger, 2000);
 setInterval(loadTracks, 30000);
-setInterval(loadCoverage, 60000);
+setInterval(loadCoverage, 300000);
 // Reports made without a network leave when it returns.
 window.addEventListener("online", () => { flushOutbox(); });
 setInterval(flushOutbox, 3000);

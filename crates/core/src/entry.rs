@@ -144,6 +144,10 @@ pub enum EntryBody {
         /// them (cosignatures arriving later do not change what the report said).
         #[serde(default, skip_serializing_if = "Vec::is_empty")]
         cosigned_by: Vec<String>,
+        /// What made the file (`truce 0.1.0, typst 0.14.2`): the same bytes are promised again
+        /// only by the same makers.
+        #[serde(default, skip_serializing_if = "String::is_empty")]
+        generator: String,
         /// The officer who issued it.
         by: String,
         /// When the center recorded it.

@@ -33,16 +33,17 @@ pub struct Capture {
 }
 
 /// Media types the center takes, with the bytes a file of that type starts with (checked, so
-/// a file cannot claim to be a photo and be something else). `None`: no fixed signature.
+/// a file cannot claim to be a photo and be something else). `None`: checked by
+/// [`looks_like`] instead.
 const MEDIA_TYPES: &[(&str, Option<&[u8]>)] = &[
     ("image/jpeg", Some(b"\xFF\xD8\xFF")),
     ("image/png", Some(b"\x89PNG\r\n\x1A\n")),
     ("image/tiff", None),
-    ("image/webp", Some(b"RIFF")),
+    ("image/webp", None),
     ("image/heic", None),
     ("video/mp4", None),
     ("video/quicktime", None),
-    ("audio/wav", Some(b"RIFF")),
+    ("audio/wav", None),
     ("audio/flac", Some(b"fLaC")),
     ("audio/ogg", Some(b"OggS")),
     ("audio/mpeg", None),
@@ -53,6 +54,28 @@ const MEDIA_TYPES: &[(&str, Option<&[u8]>)] = &[
     ("application/pgp-signature", None),
     ("application/c2pa", None),
 ];
+
+/// Whether `bytes` begin as a file of `media_type` (one without a fixed prefix) does.
+fn looks_like(media_type: &str, bytes: &[u8]) -> bool {
+    let at = |range: std::ops::Range<usize>| bytes.get(range);
+    match media_type {
+        "image/tiff" => bytes.starts_with(b"II*\0") || bytes.starts_with(b"MM\0*"),
+        "image/webp" => bytes.starts_with(b"RIFF") && at(8..12) == Some(b"WEBP"),
+        "audio/wav" => bytes.starts_with(b"RIFF") && at(8..12) == Some(b"WAVE"),
+        // ISO base media files (MP4, QuickTime, HEIF) carry `ftyp` at offset 4.
+        "video/mp4" | "video/quicktime" | "image/heic" => at(4..8) == Some(b"ftyp"),
+        // An ID3 tag, or an MPEG audio frame's sync bits.
+        "audio/mpeg" => {
+            bytes.starts_with(b"ID3")
+                || (bytes.len() >= 2 && bytes[0] == 0xFF && bytes[1] & 0xE0 == 0xE0)
+        }
+        "application/pgp-signature" => bytes.starts_with(b"-----BEGIN PGP SIGNATURE-----"),
+        // A C2PA manifest store is a JUMBF box: `jumb` at offset 4.
+        "application/c2pa" => at(4..8) == Some(b"jumb"),
+        "application/json" => serde_json::from_slice::<serde_json::Value>(bytes).is_ok(),
+        _ => std::str::from_utf8(bytes).is_ok(),
+    }
+}
 
 /// The media types the center takes, for error messages and the API document.
 pub fn accepted_media_types() -> impl Iterator<Item = &'static str> {
@@ -88,14 +111,9 @@ pub fn check_file(media_type: &str, bytes: &[u8]) -> Result<(), FieldError> {
             ),
         ));
     }
-    let iso_media = matches!(media_type, "video/mp4" | "video/quicktime" | "image/heic");
     let looks_right = match magic {
         Some(magic) => bytes.starts_with(magic),
-        None if iso_media => bytes.get(4..8) == Some(b"ftyp"),
-        None if media_type.starts_with("text/") || media_type == "application/json" => {
-            std::str::from_utf8(bytes).is_ok()
-        }
-        None => true,
+        None => looks_like(media_type, bytes),
     };
     if !looks_right {
         return Err(err(
@@ -199,6 +217,18 @@ mod tests {
         );
         assert_eq!(field(check_file("text/csv", b"a,\xFF")), "media_type");
         assert!(check_file("audio/flac", b"fLaC\0").is_ok());
+        assert!(check_file("audio/wav", b"RIFF\x24\0\0\0WAVEfmt ").is_ok());
+        assert_eq!(
+            field(check_file("image/webp", b"RIFF\x24\0\0\0WAVEfmt ")),
+            "media_type"
+        );
+        assert!(check_file("image/tiff", b"II*\0\x08\0").is_ok());
+        assert_eq!(field(check_file("image/tiff", b"GIF89a")), "media_type");
+        assert!(check_file("audio/mpeg", b"ID3\x04\0").is_ok());
+        assert_eq!(
+            field(check_file("application/json", b"{\"a\":")),
+            "media_type"
+        );
     }
 
     proptest::proptest! {

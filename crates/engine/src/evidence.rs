@@ -75,8 +75,9 @@ impl Engine {
     /// Takes `bytes` in as evidence from `caller` (an observer or an officer): checks the
     /// file and the claims (the error names the field), stores the file durably under its
     /// SHA-256, then appends the `evidence` entry. The same member handing in the same file
-    /// again adds nothing and gets the first entry back; another member handing it in is
-    /// another link of its custody and gets its own entry.
+    /// with the same claims again adds nothing and gets the first entry back; another member
+    /// handing it in, or the same member with other claims, is another link of its custody
+    /// and gets its own entry.
     pub fn record_evidence(
         &self,
         caller: &Caller,
@@ -118,16 +119,34 @@ impl Engine {
             .map_err(|e| EngineError::Unavailable(format!("storing the file: {e}")))?;
         let size = bytes.len() as u64;
         let _seq = self.lock_sequencer();
+        // The same member, the same file, the same claims: nothing new. Other claims (a
+        // corrected capture time, another name) are another link, recorded.
         let held = self
             .store()
             .evidence_rows(Some(&sha256), -1, u64::MAX >> 1)?;
-        if let Some(row) = held.iter().find(|r| r.user == caller.user) {
-            return Ok(EvidenceReceipt {
-                sha256,
-                size,
-                entry: row.entry,
-                created: false,
-            });
+        for row in held.iter().filter(|r| r.user == caller.user) {
+            let Some(entry) = self.store().entries(row.entry, 1)?.into_iter().next() else {
+                continue;
+            };
+            if let EntryBody::Evidence {
+                media_type,
+                name,
+                derived_from,
+                capture,
+                ..
+            } = EntryBody::decode(&entry.bytes)?
+                && media_type == evidence.media_type
+                && name == evidence.name
+                && derived_from == evidence.derived_from
+                && capture == evidence.capture
+            {
+                return Ok(EvidenceReceipt {
+                    sha256,
+                    size,
+                    entry: row.entry,
+                    created: false,
+                });
+            }
         }
         let body = EntryBody::Evidence {
             sha256: sha256.clone(),

@@ -30,9 +30,19 @@ pub struct IssuedReport {
     pub checkpoint_size: Option<u64>,
     /// The monitors whose witnesses had cosigned it then, as the report names them.
     pub cosigned_by: Vec<String>,
+    /// What made the file.
+    pub generator: String,
 }
 
 impl Engine {
+    /// Runs `read` on the store while nothing is appended (every append takes the sequencer's
+    /// lock, held here): what it reads is the record at one size. For reads that must be
+    /// remade exactly later, such as a report's figures; keep them short, intake waits.
+    pub fn read_still<T>(&self, read: impl FnOnce(&dyn truce_store::Store) -> T) -> T {
+        let _seq = self.lock_sequencer();
+        read(self.store().as_ref())
+    }
+
     /// Appends `report` as issued by `caller`, an officer (issuing speaks for a monitor, as a
     /// verdict does). Refused when it claims a record larger than the one there is. Returns
     /// the entry's index.
@@ -74,6 +84,7 @@ impl Engine {
             record_root: report.record_root,
             checkpoint_size: report.checkpoint_size,
             cosigned_by: report.cosigned_by,
+            generator: report.generator,
             by: caller.user.clone(),
             recorded_at: now,
         };

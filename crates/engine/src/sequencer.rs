@@ -127,14 +127,18 @@ impl Engine {
         batch: Vec<ValidObservation>,
         now: Timestamp,
     ) -> Result<SubmitOutcome, EngineError> {
+        let mut seq = self.lock();
+        let resolved = self.resolve_client_ids(&batch)?;
+        // Only what is new must cite held files: a resent observation (recorded before the
+        // rule, or citing a file since) gets its original ids back as always.
         self.check_evidence_held(
             batch
                 .iter()
+                .zip(&resolved)
                 .enumerate()
-                .map(|(i, o)| (i, o.evidence.as_slice())),
+                .filter(|(_, (_, r))| matches!(r, Resolution::New(_)))
+                .map(|(i, (o, _))| (i, o.evidence.as_slice())),
         )?;
-        let mut seq = self.lock();
-        let resolved = self.resolve_client_ids(&batch)?;
         let mut fresh: Vec<(ObservationId, &ValidObservation)> = Vec::new();
         let mut fresh_hashes: Vec<Option<Hash>> = Vec::new();
         let mut slots: Vec<Slot> = Vec::with_capacity(batch.len());

@@ -9,6 +9,9 @@
 //! - a UAV, from the aircraft's position;
 //! - a patrol or UAV track point (`track` entries).
 //!
+//! Imported rows and position reports do not count: the first say where someone else was,
+//! the second where the event was, not the reporter.
+//!
 //! Each counts for the hour it reported in, and no other: coverage is a lower bound, counted
 //! from evidence of presence, never from a plan. A presence covers, for each class of event,
 //! the disc of that class's detection range ([`RANGES`]). An area's coverage is the share of
@@ -112,8 +115,17 @@ impl Coverage {
     }
 }
 
-/// Where an observation shows its monitor was.
+/// `t` in nanoseconds since the epoch, clamped to what an `i64` holds.
+fn nanos(t: Timestamp) -> i64 {
+    t.unix_nanos().clamp(i128::from(i64::MIN), i128::from(i64::MAX)) as i64
+}
+
+/// Where an observation shows its monitor was. An imported row says where someone else was;
+/// a position report says where the event was, not the reporter.
 fn place(o: &StoredObservation) -> Option<(f64, f64, Platform)> {
+    if o.observation.source == truce_core::Source::Import {
+        return None;
+    }
     match &o.observation.geometry {
         ObsGeometry::Bearing(b) => Some((b.observer.lat, b.observer.lon, Platform::Observer)),
         ObsGeometry::Arrival(a) => Some((a.sensor.lat, a.sensor.lon, Platform::Sensor)),
@@ -129,9 +141,13 @@ fn presences(
     start: Timestamp,
     hours: u32,
 ) -> Vec<Presence> {
-    let start_ns = start.unix_nanos() as i64;
+    let start_ns = nanos(start);
+    // The period is (start, end]: an instant just after start is in hour 0, end in the last.
     let hour = |ns: i64| -> Option<u32> {
-        let h = (ns - start_ns).div_euclid(HOUR_NS);
+        if ns <= start_ns {
+            return None;
+        }
+        let h = (ns - start_ns - 1).div_euclid(HOUR_NS);
         u32::try_from(h).ok().filter(|h| *h < hours)
     };
     // Keyed by place rounded to ~100 m and platform, so a post reporting all day is one.
@@ -145,12 +161,7 @@ fn presences(
     };
     for o in observations {
         if let Some((lat, lon, platform)) = place(o) {
-            add(
-                lat,
-                lon,
-                platform,
-                o.observation.observed_at.unix_nanos() as i64,
-            );
+            add(lat, lon, platform, nanos(o.observation.observed_at));
         }
     }
     for t in tracks {
@@ -216,8 +227,8 @@ pub fn of_period(
 ) -> Result<Coverage, truce_store::StoreError> {
     let tracks = store.track_rows(
         -1,
-        start.unix_nanos() as i64 + 1,
-        end.unix_nanos() as i64 + 1,
+        nanos(start).saturating_add(1),
+        nanos(end).saturating_add(1),
         MAX_TRACK_POINTS,
     )?;
     let in_period: Vec<StoredObservation> = observations
@@ -237,7 +248,7 @@ pub fn coverage(
     start: Timestamp,
     end: Timestamp,
 ) -> Coverage {
-    let span_ns = (end.unix_nanos() as i64 - start.unix_nanos() as i64).max(0);
+    let span_ns = nanos(end).saturating_sub(nanos(start)).max(0);
     let hours = u32::try_from((span_ns + HOUR_NS - 1) / HOUR_NS)
         .unwrap_or(u32::MAX)
         .max(1);

@@ -283,13 +283,13 @@ fn caveats(lang: Lang) -> Vec<String> {
             "Every figure is counted from the shared record by truce, from the incidents first seen in the period. A burst counts as many violations as it had rounds reported; an incident counts as a violation when the agreement's rules find it against a clause.",
             "Positions are estimates: each has a 95% ellipse. A side is named only when the whole ellipse lies in that side's area; otherwise the incident is not attributable.",
             "A monitor's verdict is its own, signed with its key. \"Jointly confirmed\" means every monitor confirmed.",
-            "The absence of recorded violations in an area is not the absence of violations: it is bounded by where the monitors' posts, sensors and patrols could see and hear. Coverage is counted from the record alone: each hour in which a post, sensor, UAV or patrol reported (an observation or a track point) counts it as present at that place for that hour, hearing explosions within 10 km and small-arms fire within 2 km. A post that reported nothing in an hour does not count for it, so coverage is a lower bound. The map shades the 10 km range of every place a monitor was present.",
+            "The absence of recorded violations in an area is not the absence of violations: it is bounded by where the monitors' posts, sensors and patrols could see and hear. Coverage is counted from the record alone: each hour in which a post, sensor, UAV or patrol sent a bearing, a sound arrival, a UAV sighting or a track point counts it as present at that place for that hour, hearing explosions within 10 km and small-arms fire within 2 km (position reports give the event's place, not the reporter's, and do not count). A post that reported nothing in an hour does not count for it, so coverage is a lower bound. The map shades the 10 km range of every place a monitor was present.",
         ],
         Lang::Ru => [
             "Все цифры подсчитаны truce по общей записи, по инцидентам, впервые замеченным в отчётный период. Очередь засчитывается как столько нарушений, сколько выстрелов сообщено; инцидент считается нарушением, если правила соглашения относят его к пункту соглашения.",
             "Местоположения — оценки, у каждой есть эллипс 95%. Сторона указывается, только если весь эллипс лежит в районе этой стороны; иначе инцидент не отнесён.",
             "Заключение наблюдателя — его собственное, подписанное его ключом. «Подтверждено совместно» означает, что подтвердили все наблюдатели.",
-            "Отсутствие зарегистрированных нарушений в районе не означает отсутствия нарушений: оно ограничено тем, где посты, датчики и патрули наблюдателей могли видеть и слышать. Охват подсчитан только по записи: каждый час, в который пост, датчик, БПЛА или патруль что-либо сообщил (наблюдение или точку маршрута), он считается присутствующим в этом месте в этот час и слышащим взрывы в пределах 10 км, а стрелковое оружие — в пределах 2 км. Пост, ничего не сообщивший за час, за этот час не учитывается, поэтому охват — оценка снизу. На карте заштрихован радиус 10 км вокруг каждого места присутствия наблюдателей.",
+            "Отсутствие зарегистрированных нарушений в районе не означает отсутствия нарушений: оно ограничено тем, где посты, датчики и патрули наблюдателей могли видеть и слышать. Охват подсчитан только по записи: каждый час, в который пост, датчик, БПЛА или патруль передал пеленг, время прихода звука, наблюдение с БПЛА или точку маршрута, он считается присутствующим в этом месте в этот час и слышащим взрывы в пределах 10 км, а стрелковое оружие — в пределах 2 км (сообщения о месте события указывают место события, а не наблюдателя, и не учитываются). Пост, ничего не сообщивший за час, за этот час не учитывается, поэтому охват — оценка снизу. На карте заштрихован радиус 10 км вокруг каждого места присутствия наблюдателей.",
         ],
     };
     lines.iter().map(|s| (*s).to_owned()).collect()
@@ -499,7 +499,7 @@ pub fn document(r: &Report) -> Document {
         ),
         ident: format!(
             "truce-daily-{}-{}-{}",
-            day(r.period.1),
+            r.period.1,
             lang.code(),
             r.anchor.root.get(..16).unwrap_or(&r.anchor.root)
         ),

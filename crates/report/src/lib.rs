@@ -48,6 +48,11 @@ pub struct Request {
     pub lang: Lang,
 }
 
+/// What makes the report's files: this truce and its typesetter (pinned exactly in
+/// Cargo.toml). An issued report records it; a remake is promised byte for byte only by the
+/// same.
+pub const GENERATOR: &str = concat!("truce ", env!("CARGO_PKG_VERSION"), ", typst 0.14.2");
+
 /// The OSCE SMM's cut-off: 19:30.
 pub const DEFAULT_CUTOFF_MIN: u32 = 19 * 60 + 30;
 
@@ -178,6 +183,7 @@ pub fn issued(
             .as_ref()
             .map(|c| c.2.clone())
             .unwrap_or_default(),
+        generator: GENERATOR.to_owned(),
     }
 }
 

@@ -247,7 +247,7 @@ fn the_pdf_is_typeset_with_repeated_headers_embedded_fonts_and_a_vector_map() {
 }
 
 #[test]
-fn the_russian_pdf_is_russian_and_differs_only_by_language() {
+fn the_russian_pdf_is_in_russian_throughout() {
     let (dir, engine) = record(10, 10);
     let request = Request::parse("2026-11-20", Some("19:30"), "ru").unwrap();
     let report = truce_report::build(engine.store().as_ref(), &request).unwrap();

@@ -146,7 +146,7 @@ pub async fn file(
             .evidence_dir()
             .ok_or_else(|| AppError::not_found("this center keeps no evidence folder"))?;
         let bytes = dir
-            .read(&sha256)
+            .read_checked(&sha256)
             .map_err(AppError::internal)?
             .ok_or_else(|| {
                 AppError::internal(format!(

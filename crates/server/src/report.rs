@@ -45,14 +45,17 @@ fn request(params: Vec<(String, String)>) -> Result<(Request, Format), AppError>
     Ok((request, format))
 }
 
-/// The report `request` asks for, rendered as `format`.
+/// The report `request` asks for, rendered as `format`. Its figures are read while nothing is
+/// appended, so they are the record's at one size and the report can be made again from it;
+/// the rendering runs after, without holding intake.
 fn render(
     engine: &truce_engine::Engine,
     request: &Request,
     format: Format,
 ) -> Result<(truce_report::Report, Vec<u8>), AppError> {
-    let report =
-        truce_report::build(engine.store().as_ref(), request).map_err(AppError::internal)?;
+    let report = engine
+        .read_still(|store| truce_report::build(store, request))
+        .map_err(AppError::internal)?;
     let bytes = truce_report::render(&report, format).map_err(AppError::internal)?;
     Ok((report, bytes))
 }

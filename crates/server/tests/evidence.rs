@@ -49,19 +49,29 @@ async fn a_file_is_kept_by_hash_and_its_custody_keeps_claims_apart() {
         "one entry: the hand-in"
     );
 
-    // The same member, the same file: nothing new.
-    let again = hand_in_as(&api, "m1-observer", "image/jpeg", "", PHOTO).await;
+    // The same member, the same file, the same claims: nothing new.
+    let again = hand_in_as(&api, "m1-observer", "image/jpeg", query, PHOTO).await;
     assert_eq!(again.status, StatusCode::OK, "{}", again.text());
     assert_eq!(again.json()["entry"], json!(before));
-    // Another monitor's observer hands in the same file: a second link of its custody.
+    // The same member corrects a claim: that is recorded, beside the first.
+    let corrected = hand_in_as(
+        &api,
+        "m1-observer",
+        "image/jpeg",
+        "?name=crater.jpg&captured_at=2026-11-20T09:57:00Z&device=Pixel%208",
+        PHOTO,
+    )
+    .await;
+    assert_eq!(corrected.status, StatusCode::CREATED, "{}", corrected.text());
+    // Another monitor's observer hands in the same file: another link of its custody.
     let second = hand_in_as(&api, "m2-observer", "image/jpeg", "", PHOTO).await;
     assert_eq!(second.status, StatusCode::CREATED, "{}", second.text());
-    assert_eq!(api.record_size().await, before + 2);
+    assert_eq!(api.record_size().await, before + 3);
 
     let custody = api.get(&format!("/api/evidence/{sha}/custody")).await;
     assert_eq!(custody.status, StatusCode::OK, "{}", custody.text());
     let links = custody.json()["custody"].as_array().unwrap().clone();
-    assert_eq!(links.len(), 2);
+    assert_eq!(links.len(), 3);
     assert_eq!(links[0]["by"], json!("m1-observer"));
     assert_eq!(links[0]["monitor"], json!("m1"));
     assert_eq!(links[0]["name"], json!("crater.jpg"));
@@ -74,8 +84,12 @@ async fn a_file_is_kept_by_hash_and_its_custody_keeps_claims_apart() {
         links[0]["received_at"], links[0]["claimed"]["captured_at"],
         "the center's time is its own"
     );
-    assert_eq!(links[1]["by"], json!("m2-observer"));
-    assert_eq!(links[1]["claimed"], json!({}));
+    assert_eq!(
+        links[1]["claimed"],
+        json!({"captured_at": "2026-11-20T09:57:00Z", "device": "Pixel 8"})
+    );
+    assert_eq!(links[2]["by"], json!("m2-observer"));
+    assert_eq!(links[2]["claimed"], json!({}));
 
     let file = api.get(&format!("/api/evidence/{sha}")).await;
     assert_eq!(file.status, StatusCode::OK);
@@ -132,6 +146,12 @@ async fn bad_files_and_bad_claims_are_refused_naming_the_field_and_nothing_is_st
         before,
         "nothing refused is recorded"
     );
+    let folder = api.engine.evidence_dir().unwrap();
+    let stored: usize = std::fs::read_dir(folder.root())
+        .unwrap()
+        .map(|d| std::fs::read_dir(d.unwrap().path()).unwrap().count())
+        .sum();
+    assert_eq!(stored, 0, "and no file of it is kept");
 
     let bad_hash = api.get("/api/evidence/not-a-hash").await;
     bad_hash.assert_error(

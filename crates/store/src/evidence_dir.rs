@@ -7,6 +7,7 @@ use sha2::{Digest, Sha256};
 use std::fs::{self, File};
 use std::io::{self, Write as _};
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
 
 /// A folder of content-addressed evidence files.
 #[derive(Debug, Clone)]
@@ -48,6 +49,12 @@ impl EvidenceDir {
         Ok(Self { root })
     }
 
+    /// The folder at `root` as it is, for reading only: nothing is created (an audit must
+    /// not write to what it checks); a missing folder holds no files.
+    pub fn existing(root: impl Into<PathBuf>) -> Self {
+        Self { root: root.into() }
+    }
+
     /// The folder's path.
     pub fn root(&self) -> &Path {
         &self.root
@@ -60,29 +67,53 @@ impl EvidenceDir {
     }
 
     /// Stores `bytes` under their SHA-256 and returns it. The file is written to a temporary
-    /// name, flushed to disk and renamed, and the folder entry is flushed too, so a file the
-    /// center acknowledges survives a crash; a file already held is left as it is.
+    /// name of its own (concurrent hand-ins of the same bytes never share one), flushed to
+    /// disk and renamed, and the folder entry is flushed too, so a file the center
+    /// acknowledges survives a crash. A file already held is kept when it still hashes to its
+    /// name, and replaced by these bytes when it does not.
     pub fn put(&self, bytes: &[u8]) -> io::Result<String> {
+        static NEXT: AtomicU64 = AtomicU64::new(0);
         let sha256 = hex(&Sha256::digest(bytes));
         let dir = self.root.join(&sha256[..2]);
         let path = dir.join(&sha256);
-        if path.is_file() && fs::metadata(&path)?.len() == bytes.len() as u64 {
+        if self.check(&sha256, bytes.len() as u64)? == FileCheck::Intact {
             return Ok(sha256);
         }
         fs::create_dir_all(&dir)?;
-        let tmp = dir.join(format!(".{sha256}.{}.tmp", std::process::id()));
+        let tmp = dir.join(format!(
+            ".{sha256}.{}.{}.tmp",
+            std::process::id(),
+            NEXT.fetch_add(1, Ordering::Relaxed)
+        ));
         {
-            let mut file = File::create(&tmp)?;
+            let mut file = File::options().write(true).create_new(true).open(&tmp)?;
             file.write_all(bytes)?;
             file.sync_all()?;
         }
+        // Atomic: a reader sees the old file or this one; another hand-in of the same bytes
+        // renaming at the same time puts the same bytes in place.
         fs::rename(&tmp, &path)?;
         File::open(&dir)?.sync_all()?;
         File::open(&self.root)?.sync_all()?;
         Ok(sha256)
     }
 
-    /// Reads the file with hash `sha256`; `None` when the folder has no such file.
+    /// Reads the file with hash `sha256`, checked against it: `None` when the folder has no
+    /// such file, an error when its bytes no longer hash to its name.
+    pub fn read_checked(&self, sha256: &str) -> io::Result<Option<Vec<u8>>> {
+        let Some(bytes) = self.read(sha256)? else {
+            return Ok(None);
+        };
+        if hex(&Sha256::digest(&bytes)) != sha256 {
+            return Err(io::Error::new(
+                io::ErrorKind::InvalidData,
+                format!("the folder's copy of {sha256} no longer hashes to its name"),
+            ));
+        }
+        Ok(Some(bytes))
+    }
+
+    /// Reads the file with hash `sha256` as it is; `None` when the folder has no such file.
     pub fn read(&self, sha256: &str) -> io::Result<Option<Vec<u8>>> {
         let Some(path) = self.path(sha256) else {
             return Ok(None);
@@ -151,6 +182,16 @@ mod tests {
             }
             other => panic!("{other:?}"),
         }
+        assert!(
+            evidence.read_checked(&sha).is_err(),
+            "a damaged copy is not served"
+        );
+        assert_eq!(evidence.put(b"a photo").unwrap(), sha);
+        assert_eq!(
+            evidence.check(&sha, 7).unwrap(),
+            FileCheck::Intact,
+            "and is repaired"
+        );
         let absent = "0".repeat(64);
         assert_eq!(evidence.check(&absent, 1).unwrap(), FileCheck::Missing);
         assert_eq!(evidence.path("../../etc/passwd"), None);

@@ -82,6 +82,8 @@ pub struct Issued {
     record_root: String,
     checkpoint_size: Option<u64>,
     cosigned_by: Vec<String>,
+    /// What made the file (empty for reports issued before truce recorded it).
+    pub generator: String,
     by: String,
     recorded_at: truce_core::Timestamp,
 }
@@ -106,6 +108,7 @@ pub fn issued_as(store: &dyn truce_store::Store, digest: Option<&str>) -> Result
                 record_root,
                 checkpoint_size,
                 cosigned_by,
+                generator,
                 by,
                 recorded_at,
                 ..
@@ -123,6 +126,7 @@ pub fn issued_as(store: &dyn truce_store::Store, digest: Option<&str>) -> Result
                     record_root,
                     checkpoint_size,
                     cosigned_by,
+                    generator,
                     by,
                     recorded_at,
                 });
@@ -130,6 +134,23 @@ pub fn issued_as(store: &dyn truce_store::Store, digest: Option<&str>) -> Result
         }
     }
     Ok(found)
+}
+
+/// Why a remade report may differ from the one issued.
+pub fn why_different(issued: &Issued) -> String {
+    if issued.generator != truce_report::GENERATOR {
+        format!(
+            "it was made by {}, and this is {}: the same bytes are promised only by the same makers",
+            if issued.generator.is_empty() {
+                "an earlier truce"
+            } else {
+                &issued.generator
+            },
+            truce_report::GENERATOR
+        )
+    } else {
+        "the same makers made it, so its figures were read from a record that changed while it was read (a second process writing the data folder), or the record's tables were changed".to_owned()
+    }
 }
 
 /// Makes the report `issued` names again from the record as it stood at its size (the first
@@ -152,9 +173,20 @@ pub fn remake(store: &dyn truce_store::Store, issued: &Issued) -> Result<String>
         .with_context(|| format!("the report entry's format {:?}", issued.format))?;
     let checkpoint = match issued.checkpoint_size {
         Some(size) => {
-            let root = truce_report::checkpoint_root(store, size)?.with_context(|| {
+            // The root is the tree's own at that size, recomputed from the replayed entries;
+            // the stored checkpoint must agree, or its table was changed.
+            let reader = truce_engine::StoreHashReader(&target);
+            let root = truce_ledger::tlog::tree_hash(size, &reader)
+                .map(|h| truce_core::entry::hex(&h.0))
+                .map_err(|e| anyhow::anyhow!("the tree at size {size}: {e}"))?;
+            let stored = truce_report::checkpoint_root(store, size)?.with_context(|| {
                 format!("the record holds no checkpoint of size {size}, which the report names")
             })?;
+            if stored != root {
+                bail!(
+                    "the stored checkpoint of size {size} names root {stored}; the entries give {root}"
+                );
+            }
             Some((size, root, issued.cosigned_by.clone()))
         }
         None => None,
@@ -207,8 +239,9 @@ pub fn verify(data: &Path, file: &Path) -> Result<ExitCode> {
             Ok(remade) => {
                 all_identical = false;
                 println!(
-                    "  remade from the record's first {} entries: DIFFERS (sha256 {remade}); the figures may have been read while the record grew, or by another version of truce",
-                    issued.record_size
+                    "  remade from the record's first {} entries: DIFFERS (sha256 {remade}); {}",
+                    issued.record_size,
+                    why_different(issued)
                 );
             }
             Err(e) => {

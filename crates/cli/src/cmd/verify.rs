@@ -30,10 +30,7 @@ pub fn run(bundle: Option<&Path>, data: Option<&Path>, reports: bool) -> Result<
             let evidence = b.join("evidence");
             let files = Files {
                 named: evidence_files::named(&source)?,
-                dir: evidence
-                    .is_dir()
-                    .then(|| EvidenceDir::open(&evidence))
-                    .transpose()?,
+                dir: evidence.is_dir().then(|| EvidenceDir::existing(&evidence)),
                 required: evidence.is_dir(),
             };
             (result, files)
@@ -47,7 +44,7 @@ pub fn run(bundle: Option<&Path>, data: Option<&Path>, reports: bool) -> Result<
             let result = truce_engine::audit(store.as_ref(), &agreement);
             let files = Files {
                 named: evidence_files::named(&StoreSource::new(store.as_ref()))?,
-                dir: Some(EvidenceDir::open(data_dir::evidence_path(d))?),
+                dir: Some(EvidenceDir::existing(data_dir::evidence_path(d))),
                 required: true,
             };
             (result, files)
@@ -124,7 +121,11 @@ fn remake_reports(data: &Path) -> Result<ExitCode> {
             Ok(sha) if sha == r.sha256 => "remade byte-identical".to_owned(),
             Ok(sha) => {
                 failed += 1;
-                format!("DIFFERS: remade as sha256 {sha}, issued as {}", r.sha256)
+                format!(
+                    "DIFFERS: remade as sha256 {sha}, issued as {}; {}",
+                    r.sha256,
+                    super::report::why_different(r)
+                )
             }
             Err(e) => {
                 failed += 1;
@@ -158,7 +159,7 @@ pub fn export(data: &Path, out: &Path, with_evidence: bool) -> Result<ExitCode> 
     );
     if with_evidence {
         let named = evidence_files::named(&StoreSource::new(store.as_ref()))?;
-        let from = EvidenceDir::open(data_dir::evidence_path(data))?;
+        let from = EvidenceDir::existing(data_dir::evidence_path(data));
         let to = EvidenceDir::open(out.join("evidence"))?;
         evidence_files::copy(&named, &from, &to)?;
         println!(
