@@ -162,3 +162,77 @@ fn an_issued_pdf_is_remade_byte_for_byte_after_the_record_grew() {
     ]);
     assert!(!success && text.contains("--out"), "{text}");
 }
+
+#[test]
+fn a_report_naming_a_cosigned_checkpoint_is_remade_with_it() {
+    use std::io::{BufRead, BufReader};
+    use std::process::Stdio;
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("demo").to_string_lossy().into_owned();
+    // The demo signs a checkpoint every second and both monitors' witnesses cosign it.
+    let mut demo = Command::new(BIN)
+        .args([
+            "demo",
+            "--http",
+            "127.0.0.1:0",
+            "--cot-tcp",
+            "127.0.0.1:0",
+            "--interval",
+            "0.2",
+            "--data",
+            &data,
+        ])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut lines = BufReader::new(demo.stdout.take().unwrap()).lines();
+    assert!(
+        lines.any(|l| l.unwrap().contains("open:")),
+        "the demo serves"
+    );
+    std::thread::spawn(move || lines.for_each(drop));
+    std::thread::sleep(std::time::Duration::from_secs(6));
+    demo.kill().unwrap();
+    demo.wait().unwrap();
+
+    let today = &truce_core::Timestamp::now().to_string()[..10];
+    let report = dir.path().join("r.pdf").to_string_lossy().into_owned();
+    ok(&[
+        "report",
+        "daily",
+        "--data",
+        &data,
+        "--date",
+        today,
+        "--cutoff",
+        "23:59",
+        "--out",
+        &report,
+        "--issue-as",
+        "m1-officer",
+    ]);
+    let db = rusqlite::Connection::open(dir.path().join("demo/truce.sqlite")).unwrap();
+    let body: Vec<u8> = db
+        .query_row(
+            "SELECT body FROM entries WHERE type = 'report' ORDER BY idx DESC LIMIT 1",
+            [],
+            |r| r.get(0),
+        )
+        .unwrap();
+    drop(db);
+    let entry: serde_json::Value = serde_json::from_slice(&body).unwrap();
+    assert!(entry["checkpoint_size"].as_u64().is_some(), "{entry}");
+    // The newest checkpoint may not have its cosignatures yet when the demo stops; the entry
+    // names those it had, which the remake must print again.
+    let cosigned = entry["cosigned_by"].as_array().cloned().unwrap_or_default();
+    assert!(
+        cosigned
+            .iter()
+            .all(|m| m == "Monitor 1" || m == "Monitor 2"),
+        "{entry}"
+    );
+    assert!(entry["generator"].as_str().unwrap().starts_with("truce "));
+    let audited = ok(&["verify", "--data", &data, "--reports"]);
+    assert!(audited.contains("remade byte-identical"), "{audited}");
+}

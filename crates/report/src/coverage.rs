@@ -117,7 +117,8 @@ impl Coverage {
 
 /// `t` in nanoseconds since the epoch, clamped to what an `i64` holds.
 fn nanos(t: Timestamp) -> i64 {
-    t.unix_nanos().clamp(i128::from(i64::MIN), i128::from(i64::MAX)) as i64
+    t.unix_nanos()
+        .clamp(i128::from(i64::MIN), i128::from(i64::MAX)) as i64
 }
 
 /// Where an observation shows its monitor was. An imported row says where someone else was;

@@ -62,7 +62,12 @@ async fn a_file_is_kept_by_hash_and_its_custody_keeps_claims_apart() {
         PHOTO,
     )
     .await;
-    assert_eq!(corrected.status, StatusCode::CREATED, "{}", corrected.text());
+    assert_eq!(
+        corrected.status,
+        StatusCode::CREATED,
+        "{}",
+        corrected.text()
+    );
     // Another monitor's observer hands in the same file: another link of its custody.
     let second = hand_in_as(&api, "m2-observer", "image/jpeg", "", PHOTO).await;
     assert_eq!(second.status, StatusCode::CREATED, "{}", second.text());
