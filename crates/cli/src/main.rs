@@ -386,6 +386,9 @@ enum BenchCommand {
         /// Let commits skip the disk flush (survives a process crash, not power loss).
         #[arg(long)]
         relaxed: bool,
+        /// Also run the full path at 1x, 10x and 100x the default density of events.
+        #[arg(long)]
+        sweep: bool,
     },
     /// Exports: reading N incidents and writing each format (the goal: 100,000 in 5 s).
     Export {
@@ -584,8 +587,9 @@ fn main() -> ExitCode {
                     batch,
                     no_http,
                     relaxed,
+                    sweep,
                 },
-        } => cmd::bench::intake(count, batch, !no_http, relaxed),
+        } => cmd::bench::intake(count, batch, !no_http, relaxed, sweep),
         Command::Bench {
             what:
                 BenchCommand::Pulses {

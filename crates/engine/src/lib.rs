@@ -34,6 +34,6 @@ pub use init::{InitOutcome, record_agreement};
 pub use ledger::{Anchor, LedgerKeys, LedgerStatus, StoreHashReader, WitnessStatus};
 pub use listener::{BindError, Binding};
 pub use members::{Caller, MAX_NAME_BYTES, MAX_TEXT_BYTES};
-pub use replay::replay;
+pub use replay::{replay, replay_observed};
 pub use reports::IssuedReport;
 pub use sequencer::{Accepted, Engine, SubmitOutcome};

@@ -23,6 +23,17 @@ const PAGE: u64 = 10_000;
 /// returns `target`'s head: its root is the source's root at `size` when both hold the same
 /// entries (the caller compares it with what it expects).
 pub fn replay(source: &dyn Store, size: u64, target: &dyn Store) -> Result<Head, EngineError> {
+    replay_observed(source, size, target, &mut |_| {})
+}
+
+/// [`replay`], showing `observe` every batch as it is appended (the batches the engine
+/// appended, rebuilt: what a store's bare append speed is measured with).
+pub fn replay_observed(
+    source: &dyn Store,
+    size: u64,
+    target: &dyn Store,
+    observe: &mut dyn FnMut(&AppendBatch),
+) -> Result<Head, EngineError> {
     if target.head()?.size != 0 {
         return Err(EngineError::invalid(
             "target",
@@ -42,6 +53,7 @@ pub fn replay(source: &dyn Store, size: u64, target: &dyn Store) -> Result<Head,
         .collect();
     let mut state = Replay {
         target,
+        observe,
         documents,
         monitors: 0,
         incident_of: HashMap::new(),
@@ -62,6 +74,7 @@ pub fn replay(source: &dyn Store, size: u64, target: &dyn Store) -> Result<Head,
 
 struct Replay<'a> {
     target: &'a dyn Store,
+    observe: &'a mut dyn FnMut(&AppendBatch),
     /// Agreement documents by the entry that recorded them.
     documents: HashMap<u64, (u32, Vec<u8>)>,
     /// Monitors in the agreement in force.
@@ -115,6 +128,7 @@ impl Replay<'_> {
                 .collect(),
         };
         self.target.append(&batch)?;
+        (self.observe)(&batch);
         Ok(())
     }
 

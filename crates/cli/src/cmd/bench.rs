@@ -4,6 +4,13 @@
 //! each), serialised to JSON batches before the clock starts. The in-process figure counts
 //! parsing, validation, sequencing, fusion and the durable append — everything the HTTP path
 //! does except the network. The last line is `observations_per_second=<in-process figure>`.
+//!
+//! In the same run (issue 13): the store's **bare ceiling**, the very batches the full path
+//! appended (rebuilt from its record by `truce_engine::replay_observed`) appended again to a
+//! fresh file with the same durability, with no parsing, validation or fusion; and, with
+//! `--sweep`, the full path at 1×, 10× and 100× the default density of events in time (the
+//! same number of observations, at most 20,000, packed into a tenth and a hundredth of the
+//! span).
 
 use crate::{data_dir, demo_files, serve};
 use anyhow::{Context, Result, bail};
@@ -16,8 +23,17 @@ use truce_engine::Engine;
 use truce_sim::{Generator, Scenario};
 use truce_store::{Durability, SqliteStore, Store};
 
+/// The span the default run's events are spread over, seconds (two days).
+const SPAN_S: f64 = 2.0 * 86_000.0;
+
 /// Runs the intake benchmark.
-pub fn intake(count: usize, batch: usize, http: bool, relaxed: bool) -> Result<ExitCode> {
+pub fn intake(
+    count: usize,
+    batch: usize,
+    http: bool,
+    relaxed: bool,
+    sweep: bool,
+) -> Result<ExitCode> {
     if count == 0 || batch == 0 || batch > 10_000 {
         bail!("--count must be positive and --batch from 1 to 10000");
     }
@@ -27,7 +43,7 @@ pub fn intake(count: usize, batch: usize, http: bool, relaxed: bool) -> Result<E
         Durability::Full
     };
     eprintln!("generating {count} simulated observations…");
-    let bodies = generate(count, batch)?;
+    let bodies = generate(count, batch, SPAN_S)?;
     let now = Timestamp::now();
 
     let dir = tempfile::tempdir().context("creating a scratch folder")?;
@@ -60,6 +76,20 @@ pub fn intake(count: usize, batch: usize, http: bool, relaxed: bool) -> Result<E
         },
     );
 
+    let ceiling = bare_ceiling(
+        engine.store().as_ref(),
+        &dir.path().join("ceiling"),
+        durability,
+    )?;
+    println!(
+        "ceiling: the same {} batches appended bare = {ceiling:.0} obs/s; the full path is {:.2}x the ceiling",
+        bodies.len(),
+        in_process / ceiling
+    );
+    if sweep {
+        density_sweep(count, batch, durability, dir.path())?;
+    }
+
     if http {
         let engine = fresh_engine(&dir.path().join("http"), durability)?;
         let rate = http_run(engine, &bodies)?;
@@ -72,6 +102,60 @@ pub fn intake(count: usize, batch: usize, http: bool, relaxed: bool) -> Result<E
     Ok(ExitCode::SUCCESS)
 }
 
+/// Observations per second when the batches `record` holds are appended again, as they are,
+/// to a fresh store at `dir` with `durability`: the store's own speed for these rows.
+fn bare_ceiling(record: &dyn Store, dir: &std::path::Path, durability: Durability) -> Result<f64> {
+    std::fs::create_dir_all(dir.join("rebuild"))?;
+    let rebuild = SqliteStore::open(&dir.join("rebuild/truce.sqlite"), Durability::Process)?;
+    let mut batches = Vec::new();
+    truce_engine::replay_observed(record, record.head()?.size, &rebuild, &mut |b| {
+        batches.push(b.clone());
+    })?;
+    let observations = batches
+        .iter()
+        .flat_map(|b| &b.entries)
+        .filter(|e| e.type_name == "observation")
+        .count();
+    let target = SqliteStore::open(&dir.join("truce.sqlite"), durability)?;
+    let start = Instant::now();
+    for batch in &batches {
+        target.append(batch)?;
+    }
+    Ok(observations as f64 / start.elapsed().as_secs_f64())
+}
+
+/// The full in-process path at 1×, 10× and 100× the default density: microseconds per
+/// observation, and each density's cost against the first.
+fn density_sweep(
+    count: usize,
+    batch: usize,
+    durability: Durability,
+    dir: &std::path::Path,
+) -> Result<()> {
+    // Dense runs are slow by nature (that is what the sweep shows): at most 20,000 each.
+    let count = count.min(20_000);
+    let limits = ParseLimits::default();
+    let mut first = None;
+    for factor in [1.0, 10.0, 100.0] {
+        let bodies = generate(count, batch, SPAN_S / factor)?;
+        let engine = fresh_engine(&dir.join(format!("density-{factor}")), durability)?;
+        let now = Timestamp::now();
+        let start = Instant::now();
+        for body in &bodies {
+            engine.submit(parse_observations(body, &limits, now)?, now)?;
+        }
+        let per_obs_us = start.elapsed().as_secs_f64() * 1e6 / count as f64;
+        let base = *first.get_or_insert(per_obs_us);
+        let incidents = engine.store().max_ids()?.1.0;
+        println!(
+            "density {factor:>5}x: {per_obs_us:.1} µs per observation ({:.0} obs/s), {:.2}x the 1x cost; {incidents} incidents",
+            1e6 / per_obs_us,
+            per_obs_us / base
+        );
+    }
+    Ok(())
+}
+
 fn fresh_engine(dir: &std::path::Path, durability: Durability) -> Result<Arc<Engine>> {
     std::fs::create_dir_all(dir)?;
     let store = SqliteStore::open(&data_dir::db_path(dir), durability)?;
@@ -82,14 +166,14 @@ fn fresh_engine(dir: &std::path::Path, durability: Durability) -> Result<Arc<Eng
 }
 
 /// JSON array bodies of `batch` simulated observations each, `count` in all, times spread over
-/// the two days before now.
-fn generate(count: usize, batch: usize) -> Result<Vec<Vec<u8>>> {
+/// the `span_s` seconds before now.
+fn generate(count: usize, batch: usize, span_s: f64) -> Result<Vec<Vec<u8>>> {
     let scenario = Scenario::from_toml(demo_files::SCENARIO_TOML)?;
     let mut generator = Generator::new(scenario, 2020);
     // An event has one report or more, so `count` events at most: spaced this way, the run
     // spans at most two days, all of it in the past.
-    let start = Timestamp::now().plus_seconds(-2.0 * 86_400.0);
-    let step = 2.0 * 86_000.0 / count as f64;
+    let start = Timestamp::now().plus_seconds(-span_s - 400.0);
+    let step = span_s / count as f64;
     let mut all = Vec::with_capacity(count);
     let mut t = start;
     while all.len() < count {
