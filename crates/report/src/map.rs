@@ -166,7 +166,9 @@ pub fn svg(
         .map_or(10_000.0, |(_, r)| *r);
     let radius = range / METRES_PER_DEGREE * frame.scale;
     if !coverage.presences.is_empty() {
-        out.push_str("<g style=\"fill:#38a169;fill-opacity:0.07;stroke:#2f855a;stroke-opacity:0.35;stroke-width:0.4\">");
+        // Solid discs in a translucent group: where ranges overlap the layer shows their union,
+        // not a darker stack.
+        out.push_str("<g opacity=\"0.16\" style=\"fill:#2f855a;stroke:none\">");
         for p in &coverage.presences {
             let (x, y) = frame.xy(p.lon, p.lat);
             let _ = write!(
