@@ -1,10 +1,10 @@
 //! What an export holds: a selection of the record, read once, with the record's state.
 
 use crate::ExportError;
-use std::collections::HashSet;
+use std::collections::{BTreeSet, HashSet};
 use truce_core::agreement::AgreementDoc;
 use truce_core::entry::hex;
-use truce_core::{Incident, Timestamp};
+use truce_core::{Incident, ObservationId, Timestamp};
 use truce_store::{IncidentFilter, Store, StoredObservation};
 
 /// Incidents read per store query.
@@ -74,8 +74,9 @@ pub struct Dataset {
 }
 
 impl Dataset {
-    /// Reads `selection` from `store` under `agreement`. The anchor is the record's head read
-    /// first; a record that grows while it is read (a running server) may show what was
+    /// Reads `selection` from `store` under `agreement`: a bounded selection's observations
+    /// by id (when they are few), everything by two scans at once. The anchor is the record's
+    /// head read first; a record that grows while it is read (a running server) may show what was
     /// appended meanwhile too. The store keeps each incident's latest state only, so figures
     /// tied exactly to one size come from a record that is not growing (a stopped server, a
     /// copy).
@@ -95,41 +96,48 @@ impl Dataset {
             until: selection.until,
             ..IncidentFilter::default()
         };
-        // Incidents and observations are read at once, on two of the store's reader
-        // connections; observations are then kept when their incident is.
-        let (incidents, observations) = std::thread::scope(|scope| {
-            let observations = scope.spawn(|| -> Result<Vec<StoredObservation>, ExportError> {
-                let mut all = Vec::new();
-                let mut after = 0;
-                loop {
-                    let page = store.observations_by_id(after, PAGE)?;
-                    let Some(last) = page.last() else { break };
-                    after = last.id.0;
-                    all.extend(page);
-                }
-                Ok(all)
-            });
-            let mut incidents = Vec::new();
-            let mut after = 0;
-            loop {
-                let page = store.incidents_by_id(&filter, after, PAGE)?;
-                let Some(last) = page.last() else { break };
-                after = last.id.0;
-                incidents.extend(page);
-            }
-            let observations = observations
-                .join()
-                .map_err(|_| ExportError::Reader("the observation reader panicked".into()))??;
-            Ok::<_, ExportError>((incidents, observations))
-        })?;
-        let wanted: HashSet<u64> = incidents
-            .iter()
-            .flat_map(|i| i.observation_ids.iter().map(|o| o.0))
-            .collect();
-        let observations: Vec<StoredObservation> = observations
-            .into_iter()
-            .filter(|o| wanted.contains(&o.id.0))
-            .collect();
+        let (incidents, observations) =
+            if selection.since.is_some() || selection.until.is_some() || selection.bbox.is_some() {
+                // A bounded selection (a report's day, the coverage window) usually names a small
+                // part of the record: its observations are read by id, not by scanning them all.
+                let incidents = read_incidents(store, &filter)?;
+                let wanted: BTreeSet<u64> = incidents
+                    .iter()
+                    .flat_map(|i| i.observation_ids.iter().map(|o| o.0))
+                    .collect();
+                let observations = if wanted.len() <= FEW_OBSERVATIONS {
+                    let mut found = Vec::with_capacity(wanted.len());
+                    for id in wanted {
+                        found.extend(store.observation(ObservationId(id))?);
+                    }
+                    found
+                } else {
+                    let mut all = read_all_observations(store)?;
+                    all.retain(|o| wanted.contains(&o.id.0));
+                    all
+                };
+                (incidents, observations)
+            } else {
+                // Everything: incidents and observations are read at once, on two of the store's
+                // reader connections; observations are then kept when their incident is.
+                let (incidents, observations) = std::thread::scope(|scope| {
+                    let observations = scope.spawn(|| read_all_observations(store));
+                    let incidents = read_incidents(store, &filter)?;
+                    let observations = observations.join().map_err(|_| {
+                        ExportError::Reader("the observation reader panicked".into())
+                    })??;
+                    Ok::<_, ExportError>((incidents, observations))
+                })?;
+                let wanted: HashSet<u64> = incidents
+                    .iter()
+                    .flat_map(|i| i.observation_ids.iter().map(|o| o.0))
+                    .collect();
+                let observations: Vec<StoredObservation> = observations
+                    .into_iter()
+                    .filter(|o| wanted.contains(&o.id.0))
+                    .collect();
+                (incidents, observations)
+            };
         Ok(Self {
             agreement: agreement.clone(),
             incidents,
@@ -141,6 +149,38 @@ impl Dataset {
             },
         })
     }
+}
+
+/// Observations read one by one, by id, at most; a selection citing more is read by a scan.
+const FEW_OBSERVATIONS: usize = 20_000;
+
+/// The incidents `filter` selects, page by page, in id order.
+fn read_incidents(
+    store: &dyn Store,
+    filter: &IncidentFilter,
+) -> Result<Vec<Incident>, ExportError> {
+    let mut incidents = Vec::new();
+    let mut after = 0;
+    loop {
+        let page = store.incidents_by_id(filter, after, PAGE)?;
+        let Some(last) = page.last() else { break };
+        after = last.id.0;
+        incidents.extend(page);
+    }
+    Ok(incidents)
+}
+
+/// Every observation of the record, page by page, in id order.
+fn read_all_observations(store: &dyn Store) -> Result<Vec<StoredObservation>, ExportError> {
+    let mut all = Vec::new();
+    let mut after = 0;
+    loop {
+        let page = store.observations_by_id(after, PAGE)?;
+        let Some(last) = page.last() else { break };
+        after = last.id.0;
+        all.extend(page);
+    }
+    Ok(all)
 }
 
 /// When entry `index` was recorded (its `recorded_at`), or the epoch for an entry without one.
