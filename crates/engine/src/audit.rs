@@ -7,9 +7,7 @@ use std::collections::{BTreeMap, HashMap};
 use truce_core::Kind;
 use truce_core::access::{Role, Verdict, assessment_statement, derive_status, statement_time};
 use truce_core::agreement::Agreement;
-use truce_core::entry::{
-    EntryBody, Hash, canonical_json, chain_hash, leaf_hash, sha256, sha256_hex,
-};
+use truce_core::entry::{EntryBody, Hash, chain_hash, leaf_hash, sha256_hex};
 use truce_core::incident::Status;
 use truce_ledger::note::{NoteVerifier, verify_checkpoint};
 use truce_ledger::tree::Frontier;
@@ -267,13 +265,13 @@ impl Expected {
             } => {
                 let client = match observation.client_id {
                     Some(c) => {
-                        let bytes = canonical_json(&observation).map_err(|e| {
+                        let hash = crate::sequencer::content_hash(&observation).map_err(|e| {
                             AuditFault::Chain(ChainFault::BadEntry {
                                 index,
                                 message: e.to_string(),
                             })
                         })?;
-                        (Some(c.as_bytes().to_vec()), Some(sha256(&bytes).to_vec()))
+                        (Some(c.as_bytes().to_vec()), Some(hash.to_vec()))
                     }
                     None => (None, None),
                 };

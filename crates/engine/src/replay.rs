@@ -10,7 +10,7 @@
 use crate::EngineError;
 use std::collections::HashMap;
 use truce_core::access::derive_status;
-use truce_core::entry::{EntryBody, canonical_json, sha256};
+use truce_core::entry::EntryBody;
 use truce_core::{IncidentId, ObservationId};
 use truce_store::{
     AppendBatch, EvidenceRow, Head, NewEntry, Projection, Store, StoredEntry, TrackRow,
@@ -169,7 +169,7 @@ impl Replay<'_> {
                         bad(entry.index, format!("observation {id} joins no incident"))
                     })?;
                     let client = match observation.client_id {
-                        Some(c) => Some((c, sha256(&canonical_json(observation)?))),
+                        Some(c) => Some((c, crate::sequencer::content_hash(observation)?)),
                         None => None,
                     };
                     Projection::Observation {

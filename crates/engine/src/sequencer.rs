@@ -394,8 +394,12 @@ fn unreachable_fresh() -> Accepted {
 }
 
 /// SHA-256 of the observation's canonical JSON: what "the same content" means for a client id.
-fn content_hash(o: &ValidObservation) -> Result<Hash, EngineError> {
-    Ok(sha256(&canonical_json(&**o)?))
+/// The SHA-256 of an observation's canonical bytes: what a client id is checked against, as
+/// the engine stores it, the audit checks it and a replay rebuilds it.
+pub(crate) fn content_hash(
+    o: &truce_core::observation::Observation,
+) -> Result<Hash, truce_core::entry::EntryError> {
+    Ok(sha256(&canonical_json(o)?))
 }
 
 type BuiltAppend = (AppendBatch, Vec<(u64, IncidentEvent)>);
