@@ -7,6 +7,8 @@
 //! loudly rather than passing without it). Test binaries running at once wait for each
 //! other on a lock file, so the environment is built once.
 
+pub mod postgres;
+
 use std::path::{Path, PathBuf};
 use std::process::Command;
 

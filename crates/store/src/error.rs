@@ -14,6 +14,22 @@ pub enum StoreError {
         #[source]
         source: rusqlite::Error,
     },
+    /// PostgreSQL refused or failed.
+    #[error("{context}: {}", pg_message(source))]
+    Postgres {
+        /// What the store was doing.
+        context: String,
+        /// The client's error.
+        #[source]
+        source: postgres::Error,
+    },
+    /// Another sequencer appended to the record since this one last did (its lease was taken
+    /// over): this process must stop appending and rebuild from the store.
+    #[error("fenced: {0}")]
+    Fenced(String),
+    /// The store's address or settings are not usable.
+    #[error("store settings: {0}")]
+    Config(String),
     /// Stored data does not decode: the file was changed outside truce, or is damaged.
     #[error("stored data is damaged: {0}")]
     Corrupt(String),
@@ -38,5 +54,25 @@ impl<T> Context<T> for Result<T, rusqlite::Error> {
             context: context.to_string(),
             source,
         })
+    }
+}
+
+impl<T> Context<T> for Result<T, postgres::Error> {
+    fn context(self, context: &str) -> Result<T, StoreError> {
+        self.map_err(|source| StoreError::Postgres {
+            context: context.to_string(),
+            source,
+        })
+    }
+}
+
+/// The server's own message and detail when it gave them, else the client's description.
+fn pg_message(e: &postgres::Error) -> String {
+    match e.as_db_error() {
+        Some(db) => match db.detail() {
+            Some(detail) => format!("{} ({detail})", db.message()),
+            None => db.message().to_string(),
+        },
+        None => e.to_string(),
     }
 }

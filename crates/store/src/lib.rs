@@ -8,14 +8,19 @@
 //! Architecture invariant: nothing here updates or deletes an entry. Projections (the current
 //! state of an incident) are updated; the entries that justify them are only ever appended.
 //!
-//! [`SqliteStore`] is the embedded implementation (one file, WAL). A PostgreSQL implementation
-//! implements the same trait; callers hold a `dyn Store`.
+//! [`SqliteStore`] is the embedded implementation (one file, WAL); [`PgStore`] keeps the same
+//! record in PostgreSQL with PostGIS, for a mission that outgrows one machine. Callers hold a
+//! `dyn Store`.
 
 #![cfg_attr(test, allow(clippy::unwrap_used))]
 
+mod assemble;
+#[cfg(test)]
+mod conformance;
 mod error;
 mod evidence_dir;
 mod model;
+mod pg;
 mod sqlite;
 mod verify;
 
@@ -26,6 +31,7 @@ pub use model::{
     EvidenceRow, Head, IncidentFilter, IncidentRow, Member, NewEntry, ObservationRow, Projection,
     StoredCheckpoint, StoredEntry, StoredObservation, TrackRow,
 };
+pub use pg::{PgStore, PgTarget};
 pub use sqlite::SqliteStore;
 pub use verify::{ChainFault, ChainReport, verify_chain};
 

@@ -1,6 +1,9 @@
 //! Queries. Each runs on whichever connection it is given (a pooled reader, or the writer when
 //! the sequencer must see its own latest commit).
 
+use crate::assemble::{
+    NoteRow, Parts, VerdictRow, clamp, decode_estimate, decode_observation, hash_of, nanos,
+};
 use crate::error::{Context, StoreError};
 use crate::model::{
     AssessmentRow, ClientRecord, EvidenceRow, IncidentFilter, Member, StoredEntry,
@@ -8,19 +11,12 @@ use crate::model::{
 };
 use rusqlite::types::Value;
 use rusqlite::{Connection, OptionalExtension, params, params_from_iter};
-use std::collections::HashMap;
-use truce_core::access::{Role, Verdict};
+use truce_core::access::Role;
 use truce_core::agreement::AgreementDoc;
-use truce_core::entry::{EntryBody, Hash};
-use truce_core::incident::{Annotation, Assessment, IncidentEstimate, Status};
-use truce_core::{Incident, IncidentId, Kind, ObservationId, Timestamp};
+use truce_core::entry::Hash;
+use truce_core::incident::IncidentEstimate;
+use truce_core::{Incident, IncidentId, Kind, ObservationId};
 use uuid::Uuid;
-
-fn hash_of(bytes: Vec<u8>, what: &str) -> Result<Hash, StoreError> {
-    bytes
-        .try_into()
-        .map_err(|_| StoreError::Corrupt(format!("{what} is not 32 bytes")))
-}
 
 pub fn client_records(conn: &Connection, ids: &[Uuid]) -> Result<Vec<ClientRecord>, StoreError> {
     let mut stmt = conn
@@ -66,68 +62,20 @@ pub fn observation(
     let Some((entry, incident, body)) = row else {
         return Ok(None);
     };
-    match EntryBody::decode(&body) {
-        Ok(EntryBody::Observation {
-            id: entry_id,
-            recorded_at,
-            observation,
-        }) if entry_id == id => Ok(Some(StoredObservation {
-            id,
-            incident_id: IncidentId(incident as u64),
-            entry_index: entry as u64,
-            recorded_at,
-            observation,
-        })),
-        Ok(other) => Err(StoreError::Corrupt(format!(
-            "observation {id}: entry {entry} is a {} entry for another item",
-            other.type_name()
-        ))),
-        Err(e) => Err(StoreError::Corrupt(format!(
-            "observation {id}: entry {entry}: {e}"
-        ))),
-    }
+    decode_observation(id.0 as i64, entry, incident, &body).map(Some)
 }
 
-/// The observation ids of incidents `lo..=hi`, by incident, in id order.
-fn observation_ids_in(
-    conn: &Connection,
-    lo: i64,
-    hi: i64,
-) -> Result<HashMap<i64, Vec<ObservationId>>, StoreError> {
+/// (observation id, incident) of incidents `lo..=hi`, in id order.
+fn observation_ids_in(conn: &Connection, lo: i64, hi: i64) -> Result<Vec<(i64, i64)>, StoreError> {
     let mut stmt = conn
         .prepare_cached(
             "SELECT id, incident_id FROM observations WHERE incident_id BETWEEN ?1 AND ?2 ORDER BY id",
         )
         .context("preparing the incidents' observations query")?;
-    let rows = stmt
-        .query_map(params![lo, hi], |r| {
-            Ok((r.get::<_, i64>(0)?, r.get::<_, i64>(1)?))
-        })
-        .context("reading incidents' observations")?;
-    let mut out: HashMap<i64, Vec<ObservationId>> = HashMap::new();
-    for row in rows {
-        let (id, incident) = row.context("reading incidents' observations")?;
-        out.entry(incident)
-            .or_default()
-            .push(ObservationId(id as u64));
-    }
-    Ok(out)
-}
-
-/// The estimate of incident `id` from the bytes of its latest revision entry.
-fn decode_estimate(id: i64, entry: &[u8]) -> Result<IncidentEstimate, StoreError> {
-    match EntryBody::decode(entry) {
-        Ok(EntryBody::IncidentRevision {
-            incident_id,
-            estimate,
-            ..
-        }) if incident_id.0 == id as u64 => Ok(estimate),
-        Ok(other) => Err(StoreError::Corrupt(format!(
-            "incident {id}: its entry is a {} entry for another item",
-            other.type_name()
-        ))),
-        Err(e) => Err(StoreError::Corrupt(format!("incident {id}: {e}"))),
-    }
+    stmt.query_map(params![lo, hi], |r| Ok((r.get(0)?, r.get(1)?)))
+        .context("reading incidents' observations")?
+        .collect::<Result<_, _>>()
+        .context("reading incidents' observations")
 }
 
 fn build_incident(
@@ -136,160 +84,75 @@ fn build_incident(
     revision: u32,
     entry: &[u8],
 ) -> Result<Incident, StoreError> {
-    let mut parts = Parts::read(conn, id, id)?;
-    parts.assemble(id, revision, entry)
+    read_parts(conn, id, id)?.assemble(id, revision, entry)
 }
 
-/// What an incident's entry does not hold, read for a range of incidents at once: its
-/// observations, verdicts, notes and the status the incidents table counts.
-struct Parts {
-    observations: HashMap<i64, Vec<ObservationId>>,
-    assessments: HashMap<i64, Vec<Assessment>>,
-    annotations: HashMap<i64, Vec<Annotation>>,
-    statuses: HashMap<i64, Status>,
+/// The parts of incidents `lo..=hi` in four queries.
+fn read_parts(conn: &Connection, lo: i64, hi: i64) -> Result<Parts, StoreError> {
+    Parts::from_rows(
+        observation_ids_in(conn, lo, hi)?,
+        assessments_in(conn, lo, hi)?,
+        annotations_in(conn, lo, hi)?,
+        statuses_in(conn, lo, hi)?,
+    )
 }
 
-impl Parts {
-    /// Reads the parts of incidents `lo..=hi` in four queries.
-    fn read(conn: &Connection, lo: i64, hi: i64) -> Result<Self, StoreError> {
-        Ok(Self {
-            observations: observation_ids_in(conn, lo, hi)?,
-            assessments: assessments_in(conn, lo, hi)?,
-            annotations: annotations_in(conn, lo, hi)?,
-            statuses: statuses_in(conn, lo, hi)?,
-        })
-    }
-
-    /// Incident `id` at `revision` from its entry's bytes and its parts.
-    fn assemble(&mut self, id: i64, revision: u32, entry: &[u8]) -> Result<Incident, StoreError> {
-        let mut estimate = decode_estimate(id, entry)?;
-        let annotations = self.annotations.remove(&id).unwrap_or_default();
-        // An analyst's correction of the kind stands over the estimators' kind.
-        if let Some(kind) = annotations.iter().rev().find_map(|a| a.corrected_kind) {
-            estimate.kind = kind;
-        }
-        if let Some(status) = self.statuses.remove(&id) {
-            estimate.status = status;
-        }
-        Ok(Incident {
-            id: IncidentId(id as u64),
-            revision,
-            estimate,
-            observation_ids: self.observations.remove(&id).unwrap_or_default(),
-            assessments: self.assessments.remove(&id).unwrap_or_default(),
-            annotations,
-        })
-    }
-}
-
-/// Every verdict on incidents `lo..=hi`, oldest first per incident, each monitor's latest
-/// marked current.
-fn assessments_in(
-    conn: &Connection,
-    lo: i64,
-    hi: i64,
-) -> Result<HashMap<i64, Vec<Assessment>>, StoreError> {
+/// Every verdict on incidents `lo..=hi`, in entry order.
+fn assessments_in(conn: &Connection, lo: i64, hi: i64) -> Result<Vec<VerdictRow>, StoreError> {
     let mut stmt = conn
         .prepare_cached(
             "SELECT incident_id, entry, monitor, verdict, reason, user, at_ns FROM assessments
              WHERE incident_id BETWEEN ?1 AND ?2 ORDER BY entry",
         )
         .context("reading assessments")?;
-    let rows = stmt
-        .query_map(params![lo, hi], |r| {
-            Ok((
-                r.get::<_, i64>(0)?,
-                r.get::<_, i64>(1)?,
-                r.get::<_, String>(2)?,
-                r.get::<_, String>(3)?,
-                r.get::<_, String>(4)?,
-                r.get::<_, String>(5)?,
-                r.get::<_, i64>(6)?,
-            ))
-        })
-        .context("reading assessments")?;
-    let mut out: HashMap<i64, Vec<Assessment>> = HashMap::new();
-    for row in rows {
-        let (incident, entry, monitor, verdict, reason, user, at_ns) =
-            row.context("reading assessments")?;
-        let verdict = Verdict::from_name(&verdict).ok_or_else(|| {
-            StoreError::Corrupt(format!("assessment {entry}: verdict {verdict:?}"))
-        })?;
-        let list = out.entry(incident).or_default();
-        for earlier in list.iter_mut().filter(|a| a.monitor == monitor) {
-            earlier.current = false;
-        }
-        list.push(Assessment {
-            monitor,
-            verdict,
-            reason,
-            user,
-            at: Timestamp::from_unix_nanos(i128::from(at_ns))
-                .ok_or_else(|| StoreError::Corrupt(format!("assessment {entry}: time")))?,
-            current: true,
-            entry_index: entry as u64,
-        });
-    }
-    Ok(out)
+    stmt.query_map(params![lo, hi], |r| {
+        Ok((
+            r.get(0)?,
+            r.get(1)?,
+            r.get(2)?,
+            r.get(3)?,
+            r.get(4)?,
+            r.get(5)?,
+            r.get(6)?,
+        ))
+    })
+    .context("reading assessments")?
+    .collect::<Result<_, _>>()
+    .context("reading assessments")
 }
 
 /// The status the incidents table holds for incidents `lo..=hi` (it counts the verdicts).
-fn statuses_in(conn: &Connection, lo: i64, hi: i64) -> Result<HashMap<i64, Status>, StoreError> {
+fn statuses_in(conn: &Connection, lo: i64, hi: i64) -> Result<Vec<(i64, String)>, StoreError> {
     let mut stmt = conn
         .prepare_cached("SELECT id, status FROM incidents WHERE id BETWEEN ?1 AND ?2")
         .context("reading incidents' statuses")?;
-    let rows = stmt
-        .query_map(params![lo, hi], |r| {
-            Ok((r.get::<_, i64>(0)?, r.get::<_, String>(1)?))
-        })
-        .context("reading incidents' statuses")?;
-    let mut out = HashMap::new();
-    for row in rows {
-        let (id, status) = row.context("reading incidents' statuses")?;
-        if let Some(s) = Status::ALL.into_iter().find(|x| x.as_str() == status) {
-            out.insert(id, s);
-        }
-    }
-    Ok(out)
+    stmt.query_map(params![lo, hi], |r| Ok((r.get(0)?, r.get(1)?)))
+        .context("reading incidents' statuses")?
+        .collect::<Result<_, _>>()
+        .context("reading incidents' statuses")
 }
 
-/// Analysts' notes on incidents `lo..=hi`, oldest first per incident.
-fn annotations_in(
-    conn: &Connection,
-    lo: i64,
-    hi: i64,
-) -> Result<HashMap<i64, Vec<Annotation>>, StoreError> {
+/// Analysts' notes on incidents `lo..=hi`, in entry order.
+fn annotations_in(conn: &Connection, lo: i64, hi: i64) -> Result<Vec<NoteRow>, StoreError> {
     let mut stmt = conn
         .prepare_cached(
             "SELECT incident_id, entry, user, text, corrected_kind, at_ns FROM annotations
              WHERE incident_id BETWEEN ?1 AND ?2 ORDER BY entry",
         )
         .context("reading annotations")?;
-    let rows = stmt
-        .query_map(params![lo, hi], |r| {
-            Ok((
-                r.get::<_, i64>(0)?,
-                r.get::<_, i64>(1)?,
-                r.get::<_, String>(2)?,
-                r.get::<_, String>(3)?,
-                r.get::<_, Option<String>>(4)?,
-                r.get::<_, i64>(5)?,
-            ))
-        })
-        .context("reading annotations")?;
-    let mut out: HashMap<i64, Vec<Annotation>> = HashMap::new();
-    for row in rows {
-        let (incident, entry, user, text, kind, at_ns) = row.context("reading annotations")?;
-        out.entry(incident).or_default().push(Annotation {
-            user,
-            text,
-            corrected_kind: kind.as_deref().and_then(Kind::from_name),
-            at: Timestamp::from_unix_nanos(i128::from(at_ns))
-                .ok_or_else(|| StoreError::Corrupt(format!("annotation {entry}: time")))?,
-            entry_index: entry as u64,
-        });
-    }
-    Ok(out)
+    stmt.query_map(params![lo, hi], |r| {
+        Ok((
+            r.get(0)?,
+            r.get(1)?,
+            r.get(2)?,
+            r.get(3)?,
+            r.get(4)?,
+            r.get(5)?,
+        ))
+    })
+    .context("reading annotations")?
+    .collect::<Result<_, _>>()
+    .context("reading annotations")
 }
 
 /// One member by name.
@@ -451,12 +314,6 @@ pub fn incident(conn: &Connection, id: IncidentId) -> Result<Option<Incident>, S
         .transpose()
 }
 
-/// Nanoseconds since the epoch as stored (i64, saturating: a query for the year 9999 matches
-/// everything before it rather than wrapping).
-fn nanos(t: truce_core::Timestamp) -> i64 {
-    t.unix_nanos().clamp(i64::MIN as i128, i64::MAX as i128) as i64
-}
-
 /// The query's `SELECT … WHERE …` for filter `f`, and its arguments (without order or limit).
 fn incident_query(f: &IncidentFilter) -> (String, Vec<Value>) {
     let mut sql = String::from(
@@ -529,7 +386,7 @@ pub fn incidents_by_id(
     let (Some(lo), Some(hi)) = (rows.first().map(|r| r.0), rows.last().map(|r| r.0)) else {
         return Ok(Vec::new());
     };
-    let mut parts = Parts::read(conn, lo, hi)?;
+    let mut parts = read_parts(conn, lo, hi)?;
     rows.into_iter()
         .map(|(id, rev, json)| parts.assemble(id, rev, &json))
         .collect()
@@ -584,24 +441,7 @@ pub fn observations_by_id(
         .collect::<Result<_, _>>()
         .context("listing observations")?;
     rows.into_iter()
-        .map(
-            |(id, entry, incident, body)| match EntryBody::decode(&body) {
-                Ok(EntryBody::Observation {
-                    id: entry_id,
-                    recorded_at,
-                    observation,
-                }) if entry_id.0 == id as u64 => Ok(StoredObservation {
-                    id: entry_id,
-                    incident_id: IncidentId(incident as u64),
-                    entry_index: entry as u64,
-                    recorded_at,
-                    observation,
-                }),
-                _ => Err(StoreError::Corrupt(format!(
-                    "observation {id}: entry {entry} is not that observation"
-                ))),
-            },
-        )
+        .map(|(id, entry, incident, body)| decode_observation(id, entry, incident, &body))
         .collect()
 }
 
@@ -765,10 +605,6 @@ pub fn checkpoints(
             })
         })
         .collect()
-}
-
-fn clamp(v: u64) -> i64 {
-    v.min(i64::MAX as u64) as i64
 }
 
 pub fn tree_hash_page(

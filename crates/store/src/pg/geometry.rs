@@ -1,0 +1,106 @@
+//! An incident's 95% error ellipse as a WGS84 polygon, for PostGIS and QGIS.
+
+use truce_core::incident::Ellipse95;
+
+/// Vertices of the polygon (the ring closes on the first again).
+const VERTICES: usize = 36;
+
+/// WGS84 semi-major axis, metres.
+const A: f64 = 6_378_137.0;
+/// WGS84 first eccentricity squared.
+const E2: f64 = 6.694_379_990_141_3e-3;
+
+/// The ellipse `e` centred on (`lat`, `lon`) as WKT `POLYGON((lon lat, …))`, traced in the local
+/// east-north plane and turned into degrees with the ellipsoid's radii of curvature there
+/// (exact to well under a metre for ellipses of tens of kilometres). `None` when the ellipse
+/// is degenerate or not finite, or the centre is at a pole.
+pub fn ellipse_wkt(lat: f64, lon: f64, e: &Ellipse95) -> Option<String> {
+    let (a, b) = (e.semi_major_m, e.semi_minor_m);
+    if !(a.is_finite() && b.is_finite() && a > 0.0 && b > 0.0 && lat.abs() < 89.9) {
+        return None;
+    }
+    let phi = lat.to_radians();
+    let w = (1.0 - E2 * phi.sin().powi(2)).sqrt();
+    let meridian = A * (1.0 - E2) / (w * w * w);
+    let parallel = A / w * phi.cos();
+    let (sin_az, cos_az) = e.azimuth_deg.to_radians().sin_cos();
+    let mut wkt = String::from("POLYGON((");
+    for i in 0..=VERTICES {
+        let t = (i % VERTICES) as f64 / VERTICES as f64 * std::f64::consts::TAU;
+        let (s, c) = t.sin_cos();
+        // Along the major axis (azimuth from north, clockwise) and the minor axis across it.
+        let east = a * c * sin_az + b * s * cos_az;
+        let north = a * c * cos_az - b * s * sin_az;
+        let vlat = lat + (north / meridian).to_degrees();
+        let vlon = lon + (east / parallel).to_degrees();
+        if i > 0 {
+            wkt.push(',');
+        }
+        wkt.push_str(&format!("{vlon} {vlat}"));
+    }
+    wkt.push_str("))");
+    Some(wkt)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn vertices(wkt: &str) -> Vec<(f64, f64)> {
+        wkt.trim_start_matches("POLYGON((")
+            .trim_end_matches("))")
+            .split(',')
+            .map(|p| {
+                let mut it = p.split(' ').map(|x| x.parse::<f64>().unwrap());
+                (it.next().unwrap(), it.next().unwrap())
+            })
+            .collect()
+    }
+
+    #[test]
+    fn a_north_south_ellipse_reaches_its_axes_in_degrees() {
+        let e = Ellipse95 {
+            semi_major_m: 1000.0,
+            semi_minor_m: 500.0,
+            azimuth_deg: 0.0,
+        };
+        let v = vertices(&ellipse_wkt(40.0, 46.0, &e).unwrap());
+        assert_eq!(v.len(), VERTICES + 1);
+        assert_eq!(v[0], v[VERTICES], "the ring closes");
+        let north = v.iter().map(|p| p.1).fold(f64::MIN, f64::max);
+        let east = v.iter().map(|p| p.0).fold(f64::MIN, f64::max);
+        // At 40°N a degree of latitude is 111,035 m and of longitude 85,395 m.
+        assert!(((north - 40.0) * 111_035.0 - 1000.0).abs() < 2.0, "{north}");
+        assert!(((east - 46.0) * 85_395.0 - 500.0).abs() < 2.0, "{east}");
+    }
+
+    #[test]
+    fn an_east_west_ellipse_turns_with_its_azimuth() {
+        let e = Ellipse95 {
+            semi_major_m: 1000.0,
+            semi_minor_m: 500.0,
+            azimuth_deg: 90.0,
+        };
+        let v = vertices(&ellipse_wkt(40.0, 46.0, &e).unwrap());
+        let east = v.iter().map(|p| p.0).fold(f64::MIN, f64::max);
+        assert!(((east - 46.0) * 85_395.0 - 1000.0).abs() < 2.0, "{east}");
+    }
+
+    #[test]
+    fn degenerate_ellipses_give_no_polygon() {
+        for (a, b) in [(0.0, 1.0), (f64::NAN, 1.0), (1.0, f64::INFINITY)] {
+            let e = Ellipse95 {
+                semi_major_m: a,
+                semi_minor_m: b,
+                azimuth_deg: 0.0,
+            };
+            assert!(ellipse_wkt(40.0, 46.0, &e).is_none());
+        }
+        let e = Ellipse95 {
+            semi_major_m: 10.0,
+            semi_minor_m: 10.0,
+            azimuth_deg: 0.0,
+        };
+        assert!(ellipse_wkt(90.0, 0.0, &e).is_none());
+    }
+}

@@ -1,0 +1,358 @@
+//! The scale-out store: PostgreSQL with PostGIS, one schema per record.
+//!
+//! One connection appends (the sequencer's), a small pool reads. Every append locks the head
+//! row (`log_head`: size, chain, root, epoch) and checks that it is where this sequencer left
+//! it, in the same transaction that writes the entries; opening a store as sequencer starts a
+//! new epoch. So a sequencer that another one replaced gets [`StoreError::Fenced`] on its next
+//! append or checkpoint, never a second tree.
+
+mod geometry;
+mod read;
+mod schema;
+mod write;
+
+use crate::Store;
+use crate::error::{Context, StoreError};
+use crate::model::{
+    AgreementVersion, AppendBatch, AppendReceipt, AssessmentRow, ClientRecord, Durability,
+    EvidenceRow, Head, IncidentFilter, IncidentRow, Member, ObservationRow, StoredCheckpoint,
+    StoredEntry, StoredObservation, TrackRow,
+};
+use postgres::{Client, Config, NoTls};
+use std::sync::{Mutex, MutexGuard};
+use truce_core::agreement::AgreementDoc;
+use truce_core::entry::Hash;
+use truce_core::incident::IncidentEstimate;
+use truce_core::{Incident, IncidentId, Kind, ObservationId, Timestamp};
+use uuid::Uuid;
+
+/// Readers kept open between queries; more are opened under load and closed after.
+const IDLE_READERS: usize = 8;
+
+/// Where a PostgreSQL store lives: a libpq connection string (URL or `key=value` form) plus
+/// truce's own settings, taken from the URL's query: `schema` (default `truce`) and
+/// `app_role` (a role to grant the server's rights to when migrating).
+#[derive(Clone)]
+pub struct PgTarget {
+    config: Config,
+    schema: String,
+    app_role: Option<String>,
+    shown: String,
+}
+
+impl std::fmt::Debug for PgTarget {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.shown)
+    }
+}
+
+impl std::fmt::Display for PgTarget {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.shown)
+    }
+}
+
+impl PgTarget {
+    /// Parses `url`: `postgres://user@host/db?schema=truce&app_role=truce_app` (other query
+    /// parameters go to the driver, e.g. `host=/var/run/postgresql`), or a `key=value` string.
+    /// The error names what is wrong; the password is never echoed.
+    pub fn parse(url: &str) -> Result<Self, StoreError> {
+        let mut schema = "truce".to_string();
+        let mut app_role = None;
+        let conn = match url.split_once('?') {
+            Some((base, query)) if url.starts_with("postgres") => {
+                let mut kept = Vec::new();
+                for pair in query.split('&').filter(|p| !p.is_empty()) {
+                    match pair.split_once('=') {
+                        Some(("schema", v)) => schema = v.to_string(),
+                        Some(("app_role", v)) => app_role = Some(v.to_string()),
+                        _ => kept.push(pair),
+                    }
+                }
+                if kept.is_empty() {
+                    base.to_string()
+                } else {
+                    format!("{base}?{}", kept.join("&"))
+                }
+            }
+            _ => url.to_string(),
+        };
+        let config: Config = conn.parse().map_err(|e: postgres::Error| {
+            StoreError::Config(format!("the PostgreSQL address does not parse: {e}"))
+        })?;
+        let schema = schema::checked_name(&schema, "the schema")?;
+        if let Some(role) = &app_role {
+            schema::checked_name(role, "the application role")?;
+        }
+        let shown = format!(
+            "postgres://{}@{}/{}?schema={schema}",
+            config.get_user().unwrap_or("?"),
+            config
+                .get_hosts()
+                .first()
+                .map(|h| match h {
+                    postgres::config::Host::Tcp(t) => t.clone(),
+                    postgres::config::Host::Unix(p) => p.display().to_string(),
+                })
+                .unwrap_or_default(),
+            config.get_dbname().unwrap_or("")
+        );
+        Ok(Self {
+            config,
+            schema,
+            app_role,
+            shown,
+        })
+    }
+
+    /// The schema the record lives in.
+    pub fn schema(&self) -> &str {
+        &self.schema
+    }
+
+    /// A new connection with its search path on the record's schema.
+    fn connect(&self) -> Result<Client, StoreError> {
+        let mut client = self
+            .config
+            .connect(NoTls)
+            .context(&format!("connecting to {}", self.shown))?;
+        client
+            .batch_execute(&format!("SET search_path TO {}, public", self.schema))
+            .context("setting the search path")?;
+        Ok(client)
+    }
+}
+
+/// A truce store in a PostgreSQL schema.
+pub struct PgStore {
+    target: PgTarget,
+    writer: Mutex<write::Writer>,
+    readers: Mutex<Vec<Client>>,
+}
+
+impl std::fmt::Debug for PgStore {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("PgStore")
+            .field("target", &self.target)
+            .finish()
+    }
+}
+
+impl PgStore {
+    /// Opens the record at `target` (creating and migrating its schema when needed) and takes
+    /// the sequencer's role: a new epoch begins, and any earlier sequencer is fenced out.
+    pub fn open(target: &PgTarget, durability: Durability) -> Result<Self, StoreError> {
+        let mut client = target.connect()?;
+        if durability == Durability::Process {
+            client
+                .batch_execute("SET synchronous_commit TO off")
+                .context("configuring commits")?;
+        }
+        let current = schema_is_current(&mut client, &target.schema)?;
+        if !current || target.app_role.is_some() {
+            let mut tx = client.transaction().context("starting a migration")?;
+            schema::migrate(&mut tx, &target.schema, target.app_role.as_deref())?;
+            tx.commit().context("committing the migration")?;
+        }
+        Ok(Self {
+            target: target.clone(),
+            writer: Mutex::new(write::Writer::take_over(client)?),
+            readers: Mutex::new(Vec::new()),
+        })
+    }
+
+    /// Where the store lives.
+    pub fn target(&self) -> &PgTarget {
+        &self.target
+    }
+
+    /// Whether this store still sequences (no other node took over since it opened).
+    pub fn still_sequencing(&self) -> Result<(), StoreError> {
+        self.writer()?.still_sequencing()
+    }
+
+    fn writer(&self) -> Result<MutexGuard<'_, write::Writer>, StoreError> {
+        self.writer
+            .lock()
+            .map_err(|_| StoreError::Corrupt("a writer panicked mid-transaction".into()))
+    }
+
+    /// Runs `f` on a pooled reader; a connection that failed is not put back.
+    fn read<T>(
+        &self,
+        f: impl FnOnce(&mut Client) -> Result<T, StoreError>,
+    ) -> Result<T, StoreError> {
+        let pooled = self.readers.lock().ok().and_then(|mut r| r.pop());
+        let mut client = match pooled {
+            Some(c) if !c.is_closed() => c,
+            _ => self.target.connect()?,
+        };
+        let result = f(&mut client);
+        if !client.is_closed()
+            && let Ok(mut idle) = self.readers.lock()
+            && idle.len() < IDLE_READERS
+        {
+            idle.push(client);
+        }
+        result
+    }
+}
+
+/// Whether `schema` exists at this build's version (read without any DDL, so a role without
+/// CREATE rights can open a migrated store).
+fn schema_is_current(client: &mut Client, schema: &str) -> Result<bool, StoreError> {
+    let exists = client
+        .query_one(
+            "SELECT to_regclass($1) IS NOT NULL",
+            &[&format!("{schema}.schema_version")],
+        )
+        .context("looking for the schema")?
+        .get::<_, bool>(0);
+    if !exists {
+        return Ok(false);
+    }
+    let version: Option<i32> = client
+        .query_opt(&format!("SELECT version FROM {schema}.schema_version"), &[])
+        .context("reading the schema version")?
+        .map(|r| r.get(0));
+    let found = i64::from(version.unwrap_or(0));
+    let known = schema::MIGRATION_COUNT as i64;
+    if found > known {
+        return Err(StoreError::SchemaTooNew { found, known });
+    }
+    Ok(found == known)
+}
+
+impl Store for PgStore {
+    fn append(&self, batch: &AppendBatch) -> Result<AppendReceipt, StoreError> {
+        self.writer()?.append(batch)
+    }
+
+    fn head(&self) -> Result<Head, StoreError> {
+        Ok(self.writer()?.head())
+    }
+
+    fn client_records(&self, ids: &[Uuid]) -> Result<Vec<ClientRecord>, StoreError> {
+        read::client_records(self.writer()?.client(), ids)
+    }
+
+    fn observation(&self, id: ObservationId) -> Result<Option<StoredObservation>, StoreError> {
+        self.read(|c| read::observation(c, id))
+    }
+
+    fn incident(&self, id: IncidentId) -> Result<Option<Incident>, StoreError> {
+        self.read(|c| read::incident(c, id))
+    }
+
+    fn incidents(&self, filter: &IncidentFilter) -> Result<Vec<Incident>, StoreError> {
+        self.read(|c| read::incidents(c, filter))
+    }
+
+    fn incidents_by_id(
+        &self,
+        filter: &IncidentFilter,
+        after: u64,
+        limit: u32,
+    ) -> Result<Vec<Incident>, StoreError> {
+        self.read(|c| read::incidents_by_id(c, filter, after, limit))
+    }
+
+    fn observations_by_id(
+        &self,
+        after: u64,
+        limit: u32,
+    ) -> Result<Vec<StoredObservation>, StoreError> {
+        self.read(|c| read::observations_by_id(c, after, limit))
+    }
+
+    fn latest_estimates(&self) -> Result<Vec<(IncidentId, u32, IncidentEstimate)>, StoreError> {
+        self.read(read::latest_estimates)
+    }
+
+    fn agreement(&self) -> Result<Option<(u32, AgreementDoc)>, StoreError> {
+        self.read(read::agreement)
+    }
+
+    fn entries(&self, from: u64, limit: u64) -> Result<Vec<StoredEntry>, StoreError> {
+        self.read(|c| read::entries(c, from, limit))
+    }
+
+    fn max_ids(&self) -> Result<(ObservationId, IncidentId), StoreError> {
+        read::max_ids(self.writer()?.client())
+    }
+
+    fn tree_hashes(&self, indexes: &[u64]) -> Result<Vec<Hash>, StoreError> {
+        let indexes: Vec<i64> = indexes.iter().map(|&i| crate::assemble::clamp(i)).collect();
+        self.read(|c| read::tree_hashes(c, &indexes))
+    }
+
+    fn add_checkpoint(&self, size: u64, note: &[u8], at: Timestamp) -> Result<(), StoreError> {
+        self.writer()?.add_checkpoint(size, note, at)
+    }
+
+    fn add_cosignature(&self, size: u64, witness: &str, line: &str) -> Result<(), StoreError> {
+        self.read(|c| write::add_cosignature(c, size, witness, line))
+    }
+
+    fn latest_checkpoint(&self) -> Result<Option<StoredCheckpoint>, StoreError> {
+        Ok(self.read(|c| read::checkpoints(c, true))?.pop())
+    }
+
+    fn checkpoints(&self) -> Result<Vec<StoredCheckpoint>, StoreError> {
+        self.read(|c| read::checkpoints(c, false))
+    }
+
+    fn tree_hash_page(&self, from: u64, limit: u64) -> Result<Vec<(u64, Hash)>, StoreError> {
+        self.read(|c| read::tree_hash_page(c, from, limit))
+    }
+
+    fn observation_rows(&self, after: u64, limit: u64) -> Result<Vec<ObservationRow>, StoreError> {
+        self.read(|c| read::observation_rows(c, after, limit))
+    }
+
+    fn incident_rows(&self, after: u64, limit: u64) -> Result<Vec<IncidentRow>, StoreError> {
+        self.read(|c| read::incident_rows(c, after, limit))
+    }
+
+    fn agreement_versions(&self) -> Result<Vec<AgreementVersion>, StoreError> {
+        self.read(read::agreement_versions)
+    }
+
+    fn member(&self, user: &str) -> Result<Option<Member>, StoreError> {
+        self.read(|c| read::member(c, user))
+    }
+
+    fn members(&self, monitor: Option<&str>) -> Result<Vec<Member>, StoreError> {
+        self.read(|c| read::members(c, monitor))
+    }
+
+    fn assessment_rows(&self, after: i64, limit: u64) -> Result<Vec<AssessmentRow>, StoreError> {
+        self.read(|c| read::assessment_rows(c, after, limit))
+    }
+
+    fn track_rows(
+        &self,
+        after: i64,
+        since_ns: i64,
+        until_ns: i64,
+        limit: u64,
+    ) -> Result<Vec<TrackRow>, StoreError> {
+        self.read(|c| read::track_rows(c, after, since_ns, until_ns, limit))
+    }
+
+    fn evidence_rows(
+        &self,
+        sha256: Option<&str>,
+        after: i64,
+        limit: u64,
+    ) -> Result<Vec<EvidenceRow>, StoreError> {
+        self.read(|c| read::evidence_rows(c, sha256, after, limit))
+    }
+
+    fn corrected_kinds(&self) -> Result<Vec<(IncidentId, Kind)>, StoreError> {
+        self.read(read::corrected_kinds)
+    }
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,329 @@
+//! The conformance suite on PostgreSQL (a throw-away server with PostGIS, one schema per
+//! test), and what only PostgreSQL has: the record append-only in the database itself, the
+//! application role's rights, the sequencer's fence, and PostGIS geometry QGIS can open.
+
+use super::*;
+use crate::conformance::{
+    Backend, all_entries, batch, conformance_suite, estimate, observation, observation_entry,
+    revision_entry, standard_record,
+};
+use crate::verify_chain;
+use truce_core::incident::Ellipse95;
+use truce_peers::postgres::postgres;
+
+/// One schema of the test server.
+pub struct PgBackend {
+    target: PgTarget,
+    store: Option<PgStore>,
+    durability: Durability,
+}
+
+impl PgBackend {
+    fn open(target: PgTarget, durability: Durability) -> Self {
+        let store = PgStore::open(&target, durability).unwrap();
+        Self {
+            target,
+            store: Some(store),
+            durability,
+        }
+    }
+
+    /// A superuser connection with the search path on this test's schema.
+    fn admin(&self) -> Client {
+        let mut c = Client::connect(&postgres().admin_url(), NoTls).unwrap();
+        c.batch_execute(&format!(
+            "SET search_path TO {}, public",
+            self.target.schema()
+        ))
+        .unwrap();
+        c
+    }
+
+    fn close(&mut self) {
+        self.store = None;
+    }
+}
+
+impl Backend for PgBackend {
+    fn new() -> Self {
+        Self::with_durability(Durability::Full)
+    }
+
+    fn with_durability(durability: Durability) -> Self {
+        Self::open(
+            PgTarget::parse(&postgres().fresh_url()).unwrap(),
+            durability,
+        )
+    }
+
+    fn store(&self) -> &dyn Store {
+        self.store.as_ref().unwrap()
+    }
+
+    fn reopen(mut self) -> Self {
+        self.close();
+        Self::open(self.target.clone(), self.durability)
+    }
+
+    fn tamper(mut self, statements: &[String]) -> Self {
+        self.close();
+        let mut admin = self.admin();
+        // An operator with the server's superuser can switch triggers off; the record's own
+        // hashes are what catch the change then.
+        admin
+            .batch_execute("SET session_replication_role = replica")
+            .unwrap();
+        for sql in statements {
+            assert_eq!(admin.execute(sql.as_str(), &[]).unwrap(), 1, "{sql}");
+        }
+        drop(admin);
+        Self::open(self.target.clone(), self.durability)
+    }
+
+    fn bytes(&self, sql: &str) -> Vec<u8> {
+        self.admin().query_one(sql, &[]).unwrap().get(0)
+    }
+
+    fn blob(bytes: &[u8]) -> String {
+        let hex: String = bytes.iter().map(|b| format!("{b:02x}")).collect();
+        format!("'\\x{hex}'::bytea")
+    }
+
+    fn schema_version(&self) -> i64 {
+        let v: i32 = self
+            .admin()
+            .query_one("SELECT version FROM schema_version", &[])
+            .unwrap()
+            .get(0);
+        i64::from(v)
+    }
+
+    fn reopen_at_version(mut self, version: i64) -> Result<Self, StoreError> {
+        self.close();
+        self.admin()
+            .execute(
+                "UPDATE schema_version SET version = $1",
+                &[&(version as i32)],
+            )
+            .unwrap();
+        let store = PgStore::open(&self.target, self.durability)?;
+        self.store = Some(store);
+        Ok(self)
+    }
+}
+
+conformance_suite!(crate::pg::tests::PgBackend);
+
+/// The database's message for a refused statement.
+fn refusal(result: Result<u64, postgres::Error>) -> String {
+    let err = result.expect_err("the statement should be refused");
+    err.as_db_error()
+        .map(|d| d.message().to_string())
+        .unwrap_or_else(|| err.to_string())
+}
+
+#[test]
+fn the_record_is_append_only_even_for_its_owner() {
+    let f = PgBackend::new();
+    standard_record(f.store());
+    let mut admin = f.admin();
+    admin
+        .execute(
+            "INSERT INTO checkpoints (size, note, signed_ns) VALUES (1, 'n', 0)",
+            &[],
+        )
+        .unwrap();
+    for sql in [
+        "UPDATE entries SET type = 'x' WHERE idx = 1",
+        "DELETE FROM entries WHERE idx = 5",
+        "TRUNCATE entries",
+        "UPDATE tree_hashes SET hash = hash",
+        "DELETE FROM checkpoints",
+        "TRUNCATE blobs CASCADE",
+    ] {
+        let message = refusal(admin.execute(sql, &[]));
+        assert!(message.contains("append-only"), "{sql}: {message}");
+    }
+    // Projections of the latest state stay updatable.
+    admin
+        .execute("UPDATE incidents SET status = status", &[])
+        .unwrap();
+    drop(admin);
+    assert_eq!(all_entries(f.store()).len(), 6);
+    verify_chain(f.store()).unwrap();
+}
+
+#[test]
+fn the_application_role_may_read_and_append_but_never_change_the_record() {
+    let schema = PgTarget::parse(&postgres().fresh_url()).unwrap();
+    let role = format!("{}_app", schema.schema());
+    postgres().psql(&format!("CREATE ROLE {role} LOGIN"));
+    // The owner migrates and grants.
+    let owner_url = format!(
+        "{}?schema={}&app_role={role}",
+        postgres().admin_url(),
+        schema.schema()
+    );
+    drop(PgStore::open(&PgTarget::parse(&owner_url).unwrap(), Durability::Full).unwrap());
+    // The server, as the application role, opens the migrated schema and appends.
+    let app_url = format!(
+        "postgres://{role}@127.0.0.1:{}/postgres?schema={}",
+        postgres().port(),
+        schema.schema()
+    );
+    let app = PgStore::open(&PgTarget::parse(&app_url).unwrap(), Durability::Full).unwrap();
+    standard_record(&app);
+    app.add_checkpoint(6, b"note\n", crate::conformance::ts("2026-11-20T12:00:00Z"))
+        .unwrap();
+    app.add_cosignature(6, "m1", "\u{2014} m1 AAAA\n").unwrap();
+    app.add_cosignature(6, "m1", "\u{2014} m1 BBBB\n").unwrap();
+    let mut client = Client::connect(
+        &app_url.replace(&format!("?schema={}", schema.schema()), ""),
+        NoTls,
+    )
+    .unwrap();
+    client
+        .batch_execute(&format!("SET search_path TO {}, public", schema.schema()))
+        .unwrap();
+    for sql in [
+        "UPDATE entries SET type = 'x'",
+        "DELETE FROM entries",
+        "TRUNCATE entries",
+        "DELETE FROM checkpoints",
+        "UPDATE assessments SET verdict = 'x'",
+        "DELETE FROM incidents",
+        "CREATE TABLE extra (x int)",
+    ] {
+        let message = refusal(client.execute(sql, &[]));
+        assert!(message.contains("permission denied"), "{sql}: {message}");
+    }
+    assert_eq!(app.head().unwrap().size, 6);
+    assert_eq!(
+        app.latest_checkpoint().unwrap().unwrap().cosignatures,
+        vec![("m1".to_string(), "\u{2014} m1 BBBB\n".to_string())]
+    );
+}
+
+#[test]
+fn a_replaced_sequencer_is_fenced_out_of_appends_and_checkpoints() {
+    let first = PgBackend::new();
+    standard_record(first.store());
+    let old = first.store.as_ref().unwrap();
+    // A second node takes over the same record.
+    let second = PgStore::open(&first.target, Durability::Full).unwrap();
+    let at = crate::conformance::ts("2026-11-20T12:00:00Z");
+    let next = || {
+        batch(vec![observation_entry(
+            10,
+            10,
+            observation("shot", "2026-11-20T12:00:00Z", (40.0, 46.0), "post-9"),
+            None,
+        )])
+    };
+    let err = old.append(&next()).unwrap_err();
+    assert!(matches!(err, StoreError::Fenced(_)), "{err:?}");
+    let err = old.add_checkpoint(6, b"old\n", at).unwrap_err();
+    assert!(matches!(err, StoreError::Fenced(_)), "{err:?}");
+    assert!(matches!(old.still_sequencing(), Err(StoreError::Fenced(_))));
+    // The new sequencer continues the one tree.
+    second.still_sequencing().unwrap();
+    let receipt = second.append(&next()).unwrap();
+    assert_eq!(receipt.first_index, 6);
+    second.add_checkpoint(7, b"new\n", at).unwrap();
+    assert_eq!(verify_chain(&second).unwrap().size, 7);
+    assert_eq!(second.checkpoints().unwrap().len(), 1);
+}
+
+#[test]
+fn incidents_carry_postgis_geometry_that_qgis_lists() {
+    let f = PgBackend::new();
+    let mut located = estimate(
+        truce_core::Kind::Explosion,
+        "2026-11-20T10:00:00Z",
+        "2026-11-20T10:01:00Z",
+        Some((40.0, 46.0)),
+    );
+    located.ellipse_95 = Some(Ellipse95 {
+        semi_major_m: 800.0,
+        semi_minor_m: 300.0,
+        azimuth_deg: 30.0,
+    });
+    let unlocated = estimate(
+        truce_core::Kind::Burst,
+        "2026-11-20T11:00:00Z",
+        "2026-11-20T11:00:00Z",
+        None,
+    );
+    f.store()
+        .append(&batch(vec![
+            revision_entry(1, 1, &[], located),
+            revision_entry(2, 1, &[], unlocated),
+        ]))
+        .unwrap();
+    let mut admin = f.admin();
+    let row = admin
+        .query_one(
+            "SELECT ST_AsText(location), ST_SRID(location), GeometryType(ellipse95),
+                    ST_NPoints(ellipse95), ST_Contains(ellipse95, location),
+                    lower(seen) = '2026-11-20T10:00:00Z'::timestamptz,
+                    upper(seen) = '2026-11-20T10:01:00Z'::timestamptz
+             FROM incidents WHERE id = 1",
+            &[],
+        )
+        .unwrap();
+    assert_eq!(row.get::<_, String>(0), "POINT(46 40)");
+    assert_eq!(row.get::<_, i32>(1), 4326);
+    assert_eq!(row.get::<_, String>(2), "POLYGON");
+    assert_eq!(row.get::<_, i32>(3), 37);
+    assert!(row.get::<_, bool>(4));
+    assert!(row.get::<_, bool>(5) && row.get::<_, bool>(6));
+    let empty = admin
+        .query_one(
+            "SELECT location IS NULL AND ellipse95 IS NULL FROM incidents WHERE id = 2",
+            &[],
+        )
+        .unwrap();
+    assert!(empty.get::<_, bool>(0));
+    // QGIS lists a table's layers from geometry_columns, typed and with their SRID.
+    let layers: Vec<(String, String, i32)> = admin
+        .query(
+            "SELECT f_geometry_column::text, type, srid FROM geometry_columns
+             WHERE f_table_schema = $1 AND f_table_name = 'incidents'
+             ORDER BY f_geometry_column",
+            &[&f.target.schema()],
+        )
+        .unwrap()
+        .iter()
+        .map(|r| (r.get(0), r.get(1), r.get(2)))
+        .collect();
+    assert_eq!(
+        layers,
+        vec![
+            ("ellipse95".to_string(), "POLYGON".to_string(), 4326),
+            ("location".to_string(), "POINT".to_string(), 4326)
+        ]
+    );
+}
+
+#[test]
+fn addresses_parse_with_truce_settings_and_refuse_unsafe_names() {
+    let t = PgTarget::parse("postgres://u:secret@db.example:5433/mission?schema=ops&app_role=srv")
+        .unwrap();
+    assert_eq!(t.schema(), "ops");
+    assert_eq!(t.app_role.as_deref(), Some("srv"));
+    assert!(!t.to_string().contains("secret"), "{t}");
+    let t = PgTarget::parse("postgres://u@localhost/db?host=/var/run/postgresql").unwrap();
+    assert_eq!(t.schema(), "truce");
+    for bad in [
+        "postgres://u@h/db?schema=x;drop",
+        "postgres://u@h/db?schema=Caps",
+        "postgres://u@h/db?app_role=a b",
+    ] {
+        let err = PgTarget::parse(bad).unwrap_err();
+        assert!(matches!(err, StoreError::Config(_)), "{bad}: {err}");
+    }
+    assert!(matches!(
+        PgTarget::parse("postgres://u@h:notaport/db"),
+        Err(StoreError::Config(_))
+    ));
+}
