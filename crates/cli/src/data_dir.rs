@@ -1,12 +1,39 @@
-//! A data folder: `truce.sqlite` and the agreement files it was made from.
+//! A data folder: `truce.sqlite` (or, with `--store postgres://…`, a PostgreSQL schema that
+//! holds the record instead), the center's keys and the evidence files.
 
 use anyhow::{Context, Result, bail};
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 use truce_core::Timestamp;
 use truce_core::agreement::Agreement;
 use truce_engine::{Engine, InitOutcome, record_agreement};
-use truce_store::{Durability, SqliteStore, Store};
+use truce_store::{Durability, PgStore, PgTarget, SqliteStore, Store};
+
+/// The PostgreSQL record every command of this process uses instead of the folder's SQLite
+/// file, when `--store` named one.
+static POSTGRES: OnceLock<PgTarget> = OnceLock::new();
+
+/// Keeps the record at `url` (PostgreSQL) for every data folder this process opens; keys and
+/// evidence files stay in the folder.
+pub fn use_postgres(url: &str) -> Result<()> {
+    let target = PgTarget::parse(url).context("--store")?;
+    POSTGRES
+        .set(target)
+        .map_err(|_| anyhow::anyhow!("--store was given twice"))
+}
+
+/// The PostgreSQL record this process uses, if any.
+pub fn postgres() -> Option<&'static PgTarget> {
+    POSTGRES.get()
+}
+
+/// Opens the record at `target` as its sequencer (a new epoch: any other sequencer of it is
+/// fenced out).
+fn open_postgres(target: &PgTarget) -> Result<Arc<dyn Store>> {
+    let store =
+        PgStore::open(target, Durability::Full).with_context(|| format!("opening {target}"))?;
+    Ok(Arc::new(store))
+}
 
 /// The database file inside a data folder.
 pub fn db_path(data: &Path) -> PathBuf {
@@ -18,8 +45,11 @@ pub fn exists(data: &Path) -> bool {
     db_path(data).is_file()
 }
 
-/// Opens the store of an existing data folder.
+/// Opens the store of an existing data folder (or the PostgreSQL record `--store` named).
 pub fn open_store(data: &Path) -> Result<Arc<dyn Store>> {
+    if let Some(target) = postgres() {
+        return open_postgres(target);
+    }
     if !exists(data) {
         bail!(
             "{} holds no truce data (no truce.sqlite); create it with `truce init --data {} --agreement FILE.toml`",
@@ -32,12 +62,32 @@ pub fn open_store(data: &Path) -> Result<Arc<dyn Store>> {
     Ok(Arc::new(store))
 }
 
+/// Opens the store of an existing data folder for reading: on PostgreSQL this never takes the
+/// sequencer's role from a running server (an audit or an export beside it).
+pub fn open_store_reading(data: &Path) -> Result<Arc<dyn Store>> {
+    match postgres() {
+        Some(target) => Ok(Arc::new(
+            PgStore::open_reader(target).with_context(|| format!("opening {target}"))?,
+        )),
+        None => open_store(data),
+    }
+}
+
 /// Creates (or reopens) the data folder and records `agreement` in it.
 pub fn init(data: &Path, agreement: &Agreement) -> Result<InitOutcome> {
     std::fs::create_dir_all(data).with_context(|| format!("creating {}", data.display()))?;
-    let store = SqliteStore::open(&db_path(data), Durability::Full)
-        .with_context(|| format!("creating {}", db_path(data).display()))?;
-    Ok(record_agreement(&store, agreement, Timestamp::now())?)
+    let store: Arc<dyn Store> = match postgres() {
+        Some(target) => open_postgres(target)?,
+        None => Arc::new(
+            SqliteStore::open(&db_path(data), Durability::Full)
+                .with_context(|| format!("creating {}", db_path(data).display()))?,
+        ),
+    };
+    Ok(record_agreement(
+        store.as_ref(),
+        agreement,
+        Timestamp::now(),
+    )?)
 }
 
 /// Where a data folder keeps evidence files.

@@ -33,6 +33,17 @@ const DEFAULT_HTTP: &str = "127.0.0.1:8080";
 #[derive(Parser)]
 #[command(name = "truce", version, about = "Joint ceasefire monitoring center")]
 struct Cli {
+    /// Keep the record in PostgreSQL (with PostGIS) instead of the data folder's SQLite file:
+    /// `postgres://USER@HOST/DB?schema=truce` (`&app_role=ROLE` grants a server role its rights
+    /// when migrating). Keys and evidence files stay in the data folder.
+    #[arg(
+        long,
+        global = true,
+        env = "TRUCE_STORE",
+        value_name = "URL",
+        hide_env_values = true
+    )]
+    store: Option<String>,
     #[command(subcommand)]
     command: Command,
 }
@@ -86,6 +97,16 @@ enum Command {
         /// MQTT subscription.
         #[command(flatten)]
         mqtt: mqtt::MqttFlags,
+    },
+    /// Copy a data folder's record into PostgreSQL (stop its server first) and check it there:
+    /// same size, same root, same checkpoints. Keys and evidence stay in the folder.
+    Migrate {
+        /// The data folder whose record is copied.
+        #[arg(long)]
+        from: PathBuf,
+        /// The empty PostgreSQL schema to copy it into: `postgres://USER@HOST/DB?schema=NAME`.
+        #[arg(long)]
+        to: String,
     },
     /// Send a file of observations (one JSON object per line) to a server.
     Submit {
@@ -429,6 +450,12 @@ fn main() -> ExitCode {
         .with_writer(std::io::stderr)
         .init();
     let cli = Cli::parse();
+    if let Some(url) = &cli.store
+        && let Err(e) = data_dir::use_postgres(url)
+    {
+        eprintln!("error: {e:#}");
+        return ExitCode::FAILURE;
+    }
     let result = match cli.command {
         Command::Demo {
             data,
@@ -508,6 +535,7 @@ fn main() -> ExitCode {
             cot,
             mqtt,
         } => cmd::serve::run(&data, http, checkpoint_interval, &cot, &mqtt),
+        Command::Migrate { from, to } => cmd::migrate::run(&from, &to),
         Command::Submit {
             server,
             token,

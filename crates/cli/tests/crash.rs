@@ -1,7 +1,8 @@
 //! Crash safety of intake: the real `truce serve` is killed with SIGKILL while batches are being
 //! submitted; after a restart every acknowledged observation is present exactly once with its
 //! entry, the batch in flight is present wholly or not at all, the chain verifies, and intake
-//! continues with fresh numbers.
+//! continues with fresh numbers. The same on the embedded SQLite file and on PostgreSQL
+//! (`--store`, a throw-away server from `truce_peers::postgres`).
 
 use std::io::{BufRead, BufReader};
 use std::path::Path;
@@ -9,15 +10,24 @@ use std::process::{Child, Command, Stdio};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
-use truce_store::{Durability, SqliteStore, Store};
+use truce_store::{Durability, PgStore, PgTarget, SqliteStore, Store};
 use uuid::Uuid;
 
 const BIN: &str = env!("CARGO_BIN_EXE_truce");
 const DEMO_AGREEMENT: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/demo/agreement.toml");
 
+/// `truce` with `--store URL` when the record is in PostgreSQL.
+fn truce(store: Option<&str>) -> Command {
+    let mut c = Command::new(BIN);
+    if let Some(url) = store {
+        c.args(["--store", url]);
+    }
+    c
+}
+
 /// Starts `truce serve` on a free loopback port; answers the child and its base URL.
-fn start_server(data: &Path) -> (Child, String) {
-    let mut child = Command::new(BIN)
+fn start_server(data: &Path, store: Option<&str>) -> (Child, String) {
+    let mut child = truce(store)
         .args(["serve", "--data"])
         .arg(data)
         .args(["--http", "127.0.0.1:0"])
@@ -61,16 +71,25 @@ struct Batch {
 
 #[test]
 fn sigkill_during_batch_intake_loses_nothing_acknowledged() {
+    sigkill_during_intake(None);
+}
+
+#[test]
+fn sigkill_during_batch_intake_on_postgres_loses_nothing_acknowledged() {
+    sigkill_during_intake(Some(&truce_peers::postgres::postgres().fresh_url()));
+}
+
+fn sigkill_during_intake(store: Option<&str>) {
     let dir = tempfile::tempdir().expect("tempdir");
     let data = dir.path().join("data");
-    let init = Command::new(BIN)
+    let init = truce(store)
         .args(["init", "--data"])
         .arg(&data)
         .args(["--agreement", DEMO_AGREEMENT])
         .output()
         .expect("run truce init");
     assert!(init.status.success(), "init failed: {init:?}");
-    let added = Command::new(BIN)
+    let added = truce(store)
         .args(["user", "add", "--data"])
         .arg(&data)
         .args(["--monitor", "m1", "--role", "observer", "op-1"])
@@ -79,7 +98,7 @@ fn sigkill_during_batch_intake_loses_nothing_acknowledged() {
     assert!(added.status.success(), "user add failed: {added:?}");
     let authorization = format!("Bearer {}", String::from_utf8_lossy(&added.stdout).trim());
 
-    let (mut server, url) = start_server(&data);
+    let (mut server, url) = start_server(&data, store);
     let batches: Arc<Mutex<Vec<Batch>>> = Arc::new(Mutex::new(Vec::new()));
     let stop = Arc::new(AtomicBool::new(false));
     let client = {
@@ -158,7 +177,7 @@ fn sigkill_during_batch_intake_loses_nothing_acknowledged() {
     );
 
     // Restart: the server must come back on the same folder.
-    let (mut server, url) = start_server(&data);
+    let (mut server, url) = start_server(&data, store);
     let health: serde_json::Value = ureq::get(&format!("{url}/healthz"))
         .call()
         .expect("healthz")
@@ -169,7 +188,13 @@ fn sigkill_during_batch_intake_loses_nothing_acknowledged() {
     server.kill().expect("stop");
     server.wait().expect("reap");
 
-    let store = SqliteStore::open(&data.join("truce.sqlite"), Durability::Full).expect("open");
+    let url = store;
+    let store: Box<dyn Store> = match url {
+        Some(u) => Box::new(PgStore::open_reader(&PgTarget::parse(u).expect("url")).expect("open")),
+        None => {
+            Box::new(SqliteStore::open(&data.join("truce.sqlite"), Durability::Full).expect("open"))
+        }
+    };
     let mut present_total = 0;
     for batch in batches.iter() {
         let records = store.client_records(&batch.ids).expect("lookup");
@@ -204,11 +229,12 @@ fn sigkill_during_batch_intake_loses_nothing_acknowledged() {
         max_obs.0 as usize, present_total,
         "observations beyond those submitted"
     );
-    let report = truce_store::verify_chain(&store).expect("chain verifies after the crash");
+    let report = truce_store::verify_chain(store.as_ref()).expect("chain verifies after the crash");
     assert_eq!(report.observations as usize, present_total);
     drop(store);
+    let store = url;
 
-    let verify = Command::new(BIN)
+    let verify = truce(store)
         .args(["verify", "--data"])
         .arg(&data)
         .output()
@@ -220,7 +246,7 @@ fn sigkill_during_batch_intake_loses_nothing_acknowledged() {
     );
 
     // Intake continues after the restart with the next number.
-    let (mut server, url) = start_server(&data);
+    let (mut server, url) = start_server(&data, store);
     let answer: serde_json::Value = ureq::post(&format!("{url}/api/observations"))
         .header("authorization", &authorization)
         .send_json(observation(Uuid::new_v4(), 1))

@@ -144,6 +144,7 @@ impl Engine {
         Ok(Some(StoredCheckpoint {
             size: head.size,
             note,
+            signed_ns: now.unix_nanos().clamp(0, i64::MAX as i128) as i64,
             cosignatures: Vec::new(),
         }))
     }

@@ -34,6 +34,18 @@ pub fn replay_observed(
     target: &dyn Store,
     observe: &mut dyn FnMut(&AppendBatch),
 ) -> Result<Head, EngineError> {
+    replay_with(source, size, target, HashMap::new(), observe)
+}
+
+/// [`replay_observed`], giving each membership entry in `tokens` (by entry index) that token
+/// hash: what a migration carries over so that members keep signing in.
+pub(crate) fn replay_with(
+    source: &dyn Store,
+    size: u64,
+    target: &dyn Store,
+    tokens: HashMap<u64, String>,
+    observe: &mut dyn FnMut(&AppendBatch),
+) -> Result<Head, EngineError> {
     if target.head()?.size != 0 {
         return Err(EngineError::invalid(
             "target",
@@ -55,6 +67,7 @@ pub fn replay_observed(
         target,
         observe,
         documents,
+        tokens,
         monitors: 0,
         incident_of: HashMap::new(),
         batch: Vec::new(),
@@ -77,6 +90,8 @@ struct Replay<'a> {
     observe: &'a mut dyn FnMut(&AppendBatch),
     /// Agreement documents by the entry that recorded them.
     documents: HashMap<u64, (u32, Vec<u8>)>,
+    /// Token hashes by the membership entry that set them (empty: no one signs in).
+    tokens: HashMap<u64, String>,
     /// Monitors in the agreement in force.
     monitors: usize,
     /// Each observation's incident so far.
@@ -236,8 +251,9 @@ impl Replay<'_> {
                 monitor: monitor.clone(),
                 role: *role,
                 active: *active,
-                // Tokens are not in the record: a replayed record signs no one in.
-                token_hash: None,
+                // Tokens are not in the record: a replayed record signs no one in, unless a
+                // migration carries the hashes over.
+                token_hash: self.tokens.get(&index).cloned(),
             },
             EntryBody::Assessment {
                 incident_id,

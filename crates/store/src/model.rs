@@ -154,6 +154,9 @@ pub struct StoredCheckpoint {
     pub size: u64,
     /// The log-signed note.
     pub note: Vec<u8>,
+    /// When the center signed it, nanoseconds since the epoch (0 when not known, e.g. read
+    /// from a bundle that does not say).
+    pub signed_ns: i64,
     /// (witness name, signature line) for each cosignature received.
     pub cosignatures: Vec<(String, String)>,
 }

@@ -59,7 +59,7 @@ pub fn run(args: &Args<'_>) -> Result<ExitCode> {
     {
         anyhow::bail!("--since is after --until");
     }
-    let store = data_dir::open_store(args.data)?;
+    let store = data_dir::open_store_reading(args.data)?;
     let (_, agreement) = store
         .agreement()?
         .ok_or_else(|| anyhow!("{} holds no agreement", args.data.display()))?;

@@ -13,6 +13,7 @@ pub mod export;
 pub mod import;
 pub mod init;
 pub mod keygen;
+pub mod migrate;
 pub mod report;
 pub mod serve;
 pub mod simulate;

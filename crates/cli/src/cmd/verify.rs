@@ -36,7 +36,7 @@ pub fn run(bundle: Option<&Path>, data: Option<&Path>, reports: bool) -> Result<
             (result, files)
         }
         (None, Some(d)) => {
-            let store = data_dir::open_store(d)?;
+            let store = data_dir::open_store_reading(d)?;
             let (_, doc) = store
                 .agreement()?
                 .context("the record holds no agreement")?;
@@ -113,7 +113,7 @@ pub fn run(bundle: Option<&Path>, data: Option<&Path>, reports: bool) -> Result<
 /// Makes every issued report of the data folder `data` again and compares it with its entry's
 /// SHA-256; exit 1 when one differs or cannot be made.
 fn remake_reports(data: &Path) -> Result<ExitCode> {
-    let store = data_dir::open_store(data)?;
+    let store = data_dir::open_store_reading(data)?;
     let issued = super::report::issued_as(store.as_ref(), None)?;
     let mut failed = 0;
     for r in &issued {
@@ -150,7 +150,7 @@ fn remake_reports(data: &Path) -> Result<ExitCode> {
 
 /// `truce ledger export --data DIR --out BUNDLE [--with-evidence]`.
 pub fn export(data: &Path, out: &Path, with_evidence: bool) -> Result<ExitCode> {
-    let store = data_dir::open_store(data)?;
+    let store = data_dir::open_store_reading(data)?;
     let n = bundle::export(store.as_ref(), out)?;
     println!(
         "exported {n} entries to {}; check it with: truce verify {}",

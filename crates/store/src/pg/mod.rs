@@ -84,17 +84,19 @@ impl PgTarget {
         if let Some(role) = &app_role {
             schema::checked_name(role, "the application role")?;
         }
+        let host = config
+            .get_hosts()
+            .first()
+            .map(|h| match h {
+                postgres::config::Host::Tcp(t) => t.clone(),
+                postgres::config::Host::Unix(p) => p.display().to_string(),
+            })
+            .unwrap_or_default();
+        let port = config.get_ports().first().copied().unwrap_or(5432);
+        // Never the password.
         let shown = format!(
-            "postgres://{}@{}/{}?schema={schema}",
+            "postgres://{}@{host}:{port}/{}?schema={schema}",
             config.get_user().unwrap_or("?"),
-            config
-                .get_hosts()
-                .first()
-                .map(|h| match h {
-                    postgres::config::Host::Tcp(t) => t.clone(),
-                    postgres::config::Host::Unix(p) => p.display().to_string(),
-                })
-                .unwrap_or_default(),
             config.get_dbname().unwrap_or("")
         );
         Ok(Self {
@@ -117,7 +119,10 @@ impl PgTarget {
             .connect(NoTls)
             .context(&format!("connecting to {}", self.shown))?;
         client
-            .batch_execute(&format!("SET search_path TO {}, public", self.schema))
+            .batch_execute(&format!(
+                "SET search_path TO {}, public; SET client_min_messages TO warning",
+                self.schema
+            ))
             .context("setting the search path")?;
         Ok(client)
     }
@@ -126,7 +131,8 @@ impl PgTarget {
 /// A truce store in a PostgreSQL schema.
 pub struct PgStore {
     target: PgTarget,
-    writer: Mutex<write::Writer>,
+    /// The sequencer's connection; `None` when opened for reading only.
+    writer: Option<Mutex<write::Writer>>,
     readers: Mutex<Vec<Client>>,
 }
 
@@ -156,8 +162,27 @@ impl PgStore {
         }
         Ok(Self {
             target: target.clone(),
-            writer: Mutex::new(write::Writer::take_over(client)?),
+            writer: Some(Mutex::new(write::Writer::take_over(client)?)),
             readers: Mutex::new(Vec::new()),
+        })
+    }
+
+    /// Opens the record at `target` for reading (an audit, an export, a node that does not
+    /// sequence): it never starts an epoch, so the running sequencer keeps its role. Appends
+    /// and checkpoints are refused; cosignatures may be recorded. The schema must exist at
+    /// this build's version.
+    pub fn open_reader(target: &PgTarget) -> Result<Self, StoreError> {
+        let mut client = target.connect()?;
+        if !schema_is_current(&mut client, &target.schema)? {
+            return Err(StoreError::Config(format!(
+                "{target} holds no truce record at this version: open it once as sequencer \
+                 (`truce init` or `truce migrate`) to create or migrate it"
+            )));
+        }
+        Ok(Self {
+            target: target.clone(),
+            writer: None,
+            readers: Mutex::new(vec![client]),
         })
     }
 
@@ -173,6 +198,10 @@ impl PgStore {
 
     fn writer(&self) -> Result<MutexGuard<'_, write::Writer>, StoreError> {
         self.writer
+            .as_ref()
+            .ok_or_else(|| {
+                StoreError::Fenced(format!("{} was opened for reading only", self.target))
+            })?
             .lock()
             .map_err(|_| StoreError::Corrupt("a writer panicked mid-transaction".into()))
     }
@@ -229,11 +258,17 @@ impl Store for PgStore {
     }
 
     fn head(&self) -> Result<Head, StoreError> {
-        Ok(self.writer()?.head())
+        match &self.writer {
+            Some(_) => Ok(self.writer()?.head()),
+            None => self.read(read::head),
+        }
     }
 
     fn client_records(&self, ids: &[Uuid]) -> Result<Vec<ClientRecord>, StoreError> {
-        read::client_records(self.writer()?.client(), ids)
+        match &self.writer {
+            Some(_) => read::client_records(self.writer()?.client(), ids),
+            None => self.read(|c| read::client_records(c, ids)),
+        }
     }
 
     fn observation(&self, id: ObservationId) -> Result<Option<StoredObservation>, StoreError> {
@@ -278,7 +313,10 @@ impl Store for PgStore {
     }
 
     fn max_ids(&self) -> Result<(ObservationId, IncidentId), StoreError> {
-        read::max_ids(self.writer()?.client())
+        match &self.writer {
+            Some(_) => read::max_ids(self.writer()?.client()),
+            None => self.read(read::max_ids),
+        }
     }
 
     fn tree_hashes(&self, indexes: &[u64]) -> Result<Vec<Hash>, StoreError> {

@@ -26,6 +26,18 @@ fn refs(args: &Args) -> Vec<&(dyn ToSql + Sync)> {
     args.iter().map(|a| a.as_ref()).collect()
 }
 
+/// The record's head as the head row holds it (what the sequencer last committed).
+pub fn head(client: &mut Client) -> Result<crate::model::Head, StoreError> {
+    let r = client
+        .query_one("SELECT size, chain, root FROM log_head WHERE id = 1", &[])
+        .context("reading the record's head")?;
+    Ok(crate::model::Head {
+        size: r.get::<_, i64>(0) as u64,
+        chain: hash_of(r.get(1), "the head's chain")?,
+        root: hash_of(r.get(2), "the head's root")?,
+    })
+}
+
 pub fn client_records(client: &mut Client, ids: &[Uuid]) -> Result<Vec<ClientRecord>, StoreError> {
     let keys: Vec<Vec<u8>> = ids.iter().map(|u| u.as_bytes().to_vec()).collect();
     let rows = client
@@ -393,9 +405,9 @@ pub fn checkpoints(
     latest_only: bool,
 ) -> Result<Vec<StoredCheckpoint>, StoreError> {
     let sql = if latest_only {
-        "SELECT size, note FROM checkpoints ORDER BY size DESC LIMIT 1"
+        "SELECT size, note, signed_ns FROM checkpoints ORDER BY size DESC LIMIT 1"
     } else {
-        "SELECT size, note FROM checkpoints ORDER BY size"
+        "SELECT size, note, signed_ns FROM checkpoints ORDER BY size"
     };
     let rows = client.query(sql, &[]).context("reading checkpoints")?;
     let lines = match rows.first() {
@@ -414,6 +426,7 @@ pub fn checkpoints(
         .map(|r| StoredCheckpoint {
             size: r.get::<_, i64>(0) as u64,
             note: r.get(1),
+            signed_ns: r.get(2),
             cosignatures: Vec::new(),
         })
         .collect();

@@ -224,11 +224,9 @@ pub fn migrate(
     if found < known {
         for table in APPEND_ONLY {
             tx.batch_execute(&format!(
-                "DROP TRIGGER IF EXISTS {table}_append_only ON {table};
-                 CREATE TRIGGER {table}_append_only BEFORE UPDATE OR DELETE ON {table}
+                "CREATE OR REPLACE TRIGGER {table}_append_only BEFORE UPDATE OR DELETE ON {table}
                     FOR EACH ROW EXECUTE FUNCTION refuse_change();
-                 DROP TRIGGER IF EXISTS {table}_no_truncate ON {table};
-                 CREATE TRIGGER {table}_no_truncate BEFORE TRUNCATE ON {table}
+                 CREATE OR REPLACE TRIGGER {table}_no_truncate BEFORE TRUNCATE ON {table}
                     FOR EACH STATEMENT EXECUTE FUNCTION refuse_change();"
             ))
             .context(&format!("making {table} append-only"))?;

@@ -327,3 +327,28 @@ fn addresses_parse_with_truce_settings_and_refuse_unsafe_names() {
         Err(StoreError::Config(_))
     ));
 }
+
+#[test]
+fn a_reader_sees_the_sequencers_record_without_taking_its_role() {
+    let f = PgBackend::new();
+    standard_record(f.store());
+    let reader = PgStore::open_reader(&f.target).unwrap();
+    assert_eq!(reader.head().unwrap(), f.store().head().unwrap());
+    assert_eq!(verify_chain(&reader).unwrap().size, 6);
+    let err = reader.append(&batch(Vec::new())).unwrap_err();
+    assert!(matches!(err, StoreError::Fenced(_)), "{err:?}");
+    // The sequencer keeps appending, and the reader sees it.
+    f.store()
+        .append(&batch(vec![observation_entry(
+            10,
+            10,
+            observation("shot", "2026-11-20T12:00:00Z", (40.0, 46.0), "post-9"),
+            None,
+        )]))
+        .unwrap();
+    assert_eq!(reader.head().unwrap().size, 7);
+    // A schema that holds no record is refused with what to do.
+    let empty = PgTarget::parse(&postgres().fresh_url()).unwrap();
+    let err = PgStore::open_reader(&empty).unwrap_err();
+    assert!(err.to_string().contains("truce init"), "{err}");
+}

@@ -584,23 +584,24 @@ pub fn checkpoints(
     latest_only: bool,
 ) -> Result<Vec<crate::model::StoredCheckpoint>, StoreError> {
     let sql = if latest_only {
-        "SELECT size, note FROM checkpoints ORDER BY size DESC LIMIT 1"
+        "SELECT size, note, signed_ns FROM checkpoints ORDER BY size DESC LIMIT 1"
     } else {
-        "SELECT size, note FROM checkpoints ORDER BY size"
+        "SELECT size, note, signed_ns FROM checkpoints ORDER BY size"
     };
     let mut stmt = conn
         .prepare_cached(sql)
         .context("preparing the checkpoint query")?;
-    let rows: Vec<(i64, Vec<u8>)> = stmt
-        .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
+    let rows: Vec<(i64, Vec<u8>, i64)> = stmt
+        .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
         .context("reading checkpoints")?
         .collect::<Result<_, _>>()
         .context("reading checkpoints")?;
     rows.into_iter()
-        .map(|(size, note)| {
+        .map(|(size, note, signed_ns)| {
             Ok(crate::model::StoredCheckpoint {
                 size: size as u64,
                 note,
+                signed_ns,
                 cosignatures: cosignatures(conn, size as u64)?,
             })
         })

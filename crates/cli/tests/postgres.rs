@@ -1,0 +1,164 @@
+//! A data folder's record moved to PostgreSQL as a user would: `truce migrate`, then
+//! `truce serve --store` on it with the same tokens, `truce verify --store` beside the running
+//! server, and the incidents opened as a GIS layer by GDAL's PostgreSQL driver (the one QGIS
+//! uses through OGR).
+
+mod common;
+
+use common::BIN;
+use std::io::{BufRead, BufReader};
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+
+const DEMO_AGREEMENT: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/demo/agreement.toml");
+
+fn truce(store: Option<&str>) -> Command {
+    let mut c = Command::new(BIN);
+    if let Some(url) = store {
+        c.args(["--store", url]);
+    }
+    c
+}
+
+fn ok(c: &mut Command) -> String {
+    let out = c.output().expect("truce runs");
+    assert!(
+        out.status.success(),
+        "{c:?} failed: {}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+fn serve(data: &Path, store: Option<&str>) -> (Child, String) {
+    let mut child = truce(store)
+        .args(["serve", "--data"])
+        .arg(data)
+        .args(["--http", "127.0.0.1:0"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("truce serve starts");
+    let mut banner = String::new();
+    BufReader::new(child.stdout.take().expect("stdout"))
+        .read_line(&mut banner)
+        .expect("banner");
+    let url = banner
+        .split_whitespace()
+        .find(|w| w.starts_with("http://"))
+        .unwrap_or_else(|| panic!("no URL in {banner:?}"))
+        .trim_end_matches('/')
+        .to_string();
+    (child, url)
+}
+
+/// Two observers' crossing bearings and a position report: located incidents with ellipses.
+fn post(url: &str, token: &str, minute: u32) -> serde_json::Value {
+    let body = serde_json::json!([
+        {"kind": "explosion", "observed_at": format!("2026-11-20T10:{minute:02}:00Z"),
+         "reporter": "post-1",
+         "geometry": {"type": "position", "lat": 40.10, "lon": 46.60, "accuracy_m": 300.0}},
+        {"kind": "shot", "observed_at": format!("2026-11-20T10:{minute:02}:30Z"),
+         "reporter": "post-2",
+         "geometry": {"type": "position", "lat": 40.20, "lon": 46.70, "accuracy_m": 150.0}}
+    ]);
+    let mut response = ureq::post(&format!("{url}/api/observations"))
+        .header("authorization", &format!("Bearer {token}"))
+        .send_json(&body)
+        .expect("observations accepted");
+    response.body_mut().read_json().expect("json")
+}
+
+#[test]
+fn a_folder_migrated_to_postgres_serves_verifies_and_opens_in_gis() {
+    let pg = truce_peers::postgres::postgres();
+    let target = pg.fresh_url();
+    let schema = target.rsplit("schema=").next().expect("schema").to_string();
+    let dir = tempfile::tempdir().expect("tempdir");
+    let data = dir.path().join("data");
+    ok(truce(None)
+        .args(["init", "--data"])
+        .arg(&data)
+        .args(["--agreement", DEMO_AGREEMENT]));
+    let token = ok(truce(None)
+        .args(["user", "add", "--data"])
+        .arg(&data)
+        .args(["--monitor", "m1", "--role", "observer", "op-1"]))
+    .trim()
+    .to_string();
+    let (mut server, url) = serve(&data, None);
+    post(&url, &token, 0);
+    post(&url, &token, 5);
+    server.kill().expect("stop");
+    server.wait().expect("reap");
+
+    let moved = ok(truce(None)
+        .args(["migrate", "--from"])
+        .arg(&data)
+        .args(["--to", &target]));
+    assert!(moved.contains("same root"), "{moved}");
+    assert!(moved.contains("1 members keep their tokens"), "{moved}");
+    // A second copy into the same schema is refused, naming what is there.
+    let again = truce(None)
+        .args(["migrate", "--from"])
+        .arg(&data)
+        .args(["--to", &target])
+        .output()
+        .expect("runs");
+    assert!(!again.status.success());
+    assert!(
+        String::from_utf8_lossy(&again.stderr).contains("already holds a record"),
+        "{again:?}"
+    );
+
+    // Served from PostgreSQL: the same member signs in, the record continues.
+    let (mut server, url) = serve(&data, Some(&target));
+    let answer = post(&url, &token, 10);
+    assert_eq!(
+        answer["accepted"].as_array().map(Vec::len),
+        Some(2),
+        "{answer}"
+    );
+    assert_eq!(
+        answer["accepted"][0]["id"], 5,
+        "numbering continues: {answer}"
+    );
+    // An audit beside the running server does not take its role.
+    let audit = ok(truce(Some(&target)).args(["verify", "--data"]).arg(&data));
+    assert!(audit.starts_with("ok:"), "{audit}");
+    let answer = post(&url, &token, 15);
+    assert_eq!(
+        answer["accepted"].as_array().map(Vec::len),
+        Some(2),
+        "{answer}"
+    );
+    server.kill().expect("stop");
+    server.wait().expect("reap");
+
+    // GDAL's PostgreSQL driver lists the incidents with both geometries, keyed by id.
+    let info = Command::new("ogrinfo")
+        .args(["-ro", "-so"])
+        .arg(format!(
+            "PG:host=127.0.0.1 port={} dbname=postgres user=postgres active_schema={schema}",
+            pg.port()
+        ))
+        .arg("incidents")
+        .output()
+        .expect("ogrinfo runs (gdal-bin)");
+    let text = String::from_utf8_lossy(&info.stdout);
+    assert!(
+        info.status.success(),
+        "{text}{}",
+        String::from_utf8_lossy(&info.stderr)
+    );
+    assert!(text.contains("Geometry (location): Point"), "{text}");
+    assert!(text.contains("Geometry (ellipse95): Polygon"), "{text}");
+    assert!(text.contains("FID Column = id"), "{text}");
+    let count: usize = text
+        .lines()
+        .find_map(|l| l.strip_prefix("Feature Count: "))
+        .and_then(|n| n.trim().parse().ok())
+        .expect("a feature count");
+    assert!(count >= 1, "{text}");
+}
