@@ -417,6 +417,13 @@ enum BenchCommand {
         #[arg(long, default_value_t = 100_000)]
         incidents: usize,
     },
+    /// Incidents by bounding box and time over N rows on PostGIS (needs --store; the goal: p99
+    /// within 5 ms over 10 million).
+    Gis {
+        /// Incidents in the scratch schema.
+        #[arg(long, default_value_t = 10_000_000)]
+        rows: u64,
+    },
     /// The daily report of a day of N simulated events, as HTML and PDF, made twice (the goal:
     /// a demo day's report in 1 s, the same bytes each time).
     Report {
@@ -632,6 +639,9 @@ fn main() -> ExitCode {
         Command::Bench {
             what: BenchCommand::Export { incidents },
         } => cmd::bench_export::run(incidents.max(1)),
+        Command::Bench {
+            what: BenchCommand::Gis { rows },
+        } => cmd::bench_gis::run(rows.max(1)),
         Command::Bench {
             what: BenchCommand::Report { events },
         } => cmd::bench_report::run(events.max(1)),

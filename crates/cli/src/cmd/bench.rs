@@ -1,4 +1,5 @@
-//! `truce bench intake`: sustained intake on a fresh SQLite file, in-process and over HTTP.
+//! `truce bench intake`: sustained intake on a fresh store, in-process and over HTTP: a SQLite
+//! file, or with `--store postgres://…` fresh schemas of that database (dropped afterwards).
 //!
 //! The observations come from the demo scenario's simulator (events with one to several reports
 //! each), serialised to JSON batches before the clock starts. The in-process figure counts
@@ -21,7 +22,74 @@ use truce_core::Timestamp;
 use truce_core::intake::{ParseLimits, parse_observations};
 use truce_engine::Engine;
 use truce_sim::{Generator, Scenario};
-use truce_store::{Durability, SqliteStore, Store};
+use truce_store::{Durability, PgStore, PgTarget, SqliteStore, Store};
+
+/// Where the benchmark makes its fresh stores: SQLite files in a scratch folder, or fresh
+/// schemas in the PostgreSQL database `--store` names, dropped when the run ends.
+struct Scratch {
+    dir: tempfile::TempDir,
+    postgres: Option<PgTarget>,
+    made: std::sync::Mutex<Vec<PgTarget>>,
+}
+
+impl Scratch {
+    fn new() -> Result<Self> {
+        Ok(Self {
+            dir: tempfile::tempdir().context("creating a scratch folder")?,
+            postgres: data_dir::postgres().cloned(),
+            made: std::sync::Mutex::new(Vec::new()),
+        })
+    }
+
+    /// The store kind, for the output.
+    fn kind(&self) -> &'static str {
+        if self.postgres.is_some() {
+            "PostgreSQL"
+        } else {
+            "SQLite"
+        }
+    }
+
+    /// A fresh, empty store called `name`.
+    fn store(&self, name: &str, durability: Durability) -> Result<Arc<dyn Store>> {
+        match &self.postgres {
+            Some(base) => {
+                let schema = format!("bench_{}_{}", std::process::id(), name.replace('.', "_"));
+                let target = base.with_schema(&schema)?;
+                target.drop_scratch_schema()?;
+                let store = PgStore::open(&target, durability)?;
+                if let Ok(mut made) = self.made.lock() {
+                    made.push(target);
+                }
+                Ok(Arc::new(store))
+            }
+            None => {
+                let dir = self.dir.path().join(name);
+                std::fs::create_dir_all(&dir)?;
+                Ok(Arc::new(SqliteStore::open(&data_dir::db_path(&dir), durability)?))
+            }
+        }
+    }
+
+    /// The size of store `name` on disk, MB, when it is a file.
+    fn file_mb(&self, name: &str) -> Option<f64> {
+        std::fs::metadata(data_dir::db_path(&self.dir.path().join(name)))
+            .ok()
+            .map(|m| m.len() as f64 / 1e6)
+    }
+}
+
+impl Drop for Scratch {
+    fn drop(&mut self) {
+        if let Ok(made) = self.made.lock() {
+            for target in made.iter() {
+                if let Err(e) = target.drop_scratch_schema() {
+                    eprintln!("could not drop {target}: {e}");
+                }
+            }
+        }
+    }
+}
 
 /// The span the default run's events are spread over, seconds (two days).
 const SPAN_S: f64 = 2.0 * 86_000.0;
@@ -46,8 +114,8 @@ pub fn intake(
     let bodies = generate(count, batch, SPAN_S)?;
     let now = Timestamp::now();
 
-    let dir = tempfile::tempdir().context("creating a scratch folder")?;
-    let engine = fresh_engine(&dir.path().join("inproc"), durability)?;
+    let scratch = Scratch::new()?;
+    let engine = fresh_engine(&scratch, "inproc", durability)?;
     let limits = ParseLimits::default();
     let mut parse_time = Duration::ZERO;
     let start = Instant::now();
@@ -60,12 +128,14 @@ pub fn intake(
     let elapsed = start.elapsed().as_secs_f64();
     let in_process = count as f64 / elapsed;
     let head = engine.store().head()?;
-    let file_mb = std::fs::metadata(dir.path().join("inproc/truce.sqlite"))
-        .map(|m| m.len() as f64 / 1e6)
-        .unwrap_or(0.0);
+    let size = scratch
+        .file_mb("inproc")
+        .map(|mb| format!(", {mb:.0} MB"))
+        .unwrap_or_default();
     println!(
-        "in_process: {count} observations in {elapsed:.2} s = {in_process:.0} obs/s \
-         (parse+validate {:.2} s, sequence+fuse+append {:.2} s); record {} entries, {file_mb:.0} MB; durability {}",
+        "in_process ({}): {count} observations in {elapsed:.2} s = {in_process:.0} obs/s \
+         (parse+validate {:.2} s, sequence+fuse+append {:.2} s); record {} entries{size}; durability {}",
+        scratch.kind(),
         parse_time.as_secs_f64(),
         elapsed - parse_time.as_secs_f64(),
         head.size,
@@ -76,22 +146,18 @@ pub fn intake(
         },
     );
 
-    let ceiling = bare_ceiling(
-        engine.store().as_ref(),
-        &dir.path().join("ceiling"),
-        durability,
-    )?;
+    let ceiling = bare_ceiling(engine.store().as_ref(), &scratch, durability)?;
     println!(
         "ceiling: the same {} batches appended bare = {ceiling:.0} obs/s; the full path is {:.2}x the ceiling",
         bodies.len(),
         in_process / ceiling
     );
     if sweep {
-        density_sweep(count, batch, durability, dir.path())?;
+        density_sweep(count, batch, durability, &scratch)?;
     }
 
     if http {
-        let engine = fresh_engine(&dir.path().join("http"), durability)?;
+        let engine = fresh_engine(&scratch, "http", durability)?;
         let rate = http_run(engine, &bodies)?;
         println!(
             "http: {count} observations in batches of {batch} = {rate:.0} obs/s ({:.2}x the in-process rate)",
@@ -103,12 +169,11 @@ pub fn intake(
 }
 
 /// Observations per second when the batches `record` holds are appended again, as they are,
-/// to a fresh store at `dir` with `durability`: the store's own speed for these rows.
-fn bare_ceiling(record: &dyn Store, dir: &std::path::Path, durability: Durability) -> Result<f64> {
-    std::fs::create_dir_all(dir.join("rebuild"))?;
-    let rebuild = SqliteStore::open(&dir.join("rebuild/truce.sqlite"), Durability::Process)?;
+/// to a fresh store of the same kind with `durability`: the store's own speed for these rows.
+fn bare_ceiling(record: &dyn Store, scratch: &Scratch, durability: Durability) -> Result<f64> {
+    let rebuild = scratch.store("rebuild", Durability::Process)?;
     let mut batches = Vec::new();
-    truce_engine::replay_observed(record, record.head()?.size, &rebuild, &mut |b| {
+    truce_engine::replay_observed(record, record.head()?.size, rebuild.as_ref(), &mut |b| {
         batches.push(b.clone());
     })?;
     let observations = batches
@@ -116,7 +181,7 @@ fn bare_ceiling(record: &dyn Store, dir: &std::path::Path, durability: Durabilit
         .flat_map(|b| &b.entries)
         .filter(|e| e.type_name == "observation")
         .count();
-    let target = SqliteStore::open(&dir.join("truce.sqlite"), durability)?;
+    let target = scratch.store("ceiling", durability)?;
     let start = Instant::now();
     for batch in &batches {
         target.append(batch)?;
@@ -130,7 +195,7 @@ fn density_sweep(
     count: usize,
     batch: usize,
     durability: Durability,
-    dir: &std::path::Path,
+    scratch: &Scratch,
 ) -> Result<()> {
     // Dense runs are slow by nature (that is what the sweep shows): at most 20,000 each.
     let count = count.min(20_000);
@@ -138,7 +203,7 @@ fn density_sweep(
     let mut first = None;
     for factor in [1.0, 10.0, 100.0] {
         let bodies = generate(count, batch, SPAN_S / factor)?;
-        let engine = fresh_engine(&dir.join(format!("density-{factor}")), durability)?;
+        let engine = fresh_engine(scratch, &format!("density-{factor}"), durability)?;
         let now = Timestamp::now();
         let start = Instant::now();
         for body in &bodies {
@@ -156,12 +221,10 @@ fn density_sweep(
     Ok(())
 }
 
-fn fresh_engine(dir: &std::path::Path, durability: Durability) -> Result<Arc<Engine>> {
-    std::fs::create_dir_all(dir)?;
-    let store = SqliteStore::open(&data_dir::db_path(dir), durability)?;
+fn fresh_engine(scratch: &Scratch, name: &str, durability: Durability) -> Result<Arc<Engine>> {
+    let store = scratch.store(name, durability)?;
     let agreement = demo_files::agreement()?;
-    truce_engine::record_agreement(&store, &agreement, Timestamp::now())?;
-    let store: Arc<dyn Store> = Arc::new(store);
+    truce_engine::record_agreement(store.as_ref(), &agreement, Timestamp::now())?;
     Ok(Arc::new(Engine::open(store)?))
 }
 

@@ -112,6 +112,30 @@ impl PgTarget {
         &self.schema
     }
 
+    /// The same database with schema `name` (checked as [`PgTarget::parse`] checks it).
+    pub fn with_schema(&self, name: &str) -> Result<Self, StoreError> {
+        let schema = schema::checked_name(name, "the schema")?;
+        let shown = match self.shown.rsplit_once("?schema=") {
+            Some((base, _)) => format!("{base}?schema={schema}"),
+            None => self.shown.clone(),
+        };
+        Ok(Self {
+            schema,
+            shown,
+            ..self.clone()
+        })
+    }
+
+    /// Drops the schema and everything in it: for the scratch schemas of a benchmark, never a
+    /// record anyone keeps (the owner's DROP is one thing the database cannot refuse; the
+    /// witnesses' cosigned checkpoints are what would show such a record gone).
+    pub fn drop_scratch_schema(&self) -> Result<(), StoreError> {
+        let mut client = self.connect()?;
+        client
+            .batch_execute(&format!("DROP SCHEMA IF EXISTS {} CASCADE", self.schema))
+            .context(&format!("dropping scratch schema {}", self.schema))
+    }
+
     /// A new connection with its search path on the record's schema.
     fn connect(&self) -> Result<Client, StoreError> {
         let mut client = self
@@ -189,6 +213,18 @@ impl PgStore {
     /// Where the store lives.
     pub fn target(&self) -> &PgTarget {
         &self.target
+    }
+
+    /// The ids of the incidents `filter` selects, in the order [`Store::incidents`] lists
+    /// them, without reading their entries: the spatial and time index path alone.
+    pub fn incident_ids(&self, filter: &IncidentFilter) -> Result<Vec<u64>, StoreError> {
+        self.read(|c| read::incident_ids(c, filter))
+    }
+
+    /// Runs `sql` (statements without results) on a pooled connection in the record's
+    /// schema: for benchmarks that fill scratch schemas in bulk.
+    pub fn execute_batch(&self, sql: &str) -> Result<(), StoreError> {
+        self.read(|c| c.batch_execute(sql).context("running a batch of statements"))
     }
 
     /// Whether this store still sequences (no other node took over since it opened).

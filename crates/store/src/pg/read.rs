@@ -248,6 +248,28 @@ fn incident_rows_of(
         .collect())
 }
 
+/// The ids [`incidents`] would list for `f`, in its order, without reading their entries: the
+/// index path alone (what a GIS client's query costs).
+pub fn incident_ids(client: &mut Client, f: &IncidentFilter) -> Result<Vec<u64>, StoreError> {
+    let (sql, mut args) = incident_query(f);
+    let limit = f.limit.unwrap_or(1000).min(IncidentFilter::MAX_LIMIT);
+    args.push(Box::new(i64::from(limit)));
+    let sql = sql.replacen(
+        "SELECT i.id, i.revision, e.body FROM incidents i JOIN entries e ON e.idx = i.entry",
+        "SELECT i.id FROM incidents i",
+        1,
+    ) + &format!(
+        " ORDER BY i.last_seen_ns DESC, i.id DESC LIMIT ${}",
+        args.len()
+    );
+    Ok(client
+        .query(&sql, &refs(&args))
+        .context("listing incident ids")?
+        .iter()
+        .map(|r| r.get::<_, i64>(0) as u64)
+        .collect())
+}
+
 pub fn incidents(client: &mut Client, f: &IncidentFilter) -> Result<Vec<Incident>, StoreError> {
     let (mut sql, mut args) = incident_query(f);
     let limit = f.limit.unwrap_or(1000).min(IncidentFilter::MAX_LIMIT);

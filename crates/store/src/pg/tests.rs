@@ -352,3 +352,30 @@ fn a_reader_sees_the_sequencers_record_without_taking_its_role() {
     let err = PgStore::open_reader(&empty).unwrap_err();
     assert!(err.to_string().contains("truce init"), "{err}");
 }
+
+#[test]
+fn incident_ids_follow_the_same_filter_and_order_as_incidents() {
+    let f = PgBackend::new();
+    standard_record(f.store());
+    let store = f.store.as_ref().unwrap();
+    for filter in [
+        IncidentFilter::default(),
+        IncidentFilter {
+            bbox: Some([45.9, 39.9, 46.1, 40.1]),
+            ..Default::default()
+        },
+        IncidentFilter {
+            since: Some(crate::conformance::ts("2026-11-20T11:00:00Z")),
+            limit: Some(1),
+            ..Default::default()
+        },
+    ] {
+        let full: Vec<u64> = store
+            .incidents(&filter)
+            .unwrap()
+            .iter()
+            .map(|i| i.id.0)
+            .collect();
+        assert_eq!(store.incident_ids(&filter).unwrap(), full, "{filter:?}");
+    }
+}
