@@ -66,7 +66,10 @@ impl Scratch {
             None => {
                 let dir = self.dir.path().join(name);
                 std::fs::create_dir_all(&dir)?;
-                Ok(Arc::new(SqliteStore::open(&data_dir::db_path(&dir), durability)?))
+                Ok(Arc::new(SqliteStore::open(
+                    &data_dir::db_path(&dir),
+                    durability,
+                )?))
             }
         }
     }

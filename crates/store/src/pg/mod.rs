@@ -224,7 +224,10 @@ impl PgStore {
     /// Runs `sql` (statements without results) on a pooled connection in the record's
     /// schema: for benchmarks that fill scratch schemas in bulk.
     pub fn execute_batch(&self, sql: &str) -> Result<(), StoreError> {
-        self.read(|c| c.batch_execute(sql).context("running a batch of statements"))
+        self.read(|c| {
+            c.batch_execute(sql)
+                .context("running a batch of statements")
+        })
     }
 
     /// Whether this store still sequences (no other node took over since it opened).
