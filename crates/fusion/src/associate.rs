@@ -280,7 +280,7 @@ impl Fusion {
             items.push(Indexed { id: t.id, env });
             fusion.tracks.insert(t.id, track);
         }
-        fusion.index = RTree::bulk_load(items);
+        fusion.index = restored_index(items);
         fusion
     }
 
@@ -675,6 +675,18 @@ fn box_around(center: LatLon, cov: Cov2) -> ([f64; 2], [f64; 2]) {
 
 /// The box a track is indexed under: its estimate's ellipse when it has one, else the union of
 /// its members' footprints; widened in time by the association window.
+/// The index over restored incidents, built one by one, not with `RTree::bulk_load`: rstar
+/// 0.12's bulk load can leave leaves at different depths (georust/rstar#239, open), and a
+/// later insert then panics ("This is a bug in rstar."): a sequencer died on its first batch
+/// after taking over a record.
+fn restored_index(items: Vec<Indexed>) -> RTree<Indexed> {
+    let mut index = RTree::new();
+    for item in items {
+        index.insert(item);
+    }
+    index
+}
+
 fn envelope(track: &Track, window_s: f64) -> AABB<[f64; 3]> {
     let (mut lo, mut hi) = match track.estimate() {
         Some(e) => box_around(e.center, e.cov),

@@ -430,6 +430,35 @@ pub(super) fn check_incremental_equals_batch(reports: &[ValidObservation]) {
 }
 
 #[test]
+fn a_restored_index_of_any_size_takes_insertions() {
+    // rstar 0.12's bulk load left leaves at uneven depths for some sizes (georust/rstar#239),
+    // and the insertions that followed a restore panicked inside rstar. The index is built the
+    // way `restore` builds it, from boxes like incidents' (degrees and seconds), then grown.
+    let mut state = 0x2545_f491_4f6c_dd1d_u64;
+    let mut next = move || {
+        state ^= state << 13;
+        state ^= state >> 7;
+        state ^= state << 17;
+        (state >> 11) as f64 / (1u64 << 53) as f64
+    };
+    let mut boxed = |i: u64| {
+        let (lon, lat, t) = (46.0 + next(), 40.0 + next(), 1.79e9 + next() * 3600.0);
+        Indexed {
+            id: IncidentId(i),
+            env: AABB::from_corners([lon, lat, t - 60.0], [lon + 0.01, lat + 0.01, t + 60.0]),
+        }
+    };
+    for n in 1..400u64 {
+        let mut fusion = Fusion::restore(RULES.clone(), Vec::new());
+        fusion.index = restored_index((0..n).map(&mut boxed).collect());
+        for i in 0..60 {
+            fusion.index.insert(boxed(n + i));
+        }
+        assert_eq!(fusion.index.size() as u64, n + 60);
+    }
+}
+
+#[test]
 fn a_restored_state_goes_on_as_the_original_would() {
     let history = [
         vec![
