@@ -108,6 +108,11 @@ pub fn assessment_key_path(data: &Path, monitor: &str) -> PathBuf {
 /// Opens the engine of an existing data folder, with the checkpoint key when the folder has it.
 pub fn open_engine(data: &Path) -> Result<Arc<Engine>> {
     let store = open_store(data)?;
+    engine_over(store, data)
+}
+
+/// The engine over `store` with the data folder's evidence files and keys.
+pub fn engine_over(store: Arc<dyn Store>, data: &Path) -> Result<Arc<Engine>> {
     let engine = Engine::open(store).with_context(|| format!("opening {}", data.display()))?;
     let evidence = evidence_path(data);
     engine.set_evidence_dir(

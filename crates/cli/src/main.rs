@@ -18,6 +18,7 @@ mod evaluate_ceiling;
 mod evaluate_rounds;
 mod keys;
 mod mqtt;
+mod node;
 mod peer_fit;
 mod serve;
 mod witness;
@@ -91,6 +92,11 @@ enum Command {
         /// Seconds between checkpoints; one is signed only when the record grew.
         #[arg(long, default_value_t = 1.0)]
         checkpoint_interval: f64,
+        /// Serve as one of several nodes on the PostgreSQL record `--store` names: submissions
+        /// are committed to its intake queue, and whichever node holds the sequencer's role
+        /// records them (another takes over within a second or so when it stops).
+        #[arg(long)]
+        node: bool,
         /// TAK listeners.
         #[command(flatten)]
         cot: cot::CotFlags,
@@ -539,9 +545,10 @@ fn main() -> ExitCode {
             data,
             http,
             checkpoint_interval,
+            node,
             cot,
             mqtt,
-        } => cmd::serve::run(&data, http, checkpoint_interval, &cot, &mqtt),
+        } => cmd::serve::run(&data, http, checkpoint_interval, node, &cot, &mqtt),
         Command::Migrate { from, to } => cmd::migrate::run(&from, &to),
         Command::Submit {
             server,

@@ -30,6 +30,12 @@ pub async fn bind(engine: Arc<Engine>, addr: SocketAddr) -> Result<Bound> {
 }
 
 impl Bound {
+    /// Serves as one node of several: submissions go through `node`'s intake queue.
+    pub fn with_node(mut self, node: truce_server::Node) -> Self {
+        self.state.node = Some(node);
+        self
+    }
+
     /// Where the listeners' counters go, for `/api/status`.
     pub fn status(&self) -> Arc<truce_server::StatusBoard> {
         self.state.status.clone()

@@ -19,3 +19,27 @@ pub struct IncidentEvent {
     #[serde(flatten)]
     pub estimate: IncidentEstimate,
 }
+
+impl IncidentEvent {
+    /// The event the incident revision entry `body` (at `index`) gave subscribers when it was
+    /// committed; `None` for any other entry. A node that did not append the entry tells its
+    /// own subscribers the same thing from the record.
+    pub fn of_entry(index: u64, body: &truce_core::entry::EntryBody) -> Option<Self> {
+        match body {
+            truce_core::entry::EntryBody::IncidentRevision {
+                incident_id,
+                revision,
+                added_observation_ids,
+                estimate,
+                ..
+            } => Some(Self {
+                id: *incident_id,
+                revision: *revision,
+                entry_index: index,
+                added_observation_ids: added_observation_ids.clone(),
+                estimate: estimate.clone(),
+            }),
+            _ => None,
+        }
+    }
+}

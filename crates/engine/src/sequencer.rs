@@ -106,6 +106,26 @@ impl Engine {
         self.events.subscribe()
     }
 
+    /// Tells subscribers of the record's entries from index `from` on that this process did not
+    /// append (another node sequenced them), as the appending node told its own; answers the
+    /// index to continue from.
+    pub fn follow(&self, from: u64) -> Result<u64, EngineError> {
+        let mut next = from;
+        loop {
+            let page = self.store.entries(next, 1_000)?;
+            let Some(last) = page.last().map(|e| e.index) else {
+                return Ok(next);
+            };
+            for entry in &page {
+                let body = EntryBody::decode(&entry.bytes)?;
+                if let Some(ev) = IncidentEvent::of_entry(entry.index, &body) {
+                    let _ = self.events.send(Arc::new(ev));
+                }
+            }
+            next = last + 1;
+        }
+    }
+
     /// Holds the sequencer lock: nothing is appended while the guard lives.
     pub(crate) fn lock_sequencer(&self) -> MutexGuard<'_, Sequencer> {
         self.lock()
@@ -126,6 +146,20 @@ impl Engine {
         &self,
         batch: Vec<ValidObservation>,
         now: Timestamp,
+    ) -> Result<SubmitOutcome, EngineError> {
+        self.submit_settling(batch, now, None)
+    }
+
+    /// [`Engine::submit`] for intake item `intake` (PostgreSQL's queue, see
+    /// [`truce_store::IntakeQueue`]): when new items are recorded, the item's answer (201 and
+    /// the accepted ids) is written in the same transaction as their entries, so an item is
+    /// sequenced at most once. When nothing new is recorded, or the batch is refused, nothing
+    /// is written and the caller answers the item.
+    pub fn submit_settling(
+        &self,
+        batch: Vec<ValidObservation>,
+        now: Timestamp,
+        intake: Option<u64>,
     ) -> Result<SubmitOutcome, EngineError> {
         let mut seq = self.lock();
         let resolved = self.resolve_client_ids(&batch)?;
@@ -170,7 +204,23 @@ impl Engine {
                     return Err(e);
                 }
             };
-            match self.store.append(&append) {
+            for (k, slot) in slots.iter().enumerate() {
+                let acc = match slot {
+                    Slot::Known(a) => *a,
+                    Slot::Fresh(f) => Accepted {
+                        id: fresh[*f].0,
+                        incident_id: absorbed.incident_ids[*f],
+                    },
+                    Slot::Alias(j) => accepted_at(&accepted, *j, k),
+                };
+                accepted.push(acc);
+            }
+            let settle = intake.map(|id| truce_store::IntakeSettle {
+                id,
+                status: 201,
+                outcome: serde_json::json!({ "accepted": accepted }).to_string(),
+            });
+            match self.store.append_settling(&append, settle.as_ref()) {
                 Ok(receipt) => {
                     seq.next_observation = next;
                     new_events = events
@@ -180,17 +230,6 @@ impl Engine {
                             Arc::new(ev)
                         })
                         .collect();
-                    for (k, slot) in slots.iter().enumerate() {
-                        let acc = match slot {
-                            Slot::Known(a) => *a,
-                            Slot::Fresh(f) => Accepted {
-                                id: fresh[*f].0,
-                                incident_id: absorbed.incident_ids[*f],
-                            },
-                            Slot::Alias(j) => accepted_at(&accepted, *j, k),
-                        };
-                        accepted.push(acc);
-                    }
                 }
                 Err(e) => {
                     tracing::error!(error = %e, "append failed; rebuilding fusion state from the store");

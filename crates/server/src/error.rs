@@ -97,6 +97,7 @@ impl From<EngineError> for AppError {
             EngineError::Forbidden(message) => {
                 Self::new(StatusCode::FORBIDDEN, "forbidden", message)
             }
+            EngineError::Store(e) => Self::from(e),
             other => Self::internal(other),
         }
     }
@@ -104,18 +105,35 @@ impl From<EngineError> for AppError {
 
 impl From<truce_store::StoreError> for AppError {
     fn from(e: truce_store::StoreError) -> Self {
-        Self::internal(e)
+        match e {
+            // Another node sequences now (or this one reads only): nothing was recorded here.
+            truce_store::StoreError::Fenced(message) => Self::new(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "unavailable",
+                format!(
+                    "this node does not sequence the record now ({message}); nothing was recorded"
+                ),
+            ),
+            other => Self::internal(other),
+        }
+    }
+}
+
+impl AppError {
+    /// The response body: `{"error": {code, message, field, index}}`.
+    pub fn body(&self) -> serde_json::Value {
+        json!({"error": {
+            "code": self.code,
+            "message": self.message,
+            "field": self.field,
+            "index": self.index,
+        }})
     }
 }
 
 impl IntoResponse for AppError {
     fn into_response(self) -> Response {
-        let body = json!({"error": {
-            "code": self.code,
-            "message": self.message,
-            "field": self.field,
-            "index": self.index,
-        }});
+        let body = self.body();
         (self.status, Json(body)).into_response()
     }
 }

@@ -36,6 +36,9 @@ pub async fn submit(
     })?;
     let engine = state.engine.clone();
     let limits = state.limits;
+    if let Some(node) = state.node.clone() {
+        return submit_to_intake(node, caller.user.clone(), body, limits).await;
+    }
     let is_array = body.iter().find(|b| !b.is_ascii_whitespace()) == Some(&b'[');
     let outcome = blocking(move || {
         let now = Timestamp::now();
@@ -56,6 +59,39 @@ pub async fn submit(
         StatusCode::CREATED
     };
     Ok((status, Json(json!({ "accepted": outcome.accepted }))).into_response())
+}
+
+/// A submission on a node of several: validated here (a refusal is answered at once, nothing
+/// queued), committed to the intake queue, then the sequencer's answer, or 202 if it takes
+/// longer than [`crate::intake::ANSWER_WAIT`].
+async fn submit_to_intake(
+    node: crate::Node,
+    member: String,
+    body: Bytes,
+    limits: truce_core::intake::ParseLimits,
+) -> Result<Response, AppError> {
+    let queue = node.intake.clone();
+    let id = blocking(move || {
+        let now = Timestamp::now();
+        truce_core::intake::parse_observations(&body, &limits, now)?;
+        Ok(queue.put(&member, &body, now)?)
+    })
+    .await?;
+    let deadline = tokio::time::Instant::now() + crate::intake::ANSWER_WAIT;
+    loop {
+        let queue = node.intake.clone();
+        if let Some((status, answer)) = blocking(move || Ok(queue.outcome(id)?)).await? {
+            let status = StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+            return Ok(
+                (status, [(header::CONTENT_TYPE, "application/json")], answer).into_response(),
+            );
+        }
+        if tokio::time::Instant::now() > deadline {
+            let (status, answer) = crate::intake::queued(id);
+            return Ok((status, Json(answer)).into_response());
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+    }
 }
 
 fn parse_id(text: &str, what: &str) -> Result<u64, AppError> {
@@ -150,7 +186,11 @@ pub async fn openapi() -> Response {
 pub async fn healthz(State(state): State<AppState>) -> Result<Response, AppError> {
     let engine = state.engine.clone();
     let head = blocking(move || Ok(engine.store().head()?)).await?;
-    Ok(Json(json!({"status": "ok", "record_size": head.size})).into_response())
+    let mut answer = json!({"status": "ok", "record_size": head.size});
+    if let Some(node) = &state.node {
+        answer["sequencing"] = json!(node.sequencing.load(std::sync::atomic::Ordering::SeqCst));
+    }
+    Ok(Json(answer).into_response())
 }
 
 /// Any other path.

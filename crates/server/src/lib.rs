@@ -20,6 +20,7 @@ mod export;
 mod geojson;
 mod handlers;
 mod import;
+pub mod intake;
 mod ledger;
 mod members;
 mod query;
@@ -57,6 +58,18 @@ pub struct AppState {
     pub guard: Arc<auth::Guard>,
     /// The listeners' counters shown by `/api/status`.
     pub status: Arc<StatusBoard>,
+    /// On a node of several (PostgreSQL): the intake queue submissions are committed to, and
+    /// whether this node sequences now. `None` when this process is the one sequencer.
+    pub node: Option<Node>,
+}
+
+/// What a node of several knows beyond the engine it reads through.
+#[derive(Clone)]
+pub struct Node {
+    /// The queue submissions are committed to.
+    pub intake: Arc<dyn truce_store::IntakeQueue>,
+    /// Whether this node holds the sequencer's role now.
+    pub sequencing: Arc<std::sync::atomic::AtomicBool>,
 }
 
 impl AppState {
@@ -68,6 +81,7 @@ impl AppState {
             shutdown,
             guard: Arc::default(),
             status: Arc::default(),
+            node: None,
         }
     }
 }

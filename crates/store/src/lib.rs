@@ -28,11 +28,12 @@ pub use error::StoreError;
 pub use evidence_dir::{EvidenceDir, FileCheck, is_sha256_hex};
 pub use model::{
     AgreementVersion, AppendBatch, AppendReceipt, AssessmentRow, ClientRecord, Durability,
-    EvidenceRow, Head, IncidentFilter, IncidentRow, Member, NewEntry, ObservationRow, Projection,
-    StoredCheckpoint, StoredEntry, StoredObservation, TrackRow,
+    EvidenceRow, Head, IncidentFilter, IncidentRow, IntakeSettle, Member, NewEntry, ObservationRow,
+    PendingIntake, Projection, StoredCheckpoint, StoredEntry, StoredObservation, TrackRow,
 };
-pub use pg::{PgStore, PgTarget};
+pub use pg::{Leadership, PgStore, PgTarget};
 pub use sqlite::SqliteStore;
+
 pub use verify::{ChainFault, ChainReport, verify_chain};
 
 use truce_core::agreement::AgreementDoc;
@@ -46,6 +47,23 @@ use uuid::Uuid;
 pub trait Store: Send + Sync {
     /// Appends `batch` atomically: all its entries and projections, or nothing.
     fn append(&self, batch: &AppendBatch) -> Result<AppendReceipt, StoreError>;
+
+    /// [`Store::append`], recording `settle` as an intake item's answer in the same
+    /// transaction; refused when the item was answered already. Stores without an intake queue
+    /// refuse any `settle`.
+    fn append_settling(
+        &self,
+        batch: &AppendBatch,
+        settle: Option<&IntakeSettle>,
+    ) -> Result<AppendReceipt, StoreError> {
+        match settle {
+            None => self.append(batch),
+            Some(s) => Err(StoreError::Config(format!(
+                "this store has no intake queue (item {})",
+                s.id
+            ))),
+        }
+    }
 
     /// The record's current size and chain hash.
     fn head(&self) -> Result<Head, StoreError>;
@@ -148,4 +166,18 @@ pub trait Store: Send + Sync {
 
     /// Every analyst's kind correction, in entry order: (incident, kind).
     fn corrected_kinds(&self) -> Result<Vec<(IncidentId, Kind)>, StoreError>;
+}
+
+/// Submissions committed before they are sequenced, so that any node can acknowledge them and
+/// the one sequencer numbers them in commit order (PostgreSQL).
+pub trait IntakeQueue: Send + Sync {
+    /// Commits `body` from `member`, received at `received`; answers its number.
+    fn put(&self, member: &str, body: &[u8], received: Timestamp) -> Result<u64, StoreError>;
+    /// The answer item `id` got, once sequenced: (HTTP status, JSON body).
+    fn outcome(&self, id: u64) -> Result<Option<(u16, String)>, StoreError>;
+    /// Items not yet answered, in commit order, at most `limit`.
+    fn pending(&self, limit: u32) -> Result<Vec<PendingIntake>, StoreError>;
+    /// Records item `id`'s answer when no entries come with it (a refusal, a resubmission);
+    /// refused when it was answered already.
+    fn settle(&self, settle: &IntakeSettle) -> Result<(), StoreError>;
 }

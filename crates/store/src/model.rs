@@ -445,3 +445,29 @@ pub struct AssessmentRow {
     /// Recorded time, ns since the epoch.
     pub at_ns: i64,
 }
+
+/// The answer an intake item gets when it is sequenced, recorded in the same transaction as
+/// the entries it produced (so an item is either pending, or sequenced with its answer, never
+/// sequenced twice).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct IntakeSettle {
+    /// The intake item.
+    pub id: u64,
+    /// The HTTP status of the answer.
+    pub status: u16,
+    /// The answer's JSON body.
+    pub outcome: String,
+}
+
+/// A submission committed to the intake queue and not yet sequenced.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PendingIntake {
+    /// Its number, in commit order.
+    pub id: u64,
+    /// The member who submitted it.
+    pub member: String,
+    /// When the intake node received it (the time it was validated against).
+    pub received_ns: i64,
+    /// The request body as received.
+    pub body: Vec<u8>,
+}

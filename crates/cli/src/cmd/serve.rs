@@ -16,6 +16,7 @@ pub fn run(
     data: &Path,
     http: SocketAddr,
     checkpoint_interval_s: f64,
+    node: bool,
     cot: &CotFlags,
     mqtt: &MqttFlags,
 ) -> Result<ExitCode> {
@@ -27,6 +28,9 @@ pub fn run(
     cot.check()?;
     mqtt.check()?;
     let interval = std::time::Duration::from_secs_f64(checkpoint_interval_s);
+    if node {
+        return run_node(data, http, interval, cot, mqtt);
+    }
     let engine = data_dir::open_engine(data)?;
     let rt = serve::runtime()?;
     rt.block_on(async {
@@ -53,6 +57,46 @@ pub fn run(
         }
         served
     })?;
+    println!("stopped cleanly");
+    Ok(ExitCode::SUCCESS)
+}
+
+/// `serve --node`: the API over a reader of the PostgreSQL record, submissions through its
+/// intake queue, and the sequencer's role taken when free.
+fn run_node(
+    data: &Path,
+    http: SocketAddr,
+    interval: std::time::Duration,
+    cot: &CotFlags,
+    mqtt: &MqttFlags,
+) -> Result<ExitCode> {
+    if cot.cot_tcp.is_some()
+        || cot.cot_udp.is_some()
+        || cot.cot_tls.is_some()
+        || mqtt.mqtt.is_some()
+    {
+        anyhow::bail!("the TAK and MQTT listeners run on a single server for now, not with --node");
+    }
+    let parts = crate::node::open(data)?;
+    let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let threads = crate::node::start(data, &parts, interval, stop.clone())?;
+    let rt = serve::runtime()?;
+    let served = rt.block_on(async {
+        let bound = serve::bind(parts.engine.clone(), http)
+            .await?
+            .with_node(parts.node.clone());
+        let addr = bound.local_addr()?;
+        println!(
+            "truce node serving {} on http://{addr}/ — Ctrl-C to stop",
+            data.display()
+        );
+        bound.serve_until(serve::stop_signal()).await
+    });
+    stop.store(true, std::sync::atomic::Ordering::SeqCst);
+    for t in threads {
+        let _ = t.join();
+    }
+    served?;
     println!("stopped cleanly");
     Ok(ExitCode::SUCCESS)
 }

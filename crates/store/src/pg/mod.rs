@@ -15,8 +15,8 @@ use crate::Store;
 use crate::error::{Context, StoreError};
 use crate::model::{
     AgreementVersion, AppendBatch, AppendReceipt, AssessmentRow, ClientRecord, Durability,
-    EvidenceRow, Head, IncidentFilter, IncidentRow, Member, ObservationRow, StoredCheckpoint,
-    StoredEntry, StoredObservation, TrackRow,
+    EvidenceRow, Head, IncidentFilter, IncidentRow, IntakeSettle, Member, ObservationRow,
+    PendingIntake, StoredCheckpoint, StoredEntry, StoredObservation, TrackRow,
 };
 use postgres::{Client, Config, NoTls};
 use std::sync::{Mutex, MutexGuard};
@@ -149,6 +149,42 @@ impl PgTarget {
             ))
             .context("setting the search path")?;
         Ok(client)
+    }
+}
+
+/// The sequencer's role for one record, held as a PostgreSQL session-level advisory lock on a
+/// connection of its own: the server releases it when that connection ends, however the
+/// process ends. Holding it only chooses which node sequences; what keeps the record one tree
+/// is the epoch every append checks ([`PgStore::open`]).
+pub struct Leadership {
+    client: Client,
+}
+
+impl std::fmt::Debug for Leadership {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Leadership")
+    }
+}
+
+impl PgTarget {
+    /// Takes the sequencer's role for this record if no other session holds it.
+    pub fn try_lead(&self) -> Result<Option<Leadership>, StoreError> {
+        let mut client = self.connect()?;
+        let won: bool = client
+            .query_one(
+                "SELECT pg_try_advisory_lock(hashtext('truce sequencer ' || $1))",
+                &[&self.schema],
+            )
+            .context("asking for the sequencer's role")?
+            .get(0);
+        Ok(won.then_some(Leadership { client }))
+    }
+}
+
+impl Leadership {
+    /// Whether the role is still held: the lock's connection answers.
+    pub fn held(&mut self) -> bool {
+        !self.client.is_closed() && self.client.simple_query("SELECT 1").is_ok()
     }
 }
 
@@ -293,7 +329,15 @@ fn schema_is_current(client: &mut Client, schema: &str) -> Result<bool, StoreErr
 
 impl Store for PgStore {
     fn append(&self, batch: &AppendBatch) -> Result<AppendReceipt, StoreError> {
-        self.writer()?.append(batch)
+        self.writer()?.append(batch, None)
+    }
+
+    fn append_settling(
+        &self,
+        batch: &AppendBatch,
+        settle: Option<&IntakeSettle>,
+    ) -> Result<AppendReceipt, StoreError> {
+        self.writer()?.append(batch, settle)
     }
 
     fn head(&self) -> Result<Head, StoreError> {
@@ -428,6 +472,64 @@ impl Store for PgStore {
 
     fn corrected_kinds(&self) -> Result<Vec<(IncidentId, Kind)>, StoreError> {
         self.read(read::corrected_kinds)
+    }
+}
+
+impl crate::IntakeQueue for PgStore {
+    fn put(&self, member: &str, body: &[u8], received: Timestamp) -> Result<u64, StoreError> {
+        self.read(|c| {
+            let id: i64 = c
+                .query_one(
+                    "INSERT INTO intake (member, received_ns, body) VALUES ($1, $2, $3)
+                     RETURNING id",
+                    &[&member, &crate::assemble::nanos(received), &body],
+                )
+                .context("committing a submission to the intake queue")?
+                .get(0);
+            Ok(id as u64)
+        })
+    }
+
+    fn outcome(&self, id: u64) -> Result<Option<(u16, String)>, StoreError> {
+        self.read(|c| {
+            let row = c
+                .query_opt(
+                    "SELECT status, outcome FROM intake WHERE id = $1 AND status IS NOT NULL",
+                    &[&crate::assemble::clamp(id)],
+                )
+                .context("reading an intake item's answer")?;
+            Ok(row.map(|r| {
+                let status: i32 = r.get(0);
+                let outcome: Option<String> = r.get(1);
+                (
+                    u16::try_from(status).unwrap_or(500),
+                    outcome.unwrap_or_default(),
+                )
+            }))
+        })
+    }
+
+    fn pending(&self, limit: u32) -> Result<Vec<PendingIntake>, StoreError> {
+        self.read(|c| {
+            Ok(c.query(
+                "SELECT id, member, received_ns, body FROM intake WHERE status IS NULL
+                 ORDER BY id LIMIT $1",
+                &[&i64::from(limit)],
+            )
+            .context("reading the intake queue")?
+            .iter()
+            .map(|r| PendingIntake {
+                id: r.get::<_, i64>(0) as u64,
+                member: r.get(1),
+                received_ns: r.get(2),
+                body: r.get(3),
+            })
+            .collect())
+        })
+    }
+
+    fn settle(&self, settle: &IntakeSettle) -> Result<(), StoreError> {
+        self.writer()?.settle(settle)
     }
 }
 

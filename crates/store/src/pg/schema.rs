@@ -35,6 +35,7 @@ pub const UPDATED: &[&str] = &[
     "members",
     "cosignatures",
     "log_head",
+    "intake",
 ];
 
 /// Each migration, in order; `schema_version` holds the number applied.
@@ -166,6 +167,18 @@ const MIGRATIONS: &[&str] = &[
         RAISE EXCEPTION 'the record is append-only: % on %.% refused', TG_OP, TG_TABLE_SCHEMA,
             TG_TABLE_NAME USING ERRCODE = 'insufficient_privilege';
      END $$;",
+    // 2: the intake queue: submissions any node commits (its acknowledgement), answered by the
+    // one sequencer in the transaction that appends their entries.
+    "CREATE TABLE intake (
+        id          bigserial PRIMARY KEY,
+        member      text NOT NULL,
+        received_ns bigint NOT NULL,
+        body        bytea NOT NULL,
+        status      integer,                -- the answer's HTTP status, once sequenced
+        outcome     text,                   -- the answer's JSON
+        settled_ns  bigint
+     );
+     CREATE INDEX intake_pending ON intake (id) WHERE status IS NULL;",
 ];
 
 /// How many migrations this build knows.
@@ -255,6 +268,7 @@ pub fn migrate(
                 "REVOKE ALL ON {table} FROM {role}; GRANT SELECT, INSERT, UPDATE ON {table} TO {role};"
             ));
         }
+        grants.push_str(&format!("GRANT USAGE ON SEQUENCE intake_id_seq TO {role};"));
         tx.batch_execute(&grants)
             .context(&format!("granting role {role} the server's rights"))?;
     }

@@ -379,3 +379,64 @@ fn incident_ids_follow_the_same_filter_and_order_as_incidents() {
         assert_eq!(store.incident_ids(&filter).unwrap(), full, "{filter:?}");
     }
 }
+
+#[test]
+fn an_intake_item_is_answered_once_with_its_entries_and_only_by_the_sequencer() {
+    use crate::{IntakeQueue, IntakeSettle};
+    let f = PgBackend::new();
+    standard_record(f.store());
+    let store = f.store.as_ref().unwrap();
+    let reader = PgStore::open_reader(&f.target).unwrap();
+    let at = crate::conformance::ts("2026-11-20T12:00:00Z");
+    // Any node commits a submission; it waits, in order.
+    let a = reader.put("op-1", b"[1]", at).unwrap();
+    let b = reader.put("op-2", b"[2]", at).unwrap();
+    let pending = store.pending(10).unwrap();
+    assert_eq!(
+        pending
+            .iter()
+            .map(|p| (p.id, p.member.as_str(), p.body.clone()))
+            .collect::<Vec<_>>(),
+        vec![(a, "op-1", b"[1]".to_vec()), (b, "op-2", b"[2]".to_vec())]
+    );
+    assert_eq!(reader.outcome(a).unwrap(), None);
+    // The sequencer answers the first with its entries, in one transaction.
+    let answer = IntakeSettle {
+        id: a,
+        status: 201,
+        outcome: r#"{"accepted":[]}"#.to_string(),
+    };
+    let next = |id: u64| {
+        batch(vec![observation_entry(
+            id,
+            id,
+            observation("shot", "2026-11-20T12:00:00Z", (40.0, 46.0), "post-9"),
+            None,
+        )])
+    };
+    store.append_settling(&next(10), Some(&answer)).unwrap();
+    assert_eq!(
+        reader.outcome(a).unwrap(),
+        Some((201, answer.outcome.clone()))
+    );
+    // Answering it again, with entries or without, is refused and appends nothing.
+    let err = store.append_settling(&next(11), Some(&answer)).unwrap_err();
+    assert!(matches!(err, StoreError::Fenced(_)), "{err:?}");
+    assert_eq!(store.head().unwrap().size, 7);
+    assert!(store.settle(&answer).is_err());
+    // A reader never answers; the sequencer answers the second without entries.
+    let refusal = IntakeSettle {
+        id: b,
+        status: 422,
+        outcome: "{}".to_string(),
+    };
+    assert!(reader.settle(&refusal).is_err());
+    store.settle(&refusal).unwrap();
+    assert_eq!(reader.outcome(b).unwrap().map(|o| o.0), Some(422));
+    assert!(store.pending(10).unwrap().is_empty());
+    // SQLite has no intake queue: a settling append is refused there.
+    let dir = tempfile::tempdir().unwrap();
+    let sqlite = crate::SqliteStore::open(&dir.path().join("t.db"), Durability::Full).unwrap();
+    assert!(sqlite.append_settling(&next(10), Some(&answer)).is_err());
+    assert_eq!(sqlite.head().unwrap().size, 0);
+}

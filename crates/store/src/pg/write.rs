@@ -9,7 +9,7 @@
 use super::geometry::ellipse_wkt;
 use crate::assemble::{clamp, hash_of};
 use crate::error::{Context, StoreError};
-use crate::model::{AppendBatch, AppendReceipt, Head, IncidentRow, Projection};
+use crate::model::{AppendBatch, AppendReceipt, Head, IncidentRow, IntakeSettle, Projection};
 use postgres::{Client, Transaction};
 use std::collections::HashMap;
 use truce_core::Timestamp;
@@ -157,7 +157,11 @@ impl Writer {
     }
 
     /// Appends every entry of `batch` and its projection, or nothing.
-    pub fn append(&mut self, batch: &AppendBatch) -> Result<AppendReceipt, StoreError> {
+    pub fn append(
+        &mut self,
+        batch: &AppendBatch,
+        settle: Option<&IntakeSettle>,
+    ) -> Result<AppendReceipt, StoreError> {
         for entry in &batch.entries {
             if entry.bytes.len() > MAX_ENTRY_BYTES {
                 return Err(StoreError::Corrupt(format!(
@@ -206,6 +210,9 @@ impl Writer {
             ],
         )
         .context("advancing the record's head")?;
+        if let Some(s) = settle {
+            settle_in(&mut tx, s)?;
+        }
         tx.commit().context("committing an append")?;
         self.head = head;
         self.frontier = frontier;
@@ -243,6 +250,19 @@ impl Writer {
         )
         .context("recording a checkpoint")?;
         tx.commit().context("recording a checkpoint")
+    }
+
+    /// Records intake item `s.id`'s answer when no entries come with it, if this writer still
+    /// sequences and the item has no answer yet.
+    pub fn settle(&mut self, s: &IntakeSettle) -> Result<(), StoreError> {
+        let (epoch, current) = (self.epoch, self.head);
+        let mut tx = self
+            .client
+            .transaction()
+            .context("answering an intake item")?;
+        check_fence(&mut tx, "FOR SHARE", epoch, current)?;
+        settle_in(&mut tx, s)?;
+        tx.commit().context("answering an intake item")
     }
 
     /// Checks the fence without changing anything: whether this writer still sequences.
@@ -536,5 +556,24 @@ pub fn add_cosignature(
             &[&clamp(size), &witness, &line],
         )
         .context("recording a cosignature")?;
+    Ok(())
+}
+
+/// Records intake item `s.id`'s answer, if it has none yet; else refuses (it was sequenced).
+pub fn settle_in(tx: &mut Transaction<'_>, s: &IntakeSettle) -> Result<(), StoreError> {
+    let now = crate::assemble::nanos(Timestamp::now());
+    let changed = tx
+        .execute(
+            "UPDATE intake SET status = $2, outcome = $3, settled_ns = $4
+             WHERE id = $1 AND status IS NULL",
+            &[&clamp(s.id), &i32::from(s.status), &s.outcome, &now],
+        )
+        .context("answering an intake item")?;
+    if changed != 1 {
+        return Err(StoreError::Fenced(format!(
+            "intake item {} was answered already (or does not exist)",
+            s.id
+        )));
+    }
     Ok(())
 }

@@ -1,0 +1,393 @@
+//! Two nodes on one PostgreSQL record (`serve --node`), the sequencer killed with SIGKILL under
+//! load, again and again: the other node takes the role, every acknowledged observation is in
+//! the record exactly once, nothing is numbered twice, the record verifies (one tree: every
+//! checkpoint signed over the record as it stood), and both monitors' witnesses, each talking
+//! to one node, keep cosigning across the takeovers.
+//!
+//! Runs `TRUCE_FAILOVER_RUNS` kills (3 by default; the closing note's figure is 20). How long a
+//! takeover takes is printed, not asserted (a benchmark's business); the test only bounds it
+//! generously so that a node that never takes over fails it.
+
+use std::collections::{HashMap, HashSet};
+use std::io::{BufRead, BufReader};
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+use truce_store::{PgStore, PgTarget, Store};
+use uuid::Uuid;
+
+const BIN: &str = env!("CARGO_BIN_EXE_truce");
+const DEMO_AGREEMENT: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/demo/agreement.toml");
+
+/// A node: its process and base URL.
+struct Node {
+    child: Child,
+    url: String,
+}
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .expect("a free port")
+}
+
+/// A node on `port` (a restarted node keeps its address, so its witness keeps its log URL).
+fn start_node(data: &Path, store: &str, port: u16) -> Node {
+    let mut child = Command::new(BIN)
+        .args([
+            "--store",
+            store,
+            "serve",
+            "--node",
+            "--checkpoint-interval",
+            "0.5",
+        ])
+        .arg("--data")
+        .arg(data)
+        .args(["--http", &format!("127.0.0.1:{port}")])
+        .stdout(Stdio::piped())
+        .stderr(if std::env::var_os("TRUCE_FAILOVER_LOGS").is_some() {
+            Stdio::inherit()
+        } else {
+            Stdio::null()
+        })
+        .spawn()
+        .expect("truce serve --node starts");
+    let mut banner = String::new();
+    BufReader::new(child.stdout.take().expect("stdout"))
+        .read_line(&mut banner)
+        .expect("banner");
+    let url = banner
+        .split_whitespace()
+        .find(|w| w.starts_with("http://"))
+        .unwrap_or_else(|| panic!("no URL in {banner:?}"))
+        .trim_end_matches('/')
+        .to_string();
+    Node { child, url }
+}
+
+fn sequencing(url: &str) -> bool {
+    ureq::get(&format!("{url}/healthz"))
+        .call()
+        .ok()
+        .and_then(|mut r| r.body_mut().read_json::<serde_json::Value>().ok())
+        .and_then(|v| v["sequencing"].as_bool())
+        .unwrap_or(false)
+}
+
+/// Waits until one of the nodes at `urls` sequences; answers its index.
+fn await_sequencer(urls: &[String], limit: Duration) -> usize {
+    let start = Instant::now();
+    loop {
+        if let Some(i) = urls.iter().position(|u| sequencing(u)) {
+            return i;
+        }
+        assert!(
+            start.elapsed() < limit,
+            "no node took the sequencer's role within {limit:?}"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+fn observation(client_id: Uuid, n: usize) -> serde_json::Value {
+    serde_json::json!({
+        "client_id": client_id.to_string(),
+        "kind": "explosion",
+        "observed_at": "2026-11-20T10:00:00Z",
+        "reporter": format!("post-{}", n % 7),
+        "geometry": {"type": "position", "lat": 39.9 + (n % 53) as f64 * 0.003,
+                     "lon": 46.5 + (n % 61) as f64 * 0.004, "accuracy_m": 300.0}
+    })
+}
+
+/// What the client learnt about each observation it sent.
+#[derive(Default)]
+struct Ledger {
+    /// Acknowledged with their numbers (201/200).
+    numbered: HashMap<Uuid, u64>,
+    /// Acknowledged as committed to the queue (202), numbers to come.
+    queued: HashSet<Uuid>,
+    /// Sent, never acknowledged (the node died first).
+    unanswered: HashSet<Uuid>,
+}
+
+#[test]
+fn killing_the_sequencer_under_load_loses_and_duplicates_nothing() {
+    let runs: usize = std::env::var("TRUCE_FAILOVER_RUNS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(3);
+    let pg = truce_peers::postgres::postgres();
+    let store = pg.fresh_url();
+    let dir = tempfile::tempdir().expect("tempdir");
+    let data = dir.path().join("data");
+    let ok = |c: &mut Command| {
+        let out = c.output().expect("runs");
+        assert!(out.status.success(), "{c:?}: {out:?}");
+        String::from_utf8_lossy(&out.stdout).trim().to_string()
+    };
+    // The center's checkpoint key and both monitors' witness keys, named in the agreement.
+    let keys = dir.path().join("keys");
+    let keygen = |name: &str, witness: bool| {
+        let out = keys.join(format!("{name}.key"));
+        let mut c = Command::new(BIN);
+        c.args(["keygen", "--name", name, "--out"]).arg(&out);
+        if witness {
+            c.arg("--witness");
+        }
+        ok(&mut c);
+        std::fs::read_to_string(keys.join(format!("{name}.key.pub")))
+            .expect("public key")
+            .trim()
+            .to_string()
+    };
+    let log_pub = keygen("failover.truce.invalid-log", false);
+    let m1_pub = keygen("witness-m1", true);
+    let m2_pub = keygen("witness-m2", true);
+    let agreement = std::fs::read_to_string(DEMO_AGREEMENT).expect("demo agreement")
+        + &format!(
+            "\n[ledger]\norigin = \"failover.truce.invalid/log\"\nlog_key = \"{log_pub}\"\n\
+             [ledger.witnesses]\nm1 = \"{m1_pub}\"\nm2 = \"{m2_pub}\"\n"
+        );
+    let agreement_file = dir.path().join("agreement.toml");
+    std::fs::write(&agreement_file, agreement).expect("agreement");
+    std::fs::copy(
+        concat!(env!("CARGO_MANIFEST_DIR"), "/demo/zones.geojson"),
+        dir.path().join("zones.geojson"),
+    )
+    .expect("zones");
+    ok(Command::new(BIN)
+        .args(["--store", &store, "init", "--data"])
+        .arg(&data)
+        .arg("--agreement")
+        .arg(&agreement_file)
+        .arg("--log-key")
+        .arg(keys.join("failover.truce.invalid-log.key")));
+    let token = ok(Command::new(BIN)
+        .args(["--store", &store, "user", "add", "--data"])
+        .arg(&data)
+        .args(["--monitor", "m1", "--role", "observer", "op-1"]));
+    let authorization = format!("Bearer {token}");
+
+    let ports = [free_port(), free_port()];
+    let mut nodes = vec![start_node(&data, &store, ports[0])];
+    await_sequencer(&[nodes[0].url.clone()], Duration::from_secs(30));
+    nodes.push(start_node(&data, &store, ports[1]));
+    // Each monitor's witness talks to one node.
+    let witnesses: Vec<Node> = ["m1", "m2"]
+        .iter()
+        .zip(&nodes)
+        .map(|(m, node)| Node {
+            child: Command::new(BIN)
+                .args(["witness", "--interval", "0.2", "--key"])
+                .arg(keys.join(format!("witness-{m}.key")))
+                .args(["--log", &node.url, "--state"])
+                .arg(dir.path().join(format!("witness-{m}")))
+                .stdout(Stdio::null())
+                .stderr(Stdio::null())
+                .spawn()
+                .expect("truce witness starts"),
+            url: String::new(),
+        })
+        .collect();
+    let urls = Arc::new(Mutex::new(
+        nodes.iter().map(|n| n.url.clone()).collect::<Vec<_>>(),
+    ));
+
+    let ledger = Arc::new(Mutex::new(Ledger::default()));
+    let stop = Arc::new(AtomicBool::new(false));
+    let client = {
+        let (ledger, stop, urls) = (ledger.clone(), stop.clone(), urls.clone());
+        std::thread::spawn(move || {
+            let agent: ureq::Agent = ureq::Agent::config_builder()
+                .http_status_as_error(false)
+                .timeout_global(Some(Duration::from_secs(30)))
+                .build()
+                .into();
+            let mut n = 0;
+            let mut turn = 0;
+            while !stop.load(Ordering::SeqCst) {
+                let ids: Vec<Uuid> = (0..40).map(|_| Uuid::new_v4()).collect();
+                let body: Vec<_> = ids
+                    .iter()
+                    .map(|id| {
+                        n += 1;
+                        observation(*id, n)
+                    })
+                    .collect();
+                // Sent to one node, then, unanswered, to the other: the same client ids.
+                let mut answered = false;
+                for _ in 0..20 {
+                    turn += 1;
+                    let url = {
+                        let urls = urls.lock().unwrap();
+                        urls[turn % urls.len()].clone()
+                    };
+                    let Ok(mut response) = agent
+                        .post(&format!("{url}/api/observations"))
+                        .header("authorization", &authorization)
+                        .send_json(&body)
+                    else {
+                        std::thread::sleep(Duration::from_millis(50));
+                        continue;
+                    };
+                    let status = response.status().as_u16();
+                    let answer: serde_json::Value =
+                        response.body_mut().read_json().unwrap_or_default();
+                    let mut l = ledger.lock().unwrap();
+                    match status {
+                        200 | 201 => {
+                            for (id, a) in ids
+                                .iter()
+                                .zip(answer["accepted"].as_array().expect("accepted ids"))
+                            {
+                                let number = a["id"].as_u64().expect("an id");
+                                if let Some(before) = l.numbered.insert(*id, number) {
+                                    assert_eq!(before, number, "an observation renumbered");
+                                }
+                                l.queued.remove(id);
+                                l.unanswered.remove(id);
+                            }
+                            answered = true;
+                        }
+                        202 => {
+                            for id in &ids {
+                                if !l.numbered.contains_key(id) {
+                                    l.queued.insert(*id);
+                                }
+                                l.unanswered.remove(id);
+                            }
+                            answered = true;
+                        }
+                        503 => {
+                            l.unanswered.extend(ids.iter().copied());
+                            std::thread::sleep(Duration::from_millis(50));
+                            continue;
+                        }
+                        other => panic!("unexpected answer {other}: {answer}"),
+                    }
+                    break;
+                }
+                if !answered {
+                    ledger
+                        .lock()
+                        .unwrap()
+                        .unanswered
+                        .extend(ids.iter().copied());
+                }
+            }
+        })
+    };
+
+    let mut takeovers = Vec::new();
+    for _ in 0..runs {
+        // Let some batches through, then kill whoever sequences.
+        std::thread::sleep(Duration::from_millis(700));
+        let current = urls.lock().unwrap().clone();
+        let victim = await_sequencer(&current, Duration::from_secs(30));
+        nodes[victim].child.kill().expect("SIGKILL");
+        nodes[victim].child.wait().expect("reaped");
+        let killed_at = Instant::now();
+        let survivor = current[1 - victim].clone();
+        await_sequencer(&[survivor], Duration::from_secs(30));
+        takeovers.push(killed_at.elapsed());
+        // The killed node comes back, as a follower now, at its address.
+        let fresh = start_node(&data, &store, ports[victim]);
+        urls.lock().unwrap()[victim] = fresh.url.clone();
+        nodes[victim] = fresh;
+    }
+    std::thread::sleep(Duration::from_millis(500));
+    stop.store(true, Ordering::SeqCst);
+    client.join().expect("client thread");
+    println!(
+        "takeovers (ms): {:?}",
+        takeovers.iter().map(|d| d.as_millis()).collect::<Vec<_>>()
+    );
+
+    // Everything queued gets sequenced.
+    let target = PgTarget::parse(&store).expect("url");
+    let reader = PgStore::open_reader(&target).expect("reader");
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while truce_store::IntakeQueue::pending(&reader, 1)
+        .expect("queue")
+        .first()
+        .is_some()
+    {
+        assert!(Instant::now() < deadline, "the queue was never drained");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+
+    let l = ledger.lock().unwrap();
+    assert!(
+        l.numbered.len() >= 200,
+        "too little load: {}",
+        l.numbered.len()
+    );
+    // Every acknowledged observation is in the record once, with the number it was given.
+    let acked: Vec<Uuid> = l.numbered.keys().chain(l.queued.iter()).copied().collect();
+    let records = reader.client_records(&acked).expect("lookup");
+    assert_eq!(
+        records.len(),
+        acked.len(),
+        "acknowledged observations are missing"
+    );
+    for r in &records {
+        if let Some(n) = l.numbered.get(&r.client_id) {
+            assert_eq!(r.observation_id.0, *n, "an acknowledged number changed");
+        }
+    }
+    // Nothing twice: observation numbers run 1..=N with N the observations stored, and every
+    // stored one is one the client sent.
+    let (max_obs, _) = reader.max_ids().expect("ids");
+    let sent: Vec<Uuid> = acked.iter().chain(l.unanswered.iter()).copied().collect();
+    let stored = reader.client_records(&sent).expect("lookup");
+    assert_eq!(
+        max_obs.0 as usize,
+        stored.len(),
+        "an observation recorded twice"
+    );
+    let report = truce_store::verify_chain(&reader).expect("the record verifies");
+    assert_eq!(report.observations as usize, stored.len());
+    // One tree: every checkpoint is signed over the record as it stood at its size.
+    let audit = Command::new(BIN)
+        .args(["--store", &store, "verify", "--data"])
+        .arg(&data)
+        .output()
+        .expect("verify");
+    assert!(
+        audit.status.success(),
+        "truce verify: {}",
+        String::from_utf8_lossy(&audit.stdout)
+    );
+    assert!(
+        reader.checkpoints().expect("checkpoints").len() >= runs,
+        "checkpoints were signed across the takeovers"
+    );
+    // Both witnesses cosigned a checkpoint of the record as it stands after the last takeover.
+    let size = reader.head().expect("head").size;
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        let agreed = reader
+            .checkpoints()
+            .expect("checkpoints")
+            .into_iter()
+            .filter(|c| c.cosignatures.len() == 2)
+            .map(|c| c.size)
+            .max()
+            .unwrap_or(0);
+        if agreed == size {
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "the witnesses cosigned up to {agreed} of {size} entries"
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    drop(witnesses);
+    drop(nodes);
+}

@@ -1,0 +1,91 @@
+//! Several nodes, one sequencer (PostgreSQL): any node validates a submission and commits it to
+//! the intake queue, which is its acknowledgement; the node that holds the sequencer's role
+//! takes the queue in commit order, records each item and writes its answer in the same
+//! transaction; the node that took the item waits for that answer and gives it to the client
+//! unchanged, or, if the sequencer is slow or changing hands, answers 202 with the item's
+//! number: committed, to be sequenced.
+
+use crate::AppError;
+use axum::http::StatusCode;
+use serde_json::json;
+use std::time::Duration;
+use truce_core::Timestamp;
+use truce_core::intake::{ParseLimits, parse_observations};
+use truce_engine::Engine;
+use truce_store::{IntakeQueue, IntakeSettle, StoreError};
+
+/// How long the node that took a submission waits for the sequencer's answer.
+pub const ANSWER_WAIT: Duration = Duration::from_secs(10);
+
+/// Items taken from the queue at a time.
+const TAKE: u32 = 64;
+
+/// Sequences the pending items of `queue` in commit order: each is parsed as it was received
+/// (against the time it was received, so it validates as it did then), recorded by `engine`
+/// and answered. Answers how many items were answered. Stops at the first item it could not
+/// answer for a reason of its own (the role lost, the store failing): that item stays
+/// pending for whoever sequences next.
+pub fn drain(
+    engine: &Engine,
+    queue: &dyn IntakeQueue,
+    limits: &ParseLimits,
+) -> Result<usize, StoreError> {
+    let items = queue.pending(TAKE)?;
+    let mut answered = 0;
+    for item in &items {
+        let received = Timestamp::from_unix_nanos(i128::from(item.received_ns))
+            .ok_or_else(|| StoreError::Corrupt(format!("intake item {}: time", item.id)))?;
+        let is_array = item.body.iter().find(|b| !b.is_ascii_whitespace()) == Some(&b'[');
+        let outcome = parse_observations(&item.body, limits, received)
+            .map_err(AppError::from)
+            .and_then(|batch| {
+                engine
+                    .submit_settling(batch, received, Some(item.id))
+                    .map_err(|e| {
+                        let mut error = AppError::from(e);
+                        if !is_array {
+                            error.index = None;
+                        }
+                        error
+                    })
+            });
+        let settle = match outcome {
+            // Answered in the transaction that recorded it.
+            Ok(done) if done.new > 0 => None,
+            Ok(done) => Some(IntakeSettle {
+                id: item.id,
+                status: 200,
+                outcome: json!({ "accepted": done.accepted }).to_string(),
+            }),
+            Err(e) if e.status.is_server_error() => {
+                return Err(StoreError::Fenced(format!(
+                    "intake item {} left pending: {}",
+                    item.id, e.message
+                )));
+            }
+            Err(e) => Some(IntakeSettle {
+                id: item.id,
+                status: e.status.as_u16(),
+                outcome: e.body().to_string(),
+            }),
+        };
+        if let Some(s) = settle {
+            queue.settle(&s)?;
+        }
+        answered += 1;
+    }
+    Ok(answered)
+}
+
+/// The answer to a submission committed as intake item `id` that the sequencer has not
+/// answered within [`ANSWER_WAIT`].
+pub fn queued(id: u64) -> (StatusCode, serde_json::Value) {
+    (
+        StatusCode::ACCEPTED,
+        json!({
+            "queued": id,
+            "message": "committed to the intake queue; the sequencer will record it (the same \
+                        submission with the same client_id later answers with its ids)"
+        }),
+    )
+}
