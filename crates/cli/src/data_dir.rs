@@ -13,13 +13,30 @@ use truce_store::{Durability, PgStore, PgTarget, SqliteStore, Store};
 /// file, when `--store` named one.
 static POSTGRES: OnceLock<PgTarget> = OnceLock::new();
 
+/// The URL `--store` was given as, for child processes.
+static POSTGRES_URL: OnceLock<String> = OnceLock::new();
+
 /// Keeps the record at `url` (PostgreSQL) for every data folder this process opens; keys and
 /// evidence files stay in the folder.
 pub fn use_postgres(url: &str) -> Result<()> {
     let target = PgTarget::parse(url).context("--store")?;
+    let _ = POSTGRES_URL.set(url.to_string());
     POSTGRES
         .set(target)
         .map_err(|_| anyhow::anyhow!("--store was given twice"))
+}
+
+/// The `--store` URL with its schema set to `schema` (for a child process on a scratch schema).
+pub fn postgres_url_with_schema(schema: &str) -> Option<String> {
+    let url = POSTGRES_URL.get()?;
+    let (base, query) = url.split_once('?').unwrap_or((url.as_str(), ""));
+    let mut kept: Vec<&str> = query
+        .split('&')
+        .filter(|p| !p.is_empty() && !p.starts_with("schema="))
+        .collect();
+    let param = format!("schema={schema}");
+    kept.push(&param);
+    Some(format!("{base}?{}", kept.join("&")))
 }
 
 /// The PostgreSQL record this process uses, if any.

@@ -423,6 +423,19 @@ enum BenchCommand {
         #[arg(long, default_value_t = 100_000)]
         incidents: usize,
     },
+    /// HTTP intake through one node and through several on one PostgreSQL record (needs
+    /// --store; the goal: 3 nodes at least 1.5x one).
+    Nodes {
+        /// Nodes in the second run.
+        #[arg(long, default_value_t = 3)]
+        nodes: usize,
+        /// Observations to submit in each run.
+        #[arg(long, default_value_t = 20_000)]
+        count: usize,
+        /// Observations per batch.
+        #[arg(long, default_value_t = 100)]
+        batch: usize,
+    },
     /// Incidents by bounding box and time over N rows on PostGIS (needs --store; the goal: p99
     /// within 5 ms over 10 million).
     Gis {
@@ -646,6 +659,13 @@ fn main() -> ExitCode {
         Command::Bench {
             what: BenchCommand::Export { incidents },
         } => cmd::bench_export::run(incidents.max(1)),
+        Command::Bench {
+            what: BenchCommand::Nodes {
+                nodes,
+                count,
+                batch,
+            },
+        } => cmd::bench_nodes::run(nodes, count, batch),
         Command::Bench {
             what: BenchCommand::Gis { rows },
         } => cmd::bench_gis::run(rows.max(1)),

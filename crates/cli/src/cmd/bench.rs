@@ -95,7 +95,7 @@ impl Drop for Scratch {
 }
 
 /// The span the default run's events are spread over, seconds (two days).
-const SPAN_S: f64 = 2.0 * 86_000.0;
+pub(crate) const SPAN_S: f64 = 2.0 * 86_000.0;
 
 /// Runs the intake benchmark.
 pub fn intake(
@@ -233,7 +233,7 @@ fn fresh_engine(scratch: &Scratch, name: &str, durability: Durability) -> Result
 
 /// JSON array bodies of `batch` simulated observations each, `count` in all, times spread over
 /// the `span_s` seconds before now.
-fn generate(count: usize, batch: usize, span_s: f64) -> Result<Vec<Vec<u8>>> {
+pub(crate) fn generate(count: usize, batch: usize, span_s: f64) -> Result<Vec<Vec<u8>>> {
     let scenario = Scenario::from_toml(demo_files::SCENARIO_TOML)?;
     let mut generator = Generator::new(scenario, 2020);
     // An event has one report or more, so `count` events at most: spaced this way, the run
@@ -311,7 +311,7 @@ fn http_run(engine: Arc<Engine>, bodies: &[Vec<u8>]) -> Result<f64> {
     Ok(count as f64 / elapsed)
 }
 
-fn count_items(body: &[u8]) -> usize {
+pub(crate) fn count_items(body: &[u8]) -> usize {
     serde_json::from_slice::<Vec<serde_json::value::Value>>(body)
         .map(|v| v.len())
         .unwrap_or(0)
