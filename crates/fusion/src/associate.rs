@@ -14,7 +14,9 @@
 //! observation does not grow with the number of incidents.
 
 use crate::estimate::Estimate;
-use crate::measure::{JointFix, MAX_PERCEPTION_RANGE_M, Measure, chi2_gate, joint_fix};
+use crate::measure::{
+    JointFix, MAX_PERCEPTION_RANGE_M, Measure, Trial, chi2_gate, joint_fix, joint_trial,
+};
 use crate::rules::Rules;
 use rstar::{AABB, RTree, RTreeObject};
 use std::collections::HashMap;
@@ -175,11 +177,12 @@ impl Track {
         self.fix.as_ref().map(|f| f.estimate).or(self.prior)
     }
 
-    /// The fix with `m` added, and the members in order (the new one last).
-    fn trial(&self, m: &Measure, default_temperature_c: f64) -> Option<JointFix> {
+    /// The fit with `m` added, of the members in order (the new one last); its fix is sized
+    /// only for the candidate that is kept ([`Trial::fix`]).
+    fn trial(&self, m: &Measure, default_temperature_c: f64) -> Option<Trial> {
         let mut all: Vec<&Measure> = self.members.iter().map(|(_, m)| m).collect();
         all.push(m);
-        joint_fix(&all, self.prior.as_ref(), default_temperature_c)
+        joint_trial(&all, self.prior.as_ref(), default_temperature_c)
     }
 }
 
@@ -319,8 +322,8 @@ impl Fusion {
             let matched = measure.as_ref().and_then(|m| self.best_match(&report, m));
             let joined = matched.is_some();
             let id = match (matched, measure) {
-                (Some((id, fix)), Some(m)) => {
-                    self.join(id, *obs_id, &report, m, fix);
+                (Some((id, trial)), Some(m)) => {
+                    self.join(id, *obs_id, &report, m, trial.fix());
                     id
                 }
                 (_, measure) => self.start_track(*obs_id, &report, measure),
@@ -411,12 +414,12 @@ impl Fusion {
         }
     }
 
-    /// The incident `obs` should join, with the joint fix after joining; `None` to start one.
-    fn best_match(&self, obs: &Report, m: &Measure) -> Option<(IncidentId, Option<JointFix>)> {
+    /// The incident `obs` should join, with the joint fit after joining; `None` to start one.
+    fn best_match(&self, obs: &Report, m: &Measure) -> Option<(IncidentId, Trial)> {
         let t = obs.at.unix_seconds();
         let (lo, hi) = footprint(m);
         let query = AABB::from_corners([lo[0], lo[1], t], [hi[0], hi[1], t]);
-        let mut best: Option<(f64, IncidentId, Option<JointFix>)> = None;
+        let mut best: Option<(f64, IncidentId, Trial)> = None;
         for item in self.index.locate_in_envelope_intersecting(&query) {
             let Some(track) = self.tracks.get(&item.id) else {
                 continue;
@@ -445,14 +448,9 @@ impl Fusion {
         best.map(|(_, id, fix)| (id, fix))
     }
 
-    /// How well `m` fits `track` (lower is better) and the fix after joining, or `None` when
+    /// How well `m` fits `track` (lower is better) and the fit after joining, or `None` when
     /// it does not fit.
-    fn score(
-        &self,
-        track: &Track,
-        m: &Measure,
-        report_time_s: f64,
-    ) -> Option<(f64, Option<JointFix>)> {
+    fn score(&self, track: &Track, m: &Measure, report_time_s: f64) -> Option<(f64, Trial)> {
         if !self.could_fit(track, m) {
             return None;
         }
@@ -478,12 +476,12 @@ impl Fusion {
             if rise > chi2_gate(added_dof) {
                 return None;
             }
-        } else if !plausible(&trial.estimate, track, m) {
+        } else if !plausible(trial.center, track, m) {
             // An exactly determined fix (two crossing rays) always fits: ask that it lies
             // where every member could have perceived it.
             return None;
         }
-        Some((rise - f64::from(added_dof.max(0)), Some(trial)))
+        Some((rise - f64::from(added_dof.max(0)), trial))
     }
 
     /// A quick test that rules out candidates the joint fix would reject, so the solver runs
@@ -642,13 +640,13 @@ fn audible_range_m(kind: Kind) -> f64 {
 
 /// Whether the fix lies within reach of every member (and of `m`): an exactly determined fix
 /// is only believed where each observer or sensor could have perceived the event.
-fn plausible(fix: &Estimate, track: &Track, m: &Measure) -> bool {
+fn plausible(fix: LatLon, track: &Track, m: &Measure) -> bool {
     track
         .members
         .iter()
         .map(|(_, m)| m)
         .chain(std::iter::once(m))
-        .all(|m| distance_azimuth(m.anchor(), fix.center).0 <= m.reach_m().max(1.0) * 1.05)
+        .all(|m| distance_azimuth(m.anchor(), fix).0 <= m.reach_m().max(1.0) * 1.05)
 }
 
 /// The (lon, lat) box where a measurement's event can be.

@@ -51,6 +51,12 @@ const MEDIAN_ABS_NORMAL: f64 = 0.674_49;
 /// Errors: invalid inputs, fewer constraints than unknowns, no start, an ill-conditioned
 /// geometry (error ellipse axis ratio above 1000), or a solution behind an observer.
 pub fn locate(m: &Measurements) -> Result<Fix, LocateError> {
+    let r = robust_solve(checked(m)?)?;
+    Ok(to_fix(&r.problem, r.solution, r.excluded, r.plain_at))
+}
+
+/// The problem of `m`, validated, with enough constraints for its unknowns.
+pub(crate) fn checked<'a>(m: &Measurements<'a>) -> Result<Problem<'a>, LocateError> {
     let problem = validate(m)?;
     let unknowns = problem.unknowns();
     let constraints = problem.residuals();
@@ -68,7 +74,7 @@ pub fn locate(m: &Measurements) -> Result<Fix, LocateError> {
             detail: "add bearings, ranges, arrivals or reports",
         });
     }
-    robust_fit(problem)
+    Ok(problem)
 }
 
 /// The maximum-likelihood position from bearings alone (each optionally with a range): two or
@@ -452,7 +458,7 @@ fn suspicious(problem: &Problem, s: &Solution) -> bool {
 /// The fix of `s`: its covariance checked against the residuals and grown to reach what the
 /// data cannot rule out (other minima, leave-one-out positions of an unchecked fit, and
 /// `plain_at`, where the plain robust fit put the source when the trimmed one was kept).
-fn to_fix(
+pub(crate) fn to_fix(
     problem: &Problem,
     s: Solution,
     excluded: Vec<Exclusion>,
@@ -673,12 +679,25 @@ const TRIMMED_ABOVE_VARIANCE: f64 = 16.0;
 /// too little make any subset that holds them look tight.)
 const TRIMMED_SCALE_SHARE: f64 = 0.6;
 
+/// What the robust fit ends with, before its uncertainty is sized ([`to_fix`]).
+pub(crate) struct Robust<'a> {
+    /// The problem with the measurements set aside switched off.
+    pub problem: Problem<'a>,
+    /// The fit of what is left.
+    pub solution: Solution,
+    /// What was set aside, in order.
+    pub excluded: Vec<Exclusion>,
+    /// Where the plain robust fit put the source, when the trimmed fit replaced it (the
+    /// ellipse must reach it).
+    pub plain_at: Option<[f64; 2]>,
+}
+
 /// The fit, then outliers set aside: against the residuals' robust scale when there are
 /// many arrivals, then by leave-one-out while they still look inconsistent. When what is
 /// left still fits no one source, the trimmed fit is tried as well, and kept when it explains
 /// the bulk of the arrivals clearly better; its ellipse then reaches the plain fit's position
 /// (two robust procedures disagree: the source may be at either).
-fn robust_fit(problem: Problem) -> Result<Fix, LocateError> {
+pub(crate) fn robust_solve(problem: Problem) -> Result<Robust, LocateError> {
     let among = trimmed::active_arrivals(&problem);
     let first = best_fit(&problem, None);
     let start = first.as_ref().ok().cloned();
@@ -698,7 +717,12 @@ fn robust_fit(problem: Problem) -> Result<Fix, LocateError> {
         plain_at = Some([this.p[0], this.p[1]]);
         (problem, current, excluded) = (p, Ok(other), x);
     }
-    current.map(|s| to_fix(&problem, s, excluded, plain_at))
+    current.map(|solution| Robust {
+        problem,
+        solution,
+        excluded,
+        plain_at,
+    })
 }
 
 /// Outliers set aside from `current` on: against the residuals' robust scale when there are
