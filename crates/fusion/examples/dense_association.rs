@@ -10,10 +10,13 @@
 //! over two days divided by the density), on a fixed clock so that runs compare: two builds
 //! that decide alike print the same `decisions=` fingerprint (a hash of every batch's
 //! incident ids and revisions' added observations), and two that also estimate alike to the
-//! last bit the same `estimates=` fingerprint.
+//! last bit the same `estimates=` fingerprint. Against the simulator's truth it prints the
+//! pairwise precision and recall of the incidents (of pairs of observations put together,
+//! the share that report one event; of pairs reporting one event, the share put together).
 
 #![allow(clippy::unwrap_used, clippy::print_stdout, clippy::expect_used)]
 
+use std::collections::HashMap;
 use std::collections::hash_map::DefaultHasher;
 use std::hash::{Hash, Hasher};
 use std::sync::Arc;
@@ -49,7 +52,8 @@ geojson = '''
 /// Span of the 1x stream, seconds (as the intake benchmark's).
 const SPAN_S: f64 = 2.0 * 86_000.0;
 
-fn stream(count: usize, span_s: f64) -> Vec<ValidObservation> {
+/// The stream's observations, each with the number of the true event it reports.
+fn stream(count: usize, span_s: f64) -> Vec<(ValidObservation, u64)> {
     let scenario = Scenario::from_toml(SCENARIO).unwrap();
     let mut generator = Generator::new(scenario, 2020);
     let start = Timestamp::parse("2026-11-20T00:00:00Z").unwrap();
@@ -58,13 +62,40 @@ fn stream(count: usize, span_s: f64) -> Vec<ValidObservation> {
     let mut all = Vec::with_capacity(count);
     let mut t = start;
     while all.len() < count {
-        all.extend(generator.event(t));
+        let event = generator.simulate(t);
+        let n = event.truth.event;
+        all.extend(event.observations.into_iter().map(|o| (o, n)));
         t = t.plus_seconds(step);
     }
     all.truncate(count);
     all.into_iter()
-        .map(|o| validate(o, now).expect("the simulator's reports are valid"))
+        .map(|(o, n)| {
+            (
+                validate(o, now).expect("the simulator's reports are valid"),
+                n,
+            )
+        })
         .collect()
+}
+
+/// Pairwise precision and recall of the incidents against the true events: of the pairs of
+/// observations put in one incident, the share that report one event; of the pairs that report
+/// one event, the share put in one incident.
+fn pair_scores(assigned: &HashMap<u64, u64>, truth: &HashMap<u64, u64>) -> (f64, f64) {
+    let pairs = |n: u64| n * n.saturating_sub(1) / 2;
+    let mut cells: HashMap<(u64, u64), u64> = HashMap::new();
+    let mut incidents: HashMap<u64, u64> = HashMap::new();
+    let mut events: HashMap<u64, u64> = HashMap::new();
+    for (obs, incident) in assigned {
+        let event = truth[obs];
+        *cells.entry((*incident, event)).or_default() += 1;
+        *incidents.entry(*incident).or_default() += 1;
+        *events.entry(event).or_default() += 1;
+    }
+    let both: u64 = cells.values().map(|&n| pairs(n)).sum();
+    let together: u64 = incidents.values().map(|&n| pairs(n)).sum();
+    let same: u64 = events.values().map(|&n| pairs(n)).sum();
+    (both as f64 / together as f64, both as f64 / same as f64)
 }
 
 fn main() {
@@ -88,26 +119,37 @@ fn main() {
         let mut hasher = DefaultHasher::new();
         let mut estimates = DefaultHasher::new();
         let mut next = 1u64;
-        let start = Instant::now();
+        let mut truth = HashMap::new();
+        let mut assigned = HashMap::new();
+        let mut elapsed = std::time::Duration::ZERO;
         for chunk in observations.chunks(batch) {
             let items: Vec<(ObservationId, &ValidObservation)> = chunk
                 .iter()
-                .map(|o| {
+                .map(|(o, event)| {
                     next += 1;
+                    truth.insert(next, *event);
                     (ObservationId(next), o)
                 })
                 .collect();
+            let start = Instant::now();
             let absorbed = fusion.absorb(&items);
+            elapsed += start.elapsed();
+            for r in &absorbed.revisions {
+                for o in &r.added {
+                    assigned.insert(o.0, r.incident_id.0);
+                }
+            }
             absorbed.incident_ids.hash(&mut hasher);
             for r in &absorbed.revisions {
                 (r.incident_id, r.revision, &r.added, &r.moved).hash(&mut hasher);
                 estimates.write(format!("{:?}", r.estimate).as_bytes());
             }
         }
-        let per_obs_us = start.elapsed().as_secs_f64() * 1e6 / count as f64;
+        let per_obs_us = elapsed.as_secs_f64() * 1e6 / count as f64;
+        let (precision, recall) = pair_scores(&assigned, &truth);
         println!(
-            "density={density} per_obs_us={per_obs_us:.1} incidents={} decisions={:016x} \
-             estimates={:016x}",
+            "density={density} per_obs_us={per_obs_us:.1} incidents={} pair_precision={precision:.4} \
+             pair_recall={recall:.4} decisions={:016x} estimates={:016x}",
             fusion.next_incident_id().0 - 1,
             hasher.finish(),
             estimates.finish()
