@@ -119,6 +119,22 @@ fn travel_time(to_sensor: [f64; 2], dist: f64, w: [f64; 2], c: f64) -> f64 {
     (-dw + (dw * dw + k * dist * dist).sqrt()) / k
 }
 
+/// The distance to an offset `(de, dn)`, metres, at least [`MIN_RANGE_M`]. (The square root of
+/// the sum of squares, not `hypot`: the offsets are metres, far from overflow, and glibc's
+/// `hypot` was a quarter of all the time association spent.)
+fn range_of(de: f64, dn: f64) -> f64 {
+    (de * de + dn * dn).sqrt().max(MIN_RANGE_M)
+}
+
+/// Bearing `b`'s residual (measured minus predicted azimuth, radians) and its standard
+/// deviation with the observer's position error, for a source at offset `(de, dn)` from the
+/// observer, `r` away.
+fn bearing_terms(b: &BearingMeasurement, de: f64, dn: f64, r: f64) -> (f64, f64) {
+    let spread = b.observer_sigma_m / r;
+    let sigma = (b.sigma_rad * b.sigma_rad + spread * spread).sqrt();
+    (wrap_angle(b.azimuth_rad - de.atan2(dn)), sigma)
+}
+
 /// A row's leverage `jᵀ A⁻¹ j / σ²` (`inv` = A⁻¹ over the leading `k` unknowns), at most 0.95
 /// so that dividing by what is left of it stays finite.
 fn leverage(j: &Vector, var: f64, inv: &Mat, k: usize) -> f64 {
@@ -232,9 +248,7 @@ impl Problem<'_> {
     /// standard deviation there (the observer's position error included).
     pub fn bearing_residual(&self, p: &Vector, b: &BearingMeasurement) -> (f64, f64) {
         let (de, dn) = (p[0] - b.observer[0], p[1] - b.observer[1]);
-        let r = de.hypot(dn).max(MIN_RANGE_M);
-        let sigma = b.sigma_rad.hypot(b.observer_sigma_m / r);
-        (wrap_angle(b.azimuth_rad - de.atan2(dn)), sigma)
+        bearing_terms(b, de, dn, range_of(de, dn))
     }
 
     /// Active arrivals with their indices.
@@ -318,8 +332,8 @@ impl Problem<'_> {
     fn rows(&self, p: &Vector, mut add: impl FnMut(Vector, f64, f64, RowOf)) {
         for (i, b) in self.active_bearings() {
             let (de, dn) = (p[0] - b.observer[0], p[1] - b.observer[1]);
-            let r = de.hypot(dn).max(MIN_RANGE_M);
-            let (residual, sigma) = self.bearing_residual(p, b);
+            let r = range_of(de, dn);
+            let (residual, sigma) = bearing_terms(b, de, dn, r);
             let r2 = r * r;
             add(
                 [dn / r2, -de / r2, 0.0, 0.0, 0.0, 0.0, 0.0],
@@ -561,8 +575,8 @@ impl Problem<'_> {
             };
             let trial: Vector = std::array::from_fn(|i| p[i] + if i < k { step[i] } else { 0.0 });
             let next = self.normal(&trial);
-            let converged = step[0].hypot(step[1])
-                <= STEP_TOLERANCE_M * (1.0 + p[0].hypot(p[1]) * 1e-3)
+            let converged = (step[0] * step[0] + step[1] * step[1]).sqrt()
+                <= STEP_TOLERANCE_M * (1.0 + (p[0] * p[0] + p[1] * p[1]).sqrt() * 1e-3)
                 && (k < 4 || step[3].abs() <= STEP_TOLERANCE_M);
             if next.chi2.is_finite() && next.chi2 <= normal.chi2 {
                 let per_dof = normal.chi2 / dof;
