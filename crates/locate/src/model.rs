@@ -495,8 +495,13 @@ impl Problem<'_> {
     /// The position block of the inverse Fisher information at `p`, and the height's standard
     /// deviation when the height is free.
     pub fn covariance_and_height(&self, p: &Vector) -> Option<(Cov2, Option<f64>)> {
+        self.covariance_from(&self.normal(p).info)
+    }
+
+    /// [`Problem::covariance_and_height`] from the information matrix at the point.
+    fn covariance_from(&self, info: &Mat) -> Option<(Cov2, Option<f64>)> {
         let k = self.unknowns();
-        let inv = inverse(&self.normal(p).info, k)?;
+        let inv = inverse(info, k)?;
         let cov = Cov2 {
             ee: inv[0][0],
             en: 0.5 * (inv[0][1] + inv[1][0]),
@@ -524,11 +529,14 @@ impl Problem<'_> {
     /// fix must pass (finite, well conditioned, in front of every observer).
     pub fn fit(&self, start: Vector) -> Result<Solution, LocateError> {
         let k = self.unknowns();
-        let (p, chi2, iterations) = self.minimise(start)?;
+        let (p, normal, iterations) = self.descend(start)?;
+        let chi2 = normal.chi2;
         if let Some(e) = self.behind_observer(&[p[0], p[1]]) {
             return Err(e);
         }
-        let Some((cov, height_sigma)) = self.covariance_and_height(&p) else {
+        // The information at `p` is the descent's last: what `covariance_and_height(&p)`
+        // would compute again.
+        let Some((cov, height_sigma)) = self.covariance_from(&normal.info) else {
             return Err(LocateError::IllConditioned {
                 axis_ratio: f64::INFINITY,
             });
@@ -552,6 +560,11 @@ impl Problem<'_> {
     /// Levenberg–Marquardt from `start` to the nearest minimum of chi²: the unknowns there,
     /// chi² and the iterations taken; finite, but not checked for conditioning.
     pub fn minimise(&self, start: Vector) -> Result<(Vector, f64, u32), LocateError> {
+        self.descend(start).map(|(p, n, i)| (p, n.chi2, i))
+    }
+
+    /// [`Problem::minimise`], with the normal equations at the minimum instead of chi² alone.
+    fn descend(&self, start: Vector) -> Result<(Vector, Normal, u32), LocateError> {
         let k = self.unknowns();
         let mut p = start;
         let mut normal = self.normal(&p);
@@ -606,7 +619,7 @@ impl Problem<'_> {
         if !(p.iter().all(|v| v.is_finite()) && normal.chi2.is_finite()) {
             return Err(LocateError::NoConvergence { iterations });
         }
-        Ok((p, normal.chi2, iterations))
+        Ok((p, normal, iterations))
     }
 }
 
