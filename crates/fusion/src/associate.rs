@@ -217,6 +217,12 @@ pub struct Fusion {
     /// weighed), so the rounds of a burst that did not change are not fitted again each time
     /// one of them grows.
     cluster_fits: fit_memo::FitMemo,
+    /// Whether the conservative gates ([`gates`]) run before joint fits; off only in the test
+    /// that shows they change no decision.
+    gated: bool,
+    /// How many candidates the conservative gates turned down (for that test).
+    #[cfg(test)]
+    gate_hits: std::sync::atomic::AtomicUsize,
 }
 
 impl Fusion {
@@ -233,6 +239,9 @@ impl Fusion {
             latest_s: f64::NEG_INFINITY,
             since_eviction: 0,
             cluster_fits: fit_memo::FitMemo::default(),
+            gated: true,
+            #[cfg(test)]
+            gate_hits: Default::default(),
         }
     }
 
@@ -451,16 +460,14 @@ impl Fusion {
     /// How well `m` fits `track` (lower is better) and the fit after joining, or `None` when
     /// it does not fit.
     fn score(&self, track: &Track, m: &Measure, report_time_s: f64) -> Option<(f64, Trial)> {
-        if !self.could_fit(track, m) {
+        if !self.could_fit(track, m) || self.too_late_for_its_sound(track, report_time_s) {
             return None;
         }
         let trial = track.trial(m, self.default_temperature_c)?;
         if let Some(t0) = trial.emission_ns {
             // The sound's emission time must agree with when observers saw the event.
             let t0 = t0 as f64 * 1e-9;
-            let (sum, n) = track.report_times;
-            let _ = (sum, n);
-            if (report_time_s - t0).abs() > 3.0 * REPORT_TIME_SIGMA_S {
+            if (report_time_s - t0).abs() > gates::EMISSION_GATE_S {
                 return None;
             }
         }
@@ -482,41 +489,6 @@ impl Fusion {
             return None;
         }
         Some((rise - f64::from(added_dof.max(0)), trial))
-    }
-
-    /// A quick test that rules out candidates the joint fix would reject, so the solver runs
-    /// only for plausible ones: arrivals must be timing-consistent with the incident's
-    /// arrivals; a measurement that places the event alone must lie within a generous
-    /// Mahalanobis distance of the incident's estimate; a bare bearing must point near it.
-    fn could_fit(&self, track: &Track, m: &Measure) -> bool {
-        let Some(est) = track.estimate() else {
-            return true;
-        };
-        match m {
-            Measure::Bearing {
-                observer,
-                observer_sigma_m,
-                azimuth_deg,
-                sigma_deg,
-                range: None,
-            } => {
-                let (r, az) = distance_azimuth(*observer, est.center);
-                let off = ((az - azimuth_deg + 540.0).rem_euclid(360.0) - 180.0).to_radians();
-                let spread = est.cov.ellipse_95().semi_major_m / truce_geo::SCALE_95;
-                let sigma = sigma_deg
-                    .to_radians()
-                    .hypot(spread.hypot(*observer_sigma_m) / r.max(1.0));
-                off.abs() <= PREFILTER_SIGMAS * sigma
-            }
-            _ => m.standalone().is_none_or(|alone| {
-                let frame = truce_geo::LocalFrame::at(est.center);
-                let d = frame.to_en(alone.center);
-                est.cov
-                    .plus(alone.cov)
-                    .mahalanobis2(d)
-                    .is_none_or(|d2| d2 <= PREFILTER_SIGMAS * PREFILTER_SIGMAS)
-            }),
-        }
     }
 
     /// Whether the arrival `m` matches the located `track`'s time and place: it reached its
@@ -830,6 +802,7 @@ fn incident_estimate(rules: &Rules, t: &Track) -> IncidentEstimate {
 
 mod echo_image;
 mod fit_memo;
+mod gates;
 mod pulses;
 mod regroup;
 mod same_source;
@@ -841,5 +814,7 @@ pub use regroup::RegroupError;
 
 #[cfg(test)]
 mod tests;
+#[cfg(test)]
+mod tests_gates;
 #[cfg(test)]
 mod tests_pulses;
