@@ -296,12 +296,15 @@ impl Problem<'_> {
         };
         let k = self.unknowns();
         self.rows(p, |j: Vector, r: f64, var: f64, _| {
-            // The upper triangle of the leading block; the rest of a row's Jacobian is zero.
+            // The upper triangle of the leading block; the rest of a row's Jacobian is zero,
+            // and so is its tail past the last unknown it involves (a bearing's past east and
+            // north): adding those zeros would change nothing.
             let inv = 1.0 / var;
-            for a in 0..k {
+            let used = j[..k].iter().rposition(|v| *v != 0.0).map_or(0, |i| i + 1);
+            for a in 0..used {
                 let wa = j[a] * inv;
                 n.grad[a] += wa * r;
-                for (cell, jb) in n.info[a].iter_mut().zip(&j).take(k).skip(a) {
+                for (cell, jb) in n.info[a].iter_mut().zip(&j).take(used).skip(a) {
                     *cell += wa * jb;
                 }
             }
