@@ -81,6 +81,17 @@ pub(crate) struct Normal {
     pub chi2: f64,
 }
 
+/// Where a Levenberg–Marquardt descent ended, not yet checked ([`Problem::accept`]).
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Descent {
+    /// The unknowns at the end.
+    pub p: Vector,
+    /// The normal equations there (chi² among them).
+    pub normal: Normal,
+    /// Iterations taken.
+    pub iterations: u32,
+}
+
 /// A converged fit.
 #[derive(Debug, Clone)]
 pub(crate) struct Solution {
@@ -531,8 +542,19 @@ impl Problem<'_> {
     /// Levenberg–Marquardt from `start` to the nearest minimum of chi², then the checks every
     /// fix must pass (finite, well conditioned, in front of every observer).
     pub fn fit(&self, start: Vector) -> Result<Solution, LocateError> {
+        self.descend(start).and_then(|d| self.accept(d))
+    }
+
+    /// The checks of [`Problem::fit`] on a descent's end (`descend`): finite, well conditioned,
+    /// in front of every observer. Callers that discard some minima whatever their checks say
+    /// (another start already fits better) descend and check only those they would keep.
+    pub fn accept(&self, descent: Descent) -> Result<Solution, LocateError> {
         let k = self.unknowns();
-        let (p, normal, iterations) = self.descend(start)?;
+        let Descent {
+            p,
+            normal,
+            iterations,
+        } = descent;
         let chi2 = normal.chi2;
         if let Some(e) = self.behind_observer(&[p[0], p[1]]) {
             return Err(e);
@@ -563,11 +585,12 @@ impl Problem<'_> {
     /// Levenberg–Marquardt from `start` to the nearest minimum of chi²: the unknowns there,
     /// chi² and the iterations taken; finite, but not checked for conditioning.
     pub fn minimise(&self, start: Vector) -> Result<(Vector, f64, u32), LocateError> {
-        self.descend(start).map(|(p, n, i)| (p, n.chi2, i))
+        self.descend(start)
+            .map(|d| (d.p, d.normal.chi2, d.iterations))
     }
 
     /// [`Problem::minimise`], with the normal equations at the minimum instead of chi² alone.
-    fn descend(&self, start: Vector) -> Result<(Vector, Normal, u32), LocateError> {
+    pub fn descend(&self, start: Vector) -> Result<Descent, LocateError> {
         let k = self.unknowns();
         let mut p = start;
         let mut normal = self.normal(&p);
@@ -622,7 +645,11 @@ impl Problem<'_> {
         if !(p.iter().all(|v| v.is_finite()) && normal.chi2.is_finite()) {
             return Err(LocateError::NoConvergence { iterations });
         }
-        Ok((p, normal, iterations))
+        Ok(Descent {
+            p,
+            normal,
+            iterations,
+        })
     }
 }
 

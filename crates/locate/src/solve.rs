@@ -245,12 +245,20 @@ fn best_fit(problem: &Problem, extra: Option<Vector>) -> Result<Solution, Locate
     }
     let mut best: Option<Solution> = None;
     for start in starts {
-        match problem.fit(start) {
-            Ok(s) => {
-                if best.as_ref().is_none_or(|b| s.chi2 < b.chi2) {
-                    best = Some(s);
-                }
+        let descent = match problem.descend(start) {
+            Ok(d) => d,
+            Err(e) => {
+                errors.push(e);
+                continue;
             }
+        };
+        // A minimum no better than the best so far is not kept whether it passes the checks
+        // or not (and the errors matter only when no start gives a fit): it is not checked.
+        if best.as_ref().is_some_and(|b| descent.normal.chi2 >= b.chi2) {
+            continue;
+        }
+        match problem.accept(descent) {
+            Ok(s) => best = Some(s),
             Err(e) => errors.push(e),
         }
     }
@@ -293,12 +301,20 @@ fn alternatives(problem: &Problem, best: &Solution) -> Vec<[f64; 2]> {
         .collect();
     let mut out: Vec<[f64; 2]> = Vec::new();
     for start in starts {
-        let Ok(s) = problem.fit(start) else { continue };
-        let at = [s.p[0], s.p[1]];
+        let Ok(descent) = problem.descend(start) else {
+            continue;
+        };
+        let (p, chi2) = (descent.p, descent.normal.chi2);
+        let at = [p[0], p[1]];
         let apart = (at[0] - best.p[0]).hypot(at[1] - best.p[1]);
         // One minimum reached from several starts counts once; the best itself not at all.
         let known = |x: &[f64; 2]| (at[0] - x[0]).hypot(at[1] - x[1]) < 1.0;
-        if s.chi2 <= best.chi2 + AMBIGUITY_CHI2 * factor && apart >= 1.0 && !out.iter().any(known) {
+        // Only a minimum that would count is checked (a fit that fails the checks does not).
+        if chi2 <= best.chi2 + AMBIGUITY_CHI2 * factor
+            && apart >= 1.0
+            && !out.iter().any(known)
+            && problem.accept(descent).is_ok()
+        {
             out.push(at);
         }
     }
