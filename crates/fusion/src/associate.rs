@@ -14,7 +14,9 @@
 //! observation does not grow with the number of incidents.
 
 use crate::estimate::Estimate;
-use crate::measure::{JointFix, MAX_PERCEPTION_RANGE_M, Measure, chi2_gate, joint_fix};
+use crate::measure::{
+    JointFix, MAX_PERCEPTION_RANGE_M, Measure, Trial, chi2_gate, joint_fix, joint_trial,
+};
 use crate::rules::Rules;
 use rstar::{AABB, RTree, RTreeObject};
 use std::collections::HashMap;
@@ -175,11 +177,12 @@ impl Track {
         self.fix.as_ref().map(|f| f.estimate).or(self.prior)
     }
 
-    /// The fix with `m` added, and the members in order (the new one last).
-    fn trial(&self, m: &Measure, default_temperature_c: f64) -> Option<JointFix> {
+    /// The fit with `m` added, of the members in order (the new one last); its fix is sized
+    /// only for the candidate that is kept ([`Trial::fix`]).
+    fn trial(&self, m: &Measure, default_temperature_c: f64) -> Option<Trial> {
         let mut all: Vec<&Measure> = self.members.iter().map(|(_, m)| m).collect();
         all.push(m);
-        joint_fix(&all, self.prior.as_ref(), default_temperature_c)
+        joint_trial(&all, self.prior.as_ref(), default_temperature_c)
     }
 }
 
@@ -214,6 +217,12 @@ pub struct Fusion {
     /// weighed), so the rounds of a burst that did not change are not fitted again each time
     /// one of them grows.
     cluster_fits: fit_memo::FitMemo,
+    /// Whether the conservative gates ([`gates`]) run before joint fits; off only in the test
+    /// that shows they change no decision.
+    gated: bool,
+    /// How many candidates the conservative gates turned down (for that test).
+    #[cfg(test)]
+    gate_hits: std::sync::atomic::AtomicUsize,
 }
 
 impl Fusion {
@@ -230,6 +239,9 @@ impl Fusion {
             latest_s: f64::NEG_INFINITY,
             since_eviction: 0,
             cluster_fits: fit_memo::FitMemo::default(),
+            gated: true,
+            #[cfg(test)]
+            gate_hits: Default::default(),
         }
     }
 
@@ -319,8 +331,8 @@ impl Fusion {
             let matched = measure.as_ref().and_then(|m| self.best_match(&report, m));
             let joined = matched.is_some();
             let id = match (matched, measure) {
-                (Some((id, fix)), Some(m)) => {
-                    self.join(id, *obs_id, &report, m, fix);
+                (Some((id, trial)), Some(m)) => {
+                    self.join(id, *obs_id, &report, m, trial.fix());
                     id
                 }
                 (_, measure) => self.start_track(*obs_id, &report, measure),
@@ -411,12 +423,12 @@ impl Fusion {
         }
     }
 
-    /// The incident `obs` should join, with the joint fix after joining; `None` to start one.
-    fn best_match(&self, obs: &Report, m: &Measure) -> Option<(IncidentId, Option<JointFix>)> {
+    /// The incident `obs` should join, with the joint fit after joining; `None` to start one.
+    fn best_match(&self, obs: &Report, m: &Measure) -> Option<(IncidentId, Trial)> {
         let t = obs.at.unix_seconds();
         let (lo, hi) = footprint(m);
         let query = AABB::from_corners([lo[0], lo[1], t], [hi[0], hi[1], t]);
-        let mut best: Option<(f64, IncidentId, Option<JointFix>)> = None;
+        let mut best: Option<(f64, IncidentId, Trial)> = None;
         for item in self.index.locate_in_envelope_intersecting(&query) {
             let Some(track) = self.tracks.get(&item.id) else {
                 continue;
@@ -445,24 +457,17 @@ impl Fusion {
         best.map(|(_, id, fix)| (id, fix))
     }
 
-    /// How well `m` fits `track` (lower is better) and the fix after joining, or `None` when
+    /// How well `m` fits `track` (lower is better) and the fit after joining, or `None` when
     /// it does not fit.
-    fn score(
-        &self,
-        track: &Track,
-        m: &Measure,
-        report_time_s: f64,
-    ) -> Option<(f64, Option<JointFix>)> {
-        if !self.could_fit(track, m) {
+    fn score(&self, track: &Track, m: &Measure, report_time_s: f64) -> Option<(f64, Trial)> {
+        if !self.could_fit(track, m) || self.too_late_for_its_sound(track, report_time_s) {
             return None;
         }
         let trial = track.trial(m, self.default_temperature_c)?;
         if let Some(t0) = trial.emission_ns {
             // The sound's emission time must agree with when observers saw the event.
             let t0 = t0 as f64 * 1e-9;
-            let (sum, n) = track.report_times;
-            let _ = (sum, n);
-            if (report_time_s - t0).abs() > 3.0 * REPORT_TIME_SIGMA_S {
+            if (report_time_s - t0).abs() > gates::EMISSION_GATE_S {
                 return None;
             }
         }
@@ -478,47 +483,12 @@ impl Fusion {
             if rise > chi2_gate(added_dof) {
                 return None;
             }
-        } else if !plausible(&trial.estimate, track, m) {
+        } else if !plausible(trial.center, track, m) {
             // An exactly determined fix (two crossing rays) always fits: ask that it lies
             // where every member could have perceived it.
             return None;
         }
-        Some((rise - f64::from(added_dof.max(0)), Some(trial)))
-    }
-
-    /// A quick test that rules out candidates the joint fix would reject, so the solver runs
-    /// only for plausible ones: arrivals must be timing-consistent with the incident's
-    /// arrivals; a measurement that places the event alone must lie within a generous
-    /// Mahalanobis distance of the incident's estimate; a bare bearing must point near it.
-    fn could_fit(&self, track: &Track, m: &Measure) -> bool {
-        let Some(est) = track.estimate() else {
-            return true;
-        };
-        match m {
-            Measure::Bearing {
-                observer,
-                observer_sigma_m,
-                azimuth_deg,
-                sigma_deg,
-                range: None,
-            } => {
-                let (r, az) = distance_azimuth(*observer, est.center);
-                let off = ((az - azimuth_deg + 540.0).rem_euclid(360.0) - 180.0).to_radians();
-                let spread = est.cov.ellipse_95().semi_major_m / truce_geo::SCALE_95;
-                let sigma = sigma_deg
-                    .to_radians()
-                    .hypot(spread.hypot(*observer_sigma_m) / r.max(1.0));
-                off.abs() <= PREFILTER_SIGMAS * sigma
-            }
-            _ => m.standalone().is_none_or(|alone| {
-                let frame = truce_geo::LocalFrame::at(est.center);
-                let d = frame.to_en(alone.center);
-                est.cov
-                    .plus(alone.cov)
-                    .mahalanobis2(d)
-                    .is_none_or(|d2| d2 <= PREFILTER_SIGMAS * PREFILTER_SIGMAS)
-            }),
-        }
+        Some((rise - f64::from(added_dof.max(0)), trial))
     }
 
     /// Whether the arrival `m` matches the located `track`'s time and place: it reached its
@@ -642,13 +612,13 @@ fn audible_range_m(kind: Kind) -> f64 {
 
 /// Whether the fix lies within reach of every member (and of `m`): an exactly determined fix
 /// is only believed where each observer or sensor could have perceived the event.
-fn plausible(fix: &Estimate, track: &Track, m: &Measure) -> bool {
+fn plausible(fix: LatLon, track: &Track, m: &Measure) -> bool {
     track
         .members
         .iter()
         .map(|(_, m)| m)
         .chain(std::iter::once(m))
-        .all(|m| distance_azimuth(m.anchor(), fix.center).0 <= m.reach_m().max(1.0) * 1.05)
+        .all(|m| distance_azimuth(m.anchor(), fix).0 <= m.reach_m().max(1.0) * 1.05)
 }
 
 /// The (lon, lat) box where a measurement's event can be.
@@ -844,6 +814,7 @@ fn incident_estimate(rules: &Rules, t: &Track) -> IncidentEstimate {
 
 mod echo_image;
 mod fit_memo;
+mod gates;
 mod pulses;
 mod regroup;
 mod same_source;
@@ -855,5 +826,7 @@ pub use regroup::RegroupError;
 
 #[cfg(test)]
 mod tests;
+#[cfg(test)]
+mod tests_gates;
 #[cfg(test)]
 mod tests_pulses;

@@ -32,6 +32,7 @@
 
 mod crlb;
 mod error;
+mod fitted;
 mod linalg;
 mod model;
 mod search;
@@ -42,6 +43,7 @@ mod uav;
 
 pub use crlb::{crlb, crlb_arrivals, crlb_bearings};
 pub use error::LocateError;
+pub use fitted::{Fitted, fit};
 pub use search::{Pulse, RoundCandidate, RoundSearch, find_round};
 pub use solve::{locate, locate_arrivals, locate_bearings};
 pub use truce_geo::Cov2;

@@ -15,43 +15,65 @@ pub(crate) type Vector = [f64; N];
 /// Solves the leading `k`x`k` block of `a x = b` by Gaussian elimination with partial pivoting.
 /// `None` when the block is singular to working precision.
 pub(crate) fn solve(a: &Mat, b: &Vector, k: usize) -> Option<Vector> {
+    let mut x = [*b];
+    solve_each(a, &mut x, k).then_some(x[0])
+}
+
+/// Solves the leading `k`x`k` block of `a x = b` for each `b` of `bs` in place, eliminating
+/// once: each result is bit for bit what [`solve`] gives for that `b` alone (the same pivots
+/// and the same operations, in the same order). `false` when the block is singular to working
+/// precision or any result is not finite.
+fn solve_each(a: &Mat, bs: &mut [Vector], k: usize) -> bool {
     let mut m = *a;
-    let mut x = *b;
     let scale = (0..k)
         .flat_map(|i| (0..k).map(move |j| (i, j)))
         .fold(0.0_f64, |s, (i, j)| s.max(m[i][j].abs()));
     for col in 0..k {
-        let pivot = (col..k).max_by(|&p, &q| m[p][col].abs().total_cmp(&m[q][col].abs()))?;
+        let Some(pivot) = (col..k).max_by(|&p, &q| m[p][col].abs().total_cmp(&m[q][col].abs()))
+        else {
+            return false;
+        };
         // Relative to the block's largest entry: the blocks mix s² and m² scales, so an
         // absolute tolerance would be meaningless.
         if m[pivot][col].abs() <= 1e-14 * scale || m[pivot][col].is_nan() {
-            return None;
+            return false;
         }
         m.swap(col, pivot);
-        x.swap(col, pivot);
+        for x in bs.iter_mut() {
+            x.swap(col, pivot);
+        }
         for row in col + 1..k {
             let f = m[row][col] / m[col][col];
             let pivot_row = m[col];
             for (c, v) in m[row].iter_mut().enumerate().take(k).skip(col) {
                 *v -= f * pivot_row[c];
             }
-            x[row] -= f * x[col];
+            for x in bs.iter_mut() {
+                x[row] -= f * x[col];
+            }
         }
     }
-    for row in (0..k).rev() {
-        let s: f64 = (row + 1..k).map(|c| m[row][c] * x[c]).sum();
-        x[row] = (x[row] - s) / m[row][row];
+    for x in bs.iter_mut() {
+        for row in (0..k).rev() {
+            let s: f64 = (row + 1..k).map(|c| m[row][c] * x[c]).sum();
+            x[row] = (x[row] - s) / m[row][row];
+        }
     }
-    x.iter().take(k).all(|v| v.is_finite()).then_some(x)
+    bs.iter().all(|x| x.iter().take(k).all(|v| v.is_finite()))
 }
 
-/// The inverse of the leading `k`x`k` block, column by column.
+/// The inverse of the leading `k`x`k` block, column by column from one elimination (each
+/// column bit for bit [`solve`]'s for that unit vector).
 pub(crate) fn inverse(a: &Mat, k: usize) -> Option<Mat> {
-    let mut inv = [[0.0; N]; N];
-    for c in 0..k {
-        let mut e = [0.0; N];
+    let mut columns = [[0.0; N]; N];
+    for (c, e) in columns.iter_mut().enumerate().take(k) {
         e[c] = 1.0;
-        let col = solve(a, &e, k)?;
+    }
+    if !solve_each(a, &mut columns[..k], k) {
+        return None;
+    }
+    let mut inv = [[0.0; N]; N];
+    for (c, col) in columns.iter().enumerate().take(k) {
         for r in 0..k {
             inv[r][c] = col[r];
         }
@@ -76,6 +98,30 @@ mod tests {
                 let p: f64 = (0..3).map(|k| a[i][k] * inv[k][j]).sum();
                 let want = if i == j { 1.0 } else { 0.0 };
                 assert!((p - want).abs() < 1e-9, "{i}{j}: {p}");
+            }
+        }
+    }
+
+    #[test]
+    fn the_inverse_is_each_columns_solve_to_the_bit() {
+        let mut a = [[0.0; N]; N];
+        let rows: [[f64; 5]; 5] = [
+            [4.0e-6, 1.0e-6, 2.0e-3, 0.3, -1.0e-7],
+            [1.0e-6, 3.0e-6, 1.0e-3, -0.1, 2.0e-7],
+            [2.0e-3, 1.0e-3, 5.0, 0.7, 0.01],
+            [0.3, -0.1, 0.7, 9.0, 0.2],
+            [-1.0e-7, 2.0e-7, 0.01, 0.2, 3.0e-4],
+        ];
+        for (row, values) in a.iter_mut().zip(rows) {
+            row[..5].copy_from_slice(&values);
+        }
+        let inv = inverse(&a, 5).unwrap();
+        for c in 0..5 {
+            let mut e = [0.0; N];
+            e[c] = 1.0;
+            let col = solve(&a, &e, 5).unwrap();
+            for r in 0..5 {
+                assert_eq!(inv[r][c].to_bits(), col[r].to_bits(), "{r}{c}");
             }
         }
     }

@@ -81,6 +81,17 @@ pub(crate) struct Normal {
     pub chi2: f64,
 }
 
+/// Where a Levenberg–Marquardt descent ended, not yet checked ([`Problem::accept`]).
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Descent {
+    /// The unknowns at the end.
+    pub p: Vector,
+    /// The normal equations there (chi² among them).
+    pub normal: Normal,
+    /// Iterations taken.
+    pub iterations: u32,
+}
+
 /// A converged fit.
 #[derive(Debug, Clone)]
 pub(crate) struct Solution {
@@ -117,6 +128,22 @@ fn travel_time(to_sensor: [f64; 2], dist: f64, w: [f64; 2], c: f64) -> f64 {
         return dist / c;
     }
     (-dw + (dw * dw + k * dist * dist).sqrt()) / k
+}
+
+/// The distance to an offset `(de, dn)`, metres, at least [`MIN_RANGE_M`]. (The square root of
+/// the sum of squares, not `hypot`: the offsets are metres, far from overflow, and glibc's
+/// `hypot` was a quarter of all the time association spent.)
+fn range_of(de: f64, dn: f64) -> f64 {
+    (de * de + dn * dn).sqrt().max(MIN_RANGE_M)
+}
+
+/// Bearing `b`'s residual (measured minus predicted azimuth, radians) and its standard
+/// deviation with the observer's position error, for a source at offset `(de, dn)` from the
+/// observer, `r` away.
+fn bearing_terms(b: &BearingMeasurement, de: f64, dn: f64, r: f64) -> (f64, f64) {
+    let spread = b.observer_sigma_m / r;
+    let sigma = (b.sigma_rad * b.sigma_rad + spread * spread).sqrt();
+    (wrap_angle(b.azimuth_rad - de.atan2(dn)), sigma)
 }
 
 /// A row's leverage `jᵀ A⁻¹ j / σ²` (`inv` = A⁻¹ over the leading `k` unknowns), at most 0.95
@@ -232,9 +259,7 @@ impl Problem<'_> {
     /// standard deviation there (the observer's position error included).
     pub fn bearing_residual(&self, p: &Vector, b: &BearingMeasurement) -> (f64, f64) {
         let (de, dn) = (p[0] - b.observer[0], p[1] - b.observer[1]);
-        let r = de.hypot(dn).max(MIN_RANGE_M);
-        let sigma = b.sigma_rad.hypot(b.observer_sigma_m / r);
-        (wrap_angle(b.azimuth_rad - de.atan2(dn)), sigma)
+        bearing_terms(b, de, dn, range_of(de, dn))
     }
 
     /// Active arrivals with their indices.
@@ -282,12 +307,15 @@ impl Problem<'_> {
         };
         let k = self.unknowns();
         self.rows(p, |j: Vector, r: f64, var: f64, _| {
-            // The upper triangle of the leading block; the rest of a row's Jacobian is zero.
+            // The upper triangle of the leading block; the rest of a row's Jacobian is zero,
+            // and so is its tail past the last unknown it involves (a bearing's past east and
+            // north): adding those zeros would change nothing.
             let inv = 1.0 / var;
-            for a in 0..k {
+            let used = j[..k].iter().rposition(|v| *v != 0.0).map_or(0, |i| i + 1);
+            for a in 0..used {
                 let wa = j[a] * inv;
                 n.grad[a] += wa * r;
-                for (cell, jb) in n.info[a].iter_mut().zip(&j).take(k).skip(a) {
+                for (cell, jb) in n.info[a].iter_mut().zip(&j).take(used).skip(a) {
                     *cell += wa * jb;
                 }
             }
@@ -318,8 +346,8 @@ impl Problem<'_> {
     fn rows(&self, p: &Vector, mut add: impl FnMut(Vector, f64, f64, RowOf)) {
         for (i, b) in self.active_bearings() {
             let (de, dn) = (p[0] - b.observer[0], p[1] - b.observer[1]);
-            let r = de.hypot(dn).max(MIN_RANGE_M);
-            let (residual, sigma) = self.bearing_residual(p, b);
+            let r = range_of(de, dn);
+            let (residual, sigma) = bearing_terms(b, de, dn, r);
             let r2 = r * r;
             add(
                 [dn / r2, -de / r2, 0.0, 0.0, 0.0, 0.0, 0.0],
@@ -481,8 +509,13 @@ impl Problem<'_> {
     /// The position block of the inverse Fisher information at `p`, and the height's standard
     /// deviation when the height is free.
     pub fn covariance_and_height(&self, p: &Vector) -> Option<(Cov2, Option<f64>)> {
+        self.covariance_from(&self.normal(p).info)
+    }
+
+    /// [`Problem::covariance_and_height`] from the information matrix at the point.
+    fn covariance_from(&self, info: &Mat) -> Option<(Cov2, Option<f64>)> {
         let k = self.unknowns();
-        let inv = inverse(&self.normal(p).info, k)?;
+        let inv = inverse(info, k)?;
         let cov = Cov2 {
             ee: inv[0][0],
             en: 0.5 * (inv[0][1] + inv[1][0]),
@@ -509,12 +542,26 @@ impl Problem<'_> {
     /// Levenberg–Marquardt from `start` to the nearest minimum of chi², then the checks every
     /// fix must pass (finite, well conditioned, in front of every observer).
     pub fn fit(&self, start: Vector) -> Result<Solution, LocateError> {
+        self.descend(start).and_then(|d| self.accept(d))
+    }
+
+    /// The checks of [`Problem::fit`] on a descent's end (`descend`): finite, well conditioned,
+    /// in front of every observer. Callers that discard some minima whatever their checks say
+    /// (another start already fits better) descend and check only those they would keep.
+    pub fn accept(&self, descent: Descent) -> Result<Solution, LocateError> {
         let k = self.unknowns();
-        let (p, chi2, iterations) = self.minimise(start)?;
+        let Descent {
+            p,
+            normal,
+            iterations,
+        } = descent;
+        let chi2 = normal.chi2;
         if let Some(e) = self.behind_observer(&[p[0], p[1]]) {
             return Err(e);
         }
-        let Some((cov, height_sigma)) = self.covariance_and_height(&p) else {
+        // The information at `p` is the descent's last: what `covariance_and_height(&p)`
+        // would compute again.
+        let Some((cov, height_sigma)) = self.covariance_from(&normal.info) else {
             return Err(LocateError::IllConditioned {
                 axis_ratio: f64::INFINITY,
             });
@@ -538,6 +585,12 @@ impl Problem<'_> {
     /// Levenberg–Marquardt from `start` to the nearest minimum of chi²: the unknowns there,
     /// chi² and the iterations taken; finite, but not checked for conditioning.
     pub fn minimise(&self, start: Vector) -> Result<(Vector, f64, u32), LocateError> {
+        self.descend(start)
+            .map(|d| (d.p, d.normal.chi2, d.iterations))
+    }
+
+    /// [`Problem::minimise`], with the normal equations at the minimum instead of chi² alone.
+    pub fn descend(&self, start: Vector) -> Result<Descent, LocateError> {
         let k = self.unknowns();
         let mut p = start;
         let mut normal = self.normal(&p);
@@ -561,8 +614,8 @@ impl Problem<'_> {
             };
             let trial: Vector = std::array::from_fn(|i| p[i] + if i < k { step[i] } else { 0.0 });
             let next = self.normal(&trial);
-            let converged = step[0].hypot(step[1])
-                <= STEP_TOLERANCE_M * (1.0 + p[0].hypot(p[1]) * 1e-3)
+            let converged = (step[0] * step[0] + step[1] * step[1]).sqrt()
+                <= STEP_TOLERANCE_M * (1.0 + (p[0] * p[0] + p[1] * p[1]).sqrt() * 1e-3)
                 && (k < 4 || step[3].abs() <= STEP_TOLERANCE_M);
             if next.chi2.is_finite() && next.chi2 <= normal.chi2 {
                 let per_dof = normal.chi2 / dof;
@@ -592,7 +645,11 @@ impl Problem<'_> {
         if !(p.iter().all(|v| v.is_finite()) && normal.chi2.is_finite()) {
             return Err(LocateError::NoConvergence { iterations });
         }
-        Ok((p, normal.chi2, iterations))
+        Ok(Descent {
+            p,
+            normal,
+            iterations,
+        })
     }
 }
 

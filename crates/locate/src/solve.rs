@@ -51,6 +51,12 @@ const MEDIAN_ABS_NORMAL: f64 = 0.674_49;
 /// Errors: invalid inputs, fewer constraints than unknowns, no start, an ill-conditioned
 /// geometry (error ellipse axis ratio above 1000), or a solution behind an observer.
 pub fn locate(m: &Measurements) -> Result<Fix, LocateError> {
+    let r = robust_solve(checked(m)?)?;
+    Ok(to_fix(&r.problem, r.solution, r.excluded, r.plain_at))
+}
+
+/// The problem of `m`, validated, with enough constraints for its unknowns.
+pub(crate) fn checked<'a>(m: &Measurements<'a>) -> Result<Problem<'a>, LocateError> {
     let problem = validate(m)?;
     let unknowns = problem.unknowns();
     let constraints = problem.residuals();
@@ -68,7 +74,7 @@ pub fn locate(m: &Measurements) -> Result<Fix, LocateError> {
             detail: "add bearings, ranges, arrivals or reports",
         });
     }
-    robust_fit(problem)
+    Ok(problem)
 }
 
 /// The maximum-likelihood position from bearings alone (each optionally with a range): two or
@@ -239,12 +245,20 @@ fn best_fit(problem: &Problem, extra: Option<Vector>) -> Result<Solution, Locate
     }
     let mut best: Option<Solution> = None;
     for start in starts {
-        match problem.fit(start) {
-            Ok(s) => {
-                if best.as_ref().is_none_or(|b| s.chi2 < b.chi2) {
-                    best = Some(s);
-                }
+        let descent = match problem.descend(start) {
+            Ok(d) => d,
+            Err(e) => {
+                errors.push(e);
+                continue;
             }
+        };
+        // A minimum no better than the best so far is not kept whether it passes the checks
+        // or not (and the errors matter only when no start gives a fit): it is not checked.
+        if best.as_ref().is_some_and(|b| descent.normal.chi2 >= b.chi2) {
+            continue;
+        }
+        match problem.accept(descent) {
+            Ok(s) => best = Some(s),
             Err(e) => errors.push(e),
         }
     }
@@ -287,12 +301,20 @@ fn alternatives(problem: &Problem, best: &Solution) -> Vec<[f64; 2]> {
         .collect();
     let mut out: Vec<[f64; 2]> = Vec::new();
     for start in starts {
-        let Ok(s) = problem.fit(start) else { continue };
-        let at = [s.p[0], s.p[1]];
+        let Ok(descent) = problem.descend(start) else {
+            continue;
+        };
+        let (p, chi2) = (descent.p, descent.normal.chi2);
+        let at = [p[0], p[1]];
         let apart = (at[0] - best.p[0]).hypot(at[1] - best.p[1]);
         // One minimum reached from several starts counts once; the best itself not at all.
         let known = |x: &[f64; 2]| (at[0] - x[0]).hypot(at[1] - x[1]) < 1.0;
-        if s.chi2 <= best.chi2 + AMBIGUITY_CHI2 * factor && apart >= 1.0 && !out.iter().any(known) {
+        // Only a minimum that would count is checked (a fit that fails the checks does not).
+        if chi2 <= best.chi2 + AMBIGUITY_CHI2 * factor
+            && apart >= 1.0
+            && !out.iter().any(known)
+            && problem.accept(descent).is_ok()
+        {
             out.push(at);
         }
     }
@@ -452,7 +474,7 @@ fn suspicious(problem: &Problem, s: &Solution) -> bool {
 /// The fix of `s`: its covariance checked against the residuals and grown to reach what the
 /// data cannot rule out (other minima, leave-one-out positions of an unchecked fit, and
 /// `plain_at`, where the plain robust fit put the source when the trimmed one was kept).
-fn to_fix(
+pub(crate) fn to_fix(
     problem: &Problem,
     s: Solution,
     excluded: Vec<Exclusion>,
@@ -673,12 +695,25 @@ const TRIMMED_ABOVE_VARIANCE: f64 = 16.0;
 /// too little make any subset that holds them look tight.)
 const TRIMMED_SCALE_SHARE: f64 = 0.6;
 
+/// What the robust fit ends with, before its uncertainty is sized ([`to_fix`]).
+pub(crate) struct Robust<'a> {
+    /// The problem with the measurements set aside switched off.
+    pub problem: Problem<'a>,
+    /// The fit of what is left.
+    pub solution: Solution,
+    /// What was set aside, in order.
+    pub excluded: Vec<Exclusion>,
+    /// Where the plain robust fit put the source, when the trimmed fit replaced it (the
+    /// ellipse must reach it).
+    pub plain_at: Option<[f64; 2]>,
+}
+
 /// The fit, then outliers set aside: against the residuals' robust scale when there are
 /// many arrivals, then by leave-one-out while they still look inconsistent. When what is
 /// left still fits no one source, the trimmed fit is tried as well, and kept when it explains
 /// the bulk of the arrivals clearly better; its ellipse then reaches the plain fit's position
 /// (two robust procedures disagree: the source may be at either).
-fn robust_fit(problem: Problem) -> Result<Fix, LocateError> {
+pub(crate) fn robust_solve(problem: Problem) -> Result<Robust, LocateError> {
     let among = trimmed::active_arrivals(&problem);
     let first = best_fit(&problem, None);
     let start = first.as_ref().ok().cloned();
@@ -698,7 +733,12 @@ fn robust_fit(problem: Problem) -> Result<Fix, LocateError> {
         plain_at = Some([this.p[0], this.p[1]]);
         (problem, current, excluded) = (p, Ok(other), x);
     }
-    current.map(|s| to_fix(&problem, s, excluded, plain_at))
+    current.map(|solution| Robust {
+        problem,
+        solution,
+        excluded,
+        plain_at,
+    })
 }
 
 /// Outliers set aside from `current` on: against the residuals' robust scale when there are

@@ -272,7 +272,8 @@ impl Fusion {
                     let fix = self
                         .tracks
                         .get(&id)
-                        .and_then(|t| t.trial(&m, self.default_temperature_c));
+                        .and_then(|t| t.trial(&m, self.default_temperature_c))
+                        .and_then(crate::measure::Trial::fix);
                     // A pulse whose joining makes the fit implausible is not this round's,
                     // however well the prediction matched.
                     if fix.as_ref().is_some_and(sound) {

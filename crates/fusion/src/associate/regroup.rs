@@ -10,7 +10,7 @@
 //!   a last revision with status `merged` and `merged_into`.
 
 use super::{Fusion, MAX_MULTIPATH_DELAY_S, REPORT_TIME_SIGMA_S, Report, Track, role};
-use crate::measure::{Measure, chi2_gate, joint_fix};
+use crate::measure::{Measure, Trial, chi2_gate, joint_fix, joint_trial};
 use std::collections::HashMap;
 use truce_core::{IncidentId, ObservationId};
 
@@ -90,7 +90,7 @@ impl Fusion {
         let Some(env) = track.indexed else {
             return;
         };
-        let mut best: Option<(f64, IncidentId, crate::measure::JointFix)> = None;
+        let mut best: Option<(f64, IncidentId, Trial)> = None;
         for item in self.index.locate_in_envelope_intersecting(&env) {
             if item.id == id {
                 continue;
@@ -117,7 +117,7 @@ impl Fusion {
                 .map(|(_, m)| m)
                 .collect();
             let prior = track.prior.as_ref().or(other.prior.as_ref());
-            let Some(union) = joint_fix(&members, prior, self.default_temperature_c) else {
+            let Some(union) = joint_trial(&members, prior, self.default_temperature_c) else {
                 continue;
             };
             if union.excluded.iter().any(|(_, _, late)| {
@@ -177,7 +177,7 @@ impl Fusion {
         kept.count = kept.count.max(count);
         kept.report_times.0 += report_times.0;
         kept.report_times.1 += report_times.1;
-        kept.fix = Some(union);
+        kept.fix = union.fix();
         self.reindex(keep);
         for obs in moved {
             log.moved(obs, fold, keep);
