@@ -660,11 +660,12 @@ fn main() -> ExitCode {
             what: BenchCommand::Export { incidents },
         } => cmd::bench_export::run(incidents.max(1)),
         Command::Bench {
-            what: BenchCommand::Nodes {
-                nodes,
-                count,
-                batch,
-            },
+            what:
+                BenchCommand::Nodes {
+                    nodes,
+                    count,
+                    batch,
+                },
         } => cmd::bench_nodes::run(nodes, count, batch),
         Command::Bench {
             what: BenchCommand::Gis { rows },

@@ -54,7 +54,11 @@ impl Scratch {
     fn store(&self, name: &str, durability: Durability) -> Result<Arc<dyn Store>> {
         match &self.postgres {
             Some(base) => {
-                let schema = format!("bench_{}_{}", std::process::id(), name.replace('.', "_"));
+                let clean: String = name
+                    .chars()
+                    .map(|c| if c.is_ascii_alphanumeric() { c } else { '_' })
+                    .collect();
+                let schema = format!("bench_{}_{clean}", std::process::id());
                 let target = base.with_schema(&schema)?;
                 target.drop_scratch_schema()?;
                 let store = PgStore::open(&target, durability)?;

@@ -64,7 +64,11 @@ fn measure(nodes: usize, bodies: &[Vec<u8>]) -> Result<f64> {
     std::fs::create_dir_all(&data)?;
     let token = {
         let store: Arc<dyn Store> = Arc::new(PgStore::open(&target, Durability::Full)?);
-        truce_engine::record_agreement(store.as_ref(), &demo_files::agreement()?, Timestamp::now())?;
+        truce_engine::record_agreement(
+            store.as_ref(),
+            &demo_files::agreement()?,
+            Timestamp::now(),
+        )?;
         let engine = truce_engine::Engine::open(store)?;
         engine.add_member(
             "bench-observer",
@@ -137,7 +141,15 @@ fn measure(nodes: usize, bodies: &[Vec<u8>]) -> Result<f64> {
 
 fn start(exe: &std::path::Path, url: &str, data: &std::path::Path) -> Result<NodeProcess> {
     let mut child = Command::new(exe)
-        .args(["--store", url, "serve", "--node", "--http", "127.0.0.1:0", "--data"])
+        .args([
+            "--store",
+            url,
+            "serve",
+            "--node",
+            "--http",
+            "127.0.0.1:0",
+            "--data",
+        ])
         .arg(data)
         .stdout(Stdio::piped())
         .stderr(Stdio::null())

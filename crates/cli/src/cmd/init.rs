@@ -44,6 +44,12 @@ pub fn run(data: &Path, agreement_file: &Path, log_key: Option<&Path>) -> Result
             data.display()
         ),
     }
-    println!("serve it with: truce serve --data {}", data.display());
+    match crate::data_dir::postgres() {
+        Some(target) => println!(
+            "the record is in {target}; serve it with: truce --store URL serve --data {}",
+            data.display()
+        ),
+        None => println!("serve it with: truce serve --data {}", data.display()),
+    }
     Ok(ExitCode::SUCCESS)
 }

@@ -3,9 +3,9 @@
 pub mod bench;
 pub mod bench_export;
 pub mod bench_gis;
-pub mod bench_nodes;
 pub mod bench_import;
 pub mod bench_ledger;
+pub mod bench_nodes;
 pub mod bench_pulses;
 pub mod bench_report;
 pub mod demo;
