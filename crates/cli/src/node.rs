@@ -10,7 +10,7 @@
 
 use crate::data_dir;
 use anyhow::{Context, Result, bail};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
@@ -95,7 +95,7 @@ fn follow(engine: &Engine, mut from: u64, stop: &AtomicBool) {
 /// Asks for the sequencer's role until `stop`; sequences while it holds it.
 fn elect(
     target: &PgTarget,
-    data: &PathBuf,
+    data: &Path,
     checkpoint_every: Duration,
     sequencing: &AtomicBool,
     stop: &AtomicBool,
