@@ -6,9 +6,8 @@
 mod common;
 
 use common::BIN;
-use std::io::{BufRead, BufReader};
 use std::path::Path;
-use std::process::{Child, Command, Stdio};
+use std::process::{Child, Command};
 
 const DEMO_AGREEMENT: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/demo/agreement.toml");
 
@@ -32,25 +31,7 @@ fn ok(c: &mut Command) -> String {
 }
 
 fn serve(data: &Path, store: Option<&str>) -> (Child, String) {
-    let mut child = truce(store)
-        .args(["serve", "--data"])
-        .arg(data)
-        .args(["--http", "127.0.0.1:0"])
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("truce serve starts");
-    let mut banner = String::new();
-    BufReader::new(child.stdout.take().expect("stdout"))
-        .read_line(&mut banner)
-        .expect("banner");
-    let url = banner
-        .split_whitespace()
-        .find(|w| w.starts_with("http://"))
-        .unwrap_or_else(|| panic!("no URL in {banner:?}"))
-        .trim_end_matches('/')
-        .to_string();
-    (child, url)
+    common::serve_from(data.to_str().expect("a UTF-8 path"), store)
 }
 
 /// Two observers' crossing bearings and a position report: located incidents with ellipses.

@@ -12,7 +12,16 @@ pub const BIN: &str = env!("CARGO_BIN_EXE_truce");
 /// `truce serve --data DATA` on a free port: the running child (kill it when done) and the
 /// base URL its first line of output names.
 pub fn serve(data: &str) -> (Child, String) {
-    let mut server = Command::new(BIN)
+    serve_from(data, None)
+}
+
+/// [`serve`], with the record in PostgreSQL at `store` when given (`--store`).
+pub fn serve_from(data: &str, store: Option<&str>) -> (Child, String) {
+    let mut command = Command::new(BIN);
+    if let Some(url) = store {
+        command.args(["--store", url]);
+    }
+    let mut server = command
         .args(["serve", "--data", data, "--http", "127.0.0.1:0"])
         .stdout(Stdio::piped())
         .stderr(Stdio::null())
