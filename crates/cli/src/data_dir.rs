@@ -62,8 +62,39 @@ pub fn exists(data: &Path) -> bool {
     db_path(data).is_file()
 }
 
+/// The file `truce migrate` leaves in a data folder whose record it moved to PostgreSQL.
+pub fn moved_marker(data: &Path) -> PathBuf {
+    data.join("RECORD-MOVED-TO-POSTGRESQL.txt")
+}
+
+/// Refuses to open a record in the wrong place, which would let the center's key sign two
+/// trees: the folder's SQLite file once its record moved to PostgreSQL, or a PostgreSQL record
+/// for a folder whose SQLite record was never moved.
+pub fn check_record_place(data: &Path) -> Result<()> {
+    let moved = moved_marker(data);
+    match postgres() {
+        None if moved.is_file() => {
+            let note = std::fs::read_to_string(&moved).unwrap_or_default();
+            bail!(
+                "the record of {} was moved to PostgreSQL ({}); open it with --store URL (or \
+                 TRUCE_STORE), never the old truce.sqlite",
+                data.display(),
+                note.lines().next().unwrap_or("see the file").trim()
+            )
+        }
+        Some(target) if exists(data) && !moved.is_file() => bail!(
+            "{} holds its record in truce.sqlite; move it with `truce migrate --from {} --to URL` \
+             before serving {target}",
+            data.display(),
+            data.display()
+        ),
+        _ => Ok(()),
+    }
+}
+
 /// Opens the store of an existing data folder (or the PostgreSQL record `--store` named).
 pub fn open_store(data: &Path) -> Result<Arc<dyn Store>> {
+    check_record_place(data)?;
     if let Some(target) = postgres() {
         return open_postgres(target);
     }
@@ -82,6 +113,7 @@ pub fn open_store(data: &Path) -> Result<Arc<dyn Store>> {
 /// Opens the store of an existing data folder for reading: on PostgreSQL this never takes the
 /// sequencer's role from a running server (an audit or an export beside it).
 pub fn open_store_reading(data: &Path) -> Result<Arc<dyn Store>> {
+    check_record_place(data)?;
     match postgres() {
         Some(target) => Ok(Arc::new(
             PgStore::open_reader(target).with_context(|| format!("opening {target}"))?,
@@ -93,6 +125,7 @@ pub fn open_store_reading(data: &Path) -> Result<Arc<dyn Store>> {
 /// Creates (or reopens) the data folder and records `agreement` in it.
 pub fn init(data: &Path, agreement: &Agreement) -> Result<InitOutcome> {
     std::fs::create_dir_all(data).with_context(|| format!("creating {}", data.display()))?;
+    check_record_place(data)?;
     let store: Arc<dyn Store> = match postgres() {
         Some(target) => open_postgres(target)?,
         None => Arc::new(

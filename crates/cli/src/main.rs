@@ -111,7 +111,7 @@ enum Command {
         #[arg(long)]
         from: PathBuf,
         /// The empty PostgreSQL schema to copy it into: `postgres://USER@HOST/DB?schema=NAME`.
-        #[arg(long)]
+        #[arg(long, env = "TRUCE_MIGRATE_TO", hide_env_values = true)]
         to: String,
     },
     /// Send a file of observations (one JSON object per line) to a server.

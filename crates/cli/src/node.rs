@@ -40,6 +40,7 @@ pub fn open(data: &Path) -> Result<NodeParts> {
     let Some(target) = data_dir::postgres() else {
         bail!("--node needs the record in PostgreSQL: truce --store postgres://… serve --node");
     };
+    data_dir::check_record_place(data)?;
     let store =
         Arc::new(PgStore::open_reader(target).with_context(|| format!("opening {target}"))?);
     let engine = data_dir::engine_over(store.clone() as Arc<dyn Store>, data)?;

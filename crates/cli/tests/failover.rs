@@ -300,7 +300,33 @@ fn killing_the_sequencer_under_load_loses_and_duplicates_nothing() {
         urls.lock().unwrap()[victim] = fresh.url.clone();
         nodes[victim] = fresh;
     }
-    std::thread::sleep(Duration::from_millis(500));
+    // A sequencer that hangs (SIGSTOP) loses the role when its lease runs out, and once it
+    // resumes it is fenced: it never appends to the record the other node goes on with.
+    let current = urls.lock().unwrap().clone();
+    let frozen = await_sequencer(&current, Duration::from_secs(30));
+    let pid = nodes[frozen].child.id().to_string();
+    assert!(
+        Command::new("kill")
+            .args(["-STOP", &pid])
+            .status()
+            .expect("kill")
+            .success()
+    );
+    let stopped_at = Instant::now();
+    await_sequencer(&[current[1 - frozen].clone()], Duration::from_secs(60));
+    println!(
+        "takeover from a hung sequencer: {} ms",
+        stopped_at.elapsed().as_millis()
+    );
+    assert!(
+        Command::new("kill")
+            .args(["-CONT", &pid])
+            .status()
+            .expect("kill")
+            .success()
+    );
+    // Load goes on across the resumed node's return.
+    std::thread::sleep(Duration::from_secs(2));
     stop.store(true, Ordering::SeqCst);
     client.join().expect("client thread");
     println!(

@@ -93,6 +93,34 @@ fn a_folder_migrated_to_postgres_serves_verifies_and_opens_in_gis() {
         "{again:?}"
     );
 
+    // The folder's old SQLite record is refused from now on: the key must not sign two trees.
+    let old = truce(None)
+        .args(["verify", "--data"])
+        .arg(&data)
+        .output()
+        .expect("runs");
+    assert!(!old.status.success());
+    assert!(
+        String::from_utf8_lossy(&old.stderr).contains("was moved to PostgreSQL"),
+        "{old:?}"
+    );
+    // And a folder whose SQLite record was never moved is not served from PostgreSQL.
+    let other = dir.path().join("other");
+    ok(truce(None)
+        .args(["init", "--data"])
+        .arg(&other)
+        .args(["--agreement", DEMO_AGREEMENT]));
+    let mixed = truce(Some(&target))
+        .args(["verify", "--data"])
+        .arg(&other)
+        .output()
+        .expect("runs");
+    assert!(!mixed.status.success());
+    assert!(
+        String::from_utf8_lossy(&mixed.stderr).contains("truce migrate"),
+        "{mixed:?}"
+    );
+
     // Served from PostgreSQL: the same member signs in, the record continues.
     let (mut server, url) = serve(&data, Some(&target));
     let answer = post(&url, &token, 10);

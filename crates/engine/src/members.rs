@@ -53,6 +53,12 @@ pub(crate) struct Access {
 }
 
 impl Engine {
+    /// Forgets the tokens of `user` verified so far: the next request checks theirs against
+    /// the store again (after a membership change another node recorded).
+    pub(crate) fn forget_member(&self, user: &str) {
+        lock(&self.access.verified).retain(|_, c| c.user != user);
+    }
+
     /// Adds `user` to `monitor` with `role` (or re-admits a revoked member) and returns their
     /// token, which is shown once and stored only as a hash. `by` names who did it.
     pub fn add_member(
@@ -537,6 +543,12 @@ fn check_name(field: &'static str, name: &str) -> Result<(), EngineError> {
 fn check_text(field: &'static str, text: &str) -> Result<(), EngineError> {
     if text.trim().is_empty() {
         return Err(EngineError::invalid(field, "must not be empty"));
+    }
+    if text.contains('\0') {
+        return Err(EngineError::invalid(
+            field,
+            "must not contain NUL characters",
+        ));
     }
     if text.len() > MAX_TEXT_BYTES {
         return Err(EngineError::invalid(

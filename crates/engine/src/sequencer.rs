@@ -118,6 +118,11 @@ impl Engine {
             };
             for entry in &page {
                 let body = EntryBody::decode(&entry.bytes)?;
+                if let EntryBody::Membership { user, .. } = &body {
+                    // Revoked (or re-admitted with a new token) on another node: this node's
+                    // verified tokens of that member are forgotten.
+                    self.forget_member(user);
+                }
                 if let Some(ev) = IncidentEvent::of_entry(entry.index, &body) {
                     let _ = self.events.send(Arc::new(ev));
                 }

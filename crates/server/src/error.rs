@@ -107,13 +107,22 @@ impl From<truce_store::StoreError> for AppError {
     fn from(e: truce_store::StoreError) -> Self {
         match e {
             // Another node sequences now (or this one reads only): nothing was recorded here.
-            truce_store::StoreError::Fenced(message) => Self::new(
-                StatusCode::SERVICE_UNAVAILABLE,
-                "unavailable",
-                format!(
-                    "this node does not sequence the record now ({message}); nothing was recorded"
-                ),
-            ),
+            truce_store::StoreError::Fenced(detail) => {
+                tracing::warn!(%detail, "refused: this node does not sequence");
+                Self::new(
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    "unavailable",
+                    "this node does not sequence the record now; nothing was recorded",
+                )
+            }
+            truce_store::StoreError::Busy(detail) => {
+                tracing::warn!(%detail, "refused: the store is busy");
+                Self::new(
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    "unavailable",
+                    "the store is busy; nothing was recorded, try again shortly",
+                )
+            }
             other => Self::internal(other),
         }
     }

@@ -20,6 +20,13 @@ pub const ANSWER_WAIT: Duration = Duration::from_secs(10);
 /// Items taken from the queue at a time.
 const TAKE: u32 = 64;
 
+/// How long one drain takes items before it returns, so the sequencer renews its lease.
+const DRAIN_BUDGET: Duration = Duration::from_secs(1);
+
+/// Sequencers that may take up one item before it is answered as failed: an item that makes
+/// the sequencer fail (or panic) every time must not block the queue behind it for ever.
+pub const MAX_ATTEMPTS: u32 = 3;
+
 /// Sequences the pending items of `queue` in commit order: each is parsed as it was received
 /// (against the time it was received, so it validates as it did then), recorded by `engine`
 /// and answered. Answers how many items were answered. Stops at the first item it could not
@@ -32,7 +39,48 @@ pub fn drain(
 ) -> Result<usize, StoreError> {
     let items = queue.pending(TAKE)?;
     let mut answered = 0;
+    let started = std::time::Instant::now();
     for item in &items {
+        if started.elapsed() > DRAIN_BUDGET {
+            break;
+        }
+        if queue.attempt(item.id)? > MAX_ATTEMPTS {
+            tracing::error!(
+                item = item.id,
+                "an intake item failed {MAX_ATTEMPTS} sequencers"
+            );
+            let failed = AppError::new(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "internal",
+                format!(
+                    "the sequencer failed on this submission {MAX_ATTEMPTS} times; nothing from \
+                     it was recorded"
+                ),
+            );
+            queue.settle(&IntakeSettle {
+                id: item.id,
+                status: failed.status.as_u16(),
+                outcome: failed.body().to_string(),
+            })?;
+            answered += 1;
+            continue;
+        }
+        // The member may have been revoked since the node took the submission.
+        let member = engine.store().member(&item.member)?;
+        if !member.is_some_and(|m| m.active && m.role == truce_core::access::Role::Observer) {
+            let refused = AppError::new(
+                StatusCode::FORBIDDEN,
+                "forbidden",
+                format!("{} is no longer an active observer", item.member),
+            );
+            queue.settle(&IntakeSettle {
+                id: item.id,
+                status: refused.status.as_u16(),
+                outcome: refused.body().to_string(),
+            })?;
+            answered += 1;
+            continue;
+        }
         let received = Timestamp::from_unix_nanos(i128::from(item.received_ns))
             .ok_or_else(|| StoreError::Corrupt(format!("intake item {}: time", item.id)))?;
         let is_array = item.body.iter().find(|b| !b.is_ascii_whitespace()) == Some(&b'[');
@@ -84,8 +132,9 @@ pub fn queued(id: u64) -> (StatusCode, serde_json::Value) {
         StatusCode::ACCEPTED,
         json!({
             "queued": id,
-            "message": "committed to the intake queue; the sequencer will record it (the same \
-                        submission with the same client_id later answers with its ids)"
+            "message": "committed to the intake queue, not yet recorded; the sequencer's own \
+                        checks may still refuse it: send it again with the same client ids to \
+                        learn its outcome"
         }),
     )
 }

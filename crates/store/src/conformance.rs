@@ -1301,9 +1301,186 @@ pub fn checkpoints_are_kept_oldest_first_never_replaced_and_carry_cosignatures<B
     );
 }
 
+/// An entry whose bytes no read decodes (verdicts, notes, members, tracks and files are read
+/// from their tables), with `projection`.
+fn plain_entry(type_name: &'static str, projection: Projection) -> NewEntry {
+    NewEntry {
+        bytes: format!("{{\"type\":\"{type_name}\"}}").into_bytes(),
+        type_name,
+        projection,
+    }
+}
+
+/// One batch holding every kind of projection, some depending on others of the same batch
+/// (the order PostgreSQL's bulk writer must keep): a revision moving an observation, a verdict
+/// then a later revision of the same incident, a kind correction, a member, a track point and
+/// an evidence hand-in.
+pub fn one_batch_of_every_projection_applies_in_order<B: Backend>() {
+    let f = B::new();
+    standard_record(f.store());
+    let at = ts("2026-11-20T12:30:00Z");
+    let mut second = estimate(
+        Kind::Burst,
+        "2026-11-20T11:00:00Z",
+        "2026-11-20T11:05:00Z",
+        Some((40.3, 46.3)),
+    );
+    let mut moving = revision_entry(2, 2, &[2], second.clone());
+    if let Projection::Incident { moved, .. } = &mut moving.projection {
+        moved.push(ObservationId(2));
+    }
+    second.status = Status::Reported;
+    let later = revision_entry(2, 3, &[], second);
+    let head = f.store().head().unwrap();
+    f.store()
+        .append(&batch(vec![
+            moving,
+            plain_entry(
+                "assessment",
+                Projection::Assessment {
+                    incident_id: IncidentId(2),
+                    monitor: "m1".into(),
+                    verdict: truce_core::access::Verdict::Dispute,
+                    reason: "seen elsewhere".into(),
+                    user: "m1-officer".into(),
+                    at,
+                    status: Status::Disputed,
+                },
+            ),
+            plain_entry(
+                "annotation",
+                Projection::Annotation {
+                    incident_id: IncidentId(1),
+                    user: "m1-analyst".into(),
+                    text: "a burst, not a blast".into(),
+                    corrected_kind: Some(Kind::Burst),
+                    at,
+                },
+            ),
+            later,
+            plain_entry(
+                "membership",
+                Projection::Membership {
+                    user: "op-9".into(),
+                    monitor: "m1".into(),
+                    role: truce_core::access::Role::Observer,
+                    active: true,
+                    token_hash: Some("$argon2id$x".into()),
+                },
+            ),
+            plain_entry(
+                "track_point",
+                Projection::Track {
+                    row: crate::TrackRow {
+                        entry: 0,
+                        monitor: "m1".into(),
+                        device: "uav-1".into(),
+                        callsign: "Kite".into(),
+                        platform: "air".into(),
+                        at_ns: 1_795_000_000_000_000_000,
+                        lat: 40.1,
+                        lon: 46.1,
+                    },
+                },
+            ),
+            plain_entry(
+                "evidence",
+                Projection::Evidence {
+                    row: crate::EvidenceRow {
+                        entry: 0,
+                        sha256: "ab".repeat(32),
+                        size: 12,
+                        media_type: "image/png".into(),
+                        user: "op-9".into(),
+                        monitor: "m1".into(),
+                        received_ns: 1_795_000_000_000_000_000,
+                    },
+                },
+            ),
+        ]))
+        .unwrap();
+    let first = head.size;
+    // The observation moved; the later revision's status stands over the verdict's.
+    assert_eq!(
+        f.store()
+            .observation(ObservationId(2))
+            .unwrap()
+            .unwrap()
+            .incident_id,
+        IncidentId(2)
+    );
+    let two = f.store().incident(IncidentId(2)).unwrap().unwrap();
+    assert_eq!((two.revision, two.estimate.status), (3, Status::Reported));
+    assert_eq!(
+        two.observation_ids,
+        vec![ObservationId(2), ObservationId(3)]
+    );
+    assert_eq!(two.assessments.len(), 1);
+    let one = f.store().incident(IncidentId(1)).unwrap().unwrap();
+    assert_eq!(one.estimate.kind, Kind::Burst);
+    assert_eq!(one.observation_ids, vec![ObservationId(1)]);
+    assert_eq!(
+        f.store().corrected_kinds().unwrap(),
+        vec![(IncidentId(1), Kind::Burst)]
+    );
+    let rows = f.store().assessment_rows(-1, 10).unwrap();
+    assert_eq!(
+        rows.iter()
+            .map(|r| (r.entry, r.verdict.as_str()))
+            .collect::<Vec<_>>(),
+        vec![(first + 1, "dispute")]
+    );
+    let member = f.store().member("op-9").unwrap().unwrap();
+    assert_eq!((member.entry, member.active), (first + 4, true));
+    let tracks = f.store().track_rows(-1, 0, i64::MAX, 10).unwrap();
+    assert_eq!(tracks.len(), 1);
+    assert_eq!(
+        (tracks[0].entry, tracks[0].device.as_str()),
+        (first + 5, "uav-1")
+    );
+    assert!(f.store().track_rows(-1, 0, 1, 10).unwrap().is_empty());
+    let files = f
+        .store()
+        .evidence_rows(Some(&"ab".repeat(32)), -1, 10)
+        .unwrap();
+    assert_eq!(files.len(), 1);
+    assert_eq!(files[0].entry, first + 6);
+    assert!(
+        f.store()
+            .evidence_rows(Some("cd"), -1, 10)
+            .unwrap()
+            .is_empty()
+    );
+    // The row readers see the same.
+    let incidents = f.store().incident_rows(0, 10).unwrap();
+    assert_eq!(
+        incidents
+            .iter()
+            .map(|r| (r.id, r.revision, r.status.as_str(), r.kind.as_str()))
+            .collect::<Vec<_>>(),
+        vec![(1, 1, "reported", "burst"), (2, 3, "reported", "burst")]
+    );
+    let observations = f.store().observation_rows(0, 10).unwrap();
+    assert_eq!(
+        observations
+            .iter()
+            .map(|r| (r.id, r.incident_id))
+            .collect::<Vec<_>>(),
+        vec![(1, 1), (2, 2), (3, 2)]
+    );
+    assert_eq!(
+        f.store().tree_hash_page(0, u64::MAX).unwrap().len() as u64,
+        2 * f.store().head().unwrap().size - u64::from(f.store().head().unwrap().size.count_ones())
+    );
+}
+
 /// Instantiates every test of the suite as a `#[test]` for `$backend`.
 macro_rules! conformance_suite {
     ($backend:ty) => {
+        #[test]
+        fn one_batch_of_every_projection_applies_in_order() {
+            $crate::conformance::one_batch_of_every_projection_applies_in_order::<$backend>();
+        }
         #[test]
         fn fresh_store_has_an_empty_head_and_zero_chain() {
             $crate::conformance::fresh_store_has_an_empty_head_and_zero_chain::<$backend>();

@@ -27,6 +27,9 @@ pub enum StoreError {
     /// over): this process must stop appending and rebuild from the store.
     #[error("fenced: {0}")]
     Fenced(String),
+    /// Every connection to the database stayed busy: try again shortly.
+    #[error("busy: {0}")]
+    Busy(String),
     /// The store's address or settings are not usable.
     #[error("store settings: {0}")]
     Config(String),

@@ -31,7 +31,7 @@ pub use model::{
     EvidenceRow, Head, IncidentFilter, IncidentRow, IntakeSettle, Member, NewEntry, ObservationRow,
     PendingIntake, Projection, StoredCheckpoint, StoredEntry, StoredObservation, TrackRow,
 };
-pub use pg::{Leadership, PgStore, PgTarget};
+pub use pg::{LEASE, Leadership, PgStore, PgTarget};
 pub use sqlite::SqliteStore;
 
 pub use verify::{ChainFault, ChainReport, verify_chain};
@@ -175,6 +175,8 @@ pub trait IntakeQueue: Send + Sync {
     fn put(&self, member: &str, body: &[u8], received: Timestamp) -> Result<u64, StoreError>;
     /// The answer item `id` got, once sequenced: (HTTP status, JSON body).
     fn outcome(&self, id: u64) -> Result<Option<(u16, String)>, StoreError>;
+    /// Counts one more attempt at sequencing item `id`; answers the count so far.
+    fn attempt(&self, id: u64) -> Result<u32, StoreError>;
     /// Items not yet answered, in commit order, at most `limit`.
     fn pending(&self, limit: u32) -> Result<Vec<PendingIntake>, StoreError>;
     /// Records item `id`'s answer when no entries come with it (a refusal, a resubmission);

@@ -140,16 +140,10 @@ fn measure(nodes: usize, bodies: &[Vec<u8>]) -> Result<f64> {
 }
 
 fn start(exe: &std::path::Path, url: &str, data: &std::path::Path) -> Result<NodeProcess> {
+    // The URL (and any password in it) goes by the environment, not the command line.
     let mut child = Command::new(exe)
-        .args([
-            "--store",
-            url,
-            "serve",
-            "--node",
-            "--http",
-            "127.0.0.1:0",
-            "--data",
-        ])
+        .env("TRUCE_STORE", url)
+        .args(["serve", "--node", "--http", "127.0.0.1:0", "--data"])
         .arg(data)
         .stdout(Stdio::piped())
         .stderr(Stdio::null())

@@ -27,7 +27,7 @@ const MAX_TRUTH_BYTES: u64 = 4 << 30;
 /// one-line summary.
 pub fn run(truth_file: &Path, data: &Path) -> Result<ExitCode> {
     let truth = read_truth(truth_file)?;
-    let store = data_dir::open_store(data)?;
+    let store = data_dir::open_store_reading(data)?;
     let scored = score(&truth, store.as_ref()).with_context(|| {
         format!(
             "scoring {} against {}",

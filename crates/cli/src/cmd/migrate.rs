@@ -17,14 +17,20 @@ pub fn run(from: &Path, to: &str) -> Result<ExitCode> {
     let source = SqliteStore::open(&data_dir::db_path(from), Durability::Full)
         .with_context(|| format!("opening {}", from.display()))?;
     let target_at = PgTarget::parse(to).context("--to")?;
+    // Looked at without taking the sequencer's role, so a live record is left alone.
+    if let Ok(existing) = PgStore::open_reader(&target_at) {
+        let there = existing.head()?.size;
+        if there != 0 {
+            bail!(
+                "{target_at} already holds a record of {there} entries; migrate into an empty \
+                 schema (add ?schema=NAME to the URL)"
+            );
+        }
+    }
     let target = PgStore::open(&target_at, Durability::Full)
         .with_context(|| format!("opening {target_at}"))?;
-    let there = target.head()?.size;
-    if there != 0 {
-        bail!(
-            "{target_at} already holds a record of {there} entries; migrate into an empty schema \
-             (add ?schema=NAME to the URL)"
-        );
+    if target.head()?.size != 0 {
+        bail!("{target_at} received a record meanwhile; nothing was copied");
     }
     let size = source.head()?.size;
     let bar = indicatif::ProgressBar::new(size);
@@ -46,8 +52,18 @@ pub fn run(from: &Path, to: &str) -> Result<ExitCode> {
         "{} checkpoints with {} cosignatures; {} members keep their tokens",
         done.checkpoints, done.cosignatures, done.members_with_tokens
     );
+    // From now on the folder's SQLite file must not be served: the key would sign two trees.
+    std::fs::write(
+        data_dir::moved_marker(from),
+        format!(
+            "{target_at}\nmoved by truce migrate at {}; truce refuses to open truce.sqlite here \
+             (kept as a copy) and opens the record with --store.\n",
+            truce_core::Timestamp::now()
+        ),
+    )
+    .with_context(|| format!("marking {} as moved", from.display()))?;
     println!(
-        "serve it with: truce serve --data {} --store '{to}'",
+        "serve it with: truce --store URL serve --data {} (the URL of {target_at})",
         from.display()
     );
     Ok(ExitCode::SUCCESS)

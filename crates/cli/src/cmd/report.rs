@@ -33,7 +33,8 @@ pub fn daily(
     else {
         bail!("--out {}: name an .html or a .pdf file", out.display());
     };
-    let store = data_dir::open_store(data)?;
+    // Issuing opens the sequencer's engine below; the figures are read without the role.
+    let store = data_dir::open_store_reading(data)?;
     let report = truce_report::build(store.as_ref(), &request)?;
     let bytes = truce_report::render(&report, format)?;
     std::fs::write(out, &bytes).with_context(|| format!("writing {}", out.display()))?;
@@ -207,7 +208,7 @@ pub fn remake(store: &dyn truce_store::Store, issued: &Issued) -> Result<String>
 pub fn verify(data: &Path, file: &Path) -> Result<ExitCode> {
     let bytes = std::fs::read(file).with_context(|| format!("reading {}", file.display()))?;
     let digest = truce_core::entry::sha256_hex(&bytes);
-    let store = data_dir::open_store(data)?;
+    let store = data_dir::open_store_reading(data)?;
     let found = issued_as(store.as_ref(), Some(&digest))?;
     if found.is_empty() {
         println!(

@@ -57,7 +57,7 @@ pub fn revoke(data: &Path, name: &str) -> Result<ExitCode> {
 
 /// Lists every member.
 pub fn list(data: &Path) -> Result<ExitCode> {
-    let engine = data_dir::open_engine(data)?;
+    let engine = data_dir::engine_over(data_dir::open_store_reading(data)?, data)?;
     for m in engine.members(None)? {
         let cert = engine
             .bound_cert(&m)?

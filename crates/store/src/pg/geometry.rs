@@ -16,7 +16,10 @@ const E2: f64 = 6.694_379_990_141_3e-3;
 /// is degenerate or not finite, or the centre is at a pole.
 pub fn ellipse_wkt(lat: f64, lon: f64, e: &Ellipse95) -> Option<String> {
     let (a, b) = (e.semi_major_m, e.semi_minor_m);
-    if !(a.is_finite() && b.is_finite() && a > 0.0 && b > 0.0 && lat.abs() < 89.9) {
+    let finite = [a, b, lat, lon, e.azimuth_deg]
+        .iter()
+        .all(|v| v.is_finite());
+    if !(finite && a > 0.0 && b > 0.0 && lat.abs() < 89.9) {
         return None;
     }
     let phi = lat.to_radians();
@@ -102,5 +105,11 @@ mod tests {
             azimuth_deg: 0.0,
         };
         assert!(ellipse_wkt(90.0, 0.0, &e).is_none());
+        assert!(ellipse_wkt(40.0, f64::NAN, &e).is_none());
+        let turned = Ellipse95 {
+            azimuth_deg: f64::NAN,
+            ..e
+        };
+        assert!(ellipse_wkt(40.0, 46.0, &turned).is_none());
     }
 }

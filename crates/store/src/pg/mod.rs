@@ -29,6 +29,13 @@ use uuid::Uuid;
 /// Readers kept open between queries; more are opened under load and closed after.
 const IDLE_READERS: usize = 8;
 
+/// Most reading connections one store opens at once; beyond, a query waits for one
+/// ([`READER_WAIT`] at most), so a burst never exhausts the server's `max_connections`.
+const MAX_READERS: usize = 32;
+
+/// How long a query waits for a reading connection before it fails.
+const READER_WAIT: std::time::Duration = std::time::Duration::from_secs(10);
+
 /// Where a PostgreSQL store lives: a libpq connection string (URL or `key=value` form) plus
 /// truce's own settings, taken from the URL's query: `schema` (default `truce`) and
 /// `app_role` (a role to grant the server's rights to when migrating).
@@ -77,9 +84,18 @@ impl PgTarget {
             }
             _ => url.to_string(),
         };
-        let config: Config = conn.parse().map_err(|e: postgres::Error| {
+        let mut config: Config = conn.parse().map_err(|e: postgres::Error| {
             StoreError::Config(format!("the PostgreSQL address does not parse: {e}"))
         })?;
+        // A server that stops answering is noticed in seconds, not after the system's two
+        // hours of TCP silence.
+        if config.get_connect_timeout().is_none() {
+            config.connect_timeout(std::time::Duration::from_secs(10));
+        }
+        config
+            .keepalives(true)
+            .keepalives_idle(std::time::Duration::from_secs(10))
+            .tcp_user_timeout(std::time::Duration::from_secs(20));
         let schema = schema::checked_name(&schema, "the schema")?;
         if let Some(role) = &app_role {
             schema::checked_name(role, "the application role")?;
@@ -132,7 +148,10 @@ impl PgTarget {
     pub fn drop_scratch_schema(&self) -> Result<(), StoreError> {
         let mut client = self.connect()?;
         client
-            .batch_execute(&format!("DROP SCHEMA IF EXISTS {} CASCADE", self.schema))
+            .batch_execute(&format!(
+                "DROP SCHEMA IF EXISTS {} CASCADE",
+                schema::ident(&self.schema)
+            ))
             .context(&format!("dropping scratch schema {}", self.schema))
     }
 
@@ -145,7 +164,7 @@ impl PgTarget {
         client
             .batch_execute(&format!(
                 "SET search_path TO {}, public; SET client_min_messages TO warning",
-                self.schema
+                schema::ident(&self.schema)
             ))
             .context("setting the search path")?;
         Ok(client)
@@ -166,10 +185,23 @@ impl std::fmt::Debug for Leadership {
     }
 }
 
+/// How long the sequencer's role outlives its holder's silence.
+pub const LEASE: std::time::Duration = std::time::Duration::from_secs(5);
+
 impl PgTarget {
     /// Takes the sequencer's role for this record if no other session holds it.
+    ///
+    /// The role is a lease: the lock's session ends (and the lock with it) when it stays idle
+    /// for [`LEASE`], so a sequencer that hangs or is cut off loses the role, not only one
+    /// that dies; the holder renews it with [`Leadership::held`] more often than that.
     pub fn try_lead(&self) -> Result<Option<Leadership>, StoreError> {
         let mut client = self.connect()?;
+        client
+            .batch_execute(&format!(
+                "SET idle_session_timeout = {}; SET statement_timeout = 5000",
+                LEASE.as_millis()
+            ))
+            .context("setting the lease")?;
         let won: bool = client
             .query_one(
                 "SELECT pg_try_advisory_lock(hashtext('truce sequencer ' || $1))",
@@ -182,7 +214,7 @@ impl PgTarget {
 }
 
 impl Leadership {
-    /// Whether the role is still held: the lock's connection answers.
+    /// Whether the role is still held: the lock's session answers (which renews the lease).
     pub fn held(&mut self) -> bool {
         !self.client.is_closed() && self.client.simple_query("SELECT 1").is_ok()
     }
@@ -193,7 +225,16 @@ pub struct PgStore {
     target: PgTarget,
     /// The sequencer's connection; `None` when opened for reading only.
     writer: Option<Mutex<write::Writer>>,
-    readers: Mutex<Vec<Client>>,
+    readers: Mutex<Readers>,
+    /// Signalled when a reader is given back.
+    returned: std::sync::Condvar,
+}
+
+/// The reading connections: idle ones, and how many are open in all (idle or in use).
+#[derive(Default)]
+struct Readers {
+    idle: Vec<Client>,
+    open: usize,
 }
 
 impl std::fmt::Debug for PgStore {
@@ -223,7 +264,8 @@ impl PgStore {
         Ok(Self {
             target: target.clone(),
             writer: Some(Mutex::new(write::Writer::take_over(client)?)),
-            readers: Mutex::new(Vec::new()),
+            readers: Mutex::new(Readers::default()),
+            returned: std::sync::Condvar::new(),
         })
     }
 
@@ -242,7 +284,11 @@ impl PgStore {
         Ok(Self {
             target: target.clone(),
             writer: None,
-            readers: Mutex::new(vec![client]),
+            readers: Mutex::new(Readers {
+                idle: vec![client],
+                open: 1,
+            }),
+            returned: std::sync::Condvar::new(),
         })
     }
 
@@ -286,19 +332,57 @@ impl PgStore {
         &self,
         f: impl FnOnce(&mut Client) -> Result<T, StoreError>,
     ) -> Result<T, StoreError> {
-        let pooled = self.readers.lock().ok().and_then(|mut r| r.pop());
-        let mut client = match pooled {
-            Some(c) if !c.is_closed() => c,
-            _ => self.target.connect()?,
-        };
+        let mut client = self.take_reader()?;
         let result = f(&mut client);
-        if !client.is_closed()
-            && let Ok(mut idle) = self.readers.lock()
-            && idle.len() < IDLE_READERS
-        {
-            idle.push(client);
+        let mut readers = self
+            .readers
+            .lock()
+            .map_err(|_| StoreError::Corrupt("the reader pool was poisoned".into()))?;
+        if !client.is_closed() && readers.idle.len() < IDLE_READERS {
+            readers.idle.push(client);
+        } else {
+            readers.open = readers.open.saturating_sub(1);
         }
+        drop(readers);
+        self.returned.notify_one();
         result
+    }
+
+    /// An idle reader, a new one while fewer than [`MAX_READERS`] are open, or the first one
+    /// given back within [`READER_WAIT`].
+    fn take_reader(&self) -> Result<Client, StoreError> {
+        let poisoned = |_| StoreError::Corrupt("the reader pool was poisoned".into());
+        let deadline = std::time::Instant::now() + READER_WAIT;
+        let mut readers = self.readers.lock().map_err(poisoned)?;
+        loop {
+            while let Some(c) = readers.idle.pop() {
+                if !c.is_closed() {
+                    return Ok(c);
+                }
+                readers.open = readers.open.saturating_sub(1);
+            }
+            if readers.open < MAX_READERS {
+                readers.open += 1;
+                drop(readers);
+                return self.target.connect().inspect_err(|_| {
+                    if let Ok(mut r) = self.readers.lock() {
+                        r.open = r.open.saturating_sub(1);
+                    }
+                });
+            }
+            let left = deadline.saturating_duration_since(std::time::Instant::now());
+            if left.is_zero() {
+                return Err(StoreError::Busy(format!(
+                    "all {MAX_READERS} connections to {} stayed busy for {READER_WAIT:?}",
+                    self.target
+                )));
+            }
+            readers = self
+                .returned
+                .wait_timeout(readers, left)
+                .map_err(|_| StoreError::Corrupt("the reader pool was poisoned".into()))?
+                .0;
+        }
     }
 }
 
@@ -308,7 +392,7 @@ fn schema_is_current(client: &mut Client, schema: &str) -> Result<bool, StoreErr
     let exists = client
         .query_one(
             "SELECT to_regclass($1) IS NOT NULL",
-            &[&format!("{schema}.schema_version")],
+            &[&format!("{}.schema_version", schema::ident(schema))],
         )
         .context("looking for the schema")?
         .get::<_, bool>(0);
@@ -316,7 +400,13 @@ fn schema_is_current(client: &mut Client, schema: &str) -> Result<bool, StoreErr
         return Ok(false);
     }
     let version: Option<i32> = client
-        .query_opt(&format!("SELECT version FROM {schema}.schema_version"), &[])
+        .query_opt(
+            &format!(
+                "SELECT version FROM {}.schema_version",
+                schema::ident(schema)
+            ),
+            &[],
+        )
         .context("reading the schema version")?
         .map(|r| r.get(0));
     let found = i64::from(version.unwrap_or(0));
@@ -506,6 +596,19 @@ impl crate::IntakeQueue for PgStore {
                     outcome.unwrap_or_default(),
                 )
             }))
+        })
+    }
+
+    fn attempt(&self, id: u64) -> Result<u32, StoreError> {
+        self.read(|c| {
+            let n: i32 = c
+                .query_one(
+                    "UPDATE intake SET attempts = attempts + 1 WHERE id = $1 RETURNING attempts",
+                    &[&crate::assemble::clamp(id)],
+                )
+                .context("counting an attempt at an intake item")?
+                .get(0);
+            Ok(u32::try_from(n).unwrap_or(0))
         })
     }
 

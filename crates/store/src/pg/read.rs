@@ -251,6 +251,9 @@ fn incident_rows_of(
 /// The ids [`incidents`] would list for `f`, in its order, without reading their entries: the
 /// index path alone (what a GIS client's query costs).
 pub fn incident_ids(client: &mut Client, f: &IncidentFilter) -> Result<Vec<u64>, StoreError> {
+    if empty_by_time(f) {
+        return Ok(Vec::new());
+    }
     let (sql, mut args) = incident_query(f);
     let limit = f.limit.unwrap_or(1000).min(IncidentFilter::MAX_LIMIT);
     args.push(Box::new(i64::from(limit)));
@@ -270,7 +273,16 @@ pub fn incident_ids(client: &mut Client, f: &IncidentFilter) -> Result<Vec<u64>,
         .collect())
 }
 
+/// Whether `f` can match nothing for its times alone (a `since` after its `until`): such a
+/// range is an error to PostgreSQL and an empty answer to SQLite.
+fn empty_by_time(f: &IncidentFilter) -> bool {
+    matches!((f.since, f.until), (Some(s), Some(u)) if s > u)
+}
+
 pub fn incidents(client: &mut Client, f: &IncidentFilter) -> Result<Vec<Incident>, StoreError> {
+    if empty_by_time(f) {
+        return Ok(Vec::new());
+    }
     let (mut sql, mut args) = incident_query(f);
     let limit = f.limit.unwrap_or(1000).min(IncidentFilter::MAX_LIMIT);
     args.push(Box::new(i64::from(limit)));
@@ -290,6 +302,9 @@ pub fn incidents_by_id(
     after: u64,
     limit: u32,
 ) -> Result<Vec<Incident>, StoreError> {
+    if empty_by_time(f) {
+        return Ok(Vec::new());
+    }
     let (mut sql, mut args) = incident_query(f);
     args.push(Box::new(clamp(after)));
     args.push(Box::new(i64::from(limit)));
@@ -434,11 +449,11 @@ pub fn checkpoints(
     let rows = client.query(sql, &[]).context("reading checkpoints")?;
     let lines = match rows.first() {
         Some(latest) if latest_only => client.query(
-            "SELECT size, witness, line FROM cosignatures WHERE size = $1 ORDER BY witness",
+            "SELECT size, witness, line FROM cosignatures WHERE size = $1 ORDER BY witness COLLATE \"C\"",
             &[&latest.get::<_, i64>(0)],
         ),
         _ => client.query(
-            "SELECT size, witness, line FROM cosignatures ORDER BY size, witness",
+            "SELECT size, witness, line FROM cosignatures ORDER BY size, witness COLLATE \"C\"",
             &[],
         ),
     }
@@ -591,8 +606,12 @@ pub fn member(client: &mut Client, user: &str) -> Result<Option<Member>, StoreEr
 
 pub fn members(client: &mut Client, monitor: Option<&str>) -> Result<Vec<Member>, StoreError> {
     match monitor {
-        Some(m) => members_where(client, "WHERE monitor = $1 ORDER BY username", Some(m)),
-        None => members_where(client, "ORDER BY username", None),
+        Some(m) => members_where(
+            client,
+            "WHERE monitor = $1 ORDER BY username COLLATE \"C\"",
+            Some(m),
+        ),
+        None => members_where(client, "ORDER BY username COLLATE \"C\"", None),
     }
 }
 

@@ -174,6 +174,7 @@ const MIGRATIONS: &[&str] = &[
         member      text NOT NULL,
         received_ns bigint NOT NULL,
         body        bytea NOT NULL,
+        attempts    integer NOT NULL DEFAULT 0, -- times a sequencer took it up
         status      integer,                -- the answer's HTTP status, once sequenced
         outcome     text,                   -- the answer's JSON
         settled_ns  bigint
@@ -184,6 +185,11 @@ const MIGRATIONS: &[&str] = &[
 /// How many migrations this build knows.
 pub const MIGRATION_COUNT: usize = MIGRATIONS.len();
 
+/// `name` (already checked) quoted as an SQL identifier, so that a reserved word is a name.
+pub fn ident(name: &str) -> String {
+    format!("\"{name}\"")
+}
+
 /// The schema's name as an SQL identifier, or an error when it is not a plain lowercase name
 /// (it is spliced into statements, so nothing else is allowed).
 pub fn checked_name(name: &str, what: &str) -> Result<String, StoreError> {
@@ -193,11 +199,12 @@ pub fn checked_name(name: &str, what: &str) -> Result<String, StoreError> {
         && name
             .chars()
             .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_');
-    if ok {
+    if ok && name != "public" && !name.starts_with("pg_") {
         Ok(name.to_string())
     } else {
         Err(StoreError::Config(format!(
-            "{what} {name:?}: use lowercase letters, digits and _ (at most 63, not starting with a digit)"
+            "{what} {name:?}: use lowercase letters, digits and _ (at most 63, not starting with a \
+             digit), not public nor pg_…"
         )))
     }
 }
@@ -212,10 +219,11 @@ pub fn migrate(
 ) -> Result<(), StoreError> {
     tx.execute("SELECT pg_advisory_xact_lock(7239017)", &[])
         .context("waiting for other migrations")?;
+    let quoted = ident(schema);
     tx.batch_execute(&format!(
         "CREATE EXTENSION IF NOT EXISTS postgis SCHEMA public;
-         CREATE SCHEMA IF NOT EXISTS {schema};
-         SET LOCAL search_path TO {schema}, public;
+         CREATE SCHEMA IF NOT EXISTS {quoted};
+         SET LOCAL search_path TO {quoted}, public;
          CREATE TABLE IF NOT EXISTS schema_version (version integer NOT NULL);"
     ))
     .context(&format!(
@@ -253,9 +261,9 @@ pub fn migrate(
         .context("recording the schema version")?;
     }
     if let Some(role) = app_role {
-        let role = checked_name(role, "the application role")?;
+        let role = ident(&checked_name(role, "the application role")?);
         let mut grants = format!(
-            "GRANT USAGE ON SCHEMA {schema} TO {role};
+            "GRANT USAGE ON SCHEMA {quoted} TO {role};
              GRANT SELECT ON schema_version TO {role};"
         );
         for table in APPEND_ONLY {

@@ -318,6 +318,9 @@ fn addresses_parse_with_truce_settings_and_refuse_unsafe_names() {
         "postgres://u@h/db?schema=x;drop",
         "postgres://u@h/db?schema=Caps",
         "postgres://u@h/db?app_role=a b",
+        "postgres://u@h/db?schema=public",
+        "postgres://u@h/db?app_role=public",
+        "postgres://u@h/db?schema=pg_catalog",
     ] {
         let err = PgTarget::parse(bad).unwrap_err();
         assert!(matches!(err, StoreError::Config(_)), "{bad}: {err}");
@@ -439,4 +442,18 @@ fn an_intake_item_is_answered_once_with_its_entries_and_only_by_the_sequencer() 
     let sqlite = crate::SqliteStore::open(&dir.path().join("t.db"), Durability::Full).unwrap();
     assert!(sqlite.append_settling(&next(10), Some(&answer)).is_err());
     assert_eq!(sqlite.head().unwrap().size, 0);
+}
+
+#[test]
+fn a_schema_named_by_a_reserved_word_holds_a_record() {
+    let url = format!("{}?schema=user", postgres().admin_url());
+    let target = PgTarget::parse(&url).unwrap();
+    target.drop_scratch_schema().unwrap();
+    let store = PgStore::open(&target, Durability::Full).unwrap();
+    standard_record(&store);
+    drop(store);
+    let again = PgStore::open_reader(&target).unwrap();
+    assert_eq!(verify_chain(&again).unwrap().size, 6);
+    drop(again);
+    target.drop_scratch_schema().unwrap();
 }

@@ -379,7 +379,7 @@ pub fn incidents_by_id(
 ) -> Result<Vec<Incident>, StoreError> {
     let (mut sql, mut args) = incident_query(f);
     sql.push_str(" AND i.id > ? ORDER BY i.id LIMIT ?");
-    args.push(Value::Integer(after as i64));
+    args.push(Value::Integer(clamp(after)));
     args.push(Value::Integer(limit.into()));
     let rows = incident_rows_of(conn, &sql, args)?;
     // In id order: the page's parts come in four range queries, not four per incident.
@@ -434,7 +434,7 @@ pub fn observations_by_id(
         )
         .context("preparing the observation list")?;
     let rows: Vec<(i64, i64, i64, Vec<u8>)> = stmt
-        .query_map(params![after as i64, i64::from(limit)], |r| {
+        .query_map(params![clamp(after), i64::from(limit)], |r| {
             Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?))
         })
         .context("listing observations")?
