@@ -62,7 +62,8 @@ pub fn exists(data: &Path) -> bool {
     db_path(data).is_file()
 }
 
-/// The file `truce migrate` leaves in a data folder whose record it moved to PostgreSQL.
+/// The file `truce migrate` (or `init --store`) leaves in a data folder whose record is kept in
+/// PostgreSQL.
 pub fn moved_marker(data: &Path) -> PathBuf {
     data.join("RECORD-MOVED-TO-POSTGRESQL.txt")
 }
@@ -77,7 +78,7 @@ pub fn check_record_place(data: &Path) -> Result<()> {
             let note = std::fs::read_to_string(&moved).unwrap_or_default();
             bail!(
                 "the record of {} was moved to PostgreSQL ({}); open it with --store URL (or \
-                 TRUCE_STORE), never the old truce.sqlite",
+                 TRUCE_STORE), never a truce.sqlite here",
                 data.display(),
                 note.lines().next().unwrap_or("see the file").trim()
             )
@@ -127,7 +128,19 @@ pub fn init(data: &Path, agreement: &Agreement) -> Result<InitOutcome> {
     std::fs::create_dir_all(data).with_context(|| format!("creating {}", data.display()))?;
     check_record_place(data)?;
     let store: Arc<dyn Store> = match postgres() {
-        Some(target) => open_postgres(target)?,
+        Some(target) => {
+            let store = open_postgres(target)?;
+            // The folder says where its record is, so that it is never served from SQLite.
+            let marker = moved_marker(data);
+            if !marker.is_file() {
+                std::fs::write(
+                    &marker,
+                    format!("{target}\nthe record of this folder is kept in PostgreSQL.\n"),
+                )
+                .with_context(|| format!("writing {}", marker.display()))?;
+            }
+            store
+        }
         None => Arc::new(
             SqliteStore::open(&db_path(data), Durability::Full)
                 .with_context(|| format!("creating {}", db_path(data).display()))?,
