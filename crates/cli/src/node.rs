@@ -137,7 +137,7 @@ fn elect(
 fn sequence(
     target: &PgTarget,
     data: &Path,
-    mut lead: truce_store::Leadership,
+    lead: truce_store::Leadership,
     checkpoint_every: Duration,
     sequencing: &AtomicBool,
     stop: &AtomicBool,

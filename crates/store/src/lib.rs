@@ -31,7 +31,7 @@ pub use model::{
     EvidenceRow, Head, IncidentFilter, IncidentRow, IntakeSettle, Member, NewEntry, ObservationRow,
     PendingIntake, Projection, StoredCheckpoint, StoredEntry, StoredObservation, TrackRow,
 };
-pub use pg::{LEASE, Leadership, PgStore, PgTarget};
+pub use pg::{LEASE, Leadership, PgStore, PgTarget, RENEW_EVERY};
 pub use sqlite::SqliteStore;
 
 pub use verify::{ChainFault, ChainReport, verify_chain};

@@ -172,11 +172,15 @@ impl PgTarget {
 }
 
 /// The sequencer's role for one record, held as a PostgreSQL session-level advisory lock on a
-/// connection of its own: the server releases it when that connection ends, however the
-/// process ends. Holding it only chooses which node sequences; what keeps the record one tree
-/// is the epoch every append checks ([`PgStore::open`]).
+/// connection of its own, as a lease: the server ends that session (and the lock with it) when
+/// it stays idle for [`LEASE`], or at once when its connection closes. A keeper thread renews
+/// the lease every [`RENEW_EVERY`], however long the sequencer's own work takes (rebuilding
+/// fusion from a large record); a process that dies, freezes or is cut off stops renewing it.
+/// Holding it only chooses which node sequences; what keeps the record one tree is the epoch
+/// every append checks ([`PgStore::open`]).
 pub struct Leadership {
-    client: Client,
+    held: std::sync::Arc<std::sync::atomic::AtomicBool>,
+    keeper: Option<std::thread::JoinHandle<()>>,
 }
 
 impl std::fmt::Debug for Leadership {
@@ -188,12 +192,11 @@ impl std::fmt::Debug for Leadership {
 /// How long the sequencer's role outlives its holder's silence.
 pub const LEASE: std::time::Duration = std::time::Duration::from_secs(5);
 
+/// How often the holder renews the lease.
+pub const RENEW_EVERY: std::time::Duration = std::time::Duration::from_secs(1);
+
 impl PgTarget {
     /// Takes the sequencer's role for this record if no other session holds it.
-    ///
-    /// The role is a lease: the lock's session ends (and the lock with it) when it stays idle
-    /// for [`LEASE`], so a sequencer that hangs or is cut off loses the role, not only one
-    /// that dies; the holder renews it with [`Leadership::held`] more often than that.
     pub fn try_lead(&self) -> Result<Option<Leadership>, StoreError> {
         let mut client = self.connect()?;
         client
@@ -209,14 +212,50 @@ impl PgTarget {
             )
             .context("asking for the sequencer's role")?
             .get(0);
-        Ok(won.then_some(Leadership { client }))
+        if !won {
+            return Ok(None);
+        }
+        let held = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(true));
+        let flag = held.clone();
+        let keeper = std::thread::Builder::new()
+            .name("lease".into())
+            .spawn(move || {
+                use std::sync::atomic::Ordering;
+                while flag.load(Ordering::SeqCst) {
+                    std::thread::park_timeout(RENEW_EVERY);
+                    if !flag.load(Ordering::SeqCst) {
+                        break;
+                    }
+                    if client.is_closed() || client.simple_query("SELECT 1").is_err() {
+                        flag.store(false, Ordering::SeqCst);
+                    }
+                }
+                // Dropping the connection ends the session and frees the lock.
+                drop(client);
+            })
+            .map_err(|e| StoreError::Config(format!("starting the lease keeper: {e}")))?;
+        Ok(Some(Leadership {
+            held,
+            keeper: Some(keeper),
+        }))
     }
 }
 
 impl Leadership {
-    /// Whether the role is still held: the lock's session answers (which renews the lease).
-    pub fn held(&mut self) -> bool {
-        !self.client.is_closed() && self.client.simple_query("SELECT 1").is_ok()
+    /// Whether the role is still held: the keeper's last renewal succeeded.
+    pub fn held(&self) -> bool {
+        self.held.load(std::sync::atomic::Ordering::SeqCst)
+    }
+}
+
+impl Drop for Leadership {
+    /// Gives the role up: the keeper closes the lock's connection.
+    fn drop(&mut self) {
+        self.held.store(false, std::sync::atomic::Ordering::SeqCst);
+        if let Some(keeper) = self.keeper.take() {
+            keeper.thread().unpark();
+            let _ = keeper.join();
+        }
     }
 }
 
