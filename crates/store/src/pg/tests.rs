@@ -457,3 +457,23 @@ fn a_schema_named_by_a_reserved_word_holds_a_record() {
     drop(again);
     target.drop_scratch_schema().unwrap();
 }
+
+proptest::proptest! {
+    /// Any text as a `--store` address: parsed or refused with a settings error, never a
+    /// panic; and whatever schema is accepted is a plain lowercase name, safe to quote.
+    #[test]
+    fn any_address_parses_or_is_refused_cleanly(
+        base in "postgres(ql)?://[a-z]{0,4}(:[a-z]{0,4})?@[a-z0-9.]{0,8}(:[0-9]{0,6})?/[a-z]{0,6}",
+        query in "[a-zA-Z0-9_=&;. %/-]{0,40}",
+    ) {
+        let url = format!("{base}?{query}");
+        match PgTarget::parse(&url) {
+            Ok(t) => {
+                proptest::prop_assert!(t.schema().chars().all(|c| c.is_ascii_lowercase()
+                    || c.is_ascii_digit() || c == '_'));
+                proptest::prop_assert!(t.schema() != "public" && !t.schema().starts_with("pg_"));
+            }
+            Err(e) => proptest::prop_assert!(matches!(e, StoreError::Config(_)), "{e:?}"),
+        }
+    }
+}
