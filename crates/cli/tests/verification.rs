@@ -155,4 +155,24 @@ fn two_monitors_confirm_one_disputes_and_the_record_names_the_signers() {
         verified.contains("assessments signed by m1 (1), m2 (2)"),
         "{verified}"
     );
+
+    // Every entry (agreement, members, observations, revisions, verdicts, notes) is exactly
+    // what the record's first canonical encoder would have written.
+    let db = rusqlite::Connection::open(format!("{data}/truce.sqlite")).unwrap();
+    let mut stmt = db.prepare("SELECT type, body FROM entries").unwrap();
+    let rows: Vec<(String, Vec<u8>)> = stmt
+        .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
+        .unwrap()
+        .map(Result::unwrap)
+        .collect();
+    let kinds: std::collections::BTreeSet<&str> = rows.iter().map(|(t, _)| t.as_str()).collect();
+    assert!(kinds.len() >= 5, "{kinds:?}");
+    for (kind, body) in &rows {
+        let value: serde_json::Value = serde_json::from_slice(body).unwrap();
+        let first = serde_json_canonicalizer::to_vec(&value).unwrap();
+        assert!(
+            first == *body,
+            "a {kind} entry differs from the first encoder's bytes"
+        );
+    }
 }

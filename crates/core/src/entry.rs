@@ -259,7 +259,7 @@ pub enum EntryError {
 
 /// The RFC 8785 canonical JSON of any serialisable value (documents kept beside the record).
 pub fn canonical_json<T: Serialize>(value: &T) -> Result<Vec<u8>, EntryError> {
-    serde_json_canonicalizer::to_vec(value).map_err(|e| EntryError::Encode(e.to_string()))
+    crate::canonical::to_vec(value).map_err(|e| EntryError::Encode(e.to_string()))
 }
 
 /// The RFC 9162 leaf hash of entry bytes: SHA-256(0x00 || bytes).

@@ -22,6 +22,7 @@
 
 pub mod access;
 pub mod agreement;
+pub mod canonical;
 pub mod entry;
 pub mod error;
 pub mod evidence;

@@ -200,7 +200,7 @@ proptest! {
                                         b in 0.0f64..360.0, s in 0.1f64..20.0) {
         let g = format!(r#"{{"type":"bearing","observer":{{"lat":{lat},"lon":{lon},"accuracy_m":5}},"bearing_deg":{b},"bearing_sigma_deg":{s}}}"#);
         let v = parse_one(&with_geometry(&g), now(), None).unwrap();
-        let bytes = serde_json_canonicalizer::to_vec(&*v).unwrap();
+        let bytes = crate::entry::canonical_json(&*v).unwrap();
         let back: Observation = serde_json::from_slice(&bytes).unwrap();
         prop_assert_eq!(&back, &*v);
     }
