@@ -399,7 +399,8 @@ enum BenchCommand {
         #[arg(long, value_delimiter = ',', default_value = "1,10,100")]
         density: Vec<f64>,
     },
-    /// Sustained intake on a fresh SQLite file: in-process and through the HTTP API.
+    /// Sustained intake on a fresh store (SQLite, or PostgreSQL with --store): in-process and
+    /// through the HTTP API, against the store's own bare speed.
     Intake {
         /// Observations to submit.
         #[arg(long, default_value_t = 1_000_000)]
@@ -416,6 +417,10 @@ enum BenchCommand {
         /// Also run the full path at 1x, 10x and 100x the default density of events.
         #[arg(long)]
         sweep: bool,
+        /// Submitters at once in process, as concurrent clients are (one batch fuses while the
+        /// one before it commits).
+        #[arg(long, default_value_t = 2, value_parser = clap::value_parser!(u16).range(1..=64))]
+        clients: u16,
     },
     /// Exports: reading N incidents and writing each format (the goal: 100,000 in 5 s).
     Export {
@@ -643,8 +648,9 @@ fn main() -> ExitCode {
                     no_http,
                     relaxed,
                     sweep,
+                    clients,
                 },
-        } => cmd::bench::intake(count, batch, !no_http, relaxed, sweep),
+        } => cmd::bench::intake(count, batch, !no_http, relaxed, sweep, clients.into()),
         Command::Bench {
             what:
                 BenchCommand::Pulses {

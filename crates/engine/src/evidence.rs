@@ -118,7 +118,7 @@ impl Engine {
             .put(bytes)
             .map_err(|e| EngineError::Unavailable(format!("storing the file: {e}")))?;
         let size = bytes.len() as u64;
-        let _seq = self.lock_sequencer();
+        let _seq = self.lock_sequencer()?;
         // The same member, the same file, the same claims: nothing new. Other claims (a
         // corrected capture time, another name) are another link, recorded.
         let held = self

@@ -128,7 +128,7 @@ impl Engine {
             return Ok(None);
         };
         // Under the sequencer lock the head cannot move while it is signed.
-        let _seq = self.lock_sequencer();
+        let _seq = self.lock_sequencer()?;
         let head = self.store().head()?;
         let last = self
             .store()

@@ -12,6 +12,7 @@
 #![cfg_attr(test, allow(clippy::unwrap_used))]
 
 mod audit;
+mod commit_order;
 mod error;
 mod events;
 mod evidence;

@@ -317,7 +317,7 @@ impl Engine {
         }
         check_text("reason", reason)?;
         let verifier = self.assessment_key(&caller.monitor)?;
-        let mut seq = self.lock_sequencer();
+        let mut seq = self.lock_sequencer()?;
         let found = self
             .store()
             .incident(incident)?
@@ -443,7 +443,7 @@ impl Engine {
             )));
         }
         check_text("text", text)?;
-        let mut seq = self.lock_sequencer();
+        let mut seq = self.lock_sequencer()?;
         if self.store().incident(incident)?.is_none() {
             return Err(EngineError::NotFound(format!("no incident {incident}")));
         }
@@ -492,7 +492,7 @@ impl Engine {
     }
 
     fn append_one(&self, body: &EntryBody, projection: Projection) -> Result<(), EngineError> {
-        let _seq = self.lock_sequencer();
+        let _seq = self.lock_sequencer()?;
         self.append_locked(body, projection)
     }
 

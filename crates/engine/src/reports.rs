@@ -35,11 +35,11 @@ pub struct IssuedReport {
 }
 
 impl Engine {
-    /// Runs `read` on the store while nothing is appended (every append takes the sequencer's
-    /// lock, held here): what it reads is the record at one size. For reads that must be
-    /// remade exactly later, such as a report's figures; keep them short, intake waits.
+    /// Runs `read` on the store while nothing is appended (every append is made in a turn,
+    /// held here): what it reads is the record at one size. For reads that must be remade
+    /// exactly later, such as a report's figures; keep them short, intake waits.
     pub fn read_still<T>(&self, read: impl FnOnce(&dyn truce_store::Store) -> T) -> T {
-        let _seq = self.lock_sequencer();
+        let _still = self.hold_still();
         read(self.store().as_ref())
     }
 
@@ -62,7 +62,7 @@ impl Engine {
         if report.sha256.len() != 64 || !report.sha256.bytes().all(|b| b.is_ascii_hexdigit()) {
             return Err(EngineError::invalid("sha256", "not 64 hex digits"));
         }
-        let _seq = self.lock_sequencer();
+        let _seq = self.lock_sequencer()?;
         let head = self.store().head()?;
         if report.record_size > head.size {
             return Err(EngineError::invalid(

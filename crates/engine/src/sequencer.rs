@@ -1,8 +1,11 @@
-//! [`Engine`]: the sequencer lock, idempotency, fusion and the atomic append.
+//! [`Engine`]: the sequencer lock, idempotency, fusion and the atomic append, in the commit
+//! order of [`crate::commit_order`].
 
+use crate::commit_order::{CommitOrder, Turn};
 use crate::{EngineError, IncidentEvent};
 use serde::Serialize;
 use std::collections::{BTreeMap, HashMap};
+use std::ops::{Deref, DerefMut};
 use std::sync::{Arc, Mutex, MutexGuard};
 use tokio::sync::broadcast;
 use truce_core::Kind;
@@ -44,15 +47,47 @@ pub(crate) struct Sequencer {
     pub(crate) verdicts: HashMap<IncidentId, BTreeMap<String, Verdict>>,
     /// Kinds analysts corrected: a revision keeps the correction.
     pub(crate) corrected: HashMap<IncidentId, Kind>,
+    /// Which rebuild from the store this state grew from (see [`CommitOrder`]).
+    generation: u64,
+}
+
+/// The sequencer lock and the turn to append, both held: nothing else is sequenced or appended
+/// while it lives, and every batch sequenced before it has committed (or failed).
+pub(crate) struct Exclusive<'a> {
+    seq: MutexGuard<'a, Sequencer>,
+    _turn: Turn<'a>,
+}
+
+impl Deref for Exclusive<'_> {
+    type Target = Sequencer;
+    fn deref(&self) -> &Sequencer {
+        &self.seq
+    }
+}
+
+impl DerefMut for Exclusive<'_> {
+    fn deref_mut(&mut self) -> &mut Sequencer {
+        &mut self.seq
+    }
+}
+
+/// How a sequenced batch ended.
+enum Sequenced {
+    /// Recorded (or nothing new to record): the answer.
+    Done(SubmitOutcome),
+    /// A batch sequenced before it failed to append, so it was not appended: start over.
+    Stale,
 }
 
 /// The sequencer over one store.
 pub struct Engine {
     store: Arc<dyn Store>,
     agreement: Arc<Agreement>,
-    /// Held for the whole of a submission: numbering, fusion and the append happen under it, so
-    /// the record's order is the order of the lock.
+    /// Held while a submission numbers and fuses its batch; it takes its turn in `order` before
+    /// letting go, so the record's order is the order of this lock.
     sequencer: Mutex<Sequencer>,
+    /// Turns to append, stale generations and client ids in flight.
+    order: CommitOrder,
     events: broadcast::Sender<Arc<IncidentEvent>>,
     /// The agreement's ledger keys, parsed once.
     pub(crate) ledger_keys: Option<crate::LedgerKeys>,
@@ -83,6 +118,7 @@ impl Engine {
             store,
             agreement,
             sequencer: Mutex::new(sequencer),
+            order: CommitOrder::default(),
             events,
             ledger_keys,
             log_signer: Mutex::new(None),
@@ -131,9 +167,39 @@ impl Engine {
         }
     }
 
-    /// Holds the sequencer lock: nothing is appended while the guard lives.
-    pub(crate) fn lock_sequencer(&self) -> MutexGuard<'_, Sequencer> {
-        self.lock()
+    /// Holds the sequencer lock and the turn to append, with the state current: nothing else is
+    /// sequenced or appended while the guard lives.
+    pub(crate) fn lock_sequencer(&self) -> Result<Exclusive<'_>, EngineError> {
+        let mut seq = self.lock();
+        self.refresh(&mut seq)?;
+        let turn = self.order.turn();
+        Ok(Exclusive { seq, _turn: turn })
+    }
+
+    /// Holds the sequencer lock and the turn to append without looking at the state: nothing
+    /// is appended while the guard lives.
+    pub(crate) fn hold_still(&self) -> (MutexGuard<'_, Sequencer>, Turn<'_>) {
+        let seq = self.lock();
+        let turn = self.order.turn();
+        (seq, turn)
+    }
+
+    /// Rebuilds the state from the store if an append it was built on failed.
+    fn refresh(&self, seq: &mut Sequencer) -> Result<(), EngineError> {
+        if self.order.is_stale(seq.generation) {
+            let _turn = self.order.turn();
+            self.rebuild(seq)?;
+        }
+        Ok(())
+    }
+
+    /// Rebuilds fusion state from the store. The caller holds the sequencer lock and its turn,
+    /// so every batch sequenced before has committed or failed.
+    fn rebuild(&self, seq: &mut Sequencer) -> Result<(), EngineError> {
+        let mut fresh = restore(self.store.as_ref(), &self.agreement)?;
+        fresh.generation = self.order.current_generation();
+        *seq = fresh;
+        Ok(())
     }
 
     fn lock(&self) -> MutexGuard<'_, Sequencer> {
@@ -166,8 +232,32 @@ impl Engine {
         now: Timestamp,
         intake: Option<u64>,
     ) -> Result<SubmitOutcome, EngineError> {
-        let mut seq = self.lock();
-        let resolved = self.resolve_client_ids(&batch)?;
+        let client_ids: Vec<Uuid> = batch.iter().filter_map(|o| o.client_id).collect();
+        loop {
+            let mut seq = self.lock();
+            self.refresh(&mut seq)?;
+            if self.order.any_in_flight(&client_ids) {
+                // A batch sequenced earlier holds one of these client ids: once every earlier
+                // batch has committed, the id is stored (or never will be), and resolves.
+                drop(self.order.turn());
+                self.refresh(&mut seq)?;
+            }
+            match self.sequence(seq, &batch, now, intake)? {
+                Sequenced::Done(outcome) => return Ok(outcome),
+                Sequenced::Stale => continue,
+            }
+        }
+    }
+
+    /// Numbers and fuses `batch` holding the sequencer lock, then appends it in its turn.
+    fn sequence(
+        &self,
+        mut seq: MutexGuard<'_, Sequencer>,
+        batch: &[ValidObservation],
+        now: Timestamp,
+        intake: Option<u64>,
+    ) -> Result<Sequenced, EngineError> {
+        let resolved = self.resolve_client_ids(batch)?;
         // Only what is new must cite held files: a resent observation (recorded before the
         // rule, or citing a file since) gets its original ids back as always.
         self.check_evidence_held(
@@ -195,54 +285,7 @@ impl Engine {
             }
         }
         let mut accepted = Vec::with_capacity(batch.len());
-        let mut new_events = Vec::new();
-        if !fresh.is_empty() {
-            let mut absorbed = seq.fusion.absorb(&fresh);
-            let monitors = self.agreement.doc.monitors.len();
-            for rev in &mut absorbed.revisions {
-                seq.settle(rev.incident_id, &mut rev.estimate, monitors);
-            }
-            let (append, events) = match build_append(&fresh, &fresh_hashes, &absorbed, now, None) {
-                Ok(built) => built,
-                Err(e) => {
-                    *seq = restore(self.store.as_ref(), &self.agreement)?;
-                    return Err(e);
-                }
-            };
-            for (k, slot) in slots.iter().enumerate() {
-                let acc = match slot {
-                    Slot::Known(a) => *a,
-                    Slot::Fresh(f) => Accepted {
-                        id: fresh[*f].0,
-                        incident_id: absorbed.incident_ids[*f],
-                    },
-                    Slot::Alias(j) => accepted_at(&accepted, *j, k),
-                };
-                accepted.push(acc);
-            }
-            let settle = intake.map(|id| truce_store::IntakeSettle {
-                id,
-                status: 201,
-                outcome: serde_json::json!({ "accepted": accepted }).to_string(),
-            });
-            match self.store.append_settling(&append, settle.as_ref()) {
-                Ok(receipt) => {
-                    seq.next_observation = next;
-                    new_events = events
-                        .into_iter()
-                        .map(|(offset, mut ev)| {
-                            ev.entry_index = receipt.first_index + offset;
-                            Arc::new(ev)
-                        })
-                        .collect();
-                }
-                Err(e) => {
-                    tracing::error!(error = %e, "append failed; rebuilding fusion state from the store");
-                    *seq = restore(self.store.as_ref(), &self.agreement)?;
-                    return Err(e.into());
-                }
-            }
-        } else {
+        if fresh.is_empty() {
             for (k, slot) in slots.iter().enumerate() {
                 let acc = match slot {
                     Slot::Known(a) => *a,
@@ -251,16 +294,75 @@ impl Engine {
                 };
                 accepted.push(acc);
             }
+            return Ok(Sequenced::Done(SubmitOutcome { new: 0, accepted }));
         }
+        let mut absorbed = seq.fusion.absorb(&fresh);
+        let monitors = self.agreement.doc.monitors.len();
+        for rev in &mut absorbed.revisions {
+            seq.settle(rev.incident_id, &mut rev.estimate, monitors);
+        }
+        let (append, events) = match build_append(&fresh, &fresh_hashes, &absorbed, now, None) {
+            Ok(built) => built,
+            Err(e) => {
+                let _turn = self.order.turn();
+                self.rebuild(&mut seq)?;
+                return Err(e);
+            }
+        };
+        for (k, slot) in slots.iter().enumerate() {
+            let acc = match slot {
+                Slot::Known(a) => *a,
+                Slot::Fresh(f) => Accepted {
+                    id: fresh[*f].0,
+                    incident_id: absorbed.incident_ids[*f],
+                },
+                Slot::Alias(j) => accepted_at(&accepted, *j, k),
+            };
+            accepted.push(acc);
+        }
+        let settle = intake.map(|id| truce_store::IntakeSettle {
+            id,
+            status: 201,
+            outcome: serde_json::json!({ "accepted": accepted }).to_string(),
+        });
+        // Memory runs ahead of the record from here until the append, by this batch.
+        seq.next_observation = next;
+        let generation = seq.generation;
+        let held: Vec<Uuid> = fresh.iter().filter_map(|(_, o)| o.client_id).collect();
+        self.order.hold(&held);
+        let turn = self.order.turn();
         drop(seq);
-        for ev in new_events {
-            // No subscriber is not an error: the record is the source of truth.
-            let _ = self.events.send(ev);
+        if self.order.is_stale(generation) {
+            self.order.release(&held);
+            return Ok(Sequenced::Stale);
         }
-        Ok(SubmitOutcome {
-            new: fresh.len(),
-            accepted,
-        })
+        match self.store.append_settling(&append, settle.as_ref()) {
+            Ok(receipt) => {
+                self.order.release(&held);
+                // Still in this batch's turn, so subscribers hear batches in the record's order.
+                for (offset, mut ev) in events {
+                    ev.entry_index = receipt.first_index + offset;
+                    // No subscriber is not an error: the record is the source of truth.
+                    let _ = self.events.send(Arc::new(ev));
+                }
+                drop(turn);
+                Ok(Sequenced::Done(SubmitOutcome {
+                    new: fresh.len(),
+                    accepted,
+                }))
+            }
+            Err(e) => {
+                tracing::error!(error = %e, "append failed; rebuilding fusion state from the store");
+                self.order.failed(generation);
+                self.order.release(&held);
+                drop(turn);
+                let mut seq = self.lock();
+                if let Err(rebuild) = self.refresh(&mut seq) {
+                    tracing::error!(error = %rebuild, "rebuilding fusion state failed; the next submission retries");
+                }
+                Err(e.into())
+            }
+        }
     }
 
     /// An analyst folds incident `fold` into `keep` (they are one event): every observation of
@@ -331,7 +433,7 @@ impl Engine {
                 format!("must be 1 to {} bytes", crate::MAX_TEXT_BYTES),
             ));
         }
-        let mut seq = self.lock();
+        let mut seq = self.lock_sequencer()?;
         // A refused regrouping changed nothing: fusion checks everything before it moves.
         let mut absorbed = op(&mut seq, self.store.as_ref())?;
         let monitors = self.agreement.doc.monitors.len();
@@ -342,14 +444,14 @@ impl Engine {
         let (append, events) = match built {
             Ok(b) => b,
             Err(e) => {
-                *seq = restore(self.store.as_ref(), &self.agreement)?;
+                self.rebuild(&mut seq)?;
                 return Err(e);
             }
         };
         let receipt = match self.store.append(&append) {
             Ok(r) => r,
             Err(e) => {
-                *seq = restore(self.store.as_ref(), &self.agreement)?;
+                self.rebuild(&mut seq)?;
                 return Err(e.into());
             }
         };
@@ -539,6 +641,7 @@ fn restore(store: &dyn Store, agreement: &Arc<Agreement>) -> Result<Sequencer, E
         next_observation: max_obs.0 + 1,
         verdicts,
         corrected: store.corrected_kinds()?.into_iter().collect(),
+        generation: 0,
     })
 }
 

@@ -41,7 +41,7 @@ impl Engine {
                 projection: Projection::Track { row },
             }],
         };
-        let _seq = self.lock_sequencer();
+        let _seq = self.lock_sequencer()?;
         self.store().append(&batch)?;
         Ok(())
     }

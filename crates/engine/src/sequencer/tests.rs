@@ -716,3 +716,5 @@ fn a_batch_of_more_reports_of_one_event_than_one_revision_lists_is_split() {
     assert_eq!(incident.observation_ids.len(), n);
     assert!(verify_chain(f.store.as_ref()).is_ok());
 }
+
+mod pipeline;

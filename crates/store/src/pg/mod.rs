@@ -477,10 +477,9 @@ impl Store for PgStore {
     }
 
     fn client_records(&self, ids: &[Uuid]) -> Result<Vec<ClientRecord>, StoreError> {
-        match &self.writer {
-            Some(_) => read::client_records(self.writer()?.client(), ids),
-            None => self.read(|c| read::client_records(c, ids)),
-        }
+        // A reader sees every committed append, and does not wait for the one under way (the
+        // engine keeps client ids of uncommitted batches itself).
+        self.read(|c| read::client_records(c, ids))
     }
 
     fn observation(&self, id: ObservationId) -> Result<Option<StoredObservation>, StoreError> {

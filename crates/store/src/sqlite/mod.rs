@@ -117,8 +117,9 @@ impl Store for SqliteStore {
     }
 
     fn client_records(&self, ids: &[Uuid]) -> Result<Vec<ClientRecord>, StoreError> {
-        let w = self.writer()?;
-        read::client_records(w.conn(), ids)
+        // A reader sees every committed append, and does not wait for the one under way (the
+        // engine keeps client ids of uncommitted batches itself).
+        self.read(|c| read::client_records(c, ids))
     }
 
     fn observation(&self, id: ObservationId) -> Result<Option<StoredObservation>, StoreError> {

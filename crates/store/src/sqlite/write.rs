@@ -63,10 +63,6 @@ impl Writer {
         })
     }
 
-    pub fn conn(&self) -> &Connection {
-        &self.conn
-    }
-
     pub fn head(&self) -> Head {
         self.head
     }
