@@ -301,14 +301,6 @@ impl Engine {
         for rev in &mut absorbed.revisions {
             seq.settle(rev.incident_id, &mut rev.estimate, monitors);
         }
-        let (append, events) = match build_append(&fresh, &fresh_hashes, &absorbed, now, None) {
-            Ok(built) => built,
-            Err(e) => {
-                let _turn = self.order.turn();
-                self.rebuild(&mut seq)?;
-                return Err(e);
-            }
-        };
         for (k, slot) in slots.iter().enumerate() {
             let acc = match slot {
                 Slot::Known(a) => *a,
@@ -336,8 +328,15 @@ impl Engine {
             self.order.release(&held);
             return Ok(Sequenced::Stale);
         }
-        match self.store.append_settling(&append, settle.as_ref()) {
-            Ok(receipt) => {
+        // Encoded in this batch's turn, while the next batch fuses.
+        let appended = build_append(&fresh, &fresh_hashes, &absorbed, now, None).and_then(
+            |(append, events)| {
+                let receipt = self.store.append_settling(&append, settle.as_ref())?;
+                Ok((receipt, events))
+            },
+        );
+        match appended {
+            Ok((receipt, events)) => {
                 self.order.release(&held);
                 // Still in this batch's turn, so subscribers hear batches in the record's order.
                 for (offset, mut ev) in events {
@@ -352,7 +351,7 @@ impl Engine {
                 }))
             }
             Err(e) => {
-                tracing::error!(error = %e, "append failed; rebuilding fusion state from the store");
+                tracing::error!(error = %e, "encoding or appending a batch failed; rebuilding fusion state from the store");
                 self.order.failed(generation);
                 self.order.release(&held);
                 drop(turn);
@@ -360,7 +359,7 @@ impl Engine {
                 if let Err(rebuild) = self.refresh(&mut seq) {
                     tracing::error!(error = %rebuild, "rebuilding fusion state failed; the next submission retries");
                 }
-                Err(e.into())
+                Err(e)
             }
         }
     }
