@@ -160,9 +160,10 @@ pub fn incident(client: &mut Client, id: IncidentId) -> Result<Option<Incident>,
 
 /// The query's `SELECT … WHERE …` for filter `f`, and its arguments (without order or limit).
 ///
-/// Where and when go through the GiST index on (location, seen) — `&&` on bounding boxes,
-/// which PostGIS keeps in single precision, rounded outward — and are then checked exactly on
-/// the double-precision columns, so the answer is the SQLite store's to the last bit.
+/// Where and when go through the GiST index on (whole days seen, location) — `&&` on day
+/// ranges and on bounding boxes, which PostGIS keeps in single precision, rounded outward — and
+/// are then checked exactly on the nanosecond and double-precision columns, so the answer is
+/// the SQLite store's to the last bit.
 fn incident_query(f: &IncidentFilter) -> (String, Args) {
     let mut sql = String::from(
         "SELECT i.id, i.revision, e.body FROM incidents i JOIN entries e ON e.idx = i.entry
@@ -195,13 +196,15 @@ fn incident_query(f: &IncidentFilter) -> (String, Args) {
         }
     }
     if f.since.is_some() || f.until.is_some() {
-        // The range widened by a microsecond each way: timestamptz keeps microseconds, the
-        // exact test below keeps nanoseconds.
-        let lo = f.since.map(|t| nanos(t).saturating_sub(1_000) as f64 / 1e9);
-        let hi = f.until.map(|t| nanos(t).saturating_add(1_000) as f64 / 1e9);
+        // Whole days, as the index `incidents_when_where` has them (the expression must be
+        // the index's, word for word); an absent bound leaves that side open.
+        let lo = f.since.map(nanos);
+        let hi = f.until.map(nanos);
         let (plo, phi) = (arg(&mut args, Box::new(lo)), arg(&mut args, Box::new(hi)));
         sql.push_str(&format!(
-            " AND i.seen && tstzrange(to_timestamp({plo}::float8), to_timestamp({phi}::float8), '[]')"
+            " AND int8range(least(i.first_seen_ns, i.last_seen_ns) / 86400000000000,
+                            greatest(i.first_seen_ns, i.last_seen_ns) / 86400000000000, '[]')
+                  && int8range({plo}::int8 / 86400000000000, {phi}::int8 / 86400000000000, '[]')"
         ));
     }
     if let Some(since) = f.since {
