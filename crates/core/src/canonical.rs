@@ -5,7 +5,9 @@
 //! with), which the tests check on random values and on every kind of entry. What it does:
 //! - object members sorted by the UTF-16 code units of their (unescaped) names, duplicates refused;
 //! - every number, integers included, written as the ECMAScript `Number.prototype.toString` of
-//!   its `f64` value (`ryu-js`); NaN and infinities refused;
+//!   its `f64` value (`ryu-js`); a NaN or infinity refused when it is the whole value, and
+//!   written `null` inside an array or object (as the first encoder did, by way of serde_json;
+//!   no entry type reads such a `null` back as a number, so the audit would catch it);
 //! - strings escaped only where JSON requires (`"`, `\`, control characters), `\u00xx` in
 //!   lowercase hex for controls without a short escape;
 //! - no whitespace.
@@ -36,6 +38,7 @@ pub fn to_vec<T: Serialize + ?Sized>(value: &T) -> Result<Vec<u8>, CanonicalErro
         out: Vec::with_capacity(512),
         members: Vec::new(),
         scratch: Vec::new(),
+        wrapped: false,
     };
     value.serialize(&mut encoder)?;
     Ok(encoder.out)
@@ -54,6 +57,9 @@ struct Encoder {
     out: Vec<u8>,
     members: Vec<Member>,
     scratch: Vec<u8>,
+    /// Whether the value went through `Some` or a newtype before its first byte: the first
+    /// encoder refused a non-finite number only when it was the value itself.
+    wrapped: bool,
 }
 
 /// `a` against `b` in UTF-16 code units, as RFC 8785 §3.2.3 orders member names.
@@ -67,9 +73,13 @@ fn utf16_order(a: &str, b: &str) -> Ordering {
 impl Encoder {
     fn write_number(&mut self, value: f64) -> Result<(), CanonicalError> {
         if !value.is_finite() {
-            return Err(CanonicalError(
-                "NaN and +/-Infinity are not permitted in JSON".into(),
-            ));
+            if self.out.is_empty() && !self.wrapped {
+                return Err(CanonicalError(
+                    "NaN and +/-Infinity are not permitted in JSON".into(),
+                ));
+            }
+            self.out.extend_from_slice(b"null");
+            return Ok(());
         }
         let mut buffer = ryu_js::Buffer::new();
         self.out
@@ -256,6 +266,7 @@ impl<'a> ser::Serializer for &'a mut Encoder {
         self.serialize_unit()
     }
     fn serialize_some<T: Serialize + ?Sized>(self, value: &T) -> Result<(), CanonicalError> {
+        self.wrapped = true;
         value.serialize(self)
     }
     fn serialize_unit(self) -> Result<(), CanonicalError> {
@@ -279,6 +290,7 @@ impl<'a> ser::Serializer for &'a mut Encoder {
         _name: &'static str,
         value: &T,
     ) -> Result<(), CanonicalError> {
+        self.wrapped = true;
         value.serialize(self)
     }
     fn serialize_newtype_variant<T: Serialize + ?Sized>(
@@ -620,8 +632,8 @@ impl ser::Serializer for MemberName {
     fn serialize_none(self) -> Result<String, CanonicalError> {
         Err(key_must_be_a_string())
     }
-    fn serialize_some<T: Serialize + ?Sized>(self, _v: &T) -> Result<String, CanonicalError> {
-        Err(key_must_be_a_string())
+    fn serialize_some<T: Serialize + ?Sized>(self, v: &T) -> Result<String, CanonicalError> {
+        v.serialize(self)
     }
     fn serialize_unit(self) -> Result<String, CanonicalError> {
         Err(key_must_be_a_string())

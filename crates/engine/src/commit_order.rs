@@ -36,6 +36,68 @@ pub(crate) struct CommitOrder {
 /// turn has committed or failed.
 pub(crate) type Turn<'a> = MutexGuard<'a, ()>;
 
+/// A batch between fusion and its commit: memory is ahead of the record by it. Dropped without
+/// [`Unrecorded::recorded`] — an error, or a panic unwinding — it makes its generation stale
+/// *before* it gives up its turn, so no batch is ever appended on top of it, and the state is
+/// rebuilt by the next caller that takes the sequencer lock. Its client ids leave the in-flight
+/// set either way.
+pub(crate) struct Unrecorded<'a> {
+    order: &'a CommitOrder,
+    generation: u64,
+    held: Vec<Uuid>,
+    turn: Option<Turn<'a>>,
+    recorded: bool,
+}
+
+impl<'a> Unrecorded<'a> {
+    /// A batch of `generation` about to change the state.
+    pub(crate) fn new(order: &'a CommitOrder, generation: u64) -> Self {
+        Self {
+            order,
+            generation,
+            held: Vec::new(),
+            turn: None,
+            recorded: false,
+        }
+    }
+
+    /// The batch's new client ids are in flight from now until it is dropped.
+    pub(crate) fn hold(&mut self, ids: Vec<Uuid>) {
+        if !ids.is_empty() {
+            self.order.in_flight().extend(ids.iter().copied());
+        }
+        self.held = ids;
+    }
+
+    /// Waits for the batch's turn; the caller still holds the sequencer lock, so turns follow
+    /// the sequencer's order.
+    pub(crate) fn take_turn(&mut self) {
+        self.turn = Some(self.order.turn());
+    }
+
+    /// Whether the state this batch was built on may no longer be appended.
+    pub(crate) fn is_stale(&self) -> bool {
+        self.order.is_stale(self.generation)
+    }
+
+    /// The batch is in the record (or, stale, was never appended and changed nothing the
+    /// rebuild will not undo): nothing to mark.
+    pub(crate) fn recorded(mut self) {
+        self.recorded = true;
+    }
+}
+
+impl Drop for Unrecorded<'_> {
+    fn drop(&mut self) {
+        if !self.recorded {
+            self.order.failed(self.generation);
+        }
+        self.order.release(&self.held);
+        // Only now may the next batch take the turn.
+        self.turn.take();
+    }
+}
+
 impl CommitOrder {
     /// Waits for this caller's turn to append.
     pub(crate) fn turn(&self) -> Turn<'_> {
@@ -77,15 +139,8 @@ impl CommitOrder {
         ids.iter().any(|id| in_flight.contains(id))
     }
 
-    /// `ids` are sequenced and wait for their commit.
-    pub(crate) fn hold(&self, ids: &[Uuid]) {
-        if !ids.is_empty() {
-            self.in_flight().extend(ids.iter().copied());
-        }
-    }
-
     /// `ids` are committed or will never be.
-    pub(crate) fn release(&self, ids: &[Uuid]) {
+    fn release(&self, ids: &[Uuid]) {
         if !ids.is_empty() {
             let mut in_flight = self.in_flight();
             for id in ids {
@@ -119,10 +174,42 @@ mod tests {
     fn client_ids_are_in_flight_between_hold_and_release() {
         let order = CommitOrder::default();
         let (a, b) = (Uuid::from_u128(1), Uuid::from_u128(2));
-        order.hold(&[a]);
+        let mut batch = Unrecorded::new(&order, 0);
+        batch.hold(vec![a]);
         assert!(order.any_in_flight(&[b, a]));
         assert!(!order.any_in_flight(&[b]));
-        order.release(&[a]);
+        batch.recorded();
         assert!(!order.any_in_flight(&[a]));
+        assert!(!order.is_stale(0), "a recorded batch marks nothing");
+    }
+
+    #[test]
+    fn a_batch_dropped_unrecorded_makes_its_generation_stale_before_the_turn_is_free() {
+        let order = CommitOrder::default();
+        std::thread::scope(|s| {
+            let mut batch = Unrecorded::new(&order, 5);
+            batch.hold(vec![Uuid::from_u128(3)]);
+            batch.take_turn();
+            let next = s.spawn(|| {
+                // The next batch's turn: by then the failed one must already be stale.
+                let _turn = order.turn();
+                order.is_stale(5)
+            });
+            std::thread::sleep(std::time::Duration::from_millis(50));
+            drop(batch);
+            assert!(next.join().unwrap());
+        });
+        assert!(!order.any_in_flight(&[Uuid::from_u128(3)]));
+    }
+
+    #[test]
+    fn a_panic_between_fusion_and_commit_makes_the_state_stale() {
+        let order = CommitOrder::default();
+        let caught = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            let _batch = Unrecorded::new(&order, 2);
+            panic!("fusion panicked");
+        }));
+        assert!(caught.is_err());
+        assert!(order.is_stale(2));
     }
 }

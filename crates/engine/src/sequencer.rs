@@ -1,7 +1,7 @@
 //! [`Engine`]: the sequencer lock, idempotency, fusion and the atomic append, in the commit
 //! order of [`crate::commit_order`].
 
-use crate::commit_order::{CommitOrder, Turn};
+use crate::commit_order::{CommitOrder, Turn, Unrecorded};
 use crate::{EngineError, IncidentEvent};
 use serde::Serialize;
 use std::collections::{BTreeMap, HashMap};
@@ -296,6 +296,8 @@ impl Engine {
             }
             return Ok(Sequenced::Done(SubmitOutcome { new: 0, accepted }));
         }
+        // From here memory changes: an error or a panic before the commit marks it stale.
+        let mut unrecorded = Unrecorded::new(&self.order, seq.generation);
         let mut absorbed = seq.fusion.absorb(&fresh);
         let monitors = self.agreement.doc.monitors.len();
         for rev in &mut absorbed.revisions {
@@ -319,13 +321,12 @@ impl Engine {
         });
         // Memory runs ahead of the record from here until the append, by this batch.
         seq.next_observation = next;
-        let generation = seq.generation;
-        let held: Vec<Uuid> = fresh.iter().filter_map(|(_, o)| o.client_id).collect();
-        self.order.hold(&held);
-        let turn = self.order.turn();
+        unrecorded.hold(fresh.iter().filter_map(|(_, o)| o.client_id).collect());
+        unrecorded.take_turn();
         drop(seq);
-        if self.order.is_stale(generation) {
-            self.order.release(&held);
+        if unrecorded.is_stale() {
+            // Never appended; the rebuild that staleness asks for undoes it.
+            unrecorded.recorded();
             return Ok(Sequenced::Stale);
         }
         // Encoded in this batch's turn, while the next batch fuses.
@@ -337,14 +338,13 @@ impl Engine {
         );
         match appended {
             Ok((receipt, events)) => {
-                self.order.release(&held);
                 // Still in this batch's turn, so subscribers hear batches in the record's order.
                 for (offset, mut ev) in events {
                     ev.entry_index = receipt.first_index + offset;
                     // No subscriber is not an error: the record is the source of truth.
                     let _ = self.events.send(Arc::new(ev));
                 }
-                drop(turn);
+                unrecorded.recorded();
                 Ok(Sequenced::Done(SubmitOutcome {
                     new: fresh.len(),
                     accepted,
@@ -352,9 +352,8 @@ impl Engine {
             }
             Err(e) => {
                 tracing::error!(error = %e, "encoding or appending a batch failed; rebuilding fusion state from the store");
-                self.order.failed(generation);
-                self.order.release(&held);
-                drop(turn);
+                // Stale before the turn is free, so nothing is appended on top of it.
+                drop(unrecorded);
                 let mut seq = self.lock();
                 if let Err(rebuild) = self.refresh(&mut seq) {
                     tracing::error!(error = %rebuild, "rebuilding fusion state failed; the next submission retries");
@@ -454,11 +453,12 @@ impl Engine {
                 return Err(e.into());
             }
         };
-        drop(seq);
+        // Still in the turn, so subscribers hear entries in the record's order.
         for (offset, mut ev) in events {
             ev.entry_index = receipt.first_index + offset;
             let _ = self.events.send(Arc::new(ev));
         }
+        drop(seq);
         Ok(())
     }
 

@@ -1,6 +1,6 @@
 //! Several nodes, one sequencer (PostgreSQL): any node validates a submission and commits it to
 //! the intake queue, which is its acknowledgement; the node that holds the sequencer's role
-//! takes the queue in commit order, records each item and writes its answer in the same
+//! takes the queue in commit order (two items under way at once), records each item and writes its answer in the same
 //! transaction; the node that took the item waits for that answer and gives it to the client
 //! unchanged, or, if the sequencer is slow or changing hands, answers 202 with the item's
 //! number: committed, to be sequenced.
@@ -34,10 +34,12 @@ pub const MAX_ATTEMPTS: u32 = 3;
 /// Sequences the pending items of `queue` in about commit order: each is parsed as it was
 /// received (against the time it was received, so it validates as it did then), recorded by
 /// `engine` and answered. [`DRAIN_WORKERS`] items are under way at once, so one fuses while the
-/// one before it commits; two items taken together may be recorded in either order. Answers
-/// how many items were answered. Stops at the first item it could not answer for a reason of
-/// its own (the role lost, the store failing): that item stays pending for whoever sequences
-/// next.
+/// one before it commits; two items taken together may be recorded in either order. When an
+/// item pending was taken up before and not answered (a sequencer died on it), items go one at
+/// a time, so only the item at fault is charged its attempts. Answers how many items were
+/// answered. Stops at the first item it could not answer for a reason of its own (the role
+/// lost, the store failing): that item stays pending for whoever sequences next. A panic
+/// stops the other worker and goes on to the caller, as it would without workers.
 pub fn drain(
     engine: &Engine,
     queue: &dyn IntakeQueue,
@@ -49,6 +51,7 @@ pub fn drain(
     let answered = AtomicUsize::new(0);
     let stop = AtomicBool::new(false);
     let work = || -> Result<(), StoreError> {
+        let _stop_on_panic = StopOnPanic(&stop);
         while !stop.load(Ordering::Acquire) && started.elapsed() <= DRAIN_BUDGET {
             let Some(item) = items.get(next.fetch_add(1, Ordering::AcqRel)) else {
                 break;
@@ -61,20 +64,37 @@ pub fn drain(
         }
         Ok(())
     };
-    let outcomes: Vec<Result<(), StoreError>> =
-        std::thread::scope(|scope| {
-            let helpers: Vec<_> = (1..DRAIN_WORKERS).map(|_| scope.spawn(work)).collect();
-            let mut outcomes = vec![work()];
-            for helper in helpers {
-                outcomes.push(helper.join().unwrap_or_else(|_| {
-                    Err(StoreError::Corrupt("a drain worker panicked".into()))
-                }));
+    let suspect = items.iter().any(|item| item.attempts > 0);
+    let workers = if suspect || items.len() < 2 {
+        1
+    } else {
+        DRAIN_WORKERS
+    };
+    let outcomes: Vec<Result<(), StoreError>> = std::thread::scope(|scope| {
+        let helpers: Vec<_> = (1..workers).map(|_| scope.spawn(work)).collect();
+        let mut outcomes = vec![work()];
+        for helper in helpers {
+            match helper.join() {
+                Ok(outcome) => outcomes.push(outcome),
+                Err(panic) => std::panic::resume_unwind(panic),
             }
-            outcomes
-        });
+        }
+        outcomes
+    });
     match outcomes.into_iter().find_map(Result::err) {
         Some(e) => Err(e),
         None => Ok(answered.load(Ordering::Acquire)),
+    }
+}
+
+/// Sets the flag when dropped by a panic unwinding: the other worker stops taking items.
+struct StopOnPanic<'a>(&'a AtomicBool);
+
+impl Drop for StopOnPanic<'_> {
+    fn drop(&mut self) {
+        if std::thread::panicking() {
+            self.0.store(true, Ordering::Release);
+        }
     }
 }
 

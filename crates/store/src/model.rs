@@ -470,4 +470,6 @@ pub struct PendingIntake {
     pub received_ns: i64,
     /// The request body as received.
     pub body: Vec<u8>,
+    /// Times a sequencer took it up before (and did not answer it).
+    pub attempts: u32,
 }

@@ -179,21 +179,31 @@ fn submit_all(
 ) -> Result<Duration> {
     let limits = ParseLimits::default();
     let next = std::sync::atomic::AtomicUsize::new(0);
+    // Set when a submitter fails, so the others stop rather than submit the rest.
+    let failed = std::sync::atomic::AtomicBool::new(false);
     std::thread::scope(|scope| {
         let workers: Vec<_> = (0..clients.max(1))
             .map(|_| {
                 scope.spawn(|| -> Result<Duration> {
                     let mut parsing = Duration::ZERO;
-                    loop {
+                    while !failed.load(std::sync::atomic::Ordering::Relaxed) {
                         let k = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
                         let Some(body) = bodies.get(k) else {
-                            return Ok(parsing);
+                            break;
                         };
                         let t = Instant::now();
-                        let parsed = parse_observations(body, &limits, now)?;
-                        parsing += t.elapsed();
-                        engine.submit(parsed, now)?;
+                        let submitted = parse_observations(body, &limits, now)
+                            .map_err(anyhow::Error::from)
+                            .and_then(|parsed| {
+                                parsing += t.elapsed();
+                                Ok(engine.submit(parsed, now)?)
+                            });
+                        if let Err(e) = submitted {
+                            failed.store(true, std::sync::atomic::Ordering::Relaxed);
+                            return Err(e);
+                        }
                     }
+                    Ok(parsing)
                 })
             })
             .collect();

@@ -653,7 +653,7 @@ impl crate::IntakeQueue for PgStore {
     fn pending(&self, limit: u32) -> Result<Vec<PendingIntake>, StoreError> {
         self.read(|c| {
             Ok(c.query(
-                "SELECT id, member, received_ns, body FROM intake WHERE status IS NULL
+                "SELECT id, member, received_ns, body, attempts FROM intake WHERE status IS NULL
                  ORDER BY id LIMIT $1",
                 &[&i64::from(limit)],
             )
@@ -664,6 +664,7 @@ impl crate::IntakeQueue for PgStore {
                 member: r.get(1),
                 received_ns: r.get(2),
                 body: r.get(3),
+                attempts: u32::try_from(r.get::<_, i32>(4)).unwrap_or(0),
             })
             .collect())
         })
