@@ -190,6 +190,28 @@ struct Open {
     first_member: usize,
 }
 
+/// The twelve `serialize_<number>` methods of a serializer: each converts its number to `f64`
+/// (`as`: i64, u64 and the 128-bit ones round, as JSON's one number type does) and evaluates
+/// the body with `$s` bound to the serializer and `$v` to that `f64`.
+macro_rules! numbers_as_f64 {
+    ($out:ty, |$s:ident, $v:ident| $body:expr) => {
+        numbers_as_f64!(@each $out, |$s, $v| $body,
+            serialize_i8: i8, serialize_i16: i16, serialize_i32: i32, serialize_i64: i64,
+            serialize_i128: i128, serialize_u8: u8, serialize_u16: u16, serialize_u32: u32,
+            serialize_u64: u64, serialize_u128: u128, serialize_f32: f32, serialize_f64: f64);
+    };
+    (@each $out:ty, |$s:ident, $v:ident| $body:expr, $($name:ident: $t:ty),*) => {
+        $(
+            #[allow(clippy::cast_lossless, clippy::cast_precision_loss)]
+            fn $name(self, v: $t) -> $out {
+                let $s = self;
+                let $v = v as f64;
+                $body
+            }
+        )*
+    };
+}
+
 /// serde_json's marker for a `RawValue`, which has no canonical form here.
 const RAW_VALUE: &str = "$serde_json::private::RawValue";
 
@@ -209,43 +231,9 @@ impl<'a> ser::Serializer for &'a mut Encoder {
             .extend_from_slice(if v { b"true" } else { b"false" });
         Ok(())
     }
-    fn serialize_i8(self, v: i8) -> Result<(), CanonicalError> {
-        self.write_number(f64::from(v))
-    }
-    fn serialize_i16(self, v: i16) -> Result<(), CanonicalError> {
-        self.write_number(f64::from(v))
-    }
-    fn serialize_i32(self, v: i32) -> Result<(), CanonicalError> {
-        self.write_number(f64::from(v))
-    }
-    fn serialize_i64(self, v: i64) -> Result<(), CanonicalError> {
-        // As JSON's one number type: above 2^53 this rounds, exactly as the record always has.
-        self.write_number(v as f64)
-    }
-    fn serialize_i128(self, v: i128) -> Result<(), CanonicalError> {
-        self.write_number(v as f64)
-    }
-    fn serialize_u8(self, v: u8) -> Result<(), CanonicalError> {
-        self.write_number(f64::from(v))
-    }
-    fn serialize_u16(self, v: u16) -> Result<(), CanonicalError> {
-        self.write_number(f64::from(v))
-    }
-    fn serialize_u32(self, v: u32) -> Result<(), CanonicalError> {
-        self.write_number(f64::from(v))
-    }
-    fn serialize_u64(self, v: u64) -> Result<(), CanonicalError> {
-        self.write_number(v as f64)
-    }
-    fn serialize_u128(self, v: u128) -> Result<(), CanonicalError> {
-        self.write_number(v as f64)
-    }
-    fn serialize_f32(self, v: f32) -> Result<(), CanonicalError> {
-        self.write_number(f64::from(v))
-    }
-    fn serialize_f64(self, v: f64) -> Result<(), CanonicalError> {
-        self.write_number(v)
-    }
+    // JSON has one number type: every number is written as the f64 it is (above 2^53 an
+    // integer rounds, exactly as the record always has).
+    numbers_as_f64!(Result<(), CanonicalError>, |encoder, v| encoder.write_number(v));
     fn serialize_char(self, v: char) -> Result<(), CanonicalError> {
         self.write_string(v.encode_utf8(&mut [0; 4]));
         Ok(())
@@ -590,42 +578,7 @@ impl ser::Serializer for MemberName {
     fn serialize_bool(self, v: bool) -> Result<String, CanonicalError> {
         Ok(v.to_string())
     }
-    fn serialize_i8(self, v: i8) -> Result<String, CanonicalError> {
-        number_name(f64::from(v))
-    }
-    fn serialize_i16(self, v: i16) -> Result<String, CanonicalError> {
-        number_name(f64::from(v))
-    }
-    fn serialize_i32(self, v: i32) -> Result<String, CanonicalError> {
-        number_name(f64::from(v))
-    }
-    fn serialize_i64(self, v: i64) -> Result<String, CanonicalError> {
-        number_name(v as f64)
-    }
-    fn serialize_i128(self, v: i128) -> Result<String, CanonicalError> {
-        number_name(v as f64)
-    }
-    fn serialize_u8(self, v: u8) -> Result<String, CanonicalError> {
-        number_name(f64::from(v))
-    }
-    fn serialize_u16(self, v: u16) -> Result<String, CanonicalError> {
-        number_name(f64::from(v))
-    }
-    fn serialize_u32(self, v: u32) -> Result<String, CanonicalError> {
-        number_name(f64::from(v))
-    }
-    fn serialize_u64(self, v: u64) -> Result<String, CanonicalError> {
-        number_name(v as f64)
-    }
-    fn serialize_u128(self, v: u128) -> Result<String, CanonicalError> {
-        number_name(v as f64)
-    }
-    fn serialize_f32(self, v: f32) -> Result<String, CanonicalError> {
-        number_name(f64::from(v))
-    }
-    fn serialize_f64(self, v: f64) -> Result<String, CanonicalError> {
-        number_name(v)
-    }
+    numbers_as_f64!(Result<String, CanonicalError>, |_name, v| number_name(v));
     fn serialize_bytes(self, _v: &[u8]) -> Result<String, CanonicalError> {
         Err(key_must_be_a_string())
     }

@@ -17,6 +17,7 @@ use crate::{data_dir, demo_files, serve};
 use anyhow::{Context, Result, bail};
 use std::process::ExitCode;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 use truce_core::Timestamp;
 use truce_core::intake::{ParseLimits, parse_observations};
@@ -178,16 +179,16 @@ fn submit_all(
     clients: usize,
 ) -> Result<Duration> {
     let limits = ParseLimits::default();
-    let next = std::sync::atomic::AtomicUsize::new(0);
+    let next = AtomicUsize::new(0);
     // Set when a submitter fails, so the others stop rather than submit the rest.
-    let failed = std::sync::atomic::AtomicBool::new(false);
+    let failed = AtomicBool::new(false);
     std::thread::scope(|scope| {
         let workers: Vec<_> = (0..clients.max(1))
             .map(|_| {
                 scope.spawn(|| -> Result<Duration> {
                     let mut parsing = Duration::ZERO;
-                    while !failed.load(std::sync::atomic::Ordering::Relaxed) {
-                        let k = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                    while !failed.load(Ordering::Relaxed) {
+                        let k = next.fetch_add(1, Ordering::Relaxed);
                         let Some(body) = bodies.get(k) else {
                             break;
                         };
@@ -199,7 +200,7 @@ fn submit_all(
                                 Ok(engine.submit(parsed, now)?)
                             });
                         if let Err(e) = submitted {
-                            failed.store(true, std::sync::atomic::Ordering::Relaxed);
+                            failed.store(true, Ordering::Relaxed);
                             return Err(e);
                         }
                     }
