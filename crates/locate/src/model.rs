@@ -90,6 +90,9 @@ pub(crate) struct Descent {
     pub normal: Normal,
     /// Iterations taken.
     pub iterations: u32,
+    /// Whether it stopped at a minimum (its step or its chi² change within tolerance, or no
+    /// step lowering chi² any more), not at [`MAX_ITERATIONS`] still moving.
+    pub settled: bool,
 }
 
 /// A converged fit.
@@ -554,6 +557,7 @@ impl Problem<'_> {
             p,
             normal,
             iterations,
+            ..
         } = descent;
         let chi2 = normal.chi2;
         if let Some(e) = self.behind_observer(&[p[0], p[1]]) {
@@ -595,7 +599,11 @@ impl Problem<'_> {
         let mut p = start;
         let mut normal = self.normal(&p);
         let mut lambda = 1e-3;
+        // Nielsen's rule: the damping grows by `nu` after each refused step, `nu` doubling
+        // while they keep being refused.
+        let mut nu = 2.0;
         let mut iterations = 0;
+        let mut settled = false;
         // Degrees of freedom (at least 1), for the poor fit's tolerance.
         let dof = (self.residuals() as f64 - k as f64).max(1.0);
         while iterations < MAX_ITERATIONS {
@@ -606,8 +614,10 @@ impl Problem<'_> {
                 row[i] *= 1.0 + lambda;
             }
             let Some(step) = solve(&damped, &normal.grad, k) else {
-                lambda *= 10.0;
+                lambda *= nu;
+                nu *= 2.0;
                 if lambda > 1e12 {
+                    settled = true;
                     break;
                 }
                 continue;
@@ -625,19 +635,33 @@ impl Problem<'_> {
                     CHI2_TOLERANCE * normal.chi2
                 };
                 let flat = normal.chi2 - next.chi2 <= tolerance;
+                // How far the model's linearisation predicted the decrease: near 1, the
+                // damping falls (to a third at most); near 0, it rises, so a step along a
+                // curved valley is not followed by one too long that is refused.
+                let rho = (normal.chi2 - next.chi2) / predicted_decrease(&normal, &step, k);
+                let factor = if rho.is_finite() {
+                    (1.0 - (2.0 * rho - 1.0).powi(3)).max(1.0 / 3.0)
+                } else {
+                    1.0 / 3.0
+                };
                 p = trial;
                 normal = next;
-                lambda = (lambda * 0.1).max(1e-12);
+                lambda = (lambda * factor).max(1e-12);
+                nu = 2.0;
                 if converged || flat {
+                    settled = true;
                     break;
                 }
             } else if converged {
                 // A step this small that does not lower chi² is rounding at the minimum:
                 // raising the damping from here would only repeat it smaller.
+                settled = true;
                 break;
             } else {
-                lambda *= 10.0;
+                lambda *= nu;
+                nu *= 2.0;
                 if lambda > 1e12 {
+                    settled = true;
                     break;
                 }
             }
@@ -649,8 +673,20 @@ impl Problem<'_> {
             p,
             normal,
             iterations,
+            settled,
         })
     }
+}
+
+/// The decrease of chi² the normal equations predict for `step` (the first `k` unknowns):
+/// `2 stepᵀ grad − stepᵀ info step`.
+fn predicted_decrease(normal: &Normal, step: &Vector, k: usize) -> f64 {
+    let mut d = 0.0;
+    for a in 0..k {
+        let info_step: f64 = (0..k).map(|b| normal.info[a][b] * step[b]).sum();
+        d += step[a] * (2.0 * normal.grad[a] - info_step);
+    }
+    d
 }
 
 #[cfg(test)]

@@ -280,12 +280,16 @@ fn best_fit(problem: &Problem, extra: Option<Vector>) -> Result<Solution, Locate
 const AMBIGUITY_CHI2: f64 = D2_95;
 
 /// Other positions that fit `problem` about as well as `best` (see
-/// [`crate::Uncertainty::ambiguous`]): fits from points along each bearing, kept when their
-/// chi² is within [`AMBIGUITY_CHI2`] (times the variance factor) of the best's. Only for fits
-/// of arrivals and bearings together, where a few arrivals' hyperbolas can cross a bearing
-/// twice; arrivals alone are checked by the sensors that hear the round next.
+/// [`crate::Uncertainty::ambiguous`]): minima reached from points along each bearing, kept
+/// when their chi² is within [`AMBIGUITY_CHI2`] (times the variance factor) of the best's.
+/// Only for fits of arrivals and bearings together, where a few arrivals' hyperbolas can cross
+/// a bearing twice: that takes two arrivals or more (one arrival's time is matched exactly by
+/// the emission time wherever the source is, so it shapes no hyperbola, and the position's
+/// misfit is the bearings' alone, as in a fit of bearings only). Arrivals alone are checked by
+/// the sensors that hear the round next. A descent still moving at its iteration cap has not
+/// reached a minimum (it crawls along a valley towards the best one): it is no alternative.
 fn alternatives(problem: &Problem, best: &Solution) -> Vec<[f64; 2]> {
-    if problem.active_arrivals().next().is_none() || problem.active_bearings().next().is_none() {
+    if problem.active_arrivals().nth(1).is_none() || problem.active_bearings().next().is_none() {
         return Vec::new();
     }
     let factor = if best.dof >= MIN_DOF_FOR_SCALE {
@@ -304,6 +308,9 @@ fn alternatives(problem: &Problem, best: &Solution) -> Vec<[f64; 2]> {
         let Ok(descent) = problem.descend(start) else {
             continue;
         };
+        if !descent.settled {
+            continue;
+        }
         let (p, chi2) = (descent.p, descent.normal.chi2);
         let at = [p[0], p[1]];
         let apart = (at[0] - best.p[0]).hypot(at[1] - best.p[1]);
