@@ -233,6 +233,12 @@ impl Engine {
         intake: Option<u64>,
     ) -> Result<SubmitOutcome, EngineError> {
         let client_ids: Vec<Uuid> = batch.iter().filter_map(|o| o.client_id).collect();
+        // Content hashes depend on nothing the lock guards: made before it is taken, so a
+        // batch hashes while the one before it fuses.
+        let hashes = batch
+            .iter()
+            .map(|o| o.client_id.map(|_| content_hash(o)).transpose())
+            .collect::<Result<Vec<Option<Hash>>, _>>()?;
         loop {
             let mut seq = self.lock();
             self.refresh(&mut seq)?;
@@ -242,7 +248,7 @@ impl Engine {
                 drop(self.order.turn());
                 self.refresh(&mut seq)?;
             }
-            match self.sequence(seq, &batch, now, intake)? {
+            match self.sequence(seq, &batch, &hashes, now, intake)? {
                 Sequenced::Done(outcome) => return Ok(outcome),
                 Sequenced::Stale => continue,
             }
@@ -254,10 +260,11 @@ impl Engine {
         &self,
         mut seq: MutexGuard<'_, Sequencer>,
         batch: &[ValidObservation],
+        hashes: &[Option<Hash>],
         now: Timestamp,
         intake: Option<u64>,
     ) -> Result<Sequenced, EngineError> {
-        let resolved = self.resolve_client_ids(batch)?;
+        let resolved = self.resolve_client_ids(batch, hashes)?;
         // Only what is new must cite held files: a resent observation (recorded before the
         // rule, or citing a file since) gets its original ids back as always.
         self.check_evidence_held(
@@ -467,6 +474,7 @@ impl Engine {
     fn resolve_client_ids(
         &self,
         batch: &[ValidObservation],
+        hashes: &[Option<Hash>],
     ) -> Result<Vec<Resolution>, EngineError> {
         let ids: Vec<Uuid> = batch.iter().filter_map(|o| o.client_id).collect();
         if ids.is_empty() {
@@ -480,12 +488,11 @@ impl Engine {
             .collect();
         let mut first_in_batch: HashMap<Uuid, (usize, Hash)> = HashMap::new();
         let mut out = Vec::with_capacity(batch.len());
-        for (index, obs) in batch.iter().enumerate() {
-            let Some(client_id) = obs.client_id else {
+        for (index, (obs, hash)) in batch.iter().zip(hashes).enumerate() {
+            let (Some(client_id), Some(hash)) = (obs.client_id, *hash) else {
                 out.push(Resolution::New(None));
                 continue;
             };
-            let hash = content_hash(obs)?;
             let conflict = EngineError::ClientIdConflict { client_id, index };
             if let Some(record) = stored.get(&client_id) {
                 if record.content_hash != hash {

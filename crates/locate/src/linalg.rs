@@ -24,6 +24,23 @@ pub(crate) fn solve(a: &Mat, b: &Vector, k: usize) -> Option<Vector> {
 /// and the same operations, in the same order). `false` when the block is singular to working
 /// precision or any result is not finite.
 fn solve_each(a: &Mat, bs: &mut [Vector], k: usize) -> bool {
+    // The size fixed at compile time lets each loop unroll: the operations and their order
+    // are the same for every size, so the results are too, to the bit.
+    match k {
+        1 => solve_each_of::<1>(a, bs),
+        2 => solve_each_of::<2>(a, bs),
+        3 => solve_each_of::<3>(a, bs),
+        4 => solve_each_of::<4>(a, bs),
+        5 => solve_each_of::<5>(a, bs),
+        6 => solve_each_of::<6>(a, bs),
+        7 => solve_each_of::<7>(a, bs),
+        _ => false,
+    }
+}
+
+/// [`solve_each`] for the leading `K`x`K` block.
+fn solve_each_of<const K: usize>(a: &Mat, bs: &mut [Vector]) -> bool {
+    let k = K;
     let mut m = *a;
     let scale = (0..k)
         .flat_map(|i| (0..k).map(move |j| (i, j)))

@@ -780,6 +780,68 @@ mod tests {
     }
 
     #[test]
+    fn a_descent_says_whether_it_reached_a_minimum() {
+        // Two sensors' time difference (a hyperbola metres wide and kilometres long) crossed by
+        // two bearings, the source's height over a surface: from some points along the
+        // bearings the descent creeps along the curved valley and is still moving at the cap.
+        // Those must say so (they are no minimum); the others end settled at the crossing.
+        let source = [-4357.4, -5356.0];
+        let sensors = [[-1500.0, -2500.0, 0.0], [-6500.0, -2000.0, 0.0]];
+        let arrivals: Vec<ArrivalMeasurement> = sensors
+            .iter()
+            .zip([0.0015, -0.001])
+            .map(|(s, noise)| ArrivalMeasurement {
+                sensor: *s,
+                time_s: (s[0] - source[0]).hypot(s[1] - source[1]) / 340.0 + noise,
+                sigma_s: 0.005,
+            })
+            .collect();
+        let bearings: Vec<BearingMeasurement> = [[-9000.0, -1000.0], [-1000.0, -9500.0]]
+            .iter()
+            .zip([0.02_f64, -0.015])
+            .map(|(o, err)| BearingMeasurement {
+                observer: *o,
+                observer_sigma_m: 10.0,
+                azimuth_rad: (source[0] - o[0]).atan2(source[1] - o[1]) + err,
+                sigma_rad: 2f64.to_radians(),
+                range: None,
+            })
+            .collect();
+        let mut p = problem(&arrivals);
+        p.bearings = &bearings;
+        p.bearing_active = vec![true; bearings.len()];
+        p.surface = Some(crate::Surface {
+            up_m: 0.0,
+            slope_east: 0.0,
+            slope_north: 0.0,
+            sigma_m: 20.0,
+        });
+        let (mut settled, mut moving) = (0, 0);
+        for b in &bearings {
+            for r in [100.0, 300.0, 1000.0, 3000.0, 10_000.0, 30_000.0] {
+                let (s, c) = b.azimuth_rad.sin_cos();
+                let x = [b.observer[0] + r * s, b.observer[1] + r * c];
+                let d = p.descend(p.at(x, 0.0)).unwrap();
+                let at_minimum = (d.p[0] + 4372.5).hypot(d.p[1] + 5487.9) < 1.0;
+                if d.settled {
+                    settled += 1;
+                    assert!(d.iterations < MAX_ITERATIONS, "{d:?}");
+                    assert!(at_minimum || d.normal.chi2 > 100.0, "{d:?}");
+                } else {
+                    moving += 1;
+                    assert_eq!(d.iterations, MAX_ITERATIONS, "{d:?}");
+                    assert!(!at_minimum, "{d:?}");
+                }
+            }
+        }
+        // Both kinds occur here, or the test would show nothing.
+        assert!(
+            settled >= 6 && moving >= 1,
+            "{settled} settled, {moving} moving"
+        );
+    }
+
+    #[test]
     fn wrap_angle_is_symmetric() {
         use std::f64::consts::PI;
         assert!((wrap_angle(3.0 * PI / 2.0) + PI / 2.0).abs() < 1e-12);

@@ -80,6 +80,39 @@ fn consistent_few_measurements_keep_the_stated_ellipse() {
     );
 }
 
+#[test]
+fn one_arrival_beside_crossing_bearings_adds_no_second_place() {
+    // One arrival is matched by the emission time wherever the source is: it draws no
+    // hyperbola, so the bearings' crossing is the one place, as sure as they make it alone.
+    let truth = [1500.0, 1000.0];
+    for observers in [
+        [[-2500.0, 3500.0], [4000.0, -1500.0]],
+        [[-6000.0, 800.0], [1200.0, 9000.0]],
+        [[9000.0, 1500.0], [-7000.0, -5000.0]],
+    ] {
+        let b = [
+            bearing(observers[0], truth, 2.0),
+            bearing(observers[1], truth, 2.0),
+        ];
+        for sensor in 0..3 {
+            let one = &arrivals(truth, [0.0; 3])[sensor..=sensor];
+            let with = locate(&Measurements::plain(&b, one, &[], C)).unwrap();
+            let alone = locate(&Measurements::plain(&b, &[], &[], C)).unwrap();
+            assert!(!with.uncertainty.ambiguous, "{observers:?}: {with:?}");
+            assert!(
+                (with.at[0] - alone.at[0]).hypot(with.at[1] - alone.at[1]) < 0.01,
+                "{with:?} {alone:?}"
+            );
+            assert!(
+                (with.cov.det() / alone.cov.det() - 1.0).abs() < 1e-6,
+                "{observers:?} sensor {sensor}: {:?} against {:?}",
+                with.cov,
+                alone.cov
+            );
+        }
+    }
+}
+
 /// Time differences of arrival misfit at `x` for arrivals `a` (seconds²).
 fn tdoa_misfit(x: [f64; 2], a: &[ArrivalMeasurement]) -> f64 {
     let t0 = |m: &ArrivalMeasurement| m.time_s - distance(x, m.sensor) / C;
