@@ -27,6 +27,15 @@ struct Node {
     url: String,
 }
 
+impl Drop for Node {
+    /// A node outlives no test: one left running would sequence against the next test's
+    /// server, or retry a stopped one forever.
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
 fn free_port() -> u16 {
     std::net::TcpListener::bind("127.0.0.1:0")
         .and_then(|l| l.local_addr())
