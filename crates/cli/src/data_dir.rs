@@ -119,7 +119,15 @@ pub fn open_store_reading(data: &Path) -> Result<Arc<dyn Store>> {
         Some(target) => Ok(Arc::new(
             PgStore::open_reader(target).with_context(|| format!("opening {target}"))?,
         )),
-        None => open_store(data),
+        None => {
+            if !exists(data) {
+                return open_store(data);
+            }
+            // Beside a running server: without the writer's lock, writing nothing.
+            let store = SqliteStore::open_reading(&db_path(data), Durability::Full)
+                .with_context(|| format!("opening {}", db_path(data).display()))?;
+            Ok(Arc::new(store))
+        }
     }
 }
 

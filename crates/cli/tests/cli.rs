@@ -168,3 +168,65 @@ fn submit_reports_each_rejected_line_and_is_idempotent() {
     assert!(verify.status.success(), "{stdout}");
     assert!(stdout.contains("3 observations"), "{stdout}");
 }
+
+#[test]
+fn a_second_writer_beside_a_running_server_is_refused_and_readers_are_not() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let data = dir.path().join("data");
+    let d = data.to_str().expect("utf8");
+    let init = truce(&["init", "--data", d, "--agreement", DEMO_AGREEMENT]);
+    assert!(init.status.success(), "{}", text(&init.stderr));
+    let token = observer_token(&data);
+    let (mut server, url) = serve(&data);
+    // Adding a member with the CLI would write the record beside the server: refused, naming
+    // the server, and nothing is written.
+    let add = truce(&[
+        "user",
+        "add",
+        "--data",
+        d,
+        "--monitor",
+        "m1",
+        "--role",
+        "observer",
+        "op-2",
+    ]);
+    let err = text(&add.stderr);
+    assert!(!add.status.success(), "{}", text(&add.stdout));
+    assert!(
+        err.contains("open for writing by another process")
+            && err.contains(&format!("pid {}", server.id()))
+            && err.contains("serve"),
+        "{err}"
+    );
+    // Reading beside it works: verify and the member list.
+    let verify = truce(&["verify", "--data", d]);
+    assert!(verify.status.success(), "{}", text(&verify.stderr));
+    let list = text(&truce(&["user", "list", "--data", d]).stdout);
+    assert!(list.contains("op-1") && !list.contains("op-2"), "{list}");
+    // And the server still records.
+    let body = r#"{"kind":"explosion","observed_at":"2026-11-20T10:00:00Z","reporter":"post-1",
+        "geometry":{"type":"position","lat":39.9,"lon":46.6,"accuracy_m":100}}"#;
+    let status = ureq::post(&format!("{url}/api/observations"))
+        .header("Authorization", &format!("Bearer {token}"))
+        .header("Content-Type", "application/json")
+        .send(body)
+        .expect("posted")
+        .status();
+    assert_eq!(status.as_u16(), 201);
+    server.kill().expect("kill");
+    server.wait().expect("reaped");
+    // Once it has stopped, the CLI writes again.
+    let add = truce(&[
+        "user",
+        "add",
+        "--data",
+        d,
+        "--monitor",
+        "m1",
+        "--role",
+        "observer",
+        "op-2",
+    ]);
+    assert!(add.status.success(), "{}", text(&add.stderr));
+}

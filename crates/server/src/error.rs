@@ -115,6 +115,14 @@ impl From<truce_store::StoreError> for AppError {
                     "this node does not sequence the record now; nothing was recorded",
                 )
             }
+            // The record changed under this server, or it may not write here: nothing was
+            // recorded, and the reason says what to do.
+            truce_store::StoreError::Moved(detail)
+            | truce_store::StoreError::InUse(detail)
+            | truce_store::StoreError::ReadOnly(detail) => {
+                tracing::warn!(%detail, "refused: the record cannot be written here now");
+                Self::new(StatusCode::SERVICE_UNAVAILABLE, "unavailable", &detail)
+            }
             truce_store::StoreError::Busy(detail) => {
                 tracing::warn!(%detail, "refused: the store is busy");
                 Self::new(

@@ -27,6 +27,17 @@ pub enum StoreError {
     /// over): this process must stop appending and rebuild from the store.
     #[error("fenced: {0}")]
     Fenced(String),
+    /// Another process holds the record open for writing (a running server): one writer at a
+    /// time, or two would number entries alike.
+    #[error("{0}")]
+    InUse(String),
+    /// The record grew under this writer (another process appended to it): nothing of this
+    /// append was recorded, and the writer has reloaded the record's head.
+    #[error("{0}")]
+    Moved(String),
+    /// This store was opened for reading only.
+    #[error("{0}")]
+    ReadOnly(String),
     /// Every connection to the database stayed busy: try again shortly.
     #[error("busy: {0}")]
     Busy(String),

@@ -4,6 +4,7 @@
 mod read;
 mod schema;
 mod write;
+mod writer_lock;
 
 use crate::Store;
 use crate::error::{Context, StoreError};
@@ -29,6 +30,9 @@ pub struct SqliteStore {
     path: PathBuf,
     /// The one connection that writes: holding its lock is holding the right to append.
     writer: Mutex<write::Writer>,
+    /// The exclusive lock on the record (`FILE.lock`) while this store may write; `None` when
+    /// opened for reading beside a process that holds it.
+    writer_lock: Option<std::fs::File>,
     /// Idle read-only connections.
     readers: Mutex<Vec<Connection>>,
 }
@@ -42,8 +46,37 @@ impl std::fmt::Debug for SqliteStore {
 }
 
 impl SqliteStore {
-    /// Opens (creating if absent) the store at `path`, migrating its schema to this version.
+    /// Opens (creating if absent) the store at `path` for writing, migrating its schema to
+    /// this version. Only one process at a time: it holds an exclusive lock on `PATH.lock`
+    /// while the store is open, and refuses ([`StoreError::InUse`], naming the holder) when
+    /// another process holds it.
     pub fn open(path: &Path, durability: Durability) -> Result<Self, StoreError> {
+        let lock = writer_lock::take(path)?;
+        let mut store = Self::open_unlocked(path, durability, true)?;
+        store.writer_lock = Some(lock);
+        Ok(store)
+    }
+
+    /// Opens the store at `path` for reading, beside a running writer or not: it never keeps
+    /// the writer's lock, and refuses every write ([`StoreError::ReadOnly`]). When no process
+    /// holds the lock, the schema is first migrated to this version under it.
+    pub fn open_reading(path: &Path, durability: Durability) -> Result<Self, StoreError> {
+        match writer_lock::take(path) {
+            Ok(lock) => {
+                let store = Self::open_unlocked(path, durability, true);
+                drop(lock);
+                store
+            }
+            Err(StoreError::InUse(_)) => Self::open_unlocked(path, durability, false),
+            Err(e) => Err(e),
+        }
+    }
+
+    fn open_unlocked(
+        path: &Path,
+        durability: Durability,
+        migrate: bool,
+    ) -> Result<Self, StoreError> {
         let mut conn = Connection::open(path).context("opening the database file")?;
         let sync = match durability {
             Durability::Full => "FULL",
@@ -58,11 +91,14 @@ impl SqliteStore {
              PRAGMA temp_store = MEMORY;"
         ))
         .context("configuring the database")?;
-        schema::migrate(&mut conn)?;
+        if migrate {
+            schema::migrate(&mut conn)?;
+        }
         let head = write::load_head(&conn)?;
         Ok(Self {
             path: path.to_path_buf(),
             writer: Mutex::new(write::Writer::new(conn, head)?),
+            writer_lock: None,
             readers: Mutex::new(Vec::new()),
         })
     }
@@ -105,11 +141,22 @@ impl SqliteStore {
             .lock()
             .map_err(|_| StoreError::Corrupt("a writer panicked mid-transaction".into()))
     }
+
+    /// The writer, to write with: refused when this store was opened for reading only.
+    fn writing(&self) -> Result<std::sync::MutexGuard<'_, write::Writer>, StoreError> {
+        if self.writer_lock.is_none() {
+            return Err(StoreError::ReadOnly(format!(
+                "{} is open for reading only here: another process holds it for writing",
+                self.path.display()
+            )));
+        }
+        self.writer()
+    }
 }
 
 impl Store for SqliteStore {
     fn append(&self, batch: &AppendBatch) -> Result<AppendReceipt, StoreError> {
-        self.writer()?.append(batch)
+        self.writing()?.append(batch)
     }
 
     fn head(&self) -> Result<Head, StoreError> {
@@ -155,11 +202,11 @@ impl Store for SqliteStore {
     }
 
     fn add_checkpoint(&self, size: u64, note: &[u8], at: Timestamp) -> Result<(), StoreError> {
-        self.writer()?.add_checkpoint(size, note, at)
+        self.writing()?.add_checkpoint(size, note, at)
     }
 
     fn add_cosignature(&self, size: u64, witness: &str, line: &str) -> Result<(), StoreError> {
-        self.writer()?.add_cosignature(size, witness, line)
+        self.writing()?.add_cosignature(size, witness, line)
     }
 
     fn latest_checkpoint(&self) -> Result<Option<StoredCheckpoint>, StoreError> {

@@ -136,3 +136,71 @@ fn a_spine_database_is_migrated_with_its_tree_backfilled() {
     let migrated = SqliteStore::open(&path, Durability::Full).unwrap();
     assert_eq!(migrated.head().unwrap().root, root);
 }
+
+#[test]
+fn one_process_writes_a_record_and_others_may_only_read_it() {
+    use crate::conformance::{agreement_doc, agreement_entry, batch, standard_record};
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("truce.db");
+    let writer = SqliteStore::open(&path, Durability::Full).unwrap();
+    standard_record(&writer);
+    // A second writer is refused, naming the process that holds the record.
+    let refused = SqliteStore::open(&path, Durability::Full).unwrap_err();
+    let message = refused.to_string();
+    assert!(matches!(refused, StoreError::InUse(_)), "{refused:?}");
+    assert!(
+        message.contains(&format!("pid {}", std::process::id())),
+        "{message}"
+    );
+    // A reader beside it sees the record and writes nothing.
+    let reader = SqliteStore::open_reading(&path, Durability::Full).unwrap();
+    assert_eq!(reader.head().unwrap(), writer.head().unwrap());
+    let extra = batch(vec![agreement_entry(2, &agreement_doc())]);
+    assert!(matches!(
+        reader.append(&extra),
+        Err(StoreError::ReadOnly(_))
+    ));
+    assert_eq!(reader.head().unwrap().size, writer.head().unwrap().size);
+    // Once the writer is closed, the next one may write, beside a reader (which keeps no lock).
+    drop(writer);
+    let next = SqliteStore::open(&path, Durability::Full).unwrap();
+    next.append(&extra).unwrap();
+    drop(next);
+    let alone = SqliteStore::open_reading(&path, Durability::Full).unwrap();
+    assert!(matches!(alone.append(&extra), Err(StoreError::ReadOnly(_))));
+    SqliteStore::open(&path, Durability::Full).unwrap();
+}
+
+#[test]
+fn a_writer_whose_record_grew_under_it_records_nothing_then_goes_on() {
+    use crate::conformance::{agreement_doc, agreement_entry, batch, standard_record};
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("truce.db");
+    let first = SqliteStore::open(&path, Durability::Full).unwrap();
+    standard_record(&first);
+    let size = first.head().unwrap().size;
+    // Another process that got past the lock (its file deleted and made anew) appends.
+    std::fs::remove_file(writer_lock::path_of(&path)).unwrap();
+    let other = SqliteStore::open(&path, Durability::Full).unwrap();
+    other
+        .append(&batch(vec![agreement_entry(2, &agreement_doc())]))
+        .unwrap();
+    drop(other);
+    // The first writer's next append records nothing and says why; it has reloaded, so the
+    // one after continues the record as it now is.
+    let mine = batch(vec![agreement_entry(3, &agreement_doc())]);
+    let refused = first.append(&mine).unwrap_err();
+    assert!(matches!(refused, StoreError::Moved(_)), "{refused:?}");
+    assert!(
+        refused.to_string().contains(&format!(
+            "holds {} entries where this server wrote {size}",
+            size + 1
+        )),
+        "{refused}"
+    );
+    assert_eq!(first.head().unwrap().size, size + 1);
+    let receipt = first.append(&mine).unwrap();
+    assert_eq!(receipt.first_index, size + 1);
+    let report = crate::verify_chain(&first).unwrap();
+    assert_eq!(report.size, size + 2);
+}

@@ -24,8 +24,8 @@ pub fn load_frontier(conn: &Connection, size: u64) -> Result<Frontier, StoreErro
     })
 }
 
-/// Reads the record's head from the last entry.
-pub fn load_head(conn: &Connection) -> Result<Head, StoreError> {
+/// The last entry's index and chain hash, `None` for an empty record.
+fn last_entry(conn: &Connection) -> Result<Option<(u64, [u8; 32])>, StoreError> {
     let last: Option<(i64, Vec<u8>)> = conn
         .query_row(
             "SELECT idx, chain FROM entries ORDER BY idx DESC LIMIT 1",
@@ -34,19 +34,28 @@ pub fn load_head(conn: &Connection) -> Result<Head, StoreError> {
         )
         .optional()
         .context("reading the record's head")?;
-    match last {
+    last.map(|(idx, chain)| {
+        let chain = chain
+            .try_into()
+            .map_err(|_| StoreError::Corrupt(format!("entry {idx}: chain is not 32 bytes")))?;
+        Ok((idx as u64, chain))
+    })
+    .transpose()
+}
+
+/// Reads the record's head from the last entry.
+pub fn load_head(conn: &Connection) -> Result<Head, StoreError> {
+    match last_entry(conn)? {
         None => Ok(Head {
             size: 0,
             chain: [0; 32],
             root: Frontier::new().root().0,
         }),
         Some((idx, chain)) => {
-            let size = idx as u64 + 1;
+            let size = idx + 1;
             Ok(Head {
                 size,
-                chain: chain.try_into().map_err(|_| {
-                    StoreError::Corrupt(format!("entry {idx}: chain is not 32 bytes"))
-                })?,
+                chain,
                 root: load_frontier(conn, size)?.root().0,
             })
         }
@@ -77,6 +86,23 @@ impl Writer {
             .conn
             .transaction_with_behavior(TransactionBehavior::Immediate)
             .context("starting an append")?;
+        // The record must end where this writer left it. If another process appended
+        // (bypassing the writer's lock), nothing is written, and the head is reloaded so that
+        // the next append, made afresh from the store, goes on from the record as it is.
+        let stored = last_entry(&tx)?;
+        let expected = (head.size > 0).then(|| (head.size - 1, head.chain));
+        if stored != expected {
+            drop(tx);
+            let found = stored.map_or(0, |(idx, _)| idx + 1);
+            self.head = load_head(&self.conn)?;
+            self.frontier = load_frontier(&self.conn, self.head.size)?;
+            return Err(StoreError::Moved(format!(
+                "the record holds {found} entries where this server wrote {}: another process changed it. \
+                 Nothing of this request was recorded; the server has reloaded the record, send \
+                 it again",
+                head.size
+            )));
+        }
         {
             let mut insert_entry = tx
                 .prepare_cached(
