@@ -88,7 +88,7 @@ pub fn export(store: &dyn Store, out: &Path) -> Result<u64> {
             .iter()
             .map(|(m, l)| json!({"monitor": m, "line": l}))
             .collect();
-        lines.push(json!({"size": c.size, "note": String::from_utf8_lossy(&c.note), "signed_ns": c.signed_ns, "cosignatures": cosignatures}).to_string());
+        lines.push(json!({"size": c.size, "note": String::from_utf8_lossy(&c.note), "cosignatures": cosignatures}).to_string());
     }
     write_file(
         out,
@@ -421,7 +421,6 @@ impl AuditSource for Bundle {
                         .as_u64()
                         .ok_or_else(|| fault("checkpoints.jsonl", "size"))?,
                     note: v["note"].as_str().unwrap_or_default().as_bytes().to_vec(),
-                    signed_ns: v["signed_ns"].as_i64().unwrap_or(0),
                     cosignatures: v["cosignatures"]
                         .as_array()
                         .into_iter()

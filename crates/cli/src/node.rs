@@ -157,7 +157,7 @@ fn sequence(
     while !stop.load(Ordering::SeqCst) {
         let answered = truce_server::intake::drain(&engine, store.as_ref(), &limits)?;
         if last_checkpoint.elapsed() >= checkpoint_every {
-            engine.sign_checkpoint(truce_core::Timestamp::now())?;
+            engine.sign_checkpoint()?;
             last_checkpoint = Instant::now();
         }
         if last_check.elapsed() >= ELECTION_EVERY {

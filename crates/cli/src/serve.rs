@@ -108,10 +108,7 @@ pub fn spawn_checkpointer(
                 _ = stop.changed() => return,
             }
             let engine = engine.clone();
-            let signed = tokio::task::spawn_blocking(move || {
-                engine.sign_checkpoint(truce_core::Timestamp::now())
-            })
-            .await;
+            let signed = tokio::task::spawn_blocking(move || engine.sign_checkpoint()).await;
             match signed {
                 Ok(Ok(Some(cp))) => tracing::debug!(size = cp.size, "checkpoint signed"),
                 Ok(Ok(None)) => {}

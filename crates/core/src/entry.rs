@@ -85,6 +85,13 @@ pub enum EntryBody {
         /// so their canonical bytes are those of entries written before the field existed.
         #[serde(default, skip_serializing_if = "Option::is_none")]
         cert_sha256: Option<String>,
+        /// The SHA-256 (lowercase hex) of the credential the center keeps for the member (the
+        /// argon2 hash of their token, in PHC form) when they join: the record says which
+        /// credential speaks for whom, so one swapped in the database signs no one in and the
+        /// audit names it. Absent from revocations and from entries written before the field
+        /// existed (their canonical bytes unchanged).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        credential_sha256: Option<String>,
         /// Who made the change (`cli` for the operator's command line).
         by: String,
         /// When the center recorded it.

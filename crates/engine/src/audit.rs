@@ -12,8 +12,8 @@ use truce_core::incident::Status;
 use truce_ledger::note::{NoteVerifier, verify_checkpoint};
 use truce_ledger::tree::Frontier;
 use truce_store::{
-    AgreementVersion, AssessmentRow, ChainFault, EvidenceRow, IncidentRow, Member, ObservationRow,
-    Store, StoredCheckpoint, TrackRow,
+    AgreementVersion, AnnotationRow, AssessmentRow, ChainFault, EvidenceRow, IncidentRow, Member,
+    ObservationRow, Store, StoredCheckpoint, TrackRow,
 };
 
 /// What an audit found when everything checked out.
@@ -99,12 +99,19 @@ pub enum AuditFault {
     /// A derived table disagrees with the entries.
     #[error("{table} row {id}: {field} is not what the entries say")]
     Projection {
-        /// `observations`, `incidents` or `agreements`.
+        /// The table: `observations`, `incidents`, `agreements`, `assessments`,
+        /// `annotations`, `members`, `tracks` or `evidence`.
         table: &'static str,
         /// The row's id (observation, incident or agreement version).
         id: u64,
         /// The column that differs, or `row` when it is missing or extra.
         field: &'static str,
+    },
+    /// Cosignatures stored for no checkpoint: moved off the checkpoint they sign.
+    #[error("{count} cosignature(s) are stored for no checkpoint: moved off the one they sign")]
+    OrphanCosignatures {
+        /// How many.
+        count: u64,
     },
     /// The store could not be read.
     #[error(transparent)]
@@ -122,6 +129,12 @@ pub trait AuditSource {
     /// Called, in order, with every stored tree hash the entries give; the source compares it
     /// with what it holds.
     fn check_tree_hash(&mut self, index: u64, hash: &[u8; 32]) -> Result<(), AuditFault>;
+    /// Checks the type the source keeps beside entry `index` (if it keeps one) is
+    /// `type_name`, the entry's own; called for every entry in order.
+    fn check_entry_type(&mut self, index: u64, type_name: &str) -> Result<(), AuditFault> {
+        let _ = (index, type_name);
+        Ok(())
+    }
     /// Called after the last entry with the next stored-hash index: the source must hold
     /// nothing beyond.
     fn finish_tree(&mut self, next_index: u64) -> Result<(), AuditFault>;
@@ -135,6 +148,14 @@ pub trait AuditSource {
     fn checkpoints(&self) -> Result<Vec<StoredCheckpoint>, AuditFault>;
     /// Every `assessments` row, if the source carries that table.
     fn assessment_rows(&self) -> Result<Option<Vec<AssessmentRow>>, AuditFault> {
+        Ok(None)
+    }
+    /// How many cosignatures the source holds of no checkpoint, if it can hold such.
+    fn orphan_cosignatures(&self) -> Result<Option<u64>, AuditFault> {
+        Ok(None)
+    }
+    /// Every `annotations` row, if the source carries that table.
+    fn annotation_rows(&self) -> Result<Option<Vec<AnnotationRow>>, AuditFault> {
         Ok(None)
     }
     /// Every member, if the source carries that table.
@@ -151,12 +172,14 @@ pub trait AuditSource {
     }
 }
 
-/// A store as an audit source: its tree hashes are compared page by page.
+/// A store as an audit source: its tree hashes and entry types are compared page by page.
 pub struct StoreSource<'a> {
     store: &'a dyn Store,
     page: Vec<(u64, Hash)>,
     pos: usize,
     next: u64,
+    types: Vec<(u64, String)>,
+    types_pos: usize,
 }
 
 impl<'a> StoreSource<'a> {
@@ -167,6 +190,8 @@ impl<'a> StoreSource<'a> {
             page: Vec::new(),
             pos: 0,
             next: 0,
+            types: Vec::new(),
+            types_pos: 0,
         }
     }
 }
@@ -193,6 +218,27 @@ impl AuditSource for StoreSource<'_> {
         self.next = index + 1;
         Ok(())
     }
+    fn check_entry_type(&mut self, index: u64, type_name: &str) -> Result<(), AuditFault> {
+        if self.types_pos == self.types.len() {
+            self.types = self.store.entry_types(index, PAGE)?;
+            self.types_pos = 0;
+        }
+        match self.types.get(self.types_pos) {
+            Some((i, t)) if *i == index && t == type_name => {}
+            found => {
+                return Err(ChainFault::BadEntry {
+                    index,
+                    message: format!(
+                        "its type column says {:?}, the entry is {type_name:?}",
+                        found.map_or("", |(_, t)| t.as_str())
+                    ),
+                }
+                .into());
+            }
+        }
+        self.types_pos += 1;
+        Ok(())
+    }
     fn finish_tree(&mut self, next_index: u64) -> Result<(), AuditFault> {
         if self.pos < self.page.len() || !self.store.tree_hash_page(next_index, 1)?.is_empty() {
             return Err(AuditFault::TreeHash { index: next_index });
@@ -213,6 +259,12 @@ impl AuditSource for StoreSource<'_> {
     }
     fn assessment_rows(&self) -> Result<Option<Vec<AssessmentRow>>, AuditFault> {
         Ok(Some(self.store.assessment_rows(-1, u64::MAX >> 1)?))
+    }
+    fn annotation_rows(&self) -> Result<Option<Vec<AnnotationRow>>, AuditFault> {
+        Ok(Some(self.store.annotation_rows(-1, u64::MAX >> 1)?))
+    }
+    fn orphan_cosignatures(&self) -> Result<Option<u64>, AuditFault> {
+        Ok(Some(self.store.orphan_cosignatures()?))
     }
     fn members(&self) -> Result<Option<Vec<Member>>, AuditFault> {
         Ok(Some(self.store.members(None)?))
@@ -239,6 +291,8 @@ struct Expected {
     agreements: HashMap<u32, (u64, String)>,
     /// Every assessment, in entry order.
     assessments: Vec<AssessmentRow>,
+    /// Every analyst's note, in entry order.
+    annotations: Vec<AnnotationRow>,
     /// Every track point, in entry order.
     tracks: Vec<TrackRow>,
     /// Every evidence hand-in, in entry order.
@@ -247,8 +301,8 @@ struct Expected {
     verdicts: HashMap<u64, BTreeMap<String, Verdict>>,
     /// Each incident's kind as an analyst corrected it.
     corrected: HashMap<u64, Kind>,
-    /// Each member: (monitor, role, active, entry).
-    members: BTreeMap<String, (String, Role, bool, u64)>,
+    /// Each member: (monitor, role, active, entry, the credential's SHA-256 it commits to).
+    members: BTreeMap<String, (String, Role, bool, u64, Option<String>)>,
     /// Assessment keys by monitor, and the record's origin, to check signatures with.
     assessment_keys: HashMap<String, NoteVerifier>,
     origin: String,
@@ -313,9 +367,11 @@ impl Expected {
                 monitor,
                 role,
                 active,
+                credential_sha256,
                 ..
             } => {
-                self.members.insert(user, (monitor, role, active, index));
+                self.members
+                    .insert(user, (monitor, role, active, index, credential_sha256));
             }
             EntryBody::Assessment {
                 incident_id,
@@ -350,7 +406,8 @@ impl Expected {
                 );
                 if text != statement.as_bytes() {
                     return Err(fault(
-                        "the signed statement is not what the entry says (incident, verdict,                          reason or officer differ)"
+                        "the signed statement is not what the entry says (incident, verdict, reason or officer \
+                         differ)"
                             .into(),
                     ));
                 }
@@ -380,9 +437,19 @@ impl Expected {
             }
             EntryBody::Annotation {
                 incident_id,
+                user,
+                text,
                 corrected_kind,
-                ..
+                recorded_at,
             } => {
+                self.annotations.push(AnnotationRow {
+                    entry: index,
+                    incident_id: incident_id.0,
+                    user,
+                    text,
+                    corrected_kind: corrected_kind.map(|k| k.as_str().to_string()),
+                    at_ns: recorded_at.unix_nanos() as i64,
+                });
                 if let Some(kind) = corrected_kind {
                     self.corrected.insert(incident_id.0, kind);
                     if let Some(row) = self.incidents.get_mut(&incident_id.0) {
@@ -545,10 +612,49 @@ impl Expected {
                 return Err(bad("assessments", w.entry, "row"));
             }
         }
+        if let Some(rows) = store.annotation_rows()? {
+            let mut want = self.annotations.iter();
+            for row in &rows {
+                let Some(w) = want.next() else {
+                    return Err(bad("annotations", row.entry, "row"));
+                };
+                let field = if row.entry != w.entry {
+                    Some("row")
+                } else if row.incident_id != w.incident_id {
+                    Some("incident_id")
+                } else if row.user != w.user {
+                    Some("user")
+                } else if row.text != w.text {
+                    Some("text")
+                } else if row.corrected_kind != w.corrected_kind {
+                    Some("corrected_kind")
+                } else if row.at_ns != w.at_ns {
+                    Some("at_ns")
+                } else {
+                    None
+                };
+                if let Some(f) = field {
+                    return Err(bad("annotations", w.entry, f));
+                }
+            }
+            if let Some(w) = want.next() {
+                return Err(bad("annotations", w.entry, "row"));
+            }
+        }
         if let Some(members) = store.members()? {
             for m in &members {
-                let Some((monitor, role, active, entry)) = self.members.remove(&m.user) else {
+                let Some((monitor, role, active, entry, credential)) = self.members.remove(&m.user)
+                else {
                     return Err(bad("members", m.entry, "row"));
+                };
+                let stored = m.token_hash.as_deref().map(|t| sha256_hex(t.as_bytes()));
+                // A revoked member keeps no credential; a member whose entry commits to one
+                // keeps that one or none (a replayed record keeps no tokens: no one signs in
+                // with it), never another (entries before the commitment say nothing of it).
+                let credential_differs = if active {
+                    credential.is_some() && stored.is_some() && stored != credential
+                } else {
+                    stored.is_some()
                 };
                 let field = if m.monitor != monitor {
                     Some("monitor")
@@ -558,6 +664,8 @@ impl Expected {
                     Some("active")
                 } else if m.entry != entry {
                     Some("entry")
+                } else if credential_differs {
+                    Some("token_hash")
                 } else {
                     None
                 };
@@ -565,7 +673,7 @@ impl Expected {
                     return Err(bad("members", entry, f));
                 }
             }
-            if let Some((_, (_, _, _, entry))) = self.members.iter().next() {
+            if let Some((_, (_, _, _, entry, _))) = self.members.iter().next() {
                 return Err(bad("members", *entry, "row"));
             }
         }
@@ -654,6 +762,11 @@ pub fn audit_source(
         message: e.to_string(),
     })?;
     let checkpoints = store.checkpoints()?;
+    if let Some(orphans) = store.orphan_cosignatures()?
+        && orphans > 0
+    {
+        return Err(AuditFault::OrphanCosignatures { count: orphans });
+    }
     let mut wanted: Vec<u64> = checkpoints.iter().map(|c| c.size).collect();
     wanted.sort_unstable();
     let mut roots = HashMap::new();
@@ -716,6 +829,7 @@ pub fn audit_source(
             if stored_chain.is_some_and(|c| c != chain) {
                 return Err(ChainFault::ChainMismatch { index }.into());
             }
+            store.check_entry_type(index, body.type_name())?;
             expected.learn(index, body)?;
             for (hash_index, hash) in frontier.append(&bytes) {
                 store.check_tree_hash(hash_index, &hash.0)?;

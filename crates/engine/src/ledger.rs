@@ -4,7 +4,6 @@
 
 use crate::{Engine, EngineError};
 use serde::Serialize;
-use truce_core::Timestamp;
 use truce_core::agreement::Agreement;
 use truce_ledger::Hash;
 use truce_ledger::note::{NoteSigner, NoteVerifier, sign_checkpoint, verify_checkpoint};
@@ -115,7 +114,7 @@ impl Engine {
 
     /// Signs a checkpoint of the current record if it has grown since the last one (and the
     /// engine has the log key); returns the new checkpoint.
-    pub fn sign_checkpoint(&self, now: Timestamp) -> Result<Option<StoredCheckpoint>, EngineError> {
+    pub fn sign_checkpoint(&self) -> Result<Option<StoredCheckpoint>, EngineError> {
         let Some(keys) = &self.ledger_keys else {
             return Ok(None);
         };
@@ -140,11 +139,10 @@ impl Engine {
         }
         let note = sign_checkpoint(&signer, &keys.origin, head.size, &Hash(head.root))
             .map_err(|e| EngineError::Ledger(e.to_string()))?;
-        self.store().add_checkpoint(head.size, &note, now)?;
+        self.store().add_checkpoint(head.size, &note)?;
         Ok(Some(StoredCheckpoint {
             size: head.size,
             note,
-            signed_ns: now.unix_nanos().clamp(0, i64::MAX as i128) as i64,
             cosignatures: Vec::new(),
         }))
     }

@@ -141,6 +141,7 @@ impl Engine {
             role,
             active: true,
             cert_sha256: cert_hex,
+            credential_sha256: Some(truce_core::entry::sha256_hex(hash.as_bytes())),
             by: by.to_string(),
             recorded_at: now,
         };
@@ -185,6 +186,7 @@ impl Engine {
             role: m.role,
             active: false,
             cert_sha256: None,
+            credential_sha256: None,
             by: by.to_string(),
             recorded_at: now,
         };
@@ -217,6 +219,17 @@ impl Engine {
         let Some(hash) = m.token_hash.as_deref().filter(|_| m.active) else {
             return Ok(None);
         };
+        // The credential must be the one the member's membership entry commits to: a hash
+        // put in its place in the database signs no one in.
+        if let Some(committed) = self.committed_credential(&m)?
+            && committed != truce_core::entry::sha256_hex(hash.as_bytes())
+        {
+            tracing::warn!(
+                user = %m.user,
+                "refused: the stored credential is not the one the record commits to"
+            );
+            return Ok(None);
+        }
         let Ok(parsed) = PasswordHash::new(hash) else {
             return Ok(None);
         };
@@ -266,6 +279,24 @@ impl Engine {
             EntryBody::Membership {
                 cert_sha256, user, ..
             } if user == member.user => cert_sha256,
+            _ => None,
+        })
+    }
+
+    /// The SHA-256 (hex) of the credential `member`'s latest membership entry commits to, if
+    /// it does (entries written before the commitment existed do not).
+    fn committed_credential(&self, member: &Member) -> Result<Option<String>, EngineError> {
+        let Some(entry) = self.store().entries(member.entry, 1)?.into_iter().next() else {
+            return Ok(None);
+        };
+        let body = EntryBody::decode(&entry.bytes)
+            .map_err(|e| EngineError::Ledger(format!("entry {}: {e}", member.entry)))?;
+        Ok(match body {
+            EntryBody::Membership {
+                credential_sha256,
+                user,
+                ..
+            } if user == member.user => credential_sha256,
             _ => None,
         })
     }

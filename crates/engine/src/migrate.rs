@@ -53,9 +53,7 @@ pub fn migrate(
     let checkpoints = source.checkpoints()?;
     let mut cosignatures = 0;
     for c in checkpoints.iter().filter(|c| c.size <= expected.size) {
-        let at = truce_core::Timestamp::from_unix_nanos(i128::from(c.signed_ns.max(0)))
-            .ok_or_else(|| EngineError::invalid("source", "a checkpoint's signing time"))?;
-        target.add_checkpoint(c.size, &c.note, at)?;
+        target.add_checkpoint(c.size, &c.note)?;
         for (witness, line) in &c.cosignatures {
             target.add_cosignature(c.size, witness, line)?;
             cosignatures += 1;

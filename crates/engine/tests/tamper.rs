@@ -1,7 +1,9 @@
 //! Tampering as an operator could, through SQLite directly: 1,000 random single-byte or
 //! single-field changes anywhere in the entries, tree hashes, checkpoints, cosignatures,
-//! observations, incidents and agreement blob. The audit behind `truce verify` must fail on
-//! every one and say where. Also: truncation against a cosigned checkpoint.
+//! observations, incidents and agreement blob; and every column of every table the schema
+//! has, found from the schema itself, changed four times each. The audit behind `truce verify`
+//! must fail on every one and say where. Also: truncation against a cosigned checkpoint, and a
+//! member's credential swapped in the database.
 
 #![allow(clippy::unwrap_used)]
 
@@ -101,6 +103,14 @@ fn build(path: &Path) -> Agreement {
             }
         })
         .collect();
+    let analyst = Caller {
+        user: "m1-analyst".into(),
+        monitor: "m1".into(),
+        role: Role::Analyst,
+    };
+    engine
+        .add_member(&analyst.user, "m1", Role::Analyst, "test", now)
+        .unwrap();
     let keys = engine.ledger_keys().unwrap().clone();
     let mut states: Vec<WitnessState> = (0..2)
         .map(|_| WitnessState {
@@ -136,7 +146,17 @@ fn build(path: &Path) -> Agreement {
                 )
                 .unwrap();
         }
-        let cp = engine.sign_checkpoint(now).unwrap().unwrap();
+        // And an analyst notes one, correcting its kind every other time.
+        engine
+            .annotate(
+                &analyst,
+                IncidentId(1 + batch as u64),
+                &format!("note {batch}"),
+                (batch % 2 == 0).then_some(truce_core::Kind::Burst),
+                now,
+            )
+            .unwrap();
+        let cp = engine.sign_checkpoint().unwrap().unwrap();
         for (k, signer) in w.iter().enumerate() {
             let old = states[k].size;
             let proof = if old == 0 {
@@ -369,5 +389,196 @@ fn truncation_is_caught_against_any_cosigned_checkpoint() {
     assert!(
         err.contains("truncated") || err.contains("tree hash") || err.contains("row"),
         "{err}"
+    );
+}
+
+/// Every stored (table, column), from the schema itself, with its primary key columns.
+fn columns(c: &Connection) -> Vec<(String, String, Vec<String>)> {
+    let tables: Vec<String> = c
+        .prepare("SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' ORDER BY name")
+        .unwrap()
+        .query_map([], |r| r.get(0))
+        .unwrap()
+        .map(Result::unwrap)
+        .collect();
+    let mut out = Vec::new();
+    for t in tables {
+        let info: Vec<(String, i64)> = c
+            .prepare(&format!("SELECT name, pk FROM pragma_table_info('{t}')"))
+            .unwrap()
+            .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
+            .unwrap()
+            .map(Result::unwrap)
+            .collect();
+        let mut key: Vec<(i64, String)> = info
+            .iter()
+            .filter(|(_, pk)| *pk > 0)
+            .map(|(n, pk)| (*pk, n.clone()))
+            .collect();
+        key.sort();
+        let key: Vec<String> = key.into_iter().map(|(_, n)| n).collect();
+        for (name, _) in info {
+            out.push((t.clone(), name, key.clone()));
+        }
+    }
+    out
+}
+
+/// Changes `column` of a random row of `table` (found by its key) to another value of the
+/// same type: integers by one (0 and 1 swapped), reals by a millionth, one character of a text
+/// to another letter, one byte of a blob, a NULL to a value. Answers what it did, or `None`
+/// when the table is empty.
+fn tamper_cell(
+    c: &Connection,
+    table: &str,
+    column: &str,
+    key: &[String],
+    rng: &mut Rng,
+) -> Option<String> {
+    let rows = count(c, table);
+    if rows == 0 {
+        return None;
+    }
+    let keys = key.join(", ");
+    let (key_values, value): (Vec<rusqlite::types::Value>, rusqlite::types::Value) = c
+        .query_row(
+            &format!("SELECT {keys}, {column} FROM {table} ORDER BY {keys} LIMIT 1 OFFSET ?1"),
+            [rng.below(rows) as i64],
+            |r| {
+                let k = (0..key.len())
+                    .map(|i| r.get(i))
+                    .collect::<Result<Vec<_>, _>>()?;
+                Ok((k, r.get(key.len())?))
+            },
+        )
+        .unwrap();
+    use rusqlite::types::Value;
+    let new = match &value {
+        Value::Null => Value::Integer(1),
+        Value::Integer(0) => Value::Integer(1),
+        Value::Integer(1) if column == "active" => Value::Integer(0),
+        Value::Integer(i) => Value::Integer(i + 1),
+        Value::Real(x) => Value::Real(x + 1e-6 * (1.0 + x.abs())),
+        Value::Text(t) => {
+            let mut chars: Vec<char> = t.chars().collect();
+            if chars.is_empty() {
+                Value::Text("x".into())
+            } else {
+                let at = rng.below(chars.len() as u64) as usize;
+                chars[at] = if chars[at] == 'q' { 'z' } else { 'q' };
+                Value::Text(chars.into_iter().collect())
+            }
+        }
+        Value::Blob(b) => {
+            let mut b = b.clone();
+            if b.is_empty() {
+                b.push(1);
+            } else {
+                let at = rng.below(b.len() as u64) as usize;
+                b[at] ^= 1 + rng.below(255) as u8;
+            }
+            Value::Blob(b)
+        }
+    };
+    let condition: Vec<String> = key
+        .iter()
+        .enumerate()
+        .map(|(i, k)| format!("{k} = ?{}", i + 2))
+        .collect();
+    let mut params: Vec<Value> = vec![new.clone()];
+    params.extend(key_values.iter().cloned());
+    let changed = c
+        .execute(
+            &format!(
+                "UPDATE {table} SET {column} = ?1 WHERE {}",
+                condition.join(" AND ")
+            ),
+            rusqlite::params_from_iter(params),
+        )
+        .unwrap_or(0);
+    (changed == 1).then(|| format!("{table}.{column} of {key_values:?}: {value:?} -> {new:?}"))
+}
+
+#[test]
+fn every_column_of_every_table_is_checked() {
+    let dir = tempfile::tempdir().unwrap();
+    let clean = dir.path().join("clean.sqlite");
+    let agreement = build(&clean);
+    {
+        let c = Connection::open(&clean).unwrap();
+        c.execute_batch("PRAGMA wal_checkpoint(TRUNCATE);").unwrap();
+    }
+    let all = columns(&operator(&clean));
+    let mut rng = Rng(0x6576_6572_7963_656c);
+    let work = dir.path().join("work.sqlite");
+    let mut missed = Vec::new();
+    let mut tried = 0;
+    for (table, column, key) in &all {
+        for _ in 0..4 {
+            std::fs::copy(&clean, &work).unwrap();
+            let _ = std::fs::remove_file(dir.path().join("work.sqlite-wal"));
+            let Some(what) = tamper_cell(&operator(&work), table, column, key, &mut rng) else {
+                continue;
+            };
+            tried += 1;
+            let result = SqliteStore::open(&work, Durability::Full)
+                .map_err(|e| e.to_string())
+                .and_then(|s| audit(&s, &agreement).map_err(|e| e.to_string()));
+            if result.is_ok() {
+                missed.push(what);
+            }
+        }
+    }
+    assert!(tried > 100, "{tried}");
+    assert!(
+        missed.is_empty(),
+        "{} of {tried} missed:\n{}",
+        missed.len(),
+        missed.join("\n")
+    );
+}
+
+#[test]
+fn a_credential_swapped_in_the_database_signs_no_one_in_and_is_named() {
+    // An operator with the database file writes a hash of a token they made into a member's
+    // row: the membership entry commits to the member's own credential, so the token signs
+    // no one in, and the audit names the column.
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("truce.sqlite");
+    let agreement = Agreement::from_doc(
+        parse_toml(AGREEMENT, "t.toml", &|_| Err("none".into()))
+            .unwrap()
+            .doc,
+        "t",
+    )
+    .unwrap();
+    let now = Timestamp::parse("2026-11-20T12:00:00Z").unwrap();
+    let store = SqliteStore::open(&path, Durability::Process).unwrap();
+    record_agreement(&store, &agreement, now).unwrap();
+    let store: Arc<dyn Store> = Arc::new(store);
+    let engine = Engine::open(store.clone()).unwrap();
+    let own = engine
+        .add_member("m1-officer", "m1", Role::Officer, "test", now)
+        .unwrap();
+    assert!(engine.authenticate(&own).unwrap().is_some());
+    audit(store.as_ref(), &agreement).expect("the untouched record verifies");
+
+    use argon2::password_hash::{PasswordHasher, SaltString, rand_core::OsRng};
+    let forged = "m1-officer.made-by-the-operator";
+    let hash = argon2::Argon2::default()
+        .hash_password(forged.as_bytes(), &SaltString::generate(&mut OsRng))
+        .unwrap()
+        .to_string();
+    operator(&path)
+        .execute(
+            "UPDATE members SET token_hash = ?1 WHERE user = 'm1-officer'",
+            [&hash],
+        )
+        .unwrap();
+    assert!(engine.authenticate(forged).unwrap().is_none());
+    let fault = audit(store.as_ref(), &agreement).unwrap_err().to_string();
+    assert!(
+        fault.contains("members") && fault.contains("token_hash"),
+        "{fault}"
     );
 }

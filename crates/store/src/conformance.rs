@@ -1271,18 +1271,15 @@ pub fn checkpoints_are_kept_oldest_first_never_replaced_and_carry_cosignatures<B
     let f = B::new();
     standard_record(f.store());
     let size = f.store().head().unwrap().size;
-    let at = Timestamp::parse("2026-11-20T10:00:00Z").unwrap();
     assert!(f.store().latest_checkpoint().unwrap().is_none());
-    f.store().add_checkpoint(2, b"note at 2\n", at).unwrap();
-    f.store()
-        .add_checkpoint(size, b"note at size\n", at)
-        .unwrap();
+    f.store().add_checkpoint(2, b"note at 2\n").unwrap();
+    f.store().add_checkpoint(size, b"note at size\n").unwrap();
     assert!(
-        f.store().add_checkpoint(size, b"another\n", at).is_err(),
+        f.store().add_checkpoint(size, b"another\n").is_err(),
         "a checkpoint is never replaced"
     );
     assert!(
-        f.store().add_checkpoint(size + 1, b"ahead\n", at).is_err(),
+        f.store().add_checkpoint(size + 1, b"ahead\n").is_err(),
         "no checkpoint beyond the record"
     );
     f.store()

@@ -27,9 +27,10 @@ mod verify;
 pub use error::StoreError;
 pub use evidence_dir::{EvidenceDir, FileCheck, is_sha256_hex};
 pub use model::{
-    AgreementVersion, AppendBatch, AppendReceipt, AssessmentRow, ClientRecord, Durability,
-    EvidenceRow, Head, IncidentFilter, IncidentRow, IntakeSettle, Member, NewEntry, ObservationRow,
-    PendingIntake, Projection, StoredCheckpoint, StoredEntry, StoredObservation, TrackRow,
+    AgreementVersion, AnnotationRow, AppendBatch, AppendReceipt, AssessmentRow, ClientRecord,
+    Durability, EvidenceRow, Head, IncidentFilter, IncidentRow, IntakeSettle, Member, NewEntry,
+    ObservationRow, PendingIntake, Projection, StoredCheckpoint, StoredEntry, StoredObservation,
+    TrackRow,
 };
 pub use pg::{LEASE, Leadership, PgStore, PgTarget, RENEW_EVERY};
 pub use sqlite::SqliteStore;
@@ -113,7 +114,7 @@ pub trait Store: Send + Sync {
 
     /// Records a checkpoint the log signed for `size` entries. A checkpoint is never replaced:
     /// the same size again is refused.
-    fn add_checkpoint(&self, size: u64, note: &[u8], at: Timestamp) -> Result<(), StoreError>;
+    fn add_checkpoint(&self, size: u64, note: &[u8]) -> Result<(), StoreError>;
 
     /// Records (or replaces with a newer one) a witness's cosignature line for checkpoint `size`.
     fn add_cosignature(&self, size: u64, witness: &str, line: &str) -> Result<(), StoreError>;
@@ -124,8 +125,16 @@ pub trait Store: Send + Sync {
     /// Every checkpoint with its cosignatures, oldest first.
     fn checkpoints(&self) -> Result<Vec<StoredCheckpoint>, StoreError>;
 
+    /// How many stored cosignatures belong to no stored checkpoint (the audit finds one moved
+    /// off its checkpoint this way; a cosignature is only ever stored for a checkpoint).
+    fn orphan_cosignatures(&self) -> Result<u64, StoreError>;
+
     /// Stored tree hashes with index ≥ `from`, in index order, at most `limit`.
     fn tree_hash_page(&self, from: u64, limit: u64) -> Result<Vec<(u64, Hash)>, StoreError>;
+
+    /// The type column stored beside each entry with index ≥ `from`, in index order, at most
+    /// `limit` (what the audit compares with each entry's own type).
+    fn entry_types(&self, from: u64, limit: u64) -> Result<Vec<(u64, String)>, StoreError>;
 
     /// `observations` rows with id > `after`, in id order, at most `limit`.
     fn observation_rows(&self, after: u64, limit: u64) -> Result<Vec<ObservationRow>, StoreError>;
@@ -144,6 +153,9 @@ pub trait Store: Send + Sync {
 
     /// `assessments` rows with entry > `after` (−1 for all), in entry order, at most `limit`.
     fn assessment_rows(&self, after: i64, limit: u64) -> Result<Vec<AssessmentRow>, StoreError>;
+
+    /// `annotations` rows with entry > `after` (−1 for all), in entry order, at most `limit`.
+    fn annotation_rows(&self, after: i64, limit: u64) -> Result<Vec<AnnotationRow>, StoreError>;
 
     /// `tracks` rows with entry > `after` (−1 for all) whose time is in `[since_ns,
     /// until_ns)`, in entry order, at most `limit`.

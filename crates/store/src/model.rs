@@ -154,9 +154,6 @@ pub struct StoredCheckpoint {
     pub size: u64,
     /// The log-signed note.
     pub note: Vec<u8>,
-    /// When the center signed it, nanoseconds since the epoch (0 when not known, e.g. read
-    /// from a bundle that does not say).
-    pub signed_ns: i64,
     /// (witness name, signature line) for each cosignature received.
     pub cosignatures: Vec<(String, String)>,
 }
@@ -442,6 +439,23 @@ pub struct AssessmentRow {
     pub reason: String,
     /// The officer.
     pub user: String,
+    /// Recorded time, ns since the epoch.
+    pub at_ns: i64,
+}
+
+/// One `annotations` row: an analyst's note as stored.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AnnotationRow {
+    /// Index of its entry.
+    pub entry: u64,
+    /// The incident.
+    pub incident_id: u64,
+    /// The analyst.
+    pub user: String,
+    /// The note.
+    pub text: String,
+    /// The kind it corrects the incident to, by name.
+    pub corrected_kind: Option<String>,
     /// Recorded time, ns since the epoch.
     pub at_ns: i64,
 }

@@ -14,9 +14,9 @@ mod write;
 use crate::Store;
 use crate::error::{Context, StoreError};
 use crate::model::{
-    AgreementVersion, AppendBatch, AppendReceipt, AssessmentRow, ClientRecord, Durability,
-    EvidenceRow, Head, IncidentFilter, IncidentRow, IntakeSettle, Member, ObservationRow,
-    PendingIntake, StoredCheckpoint, StoredEntry, StoredObservation, TrackRow,
+    AgreementVersion, AnnotationRow, AppendBatch, AppendReceipt, AssessmentRow, ClientRecord,
+    Durability, EvidenceRow, Head, IncidentFilter, IncidentRow, IntakeSettle, Member,
+    ObservationRow, PendingIntake, StoredCheckpoint, StoredEntry, StoredObservation, TrackRow,
 };
 use postgres::{Client, Config, NoTls};
 use std::sync::{Mutex, MutexGuard};
@@ -535,8 +535,8 @@ impl Store for PgStore {
         self.read(|c| read::tree_hashes(c, &indexes))
     }
 
-    fn add_checkpoint(&self, size: u64, note: &[u8], at: Timestamp) -> Result<(), StoreError> {
-        self.writer()?.add_checkpoint(size, note, at)
+    fn add_checkpoint(&self, size: u64, note: &[u8]) -> Result<(), StoreError> {
+        self.writer()?.add_checkpoint(size, note)
     }
 
     fn add_cosignature(&self, size: u64, witness: &str, line: &str) -> Result<(), StoreError> {
@@ -553,6 +553,21 @@ impl Store for PgStore {
 
     fn tree_hash_page(&self, from: u64, limit: u64) -> Result<Vec<(u64, Hash)>, StoreError> {
         self.read(|c| read::tree_hash_page(c, from, limit))
+    }
+
+    fn orphan_cosignatures(&self) -> Result<u64, StoreError> {
+        self.read(|c| {
+            c.query_one(
+                "SELECT COUNT(*) FROM cosignatures WHERE size NOT IN (SELECT size FROM checkpoints)",
+                &[],
+            )
+                .map(|r| r.get::<_, i64>(0) as u64)
+                .context("counting cosignatures")
+        })
+    }
+
+    fn entry_types(&self, from: u64, limit: u64) -> Result<Vec<(u64, String)>, StoreError> {
+        self.read(|c| read::entry_types(c, from, limit))
     }
 
     fn observation_rows(&self, after: u64, limit: u64) -> Result<Vec<ObservationRow>, StoreError> {
@@ -577,6 +592,10 @@ impl Store for PgStore {
 
     fn assessment_rows(&self, after: i64, limit: u64) -> Result<Vec<AssessmentRow>, StoreError> {
         self.read(|c| read::assessment_rows(c, after, limit))
+    }
+
+    fn annotation_rows(&self, after: i64, limit: u64) -> Result<Vec<AnnotationRow>, StoreError> {
+        self.read(|c| read::annotation_rows(c, after, limit))
     }
 
     fn track_rows(

@@ -445,9 +445,9 @@ pub fn checkpoints(
     latest_only: bool,
 ) -> Result<Vec<StoredCheckpoint>, StoreError> {
     let sql = if latest_only {
-        "SELECT size, note, signed_ns FROM checkpoints ORDER BY size DESC LIMIT 1"
+        "SELECT size, note FROM checkpoints ORDER BY size DESC LIMIT 1"
     } else {
-        "SELECT size, note, signed_ns FROM checkpoints ORDER BY size"
+        "SELECT size, note FROM checkpoints ORDER BY size"
     };
     let rows = client.query(sql, &[]).context("reading checkpoints")?;
     let lines = match rows.first() {
@@ -466,7 +466,6 @@ pub fn checkpoints(
         .map(|r| StoredCheckpoint {
             size: r.get::<_, i64>(0) as u64,
             note: r.get(1),
-            signed_ns: r.get(2),
             cosignatures: Vec::new(),
         })
         .collect();
@@ -477,6 +476,22 @@ pub fn checkpoints(
         }
     }
     Ok(out)
+}
+
+pub fn entry_types(
+    client: &mut Client,
+    from: u64,
+    limit: u64,
+) -> Result<Vec<(u64, String)>, StoreError> {
+    Ok(client
+        .query(
+            "SELECT idx, type FROM entries WHERE idx >= $1 ORDER BY idx LIMIT $2",
+            &[&clamp(from), &clamp(limit)],
+        )
+        .context("reading entry types")?
+        .into_iter()
+        .map(|r| (r.get::<_, i64>(0) as u64, r.get(1)))
+        .collect())
 }
 
 pub fn tree_hash_page(
@@ -616,6 +631,30 @@ pub fn members(client: &mut Client, monitor: Option<&str>) -> Result<Vec<Member>
         ),
         None => members_where(client, "ORDER BY username COLLATE \"C\"", None),
     }
+}
+
+pub fn annotation_rows(
+    client: &mut Client,
+    after: i64,
+    limit: u64,
+) -> Result<Vec<crate::model::AnnotationRow>, StoreError> {
+    Ok(client
+        .query(
+            "SELECT entry, incident_id, username, text, corrected_kind, at_ns
+             FROM annotations WHERE entry > $1 ORDER BY entry LIMIT $2",
+            &[&after, &clamp(limit)],
+        )
+        .context("reading annotations")?
+        .iter()
+        .map(|r| crate::model::AnnotationRow {
+            entry: r.get::<_, i64>(0) as u64,
+            incident_id: r.get::<_, i64>(1) as u64,
+            user: r.get(2),
+            text: r.get(3),
+            corrected_kind: r.get(4),
+            at_ns: r.get(5),
+        })
+        .collect())
 }
 
 pub fn assessment_rows(

@@ -193,6 +193,9 @@ const MIGRATIONS: &[&str] = &[
         location);
      CREATE INDEX incidents_location ON incidents USING gist (location);
      DROP INDEX incidents_where_when;",
+    // 4: a checkpoint's signing time is in no entry and no signed note, so nothing could check
+    // it: it is no longer kept (every stored column is an entry's or checked against them).
+    "ALTER TABLE checkpoints DROP COLUMN signed_ns;",
 ];
 
 /// How many migrations this build knows.

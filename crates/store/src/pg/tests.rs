@@ -128,10 +128,7 @@ fn the_record_is_append_only_even_for_its_owner() {
     standard_record(f.store());
     let mut admin = f.admin();
     admin
-        .execute(
-            "INSERT INTO checkpoints (size, note, signed_ns) VALUES (1, 'n', 0)",
-            &[],
-        )
+        .execute("INSERT INTO checkpoints (size, note) VALUES (1, 'n')", &[])
         .unwrap();
     for sql in [
         "UPDATE entries SET type = 'x' WHERE idx = 1",
@@ -173,8 +170,7 @@ fn the_application_role_may_read_and_append_but_never_change_the_record() {
     );
     let app = PgStore::open(&PgTarget::parse(&app_url).unwrap(), Durability::Full).unwrap();
     standard_record(&app);
-    app.add_checkpoint(6, b"note\n", crate::conformance::ts("2026-11-20T12:00:00Z"))
-        .unwrap();
+    app.add_checkpoint(6, b"note\n").unwrap();
     app.add_cosignature(6, "m1", "\u{2014} m1 AAAA\n").unwrap();
     app.add_cosignature(6, "m1", "\u{2014} m1 BBBB\n").unwrap();
     let mut client = Client::connect(
@@ -211,7 +207,6 @@ fn a_replaced_sequencer_is_fenced_out_of_appends_and_checkpoints() {
     let old = first.store.as_ref().unwrap();
     // A second node takes over the same record.
     let second = PgStore::open(&first.target, Durability::Full).unwrap();
-    let at = crate::conformance::ts("2026-11-20T12:00:00Z");
     let next = || {
         batch(vec![observation_entry(
             10,
@@ -222,14 +217,14 @@ fn a_replaced_sequencer_is_fenced_out_of_appends_and_checkpoints() {
     };
     let err = old.append(&next()).unwrap_err();
     assert!(matches!(err, StoreError::Fenced(_)), "{err:?}");
-    let err = old.add_checkpoint(6, b"old\n", at).unwrap_err();
+    let err = old.add_checkpoint(6, b"old\n").unwrap_err();
     assert!(matches!(err, StoreError::Fenced(_)), "{err:?}");
     assert!(matches!(old.still_sequencing(), Err(StoreError::Fenced(_))));
     // The new sequencer continues the one tree.
     second.still_sequencing().unwrap();
     let receipt = second.append(&next()).unwrap();
     assert_eq!(receipt.first_index, 6);
-    second.add_checkpoint(7, b"new\n", at).unwrap();
+    second.add_checkpoint(7, b"new\n").unwrap();
     assert_eq!(verify_chain(&second).unwrap().size, 7);
     assert_eq!(second.checkpoints().unwrap().len(), 1);
 }

@@ -221,12 +221,7 @@ impl Writer {
 
     /// Records a signed checkpoint, if this writer still sequences and the record has at least
     /// `size` entries; a second one for the same size is refused by the key.
-    pub fn add_checkpoint(
-        &mut self,
-        size: u64,
-        note: &[u8],
-        at: Timestamp,
-    ) -> Result<(), StoreError> {
+    pub fn add_checkpoint(&mut self, size: u64, note: &[u8]) -> Result<(), StoreError> {
         let current = self.head;
         let epoch = self.epoch;
         let mut tx = self
@@ -241,12 +236,8 @@ impl Writer {
             )));
         }
         tx.execute(
-            "INSERT INTO checkpoints (size, note, signed_ns) VALUES ($1, $2, $3)",
-            &[
-                &clamp(size),
-                &note,
-                &(at.unix_nanos().clamp(0, i64::MAX as i128) as i64),
-            ],
+            "INSERT INTO checkpoints (size, note) VALUES ($1, $2)",
+            &[&clamp(size), &note],
         )
         .context("recording a checkpoint")?;
         tx.commit().context("recording a checkpoint")

@@ -9,9 +9,9 @@ mod writer_lock;
 use crate::Store;
 use crate::error::{Context, StoreError};
 use crate::model::{
-    AgreementVersion, AppendBatch, AppendReceipt, AssessmentRow, ClientRecord, Durability,
-    EvidenceRow, Head, IncidentFilter, IncidentRow, Member, ObservationRow, StoredCheckpoint,
-    StoredEntry, StoredObservation, TrackRow,
+    AgreementVersion, AnnotationRow, AppendBatch, AppendReceipt, AssessmentRow, ClientRecord,
+    Durability, EvidenceRow, Head, IncidentFilter, IncidentRow, Member, ObservationRow,
+    StoredCheckpoint, StoredEntry, StoredObservation, TrackRow,
 };
 use rusqlite::{Connection, OpenFlags};
 use std::path::{Path, PathBuf};
@@ -19,7 +19,7 @@ use std::sync::Mutex;
 use truce_core::agreement::AgreementDoc;
 use truce_core::entry::Hash;
 use truce_core::incident::IncidentEstimate;
-use truce_core::{Incident, IncidentId, Kind, ObservationId, Timestamp};
+use truce_core::{Incident, IncidentId, Kind, ObservationId};
 use uuid::Uuid;
 
 /// Readers kept open between queries; more are opened under load and closed after.
@@ -201,8 +201,8 @@ impl Store for SqliteStore {
         self.read(|c| read::tree_hashes(c, indexes))
     }
 
-    fn add_checkpoint(&self, size: u64, note: &[u8], at: Timestamp) -> Result<(), StoreError> {
-        self.writing()?.add_checkpoint(size, note, at)
+    fn add_checkpoint(&self, size: u64, note: &[u8]) -> Result<(), StoreError> {
+        self.writing()?.add_checkpoint(size, note)
     }
 
     fn add_cosignature(&self, size: u64, witness: &str, line: &str) -> Result<(), StoreError> {
@@ -219,6 +219,22 @@ impl Store for SqliteStore {
 
     fn tree_hash_page(&self, from: u64, limit: u64) -> Result<Vec<(u64, Hash)>, StoreError> {
         self.read(|c| read::tree_hash_page(c, from, limit))
+    }
+
+    fn orphan_cosignatures(&self) -> Result<u64, StoreError> {
+        self.read(|c| {
+            c.query_row(
+                "SELECT COUNT(*) FROM cosignatures WHERE size NOT IN (SELECT size FROM checkpoints)",
+                [],
+                |r| r.get::<_, i64>(0),
+            )
+                .map(|n| n as u64)
+                .context("counting cosignatures")
+        })
+    }
+
+    fn entry_types(&self, from: u64, limit: u64) -> Result<Vec<(u64, String)>, StoreError> {
+        self.read(|c| read::entry_types(c, from, limit))
     }
 
     fn observation_rows(&self, after: u64, limit: u64) -> Result<Vec<ObservationRow>, StoreError> {
@@ -243,6 +259,10 @@ impl Store for SqliteStore {
 
     fn assessment_rows(&self, after: i64, limit: u64) -> Result<Vec<AssessmentRow>, StoreError> {
         self.read(|c| read::assessment_rows(c, after, limit))
+    }
+
+    fn annotation_rows(&self, after: i64, limit: u64) -> Result<Vec<AnnotationRow>, StoreError> {
+        self.read(|c| read::annotation_rows(c, after, limit))
     }
 
     fn incidents_by_id(

@@ -236,6 +236,32 @@ fn members_where(
 }
 
 /// Every `assessments` row after entry `after`, in entry order, at most `limit`.
+pub fn annotation_rows(
+    conn: &Connection,
+    after: i64,
+    limit: u64,
+) -> Result<Vec<crate::model::AnnotationRow>, StoreError> {
+    let mut stmt = conn
+        .prepare_cached(
+            "SELECT entry, incident_id, user, text, corrected_kind, at_ns FROM annotations
+             WHERE entry > ?1 ORDER BY entry LIMIT ?2",
+        )
+        .context("reading annotations")?;
+    stmt.query_map(params![after, clamp(limit)], |r| {
+        Ok(crate::model::AnnotationRow {
+            entry: r.get::<_, i64>(0)? as u64,
+            incident_id: r.get::<_, i64>(1)? as u64,
+            user: r.get(2)?,
+            text: r.get(3)?,
+            corrected_kind: r.get(4)?,
+            at_ns: r.get(5)?,
+        })
+    })
+    .context("reading annotations")?
+    .collect::<Result<_, _>>()
+    .context("reading annotations")
+}
+
 pub fn assessment_rows(
     conn: &Connection,
     after: i64,
@@ -612,28 +638,45 @@ pub fn checkpoints(
     latest_only: bool,
 ) -> Result<Vec<crate::model::StoredCheckpoint>, StoreError> {
     let sql = if latest_only {
-        "SELECT size, note, signed_ns FROM checkpoints ORDER BY size DESC LIMIT 1"
+        "SELECT size, note FROM checkpoints ORDER BY size DESC LIMIT 1"
     } else {
-        "SELECT size, note, signed_ns FROM checkpoints ORDER BY size"
+        "SELECT size, note FROM checkpoints ORDER BY size"
     };
     let mut stmt = conn
         .prepare_cached(sql)
         .context("preparing the checkpoint query")?;
-    let rows: Vec<(i64, Vec<u8>, i64)> = stmt
-        .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
+    let rows: Vec<(i64, Vec<u8>)> = stmt
+        .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
         .context("reading checkpoints")?
         .collect::<Result<_, _>>()
         .context("reading checkpoints")?;
     rows.into_iter()
-        .map(|(size, note, signed_ns)| {
+        .map(|(size, note)| {
             Ok(crate::model::StoredCheckpoint {
                 size: size as u64,
                 note,
-                signed_ns,
                 cosignatures: cosignatures(conn, size as u64)?,
             })
         })
         .collect()
+}
+
+pub fn entry_types(
+    conn: &Connection,
+    from: u64,
+    limit: u64,
+) -> Result<Vec<(u64, String)>, StoreError> {
+    let mut stmt = conn
+        .prepare_cached("SELECT idx, type FROM entries WHERE idx >= ?1 ORDER BY idx LIMIT ?2")
+        .context("preparing the entry types page")?;
+    let rows: Vec<(i64, String)> = stmt
+        .query_map(params![clamp(from), clamp(limit)], |r| {
+            Ok((r.get(0)?, r.get(1)?))
+        })
+        .context("reading entry types")?
+        .collect::<Result<_, _>>()
+        .context("reading entry types")?;
+    Ok(rows.into_iter().map(|(i, t)| (i as u64, t)).collect())
 }
 
 pub fn tree_hash_page(

@@ -117,6 +117,9 @@ const MIGRATIONS: &[&str] = &[
         received_ns INTEGER NOT NULL
      );
      CREATE INDEX evidence_sha256 ON evidence(sha256);",
+    // 6: a checkpoint's signing time is in no entry and no signed note, so nothing could check
+    // it: it is no longer kept (every stored column is an entry's or checked against them).
+    "ALTER TABLE checkpoints DROP COLUMN signed_ns;",
 ];
 
 /// Computes the Merkle tree's stored hashes for entries recorded before the ledger existed (a

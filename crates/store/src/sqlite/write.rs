@@ -3,7 +3,6 @@
 use crate::error::{Context, StoreError};
 use crate::model::{AppendBatch, AppendReceipt, Head, Projection};
 use rusqlite::{Connection, OptionalExtension, TransactionBehavior, params};
-use truce_core::Timestamp;
 use truce_core::entry::{MAX_ENTRY_BYTES, chain_hash, leaf_hash, sha256};
 use truce_ledger::Hash as LedgerHash;
 use truce_ledger::tree::{Frontier, frontier_indexes};
@@ -348,7 +347,7 @@ impl Writer {
 
 impl Writer {
     /// Records a signed checkpoint; a second one for the same size is refused by the key.
-    pub fn add_checkpoint(&self, size: u64, note: &[u8], at: Timestamp) -> Result<(), StoreError> {
+    pub fn add_checkpoint(&self, size: u64, note: &[u8]) -> Result<(), StoreError> {
         if size > self.head.size {
             return Err(StoreError::Corrupt(format!(
                 "a checkpoint for {size} entries, but the record has {}",
@@ -357,12 +356,8 @@ impl Writer {
         }
         self.conn
             .execute(
-                "INSERT INTO checkpoints (size, note, signed_ns) VALUES (?1, ?2, ?3)",
-                params![
-                    size as i64,
-                    note,
-                    at.unix_nanos().clamp(0, i64::MAX as i128) as i64
-                ],
+                "INSERT INTO checkpoints (size, note) VALUES (?1, ?2)",
+                params![size as i64, note],
             )
             .context("recording a checkpoint")?;
         Ok(())

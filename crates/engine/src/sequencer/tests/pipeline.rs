@@ -111,8 +111,8 @@ impl Store for Gated {
     fn tree_hashes(&self, indexes: &[u64]) -> Result<Vec<Hash>, StoreError> {
         self.inner.tree_hashes(indexes)
     }
-    fn add_checkpoint(&self, size: u64, note: &[u8], at: Timestamp) -> Result<(), StoreError> {
-        self.inner.add_checkpoint(size, note, at)
+    fn add_checkpoint(&self, size: u64, note: &[u8]) -> Result<(), StoreError> {
+        self.inner.add_checkpoint(size, note)
     }
     fn add_cosignature(&self, size: u64, witness: &str, line: &str) -> Result<(), StoreError> {
         self.inner.add_cosignature(size, witness, line)
@@ -125,6 +125,12 @@ impl Store for Gated {
     }
     fn tree_hash_page(&self, from: u64, limit: u64) -> Result<Vec<(u64, Hash)>, StoreError> {
         self.inner.tree_hash_page(from, limit)
+    }
+    fn orphan_cosignatures(&self) -> Result<u64, StoreError> {
+        self.inner.orphan_cosignatures()
+    }
+    fn entry_types(&self, from: u64, limit: u64) -> Result<Vec<(u64, String)>, StoreError> {
+        self.inner.entry_types(from, limit)
     }
     fn observation_rows(&self, after: u64, limit: u64) -> Result<Vec<ObservationRow>, StoreError> {
         self.inner.observation_rows(after, limit)
@@ -143,6 +149,13 @@ impl Store for Gated {
     }
     fn assessment_rows(&self, after: i64, limit: u64) -> Result<Vec<AssessmentRow>, StoreError> {
         self.inner.assessment_rows(after, limit)
+    }
+    fn annotation_rows(
+        &self,
+        after: i64,
+        limit: u64,
+    ) -> Result<Vec<truce_store::AnnotationRow>, StoreError> {
+        self.inner.annotation_rows(after, limit)
     }
     fn track_rows(
         &self,
