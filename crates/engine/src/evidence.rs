@@ -162,7 +162,7 @@ impl Engine {
         };
         let row = EvidenceRow::of(0, &body)
             .ok_or_else(|| EngineError::invalid("evidence", "not an evidence entry"))?;
-        let receipt = self.store().append(&AppendBatch {
+        let receipt = self.append_outside_intake(&AppendBatch {
             entries: vec![NewEntry {
                 bytes: body.canonical_bytes()?,
                 type_name: body.type_name(),

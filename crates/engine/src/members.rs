@@ -219,14 +219,12 @@ impl Engine {
         let Some(hash) = m.token_hash.as_deref().filter(|_| m.active) else {
             return Ok(None);
         };
-        // The credential must be the one the member's membership entry commits to: a hash
-        // put in its place in the database signs no one in.
-        if let Some(committed) = self.committed_credential(&m)?
-            && committed != truce_core::entry::sha256_hex(hash.as_bytes())
-        {
+        // The row must be what its membership entry says, and the credential the one it
+        // commits to: a hash (or a role) put in the database signs no one in.
+        if !self.row_matches_its_entry(&m, hash)? {
             tracing::warn!(
                 user = %m.user,
-                "refused: the stored credential is not the one the record commits to"
+                "refused: the stored member is not what its membership entry records"
             );
             return Ok(None);
         }
@@ -283,21 +281,38 @@ impl Engine {
         })
     }
 
-    /// The SHA-256 (hex) of the credential `member`'s latest membership entry commits to, if
-    /// it does (entries written before the commitment existed do not).
-    fn committed_credential(&self, member: &Member) -> Result<Option<String>, EngineError> {
+    /// Whether `member`'s row agrees with the membership entry it names: an entry that makes
+    /// this user an active member of the same monitor in the same role, committing to
+    /// `credential` (entries written before the commitment existed commit to none, and are
+    /// taken as they are). Anything else fails closed.
+    fn row_matches_its_entry(
+        &self,
+        member: &Member,
+        credential: &str,
+    ) -> Result<bool, EngineError> {
         let Some(entry) = self.store().entries(member.entry, 1)?.into_iter().next() else {
-            return Ok(None);
+            return Ok(false);
         };
-        let body = EntryBody::decode(&entry.bytes)
-            .map_err(|e| EngineError::Ledger(format!("entry {}: {e}", member.entry)))?;
+        let Ok(body) = EntryBody::decode(&entry.bytes) else {
+            return Ok(false);
+        };
         Ok(match body {
             EntryBody::Membership {
-                credential_sha256,
                 user,
+                monitor,
+                role,
+                active,
+                credential_sha256,
                 ..
-            } if user == member.user => credential_sha256,
-            _ => None,
+            } => {
+                user == member.user
+                    && monitor == member.monitor
+                    && role == member.role
+                    && active
+                    && credential_sha256
+                        .is_none_or(|c| c == truce_core::entry::sha256_hex(credential.as_bytes()))
+            }
+            _ => false,
         })
     }
 
@@ -536,7 +551,7 @@ impl Engine {
                 projection,
             }],
         };
-        self.store().append(&batch)?;
+        self.append_outside_intake(&batch)?;
         Ok(())
     }
 }

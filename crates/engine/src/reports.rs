@@ -88,7 +88,7 @@ impl Engine {
             by: caller.user.clone(),
             recorded_at: now,
         };
-        let receipt = self.store().append(&AppendBatch {
+        let receipt = self.append_outside_intake(&AppendBatch {
             entries: vec![NewEntry {
                 bytes: body.canonical_bytes()?,
                 type_name: body.type_name(),

@@ -184,6 +184,21 @@ impl Engine {
         (seq, turn)
     }
 
+    /// Appends `batch`, made by a writer other than intake (a verdict, a note, a member, a
+    /// track, an evidence hand-in, a report) holding the sequencer lock and a turn. If the
+    /// record moved under this process (another one wrote to it), the state built on the old
+    /// record is stale: the next submission rebuilds it before numbering anything.
+    pub(crate) fn append_outside_intake(
+        &self,
+        batch: &truce_store::AppendBatch,
+    ) -> Result<truce_store::AppendReceipt, truce_store::StoreError> {
+        self.store.append(batch).inspect_err(|e| {
+            if matches!(e, truce_store::StoreError::Moved(_)) {
+                self.order.failed(self.order.current_generation());
+            }
+        })
+    }
+
     /// Rebuilds the state from the store if an append it was built on failed.
     fn refresh(&self, seq: &mut Sequencer) -> Result<(), EngineError> {
         if self.order.is_stale(seq.generation) {

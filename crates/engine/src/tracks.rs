@@ -42,7 +42,7 @@ impl Engine {
             }],
         };
         let _seq = self.lock_sequencer()?;
-        self.store().append(&batch)?;
+        self.append_outside_intake(&batch)?;
         Ok(())
     }
 }

@@ -556,14 +556,7 @@ impl Store for PgStore {
     }
 
     fn orphan_cosignatures(&self) -> Result<u64, StoreError> {
-        self.read(|c| {
-            c.query_one(
-                "SELECT COUNT(*) FROM cosignatures WHERE size NOT IN (SELECT size FROM checkpoints)",
-                &[],
-            )
-                .map(|r| r.get::<_, i64>(0) as u64)
-                .context("counting cosignatures")
-        })
+        self.read(read::orphan_cosignatures)
     }
 
     fn entry_types(&self, from: u64, limit: u64) -> Result<Vec<(u64, String)>, StoreError> {

@@ -478,6 +478,18 @@ pub fn checkpoints(
     Ok(out)
 }
 
+/// How many cosignatures are stored for no stored checkpoint.
+pub fn orphan_cosignatures(client: &mut Client) -> Result<u64, StoreError> {
+    client
+        .query_one(
+            "SELECT COUNT(*) FROM cosignatures
+             WHERE size NOT IN (SELECT size FROM checkpoints)",
+            &[],
+        )
+        .map(|r| r.get::<_, i64>(0) as u64)
+        .context("counting cosignatures of no checkpoint")
+}
+
 pub fn entry_types(
     client: &mut Client,
     from: u64,

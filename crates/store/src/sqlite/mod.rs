@@ -33,6 +33,10 @@ pub struct SqliteStore {
     /// The exclusive lock on the record (`FILE.lock`) while this store may write; `None` when
     /// opened for reading beside a process that holds it.
     writer_lock: Option<std::fs::File>,
+    /// For a store opened for reading: one connection holding a read transaction, so every
+    /// read sees the record as it was when the store was opened, however a server beside it
+    /// appends meanwhile (an audit or an export is of one record, not of two).
+    snapshot: Option<Mutex<Connection>>,
     /// Idle read-only connections.
     readers: Mutex<Vec<Connection>>,
 }
@@ -58,18 +62,35 @@ impl SqliteStore {
     }
 
     /// Opens the store at `path` for reading, beside a running writer or not: it never keeps
-    /// the writer's lock, and refuses every write ([`StoreError::ReadOnly`]). When no process
-    /// holds the lock, the schema is first migrated to this version under it.
+    /// the writer's lock, refuses every write ([`StoreError::ReadOnly`]), and reads one
+    /// snapshot: the record as it was when opened. A schema older than this build's is first
+    /// migrated, under the lock, when no process holds it; one newer is refused.
     pub fn open_reading(path: &Path, durability: Durability) -> Result<Self, StoreError> {
-        match writer_lock::take(path) {
-            Ok(lock) => {
-                let store = Self::open_unlocked(path, durability, true);
-                drop(lock);
-                store
-            }
-            Err(StoreError::InUse(_)) => Self::open_unlocked(path, durability, false),
-            Err(e) => Err(e),
-        }
+        let migrate = schema::needs_migration(path)?;
+        let mut store = if migrate {
+            let lock = writer_lock::take(path)?;
+            let store = Self::open_unlocked(path, durability, true)?;
+            drop(lock);
+            store
+        } else {
+            Self::open_unlocked(path, durability, false)?
+        };
+        let snapshot = Connection::open_with_flags(
+            path,
+            OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+        )
+        .context("opening a reader")?;
+        snapshot
+            .busy_timeout(std::time::Duration::from_secs(10))
+            .context("configuring a reader")?;
+        // A read transaction starts at its first read: the head is read inside it.
+        snapshot
+            .execute_batch("BEGIN")
+            .context("starting a snapshot")?;
+        let head = write::load_head(&snapshot)?;
+        store.writer()?.set_head(head)?;
+        store.snapshot = Some(Mutex::new(snapshot));
+        Ok(store)
     }
 
     fn open_unlocked(
@@ -99,6 +120,7 @@ impl SqliteStore {
             path: path.to_path_buf(),
             writer: Mutex::new(write::Writer::new(conn, head)?),
             writer_lock: None,
+            snapshot: None,
             readers: Mutex::new(Vec::new()),
         })
     }
@@ -113,6 +135,12 @@ impl SqliteStore {
         &self,
         f: impl FnOnce(&Connection) -> Result<T, StoreError>,
     ) -> Result<T, StoreError> {
+        if let Some(snapshot) = &self.snapshot {
+            let conn = snapshot
+                .lock()
+                .map_err(|_| StoreError::Corrupt("a reader panicked mid-read".into()))?;
+            return f(&conn);
+        }
         let pooled = self.readers.lock().ok().and_then(|mut r| r.pop());
         let conn = match pooled {
             Some(c) => c,
@@ -146,7 +174,7 @@ impl SqliteStore {
     fn writing(&self) -> Result<std::sync::MutexGuard<'_, write::Writer>, StoreError> {
         if self.writer_lock.is_none() {
             return Err(StoreError::ReadOnly(format!(
-                "{} is open for reading only here: another process holds it for writing",
+                "{} is open for reading only here",
                 self.path.display()
             )));
         }
@@ -222,15 +250,7 @@ impl Store for SqliteStore {
     }
 
     fn orphan_cosignatures(&self) -> Result<u64, StoreError> {
-        self.read(|c| {
-            c.query_row(
-                "SELECT COUNT(*) FROM cosignatures WHERE size NOT IN (SELECT size FROM checkpoints)",
-                [],
-                |r| r.get::<_, i64>(0),
-            )
-                .map(|n| n as u64)
-                .context("counting cosignatures")
-        })
+        self.read(read::orphan_cosignatures)
     }
 
     fn entry_types(&self, from: u64, limit: u64) -> Result<Vec<(u64, String)>, StoreError> {

@@ -235,7 +235,7 @@ fn members_where(
     Ok(out)
 }
 
-/// Every `assessments` row after entry `after`, in entry order, at most `limit`.
+/// Every `annotations` row after entry `after`, in entry order, at most `limit`.
 pub fn annotation_rows(
     conn: &Connection,
     after: i64,
@@ -262,6 +262,7 @@ pub fn annotation_rows(
     .context("reading annotations")
 }
 
+/// Every `assessments` row after entry `after`, in entry order, at most `limit`.
 pub fn assessment_rows(
     conn: &Connection,
     after: i64,
@@ -659,6 +660,18 @@ pub fn checkpoints(
             })
         })
         .collect()
+}
+
+/// How many cosignatures are stored for no stored checkpoint.
+pub fn orphan_cosignatures(conn: &Connection) -> Result<u64, StoreError> {
+    conn.query_row(
+        "SELECT COUNT(*) FROM cosignatures
+         WHERE size NOT IN (SELECT size FROM checkpoints)",
+        [],
+        |r| r.get::<_, i64>(0),
+    )
+    .map(|n| n as u64)
+    .context("counting cosignatures of no checkpoint")
 }
 
 pub fn entry_types(

@@ -65,8 +65,8 @@ const MIGRATIONS: &[&str] = &[
         line    TEXT NOT NULL,              -- the signature line, verbatim
         PRIMARY KEY (size, witness)
      ) WITHOUT ROWID;",
-    // 3: joint verification. `members.token_hash` is the one column not derived from the record:
-    // tokens never enter it.
+    // 3: joint verification. `members.token_hash` holds the member's credential (the argon2
+    // hash of their token; tokens never enter the record), which the joining entry commits to.
     "CREATE TABLE members (
         user       TEXT PRIMARY KEY,
         monitor    TEXT NOT NULL,
@@ -145,6 +145,20 @@ fn backfill_tree(tx: &rusqlite::Transaction<'_>) -> Result<(), StoreError> {
 }
 
 /// Brings the schema of `conn` up to this build's version, in one transaction.
+/// Whether the database at `path` is at an older schema version than this build's (a new,
+/// empty file is); refused ([`StoreError::SchemaTooNew`]) when it is at a newer one.
+pub fn needs_migration(path: &std::path::Path) -> Result<bool, StoreError> {
+    let conn = Connection::open(path).context("opening the database file")?;
+    let found: i64 = conn
+        .query_row("PRAGMA user_version", [], |r| r.get(0))
+        .context("reading the schema version")?;
+    let known = MIGRATIONS.len() as i64;
+    if found > known {
+        return Err(StoreError::SchemaTooNew { found, known });
+    }
+    Ok(found < known)
+}
+
 pub fn migrate(conn: &mut Connection) -> Result<(), StoreError> {
     let found: i64 = conn
         .query_row("PRAGMA user_version", [], |r| r.get(0))

@@ -172,6 +172,26 @@ fn one_process_writes_a_record_and_others_may_only_read_it() {
 }
 
 #[test]
+fn a_reader_reads_the_record_as_it_was_when_opened() {
+    use crate::conformance::{agreement_doc, agreement_entry, batch, standard_record};
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("truce.db");
+    let writer = SqliteStore::open(&path, Durability::Full).unwrap();
+    standard_record(&writer);
+    let size = writer.head().unwrap().size;
+    let reader = SqliteStore::open_reading(&path, Durability::Full).unwrap();
+    // The writer goes on while the reader reads: the reader's record does not move.
+    writer
+        .append(&batch(vec![agreement_entry(2, &agreement_doc())]))
+        .unwrap();
+    assert_eq!(reader.head().unwrap().size, size);
+    assert_eq!(reader.entries(0, u64::MAX).unwrap().len() as u64, size);
+    assert!(reader.tree_hash_page(0, u64::MAX).unwrap().len() as u64 <= 2 * size);
+    assert_eq!(crate::verify_chain(&reader).unwrap().size, size);
+    assert_eq!(crate::verify_chain(&writer).unwrap().size, size + 1);
+}
+
+#[test]
 fn a_writer_whose_record_grew_under_it_records_nothing_then_goes_on() {
     use crate::conformance::{agreement_doc, agreement_entry, batch, standard_record};
     let dir = tempfile::tempdir().unwrap();

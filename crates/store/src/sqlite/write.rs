@@ -75,6 +75,13 @@ impl Writer {
         self.head
     }
 
+    /// Takes `head` as the record's (a reading store's snapshot), with its frontier.
+    pub fn set_head(&mut self, head: Head) -> Result<(), StoreError> {
+        self.frontier = load_frontier(&self.conn, head.size)?;
+        self.head = head;
+        Ok(())
+    }
+
     /// Appends every entry of `batch` and its projection, or nothing.
     pub fn append(&mut self, batch: &AppendBatch) -> Result<AppendReceipt, StoreError> {
         let first_index = self.head.size;
