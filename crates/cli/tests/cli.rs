@@ -178,19 +178,22 @@ fn a_second_writer_beside_a_running_server_is_refused_and_readers_are_not() {
     assert!(init.status.success(), "{}", text(&init.stderr));
     let token = observer_token(&data);
     let (mut server, url) = serve(&data);
+    let add_op2 = || {
+        truce(&[
+            "user",
+            "add",
+            "--data",
+            d,
+            "--monitor",
+            "m1",
+            "--role",
+            "observer",
+            "op-2",
+        ])
+    };
     // Adding a member with the CLI would write the record beside the server: refused, naming
     // the server, and nothing is written.
-    let add = truce(&[
-        "user",
-        "add",
-        "--data",
-        d,
-        "--monitor",
-        "m1",
-        "--role",
-        "observer",
-        "op-2",
-    ]);
+    let add = add_op2();
     let err = text(&add.stderr);
     assert!(!add.status.success(), "{}", text(&add.stdout));
     assert!(
@@ -217,16 +220,6 @@ fn a_second_writer_beside_a_running_server_is_refused_and_readers_are_not() {
     server.kill().expect("kill");
     server.wait().expect("reaped");
     // Once it has stopped, the CLI writes again.
-    let add = truce(&[
-        "user",
-        "add",
-        "--data",
-        d,
-        "--monitor",
-        "m1",
-        "--role",
-        "observer",
-        "op-2",
-    ]);
+    let add = add_op2();
     assert!(add.status.success(), "{}", text(&add.stderr));
 }
