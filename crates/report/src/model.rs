@@ -296,11 +296,7 @@ fn note_root(note: &[u8]) -> String {
 
 /// The root (hex) of `store`'s checkpoint of `size`, if it holds one.
 pub fn checkpoint_root(store: &dyn Store, size: u64) -> Result<Option<String>, ReportError> {
-    Ok(store
-        .checkpoints()?
-        .into_iter()
-        .find(|c| c.size == size)
-        .map(|c| note_root(&c.note)))
+    Ok(store.checkpoint(size)?.map(|c| note_root(&c.note)))
 }
 
 /// The latest checkpoint: size, root (hex) and the monitors whose witnesses cosigned it.
@@ -312,19 +308,11 @@ fn checkpoint(
         return Ok(None);
     };
     let root = note_root(&c.note);
-    let witnesses = agreement
-        .doc
-        .ledger
-        .as_ref()
-        .map(|l| l.witnesses.clone())
-        .unwrap_or_default();
+    // Cosignatures are kept under the monitor whose witness key verified them.
     let mut cosigners: Vec<String> = c
         .cosignatures
         .iter()
-        .filter_map(|(witness, _)| {
-            let (monitor, _) = witnesses
-                .iter()
-                .find(|(_, key)| key.split('+').next() == Some(witness.as_str()))?;
+        .filter_map(|(monitor, _)| {
             agreement
                 .doc
                 .monitors

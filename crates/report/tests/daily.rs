@@ -104,6 +104,33 @@ fn the_figures_are_the_records_and_the_bytes_are_stable() {
 }
 
 #[test]
+fn the_header_names_the_monitors_whose_witnesses_cosigned_the_checkpoint() {
+    let (_dir, engine) = record(2, 2);
+    let store = engine.store();
+    let size = store.head().unwrap().size;
+    store.add_checkpoint(size, b"origin\n5\nAAAA\n\n").unwrap();
+    let request = Request::parse("2026-11-20", Some("19:30"), "en").unwrap();
+    let header = |store: &dyn Store| {
+        truce_report::build(store, &request)
+            .unwrap()
+            .anchor
+            .checkpoint
+            .unwrap()
+    };
+    assert_eq!(
+        header(store.as_ref()).2,
+        Vec::<String>::new(),
+        "none cosigned yet"
+    );
+    store
+        .add_cosignature(size, "m2", "\u{2014} w BBBB\n")
+        .unwrap();
+    let (at, _, cosigners) = header(store.as_ref());
+    assert_eq!(at, size);
+    assert_eq!(cosigners, vec!["Monitor 2".to_string()]);
+}
+
+#[test]
 fn the_previous_period_is_compared_and_the_report_speaks_russian() {
     let (_dir, engine) = record(10, 10);
     // Cut-off at 12:00 on the 20th: the first batch (evening of the 19th) and part of the
