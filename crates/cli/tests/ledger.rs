@@ -10,7 +10,7 @@ use std::io::{BufRead, BufReader};
 use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
-use truce_ledger::note::NoteVerifier;
+use truce_ledger::note::{NoteVerifier, verify_checkpoint};
 use truce_ledger::proof::TlogProof;
 
 const BIN: &str = env!("CARGO_BIN_EXE_truce");
@@ -215,16 +215,47 @@ fn witnesses_cosign_restart_catch_up_and_the_audit_holds() {
     post_observations(&url, &token, 15, "b");
     wait_for("m1 to cosign the new size while m2 lags", || {
         let s = get_json(&status_url);
-        let lag = s["witnesses"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .find(|w| w["monitor"] == "m2")
-            .unwrap()["lag"]
-            .as_u64()
-            .unwrap();
-        s["checkpoint_size"].as_u64() > Some(before) && lag > 0
+        let lag = |monitor: &str| {
+            s["witnesses"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .find(|w| w["monitor"] == monitor)
+                .unwrap()["lag"]
+                .as_u64()
+                .unwrap()
+        };
+        s["checkpoint_size"].as_u64() > Some(before)
+            && s["checkpoint_size"] == s["size"]
+            && lag("m1") == 0
+            && lag("m2") > 0
     });
+    // While m2 lags, /checkpoint carries m1's cosignature only; /agreed/checkpoint is the
+    // older one both cosigned, and /agreed/ serves tiles as a tlog-tiles prefix for it.
+    let get_bytes = |path: &str| {
+        ureq::get(&format!("{url}{path}"))
+            .call()
+            .unwrap()
+            .body_mut()
+            .read_to_vec()
+            .unwrap()
+    };
+    let latest = verify_checkpoint(&get_bytes("/checkpoint"), &log, &witnesses).unwrap();
+    let agreed = verify_checkpoint(&get_bytes("/agreed/checkpoint"), &log, &witnesses).unwrap();
+    let names = |c: &truce_ledger::note::VerifiedCheckpoint| {
+        let mut n: Vec<String> = c.cosigners.iter().map(|(n, _)| n.clone()).collect();
+        n.sort();
+        n
+    };
+    assert_eq!(names(&latest).len(), 1, "only m1 cosigned the latest");
+    assert_eq!(names(&agreed).len(), 2, "both cosigned the agreed one");
+    assert!(agreed.size <= before && agreed.size < latest.size);
+    assert_eq!(
+        Some(agreed.size),
+        get_json(&status_url)["agreed_size"].as_u64()
+    );
+    let partial = format!("/tile/entries/000.p/{}", agreed.size.min(255));
+    assert_eq!(get_bytes(&format!("/agreed{partial}")), get_bytes(&partial));
     let state_file = dir.path().join("state-m2/state");
     let kept = std::fs::read_to_string(&state_file).unwrap();
     assert!(

@@ -160,9 +160,7 @@ impl Engine {
             .ok_or_else(|| EngineError::Ledger(format!("{monitor} has no witness key")))?;
         let checkpoint = self
             .store()
-            .checkpoints()?
-            .into_iter()
-            .find(|c| c.size == size)
+            .checkpoint(size)?
             .ok_or_else(|| EngineError::Ledger(format!("no checkpoint of size {size}")))?;
         let mut note = checkpoint.note.clone();
         note.extend_from_slice(line.trim_end().as_bytes());
@@ -182,46 +180,34 @@ impl Engine {
     /// The latest checkpoint every monitor's witness has cosigned (the latest checkpoint when
     /// the agreement lists no witnesses).
     pub fn agreed_checkpoint(&self) -> Result<Option<StoredCheckpoint>, EngineError> {
-        let monitors: Vec<&str> = self
-            .ledger_keys
+        Ok(self.store().agreed_checkpoint(&self.witness_monitors())?)
+    }
+
+    /// The monitors whose witnesses must cosign a checkpoint for it to be agreed.
+    fn witness_monitors(&self) -> Vec<String> {
+        self.ledger_keys
             .as_ref()
-            .map(|k| k.witnesses.iter().map(|(m, _)| m.as_str()).collect())
-            .unwrap_or_default();
-        let all = self.store().checkpoints()?;
-        Ok(all.into_iter().rev().find(|c| {
-            monitors
-                .iter()
-                .all(|m| c.cosignatures.iter().any(|(w, _)| w == m))
-        }))
+            .map(|k| k.witnesses.iter().map(|(m, _)| m.clone()).collect())
+            .unwrap_or_default()
     }
 
     /// Where the record, its checkpoints and its witnesses stand.
     pub fn ledger_status(&self) -> Result<LedgerStatus, EngineError> {
         use base64::Engine as _;
         let head = self.store().head()?;
-        let checkpoints = self.store().checkpoints()?;
-        let latest = checkpoints.last().map(|c| c.size);
+        let latest = self.store().latest_checkpoint()?.map(|c| c.size);
         let witnesses = self
-            .ledger_keys
-            .as_ref()
-            .map(|k| {
-                k.witnesses
-                    .iter()
-                    .map(|(m, _)| {
-                        let cosigned = checkpoints
-                            .iter()
-                            .rev()
-                            .find(|c| c.cosignatures.iter().any(|(w, _)| w == m))
-                            .map(|c| c.size);
-                        WitnessStatus {
-                            monitor: m.clone(),
-                            cosigned_size: cosigned,
-                            lag: latest.unwrap_or(0).saturating_sub(cosigned.unwrap_or(0)),
-                        }
-                    })
-                    .collect()
+            .witness_monitors()
+            .into_iter()
+            .map(|monitor| {
+                let cosigned = self.store().latest_cosigned(&monitor)?;
+                Ok(WitnessStatus {
+                    monitor,
+                    cosigned_size: cosigned,
+                    lag: latest.unwrap_or(0).saturating_sub(cosigned.unwrap_or(0)),
+                })
             })
-            .unwrap_or_default();
+            .collect::<Result<Vec<_>, EngineError>>()?;
         Ok(LedgerStatus {
             size: head.size,
             root: base64::engine::general_purpose::STANDARD.encode(head.root),

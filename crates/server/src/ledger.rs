@@ -42,6 +42,25 @@ pub async fn checkpoint(State(state): State<AppState>) -> Result<Response, AppEr
         .into_response())
 }
 
+/// `GET /agreed/checkpoint`: the latest checkpoint every monitor's witness has cosigned, with
+/// all its cosignatures; 404 until there is one. With `/agreed/tile/…` serving the same tiles as
+/// `/tile/…`, `/agreed/` is a tlog-tiles prefix whose checkpoint every monitor has vouched for.
+pub async fn agreed_checkpoint(State(state): State<AppState>) -> Result<Response, AppError> {
+    let engine = state.engine.clone();
+    let agreed = blocking(move || engine.agreed_checkpoint().map_err(ledger_error)).await?;
+    let cp = agreed.ok_or_else(|| {
+        AppError::not_found("no checkpoint has been cosigned by every monitor's witness yet")
+    })?;
+    Ok((
+        [
+            (header::CONTENT_TYPE, TEXT),
+            (header::CACHE_CONTROL, "no-store"),
+        ],
+        cp.cosigned_note(),
+    )
+        .into_response())
+}
+
 /// `GET /tile/{*path}`: hash tiles and entry bundles of the checkpointed tree.
 pub async fn tile(
     State(state): State<AppState>,

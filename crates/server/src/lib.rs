@@ -138,6 +138,8 @@ pub fn app(state: AppState) -> Router {
         .route("/api/ledger/cosignatures", post(ledger::cosign))
         .route("/checkpoint", get(ledger::checkpoint))
         .route("/tile/{*path}", get(ledger::tile))
+        .route("/agreed/checkpoint", get(ledger::agreed_checkpoint))
+        .route("/agreed/tile/{*path}", get(ledger::tile))
         .merge(members)
         .fallback(handlers::not_found)
         .method_not_allowed_fallback(handlers::method_not_allowed)

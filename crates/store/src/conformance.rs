@@ -1298,6 +1298,56 @@ pub fn checkpoints_are_kept_oldest_first_never_replaced_and_carry_cosignatures<B
     );
 }
 
+/// The agreed checkpoint is the latest one every named witness cosigned, whichever order the
+/// witnesses cosigned in, and only while they all have; each witness's latest is its own.
+pub fn the_agreed_checkpoint_is_the_latest_every_witness_cosigned<B: Backend>() {
+    let f = B::new();
+    standard_record(f.store());
+    let s = f.store();
+    let both = ["m1".to_string(), "m2".to_string()];
+    assert!(s.agreed_checkpoint(&both).unwrap().is_none());
+    for size in 1..=3 {
+        s.add_checkpoint(size, format!("note at {size}\n").as_bytes())
+            .unwrap();
+    }
+    assert!(
+        s.agreed_checkpoint(&both).unwrap().is_none(),
+        "no cosignature yet"
+    );
+    assert_eq!(
+        s.agreed_checkpoint(&[]).unwrap().unwrap().size,
+        3,
+        "no witnesses: the latest"
+    );
+    s.add_cosignature(1, "m1", "\u{2014} m1 AAAA\n").unwrap();
+    s.add_cosignature(1, "m2", "\u{2014} m2 BBBB\n").unwrap();
+    s.add_cosignature(3, "m1", "\u{2014} m1 CCCC\n").unwrap();
+    s.add_cosignature(2, "m2", "\u{2014} m2 DDDD\n").unwrap();
+    let agreed = s.agreed_checkpoint(&both).unwrap().unwrap();
+    assert_eq!(agreed.size, 1, "m1 skipped 2 and m2 has not reached 3");
+    assert_eq!(
+        agreed.cosigned_note(),
+        "note at 1\n\u{2014} m1 AAAA\n\u{2014} m2 BBBB\n".as_bytes()
+    );
+    assert_eq!(
+        s.agreed_checkpoint(&["m1".to_string(), "m1".to_string()])
+            .unwrap()
+            .unwrap()
+            .size,
+        3,
+        "a witness named twice counts once"
+    );
+    assert_eq!(s.latest_cosigned("m1").unwrap(), Some(3));
+    assert_eq!(s.latest_cosigned("m2").unwrap(), Some(2));
+    assert_eq!(s.latest_cosigned("m3").unwrap(), None);
+    s.add_cosignature(3, "m2", "\u{2014} m2 EEEE\n").unwrap();
+    assert_eq!(s.agreed_checkpoint(&both).unwrap().unwrap().size, 3);
+    let third = s.checkpoint(3).unwrap().unwrap();
+    assert_eq!(third.cosignatures.len(), 2);
+    assert_eq!(third.note, b"note at 3\n");
+    assert!(s.checkpoint(4).unwrap().is_none());
+}
+
 /// An entry whose bytes no read decodes (verdicts, notes, members, tracks and files are read
 /// from their tables), with `projection`.
 fn plain_entry(type_name: &'static str, projection: Projection) -> NewEntry {
@@ -1597,6 +1647,10 @@ macro_rules! conformance_suite {
         #[test]
         fn checkpoints_are_kept_oldest_first_never_replaced_and_carry_cosignatures() {
             $crate::conformance::checkpoints_are_kept_oldest_first_never_replaced_and_carry_cosignatures::<$backend>();
+        }
+        #[test]
+        fn the_agreed_checkpoint_is_the_latest_every_witness_cosigned() {
+            $crate::conformance::the_agreed_checkpoint_is_the_latest_every_witness_cosigned::<$backend>();
         }
     };
 }

@@ -125,6 +125,20 @@ pub trait Store: Send + Sync {
     /// Every checkpoint with its cosignatures, oldest first.
     fn checkpoints(&self) -> Result<Vec<StoredCheckpoint>, StoreError>;
 
+    /// The latest checkpoint that every one of `witnesses` has cosigned, with all its
+    /// cosignatures (the latest checkpoint when `witnesses` is empty); `None` when there is
+    /// none. Read from the newest checkpoint down, so it costs little while witnesses keep up.
+    fn agreed_checkpoint(
+        &self,
+        witnesses: &[String],
+    ) -> Result<Option<StoredCheckpoint>, StoreError>;
+
+    /// The checkpoint of `size` with its cosignatures, if one is stored.
+    fn checkpoint(&self, size: u64) -> Result<Option<StoredCheckpoint>, StoreError>;
+
+    /// The size of the latest checkpoint `witness` has cosigned, if any.
+    fn latest_cosigned(&self, witness: &str) -> Result<Option<u64>, StoreError>;
+
     /// How many stored cosignatures belong to no stored checkpoint (the audit finds one moved
     /// off its checkpoint this way; a cosignature is only ever stored for a checkpoint).
     fn orphan_cosignatures(&self) -> Result<u64, StoreError>;

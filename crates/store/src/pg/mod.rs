@@ -551,6 +551,21 @@ impl Store for PgStore {
         self.read(|c| read::checkpoints(c, false))
     }
 
+    fn agreed_checkpoint(
+        &self,
+        witnesses: &[String],
+    ) -> Result<Option<StoredCheckpoint>, StoreError> {
+        self.read(|c| read::agreed_checkpoint(c, witnesses))
+    }
+
+    fn checkpoint(&self, size: u64) -> Result<Option<StoredCheckpoint>, StoreError> {
+        self.read(|c| read::checkpoint_of(c, size))
+    }
+
+    fn latest_cosigned(&self, witness: &str) -> Result<Option<u64>, StoreError> {
+        self.read(|c| read::latest_cosigned(c, witness))
+    }
+
     fn tree_hash_page(&self, from: u64, limit: u64) -> Result<Vec<(u64, Hash)>, StoreError> {
         self.read(|c| read::tree_hash_page(c, from, limit))
     }

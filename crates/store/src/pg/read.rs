@@ -440,6 +440,63 @@ pub fn tree_hashes(client: &mut Client, indexes: &[i64]) -> Result<Vec<Hash>, St
         .collect()
 }
 
+/// The latest checkpoint cosigned by every one of `witnesses` (the latest when none).
+pub fn agreed_checkpoint(
+    client: &mut Client,
+    witnesses: &[String],
+) -> Result<Option<StoredCheckpoint>, StoreError> {
+    let row = client
+        .query_opt(
+            "SELECT size FROM checkpoints c
+             WHERE (SELECT COUNT(*) FROM cosignatures s
+                    WHERE s.size = c.size AND s.witness = ANY($1::text[])) =
+                   (SELECT COUNT(DISTINCT w) FROM unnest($1::text[]) AS w)
+             ORDER BY size DESC LIMIT 1",
+            &[&witnesses],
+        )
+        .context("reading the agreed checkpoint")?;
+    match row {
+        Some(row) => checkpoint_of(client, row.get::<_, i64>(0) as u64),
+        None => Ok(None),
+    }
+}
+
+/// The checkpoint of `size` with its cosignatures, if one is stored.
+pub fn checkpoint_of(
+    client: &mut Client,
+    size: u64,
+) -> Result<Option<StoredCheckpoint>, StoreError> {
+    let size = size as i64;
+    let Some(row) = client
+        .query_opt("SELECT note FROM checkpoints WHERE size = $1", &[&size])
+        .context("reading a checkpoint")?
+    else {
+        return Ok(None);
+    };
+    let lines = client
+        .query(
+            "SELECT witness, line FROM cosignatures WHERE size = $1 ORDER BY witness COLLATE \"C\"",
+            &[&size],
+        )
+        .context("reading cosignatures")?;
+    Ok(Some(StoredCheckpoint {
+        size: size as u64,
+        note: row.get(0),
+        cosignatures: lines.iter().map(|l| (l.get(0), l.get(1))).collect(),
+    }))
+}
+
+/// The size of the latest checkpoint `witness` cosigned.
+pub fn latest_cosigned(client: &mut Client, witness: &str) -> Result<Option<u64>, StoreError> {
+    let row = client
+        .query_one(
+            "SELECT MAX(size) FROM cosignatures WHERE witness = $1",
+            &[&witness],
+        )
+        .context("reading a witness's latest cosignature")?;
+    Ok(row.get::<_, Option<i64>>(0).map(|s| s as u64))
+}
+
 pub fn checkpoints(
     client: &mut Client,
     latest_only: bool,

@@ -662,6 +662,66 @@ pub fn checkpoints(
         .collect()
 }
 
+/// The latest checkpoint cosigned by every one of `witnesses` (the latest when none).
+pub fn agreed_checkpoint(
+    conn: &Connection,
+    witnesses: &[String],
+) -> Result<Option<crate::model::StoredCheckpoint>, StoreError> {
+    let names = serde_json::Value::from(witnesses.to_vec()).to_string();
+    let mut stmt = conn
+        .prepare_cached(
+            "SELECT size FROM checkpoints c
+             WHERE (SELECT COUNT(*) FROM cosignatures s
+                    WHERE s.size = c.size
+                      AND s.witness IN (SELECT DISTINCT value FROM json_each(?1))) =
+                   (SELECT COUNT(DISTINCT value) FROM json_each(?1))
+             ORDER BY size DESC LIMIT 1",
+        )
+        .context("preparing the agreed checkpoint query")?;
+    let size: Option<i64> = stmt
+        .query_row(params![names], |r| r.get(0))
+        .optional()
+        .context("reading the agreed checkpoint")?;
+    match size {
+        Some(size) => checkpoint_of(conn, size as u64),
+        None => Ok(None),
+    }
+}
+
+/// The checkpoint of `size` with its cosignatures, if one is stored.
+pub fn checkpoint_of(
+    conn: &Connection,
+    size: u64,
+) -> Result<Option<crate::model::StoredCheckpoint>, StoreError> {
+    let note: Option<Vec<u8>> = conn
+        .query_row(
+            "SELECT note FROM checkpoints WHERE size = ?1",
+            params![size as i64],
+            |r| r.get(0),
+        )
+        .optional()
+        .context("reading a checkpoint")?;
+    note.map(|note| {
+        Ok(crate::model::StoredCheckpoint {
+            size,
+            note,
+            cosignatures: cosignatures(conn, size)?,
+        })
+    })
+    .transpose()
+}
+
+/// The size of the latest checkpoint `witness` cosigned.
+pub fn latest_cosigned(conn: &Connection, witness: &str) -> Result<Option<u64>, StoreError> {
+    conn.query_row(
+        "SELECT MAX(size) FROM cosignatures WHERE witness = ?1",
+        params![witness],
+        |r| r.get::<_, Option<i64>>(0),
+    )
+    .map(|s| s.map(|s| s as u64))
+    .context("reading a witness's latest cosignature")
+}
+
 /// How many cosignatures are stored for no stored checkpoint.
 pub fn orphan_cosignatures(conn: &Connection) -> Result<u64, StoreError> {
     conn.query_row(

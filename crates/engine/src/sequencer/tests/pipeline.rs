@@ -123,6 +123,18 @@ impl Store for Gated {
     fn checkpoints(&self) -> Result<Vec<StoredCheckpoint>, StoreError> {
         self.inner.checkpoints()
     }
+    fn agreed_checkpoint(
+        &self,
+        witnesses: &[String],
+    ) -> Result<Option<StoredCheckpoint>, StoreError> {
+        self.inner.agreed_checkpoint(witnesses)
+    }
+    fn checkpoint(&self, size: u64) -> Result<Option<StoredCheckpoint>, StoreError> {
+        self.inner.checkpoint(size)
+    }
+    fn latest_cosigned(&self, witness: &str) -> Result<Option<u64>, StoreError> {
+        self.inner.latest_cosigned(witness)
+    }
     fn tree_hash_page(&self, from: u64, limit: u64) -> Result<Vec<(u64, Hash)>, StoreError> {
         self.inner.tree_hash_page(from, limit)
     }
