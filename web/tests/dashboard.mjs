@@ -2,9 +2,11 @@
 // playwright-core: the map renders zones, incidents and the simulated patrol's track; selecting an incident shows its rays
 // and ellipse; an officer of one monitor confirms, the other's disputes, and both reasons and
 // the status show; the page switches to Russian; the demo's first-look link signs in as the
-// auditor and today's report opens. Exit 0 when all of it holds.
+// auditor and today's report opens; and nothing breaks the page's Content Security Policy.
+// Exit 0 when all of it holds.
 // Usage: node tests/dashboard.mjs URL TOKENS_FILE [SCREENSHOT_DIR]
 import { chromium } from "playwright-core";
+import { waitUntil } from "./wait.mjs";
 import { readFileSync, mkdirSync } from "node:fs";
 import { join } from "node:path";
 
@@ -21,19 +23,34 @@ const browser = await chromium.launch({
     "--disable-background-networking", "--disable-component-update", "--disable-sync", "--no-first-run"],
 });
 try {
-  const page = await browser.newPage({ viewport: { width: 1400, height: 900 } });
+  const context = await browser.newContext({ viewport: { width: 1400, height: 900 } });
+  // Every Content Security Policy violation, on the dashboard and on the report it opens
+  // (a blob: page, which inherits the dashboard's policy): the console's and the DOM's.
+  const violations = [];
+  const watch = (p) => p.on("console", (m) => {
+    if (/Content Security Policy/i.test(m.text())) violations.push(m.text());
+  });
+  context.on("page", watch);
+  await context.addInitScript(() => {
+    document.addEventListener("securitypolicyviolation", (e) => {
+      console.error(`Content Security Policy violation: ${e.violatedDirective} ${e.blockedURI}`);
+    });
+  });
+  const page = await context.newPage();
   page.on("pageerror", (e) => console.error("page error:", e.message));
-  await page.goto(url);
+  const served = await page.goto(url);
+  const csp = served.headers()["content-security-policy"] ?? "";
+  if (!csp.includes("script-src 'self'")) fail(`the page has no strict Content Security Policy: ${csp}`);
 
   async function signIn(user) {
     await page.fill("#token", tokens[user]);
     await page.click("#signin");
-    await page.waitForFunction((u) => window.__truce?.state.me?.user === u && window.__truce.state.ready, user, { timeout: 15000 });
+    await waitUntil(page, (u) => window.__truce?.state.me?.user === u && window.__truce.state.ready, user, { timeout: 15000 });
   }
 
   await signIn("m1-officer");
   // The map renders the agreement's zones and the incidents.
-  await page.waitForFunction(() => {
+  await waitUntil(page, () => {
     const { map, state } = window.__truce;
     if (state.incidents.size === 0) return false;
     return map.queryRenderedFeatures({ layers: ["zone-edges"] }).length > 0
@@ -41,14 +58,14 @@ try {
   }, null, { timeout: 30000 }).catch(() => fail("the map shows no zones or no incidents"));
 
   // The simulated patrol's position, sent over the demo's CoT listener, is on the map.
-  await page.waitForFunction(async () => {
+  await waitUntil(page, async () => {
     await window.__truce.loadTracks();
     return window.__truce.map.queryRenderedFeatures({ layers: ["track-heads"] }).length > 0;
   }, null, { timeout: 30000, polling: 1000 }).catch(() => fail("the patrol's track is not on the map"));
 
   // Coverage: the hearing range of the places the monitors reported from is shaded, and the
   // footer gives each area's covered share.
-  await page.waitForFunction(() => window.__truce.map.queryRenderedFeatures({ layers: ["coverage"] }).length > 0,
+  await waitUntil(page, () => window.__truce.map.queryRenderedFeatures({ layers: ["coverage"] }).length > 0,
     null, { timeout: 30000, polling: 1000 }).catch(() => fail("no coverage on the map"));
   const coverageLine = await page.textContent("#coverage-line");
   if (!/\d+% \/ \d+%/.test(coverageLine ?? "")) fail(`the footer gives no area's coverage: ${coverageLine}`);
@@ -70,7 +87,7 @@ try {
     // The incident may be outside the feed's first 60: select it directly.
     await page.evaluate(async (i) => { await window.__truce.select?.(i); }, id);
   });
-  await page.waitForFunction((i) => window.__truce.state.selected === i, id, { timeout: 10000 }).catch(() => fail("selecting did not work"));
+  await waitUntil(page, (i) => window.__truce.state.selected === i, id, { timeout: 10000 }).catch(() => fail("selecting did not work"));
   const rays = await page.evaluate(() => window.__truce.selectedRays ?? 0);
   const ellipses = await page.evaluate(() => window.__truce.map.queryRenderedFeatures({ layers: ["ellipse-line"] }).length);
   if (ellipses === 0) fail("no 95% ellipse on the map");
@@ -121,7 +138,7 @@ try {
   // A fresh load, as a link opened from the terminal is (a fragment change alone is not one).
   await page.goto("about:blank");
   await page.goto(`${url}#token=${tokens["m1-auditor"]}`);
-  await page.waitForFunction(() => window.__truce?.state.me?.user === "m1-auditor" && window.__truce.state.ready, null, { timeout: 15000 })
+  await waitUntil(page, () => window.__truce?.state.me?.user === "m1-auditor" && window.__truce.state.ready, null, { timeout: 15000 })
     .catch(() => fail("the first-look link did not sign in as the auditor"));
   if (await page.evaluate(() => location.hash) !== "") fail("the token stayed in the address bar");
   if (!(await page.isHidden("#issue-report"))) fail("an auditor is offered to issue the report");
@@ -133,6 +150,8 @@ try {
   if (annexRows === 0) fail("the report's annex is empty");
   if (shots) await report.screenshot({ path: join(shots, "report-ru.png"), fullPage: false });
   console.log(`first look ok: report with ${annexRows} annex rows`);
+  if (violations.length > 0) fail(`Content Security Policy violations:\n${violations.join("\n")}`);
+  console.log("no Content Security Policy violations");
   console.log("dashboard ok");
 } finally {
   await browser.close();

@@ -6,6 +6,7 @@
 // for a line on stdin before it goes on. Prints "offline ok" and the observation's id at the end.
 // Usage: node tests/offline.mjs URL TOKENS_FILE
 import { chromium } from "playwright-core";
+import { waitUntil } from "./wait.mjs";
 import { readFileSync } from "node:fs";
 import { createInterface } from "node:readline";
 
@@ -28,10 +29,10 @@ try {
   await page.goto(url);
   await page.fill("#token", tokens["m1-observer"]);
   await page.click("#signin");
-  await page.waitForFunction(() => window.__truce?.state.ready && window.__truce.state.me?.role === "observer", null, { timeout: 20000 })
+  await waitUntil(page, () => window.__truce?.state.ready && window.__truce.state.me?.role === "observer", null, { timeout: 20000 })
     .catch(() => fail("the observer is not signed in"));
   // The service worker holds the page before the network goes.
-  await page.waitForFunction(() => navigator.serviceWorker?.controller !== null, null, { timeout: 15000 })
+  await waitUntil(page, () => navigator.serviceWorker?.controller !== null, null, { timeout: 15000 })
     .catch(() => fail("no service worker controls the page"));
 
   await ask("stop the center");
@@ -39,18 +40,18 @@ try {
   await page.evaluate(() => { window.__truce.state.clickedAt = { lat: 40.05, lon: 46.65 }; });
   await page.selectOption("#r-kind", "explosion");
   await page.click("#r-send");
-  await page.waitForFunction(() => document.getElementById("outbox-pending")?.textContent === "1", null, { timeout: 10000 })
+  await waitUntil(page, () => document.getElementById("outbox-pending")?.textContent === "1", null, { timeout: 10000 })
     .catch(async () => fail(`the report is not waiting (${await page.textContent("#status-line")})`));
 
   // With no center, the page opens from the service worker and the report still waits.
   await page.reload();
-  await page.waitForFunction(() => window.__truce?.state.ready && window.__truce.state.me?.user === "m1-observer", null, { timeout: 20000 })
+  await waitUntil(page, () => window.__truce?.state.ready && window.__truce.state.me?.user === "m1-observer", null, { timeout: 20000 })
     .catch(() => fail("the page does not open without the center"));
-  await page.waitForFunction(() => document.getElementById("outbox-pending")?.textContent === "1", null, { timeout: 10000 })
+  await waitUntil(page, () => document.getElementById("outbox-pending")?.textContent === "1", null, { timeout: 10000 })
     .catch(() => fail("the waiting report is gone after the reload"));
 
   await ask("start the center");
-  await page.waitForFunction(() => document.getElementById("outbox-pending")?.textContent === "0"
+  await waitUntil(page, () => document.getElementById("outbox-pending")?.textContent === "0"
       && document.querySelector("#outbox-answered li")?.textContent?.includes("#"), null, { timeout: 30000 })
     .catch(async () => fail(`the report was not sent when the center returned (${await page.textContent("#outbox")})`));
   const answered = await page.evaluate(() => window.__truce.outbox.answered()[0]);

@@ -16,6 +16,8 @@ mod demo_patrol;
 mod evaluate;
 mod evaluate_ceiling;
 mod evaluate_rounds;
+mod http_client;
+mod https;
 mod keys;
 mod mqtt;
 mod node;
@@ -97,6 +99,9 @@ enum Command {
         /// records them (another takes over within a second or so when it stops).
         #[arg(long)]
         node: bool,
+        /// HTTPS instead of HTTP.
+        #[command(flatten)]
+        https: https::HttpsFlags,
         /// TAK listeners.
         #[command(flatten)]
         cot: cot::CotFlags,
@@ -564,9 +569,10 @@ fn main() -> ExitCode {
             http,
             checkpoint_interval,
             node,
+            https,
             cot,
             mqtt,
-        } => cmd::serve::run(&data, http, checkpoint_interval, node, &cot, &mqtt),
+        } => cmd::serve::run(&data, http, checkpoint_interval, node, &https, &cot, &mqtt),
         Command::Migrate { from, to } => cmd::migrate::run(&from, &to),
         Command::Submit {
             server,

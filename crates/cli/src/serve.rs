@@ -2,10 +2,12 @@
 //! connections refused, event streams closed, requests in flight finished.
 
 use anyhow::{Context, Result};
+use axum::extract::ConnectInfo;
 use std::net::SocketAddr;
 use std::sync::Arc;
 use tokio::net::TcpListener;
 use tokio::sync::watch;
+use tower::Layer;
 use truce_engine::Engine;
 use truce_server::{AppState, app};
 
@@ -14,6 +16,7 @@ pub struct Bound {
     listener: TcpListener,
     state: AppState,
     stop: watch::Sender<bool>,
+    tls: Option<Arc<tokio_rustls::rustls::ServerConfig>>,
 }
 
 /// Binds `addr` for `engine`.
@@ -26,6 +29,7 @@ pub async fn bind(engine: Arc<Engine>, addr: SocketAddr) -> Result<Bound> {
         listener,
         state: AppState::new(engine, shutdown),
         stop,
+        tls: None,
     })
 }
 
@@ -34,6 +38,18 @@ impl Bound {
     pub fn with_node(mut self, node: truce_server::Node) -> Self {
         self.state.node = Some(node);
         self
+    }
+
+    /// Serves HTTPS with `config` instead of HTTP (`None` keeps HTTP); responses then carry HSTS.
+    pub fn with_tls(mut self, config: Option<Arc<tokio_rustls::rustls::ServerConfig>>) -> Self {
+        self.state.https = config.is_some();
+        self.tls = config;
+        self
+    }
+
+    /// The scheme clients use: `https` or `http`.
+    pub fn scheme(&self) -> &'static str {
+        if self.tls.is_some() { "https" } else { "http" }
     }
 
     /// Where the listeners' counters go, for `/api/status`.
@@ -53,15 +69,35 @@ impl Bound {
     ) -> Result<()> {
         let stop = self.stop;
         let router = app(self.state);
-        // Client addresses reach the handlers, so failed sign-ins are counted per client.
-        let service = router.into_make_service_with_connect_info::<SocketAddr>();
-        axum::serve(self.listener, service)
-            .with_graceful_shutdown(async move {
-                until.await;
-                let _ = stop.send(true);
-            })
-            .await
-            .context("serving HTTP")
+        let shutdown = async move {
+            until.await;
+            let _ = stop.send(true);
+        };
+        match self.tls {
+            None => {
+                // Client addresses reach the handlers, so failed sign-ins are counted per client.
+                let service = router.into_make_service_with_connect_info::<SocketAddr>();
+                axum::serve(self.listener, service)
+                    .with_graceful_shutdown(shutdown)
+                    .await
+                    .context("serving HTTP")
+            }
+            Some(config) => {
+                let listener = crate::https::TlsListener::new(self.listener, config)?;
+                // The same client address as over HTTP, handed to each connection's router.
+                let service = tower::service_fn(
+                    move |incoming: axum::serve::IncomingStream<'_, crate::https::TlsListener>| {
+                        let peer = ConnectInfo(*incoming.remote_addr());
+                        let router = axum::Extension(peer).layer(router.clone());
+                        async move { Ok::<_, std::convert::Infallible>(router) }
+                    },
+                );
+                axum::serve(listener, service)
+                    .with_graceful_shutdown(shutdown)
+                    .await
+                    .context("serving HTTPS")
+            }
+        }
     }
 }
 

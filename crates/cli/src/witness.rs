@@ -53,11 +53,7 @@ impl Witness {
     /// Opens (or starts) the witness in `state_dir` for the log at `log_url`, reading the
     /// origin, the log's key and this witness's monitor from the log's agreement.
     pub fn open(log_url: &str, signer: NoteSigner, state_dir: &Path) -> Result<Self> {
-        let agent: ureq::Agent = ureq::Agent::config_builder()
-            .timeout_global(Some(Duration::from_secs(30)))
-            .http_status_as_error(false)
-            .build()
-            .into();
+        let agent = crate::http_client::agent(Duration::from_secs(30))?;
         let log_url = log_url.trim_end_matches('/').to_string();
         let ledger: Value =
             serde_json::from_slice(&get(&agent, &format!("{log_url}/api/ledger/keys"))?)

@@ -1,7 +1,8 @@
 //! The dashboard in a real browser: `truce demo` serves it, and `web/tests/dashboard.mjs`
 //! drives Debian's Chromium (`/usr/bin/chromium`, installed by `.ci/run`) with playwright-core:
 //! zones, incidents and the simulated patrol's track on the map, an incident's rays and ellipse, one monitor's officer
-//! confirming and the other's disputing, both reasons and the status shown, Russian labels.
+//! confirming and the other's disputing, both reasons and the status shown, Russian labels, and
+//! no Content Security Policy violation on the page or the report it opens.
 
 #![allow(clippy::unwrap_used)]
 
@@ -77,7 +78,9 @@ fn the_demo_dashboard_works_in_chromium() {
     let _ = demo.wait();
     let stdout = String::from_utf8_lossy(&out.stdout);
     assert!(
-        out.status.success() && stdout.contains("dashboard ok"),
+        out.status.success()
+            && stdout.contains("no Content Security Policy violations")
+            && stdout.contains("dashboard ok"),
         "{stdout}\n{}",
         String::from_utf8_lossy(&out.stderr)
     );

@@ -19,6 +19,7 @@ mod evidence;
 mod export;
 mod geojson;
 mod handlers;
+mod headers;
 mod import;
 pub mod intake;
 mod ledger;
@@ -31,6 +32,7 @@ mod tracks;
 pub use auth::{FAILURE_WINDOW, MAX_FAILURES};
 pub use error::AppError;
 use error::blocking;
+pub use headers::CONTENT_SECURITY_POLICY;
 pub use status::{Counters, StatusBoard};
 
 use axum::Router;
@@ -61,6 +63,8 @@ pub struct AppState {
     /// On a node of several (PostgreSQL): the intake queue submissions are committed to, and
     /// whether this node sequences now. `None` when this process is the one sequencer.
     pub node: Option<Node>,
+    /// Whether clients reach this server over HTTPS (its own TLS): responses then carry HSTS.
+    pub https: bool,
 }
 
 /// What a node of several knows beyond the engine it reads through.
@@ -82,6 +86,7 @@ impl AppState {
             guard: Arc::default(),
             status: Arc::default(),
             node: None,
+            https: false,
         }
     }
 }
@@ -144,6 +149,10 @@ pub fn app(state: AppState) -> Router {
         .fallback(handlers::not_found)
         .method_not_allowed_fallback(handlers::method_not_allowed)
         .layer(DefaultBodyLimit::max(body_limit))
+        .layer(middleware::from_fn_with_state(
+            state.clone(),
+            headers::security_headers,
+        ))
         .layer(tower_http::trace::TraceLayer::new_for_http())
         .with_state(state)
 }

@@ -1346,6 +1346,39 @@ async fn healthz_reports_ok_and_the_record_size() {
 }
 
 #[tokio::test]
+async fn every_answer_carries_the_security_headers_and_plain_http_no_hsts() {
+    let api = Api::new();
+    for path in [
+        "/",
+        "/app.js",
+        "/healthz",
+        "/api/incidents",
+        "/no/such/page",
+    ] {
+        let reply = api.get(path).await;
+        let csp = reply.header("content-security-policy").unwrap_or_default();
+        assert_eq!(csp, truce_server::CONTENT_SECURITY_POLICY, "{path}");
+        assert!(csp.contains("script-src 'self';") && !csp.contains("unsafe-eval"));
+        assert!(csp.contains("frame-ancestors 'none'"));
+        assert_eq!(
+            reply.header("x-content-type-options"),
+            Some("nosniff"),
+            "{path}"
+        );
+        assert_eq!(
+            reply.header("referrer-policy"),
+            Some("no-referrer"),
+            "{path}"
+        );
+        assert_eq!(reply.header("x-frame-options"), Some("DENY"), "{path}");
+        assert!(
+            reply.header("strict-transport-security").is_none(),
+            "HSTS over plain HTTP: {path}"
+        );
+    }
+}
+
+#[tokio::test]
 async fn the_index_page_is_the_dashboard_and_its_files_are_served() {
     let api = Api::new();
     let reply = api.get("/").await;

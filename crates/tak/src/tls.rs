@@ -109,20 +109,7 @@ impl TlsServer {
     /// Reads the server's certificate chain `cert` and private key `key` (PEM files; each
     /// error names its file) and checks clients against `engine`'s members.
     pub fn load(cert: &Path, key: &Path, engine: Arc<Engine>) -> Result<Self, TlsError> {
-        let content = |path: &Path, message: String| TlsError::Content {
-            path: path.display().to_string(),
-            message,
-        };
-        let cert_bytes = read(cert)?;
-        let chain = CertificateDer::pem_slice_iter(&cert_bytes)
-            .collect::<Result<Vec<_>, _>>()
-            .map_err(|e| content(cert, format!("not a readable PEM certificate chain: {e}")))?;
-        if chain.is_empty() {
-            return Err(content(cert, "no CERTIFICATE block in the PEM file".into()));
-        }
-        let key_bytes = read(key)?;
-        let private = PrivateKeyDer::from_pem_slice(&key_bytes)
-            .map_err(|e| content(key, format!("no readable PEM private key: {e}")))?;
+        let (chain, private) = read_identity(cert, key)?;
         let provider = Arc::new(rustls::crypto::ring::default_provider());
         let verifier = Arc::new(MemberCertificates {
             engine: engine.clone(),
@@ -139,6 +126,29 @@ impl TlsServer {
             engine,
         })
     }
+}
+
+/// A server's certificate chain `cert` and private key `key`, read from PEM files; each error
+/// names its file.
+pub fn read_identity(
+    cert: &Path,
+    key: &Path,
+) -> Result<(Vec<CertificateDer<'static>>, PrivateKeyDer<'static>), TlsError> {
+    let content = |path: &Path, message: String| TlsError::Content {
+        path: path.display().to_string(),
+        message,
+    };
+    let cert_bytes = read(cert)?;
+    let chain = CertificateDer::pem_slice_iter(&cert_bytes)
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(|e| content(cert, format!("not a readable PEM certificate chain: {e}")))?;
+    if chain.is_empty() {
+        return Err(content(cert, "no CERTIFICATE block in the PEM file".into()));
+    }
+    let key_bytes = read(key)?;
+    let private = PrivateKeyDer::from_pem_slice(&key_bytes)
+        .map_err(|e| content(key, format!("no readable PEM private key: {e}")))?;
+    Ok((chain, private))
 }
 
 /// Accepts a client certificate only when an active member's membership entry binds it, and

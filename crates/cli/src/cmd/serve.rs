@@ -1,7 +1,8 @@
-//! `truce serve --data DIR [--http ADDR] [--cot-tcp ADDR] [--cot-udp ADDR] [--cot-member USER]
+//! `truce serve --data DIR [--http ADDR] [--tls-cert FILE --tls-key FILE] [--cot-tcp ADDR] [--cot-udp ADDR] [--cot-member USER]
 //! [--mqtt URL --mqtt-topic PATTERN --mqtt-member USER]`.
 
 use crate::cot::CotFlags;
+use crate::https::HttpsFlags;
 use crate::mqtt::MqttFlags;
 use crate::{cot, data_dir, mqtt, serve};
 use anyhow::Result;
@@ -10,13 +11,14 @@ use std::path::Path;
 use std::process::ExitCode;
 
 /// Serves the data folder until Ctrl-C, signing a checkpoint every `checkpoint_interval_s`
-/// seconds in which the record grew, with the TAK listeners `cot` and the MQTT subscription
-/// `mqtt` ask for.
+/// seconds in which the record grew, over HTTPS when `https` names a certificate, with the TAK
+/// listeners `cot` and the MQTT subscription `mqtt` ask for.
 pub fn run(
     data: &Path,
     http: SocketAddr,
     checkpoint_interval_s: f64,
     node: bool,
+    https: &HttpsFlags,
     cot: &CotFlags,
     mqtt: &MqttFlags,
 ) -> Result<ExitCode> {
@@ -25,20 +27,22 @@ pub fn run(
             "--checkpoint-interval must be from 0.05 to 86400 seconds, got {checkpoint_interval_s}"
         );
     }
+    let tls = https.config()?;
     cot.check()?;
     mqtt.check()?;
     let interval = std::time::Duration::from_secs_f64(checkpoint_interval_s);
     if node {
-        return run_node(data, http, interval, cot, mqtt);
+        return run_node(data, http, tls, interval, cot, mqtt);
     }
     let engine = data_dir::open_engine(data)?;
     let rt = serve::runtime()?;
     rt.block_on(async {
-        let bound = serve::bind(engine.clone(), http).await?;
+        let bound = serve::bind(engine.clone(), http).await?.with_tls(tls);
         let addr = bound.local_addr()?;
         println!(
-            "truce serving {} on http://{addr}/ — Ctrl-C to stop",
-            data.display()
+            "truce serving {} on {}://{addr}/ — Ctrl-C to stop",
+            data.display(),
+            bound.scheme()
         );
         let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
         let status = bound.status();
@@ -66,6 +70,7 @@ pub fn run(
 fn run_node(
     data: &Path,
     http: SocketAddr,
+    tls: Option<std::sync::Arc<tokio_rustls::rustls::ServerConfig>>,
     interval: std::time::Duration,
     cot: &CotFlags,
     mqtt: &MqttFlags,
@@ -84,11 +89,13 @@ fn run_node(
     let served = rt.block_on(async {
         let bound = serve::bind(parts.engine.clone(), http)
             .await?
-            .with_node(parts.node.clone());
+            .with_node(parts.node.clone())
+            .with_tls(tls);
         let addr = bound.local_addr()?;
         println!(
-            "truce node serving {} on http://{addr}/ — Ctrl-C to stop",
-            data.display()
+            "truce node serving {} on {}://{addr}/ — Ctrl-C to stop",
+            data.display(),
+            bound.scheme()
         );
         bound.serve_until(serve::stop_signal()).await
     });

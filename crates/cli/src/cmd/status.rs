@@ -7,9 +7,16 @@ use std::process::ExitCode;
 /// Prints the ledger's status; exit 2 when some witness lags the latest checkpoint.
 pub fn run(server: &str) -> Result<ExitCode> {
     let url = format!("{}/api/ledger", server.trim_end_matches('/'));
-    let status: Value = ureq::get(&url)
+    let mut answer = crate::http_client::agent(std::time::Duration::from_secs(30))?
+        .get(&url)
         .call()
-        .with_context(|| format!("GET {url}"))?
+        .with_context(|| format!("GET {url}"))?;
+    anyhow::ensure!(
+        answer.status().is_success(),
+        "GET {url}: {}",
+        answer.status()
+    );
+    let status: Value = answer
         .body_mut()
         .read_json()
         .context("the answer is not JSON")?;

@@ -52,11 +52,7 @@ pub fn run(server: &str, token: &str, file: &Path, batch: usize) -> Result<ExitC
         ProgressStyle::with_template("{bar:40} {bytes}/{total_bytes} {msg}")
             .unwrap_or_else(|_| ProgressStyle::default_bar()),
     );
-    let agent: ureq::Agent = ureq::Agent::config_builder()
-        .timeout_global(Some(Duration::from_secs(120)))
-        .http_status_as_error(false)
-        .build()
-        .into();
+    let agent = crate::http_client::agent(Duration::from_secs(120))?;
     let mut tally = Tally::default();
     let mut pending: Vec<Line> = Vec::new();
     let mut pending_bytes = 0;
