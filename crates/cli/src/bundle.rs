@@ -219,21 +219,11 @@ impl Bundle {
             let path = TilePath::Entries { index, width }.to_path();
             let bytes =
                 std::fs::read(root.join(&path)).with_context(|| format!("reading {path}"))?;
-            let mut rest = &bytes[..];
-            let mut n = 0;
-            while !rest.is_empty() {
-                if rest.len() < 2 {
-                    bail!("{path}: ends inside a length");
-                }
-                let len = u16::from_be_bytes([rest[0], rest[1]]) as usize;
-                if rest.len() < 2 + len {
-                    bail!("{path}: ends inside an entry");
-                }
-                entries.push(rest[2..2 + len].to_vec());
-                rest = &rest[2 + len..];
-                n += 1;
-            }
-            if n != width {
+            let split = truce_ledger::tiles::split_entry_bundle(&bytes)
+                .with_context(|| format!("reading {path}"))?;
+            let n = split.len();
+            entries.extend(split.into_iter().map(<[u8]>::to_vec));
+            if n != width as usize {
                 bail!("{path}: holds {n} entries, not {width}");
             }
             index += 1;

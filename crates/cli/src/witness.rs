@@ -222,20 +222,7 @@ impl Witness {
 }
 
 fn split_bundle(bundle: &[u8]) -> Result<Vec<&[u8]>> {
-    let mut out = Vec::new();
-    let mut rest = bundle;
-    while !rest.is_empty() {
-        if rest.len() < 2 {
-            bail!("an entry bundle ends in the middle of a length");
-        }
-        let len = u16::from_be_bytes([rest[0], rest[1]]) as usize;
-        if rest.len() < 2 + len {
-            bail!("an entry bundle ends in the middle of an entry");
-        }
-        out.push(&rest[2..2 + len]);
-        rest = &rest[2 + len..];
-    }
-    Ok(out)
+    Ok(truce_ledger::tiles::split_entry_bundle(bundle)?)
 }
 
 fn read_mirror(dir: &Path) -> Result<Frontier> {

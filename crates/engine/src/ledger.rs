@@ -320,15 +320,12 @@ impl Engine {
             }
             TilePath::Entries { index, width } => {
                 let entries = self.store().entries(index * TILE_WIDTH, u64::from(width))?;
-                let mut out = Vec::new();
-                for e in entries {
-                    let len = u16::try_from(e.bytes.len()).map_err(|_| {
-                        EngineError::Ledger(format!("entry {} is over 65,535 bytes", e.index))
+                let bundle =
+                    truce_ledger::tiles::entry_bundle(entries.iter().map(|e| e.bytes.as_slice()))
+                        .map_err(|e| {
+                        EngineError::Ledger(format!("entries from {}: {e}", index * TILE_WIDTH))
                     })?;
-                    out.extend_from_slice(&len.to_be_bytes());
-                    out.extend_from_slice(&e.bytes);
-                }
-                Ok(Some(out))
+                Ok(Some(bundle))
             }
         }
     }

@@ -116,10 +116,77 @@ pub fn parse_tile_path(path: &str) -> Option<TilePath> {
     (tile.to_path() == path).then_some(tile)
 }
 
+/// Why an entry bundle cannot be read.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum EntryBundleError {
+    /// The bundle ends inside an entry's two-byte length.
+    #[error("the entry bundle ends inside the length of entry {0}")]
+    InLength(usize),
+    /// The bundle ends inside an entry.
+    #[error("the entry bundle ends inside entry {0}")]
+    InEntry(usize),
+    /// An entry is longer than the two-byte length can say.
+    #[error("entry {0} is {1} bytes; an entry bundle holds entries of at most 65,535")]
+    TooLong(usize, usize),
+}
+
+/// The entries of a C2SP tlog-tiles entry bundle: each a big-endian `u16` length, then that
+/// many bytes. Every byte belongs to an entry, or the bundle is refused.
+pub fn split_entry_bundle(bundle: &[u8]) -> Result<Vec<&[u8]>, EntryBundleError> {
+    let mut out = Vec::new();
+    let mut rest = bundle;
+    while !rest.is_empty() {
+        let [hi, lo, after @ ..] = rest else {
+            return Err(EntryBundleError::InLength(out.len()));
+        };
+        let len = usize::from(u16::from_be_bytes([*hi, *lo]));
+        let Some((entry, next)) = after.split_at_checked(len) else {
+            return Err(EntryBundleError::InEntry(out.len()));
+        };
+        out.push(entry);
+        rest = next;
+    }
+    Ok(out)
+}
+
+/// The entry bundle holding `entries` in order (the inverse of [`split_entry_bundle`]).
+pub fn entry_bundle<'a>(
+    entries: impl IntoIterator<Item = &'a [u8]>,
+) -> Result<Vec<u8>, EntryBundleError> {
+    let mut out = Vec::new();
+    for (i, e) in entries.into_iter().enumerate() {
+        let len = u16::try_from(e.len()).map_err(|_| EntryBundleError::TooLong(i, e.len()))?;
+        out.extend_from_slice(&len.to_be_bytes());
+        out.extend_from_slice(e);
+    }
+    Ok(out)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
     use proptest::prelude::*;
+
+    #[test]
+    fn an_entry_bundle_splits_into_its_entries_and_a_cut_one_is_refused() {
+        let entries: [&[u8]; 3] = [b"one", b"", b"three"];
+        let bundle = entry_bundle(entries).unwrap();
+        assert_eq!(bundle, b"\x00\x03one\x00\x00\x00\x05three");
+        assert_eq!(split_entry_bundle(&bundle).unwrap(), entries);
+        assert_eq!(
+            split_entry_bundle(&bundle[..bundle.len() - 1]),
+            Err(EntryBundleError::InEntry(2))
+        );
+        assert_eq!(
+            split_entry_bundle(&bundle[..6]),
+            Err(EntryBundleError::InLength(1))
+        );
+        let long = vec![0u8; 65_536];
+        assert_eq!(
+            entry_bundle([long.as_slice()]),
+            Err(EntryBundleError::TooLong(0, 65_536))
+        );
+    }
 
     #[test]
     fn spec_examples_parse() {
