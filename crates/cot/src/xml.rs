@@ -113,6 +113,18 @@ pub fn parse_tree(bytes: &[u8], limits: &Limits, root_name: &str) -> Result<Elem
         .ok_or_else(|| CotError::missing(format!("{root_name} (the message has no <{root_name}>)")))
 }
 
+/// Whether `name` is an XML 1.0 name (§2.3: a letter, `_` or `:`, then letters, digits, `-`,
+/// `.`, `_`, `:`; letters and digits of any script). The reader does not check names itself,
+/// and an element read under a name that is not one could not be written back.
+fn is_xml_name(name: &str) -> bool {
+    let mut chars = name.chars();
+    let Some(first) = chars.next() else {
+        return false;
+    };
+    (first.is_alphabetic() || first == '_' || first == ':')
+        && chars.all(|c| c.is_alphanumeric() || matches!(c, '-' | '.' | '_' | ':' | '\u{b7}'))
+}
+
 /// Builds the element tree while checking the limits.
 struct TreeBuilder<'a> {
     limits: &'a Limits,
@@ -161,6 +173,12 @@ impl TreeBuilder<'_> {
                 ),
             ));
         }
+        if !is_xml_name(&name) {
+            return Err(CotError::invalid(
+                &parent,
+                format!("<{}…> is not an XML element name", truncate(&name, 16)),
+            ));
+        }
         if name.len() > self.limits.name_bytes {
             return Err(CotError::too_large(
                 format!("the name of {parent}/{}…", truncate(&name, 16)),
@@ -187,6 +205,12 @@ impl TreeBuilder<'_> {
             let attribute =
                 attribute.map_err(|e| CotError::invalid(&at, format!("attributes: {e}")))?;
             let key = attribute.key.as_ref().to_owned();
+            if !is_xml_name(&key) {
+                return Err(CotError::invalid(
+                    &at,
+                    format!("{}… is not an XML attribute name", truncate(&key, 16)),
+                ));
+            }
             if key.len() > self.limits.name_bytes {
                 return Err(CotError::too_large(
                     format!("an attribute name of {at}"),

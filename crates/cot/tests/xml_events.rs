@@ -285,3 +285,28 @@ fn an_event_without_a_declaration_or_detail_and_with_missing_optional_values_rea
     );
     assert!(e.detail.others.is_empty() && e.detail.contact.is_none());
 }
+
+/// Found by fuzzing (`fuzz/regressions/tak_proto/detail-element-without-a-name`): an element or
+/// attribute whose name is not an XML name was read, and written back as XML no one can read.
+#[test]
+fn an_element_or_attribute_without_an_xml_name_is_refused() {
+    let point = "<point lat='39.8' lon='46.7' hae='0' ce='10' le='10'/>";
+    for (detail, says) in [
+        ("< />", "is not an XML element name"),
+        ("<.x='1'/>", "is not an XML element name"),
+        ("<1abc/>", "is not an XML element name"),
+        ("<remarks .='1'/>", "is not an XML attribute name"),
+    ] {
+        let xml = format!(
+            "<event version='2.0' {GOOD_ATTRIBUTES}>{point}<detail>{detail}</detail></event>"
+        );
+        let refused = parse_event(xml.as_bytes(), &limits())
+            .map(|_| ())
+            .unwrap_err();
+        assert!(refused.to_string().contains(says), "{detail}: {refused}");
+    }
+    let fine = format!(
+        "<event version='2.0' {GOOD_ATTRIBUTES}>{point}<detail><__group name='x'/><_flow-tags_ a.b='1'/><контакт позывной='М1'/></detail></event>"
+    );
+    assert!(parse_event(fine.as_bytes(), &limits()).is_ok());
+}

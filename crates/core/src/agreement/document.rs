@@ -255,6 +255,37 @@ fn check_lat_lon(file: &str, location: &str, lat: f64, lon: f64) -> Result<(), A
     Ok(())
 }
 
+/// Whether every position in `value` has two or three coordinates, as RFC 7946 §3.1.1 asks
+/// (the geojson crate's conversion indexes the second one without checking).
+fn positions_are_points(value: &geojson::GeometryValue) -> Result<(), String> {
+    use geojson::GeometryValue as V;
+    let check = |p: &geojson::Position| {
+        if (2..=3).contains(&p.len()) {
+            Ok(())
+        } else {
+            Err(format!(
+                "a position has {} coordinates; it needs longitude and latitude (and at most a height)",
+                p.len()
+            ))
+        }
+    };
+    match value {
+        V::Point { coordinates } => check(coordinates),
+        V::MultiPoint { coordinates } | V::LineString { coordinates } => {
+            coordinates.iter().try_for_each(check)
+        }
+        V::MultiLineString { coordinates } | V::Polygon { coordinates } => {
+            coordinates.iter().flatten().try_for_each(check)
+        }
+        V::MultiPolygon { coordinates } => {
+            coordinates.iter().flatten().flatten().try_for_each(check)
+        }
+        V::GeometryCollection { geometries } => geometries
+            .iter()
+            .try_for_each(|g| positions_are_points(&g.value)),
+    }
+}
+
 fn prop<'a>(feature: &'a geojson::Feature, key: &str) -> Option<&'a str> {
     feature.property(key).and_then(|v| v.as_str())
 }
@@ -325,6 +356,8 @@ fn zone_from_feature(
         .geometry
         .as_ref()
         .ok_or_else(|| err(file, &location, "the feature has no geometry"))?;
+    positions_are_points(&raw.value)
+        .map_err(|why| err(file, &location, format!("geometry cannot be read: {why}")))?;
     let geometry: Geometry<f64> = Geometry::try_from(&raw.value)
         .map_err(|e| err(file, &location, format!("geometry cannot be read: {e}")))?;
     let areal = matches!(geometry, Geometry::Polygon(_) | Geometry::MultiPolygon(_));

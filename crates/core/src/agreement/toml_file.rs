@@ -185,6 +185,19 @@ mod tests {
         assert!(e.message.contains("outside WGS84"), "{e}");
     }
 
+    /// Found by fuzzing (`fuzz/regressions/agreement/position-with-one-coordinate`): the geojson
+    /// crate's conversion panicked on a position of one number.
+    #[test]
+    fn a_position_with_one_coordinate_is_refused_not_a_panic() {
+        for short in ["[46.0]", "[]"] {
+            let zones = ZONES.replace("[47.0,40.0]", short);
+            let text = toml_with(&format!("geojson = '''{zones}'''"), "");
+            let e = parse_toml(&text, "t.toml", &no_files).unwrap_err();
+            assert_eq!(e.location, "feature 0 (id \"a-area\")", "{e}");
+            assert!(e.message.contains("needs longitude and latitude"), "{e}");
+        }
+    }
+
     #[test]
     fn unknown_rule_and_missing_zone_are_refused() {
         let text = toml_with(&format!("geojson = '''{ZONES}'''"), "")
