@@ -103,10 +103,14 @@ impl NoteSigner {
             .decode(b64)
             .map_err(|e| NoteError::Key(format!("key is not base64: {e}")))?;
         let (kind, seed) = match bytes.split_first() {
-            Some((&k, seed)) if seed.len() == 32 => (k, seed),
+            Some((&k, seed))
+                if seed.len() == 32 && (k == TYPE_ED25519 || k == TYPE_COSIGNATURE) =>
+            {
+                (k, seed)
+            }
             _ => {
                 return Err(NoteError::Key(
-                    "key must be a type byte and 32 bytes".into(),
+                    "key must be type 0x01 or 0x04 and 32 bytes".into(),
                 ));
             }
         };

@@ -102,3 +102,21 @@ fn forged_or_missing_log_signatures_are_refused() {
         Err(NoteError::BadSignature("m2".into()))
     );
 }
+
+/// Found by fuzzing (`fuzz/regressions/signed_note_keys/private-key-of-an-unknown-type`): a
+/// private key of a type no verifier reads (0x02) was accepted, and its public key then refused.
+#[test]
+fn a_private_key_of_a_type_no_verifier_reads_is_refused() {
+    let text =
+        "PRIVATE+KEY+fuzz.truce.invalid/log+28f687d2+AqcRCD2IelrXRwVQhYmTnOdRVvu8uki3I2N/aD4fLH/n";
+    let refused = NoteSigner::from_text(text).map(|_| ()).unwrap_err();
+    assert!(
+        refused.to_string().contains("type 0x01 or 0x04"),
+        "{refused}"
+    );
+    for kind in [TYPE_ED25519, TYPE_COSIGNATURE] {
+        let signer = NoteSigner::generate("k", kind).unwrap();
+        let read = NoteSigner::from_text(&signer.to_text()).unwrap();
+        assert!(NoteVerifier::from_text(&read.verifier_text()).is_ok());
+    }
+}
