@@ -134,3 +134,37 @@ impl axum::serve::Listener for TlsListener {
         Ok(self.local)
     }
 }
+
+/// `--max-failed-sign-ins`: how many failed sign-ins a client address may make in a minute
+/// before its requests with a token are answered 429 for the rest of it.
+#[derive(clap::Args, Debug, Clone)]
+pub struct SignInFlags {
+    /// Failed sign-ins one address may make per minute before it is held off (a field post
+    /// behind one NAT may need more than the default).
+    #[arg(
+        long,
+        value_name = "N",
+        env = "TRUCE_MAX_FAILED_SIGNINS",
+        default_value_t = truce_server::MAX_FAILURES as u64,
+        value_parser = clap::value_parser!(u64).range(1..=1_000_000_000)
+    )]
+    pub max_failed_sign_ins: u64,
+}
+
+impl SignInFlags {
+    /// The limit as a count.
+    pub fn limit(&self) -> usize {
+        usize::try_from(self.max_failed_sign_ins).unwrap_or(usize::MAX)
+    }
+}
+
+/// What `truce serve` takes about its HTTP face: TLS and the sign-in limit.
+#[derive(clap::Args, Debug, Clone)]
+pub struct HttpFlags {
+    /// HTTPS instead of HTTP.
+    #[command(flatten)]
+    pub tls: HttpsFlags,
+    /// The sign-in limit.
+    #[command(flatten)]
+    pub sign_in: SignInFlags,
+}

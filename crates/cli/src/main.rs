@@ -64,6 +64,9 @@ enum Command {
         /// Seconds between simulated events, on average.
         #[arg(long, default_value_t = 1.5)]
         interval: f64,
+        /// The sign-in limit.
+        #[command(flatten)]
+        sign_in: https::SignInFlags,
         /// TAK listeners (by default CoT over TCP on 127.0.0.1:8087 as m1-observer).
         #[command(flatten)]
         cot: cot::CotFlags,
@@ -99,9 +102,9 @@ enum Command {
         /// records them (another takes over within a second or so when it stops).
         #[arg(long)]
         node: bool,
-        /// HTTPS instead of HTTP.
+        /// HTTPS and the sign-in limit.
         #[command(flatten)]
-        https: https::HttpsFlags,
+        https: https::HttpFlags,
         /// TAK listeners.
         #[command(flatten)]
         cot: cot::CotFlags,
@@ -497,9 +500,10 @@ fn main() -> ExitCode {
             data,
             http,
             interval,
+            sign_in,
             cot,
             mqtt,
-        } => cmd::demo::run(&data, http, interval, cot, mqtt),
+        } => cmd::demo::run(&data, http, interval, &sign_in, cot, mqtt),
         Command::Init {
             data,
             agreement,

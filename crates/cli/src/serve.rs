@@ -47,6 +47,12 @@ impl Bound {
         self
     }
 
+    /// Holds a client off after `limit` failed sign-ins in a minute.
+    pub fn with_max_failed_sign_ins(mut self, limit: usize) -> Self {
+        self.state.guard = Arc::new(truce_server::Guard::with_limit(limit));
+        self
+    }
+
     /// The scheme clients use: `https` or `http`.
     pub fn scheme(&self) -> &'static str {
         if self.tls.is_some() { "https" } else { "http" }

@@ -586,7 +586,8 @@ fn check_name(field: &'static str, name: &str) -> Result<(), EngineError> {
     }
 }
 
-fn check_text(field: &'static str, text: &str) -> Result<(), EngineError> {
+/// Checks a free-text field (a reason, a note): not blank, no NUL, at most [`MAX_TEXT_BYTES`].
+pub(crate) fn check_text(field: &'static str, text: &str) -> Result<(), EngineError> {
     if text.trim().is_empty() {
         return Err(EngineError::invalid(field, "must not be empty"));
     }

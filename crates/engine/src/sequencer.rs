@@ -447,12 +447,7 @@ impl Engine {
                 caller.role.as_str()
             )));
         }
-        if reason.trim().is_empty() || reason.len() > crate::MAX_TEXT_BYTES {
-            return Err(EngineError::invalid(
-                "reason",
-                format!("must be 1 to {} bytes", crate::MAX_TEXT_BYTES),
-            ));
-        }
+        crate::members::check_text("reason", reason)?;
         let mut seq = self.lock_sequencer()?;
         // A refused regrouping changed nothing: fusion checks everything before it moves.
         let mut absorbed = op(&mut seq, self.store.as_ref())?;

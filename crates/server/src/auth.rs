@@ -1,14 +1,14 @@
 //! Who is calling: every endpoint but `/healthz`, the API description and the ledger's public
 //! reads needs `Authorization: Bearer <token>` (or, for the event stream, which browsers open
-//! without headers, `?access_token=`). No token or a wrong one is 401; a client that fails too
-//! often is held off with 429 for a minute.
+//! without headers, `?access_token=`). No token or a wrong one is 401; a client whose tokens
+//! fail too often is held off with 429 (and `Retry-After`) for a minute.
 
 use crate::AppState;
 use crate::error::AppError;
 use axum::extract::{ConnectInfo, Request, State};
-use axum::http::{StatusCode, header};
+use axum::http::{HeaderValue, StatusCode, header};
 use axum::middleware::Next;
-use axum::response::Response;
+use axum::response::{IntoResponse, Response};
 use std::collections::HashMap;
 use std::net::{IpAddr, SocketAddr};
 use std::sync::Mutex;
@@ -21,20 +21,40 @@ pub const MAX_FAILURES: usize = 10;
 /// The window failed attempts are counted over.
 pub const FAILURE_WINDOW: Duration = Duration::from_secs(60);
 
-/// Recent failed attempts, per client address.
-#[derive(Debug, Default)]
+/// Recent failed attempts, per client address, and how many a window allows.
+#[derive(Debug)]
 pub struct Guard {
     failures: Mutex<HashMap<Option<IpAddr>, Vec<Instant>>>,
+    limit: usize,
+}
+
+impl Default for Guard {
+    fn default() -> Self {
+        Self::with_limit(MAX_FAILURES)
+    }
 }
 
 impl Guard {
+    /// A guard that holds a client off after `limit` failed sign-ins in a window (at least 1).
+    pub fn with_limit(limit: usize) -> Self {
+        Self {
+            failures: Mutex::default(),
+            limit: limit.max(1),
+        }
+    }
+
+    /// Failed sign-ins a client may make per window.
+    pub fn limit(&self) -> usize {
+        self.limit
+    }
+
     fn blocked(&self, client: Option<IpAddr>) -> bool {
         let mut map = lock(&self.failures);
         let Some(list) = map.get_mut(&client) else {
             return false;
         };
         list.retain(|t| t.elapsed() < FAILURE_WINDOW);
-        let blocked = list.len() >= MAX_FAILURES;
+        let blocked = list.len() >= self.limit;
         if list.is_empty() {
             // Only clients with recent failures are remembered.
             map.remove(&client);
@@ -65,21 +85,30 @@ pub async fn require_member(
         .extensions()
         .get::<ConnectInfo<SocketAddr>>()
         .map(|c| c.0.ip());
-    if state.guard.blocked(client) {
-        return Err(AppError::new(
-            StatusCode::TOO_MANY_REQUESTS,
-            "too_many_attempts",
-            format!(
-                "more than {MAX_FAILURES} failed sign-ins in {} s from this address; wait a minute",
-                FAILURE_WINDOW.as_secs()
-            ),
-        ));
-    }
     let Some(token) = token_of(&request) else {
         return Err(unauthorized(
             "no token: send Authorization: Bearer <token> (truce user add prints one)",
         ));
     };
+    // Only requests that try a token are held off (a request without one guesses nothing),
+    // and all of them while the client is held off: each check costs an argon2 hash.
+    if state.guard.blocked(client) {
+        let mut response = AppError::new(
+            StatusCode::TOO_MANY_REQUESTS,
+            "too_many_attempts",
+            format!(
+                "{} failed sign-ins in {} s from this address; wait a minute",
+                state.guard.limit(),
+                FAILURE_WINDOW.as_secs()
+            ),
+        )
+        .into_response();
+        response.headers_mut().insert(
+            header::RETRY_AFTER,
+            HeaderValue::from(FAILURE_WINDOW.as_secs()),
+        );
+        return Ok(response);
+    }
     let engine = state.engine.clone();
     let caller = tokio::task::spawn_blocking(move || engine.authenticate(&token))
         .await

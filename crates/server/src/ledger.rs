@@ -215,12 +215,11 @@ pub async fn cosign(
 ) -> Result<Response, AppError> {
     let Json(body) =
         body.map_err(|e| AppError::new(StatusCode::BAD_REQUEST, "malformed", e.body_text()))?;
-    if body.line.len() > 1024 || body.monitor.len() > 128 {
-        return Err(AppError::new(
-            StatusCode::PAYLOAD_TOO_LARGE,
-            "too_large",
-            "line or monitor too long",
-        ));
+    if body.line.chars().count() > 1024 {
+        return Err(AppError::invalid("line", "at most 1,024 characters"));
+    }
+    if body.monitor.chars().count() > 128 {
+        return Err(AppError::invalid("monitor", "at most 128 characters"));
     }
     let engine = state.engine.clone();
     blocking(move || {

@@ -29,7 +29,7 @@ mod report;
 mod status;
 mod tracks;
 
-pub use auth::{FAILURE_WINDOW, MAX_FAILURES};
+pub use auth::{FAILURE_WINDOW, Guard, MAX_FAILURES};
 pub use error::AppError;
 use error::blocking;
 pub use headers::CONTENT_SECURITY_POLICY;

@@ -366,6 +366,10 @@ async fn repeated_failed_sign_ins_are_held_off() {
         reply.text()
     );
     assert_eq!(reply.json()["error"]["code"], "too_many_attempts");
+    assert_eq!(reply.header("retry-after"), Some("60"));
+    // A request without a token guesses nothing: it is still told it needs one.
+    let bare = call(&api, Method::GET, "/api/me", None, None).await;
+    assert_eq!(bare.status, StatusCode::UNAUTHORIZED, "{}", bare.text());
 }
 
 #[tokio::test]
@@ -593,6 +597,22 @@ async fn an_analyst_merges_two_incidents_and_splits_one_off_again_by_explicit_re
         "a merged incident leaves the default list"
     );
     assert_eq!(api.listed("status=merged").await, [b]);
+    // A reason must be text: one with a NUL in it is refused, naming the field, as a note's is.
+    let nul = json!({"into": a, "reason": "one crater\u{0}"});
+    let reply = call(
+        &api,
+        Method::POST,
+        &format!("/api/incidents/{b}/merge"),
+        Some(&nul),
+        Some(&analyst),
+    )
+    .await;
+    reply.assert_error(
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "invalid_value",
+        Some("reason"),
+        None,
+    );
     // Merging into a merged incident is refused, naming the field.
     let again = json!({"into": b, "reason": "x"});
     let reply = call(
@@ -784,4 +804,47 @@ async fn a_page_of_incidents_reads_the_same_as_each_incident_alone() {
         "explosion",
         "the analyst's correction"
     );
+}
+
+#[tokio::test]
+async fn the_incident_list_takes_the_token_as_a_query_parameter_too() {
+    let api = Api::new();
+    let path = format!(
+        "/api/incidents?limit=1&access_token={}",
+        api.token("m1-auditor")
+    );
+    let reply = api
+        .send_raw(request(Method::GET, &path, &[], Body::empty()))
+        .await;
+    assert_eq!(reply.status, StatusCode::OK, "{}", reply.text());
+}
+
+#[tokio::test]
+async fn a_cosignature_field_over_its_limit_is_refused_naming_it() {
+    let api = Api::new();
+    for (body, field) in [
+        (
+            json!({"monitor": "m1", "size": 1, "line": "x".repeat(1025)}),
+            "line",
+        ),
+        (
+            json!({"monitor": "m".repeat(129), "size": 1, "line": "x"}),
+            "monitor",
+        ),
+    ] {
+        let reply = call(
+            &api,
+            Method::POST,
+            "/api/ledger/cosignatures",
+            Some(&body),
+            None,
+        )
+        .await;
+        reply.assert_error(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "invalid_value",
+            Some(field),
+            None,
+        );
+    }
 }

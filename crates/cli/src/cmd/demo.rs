@@ -25,6 +25,7 @@ pub fn run(
     data: &Path,
     http: SocketAddr,
     interval_s: f64,
+    sign_in: &crate::https::SignInFlags,
     mut cot: CotFlags,
     mut mqtt: MqttFlags,
 ) -> Result<ExitCode> {
@@ -48,7 +49,9 @@ pub fn run(
     let scenario = Scenario::from_toml(demo_files::SCENARIO_TOML)?;
     let rt = serve::runtime()?;
     rt.block_on(async move {
-        let bound = serve::bind(engine.clone(), http).await?;
+        let bound = serve::bind(engine.clone(), http)
+            .await?
+            .with_max_failed_sign_ins(sign_in.limit());
         let addr = bound.local_addr()?;
         let doc = &engine.agreement().doc;
         println!("truce demo — {}{}", doc.name, if doc.illustrative { " (ILLUSTRATIVE)" } else { "" });

@@ -2,7 +2,7 @@
 //! [--mqtt URL --mqtt-topic PATTERN --mqtt-member USER]`.
 
 use crate::cot::CotFlags;
-use crate::https::HttpsFlags;
+use crate::https::HttpFlags;
 use crate::mqtt::MqttFlags;
 use crate::{cot, data_dir, mqtt, serve};
 use anyhow::Result;
@@ -18,7 +18,7 @@ pub fn run(
     http: SocketAddr,
     checkpoint_interval_s: f64,
     node: bool,
-    https: &HttpsFlags,
+    https: &HttpFlags,
     cot: &CotFlags,
     mqtt: &MqttFlags,
 ) -> Result<ExitCode> {
@@ -27,17 +27,21 @@ pub fn run(
             "--checkpoint-interval must be from 0.05 to 86400 seconds, got {checkpoint_interval_s}"
         );
     }
-    let tls = https.config()?;
+    let tls = https.tls.config()?;
+    let limit = https.sign_in.limit();
     cot.check()?;
     mqtt.check()?;
     let interval = std::time::Duration::from_secs_f64(checkpoint_interval_s);
     if node {
-        return run_node(data, http, tls, interval, cot, mqtt);
+        return run_node(data, (http, limit), tls, interval, cot, mqtt);
     }
     let engine = data_dir::open_engine(data)?;
     let rt = serve::runtime()?;
     rt.block_on(async {
-        let bound = serve::bind(engine.clone(), http).await?.with_tls(tls);
+        let bound = serve::bind(engine.clone(), http)
+            .await?
+            .with_tls(tls)
+            .with_max_failed_sign_ins(limit);
         let addr = bound.local_addr()?;
         println!(
             "truce serving {} on {}://{addr}/ — Ctrl-C to stop",
@@ -69,7 +73,7 @@ pub fn run(
 /// intake queue, and the sequencer's role taken when free.
 fn run_node(
     data: &Path,
-    http: SocketAddr,
+    (http, limit): (SocketAddr, usize),
     tls: Option<std::sync::Arc<tokio_rustls::rustls::ServerConfig>>,
     interval: std::time::Duration,
     cot: &CotFlags,
@@ -90,7 +94,8 @@ fn run_node(
         let bound = serve::bind(parts.engine.clone(), http)
             .await?
             .with_node(parts.node.clone())
-            .with_tls(tls);
+            .with_tls(tls)
+            .with_max_failed_sign_ins(limit);
         let addr = bound.local_addr()?;
         println!(
             "truce node serving {} on {}://{addr}/ — Ctrl-C to stop",
