@@ -9,10 +9,20 @@ cd "$(dirname "$0")/../fuzz"
 seconds="${1:-10}"
 command -v cargo-fuzz >/dev/null || cargo install cargo-fuzz --locked --version 0.13.2
 cargo fuzz build --sanitizer none
+targets=$(cargo fuzz list)
+count=$(echo "$targets" | wc -w)
+if [ "$count" -lt 13 ]; then
+  echo "cargo fuzz list gave $count targets, expected 13: $targets"
+  exit 1
+fi
+# New inputs go to a scratch folder; the committed corpus is only read.
+scratch=$(mktemp -d)
+trap 'rm -rf "$scratch"' EXIT
 failed=()
-for target in $(cargo fuzz list); do
+for target in $targets; do
   log="target/fuzz-$target.log"
-  if cargo fuzz run --sanitizer none "$target" -- \
+  mkdir -p "$scratch/$target"
+  if cargo fuzz run --sanitizer none "$target" "$scratch/$target" "corpus/$target" -- \
       -max_total_time="$seconds" -rss_limit_mb=2048 -timeout=10 -print_final_stats=1 >"$log" 2>&1; then
     echo "$target: $(grep -m1 'stat::number_of_executed_units' "$log" | awk '{print $2}') executions, no crash"
   else

@@ -14,10 +14,12 @@ use tokio_rustls::rustls::ServerConfig;
 use tokio_rustls::server::TlsStream;
 
 /// How long a client has to finish its TLS handshake.
-pub const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
+pub const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(5);
 
-/// Handshakes under way at once; more connections wait in the kernel's backlog.
-const MAX_HANDSHAKES: usize = 256;
+/// Handshakes under way at once; more connections wait in the kernel's backlog. A client that
+/// opens connections and never speaks holds one each for [`HANDSHAKE_TIMEOUT`]: to fill them
+/// all it must open some 800 a second (per-address limits belong to a firewall in front).
+const MAX_HANDSHAKES: usize = 4096;
 
 /// `--tls-cert` and `--tls-key`: serve HTTPS instead of HTTP.
 #[derive(clap::Args, Debug, Clone, Default)]
@@ -99,7 +101,7 @@ impl TlsListener {
                             let _ = tx.send((tls, peer)).await;
                         }
                         Ok(Err(e)) => tracing::debug!(%peer, error = %e, "TLS handshake failed"),
-                        Err(_) => tracing::debug!(%peer, "no TLS handshake within 10 s"),
+                        Err(_) => tracing::debug!(%peer, "no TLS handshake within 5 s"),
                     }
                 });
             }

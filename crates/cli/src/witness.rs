@@ -202,7 +202,7 @@ impl Witness {
             let width = (size - index * TILE_WIDTH).min(TILE_WIDTH) as u32;
             let tile = TilePath::Entries { index, width };
             let bundle = get(&self.agent, &format!("{}/{}", self.log_url, tile.to_path()))?;
-            let entries = split_bundle(&bundle)?;
+            let entries = split_bundle(&bundle).with_context(|| tile.to_path())?;
             if entries.len() != width as usize {
                 bail!(
                     "{} holds {} entries, not {width}",

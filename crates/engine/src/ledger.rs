@@ -149,6 +149,14 @@ impl Engine {
 
     /// Checks `line` as `monitor`'s witness cosignature of the checkpoint of `size` and keeps it.
     pub fn add_cosignature(&self, monitor: &str, size: u64, line: &str) -> Result<(), EngineError> {
+        // Exactly one signature line: more would be kept with it and, unverified here, break
+        // every later check of the checkpoint with all the witnesses' keys.
+        let line = line.trim_end();
+        if line.contains(['\n', '\r']) || !line.starts_with("\u{2014} ") {
+            return Err(EngineError::Ledger(
+                "a cosignature is one signature line (\u{2014} name signature)".into(),
+            ));
+        }
         let keys = self
             .ledger_keys
             .as_ref()
@@ -163,7 +171,7 @@ impl Engine {
             .checkpoint(size)?
             .ok_or_else(|| EngineError::Ledger(format!("no checkpoint of size {size}")))?;
         let mut note = checkpoint.note.clone();
-        note.extend_from_slice(line.trim_end().as_bytes());
+        note.extend_from_slice(line.as_bytes());
         note.push(b'\n');
         let verified = verify_checkpoint(&note, &keys.log, std::slice::from_ref(verifier))
             .map_err(|e| EngineError::Ledger(e.to_string()))?;

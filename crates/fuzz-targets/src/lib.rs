@@ -173,7 +173,8 @@ pub fn imports(data: &[u8]) {
 }
 
 /// A checkpoint with cosignature lines, as `/checkpoint` serves it and witnesses hand them in:
-/// verified against the fixed log and witness keys, and read as a plain signed note.
+/// verified against the fixed log and witness keys, and read as a plain signed note, without
+/// panicking. (The fuzzer cannot sign, so the body check below runs on the seeds' signatures.)
 pub fn checkpoint(data: &[u8]) {
     let log = NoteSigner::from_text(LOG_KEY).unwrap();
     let witness = NoteSigner::from_text(WITNESS_KEY).unwrap();
@@ -272,7 +273,8 @@ pub fn entry_bundle(data: &[u8]) {
     }
 }
 
-/// A tile path as `/tile/…` receives it. A path read is written back unchanged.
+/// A tile path as `/tile/…` receives it: no panic. (A path read is written back unchanged; the
+/// parser itself refuses any other, so this mostly checks that it never panics.)
 pub fn tile_path(data: &[u8]) {
     let Ok(text) = std::str::from_utf8(data) else {
         return;

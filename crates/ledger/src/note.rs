@@ -47,9 +47,15 @@ fn key_id(name: &str, kind: u8, public: &[u8; 32]) -> u32 {
 }
 
 fn valid_name(name: &str) -> Result<(), NoteError> {
-    if name.is_empty() || name.contains(['+', ' ', '\n', '\t']) {
+    // C2SP signed-note: a non-empty name without Unicode spaces or '+' (and no control
+    // characters, which no signature line could carry).
+    if name.is_empty()
+        || name
+            .chars()
+            .any(|c| c == '+' || c.is_whitespace() || c.is_control())
+    {
         return Err(NoteError::Key(format!(
-            "key name {name:?} must be non-empty, without spaces or '+'"
+            "key name {name:?} must be non-empty, without spaces, control characters or '+'"
         )));
     }
     Ok(())

@@ -1,6 +1,6 @@
 //! Who is calling: every endpoint but `/healthz`, the API description and the ledger's public
-//! reads needs `Authorization: Bearer <token>` (or, for the event stream, which browsers open
-//! without headers, `?access_token=`). No token or a wrong one is 401; a client whose tokens
+//! reads needs `Authorization: Bearer <token>` (or `?access_token=`, for clients that cannot
+//! send a header, such as a browser's event stream). No token or a wrong one is 401; a client whose tokens
 //! fail too often is held off with 429 (and `Retry-After`) for a minute.
 
 use crate::AppState;

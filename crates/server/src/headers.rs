@@ -17,8 +17,9 @@ pub const CONTENT_SECURITY_POLICY: &str = "default-src 'self'; script-src 'self'
     style-src 'self' 'unsafe-inline'; font-src 'self'; connect-src 'self'; \
     object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'";
 
-/// One year, with subdomains: sent only when the server itself speaks HTTPS.
-const HSTS: &str = "max-age=31536000; includeSubDomains";
+/// One year, this host only (a mission's other services on sibling names are not forced to
+/// HTTPS by it): sent only when the server itself speaks HTTPS.
+const HSTS: &str = "max-age=31536000";
 
 /// Middleware: sets the security headers on the response, keeping any a handler set itself.
 pub async fn security_headers(

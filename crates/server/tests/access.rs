@@ -848,3 +848,39 @@ async fn a_cosignature_field_over_its_limit_is_refused_naming_it() {
         );
     }
 }
+
+#[tokio::test]
+async fn a_cosignature_of_more_than_one_line_is_refused_and_nothing_kept() {
+    let api = Api::new();
+    // A witness's line with a second, unverified line after it would be stored with it and
+    // break every later check of the checkpoint with all the witnesses' keys.
+    let body = json!({"monitor": "m1", "size": 1,
+        "line": "\u{2014} w1 AAAA\n\u{2014} w2 BBBB"});
+    let reply = call(
+        &api,
+        Method::POST,
+        "/api/ledger/cosignatures",
+        Some(&body),
+        None,
+    )
+    .await;
+    assert_eq!(
+        reply.status,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "{}",
+        reply.text()
+    );
+    assert!(
+        reply.text().contains("one signature line"),
+        "{}",
+        reply.text()
+    );
+    assert!(
+        api.engine
+            .store()
+            .checkpoints()
+            .unwrap()
+            .iter()
+            .all(|c| c.cosignatures.is_empty())
+    );
+}

@@ -255,16 +255,17 @@ fn check_lat_lon(file: &str, location: &str, lat: f64, lon: f64) -> Result<(), A
     Ok(())
 }
 
-/// Whether every position in `value` has two or three coordinates, as RFC 7946 §3.1.1 asks
-/// (the geojson crate's conversion indexes the second one without checking).
+/// Whether every position in `value` has at least longitude and latitude (RFC 7946 §3.1.1;
+/// GIS tools may add height and a measure, which are ignored). The geojson crate's conversion
+/// indexes the second number without checking.
 fn positions_are_points(value: &geojson::GeometryValue) -> Result<(), String> {
     use geojson::GeometryValue as V;
     let check = |p: &geojson::Position| {
-        if (2..=3).contains(&p.len()) {
+        if p.len() >= 2 {
             Ok(())
         } else {
             Err(format!(
-                "a position has {} coordinates; it needs longitude and latitude (and at most a height)",
+                "a position has {} coordinates; it needs longitude and latitude",
                 p.len()
             ))
         }

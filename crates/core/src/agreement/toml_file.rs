@@ -196,6 +196,10 @@ mod tests {
             assert_eq!(e.location, "feature 0 (id \"a-area\")", "{e}");
             assert!(e.message.contains("needs longitude and latitude"), "{e}");
         }
+        // Height and a measure after them, as GIS tools write, are fine.
+        let zones = ZONES.replace("[47.0,40.0]", "[47.0,40.0,120.0,3.0]");
+        let text = toml_with(&format!("geojson = '''{zones}'''"), "");
+        assert!(parse_toml(&text, "t.toml", &no_files).is_ok());
     }
 
     #[test]

@@ -114,6 +114,12 @@ fn a_private_key_of_a_type_no_verifier_reads_is_refused() {
         refused.to_string().contains("type 0x01 or 0x04"),
         "{refused}"
     );
+    for name in ["\rlog", "log\u{0}", "lo\u{a0}g", "log+1", ""] {
+        assert!(
+            NoteSigner::generate(name, TYPE_ED25519).is_err(),
+            "{name:?}"
+        );
+    }
     for kind in [TYPE_ED25519, TYPE_COSIGNATURE] {
         let signer = NoteSigner::generate("k", kind).unwrap();
         let read = NoteSigner::from_text(&signer.to_text()).unwrap();
