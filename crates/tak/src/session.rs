@@ -128,7 +128,7 @@ async fn write_out<W: AsyncWrite + Unpin>(
 
 /// Serves one stream until the client closes it, it breaks the framing, it idles past
 /// [`IDLE`], it stops reading what it is sent (the relay drops it, a write waits past
-/// [`WRITE_TIMEOUT`], or an answer finds its queue full), or `stop` turns true. The client
+/// [`WRITE_TIMEOUT`], or an answer finds no room in its queue for as long), or `stop` turns true. The client
 /// first gets the latest state (incidents, its monitor's awareness), then the offer of
 /// protocol version 1, then whatever the relay sends and the answers to what it sends.
 pub async fn serve_stream<S>(
@@ -156,8 +156,18 @@ pub async fn serve_stream<S>(
         pending,
         writer_gone.clone(),
     ));
-    // An answer that cannot be queued means the client is not reading: the session ends.
-    let answer = |out: Out| outbox.try_send(out).is_ok();
+    // An answer waits for room in the queue, so a client that sends faster than it reads is
+    // slowed, not dropped; one that finds no room for [`WRITE_TIMEOUT`] is not reading, and
+    // the session ends.
+    let answer = |out: Out| {
+        let outbox = &outbox;
+        async move {
+            matches!(
+                tokio::time::timeout(WRITE_TIMEOUT, outbox.send(out)).await,
+                Ok(Ok(()))
+            )
+        }
+    };
     let limits = intake.limits;
     let mut framing = Framing::Xml(XmlStream::new(&limits));
     let mut mode = Mode::Xml;
@@ -219,7 +229,7 @@ pub async fn serve_stream<S>(
             match intake.take(&binding, &event).await {
                 Outcome::Control(Ingest::Ping) => {
                     CotStats::bump(&intake.stats.pings);
-                    if !answer(Out::Bytes(encode(&control::pong(now_ms()), mode))) {
+                    if !answer(Out::Bytes(encode(&control::pong(now_ms()), mode))).await {
                         break 'connection;
                     }
                 }
@@ -233,9 +243,9 @@ pub async fn serve_stream<S>(
                     // The answer and the switch are one item: nothing the relay queues can be
                     // written between them.
                     let queued = if accept {
-                        answer(Out::SwitchAfter(response))
+                        answer(Out::SwitchAfter(response)).await
                     } else {
-                        answer(Out::Bytes(response))
+                        answer(Out::Bytes(response)).await
                     };
                     if !queued {
                         break 'connection;
