@@ -131,7 +131,24 @@ impl From<truce_store::StoreError> for AppError {
                     "the store is busy; nothing was recorded, try again shortly",
                 )
             }
-            other => Self::internal(other),
+            other => match other.storage_fault() {
+                // The disk or the database server, not truce: say which, so the operator can
+                // act, and the client can send again once it clears.
+                Some(fault) => {
+                    tracing::error!(error = %other, "refused: {}", fault.describe());
+                    Self::new(
+                        StatusCode::SERVICE_UNAVAILABLE,
+                        "unavailable",
+                        format!(
+                            "{}; nothing from this request is acknowledged. Send it again once \
+                             that is fixed: an observation sent again with its client_id is \
+                             recorded once",
+                            fault.describe()
+                        ),
+                    )
+                }
+                None => Self::internal(other),
+            },
         }
     }
 }

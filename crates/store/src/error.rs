@@ -1,5 +1,6 @@
 //! Storage errors, with what was being done.
 
+use std::error::Error as _;
 use thiserror::Error;
 
 /// A storage operation failed.
@@ -55,6 +56,75 @@ pub enum StoreError {
         /// Newest version this build knows.
         known: i64,
     },
+}
+
+/// A fault of the storage beneath the record, not of truce nor of the request: it clears
+/// without truce changing (space freed, a disk replaced, a file system made writable again,
+/// the database server back), and the same request then succeeds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum StorageFault {
+    /// The disk or file system holding the record is full.
+    Full,
+    /// Reading or writing the disk failed (an I/O error).
+    Failing,
+    /// The record's file or file system takes no writes.
+    ReadOnly,
+    /// The database server cannot be reached.
+    Unreachable,
+}
+
+impl StorageFault {
+    /// What happened, in words an operator acts on.
+    pub fn describe(self) -> &'static str {
+        match self {
+            Self::Full => "the disk holding the record is full",
+            Self::Failing => "the disk holding the record failed to read or write (I/O error)",
+            Self::ReadOnly => "the record's storage is read-only",
+            Self::Unreachable => "the database server holding the record cannot be reached",
+        }
+    }
+}
+
+impl StoreError {
+    /// The storage fault behind this error, if it is one (see [`StorageFault`]).
+    pub fn storage_fault(&self) -> Option<StorageFault> {
+        use rusqlite::ErrorCode;
+        match self {
+            Self::Database {
+                source: rusqlite::Error::SqliteFailure(e, _),
+                ..
+            } => match e.code {
+                ErrorCode::DiskFull => Some(StorageFault::Full),
+                ErrorCode::SystemIoFailure | ErrorCode::CannotOpen => Some(StorageFault::Failing),
+                ErrorCode::ReadOnly => Some(StorageFault::ReadOnly),
+                _ => None,
+            },
+            Self::Postgres { source, .. } => {
+                use postgres::error::SqlState;
+                match source.code() {
+                    Some(c) if *c == SqlState::DISK_FULL => Some(StorageFault::Full),
+                    Some(c) if *c == SqlState::IO_ERROR => Some(StorageFault::Failing),
+                    Some(c) if *c == SqlState::READ_ONLY_SQL_TRANSACTION => {
+                        Some(StorageFault::ReadOnly)
+                    }
+                    Some(c)
+                        if *c == SqlState::ADMIN_SHUTDOWN
+                            || *c == SqlState::CRASH_SHUTDOWN
+                            || *c == SqlState::CANNOT_CONNECT_NOW =>
+                    {
+                        Some(StorageFault::Unreachable)
+                    }
+                    Some(_) => None,
+                    None if source.is_closed() => Some(StorageFault::Unreachable),
+                    None => source
+                        .source()
+                        .and_then(|e| e.downcast_ref::<std::io::Error>())
+                        .map(|_| StorageFault::Unreachable),
+                }
+            }
+            _ => None,
+        }
+    }
 }
 
 /// Attaches `context` to a database error.

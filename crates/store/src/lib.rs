@@ -24,7 +24,7 @@ mod pg;
 mod sqlite;
 mod verify;
 
-pub use error::StoreError;
+pub use error::{StorageFault, StoreError};
 pub use evidence_dir::{EvidenceDir, FileCheck, is_sha256_hex};
 pub use model::{
     AgreementVersion, AnnotationRow, AppendBatch, AppendReceipt, AssessmentRow, ClientRecord,

@@ -1,0 +1,568 @@
+//! Faults of the machine under a running `truce serve`, injected for real: a full disk (a small
+//! tmpfs), EIO and ENOSPC on the record's writes and fsyncs (strace's fault injection, attached
+//! to the running server and detached to clear the fault), the record's files made immutable
+//! (`chattr +i`), and SIGKILL under load, again and again. In each case the server answers
+//! 503 naming the fault (never a hang, never a 500), takes observations again once the fault
+//! clears, and afterwards every acknowledged observation is in the record once, under the id it
+//! was acknowledged with, and the record verifies.
+//!
+//! Needs root (mount, chattr), strace, and an ext4 (or other chattr-capable) temporary folder,
+//! as `.ci/run` provides.
+
+mod common;
+
+use common::BIN;
+use rand::rngs::StdRng;
+use rand::{RngExt, SeedableRng};
+use std::collections::HashMap;
+use std::io::{BufRead, BufReader};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+use truce_store::{Durability, SqliteStore, Store};
+use uuid::Uuid;
+
+const DEMO_AGREEMENT: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/demo/agreement.toml");
+
+/// A record in `data` with one observer; its token.
+fn init(data: &Path) -> String {
+    let init = Command::new(BIN)
+        .args(["init", "--data"])
+        .arg(data)
+        .args(["--agreement", DEMO_AGREEMENT])
+        .output()
+        .expect("run truce init");
+    assert!(init.status.success(), "init failed: {init:?}");
+    let added = Command::new(BIN)
+        .args(["user", "add", "--data"])
+        .arg(data)
+        .args(["--monitor", "m1", "--role", "observer", "op-1"])
+        .output()
+        .expect("run truce user add");
+    assert!(added.status.success(), "user add failed: {added:?}");
+    String::from_utf8_lossy(&added.stdout)
+        .lines()
+        .next()
+        .expect("the token")
+        .trim()
+        .to_string()
+}
+
+/// One observation, spread over the demo area so batches create and revise incidents; a long
+/// note so that a small disk fills in a few batches.
+fn observation(client_id: Uuid, i: usize) -> serde_json::Value {
+    let lat = 39.9 + (i % 97) as f64 * 0.002;
+    let lon = 46.5 + (i % 89) as f64 * 0.003;
+    serde_json::json!({
+        "client_id": client_id.to_string(),
+        "kind": "explosion",
+        "subkind": "impact",
+        "observed_at": "2026-11-20T10:00:00Z",
+        "reporter": "fault-test",
+        "notes": "n".repeat(1500),
+        "geometry": {"type": "position", "lat": lat, "lon": lon, "accuracy_m": 300.0}
+    })
+}
+
+/// What a server answered to one batch.
+enum Answer {
+    /// 201, with the observation ids in order.
+    Acknowledged(Vec<u64>),
+    /// Any other status, with the body.
+    Refused(u16, serde_json::Value),
+    /// No answer at all (the server is gone).
+    Gone,
+}
+
+/// One batch sent: its client ids, and the ids acknowledged for it, if it was.
+type Sent = (Vec<Uuid>, Option<Vec<u64>>);
+
+/// A field client: sends batches and remembers every client id it sent and every
+/// acknowledgement it got, so the record can be checked against them afterwards.
+#[derive(Clone)]
+struct Client {
+    token: String,
+    agent: ureq::Agent,
+    /// Every batch sent, in order.
+    sent: Arc<Mutex<Vec<Sent>>>,
+}
+
+impl Client {
+    fn new(token: &str) -> Self {
+        let agent: ureq::Agent = ureq::Agent::config_builder()
+            .http_status_as_error(false)
+            // A hang is a failure: no answer within this is reported as the server gone.
+            .timeout_global(Some(Duration::from_secs(20)))
+            .build()
+            .into();
+        Self {
+            token: token.to_string(),
+            agent,
+            sent: Arc::default(),
+        }
+    }
+
+    /// Sends `n` new observations as one batch.
+    fn send_new(&self, url: &str, n: usize) -> Answer {
+        let ids: Vec<Uuid> = (0..n).map(|_| Uuid::new_v4()).collect();
+        self.send(url, ids)
+    }
+
+    /// Sends the observations of `ids` as one batch (again, when they were sent before).
+    fn send(&self, url: &str, ids: Vec<Uuid>) -> Answer {
+        let body: Vec<_> = ids
+            .iter()
+            .enumerate()
+            .map(|(i, id)| observation(*id, i + id.as_u128() as usize % 1000))
+            .collect();
+        let slot = {
+            let mut sent = self.sent.lock().expect("lock");
+            sent.push((ids, None));
+            sent.len() - 1
+        };
+        let response = self
+            .agent
+            .post(&format!("{url}/api/observations"))
+            .header("authorization", &format!("Bearer {}", self.token))
+            .send_json(&body);
+        let Ok(mut response) = response else {
+            return Answer::Gone;
+        };
+        let status = response.status().as_u16();
+        let Ok(answer) = response.body_mut().read_json::<serde_json::Value>() else {
+            return Answer::Gone;
+        };
+        if status != 201 {
+            return Answer::Refused(status, answer);
+        }
+        let acked: Vec<u64> = answer["accepted"]
+            .as_array()
+            .expect("accepted")
+            .iter()
+            .map(|a| a["id"].as_u64().expect("id"))
+            .collect();
+        self.sent.lock().expect("lock")[slot].1 = Some(acked.clone());
+        Answer::Acknowledged(acked)
+    }
+
+    /// Checks the record in `data` against what was sent: every acknowledged observation is
+    /// there once, under its acknowledged id, with its entry; a batch never acknowledged is
+    /// there wholly or not at all; nothing else is there; the chain and `truce verify` pass.
+    /// Answers how many observations were acknowledged.
+    fn check_record(&self, data: &Path) -> usize {
+        let store =
+            SqliteStore::open(&data.join("truce.sqlite"), Durability::Full).expect("open record");
+        let sent = self.sent.lock().expect("lock");
+        let mut present: HashMap<Uuid, u64> = HashMap::new();
+        let mut acknowledged = 0;
+        for (ids, acked) in sent.iter() {
+            let records = store.client_records(ids).expect("look up client ids");
+            for r in &records {
+                present.insert(r.client_id, r.observation_id.0);
+            }
+            let found: HashMap<Uuid, u64> = records
+                .iter()
+                .map(|r| (r.client_id, r.observation_id.0))
+                .collect();
+            match acked {
+                Some(acked) => {
+                    acknowledged += acked.len();
+                    for (id, number) in ids.iter().zip(acked) {
+                        assert_eq!(
+                            found.get(id),
+                            Some(number),
+                            "acknowledged observation {id} (#{number}) is missing or renumbered"
+                        );
+                        let stored = store
+                            .observation(truce_core::ObservationId(*number))
+                            .expect("read")
+                            .expect("an observation without its entry");
+                        assert_eq!(stored.observation.client_id, Some(*id));
+                    }
+                }
+                None => assert!(
+                    found.is_empty() || ids.iter().all(|id| found.contains_key(id)),
+                    "a batch never acknowledged was half stored: {} of {}",
+                    found.len(),
+                    ids.len()
+                ),
+            }
+        }
+        let (max, _) = store.max_ids().expect("max ids");
+        assert_eq!(
+            max.0 as usize,
+            present.len(),
+            "the record holds observations no client sent, or one twice"
+        );
+        let report = truce_store::verify_chain(&store).expect("the chain verifies");
+        assert_eq!(report.observations as usize, present.len());
+        drop(store);
+        let verify = Command::new(BIN)
+            .args(["verify", "--data"])
+            .arg(data)
+            .output()
+            .expect("run truce verify");
+        assert!(
+            verify.status.success(),
+            "truce verify failed: {}",
+            String::from_utf8_lossy(&verify.stdout)
+        );
+        acknowledged
+    }
+}
+
+/// A running `truce serve`, killed when dropped.
+struct Server {
+    child: Child,
+    url: String,
+}
+
+impl Server {
+    fn start(data: &Path) -> Self {
+        let (child, url) = common::serve(data.to_str().expect("a UTF-8 path"));
+        Self { child, url }
+    }
+
+    fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
+    /// SIGKILL, then reap.
+    fn kill(mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// Runs `program` with `args`; panics naming it if it fails.
+fn run(program: &str, args: &[&str]) {
+    let out = Command::new(program)
+        .args(args)
+        .output()
+        .unwrap_or_else(|e| panic!("{program} {args:?}: {e} (is it installed?)"));
+    assert!(
+        out.status.success(),
+        "{program} {args:?} failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+/// A tmpfs of a given size, unmounted when dropped.
+struct SmallDisk {
+    dir: tempfile::TempDir,
+}
+
+impl SmallDisk {
+    fn mount(size: &str) -> Self {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().to_str().expect("UTF-8").to_string();
+        run(
+            "mount",
+            &["-t", "tmpfs", "-o", &format!("size={size}"), "tmpfs", &path],
+        );
+        Self { dir }
+    }
+
+    fn path(&self) -> &Path {
+        self.dir.path()
+    }
+
+    fn resize(&self, size: &str) {
+        let path = self.path().to_str().expect("UTF-8");
+        run(
+            "mount",
+            &["-o", &format!("remount,size={size}"), "tmpfs", path],
+        );
+    }
+}
+
+impl Drop for SmallDisk {
+    fn drop(&mut self) {
+        let _ = Command::new("umount")
+            .arg("-l")
+            .arg(self.dir.path())
+            .status();
+    }
+}
+
+/// Asserts `answer` is a 503 whose message says `what`; answers the batch's body.
+fn assert_unavailable(answer: Answer, what: &str) {
+    match answer {
+        Answer::Refused(503, body) => {
+            assert_eq!(body["error"]["code"], "unavailable", "{body}");
+            let message = body["error"]["message"].as_str().unwrap_or_default();
+            assert!(message.contains(what), "503 without {what:?}: {message}");
+        }
+        Answer::Refused(status, body) => panic!("expected 503 ({what}), got {status}: {body}"),
+        Answer::Acknowledged(_) => panic!("expected 503 ({what}), got 201"),
+        Answer::Gone => panic!("expected 503 ({what}), got no answer within 20 s"),
+    }
+}
+
+/// The server still answers reads while it cannot write.
+fn assert_reads_answer(url: &str, token: &str) {
+    let health = ureq::get(&format!("{url}/healthz"))
+        .call()
+        .expect("healthz answers during the fault");
+    assert_eq!(health.status().as_u16(), 200);
+    let incidents = ureq::get(&format!("{url}/api/incidents"))
+        .header("authorization", &format!("Bearer {token}"))
+        .call()
+        .expect("incidents answer during the fault");
+    assert_eq!(incidents.status().as_u16(), 200);
+}
+
+/// The last batch `client` sent (its client ids), to send again.
+fn last_batch(client: &Client) -> Vec<Uuid> {
+    client
+        .sent
+        .lock()
+        .expect("lock")
+        .last()
+        .expect("a batch")
+        .0
+        .clone()
+}
+
+#[test]
+fn a_full_disk_answers_503_and_intake_resumes_when_space_is_freed() {
+    let disk = SmallDisk::mount("3m");
+    let data = disk.path().join("data");
+    let token = init(&data);
+    let server = Server::start(&data);
+    let client = Client::new(&token);
+    let mut refused = None;
+    for _ in 0..200 {
+        match client.send_new(&server.url, 50) {
+            Answer::Acknowledged(_) => continue,
+            other => {
+                refused = Some(other);
+                break;
+            }
+        }
+    }
+    let refused = refused.expect("a 3 MiB disk fills within 200 batches of 50");
+    assert_unavailable(refused, "the disk holding the record is full");
+    let unsent = last_batch(&client);
+    // Still full: refused again, and the server still reads.
+    assert_unavailable(client.send_new(&server.url, 50), "full");
+    assert_reads_answer(&server.url, &token);
+
+    disk.resize("64m");
+    // The refused batch, sent again as the answer asked, is taken; then new ones.
+    assert!(matches!(
+        client.send(&server.url, unsent),
+        Answer::Acknowledged(ids) if ids.len() == 50
+    ));
+    for _ in 0..3 {
+        assert!(matches!(
+            client.send_new(&server.url, 50),
+            Answer::Acknowledged(_)
+        ));
+    }
+    server.kill();
+    let acknowledged = client.check_record(&data);
+    assert!(acknowledged >= 200, "{acknowledged}");
+}
+
+/// `strace` attached to every thread of `pid`, failing `syscalls` with `errno` until dropped.
+struct Injected {
+    strace: Child,
+}
+
+impl Injected {
+    fn attach(pid: u32, syscalls: &str, errno: &str) -> Self {
+        let mut strace = Command::new("strace")
+            .args(["-f", "-p", &pid.to_string(), "-o", "/dev/null"])
+            .args(["-e", &format!("trace={syscalls}")])
+            .args(["-e", &format!("inject={syscalls}:error={errno}")])
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("strace starts (is it installed?)");
+        // strace says when it has attached; only then is the fault in place.
+        let mut line = String::new();
+        BufReader::new(strace.stderr.take().expect("strace's stderr"))
+            .read_line(&mut line)
+            .expect("strace's first line");
+        assert!(line.contains("attached"), "strace did not attach: {line}");
+        Self { strace }
+    }
+}
+
+impl Drop for Injected {
+    /// Detaches: SIGINT makes strace let go of the threads, and the fault clears.
+    fn drop(&mut self) {
+        let _ = Command::new("kill")
+            .args(["-INT", &self.strace.id().to_string()])
+            .status();
+        let _ = self.strace.wait();
+    }
+}
+
+#[test]
+fn eio_and_enospc_on_writes_and_fsyncs_answer_503_and_intake_resumes() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let data = dir.path().join("data");
+    let token = init(&data);
+    let server = Server::start(&data);
+    let client = Client::new(&token);
+    assert!(matches!(
+        client.send_new(&server.url, 20),
+        Answer::Acknowledged(_)
+    ));
+    // SQLite writes the record with pwrite64 and makes it durable with fsync (or fdatasync).
+    let cases = [
+        ("pwrite64", "EIO", "failed to read or write"),
+        ("pwrite64", "ENOSPC", "full"),
+        ("fsync,fdatasync", "EIO", "failed to read or write"),
+        ("fsync,fdatasync", "ENOSPC", "failed to read or write"),
+    ];
+    for (syscalls, errno, said) in cases {
+        let fault = Injected::attach(server.pid(), syscalls, errno);
+        let started = Instant::now();
+        assert_unavailable(client.send_new(&server.url, 20), said);
+        assert!(
+            started.elapsed() < Duration::from_secs(5),
+            "{syscalls} {errno}: the refusal took {:?}",
+            started.elapsed()
+        );
+        let unsent = last_batch(&client);
+        assert_reads_answer(&server.url, &token);
+        drop(fault);
+        match client.send(&server.url, unsent) {
+            Answer::Acknowledged(ids) => assert_eq!(ids.len(), 20),
+            Answer::Refused(s, body) => panic!("{syscalls} {errno} cleared, still {s}: {body}"),
+            Answer::Gone => panic!("{syscalls} {errno} cleared, no answer"),
+        }
+        assert!(matches!(
+            client.send_new(&server.url, 20),
+            Answer::Acknowledged(_)
+        ));
+    }
+    server.kill();
+    let acknowledged = client.check_record(&data);
+    assert_eq!(acknowledged, 20 + 4 * 40);
+}
+
+#[test]
+fn record_files_made_immutable_answer_503_and_intake_resumes() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let data = dir.path().join("data");
+    let token = init(&data);
+    let server = Server::start(&data);
+    let client = Client::new(&token);
+    assert!(matches!(
+        client.send_new(&server.url, 20),
+        Answer::Acknowledged(_)
+    ));
+    let files: Vec<PathBuf> = ["truce.sqlite", "truce.sqlite-wal"]
+        .iter()
+        .map(|f| data.join(f))
+        .collect();
+    let names: Vec<&str> = files.iter().map(|f| f.to_str().expect("UTF-8")).collect();
+    // Even root cannot write an immutable file, through a descriptor opened before or after.
+    run("chattr", &[&["+i"], names.as_slice()].concat());
+    assert_unavailable(client.send_new(&server.url, 20), "failed to read or write");
+    let unsent = last_batch(&client);
+    assert_reads_answer(&server.url, &token);
+    run("chattr", &[&["-i"], names.as_slice()].concat());
+    assert!(matches!(
+        client.send(&server.url, unsent),
+        Answer::Acknowledged(_)
+    ));
+    server.kill();
+
+    // Started on an immutable record, the server refuses at once, naming the file.
+    run("chattr", &["+i", names[0]]);
+    let refused = Command::new(BIN)
+        .args(["serve", "--data"])
+        .arg(&data)
+        .args(["--http", "127.0.0.1:0"])
+        .output()
+        .expect("run truce serve");
+    run("chattr", &["-i", names[0]]);
+    assert!(!refused.status.success());
+    let said = String::from_utf8_lossy(&refused.stderr);
+    assert!(
+        said.contains("truce.sqlite") && said.contains("readonly"),
+        "{said}"
+    );
+    assert_eq!(client.check_record(&data), 40);
+}
+
+/// How many times the kill loop kills the server (`TRUCE_KILL_RUNS`, 100 by default).
+fn kill_runs() -> usize {
+    std::env::var("TRUCE_KILL_RUNS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(100)
+}
+
+#[test]
+fn sigkill_under_load_again_and_again_loses_nothing_acknowledged() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let data = dir.path().join("data");
+    let token = init(&data);
+    let client = Client::new(&token);
+    let runs = kill_runs();
+    let mut rng = StdRng::seed_from_u64(14);
+    let mut killed_with_requests_in_flight = 0;
+    for run in 0..runs {
+        let server = Server::start(&data);
+        let stop = Arc::new(AtomicBool::new(false));
+        // Two senders: batches of 1 to 60, as fast as the server takes them.
+        let senders: Vec<_> = (0..2)
+            .map(|k| {
+                let (client, url, stop) = (client.clone(), server.url.clone(), stop.clone());
+                std::thread::spawn(move || {
+                    let mut rng = StdRng::seed_from_u64((run * 2 + k) as u64);
+                    let mut in_flight_at_kill = false;
+                    while !stop.load(Ordering::SeqCst) {
+                        match client.send_new(&url, rng.random_range(1..=60)) {
+                            Answer::Acknowledged(_) => {}
+                            Answer::Gone => {
+                                in_flight_at_kill = true;
+                                break;
+                            }
+                            Answer::Refused(s, body) => panic!("run {run}: {s} {body}"),
+                        }
+                    }
+                    in_flight_at_kill
+                })
+            })
+            .collect();
+        std::thread::sleep(Duration::from_millis(rng.random_range(20..300)));
+        server.kill();
+        stop.store(true, Ordering::SeqCst);
+        for s in senders {
+            if s.join().expect("a sender") {
+                killed_with_requests_in_flight += 1;
+            }
+        }
+    }
+    assert!(
+        killed_with_requests_in_flight >= runs,
+        "too few kills hit a request in flight: {killed_with_requests_in_flight} of {runs} runs"
+    );
+    // One more start: the record opens, and intake goes on.
+    let server = Server::start(&data);
+    assert!(matches!(
+        client.send_new(&server.url, 5),
+        Answer::Acknowledged(_)
+    ));
+    server.kill();
+    let acknowledged = client.check_record(&data);
+    eprintln!(
+        "{runs} kills, {killed_with_requests_in_flight} requests cut in flight, \
+         {acknowledged} observations acknowledged, all present once"
+    );
+}
