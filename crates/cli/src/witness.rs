@@ -2,10 +2,11 @@
 //! itself, and cosigns a checkpoint only when the mirror's root matches it and it is consistent
 //! with the last one cosigned (C2SP tlog-witness's rules, `truce_ledger::witness`).
 //!
-//! State in its folder: `state` (origin, size, root of the last cosigned checkpoint) and
-//! `entries` (the mirrored entries, each prefixed by its u16 length). Both are written and
-//! flushed to disk *before* the cosignature is handed to the center, so a restart never forgets
-//! what it signed.
+//! State in its folder: `state` (origin, size, root of the last cosigned checkpoint, and the
+//! cosignature line given for it) and `entries` (the mirrored entries, each prefixed by its u16
+//! length). Both are written and flushed to disk *before* the cosignature is handed to the
+//! center, so a restart never forgets what it signed; and a witness that stopped between the
+//! two hands its last cosignature over again when the center's checkpoint lacks it.
 
 use anyhow::{Context, Result, bail};
 use base64::Engine as _;
@@ -30,6 +31,8 @@ pub struct Witness {
     log_key: NoteVerifier,
     state_dir: PathBuf,
     state: WitnessState,
+    /// The cosignature line of the checkpoint at `state.size`, once one was given.
+    cosignature: Option<String>,
     mirror: Frontier,
     agent: ureq::Agent,
 }
@@ -77,7 +80,7 @@ impl Witness {
             })?;
         std::fs::create_dir_all(state_dir)
             .with_context(|| format!("creating {}", state_dir.display()))?;
-        let state = read_state(state_dir, &origin)?;
+        let (state, cosignature) = read_state(state_dir, &origin)?;
         let mirror = read_mirror(state_dir)?;
         Ok(Self {
             log_url,
@@ -86,6 +89,7 @@ impl Witness {
             log_key,
             state_dir: state_dir.to_path_buf(),
             state,
+            cosignature,
             mirror,
             agent,
         })
@@ -102,7 +106,9 @@ impl Witness {
     }
 
     /// One round: fetch the latest checkpoint; if it is new, mirror up to it, check, cosign,
-    /// persist, and hand the cosignature to the log. Returns the size cosigned, if any.
+    /// persist, and hand the cosignature to the log; if it is the one cosigned last but does
+    /// not carry this witness's cosignature (the witness stopped before handing it over), hand
+    /// it over again. Returns the size cosigned or handed over, if any.
     pub fn step(&mut self, now_unix: u64) -> Result<Option<u64>> {
         let url = format!("{}/checkpoint", self.log_url);
         let mut response = self
@@ -137,7 +143,17 @@ impl Witness {
                     cp.size
                 );
             }
-            return Ok(None);
+            return match &self.cosignature {
+                Some(line) if !carries(&note, self.signer.name()) => {
+                    tracing::info!(
+                        size = cp.size,
+                        "the log's checkpoint lacks this witness's cosignature; handing it over again"
+                    );
+                    self.hand_over(cp.size, line)?;
+                    Ok(Some(cp.size))
+                }
+                _ => Ok(None),
+            };
         }
         self.mirror_to(cp.size)?;
         if self.mirror.root() != cp.root {
@@ -174,9 +190,16 @@ impl Witness {
         let (state, line) =
             add_checkpoint(&self.state, &request, &self.log_key, &self.signer, now_unix)
                 .map_err(|e| anyhow::anyhow!("refused to cosign: {e}"))?;
-        write_state(&self.state_dir, &state)?;
+        write_state(&self.state_dir, &state, &line)?;
         self.state = state;
-        let body = serde_json::json!({"monitor": self.monitor, "size": cp.size, "line": line});
+        self.hand_over(cp.size, &line)?;
+        self.cosignature = Some(line);
+        Ok(Some(cp.size))
+    }
+
+    /// Gives the log this witness's cosignature `line` of its checkpoint of `size`.
+    fn hand_over(&self, size: u64, line: &str) -> Result<()> {
+        let body = serde_json::json!({"monitor": self.monitor, "size": size, "line": line});
         let response = self
             .agent
             .post(&format!("{}/api/ledger/cosignatures", self.log_url))
@@ -185,7 +208,7 @@ impl Witness {
         if response.status().as_u16() != 204 {
             bail!("the log refused the cosignature: {}", response.status());
         }
-        Ok(Some(cp.size))
+        Ok(())
     }
 
     /// Fetches entry bundles until the mirror holds `size` entries, appending them to disk.
@@ -240,14 +263,25 @@ fn read_mirror(dir: &Path) -> Result<Frontier> {
     Ok(frontier)
 }
 
-fn read_state(dir: &Path, origin: &str) -> Result<WitnessState> {
+/// Whether the signed note `note` carries a signature line of the key named `name`.
+fn carries(note: &[u8], name: &str) -> bool {
+    let prefix = format!("\u{2014} {name} ");
+    String::from_utf8_lossy(note)
+        .lines()
+        .any(|l| l.starts_with(&prefix))
+}
+
+/// The state in `dir` and the cosignature line kept with it (none in a state written before
+/// truce kept it, nor before the first cosignature).
+fn read_state(dir: &Path, origin: &str) -> Result<(WitnessState, Option<String>)> {
     let path = dir.join("state");
     let Ok(text) = std::fs::read_to_string(&path) else {
-        return Ok(WitnessState {
+        let empty = WitnessState {
             origin: origin.to_string(),
             size: 0,
             root: Frontier::new().root().0,
-        });
+        };
+        return Ok((empty, None));
     };
     let mut lines = text.lines();
     let (Some(o), Some(size), Some(root)) = (lines.next(), lines.next(), lines.next()) else {
@@ -260,23 +294,30 @@ fn read_state(dir: &Path, origin: &str) -> Result<WitnessState> {
         .decode(root)?
         .try_into()
         .map_err(|_| anyhow::anyhow!("{} is damaged", path.display()))?;
-    Ok(WitnessState {
+    let state = WitnessState {
         origin: o.to_string(),
         size: size.parse().context("damaged state")?,
         root,
-    })
+    };
+    let cosignature = lines
+        .next()
+        .filter(|l| !l.is_empty())
+        .map(|l| format!("{l}\n"));
+    Ok((state, cosignature))
 }
 
-/// Writes the state atomically and durably: a temporary file, flushed, renamed over the old.
-fn write_state(dir: &Path, state: &WitnessState) -> Result<()> {
+/// Writes the state and the cosignature `line` given for it atomically and durably: a
+/// temporary file, flushed, renamed over the old.
+fn write_state(dir: &Path, state: &WitnessState, line: &str) -> Result<()> {
     let tmp = dir.join("state.tmp");
     let mut f = std::fs::File::create(&tmp)?;
     write!(
         f,
-        "{}\n{}\n{}\n",
+        "{}\n{}\n{}\n{}\n",
         state.origin,
         state.size,
-        B64.encode(state.root)
+        B64.encode(state.root),
+        line.trim_end()
     )?;
     f.sync_all()?;
     std::fs::rename(&tmp, dir.join("state"))?;
@@ -305,5 +346,30 @@ pub fn run_loop(mut witness: Witness, interval: Duration, stop: Arc<AtomicBool>)
             std::thread::sleep(Duration::from_millis(50));
             waited += Duration::from_millis(50);
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_state_keeps_its_cosignature_line_and_one_written_before_it_was_kept_still_reads() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let state = WitnessState {
+            origin: "example.invalid/log".into(),
+            size: 7,
+            root: [3; 32],
+        };
+        write_state(dir.path(), &state, "\u{2014} w1 AAAA\n").expect("write");
+        let (read, line) = read_state(dir.path(), &state.origin).expect("read");
+        assert_eq!((read.size, read.root), (7, [3; 32]));
+        assert_eq!(line.as_deref(), Some("\u{2014} w1 AAAA\n"));
+        let before = format!("example.invalid/log\n7\n{}\n", B64.encode([3u8; 32]));
+        std::fs::write(dir.path().join("state"), before).expect("write");
+        let (read, line) = read_state(dir.path(), &state.origin).expect("read");
+        assert_eq!((read.size, line), (7, None));
+        assert!(carries(b"x\n\n\xe2\x80\x94 w1 AAAA\n", "w1"));
+        assert!(!carries(b"x\n\n\xe2\x80\x94 w10 AAAA\n", "w1"));
     }
 }

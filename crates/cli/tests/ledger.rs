@@ -82,86 +82,137 @@ fn keygen(dir: &Path, name: &str, witness: bool) -> String {
         .to_string()
 }
 
-#[test]
-fn witnesses_cosign_restart_catch_up_and_the_audit_holds() {
-    let dir = tempfile::tempdir().unwrap();
-    let keys = dir.path().join("keys");
-    let log_pub = keygen(&keys, "test.truce.invalid-log", false);
-    let m1_pub = keygen(&keys, "witness-m1", true);
-    let m2_pub = keygen(&keys, "witness-m2", true);
-    // The demo agreement with a [ledger] section naming these keys.
-    let agreement = std::fs::read_to_string(format!("{DEMO_DIR}/agreement.toml")).unwrap()
-        + &format!(
-            "\n[ledger]\norigin = \"test.truce.invalid/log\"\nlog_key = \"{log_pub}\"\n[ledger.witnesses]\nm1 = \"{m1_pub}\"\nm2 = \"{m2_pub}\"\n"
+/// A center with the demo agreement and ledger keys for the log and two monitors' witnesses,
+/// one observer, and `truce serve` running.
+struct Center {
+    dir: tempfile::TempDir,
+    keys: std::path::PathBuf,
+    data: std::path::PathBuf,
+    token: String,
+    url: String,
+    server: Child,
+    log_pub: String,
+    m1_pub: String,
+    m2_pub: String,
+}
+
+impl Center {
+    fn start() -> Self {
+        let dir = tempfile::tempdir().unwrap();
+        let keys = dir.path().join("keys");
+        let log_pub = keygen(&keys, "test.truce.invalid-log", false);
+        let m1_pub = keygen(&keys, "witness-m1", true);
+        let m2_pub = keygen(&keys, "witness-m2", true);
+        // The demo agreement with a [ledger] section naming these keys.
+        let agreement = std::fs::read_to_string(format!("{DEMO_DIR}/agreement.toml")).unwrap()
+            + &format!(
+                "\n[ledger]\norigin = \"test.truce.invalid/log\"\nlog_key = \"{log_pub}\"\n[ledger.witnesses]\nm1 = \"{m1_pub}\"\nm2 = \"{m2_pub}\"\n"
+            );
+        std::fs::copy(
+            format!("{DEMO_DIR}/zones.geojson"),
+            dir.path().join("zones.geojson"),
+        )
+        .unwrap();
+        let agreement_file = dir.path().join("agreement.toml");
+        std::fs::write(&agreement_file, agreement).unwrap();
+        let data = dir.path().join("data");
+        let data_s = data.to_str().unwrap();
+        let log_key = keys.join("test.truce.invalid-log.key");
+        let init = truce(&[
+            "init",
+            "--data",
+            data_s,
+            "--agreement",
+            agreement_file.to_str().unwrap(),
+            "--log-key",
+            log_key.to_str().unwrap(),
+        ]);
+        assert!(
+            init.status.success(),
+            "{}",
+            String::from_utf8_lossy(&init.stderr)
         );
-    std::fs::copy(
-        format!("{DEMO_DIR}/zones.geojson"),
-        dir.path().join("zones.geojson"),
-    )
-    .unwrap();
-    let agreement_file = dir.path().join("agreement.toml");
-    std::fs::write(&agreement_file, agreement).unwrap();
-    let data = dir.path().join("data");
-    let data_s = data.to_str().unwrap();
-    let log_key = keys.join("test.truce.invalid-log.key");
-    let init = truce(&[
-        "init",
-        "--data",
-        data_s,
-        "--agreement",
-        agreement_file.to_str().unwrap(),
-        "--log-key",
-        log_key.to_str().unwrap(),
-    ]);
-    assert!(
-        init.status.success(),
-        "{}",
-        String::from_utf8_lossy(&init.stderr)
-    );
+        let added = truce(&[
+            "user",
+            "add",
+            "--data",
+            data_s,
+            "--monitor",
+            "m1",
+            "--role",
+            "observer",
+            "op-1",
+        ]);
+        assert!(
+            added.status.success(),
+            "{}",
+            String::from_utf8_lossy(&added.stderr)
+        );
+        let token = String::from_utf8_lossy(&added.stdout).trim().to_string();
+        let mut server = spawn(&["serve", "--data", data_s, "--http", "127.0.0.1:0"]);
+        let banner = first_line(&mut server);
+        let url = banner
+            .split_whitespace()
+            .find(|w| w.starts_with("http://"))
+            .unwrap()
+            .trim_end_matches('/')
+            .to_string();
+        Self {
+            dir,
+            keys,
+            data,
+            token,
+            url,
+            server,
+            log_pub,
+            m1_pub,
+            m2_pub,
+        }
+    }
 
-    let added = truce(&[
-        "user",
-        "add",
-        "--data",
-        data_s,
-        "--monitor",
-        "m1",
-        "--role",
-        "observer",
-        "op-1",
-    ]);
-    assert!(
-        added.status.success(),
-        "{}",
-        String::from_utf8_lossy(&added.stderr)
-    );
-    let token = String::from_utf8_lossy(&added.stdout).trim().to_string();
-
-    let mut server = spawn(&["serve", "--data", data_s, "--http", "127.0.0.1:0"]);
-    let banner = first_line(&mut server);
-    let url = banner
-        .split_whitespace()
-        .find(|w| w.starts_with("http://"))
-        .unwrap()
-        .trim_end_matches('/')
-        .to_string();
-    let witness = |m: &str| {
-        let key = keys.join(format!("witness-{m}.key"));
-        let state = dir.path().join(format!("state-{m}"));
-        let mut child = spawn(&[
+    /// `truce witness` for monitor `m`, as `program` runs it (e.g. under strace), with its
+    /// state in the center's folder; the running child (after its first line).
+    fn witness_under(&self, program: &[&str], m: &str) -> Child {
+        let key = self.keys.join(format!("witness-{m}.key"));
+        let state = self.dir.path().join(format!("state-{m}"));
+        let args = [
             "witness",
             "--key",
             key.to_str().unwrap(),
             "--log",
-            &url,
+            &self.url,
             "--state",
             state.to_str().unwrap(),
             "--interval",
             "0.2",
-        ]);
+        ];
+        let mut command = match program {
+            [] => Command::new(BIN),
+            [first, rest @ ..] => {
+                let mut c = Command::new(first);
+                c.args(rest).arg(BIN);
+                c
+            }
+        };
+        let mut child = command
+            .args(args)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
         let _ = first_line(&mut child);
         child
-    };
+    }
+}
+
+#[test]
+fn witnesses_cosign_restart_catch_up_and_the_audit_holds() {
+    let center = Center::start();
+    let (dir, url, token) = (&center.dir, center.url.clone(), center.token.clone());
+    let (log_pub, m1_pub, m2_pub) = (&center.log_pub, &center.m1_pub, &center.m2_pub);
+    let data = &center.data;
+    let data_s = data.to_str().unwrap();
+    let witness = |m: &str| center.witness_under(&[], m);
     let w1 = witness("m1");
     let mut w2 = witness("m2");
     post_observations(&url, &token, 20, "a");
@@ -195,10 +246,10 @@ fn witnesses_cosign_restart_catch_up_and_the_audit_holds() {
         entries.push(rest[2..2 + len].to_vec());
         rest = &rest[2 + len..];
     }
-    let log = NoteVerifier::from_text(&log_pub).unwrap();
+    let log = NoteVerifier::from_text(log_pub).unwrap();
     let witnesses = [
-        NoteVerifier::from_text(&m1_pub).unwrap(),
-        NoteVerifier::from_text(&m2_pub).unwrap(),
+        NoteVerifier::from_text(m1_pub).unwrap(),
+        NoteVerifier::from_text(m2_pub).unwrap(),
     ];
     let cp = proof.verify(&entries[5], &log, &witnesses).unwrap();
     assert_eq!(
@@ -267,10 +318,13 @@ fn witnesses_cosign_restart_catch_up_and_the_audit_holds() {
         let s = get_json(&status_url);
         s["agreed_size"] == s["checkpoint_size"] && s["checkpoint_size"].as_u64() > Some(before)
     });
-    for mut c in [server, w1, w2] {
+    for mut c in [w1, w2] {
         c.kill().unwrap();
         c.wait().unwrap();
     }
+    let mut server = center.server;
+    server.kill().unwrap();
+    server.wait().unwrap();
 
     let ok = truce(&["verify", "--data", data_s]);
     let stdout = String::from_utf8_lossy(&ok.stdout).to_string();
@@ -333,4 +387,89 @@ fn witnesses_cosign_restart_catch_up_and_the_audit_holds() {
     let bad = truce(&["verify", "--data", data_s]);
     assert_eq!(bad.status.code(), Some(1));
     assert!(String::from_utf8_lossy(&bad.stdout).contains("observations row 3: incident_id"));
+}
+
+#[test]
+fn a_witness_killed_between_persisting_and_handing_over_hands_its_cosignature_over_on_restart() {
+    let center = Center::start();
+    let status_url = format!("{}/api/ledger", center.url);
+    post_observations(&center.url, &center.token, 5, "a");
+    wait_for("a checkpoint of the whole record", || {
+        let s = get_json(&status_url);
+        s["checkpoint_size"].as_u64().is_some() && s["checkpoint_size"] == s["size"]
+    });
+    let size = get_json(&status_url)["size"].as_u64().unwrap();
+    let checkpoint = || {
+        String::from_utf8(
+            ureq::get(&format!("{}/checkpoint", center.url))
+                .call()
+                .unwrap()
+                .body_mut()
+                .read_to_vec()
+                .unwrap(),
+        )
+        .unwrap()
+    };
+    let cosigned_by_m1 = |note: &str| note.lines().any(|l| l.starts_with("\u{2014} witness-m1 "));
+
+    // The witness's state goes into place by a rename; strace holds the witness for 30 s right
+    // after it, so it is killed having persisted its cosignature but before handing it over.
+    let mut strace = center.witness_under(
+        &[
+            "strace",
+            "-f",
+            "-o",
+            "/dev/null",
+            "-e",
+            "trace=rename,renameat,renameat2",
+            "-e",
+            "inject=rename,renameat,renameat2:delay_exit=30000000",
+        ],
+        "m1",
+    );
+    let state = center.dir.path().join("state-m1/state");
+    wait_for("the witness to persist its cosignature", || {
+        std::fs::read_to_string(&state)
+            .is_ok_and(|s| s.lines().nth(1) == Some(size.to_string().as_str()))
+    });
+    let witness_pid = std::fs::read_to_string(format!(
+        "/proc/{}/task/{}/children",
+        strace.id(),
+        strace.id()
+    ))
+    .unwrap();
+    let witness_pid = witness_pid.split_whitespace().next().expect("the witness");
+    let killed = Command::new("kill")
+        .args(["-KILL", witness_pid])
+        .status()
+        .unwrap();
+    assert!(killed.success());
+    // strace would wait out its delay; the witness is dead already, so nothing is released.
+    strace.kill().unwrap();
+    strace.wait().unwrap();
+    assert!(
+        !cosigned_by_m1(&checkpoint()),
+        "the witness was killed before handing its cosignature over"
+    );
+
+    // Restarted, it finds the log's checkpoint of the size it cosigned without its cosignature,
+    // and hands over the one it kept.
+    let mut witness = center.witness_under(&[], "m1");
+    wait_for("m1's cosignature on the log's checkpoint", || {
+        cosigned_by_m1(&checkpoint())
+    });
+    let note = checkpoint();
+    let log = NoteVerifier::from_text(&center.log_pub).unwrap();
+    let m1 = NoteVerifier::from_text(&center.m1_pub).unwrap();
+    let cp = verify_checkpoint(note.as_bytes(), &log, &[m1]).unwrap();
+    assert_eq!(
+        cp.size, size,
+        "the record did not grow: the same checkpoint"
+    );
+    assert_eq!(cp.cosigners.len(), 1);
+    let mut server = center.server;
+    for c in [&mut witness, &mut server] {
+        c.kill().unwrap();
+        c.wait().unwrap();
+    }
 }
