@@ -1680,6 +1680,83 @@ async fn server_sent_events_announce_incidents_and_end_on_shutdown() {
         .expect("the server stops without error: no stream holds it open");
 }
 
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_subscriber_that_stops_reading_holds_up_neither_intake_nor_the_other_subscribers() {
+    let api = Api::new();
+    let server = common::serve(&api).await;
+    // A dashboard on a dead link: subscribed with a 4 KiB receive window, never reading.
+    let socket = tokio::net::TcpSocket::new_v4().expect("a socket");
+    socket.set_recv_buffer_size(4096).expect("a small window");
+    let dead = within(socket.connect(server.addr.socket))
+        .await
+        .expect("connects");
+    let request = format!(
+        "GET /api/events HTTP/1.1\r\nHost: test\r\nAuthorization: Bearer {}\r\n\r\n",
+        server.addr.token
+    );
+    within(dead.writable()).await.expect("writable");
+    assert_eq!(
+        dead.try_write(request.as_bytes()).expect("sent"),
+        request.len()
+    );
+    let mut readers = Vec::new();
+    for _ in 0..10 {
+        let (head, events) = within(EventStream::open(&server.addr, "/api/events")).await;
+        assert_eq!(head.status, 200);
+        readers.push(events);
+    }
+    // Intake goes on at its pace: 100 batches, each answered.
+    for batch in 0..100 {
+        let body: Vec<Value> = (0..10)
+            .map(|i| {
+                let k = (batch * 10 + i) as f64;
+                let place = (SIDE_A.0 + (k % 37.0) * 0.01, SIDE_A.1 + (k % 41.0) * 0.01);
+                observation("explosion", &at(k), position(place, 100.0))
+            })
+            .collect();
+        let body = Value::Array(body).to_string();
+        let (post, reply) = within(http(
+            &server.addr,
+            "POST",
+            OBSERVATIONS,
+            Some(body.as_bytes()),
+        ))
+        .await;
+        assert_eq!(post.status, 201, "{}", String::from_utf8_lossy(&reply));
+    }
+    let size = api.get("/healthz").await.json()["record_size"]
+        .as_u64()
+        .expect("the record's size");
+    // Every reading subscriber gets every event, up to the record's last entry (a revision),
+    // with nothing reported missed.
+    let mut counts = Vec::new();
+    let mut bytes = 0;
+    for events in &mut readers {
+        let mut count = 0;
+        loop {
+            let event = within(events.next_event())
+                .await
+                .expect("an event before the stream ends");
+            assert_ne!(event.event.as_deref(), Some("lagged"), "{}", event.data);
+            if event.event.as_deref() != Some("incident") {
+                continue;
+            }
+            count += 1;
+            bytes += event.data.len();
+            if event.id == Some((size - 1).to_string()) {
+                break;
+            }
+        }
+        counts.push(count);
+    }
+    assert!(counts.iter().all(|c| *c == counts[0]), "{counts:?}");
+    assert!(counts[0] >= 1000, "an event per observation: {counts:?}");
+    // Each reader got over 128 times the dead link's window.
+    assert!(bytes / readers.len() > 512 << 10, "{bytes}");
+    drop(dead);
+    api.stop.send_replace(true);
+}
+
 #[tokio::test]
 async fn an_event_stream_requested_while_stopping_is_empty() {
     let api = Api::new();
