@@ -33,6 +33,9 @@ pub struct AuditReport {
     pub agreed_size: Option<u64>,
     /// Assessment entries whose monitor signature verified, by monitor.
     pub signed_assessments: BTreeMap<String, u64>,
+    /// Every distinct evidence file the entries name (SHA-256 in hex, size), in entry order:
+    /// what an evidence folder must hold.
+    pub evidence_files: Vec<(String, u64)>,
 }
 
 /// The first discrepancy an audit found.
@@ -828,6 +831,8 @@ pub fn audit_source(
         }
     }
     let mut next_hash_index = 0u64;
+    let mut evidence_files = Vec::new();
+    let mut evidence_seen = std::collections::HashSet::new();
     loop {
         let page = store.entries(frontier.size(), PAGE)?;
         if page.is_empty() {
@@ -850,12 +855,16 @@ pub fn audit_source(
             match &body {
                 EntryBody::Observation { .. } => observations += 1,
                 EntryBody::IncidentRevision { .. } => revisions += 1,
+                EntryBody::Evidence { sha256, size, .. } => {
+                    if evidence_seen.insert(sha256.clone()) {
+                        evidence_files.push((sha256.clone(), *size));
+                    }
+                }
                 EntryBody::Agreement { .. }
                 | EntryBody::Membership { .. }
                 | EntryBody::Assessment { .. }
                 | EntryBody::Annotation { .. }
                 | EntryBody::Track { .. }
-                | EntryBody::Evidence { .. }
                 | EntryBody::Report { .. } => {}
             }
             chain = chain_hash(&chain, &leaf_hash(&bytes));
@@ -935,5 +944,6 @@ pub fn audit_source(
         checkpoints: checkpoints.len(),
         agreed_size: agreed,
         signed_assessments,
+        evidence_files,
     })
 }

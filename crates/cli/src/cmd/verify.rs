@@ -11,10 +11,9 @@ use truce_store::EvidenceDir;
 
 use super::evidence_files;
 
-/// The evidence files a record names, and where its files should be: a data folder must hold
-/// every one; a bundle holds them only when exported `--with-evidence`.
+/// Where a record's evidence files should be: a data folder must hold every one the entries
+/// name; a bundle holds them only when exported `--with-evidence`.
 struct Files {
-    named: Vec<(String, u64)>,
     dir: Option<EvidenceDir>,
     required: bool,
 }
@@ -29,7 +28,6 @@ pub fn run(bundle: Option<&Path>, data: Option<&Path>, reports: bool) -> Result<
             let result = truce_engine::audit_source(&mut source, &agreement);
             let evidence = b.join("evidence");
             let files = Files {
-                named: evidence_files::named(&source)?,
                 dir: evidence.is_dir().then(|| EvidenceDir::existing(&evidence)),
                 required: evidence.is_dir(),
             };
@@ -43,7 +41,6 @@ pub fn run(bundle: Option<&Path>, data: Option<&Path>, reports: bool) -> Result<
             let agreement = Agreement::from_doc(doc, "stored agreement")?;
             let result = truce_engine::audit(store.as_ref(), &agreement);
             let files = Files {
-                named: evidence_files::named(&StoreSource::new(store.as_ref()))?,
                 dir: Some(EvidenceDir::existing(data_dir::evidence_path(d))),
                 required: true,
             };
@@ -57,27 +54,27 @@ pub fn run(bundle: Option<&Path>, data: Option<&Path>, reports: bool) -> Result<
         let Some(dir) = files.dir.as_ref().filter(|_| files.required) else {
             return Ok(report);
         };
-        let (_, faults) = evidence_files::check(&files.named, dir)
+        let (_, faults) = evidence_files::check(&report.evidence_files, dir)
             .map_err(|e| AuditFault::Evidence(format!("reading {}: {e}", dir.root().display())))?;
         match faults.first() {
             Some(first) => Err(AuditFault::Evidence(format!(
                 "{first} ({} of {} files at fault)",
                 faults.len(),
-                files.named.len()
+                report.evidence_files.len()
             ))),
             None => Ok(report),
         }
     });
-    let evidence_line = match (&files.dir, files.required) {
-        (_, _) if files.named.is_empty() => "no evidence files".to_owned(),
-        (Some(_), true) => format!("{} evidence files intact", files.named.len()),
-        _ => format!(
-            "{} evidence files named, not in this bundle (export it --with-evidence to check them)",
-            files.named.len()
-        ),
-    };
     match result {
         Ok(r) => {
+            let named = r.evidence_files.len();
+            let evidence_line = match (&files.dir, files.required) {
+                _ if named == 0 => "no evidence files".to_owned(),
+                (Some(_), true) => format!("{named} evidence files intact"),
+                _ => format!(
+                    "{named} evidence files named, not in this bundle (export it --with-evidence to check them)"
+                ),
+            };
             let signers = if r.signed_assessments.is_empty() {
                 "no assessments".to_string()
             } else {
