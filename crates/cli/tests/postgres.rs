@@ -164,6 +164,58 @@ fn a_folder_migrated_to_postgres_serves_verifies_and_opens_in_gis() {
     assert!(text.contains("Geometry (location): Point"), "{text}");
     assert!(text.contains("Geometry (ellipse95): Polygon"), "{text}");
     assert!(text.contains("FID Column = id"), "{text}");
+
+    // The audit sees what only PostgreSQL keeps: each incident's PostGIS columns and the head
+    // row. Each change, made as the database's owner could, is named; undone, verify passes.
+    let sql = |statement: &str| {
+        pg.psql(&format!(
+            "SET search_path TO \"{schema}\", public; {statement}"
+        ))
+    };
+    sql(
+        "CREATE TABLE kept AS SELECT id, location, ellipse95 FROM incidents; \
+         CREATE TABLE kept_head AS SELECT * FROM log_head",
+    );
+    let restore = "UPDATE incidents i SET location = k.location, ellipse95 = k.ellipse95 \
+                   FROM kept k WHERE k.id = i.id; \
+                   UPDATE log_head h SET size = k.size, chain = k.chain, root = k.root FROM kept_head k";
+    for (change, named) in [
+        (
+            "UPDATE incidents SET location = ST_SetSRID(ST_MakePoint(lon + 1e-9, lat), 4326) WHERE id = 1",
+            "incidents row 1: location",
+        ),
+        (
+            "UPDATE incidents SET ellipse95 = ST_Scale(ellipse95, 1.0, 1.0000001) WHERE id = 2",
+            "incidents row 2: ellipse95",
+        ),
+        (
+            "UPDATE incidents SET ellipse95 = NULL WHERE id = 2",
+            "incidents row 2: ellipse95",
+        ),
+        (
+            "UPDATE log_head SET size = size - 1",
+            "log_head row 1: size",
+        ),
+        (
+            "UPDATE log_head SET size = size + 1",
+            "log_head row 1: size",
+        ),
+        ("UPDATE log_head SET root = chain", "log_head row 1: root"),
+        ("UPDATE log_head SET chain = root", "log_head row 1: chain"),
+    ] {
+        sql(change);
+        let audit = truce(Some(&target))
+            .args(["verify", "--data"])
+            .arg(&data)
+            .output()
+            .expect("runs");
+        let said = String::from_utf8_lossy(&audit.stdout);
+        assert!(!audit.status.success(), "{change}: {said}");
+        assert!(said.contains(named), "{change}: {said}");
+        sql(restore);
+        let audit = ok(truce(Some(&target)).args(["verify", "--data"]).arg(&data));
+        assert!(audit.starts_with("ok:"), "{change} undone: {audit}");
+    }
     let count: usize = text
         .lines()
         .find_map(|l| l.strip_prefix("Feature Count: "))

@@ -12,8 +12,8 @@ use truce_core::incident::Status;
 use truce_ledger::note::{NoteVerifier, verify_checkpoint};
 use truce_ledger::tree::Frontier;
 use truce_store::{
-    AgreementVersion, AnnotationRow, AssessmentRow, ChainFault, EvidenceRow, IncidentRow, Member,
-    ObservationRow, Store, StoredCheckpoint, TrackRow,
+    AgreementVersion, AnnotationRow, AssessmentRow, ChainFault, EvidenceRow, Head, IncidentRow,
+    Member, ObservationRow, Store, StoredCheckpoint, TrackRow,
 };
 
 /// What an audit found when everything checked out.
@@ -103,7 +103,7 @@ pub enum AuditFault {
     #[error("{table} row {id}: {field} is not what the entries say")]
     Projection {
         /// The table: `observations`, `incidents`, `agreements`, `assessments`,
-        /// `annotations`, `members`, `tracks` or `evidence`.
+        /// `annotations`, `members`, `tracks`, `evidence` or `log_head`.
         table: &'static str,
         /// The row's id (observation, incident or agreement version).
         id: u64,
@@ -160,6 +160,19 @@ pub trait AuditSource {
     /// Every `annotations` row, if the source carries that table.
     fn annotation_rows(&self) -> Result<Option<Vec<AnnotationRow>>, AuditFault> {
         Ok(None)
+    }
+    /// The head row kept beside the entries, if the source keeps one.
+    fn stored_head(&self) -> Result<Option<Head>, AuditFault> {
+        Ok(None)
+    }
+    /// The first incident whose geometry columns do not match its row and entry, if the
+    /// source keeps geometry.
+    fn geometry_fault(&self) -> Result<Option<(u64, &'static str)>, AuditFault> {
+        Ok(None)
+    }
+    /// Whether entries exist from index `from` on (the record grew while it was audited).
+    fn has_entries_from(&self, from: u64) -> Result<bool, AuditFault> {
+        Ok(!self.entries(from, 1)?.is_empty())
     }
     /// Every member, if the source carries that table.
     fn members(&self) -> Result<Option<Vec<Member>>, AuditFault> {
@@ -268,6 +281,12 @@ impl AuditSource for StoreSource<'_> {
     }
     fn orphan_cosignatures(&self) -> Result<Option<u64>, AuditFault> {
         Ok(Some(self.store.orphan_cosignatures()?))
+    }
+    fn stored_head(&self) -> Result<Option<Head>, AuditFault> {
+        Ok(self.store.stored_head()?)
+    }
+    fn geometry_fault(&self) -> Result<Option<(u64, &'static str)>, AuditFault> {
+        Ok(self.store.geometry_fault()?)
     }
     fn members(&self) -> Result<Option<Vec<Member>>, AuditFault> {
         Ok(Some(self.store.members(None)?))
@@ -780,6 +799,36 @@ fn decode_page(page: &[AuditEntry]) -> Vec<Result<EntryBody, truce_core::entry::
     })
 }
 
+/// Compares the head row `source` keeps (if any) with the `size` entries audited, their last
+/// chain hash (where the source keeps chain hashes) and their `root`. A head beyond the entries
+/// read is only a fault if no entry has been appended since.
+fn check_head(
+    source: &dyn AuditSource,
+    size: u64,
+    chain: &[u8; 32],
+    root: &[u8; 32],
+) -> Result<(), AuditFault> {
+    let Some(head) = source.stored_head()? else {
+        return Ok(());
+    };
+    let field = if head.size > size && source.has_entries_from(size)? {
+        return Ok(()); // the record grew while it was audited
+    } else if head.size != size {
+        "size"
+    } else if head.root != *root {
+        "root"
+    } else if head.chain != *chain {
+        "chain"
+    } else {
+        return Ok(());
+    };
+    Err(AuditFault::Projection {
+        table: "log_head",
+        id: 1,
+        field,
+    })
+}
+
 /// Audits `store` against `agreement`'s keys (what `truce verify --data` runs).
 pub fn audit(store: &dyn Store, agreement: &Agreement) -> Result<AuditReport, AuditFault> {
     audit_source(&mut StoreSource::new(store), agreement)
@@ -884,8 +933,16 @@ pub fn audit_source(
         }
     }
     store.finish_tree(next_hash_index)?;
+    check_head(&*store, frontier.size(), &chain, &frontier.root().0)?;
     let signed_assessments = expected.signed.clone();
     expected.check(&*store)?;
+    if let Some((id, field)) = store.geometry_fault()? {
+        return Err(AuditFault::Projection {
+            table: "incidents",
+            id,
+            field,
+        });
+    }
     let mut agreed = None;
     for cp in &checkpoints {
         let Some(keys) = &keys else {

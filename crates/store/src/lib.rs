@@ -139,6 +139,20 @@ pub trait Store: Send + Sync {
     /// The size of the latest checkpoint `witness` has cosigned, if any.
     fn latest_cosigned(&self, witness: &str) -> Result<Option<u64>, StoreError>;
 
+    /// The head as a head row keeps it beside the entries, for stores that keep one
+    /// (PostgreSQL's `log_head`, which fences sequencers); `None` where the head is only ever
+    /// derived from the entries (SQLite). The audit compares it with the entries.
+    fn stored_head(&self) -> Result<Option<Head>, StoreError> {
+        Ok(None)
+    }
+
+    /// The first incident, by id, whose geometry columns are not what its row's position and
+    /// its revision entry's 95% ellipse make, as `(id, column)`, for stores that keep geometry
+    /// (PostGIS); `None` when every one is, or the store keeps none.
+    fn geometry_fault(&self) -> Result<Option<(u64, &'static str)>, StoreError> {
+        Ok(None)
+    }
+
     /// How many stored cosignatures belong to no stored checkpoint (the audit finds one moved
     /// off its checkpoint this way; a cosignature is only ever stored for a checkpoint).
     fn orphan_cosignatures(&self) -> Result<u64, StoreError>;

@@ -15,6 +15,14 @@ const E2: f64 = 6.694_379_990_141_3e-3;
 /// (exact to well under a metre for ellipses of tens of kilometres). `None` when the ellipse
 /// is degenerate or not finite, or the centre is at a pole.
 pub fn ellipse_wkt(lat: f64, lon: f64, e: &Ellipse95) -> Option<String> {
+    let ring = ellipse_ring(lat, lon, e)?;
+    let points: Vec<String> = ring.iter().map(|(x, y)| format!("{x} {y}")).collect();
+    Some(format!("POLYGON(({}))", points.join(",")))
+}
+
+/// The ellipse's ring as (lon, lat) vertices, closed on the first; what [`ellipse_wkt`] writes
+/// (Rust prints each f64 so that it reads back to the same bits).
+pub fn ellipse_ring(lat: f64, lon: f64, e: &Ellipse95) -> Option<Vec<(f64, f64)>> {
     let (a, b) = (e.semi_major_m, e.semi_minor_m);
     let finite = [a, b, lat, lon, e.azimuth_deg]
         .iter()
@@ -27,22 +35,42 @@ pub fn ellipse_wkt(lat: f64, lon: f64, e: &Ellipse95) -> Option<String> {
     let meridian = A * (1.0 - E2) / (w * w * w);
     let parallel = A / w * phi.cos();
     let (sin_az, cos_az) = e.azimuth_deg.to_radians().sin_cos();
-    let mut wkt = String::from("POLYGON((");
-    for i in 0..=VERTICES {
-        let t = (i % VERTICES) as f64 / VERTICES as f64 * std::f64::consts::TAU;
-        let (s, c) = t.sin_cos();
-        // Along the major axis (azimuth from north, clockwise) and the minor axis across it.
-        let east = a * c * sin_az + b * s * cos_az;
-        let north = a * c * cos_az - b * s * sin_az;
-        let vlat = lat + (north / meridian).to_degrees();
-        let vlon = lon + (east / parallel).to_degrees();
-        if i > 0 {
-            wkt.push(',');
-        }
-        wkt.push_str(&format!("{vlon} {vlat}"));
+    let ring = (0..=VERTICES)
+        .map(|i| {
+            let t = (i % VERTICES) as f64 / VERTICES as f64 * std::f64::consts::TAU;
+            let (s, c) = t.sin_cos();
+            // Along the major axis (azimuth from north, clockwise) and the minor axis across it.
+            let east = a * c * sin_az + b * s * cos_az;
+            let north = a * c * cos_az - b * s * sin_az;
+            (
+                lon + (east / parallel).to_degrees(),
+                lat + (north / meridian).to_degrees(),
+            )
+        })
+        .collect();
+    Some(ring)
+}
+
+/// Little-endian ISO WKB of a point (what PostGIS's `ST_AsBinary(g, 'NDR')` answers).
+pub fn point_wkb(lon: f64, lat: f64) -> Vec<u8> {
+    let mut wkb = vec![1u8];
+    wkb.extend_from_slice(&1u32.to_le_bytes());
+    wkb.extend_from_slice(&lon.to_le_bytes());
+    wkb.extend_from_slice(&lat.to_le_bytes());
+    wkb
+}
+
+/// Little-endian ISO WKB of a polygon of one ring.
+pub fn polygon_wkb(ring: &[(f64, f64)]) -> Vec<u8> {
+    let mut wkb = vec![1u8];
+    wkb.extend_from_slice(&3u32.to_le_bytes());
+    wkb.extend_from_slice(&1u32.to_le_bytes());
+    wkb.extend_from_slice(&(ring.len() as u32).to_le_bytes());
+    for (x, y) in ring {
+        wkb.extend_from_slice(&x.to_le_bytes());
+        wkb.extend_from_slice(&y.to_le_bytes());
     }
-    wkt.push_str("))");
-    Some(wkt)
+    wkb
 }
 
 #[cfg(test)]

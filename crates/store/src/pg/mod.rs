@@ -574,6 +574,14 @@ impl Store for PgStore {
         self.read(read::orphan_cosignatures)
     }
 
+    fn stored_head(&self) -> Result<Option<Head>, StoreError> {
+        self.read(read::head).map(Some)
+    }
+
+    fn geometry_fault(&self) -> Result<Option<(u64, &'static str)>, StoreError> {
+        self.read(read::geometry_fault)
+    }
+
     fn entry_types(&self, from: u64, limit: u64) -> Result<Vec<(u64, String)>, StoreError> {
         self.read(|c| read::entry_types(c, from, limit))
     }

@@ -38,6 +38,48 @@ pub fn head(client: &mut Client) -> Result<crate::model::Head, StoreError> {
     })
 }
 
+/// The first incident whose PostGIS columns are not what its row's position and its revision
+/// entry's ellipse make (the bits PostGIS keeps, and SRID 4326), as `(id, column)`.
+pub fn geometry_fault(client: &mut Client) -> Result<Option<(u64, &'static str)>, StoreError> {
+    use super::geometry::{ellipse_ring, point_wkb, polygon_wkb};
+    let mut after = 0i64;
+    loop {
+        let rows = client
+            .query(
+                "SELECT i.id, i.lat, i.lon, ST_AsBinary(i.location, 'NDR'), ST_SRID(i.location),
+                        ST_AsBinary(i.ellipse95, 'NDR'), ST_SRID(i.ellipse95), e.body
+                 FROM incidents i JOIN entries e ON e.idx = i.entry
+                 WHERE i.id > $1 ORDER BY i.id LIMIT 10000",
+                &[&after],
+            )
+            .context("reading incident geometry")?;
+        let Some(last) = rows.last() else {
+            return Ok(None);
+        };
+        after = last.get(0);
+        for r in &rows {
+            let id: i64 = r.get(0);
+            let (lat, lon): (Option<f64>, Option<f64>) = (r.get(1), r.get(2));
+            let location = (r.get::<_, Option<Vec<u8>>>(3), r.get::<_, Option<i32>>(4));
+            let want = lat.zip(lon).map(|(lat, lon)| (point_wkb(lon, lat), 4326));
+            if location.0.zip(location.1) != want {
+                return Ok(Some((id as u64, "location")));
+            }
+            let ellipse = (r.get::<_, Option<Vec<u8>>>(5), r.get::<_, Option<i32>>(6));
+            let estimate = decode_estimate(id, r.get(7))?;
+            let want = estimate
+                .position
+                .as_ref()
+                .zip(estimate.ellipse_95.as_ref())
+                .and_then(|(at, e)| ellipse_ring(at.lat, at.lon, e))
+                .map(|ring| (polygon_wkb(&ring), 4326));
+            if ellipse.0.zip(ellipse.1) != want {
+                return Ok(Some((id as u64, "ellipse95")));
+            }
+        }
+    }
+}
+
 pub fn client_records(client: &mut Client, ids: &[Uuid]) -> Result<Vec<ClientRecord>, StoreError> {
     let keys: Vec<Vec<u8>> = ids.iter().map(|u| u.as_bytes().to_vec()).collect();
     let rows = client
