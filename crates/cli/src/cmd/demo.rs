@@ -72,8 +72,9 @@ pub fn run(
         println!("  live feed:   curl -N 'http://{addr}/api/events?access_token=TOKEN'");
         println!("  API doc:     http://{addr}/api/openapi.json");
         println!("  verify:      truce verify --data {}", data.display());
-        println!("A simulated stream of reports from both monitors' posts is feeding it. Ctrl-C stops.");
         println!("  ledger:      http://{addr}/api/ledger   checkpoint: http://{addr}/checkpoint");
+        println!("  agreed:      http://{addr}/agreed/checkpoint   (the latest every monitor's witness cosigned)");
+        println!("A simulated stream of reports from both monitors' posts is feeding it. Ctrl-C stops.");
         println!("Members (tokens also in {}):", data.join("demo-tokens.txt").display());
         for line in tokens.lines().filter(|l| !l.starts_with('#')) {
             println!("  {line}");
