@@ -1320,6 +1320,10 @@ pub fn the_agreed_checkpoint_is_the_latest_every_witness_cosigned<B: Backend>() 
         "no witnesses: the latest"
     );
     s.add_cosignature(1, "m1", "\u{2014} m1 AAAA\n").unwrap();
+    assert!(
+        s.agreed_checkpoint(&both).unwrap().is_none(),
+        "m2 has cosigned nothing"
+    );
     s.add_cosignature(1, "m2", "\u{2014} m2 BBBB\n").unwrap();
     s.add_cosignature(3, "m1", "\u{2014} m1 CCCC\n").unwrap();
     s.add_cosignature(2, "m2", "\u{2014} m2 DDDD\n").unwrap();

@@ -487,13 +487,22 @@ pub fn agreed_checkpoint(
     client: &mut Client,
     witnesses: &[String],
 ) -> Result<Option<StoredCheckpoint>, StoreError> {
+    if witnesses.is_empty() {
+        return Ok(checkpoints(client, true)?.pop());
+    }
+    // Every witness cosigned it, so the lagging one (the smallest latest) did: walk down its
+    // own cosignatures (index cosignatures_by_witness) to the first the others all have.
     let row = client
         .query_opt(
-            "SELECT size FROM checkpoints c
+            "WITH w AS (SELECT DISTINCT name FROM unnest($1::text[]) AS name),
+             tops AS (SELECT name, (SELECT MAX(size) FROM cosignatures s WHERE s.witness = w.name)
+                        AS top FROM w),
+             lag AS (SELECT name, top FROM tops ORDER BY top IS NOT NULL, top LIMIT 1)
+             SELECT c.size FROM lag JOIN cosignatures c ON c.witness = lag.name AND c.size <= lag.top
              WHERE (SELECT COUNT(*) FROM cosignatures s
-                    WHERE s.size = c.size AND s.witness = ANY($1::text[])) =
-                   (SELECT COUNT(DISTINCT w) FROM unnest($1::text[]) AS w)
-             ORDER BY size DESC LIMIT 1",
+                    WHERE s.size = c.size AND s.witness IN (SELECT name FROM w)) =
+                   (SELECT COUNT(*) FROM w)
+             ORDER BY c.size DESC LIMIT 1",
             &[&witnesses],
         )
         .context("reading the agreed checkpoint")?;

@@ -196,6 +196,9 @@ const MIGRATIONS: &[&str] = &[
     // 4: a checkpoint's signing time is in no entry and no signed note, so nothing could check
     // it: it is no longer kept (every stored column is an entry's or checked against them).
     "ALTER TABLE checkpoints DROP COLUMN signed_ns;",
+    // 5: each witness's cosignatures by size, so its latest and the agreed checkpoint are found
+    // from the lagging witness's own few latest cosignatures, not by walking every checkpoint.
+    "CREATE INDEX cosignatures_by_witness ON cosignatures (witness, size);",
 ];
 
 /// How many migrations this build knows.

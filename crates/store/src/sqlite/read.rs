@@ -667,15 +667,23 @@ pub fn agreed_checkpoint(
     conn: &Connection,
     witnesses: &[String],
 ) -> Result<Option<crate::model::StoredCheckpoint>, StoreError> {
+    if witnesses.is_empty() {
+        return Ok(checkpoints(conn, true)?.pop());
+    }
     let names = serde_json::Value::from(witnesses.to_vec()).to_string();
+    // Every witness cosigned it, so the lagging one (the smallest latest) did: walk down its
+    // own cosignatures (index cosignatures_by_witness) to the first the others all have.
     let mut stmt = conn
         .prepare_cached(
-            "SELECT size FROM checkpoints c
+            "WITH w(name) AS (SELECT DISTINCT value FROM json_each(?1)),
+             tops AS (SELECT name, (SELECT MAX(size) FROM cosignatures s WHERE s.witness = w.name)
+                        AS top FROM w),
+             lag AS (SELECT name, top FROM tops ORDER BY top IS NOT NULL, top LIMIT 1)
+             SELECT c.size FROM lag JOIN cosignatures c ON c.witness = lag.name AND c.size <= lag.top
              WHERE (SELECT COUNT(*) FROM cosignatures s
-                    WHERE s.size = c.size
-                      AND s.witness IN (SELECT DISTINCT value FROM json_each(?1))) =
-                   (SELECT COUNT(DISTINCT value) FROM json_each(?1))
-             ORDER BY size DESC LIMIT 1",
+                    WHERE s.size = c.size AND s.witness IN (SELECT name FROM w)) =
+                   (SELECT COUNT(*) FROM w)
+             ORDER BY c.size DESC LIMIT 1",
         )
         .context("preparing the agreed checkpoint query")?;
     let size: Option<i64> = stmt
