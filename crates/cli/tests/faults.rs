@@ -21,21 +21,35 @@ use std::process::{Child, Command, Stdio};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
-use truce_store::{Durability, SqliteStore, Store};
+use truce_store::{Durability, PgStore, PgTarget, SqliteStore, Store};
 use uuid::Uuid;
 
 const DEMO_AGREEMENT: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/demo/agreement.toml");
 
+/// `truce`, with `--store URL` when the record is in PostgreSQL.
+fn truce(store: Option<&str>) -> Command {
+    let mut c = Command::new(BIN);
+    if let Some(url) = store {
+        c.args(["--store", url]);
+    }
+    c
+}
+
 /// A record in `data` with one observer; its token.
 fn init(data: &Path) -> String {
-    let init = Command::new(BIN)
+    init_in(data, None)
+}
+
+/// [`init`], with the record in PostgreSQL at `store` when given.
+fn init_in(data: &Path, store: Option<&str>) -> String {
+    let init = truce(store)
         .args(["init", "--data"])
         .arg(data)
         .args(["--agreement", DEMO_AGREEMENT])
         .output()
         .expect("run truce init");
     assert!(init.status.success(), "init failed: {init:?}");
-    let added = Command::new(BIN)
+    let added = truce(store)
         .args(["user", "add", "--data"])
         .arg(data)
         .args(["--monitor", "m1", "--role", "observer", "op-1"])
@@ -152,8 +166,21 @@ impl Client {
     /// there wholly or not at all; nothing else is there; the chain and `truce verify` pass.
     /// Answers how many observations were acknowledged.
     fn check_record(&self, data: &Path) -> usize {
-        let store =
-            SqliteStore::open(&data.join("truce.sqlite"), Durability::Full).expect("open record");
+        self.check_record_in(data, None)
+    }
+
+    /// [`Client::check_record`], of the record in PostgreSQL at `url` when given.
+    fn check_record_in(&self, data: &Path, url: Option<&str>) -> usize {
+        let store: Box<dyn Store> = match url {
+            Some(u) => Box::new(
+                PgStore::open_reader(&PgTarget::parse(u).expect("a store URL"))
+                    .expect("open record"),
+            ),
+            None => Box::new(
+                SqliteStore::open(&data.join("truce.sqlite"), Durability::Full)
+                    .expect("open record"),
+            ),
+        };
         let sent = self.sent.lock().expect("lock");
         let mut present: HashMap<Uuid, u64> = HashMap::new();
         let mut acknowledged = 0;
@@ -196,10 +223,10 @@ impl Client {
             present.len(),
             "the record holds observations no client sent, or one twice"
         );
-        let report = truce_store::verify_chain(&store).expect("the chain verifies");
+        let report = truce_store::verify_chain(store.as_ref()).expect("the chain verifies");
         assert_eq!(report.observations as usize, present.len());
         drop(store);
-        let verify = Command::new(BIN)
+        let verify = truce(url)
             .args(["verify", "--data"])
             .arg(data)
             .output()
@@ -221,7 +248,12 @@ struct Server {
 
 impl Server {
     fn start(data: &Path) -> Self {
-        let (child, url) = common::serve(data.to_str().expect("a UTF-8 path"));
+        Self::start_on(data, None)
+    }
+
+    /// [`Server::start`], on the record in PostgreSQL at `store` when given.
+    fn start_on(data: &Path, store: Option<&str>) -> Self {
+        let (child, url) = common::serve_from(data.to_str().expect("a UTF-8 path"), store);
         Self { child, url }
     }
 
@@ -565,4 +597,62 @@ fn sigkill_under_load_again_and_again_loses_nothing_acknowledged() {
         "{runs} kills, {killed_with_requests_in_flight} requests cut in flight, \
          {acknowledged} observations acknowledged, all present once"
     );
+}
+
+#[test]
+fn postgres_connections_cut_and_writes_refused_answer_503_and_intake_resumes() {
+    let pg = truce_peers::postgres::postgres();
+    let url = pg.fresh_url();
+    let dir = tempfile::tempdir().expect("tempdir");
+    let data = dir.path().join("data");
+    let token = init_in(&data, Some(&url));
+    let server = Server::start_on(&data, Some(&url));
+    let client = Client::new(&token);
+    assert!(matches!(
+        client.send_new(&server.url, 20),
+        Answer::Acknowledged(_)
+    ));
+
+    // Every connection of the server to the database cut, as a database restart does: each
+    // request is answered (201 once a connection is made again, or 503 naming the database),
+    // and intake resumes within seconds.
+    pg.psql(
+        "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity \
+         WHERE datname = 'postgres' AND pid <> pg_backend_pid() AND backend_type = 'client backend'",
+    );
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        match client.send_new(&server.url, 20) {
+            Answer::Acknowledged(_) => break,
+            Answer::Refused(503, body) => {
+                let message = body["error"]["message"].as_str().unwrap_or_default();
+                assert!(message.contains("database"), "{body}");
+            }
+            Answer::Refused(status, body) => panic!("connections cut: {status} {body}"),
+            Answer::Gone => panic!("connections cut: no answer within 20 s"),
+        }
+        assert!(
+            Instant::now() < deadline,
+            "intake did not resume within 10 s"
+        );
+        std::thread::sleep(Duration::from_millis(200));
+    }
+
+    // The database refuses every write (made read-only by its administrator): 503 naming it;
+    // reads still answer; once writable again, the refused batch sent again is taken.
+    pg.psql("ALTER SYSTEM SET default_transaction_read_only = on");
+    pg.psql("SELECT pg_reload_conf()");
+    std::thread::sleep(Duration::from_millis(500));
+    assert_unavailable(client.send_new(&server.url, 20), "read-only");
+    let unsent = last_batch(&client);
+    assert_reads_answer(&server.url, &token);
+    pg.psql("ALTER SYSTEM RESET default_transaction_read_only");
+    pg.psql("SELECT pg_reload_conf()");
+    std::thread::sleep(Duration::from_millis(500));
+    assert!(matches!(
+        client.send(&server.url, unsent),
+        Answer::Acknowledged(_)
+    ));
+    server.kill();
+    assert!(client.check_record_in(&data, Some(&url)) >= 60);
 }

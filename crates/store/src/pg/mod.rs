@@ -264,6 +264,8 @@ pub struct PgStore {
     target: PgTarget,
     /// The sequencer's connection; `None` when opened for reading only.
     writer: Option<Mutex<write::Writer>>,
+    /// How the writer commits (kept to set a new connection the same way).
+    durability: Durability,
     readers: Mutex<Readers>,
     /// Signalled when a reader is given back.
     returned: std::sync::Condvar,
@@ -303,6 +305,7 @@ impl PgStore {
         Ok(Self {
             target: target.clone(),
             writer: Some(Mutex::new(write::Writer::take_over(client)?)),
+            durability,
             readers: Mutex::new(Readers::default()),
             returned: std::sync::Condvar::new(),
         })
@@ -323,6 +326,7 @@ impl PgStore {
         Ok(Self {
             target: target.clone(),
             writer: None,
+            durability: Durability::Full,
             readers: Mutex::new(Readers {
                 idle: vec![client],
                 open: 1,
@@ -356,14 +360,28 @@ impl PgStore {
         self.writer()?.still_sequencing()
     }
 
+    /// The writer, connected again first if its connection was lost (a database restart):
+    /// one request fails with the lost connection, the next goes through.
     fn writer(&self) -> Result<MutexGuard<'_, write::Writer>, StoreError> {
-        self.writer
+        let mut writer = self
+            .writer
             .as_ref()
             .ok_or_else(|| {
                 StoreError::Fenced(format!("{} was opened for reading only", self.target))
             })?
             .lock()
-            .map_err(|_| StoreError::Corrupt("a writer panicked mid-transaction".into()))
+            .map_err(|_| StoreError::Corrupt("a writer panicked mid-transaction".into()))?;
+        if writer.client().is_closed() {
+            tracing::warn!(store = %self.target, "the connection that appends was lost; connecting again");
+            let mut client = self.target.connect()?;
+            if self.durability == Durability::Process {
+                client
+                    .batch_execute("SET synchronous_commit TO off")
+                    .context("configuring commits")?;
+            }
+            writer.reconnect(client);
+        }
+        Ok(writer)
     }
 
     /// Runs `f` on a pooled reader; a connection that failed is not put back.

@@ -146,6 +146,15 @@ impl Writer {
         })
     }
 
+    /// Carries on over `client` after the last connection was lost (the database restarted, or
+    /// the session was ended). Safe whatever happened meanwhile: every append and checkpoint
+    /// first checks the head row against this writer's epoch and head, so if another sequencer
+    /// took over, or the lost connection's last commit went through unseen, the next one is
+    /// refused as fenced rather than forking the record.
+    pub fn reconnect(&mut self, client: Client) {
+        self.client = client;
+    }
+
     /// The connection, for reads that must see this writer's latest commit.
     pub fn client(&mut self) -> &mut Client {
         &mut self.client
