@@ -421,12 +421,21 @@ impl Injected {
             .spawn()
             .expect("strace starts (is it installed?)");
         // strace says when it has attached; only then is the fault in place.
-        let mut line = String::new();
-        BufReader::new(strace.stderr.take().expect("strace's stderr"))
-            .read_line(&mut line)
-            .expect("strace's first line");
-        assert!(line.contains("attached"), "strace did not attach: {line}");
-        Self { strace }
+        let mut said = String::new();
+        let mut stderr = BufReader::new(strace.stderr.take().expect("strace's stderr"));
+        for _ in 0..20 {
+            let mut line = String::new();
+            if stderr.read_line(&mut line).expect("strace's stderr") == 0 {
+                break;
+            }
+            said.push_str(&line);
+            if line.contains("attached") {
+                return Self { strace };
+            }
+        }
+        let _ = strace.kill();
+        let _ = strace.wait();
+        panic!("strace did not attach: {said}");
     }
 }
 
@@ -460,13 +469,18 @@ fn eio_and_enospc_on_writes_and_fsyncs_answer_503_and_intake_resumes() {
     ];
     for (syscalls, errno, said) in cases {
         let fault = Injected::attach(server.pid(), syscalls, errno);
-        let started = Instant::now();
-        assert_unavailable(client.send_new(&server.url, 20), said);
-        assert!(
-            started.elapsed() < Duration::from_secs(5),
-            "{syscalls} {errno}: the refusal took {:?}",
-            started.elapsed()
-        );
+        // Once strace has attached, the next write meets the fault; a batch taken before then
+        // is acknowledged as usual (and checked at the end like any other).
+        let refused = (0..20)
+            .find_map(|_| match client.send_new(&server.url, 20) {
+                Answer::Acknowledged(_) => {
+                    std::thread::sleep(Duration::from_millis(100));
+                    None
+                }
+                other => Some(other),
+            })
+            .unwrap_or_else(|| panic!("{syscalls} {errno}: no batch met the fault in 2 s"));
+        assert_unavailable(refused, said);
         let unsent = last_batch(&client);
         assert_reads_answer(&server.url, &token);
         drop(fault);
@@ -482,7 +496,7 @@ fn eio_and_enospc_on_writes_and_fsyncs_answer_503_and_intake_resumes() {
     }
     server.kill();
     let acknowledged = client.check_record(&data);
-    assert_eq!(acknowledged, 20 + 4 * 40);
+    assert!(acknowledged >= 20 + 4 * 40, "{acknowledged}");
 }
 
 #[test]
@@ -551,18 +565,23 @@ fn sigkill_under_load_again_and_again_loses_nothing_acknowledged() {
     for run in 0..runs {
         let server = Server::start(&data);
         let stop = Arc::new(AtomicBool::new(false));
+        let killed = Arc::new(AtomicBool::new(false));
         // Two senders: batches of 1 to 60, as fast as the server takes them.
         let senders: Vec<_> = (0..2)
             .map(|k| {
                 let (client, url, stop) = (client.clone(), server.url.clone(), stop.clone());
+                let killed = killed.clone();
                 std::thread::spawn(move || {
                     let mut rng = StdRng::seed_from_u64((run * 2 + k) as u64);
                     let mut in_flight_at_kill = false;
                     while !stop.load(Ordering::SeqCst) {
+                        // Sent before the kill and unanswered: cut in flight (one sent after
+                        // it finds the port closed, and does not count).
+                        let before_kill = !killed.load(Ordering::SeqCst);
                         match client.send_new(&url, rng.random_range(1..=60)) {
                             Answer::Acknowledged(_) => {}
                             Answer::Gone => {
-                                in_flight_at_kill = true;
+                                in_flight_at_kill = before_kill;
                                 break;
                             }
                             Answer::Refused(s, body) => panic!("run {run}: {s} {body}"),
@@ -573,6 +592,7 @@ fn sigkill_under_load_again_and_again_loses_nothing_acknowledged() {
             })
             .collect();
         std::thread::sleep(Duration::from_millis(rng.random_range(20..300)));
+        killed.store(true, Ordering::SeqCst);
         server.kill();
         stop.store(true, Ordering::SeqCst);
         for s in senders {

@@ -140,9 +140,9 @@ impl From<truce_store::StoreError> for AppError {
                         StatusCode::SERVICE_UNAVAILABLE,
                         "unavailable",
                         format!(
-                            "{}; nothing from this request is acknowledged. Send it again once \
-                             that is fixed: an observation sent again with its client_id is \
-                             recorded once",
+                            "{}; this request is not acknowledged, and may or may not have \
+                             been recorded. Send it again once that is fixed: an observation \
+                             with a client_id is recorded once however often it is sent",
                             fault.describe()
                         ),
                     )

@@ -39,6 +39,10 @@ pub enum StoreError {
     /// This store was opened for reading only.
     #[error("{0}")]
     ReadOnly(String),
+    /// The database server could not be reached just now (a connection was lost and making
+    /// one again failed): nothing was done.
+    #[error("{0}")]
+    Unreachable(String),
     /// Every connection to the database stayed busy: try again shortly.
     #[error("busy: {0}")]
     Busy(String),
@@ -69,6 +73,9 @@ pub enum StorageFault {
     Failing,
     /// The record's file or file system takes no writes.
     ReadOnly,
+    /// The record's files cannot be opened (permissions, a missing folder, or too many open
+    /// files).
+    CannotOpen,
     /// The database server cannot be reached.
     Unreachable,
 }
@@ -80,13 +87,18 @@ impl StorageFault {
             Self::Full => "the disk holding the record is full",
             Self::Failing => "the disk holding the record failed to read or write (I/O error)",
             Self::ReadOnly => "the record's storage is read-only",
+            Self::CannotOpen => {
+                "the record's files cannot be opened (permissions, a missing folder, or too many \
+                 open files)"
+            }
             Self::Unreachable => "the database server holding the record cannot be reached",
         }
     }
 }
 
 impl StoreError {
-    /// The storage fault behind this error, if it is one (see [`StorageFault`]).
+    /// The storage fault behind this error, if it is one (see [`StorageFault`]); `None` for
+    /// anything a retry would meet again (a constraint, a bug, a malformed value).
     pub fn storage_fault(&self) -> Option<StorageFault> {
         use rusqlite::ErrorCode;
         match self {
@@ -95,36 +107,65 @@ impl StoreError {
                 ..
             } => match e.code {
                 ErrorCode::DiskFull => Some(StorageFault::Full),
-                ErrorCode::SystemIoFailure | ErrorCode::CannotOpen => Some(StorageFault::Failing),
+                ErrorCode::SystemIoFailure => Some(StorageFault::Failing),
+                ErrorCode::CannotOpen => Some(StorageFault::CannotOpen),
                 ErrorCode::ReadOnly => Some(StorageFault::ReadOnly),
                 _ => None,
             },
-            Self::Postgres { source, .. } => {
-                use postgres::error::SqlState;
-                match source.code() {
-                    Some(c) if *c == SqlState::DISK_FULL => Some(StorageFault::Full),
-                    Some(c) if *c == SqlState::IO_ERROR => Some(StorageFault::Failing),
-                    Some(c) if *c == SqlState::READ_ONLY_SQL_TRANSACTION => {
-                        Some(StorageFault::ReadOnly)
-                    }
-                    Some(c)
-                        if *c == SqlState::ADMIN_SHUTDOWN
-                            || *c == SqlState::CRASH_SHUTDOWN
-                            || *c == SqlState::CANNOT_CONNECT_NOW =>
-                    {
-                        Some(StorageFault::Unreachable)
-                    }
-                    Some(_) => None,
-                    None if source.is_closed() => Some(StorageFault::Unreachable),
-                    None => source
-                        .source()
-                        .and_then(|e| e.downcast_ref::<std::io::Error>())
-                        .map(|_| StorageFault::Unreachable),
-                }
-            }
+            Self::Postgres { source, .. } => postgres_fault(source),
+            Self::Unreachable(_) => Some(StorageFault::Unreachable),
             _ => None,
         }
     }
+}
+
+/// The storage fault a PostgreSQL error reports: the server's disk full or failing, writes
+/// refused, or the session lost (class 08, an administrator's or timeout's end of the session
+/// (57P, 25P03), any FATAL error, a closed connection, or a network error on the socket).
+fn postgres_fault(e: &postgres::Error) -> Option<StorageFault> {
+    use postgres::error::SqlState;
+    if let Some(code) = e.code() {
+        let c = code.code();
+        return if *code == SqlState::DISK_FULL {
+            Some(StorageFault::Full)
+        } else if *code == SqlState::IO_ERROR {
+            Some(StorageFault::Failing)
+        } else if *code == SqlState::READ_ONLY_SQL_TRANSACTION {
+            Some(StorageFault::ReadOnly)
+        } else if c.starts_with("08")
+            || c.starts_with("57P")
+            || c == "25P03"
+            || e.as_db_error().is_some_and(|d| d.severity() == "FATAL")
+        {
+            Some(StorageFault::Unreachable)
+        } else {
+            None
+        };
+    }
+    if e.is_closed() {
+        return Some(StorageFault::Unreachable);
+    }
+    // Encoding and parsing errors wrap io::Error too (InvalidInput, InvalidData): those are
+    // truce's or the data's, and a retry meets them again.
+    use std::io::ErrorKind::*;
+    e.source()
+        .and_then(|s| s.downcast_ref::<std::io::Error>())
+        .filter(|io| {
+            matches!(
+                io.kind(),
+                ConnectionRefused
+                    | ConnectionReset
+                    | ConnectionAborted
+                    | NotConnected
+                    | BrokenPipe
+                    | UnexpectedEof
+                    | TimedOut
+                    | HostUnreachable
+                    | NetworkUnreachable
+                    | NetworkDown
+            )
+        })
+        .map(|_| StorageFault::Unreachable)
 }
 
 /// Attaches `context` to a database error.

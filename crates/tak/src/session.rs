@@ -126,6 +126,16 @@ async fn write_out<W: AsyncWrite + Unpin>(
     gone.notify_one();
 }
 
+/// Queues `out`, an answer to the client, waiting for room: a client that sends faster than it
+/// reads is slowed, not dropped. False when there was no room for [`WRITE_TIMEOUT`] (the
+/// client is not reading), the writer is gone, or `stop` turned true meanwhile.
+async fn answer(outbox: &mpsc::Sender<Out>, stop: &mut watch::Receiver<bool>, out: Out) -> bool {
+    tokio::select! {
+        sent = tokio::time::timeout(WRITE_TIMEOUT, outbox.send(out)) => matches!(sent, Ok(Ok(()))),
+        _ = stop.changed() => false,
+    }
+}
+
 /// Serves one stream until the client closes it, it breaks the framing, it idles past
 /// [`IDLE`], it stops reading what it is sent (the relay drops it, a write waits past
 /// [`WRITE_TIMEOUT`], or an answer finds no room in its queue for as long), or `stop` turns true. The client
@@ -156,18 +166,6 @@ pub async fn serve_stream<S>(
         pending,
         writer_gone.clone(),
     ));
-    // An answer waits for room in the queue, so a client that sends faster than it reads is
-    // slowed, not dropped; one that finds no room for [`WRITE_TIMEOUT`] is not reading, and
-    // the session ends.
-    let answer = |out: Out| {
-        let outbox = &outbox;
-        async move {
-            matches!(
-                tokio::time::timeout(WRITE_TIMEOUT, outbox.send(out)).await,
-                Ok(Ok(()))
-            )
-        }
-    };
     let limits = intake.limits;
     let mut framing = Framing::Xml(XmlStream::new(&limits));
     let mut mode = Mode::Xml;
@@ -229,7 +227,13 @@ pub async fn serve_stream<S>(
             match intake.take(&binding, &event).await {
                 Outcome::Control(Ingest::Ping) => {
                     CotStats::bump(&intake.stats.pings);
-                    if !answer(Out::Bytes(encode(&control::pong(now_ms()), mode))).await {
+                    if !answer(
+                        &outbox,
+                        &mut stop,
+                        Out::Bytes(encode(&control::pong(now_ms()), mode)),
+                    )
+                    .await
+                    {
                         break 'connection;
                     }
                 }
@@ -243,9 +247,9 @@ pub async fn serve_stream<S>(
                     // The answer and the switch are one item: nothing the relay queues can be
                     // written between them.
                     let queued = if accept {
-                        answer(Out::SwitchAfter(response)).await
+                        answer(&outbox, &mut stop, Out::SwitchAfter(response)).await
                     } else {
-                        answer(Out::Bytes(response)).await
+                        answer(&outbox, &mut stop, Out::Bytes(response)).await
                     };
                     if !queued {
                         break 'connection;

@@ -525,6 +525,22 @@ pub async fn serve(api: &Api) -> Server {
     let listener = TcpListener::bind("127.0.0.1:0")
         .await
         .expect("bind a free port");
+    serve_on(api, listener)
+}
+
+/// [`serve`], with every connection's send buffer fixed at `bytes` (the kernel otherwise grows
+/// it to megabytes), so a client that stops reading holds up the server's writes to it soon.
+pub async fn serve_with_send_buffer(api: &Api, bytes: u32) -> Server {
+    let socket = tokio::net::TcpSocket::new_v4().expect("a socket");
+    // Accepted connections inherit it from the listening socket.
+    socket.set_send_buffer_size(bytes).expect("a send buffer");
+    socket
+        .bind("127.0.0.1:0".parse().expect("an address"))
+        .expect("bind a free port");
+    serve_on(api, socket.listen(128).expect("listen"))
+}
+
+fn serve_on(api: &Api, listener: TcpListener) -> Server {
     let addr = listener.local_addr().expect("the bound address");
     let mut stop = api.stop.subscribe();
     let router = api.app.clone();
@@ -573,6 +589,22 @@ impl Conn {
     /// Connects to `addr`.
     pub async fn connect(addr: SocketAddr) -> Self {
         let stream = within(TcpStream::connect(addr))
+            .await
+            .expect("connect to the test server");
+        Self {
+            stream,
+            buf: Vec::new(),
+        }
+    }
+
+    /// Connects to `addr` with a receive buffer of `bytes` (a slow or dead link: the server's
+    /// writes block once it and the server's send buffer are full).
+    pub async fn connect_with_window(addr: SocketAddr, bytes: u32) -> Self {
+        let socket = tokio::net::TcpSocket::new_v4().expect("a socket");
+        socket
+            .set_recv_buffer_size(bytes)
+            .expect("a receive buffer");
+        let stream = within(socket.connect(addr))
             .await
             .expect("connect to the test server");
         Self {
@@ -748,7 +780,11 @@ pub struct EventStream {
 impl EventStream {
     /// Opens `GET path` on `addr`; answers the response head and the stream.
     pub async fn open(peer: &Peer, path: &str) -> (Head, Self) {
-        let mut conn = Conn::connect(peer.socket).await;
+        Self::open_on(Conn::connect(peer.socket).await, peer, path).await
+    }
+
+    /// [`EventStream::open`] over `conn`.
+    pub async fn open_on(mut conn: Conn, peer: &Peer, path: &str) -> (Head, Self) {
         conn.write_all(
             format!(
                 "GET {path} HTTP/1.1\r\nHost: test\r\nAccept: text/event-stream\r\n\

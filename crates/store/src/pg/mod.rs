@@ -266,6 +266,9 @@ pub struct PgStore {
     writer: Option<Mutex<write::Writer>>,
     /// How the writer commits (kept to set a new connection the same way).
     durability: Durability,
+    /// When connecting the writer again last failed: requests within a second of it fail at
+    /// once, instead of each waiting out a connection timeout in turn behind the writer.
+    reconnect_failed: Mutex<Option<std::time::Instant>>,
     readers: Mutex<Readers>,
     /// Signalled when a reader is given back.
     returned: std::sync::Condvar,
@@ -306,6 +309,7 @@ impl PgStore {
             target: target.clone(),
             writer: Some(Mutex::new(write::Writer::take_over(client)?)),
             durability,
+            reconnect_failed: Mutex::new(None),
             readers: Mutex::new(Readers::default()),
             returned: std::sync::Condvar::new(),
         })
@@ -327,6 +331,7 @@ impl PgStore {
             target: target.clone(),
             writer: None,
             durability: Durability::Full,
+            reconnect_failed: Mutex::new(None),
             readers: Mutex::new(Readers {
                 idle: vec![client],
                 open: 1,
@@ -360,8 +365,10 @@ impl PgStore {
         self.writer()?.still_sequencing()
     }
 
-    /// The writer, connected again first if its connection was lost (a database restart):
-    /// one request fails with the lost connection, the next goes through.
+    /// The writer, connected again first if its connection was lost (a database restart): the
+    /// request that found the connection lost failed; a later one connects again (at most one
+    /// attempt a second) and goes on, unless the head moved meanwhile (see
+    /// [`write::Writer::reconnect`]).
     fn writer(&self) -> Result<MutexGuard<'_, write::Writer>, StoreError> {
         let mut writer = self
             .writer
@@ -372,14 +379,36 @@ impl PgStore {
             .lock()
             .map_err(|_| StoreError::Corrupt("a writer panicked mid-transaction".into()))?;
         if writer.client().is_closed() {
-            tracing::warn!(store = %self.target, "the connection that appends was lost; connecting again");
-            let mut client = self.target.connect()?;
-            if self.durability == Durability::Process {
-                client
-                    .batch_execute("SET synchronous_commit TO off")
-                    .context("configuring commits")?;
+            let mut failed = self
+                .reconnect_failed
+                .lock()
+                .map_err(|_| StoreError::Corrupt("the reconnect clock was poisoned".into()))?;
+            if failed.is_some_and(|at| at.elapsed() < std::time::Duration::from_secs(1)) {
+                return Err(StoreError::Unreachable(format!(
+                    "{}: the connection that appends was lost, and connecting again failed \
+                     less than a second ago",
+                    self.target
+                )));
             }
-            writer.reconnect(client);
+            tracing::warn!(store = %self.target, "the connection that appends was lost; connecting again");
+            let connected = self.target.connect().and_then(|mut client| {
+                if self.durability == Durability::Process {
+                    client
+                        .batch_execute("SET synchronous_commit TO off")
+                        .context("configuring commits")?;
+                }
+                Ok(client)
+            });
+            match connected {
+                Ok(client) => {
+                    *failed = None;
+                    writer.reconnect(client)?;
+                }
+                Err(e) => {
+                    *failed = Some(std::time::Instant::now());
+                    return Err(e);
+                }
+            }
         }
         Ok(writer)
     }

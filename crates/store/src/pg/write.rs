@@ -147,12 +147,39 @@ impl Writer {
     }
 
     /// Carries on over `client` after the last connection was lost (the database restarted, or
-    /// the session was ended). Safe whatever happened meanwhile: every append and checkpoint
-    /// first checks the head row against this writer's epoch and head, so if another sequencer
-    /// took over, or the lost connection's last commit went through unseen, the next one is
-    /// refused as fenced rather than forking the record.
-    pub fn reconnect(&mut self, client: Client) {
+    /// the session was ended), first reading the head row again:
+    /// - another sequencer's epoch there: [`StoreError::Fenced`] (it took over; this one must
+    ///   not append);
+    /// - this epoch but another head: the lost connection's last commit went through unseen.
+    ///   Only this writer appends under its epoch, so the head is its own: it is reloaded, and
+    ///   [`StoreError::Moved`] tells the caller to rebuild what it derived from the record;
+    /// - otherwise nothing changed, and appends go on.
+    pub fn reconnect(&mut self, client: Client) -> Result<(), StoreError> {
         self.client = client;
+        let mut tx = self
+            .client
+            .transaction()
+            .context("reading the head again")?;
+        let (stored, epoch) = read_head(&mut tx, "")?;
+        tx.commit().context("reading the head again")?;
+        if epoch != self.epoch {
+            return Err(StoreError::Fenced(format!(
+                "while the connection was lost, epoch {epoch} began (this sequencer's is {})",
+                self.epoch
+            )));
+        }
+        if stored != self.head {
+            let frontier = load_frontier(&mut self.client, stored.size)?;
+            let was = self.head.size;
+            self.head = stored;
+            self.frontier = frontier;
+            return Err(StoreError::Moved(format!(
+                "the last append before the connection was lost was committed after all \
+                 (the record has {} entries, not {was}); nothing of this request was recorded",
+                stored.size
+            )));
+        }
+        Ok(())
     }
 
     /// The connection, for reads that must see this writer's latest commit.
