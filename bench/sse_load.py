@@ -27,24 +27,14 @@ import time
 import urllib.parse
 import uuid
 
+from tak_soak import rss_mib, stamp  # the same directory
+
 EVENT = (
     '<event version="2.0" uid="load-{i}" type="a-f-G-U-C" how="m-g" time="{t}" start="{t}" '
     'stale="{stale}"><point lat="{lat}" lon="46.6" hae="900" ce="5" le="9"/><detail>'
     '<contact callsign="load-{i}" endpoint="*:-1:stcp"/><takv platform="bench" version="1"/>'
     "</detail></event>"
 )
-
-
-def stamp(ts: float) -> str:
-    return time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(ts)) + f".{int(ts % 1 * 1000):03d}Z"
-
-
-def rss_mib(pid: int) -> float:
-    with open(f"/proc/{pid}/status") as f:
-        for line in f:
-            if line.startswith("VmRSS:"):
-                return int(line.split()[1]) / 1024
-    return float("nan")
 
 
 async def http_head(reader):
