@@ -409,6 +409,29 @@ fn a_full_disk_answers_503_and_intake_resumes_when_space_is_freed() {
 /// `strace` attached to every thread of `pid`, failing `syscalls` with `errno` until dropped.
 struct Injected {
     strace: Child,
+    pid: u32,
+    /// Everything strace has written to its stderr.
+    said: Arc<Mutex<String>>,
+}
+
+/// The tracer of each thread of `pid`, as `tid:TracerPid`.
+fn tracers(pid: u32) -> Vec<(String, String)> {
+    let Ok(tasks) = std::fs::read_dir(format!("/proc/{pid}/task")) else {
+        return Vec::new();
+    };
+    tasks
+        .flatten()
+        .map(|t| {
+            let status = std::fs::read_to_string(t.path().join("status")).unwrap_or_default();
+            let tracer = status
+                .lines()
+                .find_map(|l| l.strip_prefix("TracerPid:"))
+                .unwrap_or("?")
+                .trim()
+                .to_string();
+            (t.file_name().to_string_lossy().into_owned(), tracer)
+        })
+        .collect()
 }
 
 impl Injected {
@@ -420,22 +443,43 @@ impl Injected {
             .stderr(Stdio::piped())
             .spawn()
             .expect("strace starts (is it installed?)");
-        // strace says when it has attached; only then is the fault in place.
-        let mut said = String::new();
+        // strace's stderr is read to its end, so it never finds the pipe closed (SIGPIPE would
+        // end it, and the fault with it), and what it said is kept for a failure's message.
+        let said = Arc::new(Mutex::new(String::new()));
         let mut stderr = BufReader::new(strace.stderr.take().expect("strace's stderr"));
-        for _ in 0..20 {
+        let kept = said.clone();
+        std::thread::spawn(move || {
             let mut line = String::new();
-            if stderr.read_line(&mut line).expect("strace's stderr") == 0 {
-                break;
+            while stderr.read_line(&mut line).is_ok_and(|n| n > 0) {
+                kept.lock().expect("lock").push_str(&line);
+                line.clear();
             }
-            said.push_str(&line);
-            if line.contains("attached") {
-                return Self { strace };
-            }
+        });
+        let injected = Self { strace, pid, said };
+        // Attached once strace says so and every thread of the server names it as its tracer.
+        let deadline = Instant::now() + Duration::from_secs(10);
+        let tracer = injected.strace.id().to_string();
+        while !(injected.said.lock().expect("lock").contains("attached")
+            && tracers(pid).iter().all(|(_, t)| *t == tracer))
+        {
+            assert!(
+                Instant::now() < deadline,
+                "strace did not attach: {}",
+                injected.state()
+            );
+            std::thread::sleep(Duration::from_millis(20));
         }
-        let _ = strace.kill();
-        let _ = strace.wait();
-        panic!("strace did not attach: {said}");
+        injected
+    }
+
+    /// What strace said and which tracer each thread of the server has, for a failure.
+    fn state(&self) -> String {
+        format!(
+            "strace (pid {}) said {:?}; the server's threads and their tracers: {:?}",
+            self.strace.id(),
+            self.said.lock().expect("lock"),
+            tracers(self.pid)
+        )
     }
 }
 
@@ -479,7 +523,12 @@ fn eio_and_enospc_on_writes_and_fsyncs_answer_503_and_intake_resumes() {
                 }
                 other => Some(other),
             })
-            .unwrap_or_else(|| panic!("{syscalls} {errno}: no batch met the fault in 2 s"));
+            .unwrap_or_else(|| {
+                panic!(
+                    "{syscalls} {errno}: no batch met the fault in 20 tries; {}",
+                    fault.state()
+                )
+            });
         assert_unavailable(refused, said);
         let unsent = last_batch(&client);
         assert_reads_answer(&server.url, &token);
