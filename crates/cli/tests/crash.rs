@@ -4,49 +4,22 @@
 //! continues with fresh numbers. The same on the embedded SQLite file and on PostgreSQL
 //! (`--store`, a throw-away server from `truce_peers::postgres`).
 
-use std::io::{BufRead, BufReader};
+mod common;
+
+use common::truce;
 use std::path::Path;
-use std::process::{Child, Command, Stdio};
+use std::process::Child;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 use truce_store::{Durability, PgStore, PgTarget, SqliteStore, Store};
 use uuid::Uuid;
 
-const BIN: &str = env!("CARGO_BIN_EXE_truce");
 const DEMO_AGREEMENT: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/demo/agreement.toml");
-
-/// `truce` with `--store URL` when the record is in PostgreSQL.
-fn truce(store: Option<&str>) -> Command {
-    let mut c = Command::new(BIN);
-    if let Some(url) = store {
-        c.args(["--store", url]);
-    }
-    c
-}
 
 /// Starts `truce serve` on a free loopback port; answers the child and its base URL.
 fn start_server(data: &Path, store: Option<&str>) -> (Child, String) {
-    let mut child = truce(store)
-        .args(["serve", "--data"])
-        .arg(data)
-        .args(["--http", "127.0.0.1:0"])
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("spawn truce serve");
-    let stdout = child.stdout.take().expect("stdout");
-    let mut line = String::new();
-    BufReader::new(stdout)
-        .read_line(&mut line)
-        .expect("read banner");
-    let url = line
-        .split_whitespace()
-        .find(|w| w.starts_with("http://"))
-        .unwrap_or_else(|| panic!("no URL in banner {line:?}"))
-        .trim_end_matches('/')
-        .to_string();
-    (child, url)
+    common::serve_from(data.to_str().expect("a UTF-8 path"), store)
 }
 
 fn observation(client_id: Uuid, i: usize) -> serde_json::Value {

@@ -11,7 +11,7 @@
 
 mod common;
 
-use common::BIN;
+use common::{BIN, truce};
 use rand::rngs::StdRng;
 use rand::{RngExt, SeedableRng};
 use std::collections::HashMap;
@@ -25,15 +25,6 @@ use truce_store::{Durability, PgStore, PgTarget, SqliteStore, Store};
 use uuid::Uuid;
 
 const DEMO_AGREEMENT: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/demo/agreement.toml");
-
-/// `truce`, with `--store URL` when the record is in PostgreSQL.
-fn truce(store: Option<&str>) -> Command {
-    let mut c = Command::new(BIN);
-    if let Some(url) = store {
-        c.args(["--store", url]);
-    }
-    c
-}
 
 /// A record in `data` with one observer; its token.
 fn init(data: &Path) -> String {
@@ -115,6 +106,15 @@ impl Client {
             token: token.to_string(),
             agent,
             sent: Arc::default(),
+        }
+    }
+
+    /// Sends `n` new observations as one batch, which must be acknowledged.
+    fn send_taken(&self, url: &str, n: usize) {
+        match self.send_new(url, n) {
+            Answer::Acknowledged(ids) => assert_eq!(ids.len(), n),
+            Answer::Refused(status, body) => panic!("refused: {status} {body}"),
+            Answer::Gone => panic!("no answer within 20 s"),
         }
     }
 
@@ -396,10 +396,7 @@ fn a_full_disk_answers_503_and_intake_resumes_when_space_is_freed() {
         Answer::Acknowledged(ids) if ids.len() == 50
     ));
     for _ in 0..3 {
-        assert!(matches!(
-            client.send_new(&server.url, 50),
-            Answer::Acknowledged(_)
-        ));
+        client.send_taken(&server.url, 50);
     }
     server.kill();
     let acknowledged = client.check_record(&data);
@@ -500,10 +497,7 @@ fn eio_and_enospc_on_writes_and_fsyncs_answer_503_and_intake_resumes() {
     let token = init(&data);
     let server = Server::start(&data);
     let client = Client::new(&token);
-    assert!(matches!(
-        client.send_new(&server.url, 20),
-        Answer::Acknowledged(_)
-    ));
+    client.send_taken(&server.url, 20);
     // SQLite writes the record with pwrite64 and makes it durable with fsync (or fdatasync).
     let cases = [
         ("pwrite64", "EIO", "failed to read or write"),
@@ -538,10 +532,7 @@ fn eio_and_enospc_on_writes_and_fsyncs_answer_503_and_intake_resumes() {
             Answer::Refused(s, body) => panic!("{syscalls} {errno} cleared, still {s}: {body}"),
             Answer::Gone => panic!("{syscalls} {errno} cleared, no answer"),
         }
-        assert!(matches!(
-            client.send_new(&server.url, 20),
-            Answer::Acknowledged(_)
-        ));
+        client.send_taken(&server.url, 20);
     }
     server.kill();
     let acknowledged = client.check_record(&data);
@@ -555,10 +546,7 @@ fn record_files_made_immutable_answer_503_and_intake_resumes() {
     let token = init(&data);
     let server = Server::start(&data);
     let client = Client::new(&token);
-    assert!(matches!(
-        client.send_new(&server.url, 20),
-        Answer::Acknowledged(_)
-    ));
+    client.send_taken(&server.url, 20);
     let files: Vec<PathBuf> = ["truce.sqlite", "truce.sqlite-wal"]
         .iter()
         .map(|f| data.join(f))
@@ -656,10 +644,7 @@ fn sigkill_under_load_again_and_again_loses_nothing_acknowledged() {
     );
     // One more start: the record opens, and intake goes on.
     let server = Server::start(&data);
-    assert!(matches!(
-        client.send_new(&server.url, 5),
-        Answer::Acknowledged(_)
-    ));
+    client.send_taken(&server.url, 5);
     server.kill();
     let acknowledged = client.check_record(&data);
     eprintln!(
@@ -677,10 +662,7 @@ fn postgres_connections_cut_and_writes_refused_answer_503_and_intake_resumes() {
     let token = init_in(&data, Some(&url));
     let server = Server::start_on(&data, Some(&url));
     let client = Client::new(&token);
-    assert!(matches!(
-        client.send_new(&server.url, 20),
-        Answer::Acknowledged(_)
-    ));
+    client.send_taken(&server.url, 20);
 
     // Every connection of the server to the database cut, as a database restart does: each
     // request is answered (201 once a connection is made again, or 503 naming the database),

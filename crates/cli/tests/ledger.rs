@@ -6,6 +6,8 @@
 
 #![allow(clippy::unwrap_used)]
 
+mod common;
+
 use std::io::{BufRead, BufReader};
 use std::path::Path;
 use std::process::{Child, Command, Stdio};
@@ -26,15 +28,6 @@ fn first_line(child: &mut Child) -> String {
         .read_line(&mut line)
         .unwrap();
     line
-}
-
-fn spawn(args: &[&str]) -> Child {
-    Command::new(BIN)
-        .args(args)
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap()
 }
 
 fn get_json(url: &str) -> serde_json::Value {
@@ -149,14 +142,7 @@ impl Center {
             String::from_utf8_lossy(&added.stderr)
         );
         let token = String::from_utf8_lossy(&added.stdout).trim().to_string();
-        let mut server = spawn(&["serve", "--data", data_s, "--http", "127.0.0.1:0"]);
-        let banner = first_line(&mut server);
-        let url = banner
-            .split_whitespace()
-            .find(|w| w.starts_with("http://"))
-            .unwrap()
-            .trim_end_matches('/')
-            .to_string();
+        let (server, url) = common::serve(data_s);
         Self {
             dir,
             keys,

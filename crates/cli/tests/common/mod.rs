@@ -9,6 +9,15 @@ use std::process::{Child, Command, Stdio};
 /// The binary under test.
 pub const BIN: &str = env!("CARGO_BIN_EXE_truce");
 
+/// `truce`, with `--store URL` before the command when the record is in PostgreSQL.
+pub fn truce(store: Option<&str>) -> Command {
+    let mut command = Command::new(BIN);
+    if let Some(url) = store {
+        command.args(["--store", url]);
+    }
+    command
+}
+
 /// `truce serve --data DATA` on a free port: the running child (kill it when done) and the
 /// base URL its first line of output names.
 pub fn serve(data: &str) -> (Child, String) {
@@ -17,11 +26,7 @@ pub fn serve(data: &str) -> (Child, String) {
 
 /// [`serve`], with the record in PostgreSQL at `store` when given (`--store`).
 pub fn serve_from(data: &str, store: Option<&str>) -> (Child, String) {
-    let mut command = Command::new(BIN);
-    if let Some(url) = store {
-        command.args(["--store", url]);
-    }
-    let mut server = command
+    let mut server = truce(store)
         .args(["serve", "--data", data, "--http", "127.0.0.1:0"])
         .stdout(Stdio::piped())
         .stderr(Stdio::null())

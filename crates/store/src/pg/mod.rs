@@ -259,6 +259,17 @@ impl Drop for Leadership {
     }
 }
 
+/// Sets how the writer's connection `client` commits: with `Durability::Process` a commit
+/// returns before the server has flushed it (it survives this process, not the server's).
+fn set_commits(client: &mut Client, durability: Durability) -> Result<(), StoreError> {
+    if durability == Durability::Process {
+        client
+            .batch_execute("SET synchronous_commit TO off")
+            .context("configuring commits")?;
+    }
+    Ok(())
+}
+
 /// A truce store in a PostgreSQL schema.
 pub struct PgStore {
     target: PgTarget,
@@ -294,11 +305,7 @@ impl PgStore {
     /// the sequencer's role: a new epoch begins, and any earlier sequencer is fenced out.
     pub fn open(target: &PgTarget, durability: Durability) -> Result<Self, StoreError> {
         let mut client = target.connect()?;
-        if durability == Durability::Process {
-            client
-                .batch_execute("SET synchronous_commit TO off")
-                .context("configuring commits")?;
-        }
+        set_commits(&mut client, durability)?;
         let current = schema_is_current(&mut client, &target.schema)?;
         if !current || target.app_role.is_some() {
             let mut tx = client.transaction().context("starting a migration")?;
@@ -392,11 +399,7 @@ impl PgStore {
             }
             tracing::warn!(store = %self.target, "the connection that appends was lost; connecting again");
             let connected = self.target.connect().and_then(|mut client| {
-                if self.durability == Durability::Process {
-                    client
-                        .batch_execute("SET synchronous_commit TO off")
-                        .context("configuring commits")?;
-                }
+                set_commits(&mut client, self.durability)?;
                 Ok(client)
             });
             match connected {
