@@ -39,9 +39,53 @@ pub fn to_vec<T: Serialize + ?Sized>(value: &T) -> Result<Vec<u8>, CanonicalErro
         members: Vec::new(),
         scratch: Vec::new(),
         wrapped: false,
+        text: String::new(),
     };
     value.serialize(&mut encoder)?;
     Ok(encoder.out)
+}
+
+/// Whether `bytes` are exactly the RFC 8785 canonical JSON of `value`: [`to_vec`] compared,
+/// with the encoder's buffers kept per thread between calls, so that checking many values (an
+/// audit) allocates nothing once they are grown.
+pub fn is_encoding_of<T: Serialize + ?Sized>(
+    value: &T,
+    bytes: &[u8],
+) -> Result<bool, CanonicalError> {
+    thread_local! {
+        static ENCODER: std::cell::RefCell<Encoder> = const {
+            std::cell::RefCell::new(Encoder {
+                out: Vec::new(),
+                members: Vec::new(),
+                scratch: Vec::new(),
+                wrapped: false,
+                text: String::new(),
+            })
+        };
+    }
+    ENCODER.with(|cell| {
+        // A value whose serialisation checks another value on this thread would find the
+        // encoder taken: it gets one of its own.
+        let Ok(mut encoder) = cell.try_borrow_mut() else {
+            return Ok(to_vec(value)? == bytes);
+        };
+        encoder.out.clear();
+        encoder.members.clear();
+        encoder.wrapped = false;
+        let done = value.serialize(&mut *encoder);
+        let same = done.map(|()| encoder.out == bytes);
+        // A buffer grown by an outsized value is not kept.
+        if encoder.out.capacity() > 1 << 20 {
+            *encoder = Encoder {
+                out: Vec::new(),
+                members: Vec::new(),
+                scratch: Vec::new(),
+                wrapped: false,
+                text: String::new(),
+            };
+        }
+        same
+    })
 }
 
 /// One object member already written: its name and where `"name":value` sits in the output.
@@ -60,6 +104,8 @@ struct Encoder {
     /// Whether the value went through `Some` or a newtype before its first byte: the first
     /// encoder refused a non-finite number only when it was the value itself.
     wrapped: bool,
+    /// A buffer reused to format values written as their `Display` text (timestamps).
+    text: String,
 }
 
 /// `a` against `b` in UTF-16 code units, as RFC 8785 §3.2.3 orders member names.
@@ -240,6 +286,17 @@ impl<'a> ser::Serializer for &'a mut Encoder {
     }
     fn serialize_str(self, v: &str) -> Result<(), CanonicalError> {
         self.write_string(v);
+        Ok(())
+    }
+    // What serde's default does (`serialize_str` of `to_string()`), without a new string each
+    // time.
+    fn collect_str<T: Display + ?Sized>(self, value: &T) -> Result<(), CanonicalError> {
+        use std::fmt::Write;
+        let mut text = std::mem::take(&mut self.text);
+        text.clear();
+        write!(text, "{value}").map_err(|e| CanonicalError(e.to_string()))?;
+        self.write_string(&text);
+        self.text = text;
         Ok(())
     }
     fn serialize_bytes(self, v: &[u8]) -> Result<(), CanonicalError> {

@@ -15,6 +15,8 @@ use crate::time::Timestamp;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
+mod bulk;
+
 /// Largest entry accepted in the record, bytes (so a tile's entry bundle can length-prefix it
 /// with 16 bits).
 pub const MAX_ENTRY_BYTES: usize = 65_535;
@@ -238,9 +240,17 @@ impl EntryBody {
 
     /// Reads an entry back from its bytes, checking that they are canonical.
     pub fn from_canonical_bytes(bytes: &[u8]) -> Result<Self, EntryError> {
-        let body: EntryBody =
-            serde_json::from_slice(bytes).map_err(|e| EntryError::Decode(e.to_string()))?;
-        if body.canonical_bytes()? != bytes {
+        let body = match bulk::decode(bytes) {
+            Some(body) => body,
+            None => serde_json::from_slice(bytes).map_err(|e| EntryError::Decode(e.to_string()))?,
+        };
+        // The bytes the writer would make (`canonical_bytes`), compared without keeping them.
+        if bytes.len() > MAX_ENTRY_BYTES {
+            return Err(EntryError::TooLarge(bytes.len()));
+        }
+        if !crate::canonical::is_encoding_of(&body, bytes)
+            .map_err(|e| EntryError::Encode(e.to_string()))?
+        {
             return Err(EntryError::NotCanonical);
         }
         Ok(body)

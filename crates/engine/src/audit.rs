@@ -2,12 +2,14 @@
 //! signature (against the agreement's log key, `verify_strict`), that each checkpoint's root is
 //! the root of the entries it counts, and every cosignature. Trusts nothing the store derived.
 
+mod pages;
+
 use crate::LedgerKeys;
 use std::collections::{BTreeMap, HashMap};
 use truce_core::Kind;
 use truce_core::access::{Role, Verdict, assessment_statement, derive_status, statement_time};
 use truce_core::agreement::Agreement;
-use truce_core::entry::{EntryBody, Hash, chain_hash, leaf_hash, sha256_hex};
+use truce_core::entry::{EntryBody, Hash, chain_hash, sha256_hex};
 use truce_core::incident::Status;
 use truce_ledger::note::{NoteVerifier, verify_checkpoint};
 use truce_ledger::tree::Frontier;
@@ -334,19 +336,28 @@ struct Expected {
 }
 
 impl Expected {
-    fn learn(&mut self, index: u64, body: EntryBody) -> Result<(), AuditFault> {
+    /// Takes in entry `index`; `content_hash` is its observation's content hash when it has a
+    /// client id (made beside the decoding, see `pages`).
+    fn learn(
+        &mut self,
+        index: u64,
+        body: EntryBody,
+        content_hash: Option<Result<Hash, truce_core::entry::EntryError>>,
+    ) -> Result<(), AuditFault> {
         match body {
             EntryBody::Observation {
                 id, observation, ..
             } => {
                 let client = match observation.client_id {
                     Some(c) => {
-                        let hash = crate::sequencer::content_hash(&observation).map_err(|e| {
-                            AuditFault::Chain(ChainFault::BadEntry {
-                                index,
-                                message: e.to_string(),
-                            })
-                        })?;
+                        let hash = content_hash
+                            .unwrap_or_else(|| crate::sequencer::content_hash(&observation))
+                            .map_err(|e| {
+                                AuditFault::Chain(ChainFault::BadEntry {
+                                    index,
+                                    message: e.to_string(),
+                                })
+                            })?;
                         (Some(c.as_bytes().to_vec()), Some(hash.to_vec()))
                     }
                     None => (None, None),
@@ -766,37 +777,80 @@ impl Expected {
 /// Entries, tree hashes and rows read at a time.
 const PAGE: u64 = 10_000;
 
-/// Each entry of `page` decoded and checked canonical, in order: the audit's costliest step,
-/// spread over the machine's cores (each thread takes a contiguous share; order is kept).
-fn decode_page(page: &[AuditEntry]) -> Vec<Result<EntryBody, truce_core::entry::EntryError>> {
-    let threads = std::thread::available_parallelism().map_or(1, usize::from);
-    let share = page.len().div_ceil(threads.max(1)).max(1);
-    if threads <= 1 || page.len() < 64 {
-        return page
-            .iter()
-            .map(|(_, bytes, _)| EntryBody::from_canonical_bytes(bytes))
-            .collect();
+/// The audit's pass over the entries, in order: what it has computed so far.
+struct Walk {
+    frontier: Frontier,
+    chain: [u8; 32],
+    /// Checkpoint sizes, ascending, and the next one whose root is still to be taken.
+    wanted: Vec<u64>,
+    next_checkpoint: usize,
+    roots: HashMap<u64, truce_ledger::Hash>,
+    next_hash_index: u64,
+    observations: u64,
+    revisions: u64,
+    evidence_files: Vec<(String, u64)>,
+    evidence_seen: std::collections::HashSet<String>,
+    expected: Expected,
+}
+
+impl Walk {
+    /// Checks the entries of `page` (decoded as `decoded`) in order, against the chain, the
+    /// tree hashes and entry types `store` keeps, and learns what they imply.
+    fn page(
+        &mut self,
+        store: &mut dyn AuditSource,
+        page: Vec<AuditEntry>,
+        decoded: Vec<pages::Decoded>,
+    ) -> Result<(), AuditFault> {
+        for ((found, _, stored_chain), decoded) in page.into_iter().zip(decoded) {
+            let index = self.frontier.size();
+            if found != index {
+                return Err(ChainFault::Gap {
+                    expected: index,
+                    found,
+                }
+                .into());
+            }
+            let body = decoded.body.map_err(|err| ChainFault::BadEntry {
+                index,
+                message: err.to_string(),
+            })?;
+            match &body {
+                EntryBody::Observation { .. } => self.observations += 1,
+                EntryBody::IncidentRevision { .. } => self.revisions += 1,
+                EntryBody::Evidence { sha256, size, .. } => {
+                    if self.evidence_seen.insert(sha256.clone()) {
+                        self.evidence_files.push((sha256.clone(), *size));
+                    }
+                }
+                EntryBody::Agreement { .. }
+                | EntryBody::Membership { .. }
+                | EntryBody::Assessment { .. }
+                | EntryBody::Annotation { .. }
+                | EntryBody::Track { .. }
+                | EntryBody::Report { .. } => {}
+            }
+            self.chain = chain_hash(&self.chain, &decoded.leaf);
+            if stored_chain.is_some_and(|c| c != self.chain) {
+                return Err(ChainFault::ChainMismatch { index }.into());
+            }
+            store.check_entry_type(index, body.type_name())?;
+            self.expected.learn(index, body, decoded.content_hash)?;
+            for (hash_index, hash) in self
+                .frontier
+                .append_leaf_hash(truce_ledger::Hash(decoded.leaf))
+            {
+                store.check_tree_hash(hash_index, &hash.0)?;
+                self.next_hash_index = hash_index + 1;
+            }
+            while self.wanted.get(self.next_checkpoint) == Some(&self.frontier.size()) {
+                self.roots
+                    .insert(self.wanted[self.next_checkpoint], self.frontier.root());
+                self.next_checkpoint += 1;
+            }
+        }
+        Ok(())
     }
-    std::thread::scope(|scope| {
-        let parts: Vec<_> = page
-            .chunks(share)
-            .map(|part| {
-                scope.spawn(move || {
-                    part.iter()
-                        .map(|(_, bytes, _)| EntryBody::from_canonical_bytes(bytes))
-                        .collect::<Vec<_>>()
-                })
-            })
-            .collect();
-        parts
-            .into_iter()
-            .flat_map(|p| match p.join() {
-                Ok(decoded) => decoded,
-                // A panic in decoding is a bug; surface it where it happened.
-                Err(panic) => std::panic::resume_unwind(panic),
-            })
-            .collect()
-    })
 }
 
 /// Compares the head row `source` keeps (if any) with the `size` entries audited, their last
@@ -854,11 +908,6 @@ pub fn audit_source(
     }
     let mut wanted: Vec<u64> = checkpoints.iter().map(|c| c.size).collect();
     wanted.sort_unstable();
-    let mut roots = HashMap::new();
-    let mut frontier = Frontier::new();
-    let mut next_checkpoint = 0usize;
-    let mut chain = [0u8; 32];
-    let (mut observations, mut revisions) = (0u64, 0u64);
     let mut expected = Expected {
         monitors: agreement.doc.monitors.len(),
         origin: agreement
@@ -879,59 +928,43 @@ pub fn audit_source(
             expected.assessment_keys.insert(monitor.clone(), key);
         }
     }
-    let mut next_hash_index = 0u64;
-    let mut evidence_files = Vec::new();
-    let mut evidence_seen = std::collections::HashSet::new();
-    loop {
-        let page = store.entries(frontier.size(), PAGE)?;
-        if page.is_empty() {
-            break;
-        }
-        let bodies = decode_page(&page);
-        for ((found, bytes, stored_chain), body) in page.into_iter().zip(bodies) {
-            let index = frontier.size();
-            if found != index {
-                return Err(ChainFault::Gap {
-                    expected: index,
-                    found,
-                }
-                .into());
-            }
-            let body = body.map_err(|err| ChainFault::BadEntry {
-                index,
-                message: err.to_string(),
-            })?;
-            match &body {
-                EntryBody::Observation { .. } => observations += 1,
-                EntryBody::IncidentRevision { .. } => revisions += 1,
-                EntryBody::Evidence { sha256, size, .. } => {
-                    if evidence_seen.insert(sha256.clone()) {
-                        evidence_files.push((sha256.clone(), *size));
-                    }
-                }
-                EntryBody::Agreement { .. }
-                | EntryBody::Membership { .. }
-                | EntryBody::Assessment { .. }
-                | EntryBody::Annotation { .. }
-                | EntryBody::Track { .. }
-                | EntryBody::Report { .. } => {}
-            }
-            chain = chain_hash(&chain, &leaf_hash(&bytes));
-            if stored_chain.is_some_and(|c| c != chain) {
-                return Err(ChainFault::ChainMismatch { index }.into());
-            }
-            store.check_entry_type(index, body.type_name())?;
-            expected.learn(index, body)?;
-            for (hash_index, hash) in frontier.append(&bytes) {
-                store.check_tree_hash(hash_index, &hash.0)?;
-                next_hash_index = hash_index + 1;
-            }
-            while next_checkpoint < wanted.len() && wanted[next_checkpoint] == frontier.size() {
-                roots.insert(wanted[next_checkpoint], frontier.root());
-                next_checkpoint += 1;
-            }
-        }
+    let mut walk = Walk {
+        frontier: Frontier::new(),
+        chain: [0u8; 32],
+        wanted,
+        next_checkpoint: 0,
+        roots: HashMap::new(),
+        next_hash_index: 0,
+        observations: 0,
+        revisions: 0,
+        evidence_files: Vec::new(),
+        evidence_seen: std::collections::HashSet::new(),
+        expected,
+    };
+    // Page n is checked on this thread while the others decode page n + 1 (`pages`).
+    let helpers = std::thread::available_parallelism().map_or(1, usize::from) - 1;
+    let first = store.entries(0, PAGE)?;
+    let (_, mut decoded) = pages::decode_beside(&first, helpers, || ());
+    let mut page = first;
+    while !page.is_empty() {
+        let next_from = page.last().map_or(0, |(index, _, _)| index + 1);
+        let next = store.entries(next_from, PAGE)?;
+        let (checked, next_decoded) =
+            pages::decode_beside(&next, helpers, || walk.page(store, page, decoded));
+        checked?;
+        (page, decoded) = (next, next_decoded);
     }
+    let Walk {
+        frontier,
+        chain,
+        roots,
+        next_hash_index,
+        observations,
+        revisions,
+        evidence_files,
+        expected,
+        ..
+    } = walk;
     store.finish_tree(next_hash_index)?;
     check_head(&*store, frontier.size(), &chain, &frontier.root().0)?;
     let signed_assessments = expected.signed.clone();

@@ -679,3 +679,100 @@ fn a_credential_swapped_in_the_database_signs_no_one_in_and_is_named() {
     set_row("officer");
     assert!(fresh.authenticate(&own).unwrap().is_some());
 }
+
+/// `EntryBody::decode` then the canonical check, as the audit did before observations and
+/// incident revisions were decoded directly.
+fn generic_canonical(bytes: &[u8]) -> Option<truce_core::entry::EntryBody> {
+    let body = truce_core::entry::EntryBody::decode(bytes).ok()?;
+    (body.canonical_bytes().ok()? == bytes).then_some(body)
+}
+
+#[test]
+fn bulk_decoding_is_the_generic_decoding() {
+    // A record of the demo scenario's reports (bearings, ranges, arrivals, positions, from
+    // observers, sensors and UAVs) with revisions made by association, a merge and a split.
+    let dir = tempfile::tempdir().unwrap();
+    let agreement = parse_toml(AGREEMENT, "t.toml", &|_| Err("none".into())).unwrap();
+    let store = SqliteStore::open(&dir.path().join("t.sqlite"), Durability::Process).unwrap();
+    let now = Timestamp::parse("2026-11-21T00:00:00Z").unwrap();
+    record_agreement(&store, &agreement, now).unwrap();
+    let store: Arc<dyn Store> = Arc::new(store);
+    let engine = Engine::open(store.clone()).unwrap();
+    let scenario =
+        truce_sim::Scenario::from_toml(include_str!("../../cli/demo/scenario.toml")).unwrap();
+    let mut generator = truce_sim::Generator::new(scenario, 7);
+    let mut t = Timestamp::parse("2026-11-20T08:00:00Z").unwrap();
+    for _ in 0..80 {
+        let event = generator.simulate(t);
+        let batch = event
+            .observations
+            .into_iter()
+            .map(|o| truce_core::validate::validate(o, now).unwrap())
+            .collect();
+        engine.submit(batch, now).unwrap();
+        t = t.plus_seconds(97.0);
+    }
+    let analyst = Caller {
+        user: "m1-analyst".into(),
+        monitor: "m1".into(),
+        role: Role::Analyst,
+    };
+    engine
+        .add_member(&analyst.user, "m1", Role::Analyst, "test", now)
+        .unwrap();
+    engine
+        .merge_incidents(&analyst, IncidentId(1), IncidentId(2), "one event", now)
+        .unwrap();
+    let first = store.incident(IncidentId(1)).unwrap().unwrap();
+    engine
+        .split_incident(
+            &analyst,
+            IncidentId(1),
+            &first.observation_ids[..1],
+            "two events \"after all\"\n",
+            now,
+        )
+        .unwrap();
+
+    let entries = store.entries(0, 100_000).unwrap();
+    let mut kinds = std::collections::BTreeMap::<&str, usize>::new();
+    let mut rng = Rng(0x6275_6c6b);
+    for e in &entries {
+        let generic = generic_canonical(&e.bytes).expect("every stored entry is canonical");
+        let direct = truce_core::entry::EntryBody::from_canonical_bytes(&e.bytes).unwrap();
+        assert_eq!(direct, generic, "entry {}", e.index);
+        *kinds.entry(generic.type_name()).or_default() += 1;
+        // Changed bytes: both ways accept the same ones, as the same entries.
+        for _ in 0..20 {
+            let mut bytes = e.bytes.clone();
+            let at = rng.below(bytes.len() as u64) as usize;
+            let alphabet = b"0123456789.,:\"{}[]-etuanlr \\";
+            bytes[at] = alphabet[rng.below(alphabet.len() as u64) as usize];
+            assert_eq!(
+                truce_core::entry::EntryBody::from_canonical_bytes(&bytes).ok(),
+                generic_canonical(&bytes),
+                "entry {} with byte {at} changed: {}",
+                e.index,
+                String::from_utf8_lossy(&bytes)
+            );
+        }
+    }
+    assert!(kinds["observation"] > 100, "{kinds:?}");
+    for geometry in ["position", "bearing", "arrival", "uav"] {
+        let tag = format!(r#""type":"{geometry}""#);
+        assert!(
+            entries
+                .iter()
+                .any(|e| String::from_utf8_lossy(&e.bytes).contains(&tag)),
+            "no {geometry} observation in the record"
+        );
+    }
+    assert!(kinds["incident_revision"] > 40, "{kinds:?}");
+    let by_analyst = entries.iter().filter(|e| {
+        matches!(
+            truce_core::entry::EntryBody::decode(&e.bytes),
+            Ok(truce_core::entry::EntryBody::IncidentRevision { by: Some(_), .. })
+        )
+    });
+    assert!(by_analyst.count() >= 2, "the merge and the split revise");
+}

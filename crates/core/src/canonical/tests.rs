@@ -2,7 +2,7 @@
 //! with) on random JSON and on every serde shape the record's types use, plus RFC 8785's own
 //! examples and the values that have no canonical form.
 
-use super::to_vec;
+use super::{is_encoding_of, to_vec};
 use proptest::prelude::*;
 use serde::Serialize;
 use serde_json::{Value, json};
@@ -98,6 +98,29 @@ proptest! {
     #[test]
     fn random_json_is_byte_identical_to_the_first_encoder(value in any_json()) {
         prop_assert_eq!(to_vec(&value).map_err(|e| e.to_string()), oracle(&value));
+    }
+
+    /// The check that reuses its buffers says "yes" to exactly the bytes `to_vec` writes:
+    /// values checked one after another on a thread, a `Display` value among them, and any
+    /// one byte changed.
+    #[test]
+    fn is_encoding_of_accepts_exactly_the_encoding(
+        value in any_json(),
+        at in any::<prop::sample::Index>(),
+        byte in any::<u8>(),
+    ) {
+        let Ok(bytes) = to_vec(&value) else { return Ok(()) };
+        prop_assert!(is_encoding_of(&value, &bytes).unwrap());
+        let stamp = (crate::time::Timestamp::from_unix_nanos(1_700_000_000_123_456_789).unwrap(), &value);
+        prop_assert_eq!(to_vec(&stamp).map_err(|e| e.to_string()), oracle(&stamp));
+        prop_assert!(is_encoding_of(&stamp, &to_vec(&stamp).unwrap()).unwrap());
+        let mut changed = bytes.clone();
+        let at = at.index(changed.len());
+        changed[at] = byte;
+        prop_assert_eq!(is_encoding_of(&value, &changed).unwrap(), changed == bytes);
+        let mut longer = bytes.clone();
+        longer.push(b' ');
+        prop_assert!(!is_encoding_of(&value, &longer).unwrap());
     }
 }
 
