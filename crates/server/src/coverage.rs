@@ -86,8 +86,7 @@ pub async fn coverage_layer(
                 until: Some(until),
                 bbox: None,
             },
-        )
-        .map_err(AppError::internal)?;
+        )?;
         let cov = of_period(store.as_ref(), agreement, &data.observations, since, until)?;
         let range = RANGES
             .iter()

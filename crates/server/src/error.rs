@@ -153,6 +153,30 @@ impl From<truce_store::StoreError> for AppError {
     }
 }
 
+/// An export that could not read the record is answered as the store's error (a fault of
+/// the disk or the database is 503 naming it); anything else is the server's failure.
+impl From<truce_export::ExportError> for AppError {
+    fn from(e: truce_export::ExportError) -> Self {
+        match e {
+            truce_export::ExportError::Store(e) => Self::from(e),
+            other => Self::internal(other),
+        }
+    }
+}
+
+/// A report: a request out of range is 422 naming the field, a record that could not be read
+/// is answered as the store's error, anything else is the server's failure.
+impl From<truce_report::ReportError> for AppError {
+    fn from(e: truce_report::ReportError) -> Self {
+        match e {
+            truce_report::ReportError::Invalid { field, message } => Self::invalid(field, message),
+            truce_report::ReportError::Store(e) => Self::from(e),
+            truce_report::ReportError::Export(e) => Self::from(e),
+            other => Self::internal(other),
+        }
+    }
+}
+
 impl AppError {
     /// The response body: `{"error": {code, message, field, index}}`.
     pub fn body(&self) -> serde_json::Value {
@@ -180,4 +204,33 @@ pub async fn blocking<T: Send + 'static>(
     tokio::task::spawn_blocking(f)
         .await
         .map_err(AppError::internal)?
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use truce_export::ExportError;
+    use truce_report::ReportError;
+    use truce_store::StoreError;
+
+    #[test]
+    fn reads_that_meet_a_storage_fault_are_503_naming_it_and_the_rest_keep_their_status() {
+        let unreachable = || StoreError::Unreachable("connection closed".into());
+        for e in [
+            AppError::from(ExportError::Store(unreachable())),
+            AppError::from(ReportError::Store(unreachable())),
+            AppError::from(ReportError::Export(ExportError::Store(unreachable()))),
+        ] {
+            assert_eq!(e.status, StatusCode::SERVICE_UNAVAILABLE);
+            assert!(e.message.contains("cannot be reached"), "{}", e.message);
+        }
+        let invalid = AppError::from(ReportError::Invalid {
+            field: "date",
+            message: "not a date".into(),
+        });
+        assert_eq!(invalid.status, StatusCode::UNPROCESSABLE_ENTITY);
+        assert_eq!(invalid.field.as_deref(), Some("date"));
+        let broken = AppError::from(ExportError::Gpkg("no space in the buffer".into()));
+        assert_eq!(broken.status, StatusCode::INTERNAL_SERVER_ERROR);
+    }
 }

@@ -83,9 +83,8 @@ pub async fn export(
     }
     let engine = state.engine.clone();
     let (bytes, size) = blocking(move || {
-        let data = Dataset::load(engine.store().as_ref(), &engine.agreement().doc, &selection)
-            .map_err(AppError::internal)?;
-        let bytes = truce_export::write(format, &data).map_err(AppError::internal)?;
+        let data = Dataset::load(engine.store().as_ref(), &engine.agreement().doc, &selection)?;
+        let bytes = truce_export::write(format, &data)?;
         Ok((bytes, data.anchor.size))
     })
     .await?;

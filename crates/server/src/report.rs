@@ -11,7 +11,7 @@ use serde_json::json;
 use truce_core::Timestamp;
 use truce_core::access::Role;
 use truce_engine::Caller;
-use truce_report::{Format, ReportError, Request};
+use truce_report::{Format, Request};
 
 /// The request the query parameters make.
 fn request(params: Vec<(String, String)>) -> Result<(Request, Format), AppError> {
@@ -38,10 +38,7 @@ fn request(params: Vec<(String, String)>) -> Result<(Request, Format), AppError>
         }
     }
     let date = date.ok_or_else(|| AppError::invalid("date", "required: YYYY-MM-DD"))?;
-    let request = Request::parse(&date, cutoff.as_deref(), &lang).map_err(|e| match e {
-        ReportError::Invalid { field, message } => AppError::invalid(field, message),
-        other => AppError::internal(other),
-    })?;
+    let request = Request::parse(&date, cutoff.as_deref(), &lang)?;
     Ok((request, format))
 }
 
@@ -53,9 +50,7 @@ fn render(
     request: &Request,
     format: Format,
 ) -> Result<(truce_report::Report, Vec<u8>), AppError> {
-    let report = engine
-        .read_still(|store| truce_report::build(store, request))
-        .map_err(AppError::internal)?;
+    let report = engine.read_still(|store| truce_report::build(store, request))?;
     let bytes = truce_report::render(&report, format).map_err(AppError::internal)?;
     Ok((report, bytes))
 }
