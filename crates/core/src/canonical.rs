@@ -34,57 +34,50 @@ impl ser::Error for CanonicalError {
 
 /// The RFC 8785 canonical JSON of `value`.
 pub fn to_vec<T: Serialize + ?Sized>(value: &T) -> Result<Vec<u8>, CanonicalError> {
-    let mut encoder = Encoder {
-        out: Vec::with_capacity(512),
-        members: Vec::new(),
-        scratch: Vec::new(),
-        wrapped: false,
-        text: String::new(),
-    };
-    value.serialize(&mut encoder)?;
-    Ok(encoder.out)
+    with_encoded(value, <[u8]>::to_vec)
 }
 
-/// Whether `bytes` are exactly the RFC 8785 canonical JSON of `value`: [`to_vec`] compared,
-/// with the encoder's buffers kept per thread between calls, so that checking many values (an
-/// audit) allocates nothing once they are grown.
+/// Whether `bytes` are exactly the RFC 8785 canonical JSON of `value` ([`to_vec`] compared,
+/// without a copy of the encoding).
 pub fn is_encoding_of<T: Serialize + ?Sized>(
     value: &T,
     bytes: &[u8],
 ) -> Result<bool, CanonicalError> {
+    with_encoded(value, |out| out == bytes)
+}
+
+/// Most bytes an encoder's buffers keep between values: a buffer grown by an outsized value is
+/// let go.
+const KEPT_CAPACITY: usize = 1 << 20;
+
+/// `then` applied to the encoding of `value`, made in this thread's encoder: its buffers are
+/// kept between values, so encoding many (an intake batch, an audit) allocates only what
+/// `then` does once they have grown.
+fn with_encoded<T: Serialize + ?Sized, R>(
+    value: &T,
+    then: impl FnOnce(&[u8]) -> R,
+) -> Result<R, CanonicalError> {
     thread_local! {
         static ENCODER: std::cell::RefCell<Encoder> = const {
-            std::cell::RefCell::new(Encoder {
-                out: Vec::new(),
-                members: Vec::new(),
-                scratch: Vec::new(),
-                wrapped: false,
-                text: String::new(),
-            })
+            std::cell::RefCell::new(Encoder::new())
         };
     }
     ENCODER.with(|cell| {
-        // A value whose serialisation checks another value on this thread would find the
+        // A value whose serialisation encodes another value on this thread would find the
         // encoder taken: it gets one of its own.
         let Ok(mut encoder) = cell.try_borrow_mut() else {
-            return Ok(to_vec(value)? == bytes);
+            let mut own = Encoder::new();
+            value.serialize(&mut own)?;
+            return Ok(then(&own.out));
         };
         encoder.out.clear();
         encoder.members.clear();
         encoder.wrapped = false;
-        let done = value.serialize(&mut *encoder);
-        let same = done.map(|()| encoder.out == bytes);
-        // A buffer grown by an outsized value is not kept.
-        if encoder.out.capacity() > 1 << 20 {
-            *encoder = Encoder {
-                out: Vec::new(),
-                members: Vec::new(),
-                scratch: Vec::new(),
-                wrapped: false,
-                text: String::new(),
-            };
+        let done = value.serialize(&mut *encoder).map(|()| then(&encoder.out));
+        if encoder.out.capacity().max(encoder.scratch.capacity()) > KEPT_CAPACITY {
+            *encoder = Encoder::new();
         }
-        same
+        done
     })
 }
 
@@ -117,6 +110,17 @@ fn utf16_order(a: &str, b: &str) -> Ordering {
 }
 
 impl Encoder {
+    /// An encoder with empty buffers.
+    const fn new() -> Self {
+        Self {
+            out: Vec::new(),
+            members: Vec::new(),
+            scratch: Vec::new(),
+            wrapped: false,
+            text: String::new(),
+        }
+    }
+
     fn write_number(&mut self, value: f64) -> Result<(), CanonicalError> {
         if !value.is_finite() {
             if self.out.is_empty() && !self.wrapped {

@@ -1,40 +1,87 @@
-//! The order in which sequenced batches are committed, so that fusing one batch overlaps the
-//! store's commit of the one before it.
+//! The order in which sequenced batches are committed, so that fusing one batch and encoding
+//! another overlap the store's commit of the one before them.
 //!
-//! A submission holds the sequencer lock while it numbers and fuses its batch, then takes its
-//! **turn** (this module's lock) *before* it lets go of the sequencer lock, and appends holding
-//! only its turn. Turns are therefore taken in the order batches were sequenced, and the record's
-//! order is still the sequencer's order, while the next batch is already being fused.
+//! A submission holds the sequencer lock while it numbers and fuses its batch, then takes a
+//! **ticket** for its turn (this module's queue) *before* it lets go of the sequencer lock. It
+//! encodes its entries holding nothing, then waits for its **turn** and appends holding only
+//! that. Turns come in ticket order, so the record's order is still the sequencer's order,
+//! while the next batch is already being fused.
 //!
 //! What that costs, and how it is paid:
 //! - Memory may run ahead of the record by the batches waiting for their turn. If an append
 //!   fails, every batch sequenced on top of it is **stale**: at its turn it appends nothing and
-//!   starts over, and the fusion state is rebuilt from the store (holding both locks, so no
-//!   append is under way) before anything is sequenced again.
+//!   starts over, and the fusion state is rebuilt from the store (holding the sequencer lock
+//!   and a turn, so no append is under way) before anything is sequenced again.
 //! - A client id in a batch not yet committed is **in flight**: a later batch repeating it waits
 //!   for the commits before it, then finds it stored, so a resent item still gets its original
 //!   ids and is never recorded twice.
+//! - A ticket given up unused (an error, a panic unwinding) still waits for its turn and passes
+//!   it on, so no later batch waits for ever.
 //!
-//! Lock order, everywhere: the sequencer lock, then a turn, then (briefly, nothing else taken
-//! while held) the in-flight set.
+//! Lock order, everywhere: the sequencer lock, then a ticket (taken under it; waiting for the
+//! turn under it too is allowed, since no turn needs that lock to end), then (briefly, nothing
+//! else taken while held) the in-flight set.
 
 use std::collections::HashSet;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Mutex, MutexGuard};
+use std::sync::{Condvar, Mutex, MutexGuard};
 use uuid::Uuid;
 
 /// Turns, the generation below which sequenced state is stale, and the client ids in flight.
 #[derive(Debug, Default)]
 pub(crate) struct CommitOrder {
-    turn: Mutex<()>,
+    /// The next ticket to hand out.
+    next_ticket: AtomicU64,
+    /// The ticket whose turn it is.
+    serving: Mutex<u64>,
+    /// Woken when a turn passes on.
+    passed: Condvar,
     /// A batch sequenced in a generation below this must not be appended.
     stale_below: AtomicU64,
     in_flight: Mutex<HashSet<Uuid>>,
 }
 
-/// Holding it, this caller is the only one appending; every batch sequenced before it took its
-/// turn has committed or failed.
-pub(crate) type Turn<'a> = MutexGuard<'a, ()>;
+/// A place in the order of turns, taken under the sequencer lock. Dropped unused, it waits for
+/// its turn and passes it on.
+pub(crate) struct Ticket<'a> {
+    order: &'a CommitOrder,
+    number: u64,
+    used: bool,
+}
+
+impl<'a> Ticket<'a> {
+    /// Waits until every ticket before this one has passed its turn on.
+    pub(crate) fn wait(mut self) -> Turn<'a> {
+        self.used = true;
+        self.order.wait_for(self.number);
+        Turn {
+            order: self.order,
+            number: self.number,
+        }
+    }
+}
+
+impl Drop for Ticket<'_> {
+    fn drop(&mut self) {
+        if !self.used {
+            self.order.wait_for(self.number);
+            self.order.pass_on(self.number);
+        }
+    }
+}
+
+/// Holding it, this caller is the only one appending; every batch given a ticket before it has
+/// committed or failed. Dropped, it passes the turn on.
+pub(crate) struct Turn<'a> {
+    order: &'a CommitOrder,
+    number: u64,
+}
+
+impl Drop for Turn<'_> {
+    fn drop(&mut self) {
+        self.order.pass_on(self.number);
+    }
+}
 
 /// A batch between fusion and its commit: memory is ahead of the record by it. Dropped without
 /// [`Unrecorded::recorded`] — an error, or a panic unwinding — it makes its generation stale
@@ -45,6 +92,7 @@ pub(crate) struct Unrecorded<'a> {
     order: &'a CommitOrder,
     generation: u64,
     held: Vec<Uuid>,
+    ticket: Option<Ticket<'a>>,
     turn: Option<Turn<'a>>,
     recorded: bool,
 }
@@ -56,6 +104,7 @@ impl<'a> Unrecorded<'a> {
             order,
             generation,
             held: Vec::new(),
+            ticket: None,
             turn: None,
             recorded: false,
         }
@@ -69,10 +118,16 @@ impl<'a> Unrecorded<'a> {
         self.held = ids;
     }
 
-    /// Waits for the batch's turn; the caller still holds the sequencer lock, so turns follow
-    /// the sequencer's order.
-    pub(crate) fn take_turn(&mut self) {
-        self.turn = Some(self.order.turn());
+    /// Takes the batch's place in the order of turns; the caller still holds the sequencer
+    /// lock, so turns follow the sequencer's order.
+    pub(crate) fn take_ticket(&mut self) {
+        self.ticket = Some(self.order.ticket());
+    }
+
+    /// Waits for the batch's turn (with the ticket taken before, or else one taken now).
+    pub(crate) fn wait_turn(&mut self) {
+        let ticket = self.ticket.take().unwrap_or_else(|| self.order.ticket());
+        self.turn = Some(ticket.wait());
     }
 
     /// Whether the state this batch was built on may no longer be appended.
@@ -93,18 +148,49 @@ impl Drop for Unrecorded<'_> {
             self.order.failed(self.generation);
         }
         self.order.release(&self.held);
-        // Only now may the next batch take the turn.
+        // Only now may the next batch take the turn (an unused ticket waits for its own first).
         self.turn.take();
+        self.ticket.take();
     }
 }
 
 impl CommitOrder {
-    /// Waits for this caller's turn to append.
+    /// A ticket: the next place in the order of turns.
+    pub(crate) fn ticket(&self) -> Ticket<'_> {
+        Ticket {
+            order: self,
+            number: self.next_ticket.fetch_add(1, Ordering::AcqRel),
+            used: false,
+        }
+    }
+
+    /// Waits for this caller's turn to append (a ticket waited for at once).
     pub(crate) fn turn(&self) -> Turn<'_> {
-        // A panic while appending leaves the store's transaction rolled back: the turn is free.
-        self.turn
+        self.ticket().wait()
+    }
+
+    fn serving(&self) -> MutexGuard<'_, u64> {
+        // A panic while appending leaves the store's transaction rolled back, and unwinding
+        // passes its turn on: the count stays right.
+        self.serving
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    fn wait_for(&self, number: u64) {
+        let mut serving = self.serving();
+        while *serving != number {
+            serving = self
+                .passed
+                .wait(serving)
+                .unwrap_or_else(std::sync::PoisonError::into_inner);
+        }
+    }
+
+    fn pass_on(&self, number: u64) {
+        let mut serving = self.serving();
+        *serving = number + 1;
+        self.passed.notify_all();
     }
 
     /// Whether state sequenced in `generation` may no longer be appended.
@@ -189,7 +275,8 @@ mod tests {
         std::thread::scope(|s| {
             let mut batch = Unrecorded::new(&order, 5);
             batch.hold(vec![Uuid::from_u128(3)]);
-            batch.take_turn();
+            batch.take_ticket();
+            batch.wait_turn();
             let next = s.spawn(|| {
                 // The next batch's turn: by then the failed one must already be stale.
                 let _turn = order.turn();
@@ -211,5 +298,60 @@ mod tests {
         }));
         assert!(caught.is_err());
         assert!(order.is_stale(2));
+    }
+
+    #[test]
+    fn turns_come_in_ticket_order_and_an_unused_ticket_passes_its_turn_on() {
+        let order = CommitOrder::default();
+        let log = Mutex::new(Vec::new());
+        let tickets: Vec<Ticket> = (0..4).map(|_| order.ticket()).collect();
+        std::thread::scope(|s| {
+            // Waited for last-first, each from its own thread; ticket 2 is given up unused.
+            let mut tickets = tickets.into_iter().enumerate().rev();
+            for (k, ticket) in tickets.by_ref() {
+                let log = &log;
+                s.spawn(move || {
+                    if k == 2 {
+                        // Had it not passed its turn on, ticket 3 would wait for ever.
+                        drop(ticket);
+                    } else {
+                        let _turn = ticket.wait();
+                        log.lock().unwrap().push(format!("{k}"));
+                        std::thread::sleep(std::time::Duration::from_millis(5));
+                    }
+                });
+                std::thread::sleep(std::time::Duration::from_millis(10));
+            }
+        });
+        assert_eq!(
+            log.into_inner().unwrap(),
+            ["0", "1", "3"],
+            "turns in ticket order, whatever order they were waited for in"
+        );
+        // And the next turn is free at once.
+        drop(order.turn());
+    }
+
+    #[test]
+    fn a_batch_encoding_before_its_turn_waits_for_the_one_before_to_finish() {
+        let order = CommitOrder::default();
+        let mut first = Unrecorded::new(&order, 0);
+        first.take_ticket();
+        let mut second = Unrecorded::new(&order, 0);
+        second.take_ticket();
+        std::thread::scope(|s| {
+            let waiting = s.spawn(move || {
+                second.wait_turn();
+                // By its turn the first is recorded, and nothing is stale.
+                let stale = second.is_stale();
+                second.recorded();
+                stale
+            });
+            std::thread::sleep(std::time::Duration::from_millis(30));
+            assert!(!waiting.is_finished(), "the second waits for the first");
+            first.wait_turn();
+            first.recorded();
+            assert!(!waiting.join().unwrap());
+        });
     }
 }

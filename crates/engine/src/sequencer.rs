@@ -344,20 +344,20 @@ impl Engine {
         // Memory runs ahead of the record from here until the append, by this batch.
         seq.next_observation = next;
         unrecorded.hold(fresh.iter().filter_map(|(_, o)| o.client_id).collect());
-        unrecorded.take_turn();
+        unrecorded.take_ticket();
         drop(seq);
+        // Encoded holding nothing, while the batch before appends and the next one fuses.
+        let built = build_append(&fresh, &fresh_hashes, &absorbed, now, None);
+        unrecorded.wait_turn();
         if unrecorded.is_stale() {
             // Never appended; the rebuild that staleness asks for undoes it.
             unrecorded.recorded();
             return Ok(Sequenced::Stale);
         }
-        // Encoded in this batch's turn, while the next batch fuses.
-        let appended = build_append(&fresh, &fresh_hashes, &absorbed, now, None).and_then(
-            |(append, events)| {
-                let receipt = self.store.append_settling(&append, settle.as_ref())?;
-                Ok((receipt, events))
-            },
-        );
+        let appended = built.and_then(|(append, events)| {
+            let receipt = self.store.append_settling(&append, settle.as_ref())?;
+            Ok((receipt, events))
+        });
         match appended {
             Ok((receipt, events)) => {
                 // Still in this batch's turn, so subscribers hear batches in the record's order.

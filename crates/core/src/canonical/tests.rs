@@ -298,3 +298,32 @@ impl Serialize for OrderedF64 {
 fn ordered(v: f64) -> OrderedF64 {
     OrderedF64(v)
 }
+
+/// A value whose serialisation encodes another value canonically (as an entry embedding a
+/// canonical document's text would): the inner encoding gets an encoder of its own, and
+/// neither is disturbed.
+struct Embeds(BTreeMap<&'static str, u8>);
+
+impl Serialize for Embeds {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeStruct;
+        let inner = to_vec(&self.0).map_err(serde::ser::Error::custom)?;
+        let mut st = s.serialize_struct("Embeds", 2)?;
+        st.serialize_field("z", &1)?;
+        st.serialize_field("text", std::str::from_utf8(&inner).unwrap_or(""))?;
+        st.end()
+    }
+}
+
+#[test]
+fn a_value_encoding_another_while_it_is_encoded_gets_both_right() {
+    let value = Embeds([("b", 2), ("a", 1)].into_iter().collect());
+    let bytes = to_vec(&value).unwrap();
+    assert_eq!(text(&bytes), r#"{"text":"{\"a\":1,\"b\":2}","z":1}"#);
+    assert!(is_encoding_of(&value, &bytes).unwrap());
+    // And the thread's encoder is whole afterwards.
+    assert_eq!(
+        text(&to_vec(&json!({"y": [1, 2], "x": null})).unwrap()),
+        r#"{"x":null,"y":[1,2]}"#
+    );
+}
