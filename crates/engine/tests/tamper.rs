@@ -52,6 +52,19 @@ impl Rng {
 }
 
 /// Builds a record with checkpoints cosigned by both monitors' witnesses; returns the agreement.
+/// Monitor 1's analyst, made a member.
+fn add_analyst(engine: &Engine, now: Timestamp) -> Caller {
+    let analyst = Caller {
+        user: "m1-analyst".into(),
+        monitor: "m1".into(),
+        role: Role::Analyst,
+    };
+    engine
+        .add_member(&analyst.user, "m1", Role::Analyst, "test", now)
+        .unwrap();
+    analyst
+}
+
 fn build(path: &Path) -> Agreement {
     let log = NoteSigner::generate("tamper.test/log", TYPE_ED25519).unwrap();
     let w: Vec<NoteSigner> = ["m1", "m2"]
@@ -103,14 +116,7 @@ fn build(path: &Path) -> Agreement {
             }
         })
         .collect();
-    let analyst = Caller {
-        user: "m1-analyst".into(),
-        monitor: "m1".into(),
-        role: Role::Analyst,
-    };
-    engine
-        .add_member(&analyst.user, "m1", Role::Analyst, "test", now)
-        .unwrap();
+    let analyst = add_analyst(&engine, now);
     // An observer who reports a patrol's track and hands in a photo, and a member revoked.
     let observer = Caller {
         user: "m2-observer".into(),
@@ -712,14 +718,7 @@ fn bulk_decoding_is_the_generic_decoding() {
         engine.submit(batch, now).unwrap();
         t = t.plus_seconds(97.0);
     }
-    let analyst = Caller {
-        user: "m1-analyst".into(),
-        monitor: "m1".into(),
-        role: Role::Analyst,
-    };
-    engine
-        .add_member(&analyst.user, "m1", Role::Analyst, "test", now)
-        .unwrap();
+    let analyst = add_analyst(&engine, now);
     engine
         .merge_incidents(&analyst, IncidentId(1), IncidentId(2), "one event", now)
         .unwrap();
