@@ -244,14 +244,18 @@ impl EntryBody {
             Some(body) => body,
             None => serde_json::from_slice(bytes).map_err(|e| EntryError::Decode(e.to_string()))?,
         };
-        // The bytes the writer would make (`canonical_bytes`), compared without keeping them.
-        if bytes.len() > MAX_ENTRY_BYTES {
-            return Err(EntryError::TooLarge(bytes.len()));
-        }
+        // The bytes the writer would make (`canonical_bytes`), compared without keeping them;
+        // refused as `canonical_bytes` and the comparison would refuse them.
         if !crate::canonical::is_encoding_of(&body, bytes)
             .map_err(|e| EntryError::Encode(e.to_string()))?
         {
-            return Err(EntryError::NotCanonical);
+            return Err(match body.canonical_bytes() {
+                Err(too_large) => too_large,
+                Ok(_) => EntryError::NotCanonical,
+            });
+        }
+        if bytes.len() > MAX_ENTRY_BYTES {
+            return Err(EntryError::TooLarge(bytes.len()));
         }
         Ok(body)
     }

@@ -144,13 +144,17 @@ impl<'a> Unrecorded<'a> {
 
 impl Drop for Unrecorded<'_> {
     fn drop(&mut self) {
+        // A batch given up before its turn waits for it first: the batches ahead of it, of the
+        // same state, must still be appended, not made stale by a failure after them.
+        if let Some(ticket) = self.ticket.take() {
+            self.turn = Some(ticket.wait());
+        }
         if !self.recorded {
             self.order.failed(self.generation);
         }
         self.order.release(&self.held);
-        // Only now may the next batch take the turn (an unused ticket waits for its own first).
+        // Only now may the next batch take the turn.
         self.turn.take();
-        self.ticket.take();
     }
 }
 
@@ -302,6 +306,7 @@ mod tests {
 
     #[test]
     fn turns_come_in_ticket_order_and_an_unused_ticket_passes_its_turn_on() {
+        let _watchdog = Watchdog::new("ticket order", 20);
         let order = CommitOrder::default();
         let log = Mutex::new(Vec::new());
         let tickets: Vec<Ticket> = (0..4).map(|_| order.ticket()).collect();
@@ -334,6 +339,7 @@ mod tests {
 
     #[test]
     fn a_batch_encoding_before_its_turn_waits_for_the_one_before_to_finish() {
+        let _watchdog = Watchdog::new("encoding before its turn", 20);
         let order = CommitOrder::default();
         let mut first = Unrecorded::new(&order, 0);
         first.take_ticket();
@@ -353,5 +359,60 @@ mod tests {
             first.recorded();
             assert!(!waiting.join().unwrap());
         });
+    }
+
+    /// Ends the test process if the test it guards has not finished within `seconds`: a
+    /// broken queue of turns hangs rather than fails, and must not hang the suite.
+    struct Watchdog(std::sync::Arc<std::sync::atomic::AtomicBool>);
+
+    impl Watchdog {
+        fn new(what: &'static str, seconds: u64) -> Self {
+            let done = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+            let seen = done.clone();
+            std::thread::spawn(move || {
+                for _ in 0..seconds * 10 {
+                    if seen.load(Ordering::Acquire) {
+                        return;
+                    }
+                    std::thread::sleep(std::time::Duration::from_millis(100));
+                }
+                eprintln!("{what}: still waiting for a turn after {seconds} s");
+                std::process::abort();
+            });
+            Self(done)
+        }
+    }
+
+    impl Drop for Watchdog {
+        fn drop(&mut self) {
+            self.0.store(true, Ordering::Release);
+        }
+    }
+
+    #[test]
+    fn a_batch_failing_before_its_turn_leaves_the_batches_ahead_of_it_to_append() {
+        let _watchdog = Watchdog::new("failing before its turn", 20);
+        let order = CommitOrder::default();
+        let mut first = Unrecorded::new(&order, 7);
+        first.take_ticket();
+        let mut second = Unrecorded::new(&order, 7);
+        second.take_ticket();
+        second.hold(vec![Uuid::from_u128(9)]);
+        std::thread::scope(|s| {
+            // Its encoding failed: dropped with its ticket unused, it waits for its turn.
+            let failing = s.spawn(move || drop(second));
+            std::thread::sleep(std::time::Duration::from_millis(30));
+            assert!(
+                !order.is_stale(7),
+                "nothing is marked while the batch ahead has not appended"
+            );
+            first.wait_turn();
+            assert!(!first.is_stale(), "the batch ahead appends");
+            first.recorded();
+            failing.join().unwrap();
+        });
+        assert!(order.is_stale(7), "the failure is marked at its turn");
+        assert!(!order.any_in_flight(&[Uuid::from_u128(9)]));
+        drop(order.turn());
     }
 }

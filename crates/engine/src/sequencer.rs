@@ -171,8 +171,12 @@ impl Engine {
     /// sequenced or appended while the guard lives.
     pub(crate) fn lock_sequencer(&self) -> Result<Exclusive<'_>, EngineError> {
         let mut seq = self.lock();
-        self.refresh(&mut seq)?;
+        // The turn first: a batch ahead of it may fail while it waits, and the state must then
+        // be rebuilt before anything is built on it.
         let turn = self.order.turn();
+        if self.order.is_stale(seq.generation) {
+            self.rebuild(&mut seq)?;
+        }
         Ok(Exclusive { seq, _turn: turn })
     }
 

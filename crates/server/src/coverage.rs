@@ -87,7 +87,8 @@ pub async fn coverage_layer(
                 bbox: None,
             },
         )?;
-        let cov = of_period(store.as_ref(), agreement, &data.observations, since, until)?;
+        let cov = of_period(store.as_ref(), agreement, &data.observations, since, until)
+            .map_err(AppError::unreadable)?;
         let range = RANGES
             .iter()
             .find(|(c, _)| *c == Class::Explosions)

@@ -153,24 +153,46 @@ impl From<truce_store::StoreError> for AppError {
     }
 }
 
-/// An export that could not read the record is answered as the store's error (a fault of
-/// the disk or the database is 503 naming it); anything else is the server's failure.
+impl AppError {
+    /// A read that met `e`: a fault of the disk or the database holding the record is 503
+    /// naming it (nothing was written, so nothing to send again but the read); anything else
+    /// is the server's failure.
+    pub fn unreadable(e: truce_store::StoreError) -> Self {
+        match e.storage_fault() {
+            Some(fault) => {
+                tracing::error!(error = %e, "read refused: {}", fault.describe());
+                Self::new(
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    "unavailable",
+                    format!(
+                        "{}; the record could not be read: ask again once that is fixed",
+                        fault.describe()
+                    ),
+                )
+            }
+            None => Self::internal(e),
+        }
+    }
+}
+
+/// An export that could not read the record is [`AppError::unreadable`]; anything else is the
+/// server's failure.
 impl From<truce_export::ExportError> for AppError {
     fn from(e: truce_export::ExportError) -> Self {
         match e {
-            truce_export::ExportError::Store(e) => Self::from(e),
+            truce_export::ExportError::Store(e) => Self::unreadable(e),
             other => Self::internal(other),
         }
     }
 }
 
 /// A report: a request out of range is 422 naming the field, a record that could not be read
-/// is answered as the store's error, anything else is the server's failure.
+/// is [`AppError::unreadable`], anything else is the server's failure.
 impl From<truce_report::ReportError> for AppError {
     fn from(e: truce_report::ReportError) -> Self {
         match e {
             truce_report::ReportError::Invalid { field, message } => Self::invalid(field, message),
-            truce_report::ReportError::Store(e) => Self::from(e),
+            truce_report::ReportError::Store(e) => Self::unreadable(e),
             truce_report::ReportError::Export(e) => Self::from(e),
             other => Self::internal(other),
         }
@@ -223,6 +245,12 @@ mod tests {
         ] {
             assert_eq!(e.status, StatusCode::SERVICE_UNAVAILABLE);
             assert!(e.message.contains("cannot be reached"), "{}", e.message);
+            assert!(e.message.contains("could not be read"), "{}", e.message);
+            assert!(
+                !e.message.contains("recorded"),
+                "a read records nothing: {}",
+                e.message
+            );
         }
         let invalid = AppError::from(ReportError::Invalid {
             field: "date",

@@ -8,7 +8,7 @@
 //! types, so their bytes end in `"type":"observation"}` or `"type":"incident_revision"}`. Such
 //! bytes are decoded here straight into the variant's fields, with the `type` member checked
 //! like any other field. Anything else, or anything this decoding refuses, goes the generic
-//! way, so what is accepted and the messages of what is refused are the generic decoding's.
+//! way, so what is accepted, and the error of what is refused, are the generic decoding's.
 //!
 //! The fields below repeat the variants' fields of [`EntryBody`] as they deserialise; the test
 //! `bulk_decoding_is_the_generic_decoding` compares the two on every variant shape.
