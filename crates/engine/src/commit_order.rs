@@ -341,10 +341,7 @@ mod tests {
     fn a_batch_encoding_before_its_turn_waits_for_the_one_before_to_finish() {
         let _watchdog = Watchdog::new("encoding before its turn", 20);
         let order = CommitOrder::default();
-        let mut first = Unrecorded::new(&order, 0);
-        first.take_ticket();
-        let mut second = Unrecorded::new(&order, 0);
-        second.take_ticket();
+        let (mut first, mut second) = two_ticketed(&order, 0);
         std::thread::scope(|s| {
             let waiting = s.spawn(move || {
                 second.wait_turn();
@@ -359,6 +356,15 @@ mod tests {
             first.recorded();
             assert!(!waiting.join().unwrap());
         });
+    }
+
+    /// Two batches of `generation`, each with its ticket, in that order.
+    fn two_ticketed(order: &CommitOrder, generation: u64) -> (Unrecorded<'_>, Unrecorded<'_>) {
+        let mut first = Unrecorded::new(order, generation);
+        first.take_ticket();
+        let mut second = Unrecorded::new(order, generation);
+        second.take_ticket();
+        (first, second)
     }
 
     /// Ends the test process if the test it guards has not finished within `seconds`: a
@@ -393,10 +399,7 @@ mod tests {
     fn a_batch_failing_before_its_turn_leaves_the_batches_ahead_of_it_to_append() {
         let _watchdog = Watchdog::new("failing before its turn", 20);
         let order = CommitOrder::default();
-        let mut first = Unrecorded::new(&order, 7);
-        first.take_ticket();
-        let mut second = Unrecorded::new(&order, 7);
-        second.take_ticket();
+        let (mut first, mut second) = two_ticketed(&order, 7);
         second.hold(vec![Uuid::from_u128(9)]);
         std::thread::scope(|s| {
             // Its encoding failed: dropped with its ticket unused, it waits for its turn.

@@ -52,17 +52,14 @@ impl Rng {
 }
 
 /// Builds a record with checkpoints cosigned by both monitors' witnesses; returns the agreement.
-/// Monitor 1's analyst, made a member.
-fn add_analyst(engine: &Engine, now: Timestamp) -> Caller {
-    let analyst = Caller {
-        user: "m1-analyst".into(),
-        monitor: "m1".into(),
-        role: Role::Analyst,
-    };
-    engine
-        .add_member(&analyst.user, "m1", Role::Analyst, "test", now)
-        .unwrap();
-    analyst
+/// `user` made a member of `monitor` with `role`, as a caller.
+fn add_member(engine: &Engine, user: &str, monitor: &str, role: Role, now: Timestamp) -> Caller {
+    engine.add_member(user, monitor, role, "test", now).unwrap();
+    Caller {
+        user: user.into(),
+        monitor: monitor.into(),
+        role,
+    }
 }
 
 fn build(path: &Path) -> Agreement {
@@ -104,28 +101,11 @@ fn build(path: &Path) -> Agreement {
     }
     let officers: Vec<Caller> = ["m1", "m2"]
         .iter()
-        .map(|m| {
-            let user = format!("{m}-officer");
-            engine
-                .add_member(&user, m, Role::Officer, "test", now)
-                .unwrap();
-            Caller {
-                user,
-                monitor: m.to_string(),
-                role: Role::Officer,
-            }
-        })
+        .map(|m| add_member(&engine, &format!("{m}-officer"), m, Role::Officer, now))
         .collect();
-    let analyst = add_analyst(&engine, now);
+    let analyst = add_member(&engine, "m1-analyst", "m1", Role::Analyst, now);
     // An observer who reports a patrol's track and hands in a photo, and a member revoked.
-    let observer = Caller {
-        user: "m2-observer".into(),
-        monitor: "m2".into(),
-        role: Role::Observer,
-    };
-    engine
-        .add_member(&observer.user, "m2", Role::Observer, "test", now)
-        .unwrap();
+    let observer = add_member(&engine, "m2-observer", "m2", Role::Observer, now);
     engine
         .add_member("m1-gone", "m1", Role::Observer, "test", now)
         .unwrap();
@@ -723,7 +703,7 @@ fn bulk_decoding_is_the_generic_decoding() {
         engine.submit(batch, now).unwrap();
         t = t.plus_seconds(97.0);
     }
-    let analyst = add_analyst(&engine, now);
+    let analyst = add_member(&engine, "m1-analyst", "m1", Role::Analyst, now);
     engine
         .merge_incidents(&analyst, IncidentId(1), IncidentId(2), "one event", now)
         .unwrap();
