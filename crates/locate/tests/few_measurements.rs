@@ -181,3 +181,53 @@ fn a_bearing_through_both_crossings_of_three_arrivals_is_ambiguous() {
         );
     }
 }
+
+/// Across a grid of source places, and observers on the line through both crossings of the
+/// three sensors' hyperbolas (beyond the truth, or beyond the other place, looking across
+/// both), the fix says it is ambiguous and its ellipse reaches both places. The search for
+/// other minima descends from points along the bearing; a change to the descent that reaches
+/// the minima faster but from fewer starts' basins shows here.
+#[test]
+fn bearings_through_both_crossings_are_found_ambiguous_wherever_the_observer_stands() {
+    let (mut cases, mut found, mut missed) = (0, 0, Vec::new());
+    for i in 0..6 {
+        for j in 0..6 {
+            let truth = [
+                -3000.0 + 1300.0 * f64::from(i),
+                -3000.0 + 1300.0 * f64::from(j),
+            ];
+            let a = arrivals(truth, [0.0; 3]);
+            // Where the refined search slides back to the truth, the hyperbolas cross once.
+            let Some(other) =
+                mirror(truth, &a).filter(|o| distance(*o, [truth[0], truth[1], 0.0]) > 500.0)
+            else {
+                continue;
+            };
+            let dir = [other[0] - truth[0], other[1] - truth[1]];
+            for f in [-1.5, -0.5, -0.2, 1.2, 1.5, 2.5] {
+                let observer = [truth[0] + f * dir[0], truth[1] + f * dir[1]];
+                let toward = if f > 1.0 { truth } else { other };
+                let b = [bearing(observer, toward, 2.0)];
+                // Geometries the solver refuses (ill-conditioned, or crossing behind the
+                // observer) are other tests' concern.
+                let Ok(fix) = locate(&Measurements::plain(&b, &a, &[], C)) else {
+                    continue;
+                };
+                cases += 1;
+                let reaches = [truth, other]
+                    .iter()
+                    .all(|x| d2(&fix, fix.cov, *x) <= 5.991);
+                if fix.uncertainty.ambiguous && reaches {
+                    found += 1;
+                } else {
+                    missed.push((truth, other, f));
+                }
+            }
+        }
+    }
+    assert!(cases >= 20, "{cases} cases: the grid no longer tests this");
+    assert!(
+        found * 100 >= cases * 95,
+        "{found} of {cases} found ambiguous; missed (truth, other place, observer) {missed:?}"
+    );
+}
