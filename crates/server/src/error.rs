@@ -21,6 +21,15 @@ pub struct AppError {
     pub field: Option<String>,
     /// The batch index at fault, if any.
     pub index: Option<usize>,
+    /// What a read (GET, HEAD) answers instead of `message`, where the two differ: a fault of
+    /// the storage is the same fault for both, but only a write may have been recorded. The
+    /// response carries it to [`reads_answer_as_reads`], which knows the request's method.
+    pub read_message: Option<String>,
+}
+
+/// The message a read meets for a storage fault described by `fault`.
+fn unreadable_message(fault: &str) -> String {
+    format!("{fault}; the record could not be read: ask again once that is fixed")
 }
 
 impl AppError {
@@ -45,6 +54,7 @@ impl AppError {
             message: message.into(),
             field: None,
             index: None,
+            read_message: None,
         }
     }
 
@@ -72,6 +82,7 @@ impl From<ParseError> for AppError {
             message: e.message(),
             field: e.field().filter(|f| !f.is_empty()).map(str::to_string),
             index: e.index(),
+            read_message: None,
         }
     }
 }
@@ -125,27 +136,34 @@ impl From<truce_store::StoreError> for AppError {
             }
             truce_store::StoreError::Busy(detail) => {
                 tracing::warn!(%detail, "refused: the store is busy");
-                Self::new(
-                    StatusCode::SERVICE_UNAVAILABLE,
-                    "unavailable",
-                    "the store is busy; nothing was recorded, try again shortly",
-                )
+                Self {
+                    read_message: Some("the store is busy; try again shortly".into()),
+                    ..Self::new(
+                        StatusCode::SERVICE_UNAVAILABLE,
+                        "unavailable",
+                        "the store is busy; nothing was recorded, try again shortly",
+                    )
+                }
             }
             other => match other.storage_fault() {
                 // The disk or the database server, not truce: say which, so the operator can
                 // act, and the client can send again once it clears.
                 Some(fault) => {
                     tracing::error!(error = %other, "refused: {}", fault.describe());
-                    Self::new(
-                        StatusCode::SERVICE_UNAVAILABLE,
-                        "unavailable",
-                        format!(
-                            "{}; this request is not acknowledged, and may or may not have \
-                             been recorded. Send it again once that is fixed: an observation \
-                             with a client_id is recorded once however often it is sent",
-                            fault.describe()
-                        ),
-                    )
+                    Self {
+                        read_message: Some(unreadable_message(fault.describe())),
+                        ..Self::new(
+                            StatusCode::SERVICE_UNAVAILABLE,
+                            "unavailable",
+                            format!(
+                                "{}; this request is not acknowledged, and may or may not have \
+                                 been recorded. Send it again once that is fixed: an \
+                                 observation with a client_id is recorded once however often \
+                                 it is sent",
+                                fault.describe()
+                            ),
+                        )
+                    }
                 }
                 None => Self::internal(other),
             },
@@ -164,10 +182,7 @@ impl AppError {
                 Self::new(
                     StatusCode::SERVICE_UNAVAILABLE,
                     "unavailable",
-                    format!(
-                        "{}; the record could not be read: ask again once that is fixed",
-                        fault.describe()
-                    ),
+                    unreadable_message(fault.describe()),
                 )
             }
             None => Self::internal(e),
@@ -214,7 +229,47 @@ impl AppError {
 impl IntoResponse for AppError {
     fn into_response(self) -> Response {
         let body = self.body();
-        (self.status, Json(body)).into_response()
+        let as_read = self.read_message.map(|message| {
+            ReadBody(
+                Self {
+                    message,
+                    read_message: None,
+                    ..Self::new(self.status, self.code, "")
+                }
+                .body(),
+            )
+        });
+        let mut response = (self.status, Json(body)).into_response();
+        if let Some(as_read) = as_read {
+            response.extensions_mut().insert(as_read);
+        }
+        response
+    }
+}
+
+/// The body a read answers instead (see [`AppError::read_message`]).
+#[derive(Clone)]
+struct ReadBody(serde_json::Value);
+
+/// Middleware: a read (GET, HEAD) that failed answers with the read's wording of its error,
+/// where it has one; every other request keeps the body it was given.
+pub async fn reads_answer_as_reads(
+    request: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> Response {
+    let read = matches!(
+        *request.method(),
+        axum::http::Method::GET | axum::http::Method::HEAD
+    );
+    let mut response = next.run(request).await;
+    match response.extensions_mut().remove::<ReadBody>() {
+        Some(ReadBody(body)) if read => {
+            let (mut parts, _) = response.into_parts();
+            // The new body's length is not the old one's.
+            parts.headers.remove(axum::http::header::CONTENT_LENGTH);
+            Response::from_parts(parts, axum::body::Body::from(body.to_string()))
+        }
+        _ => response,
     }
 }
 
@@ -260,5 +315,61 @@ mod tests {
         assert_eq!(invalid.field.as_deref(), Some("date"));
         let broken = AppError::from(ExportError::Gpkg("no space in the buffer".into()));
         assert_eq!(broken.status, StatusCode::INTERNAL_SERVER_ERROR);
+    }
+
+    /// What `method` on a router whose one route fails with `error()` answers: status and
+    /// message.
+    async fn answer(method: &str, error: fn() -> StoreError) -> (StatusCode, String) {
+        use axum::routing::any;
+        use http_body_util::BodyExt;
+        use tower::ServiceExt;
+        let app = axum::Router::new()
+            .route(
+                "/x",
+                any(move || async move { Err::<(), AppError>(AppError::from(error())) }),
+            )
+            .layer(axum::middleware::from_fn(reads_answer_as_reads));
+        let request = axum::http::Request::builder()
+            .method(method)
+            .uri("/x")
+            .body(axum::body::Body::empty())
+            .expect("a request");
+        let response = app.oneshot(request).await.expect("an answer");
+        let status = response.status();
+        let bytes = response
+            .into_body()
+            .collect()
+            .await
+            .expect("a body")
+            .to_bytes();
+        let body: serde_json::Value = serde_json::from_slice(&bytes).expect("JSON");
+        assert_eq!(body["error"]["code"], "unavailable", "{body}");
+        let message = body["error"]["message"].as_str().expect("a message");
+        (status, message.to_string())
+    }
+
+    #[tokio::test]
+    async fn a_read_that_meets_a_storage_fault_says_it_could_not_read_and_a_write_that_it_may_have_recorded()
+     {
+        let unreachable = || StoreError::Unreachable("connection closed".into());
+        let (status, read) = answer("GET", unreachable).await;
+        assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE);
+        assert!(read.contains("cannot be reached"), "{read}");
+        assert!(read.contains("could not be read"), "{read}");
+        assert!(!read.contains("recorded"), "a read records nothing: {read}");
+        let (status, write) = answer("POST", unreachable).await;
+        assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE);
+        assert!(write.contains("cannot be reached"), "{write}");
+        assert!(
+            write.contains("may or may not have been recorded"),
+            "{write}"
+        );
+        let (_, busy_read) = answer("GET", || StoreError::Busy("locked".into())).await;
+        assert!(!busy_read.contains("recorded"), "{busy_read}");
+        let (_, busy_write) = answer("PUT", || StoreError::Busy("locked".into())).await;
+        assert!(busy_write.contains("nothing was recorded"), "{busy_write}");
+        // Refusals that only a write meets keep their one wording.
+        let (_, moved) = answer("GET", || StoreError::Moved("the record moved".into())).await;
+        assert_eq!(moved, "the record moved");
     }
 }

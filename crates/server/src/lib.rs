@@ -149,6 +149,7 @@ pub fn app(state: AppState) -> Router {
         .fallback(handlers::not_found)
         .method_not_allowed_fallback(handlers::method_not_allowed)
         .layer(DefaultBodyLimit::max(body_limit))
+        .layer(middleware::from_fn(error::reads_answer_as_reads))
         .layer(middleware::from_fn_with_state(
             state.clone(),
             headers::security_headers,
