@@ -948,7 +948,15 @@ pub fn audit_source(
     let mut page = first;
     while !page.is_empty() {
         let next_from = page.last().map_or(0, |(index, _, _)| index + 1);
-        let next = store.entries(next_from, PAGE)?;
+        let next = match store.entries(next_from, PAGE) {
+            Ok(next) => next,
+            // Page n comes first in the record: a fault in it is named before a failure to
+            // read what follows it.
+            Err(unread) => {
+                walk.page(store, page, decoded)?;
+                return Err(unread);
+            }
+        };
         let (checked, next_decoded) =
             pages::decode_beside(&next, helpers, || walk.page(store, page, decoded));
         checked?;

@@ -765,3 +765,88 @@ fn bulk_decoding_is_the_generic_decoding() {
     });
     assert!(by_analyst.count() >= 2, "the merge and the split revise");
 }
+
+/// A store as an audit source whose entries past the first page cannot be read.
+struct UnreadableAfterFirstPage<'a>(truce_engine::StoreSource<'a>);
+
+impl truce_engine::AuditSource for UnreadableAfterFirstPage<'_> {
+    fn entries(
+        &self,
+        from: u64,
+        limit: u64,
+    ) -> Result<Vec<truce_engine::AuditEntry>, truce_engine::AuditFault> {
+        if from > 0 {
+            return Err(truce_store::StoreError::Unreachable("the disk went away".into()).into());
+        }
+        self.0.entries(from, limit)
+    }
+    fn check_tree_hash(
+        &mut self,
+        index: u64,
+        hash: &[u8; 32],
+    ) -> Result<(), truce_engine::AuditFault> {
+        self.0.check_tree_hash(index, hash)
+    }
+    fn check_entry_type(
+        &mut self,
+        index: u64,
+        type_name: &str,
+    ) -> Result<(), truce_engine::AuditFault> {
+        self.0.check_entry_type(index, type_name)
+    }
+    fn finish_tree(&mut self, next_index: u64) -> Result<(), truce_engine::AuditFault> {
+        self.0.finish_tree(next_index)
+    }
+    fn observation_rows(
+        &self,
+        after: u64,
+        limit: u64,
+    ) -> Result<Vec<truce_store::ObservationRow>, truce_engine::AuditFault> {
+        self.0.observation_rows(after, limit)
+    }
+    fn incident_rows(
+        &self,
+        after: u64,
+        limit: u64,
+    ) -> Result<Vec<truce_store::IncidentRow>, truce_engine::AuditFault> {
+        self.0.incident_rows(after, limit)
+    }
+    fn agreement_versions(
+        &self,
+    ) -> Result<Vec<truce_store::AgreementVersion>, truce_engine::AuditFault> {
+        self.0.agreement_versions()
+    }
+    fn checkpoints(&self) -> Result<Vec<truce_store::StoredCheckpoint>, truce_engine::AuditFault> {
+        self.0.checkpoints()
+    }
+}
+
+#[test]
+fn a_fault_in_a_page_is_named_before_a_failure_to_read_the_next() {
+    // The audit reads page n + 1 while it checks page n; a read that fails there must not hide
+    // a fault earlier in the record.
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("t.sqlite");
+    let agreement = build(&path);
+    let c = operator(&path);
+    c.execute("UPDATE entries SET chain = zeroblob(32) WHERE idx = 3", [])
+        .unwrap();
+    drop(c);
+    let store = SqliteStore::open(&path, Durability::Full).unwrap();
+    let mut source = UnreadableAfterFirstPage(truce_engine::StoreSource::new(&store));
+    let err = truce_engine::audit_source(&mut source, &agreement)
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains('3') && err.contains("chain"), "{err}");
+    assert!(!err.contains("disk went away"), "{err}");
+    // Untampered, the same source fails on the read, naming it.
+    let clean = tempfile::tempdir().unwrap();
+    let clean_path = clean.path().join("t.sqlite");
+    let clean_agreement = build(&clean_path);
+    let clean_store = SqliteStore::open(&clean_path, Durability::Full).unwrap();
+    let mut source = UnreadableAfterFirstPage(truce_engine::StoreSource::new(&clean_store));
+    let err = truce_engine::audit_source(&mut source, &clean_agreement)
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("disk went away"), "{err}");
+}
