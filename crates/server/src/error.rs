@@ -229,11 +229,13 @@ impl AppError {
 impl IntoResponse for AppError {
     fn into_response(self) -> Response {
         let body = self.body();
-        let as_read = self.read_message.map(|message| {
+        let as_read = self.read_message.clone().map(|message| {
             ReadBody(
                 Self {
                     message,
                     read_message: None,
+                    field: self.field.clone(),
+                    index: self.index,
                     ..Self::new(self.status, self.code, "")
                 }
                 .body(),
