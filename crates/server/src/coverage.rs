@@ -87,8 +87,7 @@ pub async fn coverage_layer(
                 bbox: None,
             },
         )?;
-        let cov = of_period(store.as_ref(), agreement, &data.observations, since, until)
-            .map_err(AppError::unreadable)?;
+        let cov = of_period(store.as_ref(), agreement, &data.observations, since, until)?;
         let range = RANGES
             .iter()
             .find(|(c, _)| *c == Class::Explosions)

@@ -171,43 +171,24 @@ impl From<truce_store::StoreError> for AppError {
     }
 }
 
-impl AppError {
-    /// A read that met `e`: a fault of the disk or the database holding the record is 503
-    /// naming it (nothing was written, so nothing to send again but the read); anything else
-    /// is the server's failure.
-    pub fn unreadable(e: truce_store::StoreError) -> Self {
-        match e.storage_fault() {
-            Some(fault) => {
-                tracing::error!(error = %e, "read refused: {}", fault.describe());
-                Self::new(
-                    StatusCode::SERVICE_UNAVAILABLE,
-                    "unavailable",
-                    unreadable_message(fault.describe()),
-                )
-            }
-            None => Self::internal(e),
-        }
-    }
-}
-
-/// An export that could not read the record is [`AppError::unreadable`]; anything else is the
-/// server's failure.
+/// An export that could not read the record is a storage fault like any other (a read's
+/// wording of it comes from [`reads_answer_as_reads`]); anything else is the server's failure.
 impl From<truce_export::ExportError> for AppError {
     fn from(e: truce_export::ExportError) -> Self {
         match e {
-            truce_export::ExportError::Store(e) => Self::unreadable(e),
+            truce_export::ExportError::Store(e) => Self::from(e),
             other => Self::internal(other),
         }
     }
 }
 
 /// A report: a request out of range is 422 naming the field, a record that could not be read
-/// is [`AppError::unreadable`], anything else is the server's failure.
+/// is a storage fault like any other, anything else is the server's failure.
 impl From<truce_report::ReportError> for AppError {
     fn from(e: truce_report::ReportError) -> Self {
         match e {
             truce_report::ReportError::Invalid { field, message } => Self::invalid(field, message),
-            truce_report::ReportError::Store(e) => Self::unreadable(e),
+            truce_report::ReportError::Store(e) => Self::from(e),
             truce_report::ReportError::Export(e) => Self::from(e),
             other => Self::internal(other),
         }
@@ -301,14 +282,13 @@ mod tests {
             AppError::from(ReportError::Export(ExportError::Store(unreachable()))),
         ] {
             assert_eq!(e.status, StatusCode::SERVICE_UNAVAILABLE);
-            assert!(e.message.contains("cannot be reached"), "{}", e.message);
-            assert!(e.message.contains("could not be read"), "{}", e.message);
-            assert!(
-                !e.message.contains("recorded"),
-                "a read records nothing: {}",
-                e.message
-            );
+            let read = e.read_message.as_deref().expect("a read's wording");
+            assert!(read.contains("cannot be reached"), "{read}");
+            assert!(read.contains("could not be read"), "{read}");
+            assert!(!read.contains("recorded"), "a read records nothing: {read}");
         }
+        let busy = AppError::from(ExportError::Store(StoreError::Busy("locked".into())));
+        assert_eq!(busy.status, StatusCode::SERVICE_UNAVAILABLE);
         let invalid = AppError::from(ReportError::Invalid {
             field: "date",
             message: "not a date".into(),
