@@ -38,15 +38,31 @@ fn solve_each(a: &Mat, bs: &mut [Vector], k: usize) -> bool {
     }
 }
 
-/// [`solve_each`] for the leading `K`x`K` block.
+/// [`solve_each`] for the leading `K`x`K` block and at most `N` vectors: the block and the
+/// vectors' leading `K` entries copied out (not the whole `N`x`N` matrix), solved, and copied
+/// back.
 fn solve_each_of<const K: usize>(a: &Mat, bs: &mut [Vector]) -> bool {
-    let k = K;
-    let mut m = *a;
-    let scale = (0..k)
-        .flat_map(|i| (0..k).map(move |j| (i, j)))
-        .fold(0.0_f64, |s, (i, j)| s.max(m[i][j].abs()));
-    for col in 0..k {
-        let Some(pivot) = (col..k).max_by(|&p, &q| m[p][col].abs().total_cmp(&m[q][col].abs()))
+    let m: [[f64; K]; K] = std::array::from_fn(|i| std::array::from_fn(|j| a[i][j]));
+    let mut held = [[0.0; K]; N];
+    let Some(xs) = held.get_mut(..bs.len()) else {
+        return false;
+    };
+    for (x, b) in xs.iter_mut().zip(bs.iter()) {
+        x.copy_from_slice(&b[..K]);
+    }
+    let solved = solve_block(m, xs);
+    for (b, x) in bs.iter_mut().zip(xs.iter()) {
+        b[..K].copy_from_slice(x);
+    }
+    solved
+}
+
+/// Solves `m x = b` for each `b` of `xs` in place, by one Gaussian elimination with partial
+/// pivoting: `false` when `m` is singular to working precision or any result is not finite.
+pub(crate) fn solve_block<const K: usize>(mut m: [[f64; K]; K], xs: &mut [[f64; K]]) -> bool {
+    let scale = m.iter().flatten().fold(0.0_f64, |s, v| s.max(v.abs()));
+    for col in 0..K {
+        let Some(pivot) = (col..K).max_by(|&p, &q| m[p][col].abs().total_cmp(&m[q][col].abs()))
         else {
             return false;
         };
@@ -56,27 +72,27 @@ fn solve_each_of<const K: usize>(a: &Mat, bs: &mut [Vector]) -> bool {
             return false;
         }
         m.swap(col, pivot);
-        for x in bs.iter_mut() {
+        for x in xs.iter_mut() {
             x.swap(col, pivot);
         }
-        for row in col + 1..k {
+        for row in col + 1..K {
             let f = m[row][col] / m[col][col];
             let pivot_row = m[col];
-            for (c, v) in m[row].iter_mut().enumerate().take(k).skip(col) {
+            for (c, v) in m[row].iter_mut().enumerate().skip(col) {
                 *v -= f * pivot_row[c];
             }
-            for x in bs.iter_mut() {
+            for x in xs.iter_mut() {
                 x[row] -= f * x[col];
             }
         }
     }
-    for x in bs.iter_mut() {
-        for row in (0..k).rev() {
-            let s: f64 = (row + 1..k).map(|c| m[row][c] * x[c]).sum();
+    for x in xs.iter_mut() {
+        for row in (0..K).rev() {
+            let s: f64 = (row + 1..K).map(|c| m[row][c] * x[c]).sum();
             x[row] = (x[row] - s) / m[row][row];
         }
     }
-    bs.iter().all(|x| x.iter().take(k).all(|v| v.is_finite()))
+    xs.iter().all(|x| x.iter().all(|v| v.is_finite()))
 }
 
 /// The inverse of the leading `k`x`k` block, column by column from one elimination (each

@@ -6,7 +6,7 @@
 //! normal matrix `JᵀWJ` at the true position is the Fisher information, so its inverse is both
 //! the Cramér–Rao bound and the maximum-likelihood covariance.
 
-use crate::linalg::{Mat, N, Vector, inverse, solve};
+use crate::linalg::{Mat, N, Vector, inverse, solve_block};
 use crate::{ArrivalMeasurement, BearingMeasurement, LocateError, Surface};
 use truce_geo::Cov2;
 
@@ -303,18 +303,30 @@ impl Problem<'_> {
 
     /// The normal equations at `p`.
     pub fn normal(&self, p: &Vector) -> Normal {
-        let mut n = Normal {
-            info: [[0.0; N]; N],
-            grad: [0.0; N],
+        match self.unknowns() {
+            2 => self.normal_of::<2>(p).widened(),
+            3 => self.normal_of::<3>(p).widened(),
+            4 => self.normal_of::<4>(p).widened(),
+            5 => self.normal_of::<5>(p).widened(),
+            6 => self.normal_of::<6>(p).widened(),
+            _ => self.normal_of::<7>(p).widened(),
+        }
+    }
+
+    /// The normal equations at `p` over the `K` unknowns (`K` = [`Problem::unknowns`]): the
+    /// size fixed at compile time, so the loops unroll and nothing past `K` is touched.
+    fn normal_of<const K: usize>(&self, p: &Vector) -> NormalOf<K> {
+        let mut n = NormalOf {
+            info: [[0.0; K]; K],
+            grad: [0.0; K],
             chi2: 0.0,
         };
-        let k = self.unknowns();
         self.rows(p, |j: Vector, r: f64, var: f64, _| {
-            // The upper triangle of the leading block; the rest of a row's Jacobian is zero,
-            // and so is its tail past the last unknown it involves (a bearing's past east and
-            // north): adding those zeros would change nothing.
+            // The upper triangle; the rest of a row's Jacobian is zero, and so is its tail past
+            // the last unknown it involves (a bearing's past east and north): adding those
+            // zeros would change nothing.
             let inv = 1.0 / var;
-            let used = j[..k].iter().rposition(|v| *v != 0.0).map_or(0, |i| i + 1);
+            let used = j[..K].iter().rposition(|v| *v != 0.0).map_or(0, |i| i + 1);
             for a in 0..used {
                 let wa = j[a] * inv;
                 n.grad[a] += wa * r;
@@ -324,7 +336,7 @@ impl Problem<'_> {
             }
             n.chi2 += r * r * inv;
         });
-        for a in 0..k {
+        for a in 0..K {
             for b in 0..a {
                 n.info[a][b] = n.info[b][a];
             }
@@ -595,9 +607,20 @@ impl Problem<'_> {
 
     /// [`Problem::minimise`], with the normal equations at the minimum instead of chi² alone.
     pub fn descend(&self, start: Vector) -> Result<Descent, LocateError> {
-        let k = self.unknowns();
+        match self.unknowns() {
+            2 => self.descend_over::<2>(start),
+            3 => self.descend_over::<3>(start),
+            4 => self.descend_over::<4>(start),
+            5 => self.descend_over::<5>(start),
+            6 => self.descend_over::<6>(start),
+            _ => self.descend_over::<7>(start),
+        }
+    }
+
+    /// [`Problem::descend`] over the `K` unknowns (`K` = [`Problem::unknowns`]).
+    fn descend_over<const K: usize>(&self, start: Vector) -> Result<Descent, LocateError> {
         let mut p = start;
-        let mut normal = self.normal(&p);
+        let mut normal = self.normal_of::<K>(&p);
         let mut lambda = 1e-3;
         // Nielsen's rule: the damping grows by `nu` after each refused step, `nu` doubling
         // while they keep being refused.
@@ -605,15 +628,16 @@ impl Problem<'_> {
         let mut iterations = 0;
         let mut settled = false;
         // Degrees of freedom (at least 1), for the poor fit's tolerance.
-        let dof = (self.residuals() as f64 - k as f64).max(1.0);
+        let dof = (self.residuals() as f64 - K as f64).max(1.0);
         while iterations < MAX_ITERATIONS {
             iterations += 1;
             let mut damped = normal.info;
-            for (i, row) in damped.iter_mut().enumerate().take(k) {
+            for (i, row) in damped.iter_mut().enumerate() {
                 // Marquardt's scaling keeps the metre and second axes comparable.
                 row[i] *= 1.0 + lambda;
             }
-            let Some(step) = solve(&damped, &normal.grad, k) else {
+            let mut solved = [normal.grad];
+            if !solve_block(damped, &mut solved) {
                 lambda *= nu;
                 nu *= 2.0;
                 if lambda > 1e12 {
@@ -621,12 +645,13 @@ impl Problem<'_> {
                     break;
                 }
                 continue;
-            };
-            let trial: Vector = std::array::from_fn(|i| p[i] + if i < k { step[i] } else { 0.0 });
-            let next = self.normal(&trial);
+            }
+            let [step] = solved;
+            let trial: Vector = std::array::from_fn(|i| p[i] + step.get(i).copied().unwrap_or(0.0));
+            let next = self.normal_of::<K>(&trial);
             let converged = (step[0] * step[0] + step[1] * step[1]).sqrt()
                 <= STEP_TOLERANCE_M * (1.0 + (p[0] * p[0] + p[1] * p[1]).sqrt() * 1e-3)
-                && (k < 4 || step[3].abs() <= STEP_TOLERANCE_M);
+                && step.get(3).is_none_or(|h| h.abs() <= STEP_TOLERANCE_M);
             if next.chi2.is_finite() && next.chi2 <= normal.chi2 {
                 let per_dof = normal.chi2 / dof;
                 let tolerance = if per_dof > 1.0 {
@@ -638,7 +663,7 @@ impl Problem<'_> {
                 // How far the model's linearisation predicted the decrease: near 1, the
                 // damping falls (to a third at most); near 0, it rises, so a step along a
                 // curved valley is not followed by one too long that is refused.
-                let rho = (normal.chi2 - next.chi2) / predicted_decrease(&normal, &step, k);
+                let rho = (normal.chi2 - next.chi2) / normal.predicted_decrease(&step);
                 let factor = if rho.is_finite() {
                     (1.0 - (2.0 * rho - 1.0).powi(3)).max(1.0 / 3.0)
                 } else {
@@ -671,22 +696,46 @@ impl Problem<'_> {
         }
         Ok(Descent {
             p,
-            normal,
+            normal: normal.widened(),
             iterations,
             settled,
         })
     }
 }
 
-/// The decrease of chi² the normal equations predict for `step` (the first `k` unknowns):
-/// `2 stepᵀ grad − stepᵀ info step`.
-fn predicted_decrease(normal: &Normal, step: &Vector, k: usize) -> f64 {
-    let mut d = 0.0;
-    for a in 0..k {
-        let info_step: f64 = (0..k).map(|b| normal.info[a][b] * step[b]).sum();
-        d += step[a] * (2.0 * normal.grad[a] - info_step);
+/// Normal equations over `K` unknowns (see [`Normal`]).
+#[derive(Debug, Clone, Copy)]
+struct NormalOf<const K: usize> {
+    info: [[f64; K]; K],
+    grad: [f64; K],
+    chi2: f64,
+}
+
+impl<const K: usize> NormalOf<K> {
+    /// The same equations as a [`Normal`], zero past the `K` unknowns.
+    fn widened(&self) -> Normal {
+        let mut n = Normal {
+            info: [[0.0; N]; N],
+            grad: [0.0; N],
+            chi2: self.chi2,
+        };
+        for (wide, row) in n.info.iter_mut().zip(&self.info) {
+            wide[..K].copy_from_slice(row);
+        }
+        n.grad[..K].copy_from_slice(&self.grad);
+        n
     }
-    d
+
+    /// The decrease of chi² these equations predict for `step`:
+    /// `2 stepᵀ grad − stepᵀ info step`.
+    fn predicted_decrease(&self, step: &[f64; K]) -> f64 {
+        let mut d = 0.0;
+        for a in 0..K {
+            let info_step: f64 = (0..K).map(|b| self.info[a][b] * step[b]).sum();
+            d += step[a] * (2.0 * self.grad[a] - info_step);
+        }
+        d
+    }
 }
 
 #[cfg(test)]
