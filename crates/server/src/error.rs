@@ -196,6 +196,15 @@ impl From<truce_report::ReportError> for AppError {
 }
 
 impl AppError {
+    /// This error worded as a read's, whatever the request's method: for a write that failed
+    /// while it was still reading, before it recorded anything.
+    pub fn into_read(mut self) -> Self {
+        match self.read_message.take() {
+            Some(message) => Self { message, ..self },
+            None => self,
+        }
+    }
+
     /// The response body: `{"error": {code, message, field, index}}`.
     pub fn body(&self) -> serde_json::Value {
         json!({"error": {
@@ -297,6 +306,20 @@ mod tests {
         assert_eq!(invalid.field.as_deref(), Some("date"));
         let broken = AppError::from(ExportError::Gpkg("no space in the buffer".into()));
         assert_eq!(broken.status, StatusCode::INTERNAL_SERVER_ERROR);
+    }
+
+    #[test]
+    fn a_write_that_failed_while_reading_says_it_could_not_read() {
+        let e = AppError::from(StoreError::Unreachable("connection closed".into())).into_read();
+        assert_eq!(e.status, StatusCode::SERVICE_UNAVAILABLE);
+        assert!(e.message.contains("could not be read"), "{}", e.message);
+        assert!(!e.message.contains("recorded"), "{}", e.message);
+        assert!(
+            e.read_message.is_none(),
+            "nothing left for the middleware to swap"
+        );
+        let refused = AppError::from(StoreError::Moved("the record moved".into())).into_read();
+        assert_eq!(refused.message, "the record moved");
     }
 
     /// What `method` on a router whose one route fails with `error()` answers: status and

@@ -92,7 +92,9 @@ pub async fn issue(
     let (request, format) = request(params)?;
     let engine = state.engine.clone();
     let (index, issued) = blocking(move || {
-        let (report, bytes) = render(&engine, &request, format)?;
+        // Nothing is recorded until the report is issued: a fault while reading its figures
+        // is a read's.
+        let (report, bytes) = render(&engine, &request, format).map_err(AppError::into_read)?;
         let issued = truce_report::issued(&request, &report, format, &bytes);
         let index = engine.issue_report(&caller, issued.clone(), Timestamp::now())?;
         Ok((index, issued))
