@@ -477,6 +477,10 @@ enum BenchCommand {
         /// Entries of the record the audit is measured on.
         #[arg(long, default_value_t = 1_000_000)]
         audit_entries: u64,
+        /// Records the audit's record in this folder and keeps it; a folder that already holds
+        /// one is audited as it is (to measure the audit again without recording anew).
+        #[arg(long, value_name = "DIR")]
+        record_in: Option<std::path::PathBuf>,
     },
 }
 
@@ -694,8 +698,9 @@ fn main() -> ExitCode {
                 BenchCommand::Ledger {
                     proof_entries,
                     audit_entries,
+                    record_in,
                 },
-        } => cmd::bench_ledger::run(proof_entries.max(2), audit_entries),
+        } => cmd::bench_ledger::run(proof_entries.max(2), audit_entries, record_in.as_deref()),
     };
     match result {
         Ok(code) => code,

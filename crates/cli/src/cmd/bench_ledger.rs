@@ -10,6 +10,7 @@
 
 use crate::demo_files;
 use anyhow::{Context, Result};
+use std::path::Path;
 use std::process::ExitCode;
 use std::sync::Arc;
 use std::time::Instant;
@@ -41,8 +42,9 @@ fn percentile(sorted: &[f64], p: f64) -> f64 {
     sorted[((sorted.len() as f64 - 1.0) * p).round() as usize]
 }
 
-/// Runs the ledger benchmarks.
-pub fn run(proof_entries: u64, audit_entries: u64) -> Result<ExitCode> {
+/// Runs the ledger benchmarks; the audit's record is made in `record_in` and kept there (or, if
+/// that folder holds one already, audited as it is), else in a temporary folder.
+pub fn run(proof_entries: u64, audit_entries: u64, record_in: Option<&Path>) -> Result<ExitCode> {
     // 1. The node-hash ceiling.
     let n = 5_000_000u64;
     let mut input = [0u8; 65];
@@ -117,30 +119,21 @@ pub fn run(proof_entries: u64, audit_entries: u64) -> Result<ExitCode> {
     drop(reader);
 
     // 4. The audit against hashing alone.
-    eprintln!("recording {audit_entries} entries for the audit…");
-    let dir = tempfile::tempdir()?;
-    let store = SqliteStore::open(&dir.path().join("truce.sqlite"), Durability::Process)?;
+    let temporary = tempfile::tempdir()?;
+    let dir = record_in.unwrap_or(temporary.path());
+    std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
+    let file = dir.join("truce.sqlite");
+    let existing = file.exists();
+    let store = SqliteStore::open(&file, Durability::Process)?;
     let agreement = demo_files::agreement()?;
     let now = Timestamp::now();
-    truce_engine::record_agreement(&store, &agreement, now)?;
     let store: Arc<dyn Store> = Arc::new(store);
-    let engine = truce_engine::Engine::open(store.clone())?;
-    let mut submitted = 1u64;
-    let mut k = 0u64;
-    while submitted < audit_entries {
-        let batch = (0..1000)
-            .map(|i| {
-                k += 1;
-                let json = format!(
-                    r#"{{"kind":"shot","observed_at":"2026-11-20T10:00:00Z","reporter":"bench","geometry":{{"type":"position","lat":{},"lon":{},"accuracy_m":30}}}}"#,
-                    40.0 + (k % 1000) as f64 * 0.001,
-                    46.0 + (i % 100) as f64 * 0.001
-                );
-                parse_one(&json, now, None)
-            })
-            .collect::<Result<Vec<_>, _>>()?;
-        engine.submit(batch, now)?;
-        submitted = store.head()?.size;
+    if existing {
+        eprintln!("auditing the record already in {}…", dir.display());
+    } else {
+        eprintln!("recording {audit_entries} entries for the audit…");
+        truce_engine::record_agreement(store.as_ref(), &agreement, now)?;
+        record(&store, audit_entries, now)?;
     }
     let size = store.head()?.size;
     let start = Instant::now();
@@ -168,4 +161,27 @@ pub fn run(proof_entries: u64, audit_entries: u64) -> Result<ExitCode> {
         report.observations
     );
     Ok(ExitCode::SUCCESS)
+}
+
+/// Appends observations through the engine until `store` holds `entries` entries.
+fn record(store: &Arc<dyn Store>, entries: u64, now: Timestamp) -> Result<()> {
+    let engine = truce_engine::Engine::open(store.clone())?;
+    let mut submitted = store.head()?.size;
+    let mut k = 0u64;
+    while submitted < entries {
+        let batch = (0..1000)
+            .map(|i| {
+                k += 1;
+                let json = format!(
+                    r#"{{"kind":"shot","observed_at":"2026-11-20T10:00:00Z","reporter":"bench","geometry":{{"type":"position","lat":{},"lon":{},"accuracy_m":30}}}}"#,
+                    40.0 + (k % 1000) as f64 * 0.001,
+                    46.0 + (i % 100) as f64 * 0.001
+                );
+                parse_one(&json, now, None)
+            })
+            .collect::<Result<Vec<_>, _>>()?;
+        engine.submit(batch, now)?;
+        submitted = store.head()?.size;
+    }
+    Ok(())
 }
