@@ -484,6 +484,11 @@ enum BenchCommand {
     },
 }
 
+/// mimalloc: the audit decodes entries on one thread and frees them on another, where glibc's
+/// allocator took about 15% of its CPU (ARCHITECTURE.md, Decisions).
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 fn main() -> ExitCode {
     tracing_subscriber::fmt()
         .with_env_filter(
