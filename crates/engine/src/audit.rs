@@ -309,8 +309,8 @@ impl AuditSource for StoreSource<'_> {
 /// What the entries say each derived row must be.
 #[derive(Default)]
 struct Expected {
-    observations: HashMap<u64, ObservationRow>,
-    incidents: HashMap<u64, IncidentRow>,
+    observations: foldhash::HashMap<u64, ObservationRow>,
+    incidents: foldhash::HashMap<u64, IncidentRow>,
     /// Agreement version → (entry index, document SHA-256 hex).
     agreements: HashMap<u32, (u64, String)>,
     /// Every assessment, in entry order.
@@ -336,64 +336,38 @@ struct Expected {
 }
 
 impl Expected {
-    /// Takes in entry `index`; `content_hash` is its observation's content hash when it has a
-    /// client id (made beside the decoding, see `pages`).
-    fn learn(
-        &mut self,
-        index: u64,
-        body: EntryBody,
-        content_hash: Option<Result<Hash, truce_core::entry::EntryError>>,
-    ) -> Result<(), AuditFault> {
-        match body {
-            EntryBody::Observation {
-                id, observation, ..
-            } => {
-                let client = match observation.client_id {
-                    Some(c) => {
-                        let hash = content_hash
-                            .unwrap_or_else(|| crate::sequencer::content_hash(&observation))
-                            .map_err(|e| {
-                                AuditFault::Chain(ChainFault::BadEntry {
-                                    index,
-                                    message: e.to_string(),
-                                })
-                            })?;
-                        (Some(c.as_bytes().to_vec()), Some(hash.to_vec()))
-                    }
-                    None => (None, None),
-                };
-                self.observations.insert(
-                    id.0,
-                    ObservationRow {
-                        id: id.0,
-                        entry: index,
-                        incident_id: 0,
-                        kind: observation.kind.as_str().to_string(),
-                        observed_ns: observation
-                            .observed_at
-                            .unix_nanos()
-                            .clamp(i64::MIN as i128, i64::MAX as i128)
-                            as i64,
-                        client_id: client.0,
-                        content_hash: client.1,
-                    },
-                );
+    /// Takes in entry `index`, as the decoding kept it (see `pages`).
+    fn learn(&mut self, index: u64, kept: pages::Kept) -> Result<(), AuditFault> {
+        let body = match kept {
+            pages::Kept::Observation { row, unhashable } => {
+                if let Some(e) = unhashable {
+                    return Err(AuditFault::Chain(ChainFault::BadEntry {
+                        index,
+                        message: e.to_string(),
+                    }));
+                }
+                self.observations.insert(row.id, row);
+                return Ok(());
             }
-            EntryBody::IncidentRevision {
-                incident_id,
-                revision,
-                added_observation_ids,
-                estimate,
-                ..
+            pages::Kept::Revision {
+                added,
+                mut row,
+                status,
             } => {
-                for o in added_observation_ids {
-                    if let Some(row) = self.observations.get_mut(&o.0) {
-                        row.incident_id = incident_id.0;
+                for o in added {
+                    if let Some(observation) = self.observations.get_mut(&o.0) {
+                        observation.incident_id = row.id;
                     }
                 }
-                let mut row = IncidentRow::from_estimate(incident_id.0, revision, index, &estimate);
-                self.adjust(&mut row, estimate.status);
-                self.incidents.insert(incident_id.0, row);
+                self.adjust(&mut row, status);
+                self.incidents.insert(row.id, *row);
+                return Ok(());
+            }
+            pages::Kept::Other(body) => *body,
+        };
+        match body {
+            bulk @ (EntryBody::Observation { .. } | EntryBody::IncidentRevision { .. }) => {
+                self.learn(index, pages::Kept::of(index, bulk))?;
             }
             EntryBody::Membership {
                 user,
@@ -811,31 +785,28 @@ impl Walk {
                 }
                 .into());
             }
-            let body = decoded.body.map_err(|err| ChainFault::BadEntry {
+            let kept = decoded.body.map_err(|err| ChainFault::BadEntry {
                 index,
                 message: err.to_string(),
             })?;
-            match &body {
-                EntryBody::Observation { .. } => self.observations += 1,
-                EntryBody::IncidentRevision { .. } => self.revisions += 1,
-                EntryBody::Evidence { sha256, size, .. } => {
+            match &kept {
+                pages::Kept::Observation { .. } => self.observations += 1,
+                pages::Kept::Revision { .. } => self.revisions += 1,
+                pages::Kept::Other(body)
+                    if let EntryBody::Evidence { sha256, size, .. } = &**body =>
+                {
                     if self.evidence_seen.insert(sha256.clone()) {
                         self.evidence_files.push((sha256.clone(), *size));
                     }
                 }
-                EntryBody::Agreement { .. }
-                | EntryBody::Membership { .. }
-                | EntryBody::Assessment { .. }
-                | EntryBody::Annotation { .. }
-                | EntryBody::Track { .. }
-                | EntryBody::Report { .. } => {}
+                pages::Kept::Other(_) => {}
             }
             self.chain = chain_hash(&self.chain, &decoded.leaf);
             if stored_chain.is_some_and(|c| c != self.chain) {
                 return Err(ChainFault::ChainMismatch { index }.into());
             }
-            store.check_entry_type(index, body.type_name())?;
-            self.expected.learn(index, body, decoded.content_hash)?;
+            store.check_entry_type(index, kept.type_name())?;
+            self.expected.learn(index, kept)?;
             for (hash_index, hash) in self
                 .frontier
                 .append_leaf_hash(truce_ledger::Hash(decoded.leaf))

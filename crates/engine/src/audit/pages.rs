@@ -11,34 +11,113 @@ use super::AuditEntry;
 use std::sync::OnceLock;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use truce_core::entry::{EntryBody, EntryError, Hash, leaf_hash};
+use truce_core::ids::ObservationId;
+use truce_core::incident::Status;
+use truce_store::{IncidentRow, ObservationRow};
 
 /// Entries a thread claims at a time: enough to make the counter's cost nothing, few enough
 /// that the threads finish within a few entries of each other.
 const RUN: usize = 64;
 
-/// One entry decoded: its body (checked canonical), its RFC 9162 leaf hash and, for an
-/// observation sent with a client id, the hash of its content the store keeps beside it.
+/// One entry decoded: what the audit keeps of it (its bytes checked canonical) and its RFC 9162
+/// leaf hash.
 pub(super) struct Decoded {
-    /// The entry, or why its bytes are not one in canonical form.
-    pub(super) body: Result<EntryBody, EntryError>,
+    /// What the audit keeps of the entry, or why its bytes are not one in canonical form.
+    pub(super) body: Result<Kept, EntryError>,
     /// SHA-256(0x00 || bytes).
     pub(super) leaf: Hash,
-    /// The observation's content hash, when it has a client id.
-    pub(super) content_hash: Option<Result<Hash, EntryError>>,
 }
 
-fn decode_one(bytes: &[u8]) -> Decoded {
-    let body = EntryBody::from_canonical_bytes(bytes);
-    let content_hash = match &body {
-        Ok(EntryBody::Observation { observation, .. }) if observation.client_id.is_some() => {
-            Some(crate::sequencer::content_hash(observation))
+/// What the audit keeps of an entry. Observations and incident revisions, the bulk of a record,
+/// are reduced to the rows they project to on the decoding threads, which also free the rest;
+/// every other entry is kept whole for the sequential pass.
+pub(super) enum Kept {
+    /// An observation's row (its incident not yet known), and why its content hash could not
+    /// be made, if it could not.
+    Observation {
+        /// The row, with `incident_id` 0 and no content hash if making it failed.
+        row: ObservationRow,
+        /// Why the content hash of an observation sent with a client id could not be made.
+        unhashable: Option<EntryError>,
+    },
+    /// An incident revision's row before verdicts and corrections are counted.
+    Revision {
+        /// The observations it adds to the incident.
+        added: Vec<ObservationId>,
+        /// The row its estimate projects to (boxed: it is the largest by far).
+        row: Box<IncidentRow>,
+        /// The status its estimate states.
+        status: Status,
+    },
+    /// Any other entry.
+    Other(Box<EntryBody>),
+}
+
+impl Kept {
+    /// `body`, entry `index`, as the audit keeps it.
+    pub(super) fn of(index: u64, body: EntryBody) -> Self {
+        match body {
+            EntryBody::Observation {
+                id, observation, ..
+            } => {
+                let (client_id, content_hash, unhashable) = match &observation.client_id {
+                    None => (None, None, None),
+                    Some(c) => match crate::sequencer::content_hash(&observation) {
+                        Ok(hash) => (Some(c.as_bytes().to_vec()), Some(hash.to_vec()), None),
+                        Err(e) => (Some(c.as_bytes().to_vec()), None, Some(e)),
+                    },
+                };
+                Kept::Observation {
+                    row: ObservationRow {
+                        id: id.0,
+                        entry: index,
+                        incident_id: 0,
+                        kind: observation.kind.as_str().to_string(),
+                        observed_ns: observation
+                            .observed_at
+                            .unix_nanos()
+                            .clamp(i64::MIN as i128, i64::MAX as i128)
+                            as i64,
+                        client_id,
+                        content_hash,
+                    },
+                    unhashable,
+                }
+            }
+            EntryBody::IncidentRevision {
+                incident_id,
+                revision,
+                added_observation_ids,
+                estimate,
+                ..
+            } => Kept::Revision {
+                added: added_observation_ids,
+                row: Box::new(IncidentRow::from_estimate(
+                    incident_id.0,
+                    revision,
+                    index,
+                    &estimate,
+                )),
+                status: estimate.status,
+            },
+            other => Kept::Other(Box::new(other)),
         }
-        _ => None,
-    };
+    }
+
+    /// The entry's type, as its `type` member names it.
+    pub(super) fn type_name(&self) -> &'static str {
+        match self {
+            Kept::Observation { .. } => "observation",
+            Kept::Revision { .. } => "incident_revision",
+            Kept::Other(body) => body.type_name(),
+        }
+    }
+}
+
+fn decode_one(index: u64, bytes: &[u8]) -> Decoded {
     Decoded {
-        body,
+        body: EntryBody::from_canonical_bytes(bytes).map(|body| Kept::of(index, body)),
         leaf: leaf_hash(bytes),
-        content_hash,
     }
 }
 
@@ -67,9 +146,11 @@ impl<'p> PageDecode<'p> {
                 return;
             }
             let end = (start + RUN).min(self.page.len());
-            for (slot, (_, bytes, _)) in self.done[start..end].iter().zip(&self.page[start..end]) {
+            for (slot, (index, bytes, _)) in
+                self.done[start..end].iter().zip(&self.page[start..end])
+            {
                 // Each index is claimed by one thread only, so the slot is always empty here.
-                let _ = slot.set(decode_one(bytes));
+                let _ = slot.set(decode_one(*index, bytes));
             }
         }
     }
@@ -80,7 +161,10 @@ impl<'p> PageDecode<'p> {
         self.done
             .into_iter()
             .zip(self.page)
-            .map(|(slot, (_, bytes, _))| slot.into_inner().unwrap_or_else(|| decode_one(bytes)))
+            .map(|(slot, (index, bytes, _))| {
+                slot.into_inner()
+                    .unwrap_or_else(|| decode_one(*index, bytes))
+            })
             .collect()
     }
 }
