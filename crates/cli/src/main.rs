@@ -477,15 +477,16 @@ enum BenchCommand {
         /// Entries of the record the audit is measured on.
         #[arg(long, default_value_t = 1_000_000)]
         audit_entries: u64,
-        /// Records the audit's record in this folder and keeps it; a folder that already holds
-        /// one is audited as it is (to measure the audit again without recording anew).
+        /// Records the audit's record in this folder and keeps it. A record already there is
+        /// topped up to --audit-entries and audited against its own agreement (to measure the
+        /// audit again without recording anew).
         #[arg(long, value_name = "DIR")]
         record_in: Option<std::path::PathBuf>,
     },
 }
 
-/// mimalloc: the audit decodes entries on one thread and frees them on another, where glibc's
-/// allocator took about 15% of its CPU (ARCHITECTURE.md, Decisions).
+/// mimalloc: glibc's allocator took about 15% of the audit's CPU, much of it freeing on one
+/// thread what another had allocated (ARCHITECTURE.md, Decisions).
 #[global_allocator]
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 

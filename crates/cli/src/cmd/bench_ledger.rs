@@ -8,13 +8,14 @@
 //! - the audit (`truce verify --data`) of a record of `--audit-entries` entries, beside the time
 //!   hashing those entries' bytes alone takes.
 
-use crate::demo_files;
+use crate::{data_dir, demo_files};
 use anyhow::{Context, Result};
 use std::path::Path;
 use std::process::ExitCode;
 use std::sync::Arc;
 use std::time::Instant;
 use truce_core::Timestamp;
+use truce_core::agreement::Agreement;
 use truce_core::intake::parse_one;
 use truce_ledger::tlog::{prove_record, prove_tree};
 use truce_ledger::tree::Frontier;
@@ -42,8 +43,9 @@ fn percentile(sorted: &[f64], p: f64) -> f64 {
     sorted[((sorted.len() as f64 - 1.0) * p).round() as usize]
 }
 
-/// Runs the ledger benchmarks; the audit's record is made in `record_in` and kept there (or, if
-/// that folder holds one already, audited as it is), else in a temporary folder.
+/// Runs the ledger benchmarks. The audit's record is made in `record_in` and kept there (a
+/// record already there is topped up to `audit_entries` and audited against the agreement it
+/// holds), else in a temporary folder.
 pub fn run(proof_entries: u64, audit_entries: u64, record_in: Option<&Path>) -> Result<ExitCode> {
     // 1. The node-hash ceiling.
     let n = 5_000_000u64;
@@ -118,22 +120,38 @@ pub fn run(proof_entries: u64, audit_entries: u64, record_in: Option<&Path>) -> 
     );
     drop(reader);
 
-    // 4. The audit against hashing alone.
-    let temporary = tempfile::tempdir()?;
-    let dir = record_in.unwrap_or(temporary.path());
-    std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
-    let file = dir.join("truce.sqlite");
-    let existing = file.exists();
-    let store = SqliteStore::open(&file, Durability::Process)?;
-    let agreement = demo_files::agreement()?;
+    // 4. The audit against hashing alone, on a record of at least `audit_entries` entries:
+    // the one in `record_in` (topped up if it holds fewer), or a temporary one.
+    let temporary;
+    let dir = match record_in {
+        Some(dir) => {
+            std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
+            data_dir::check_record_place(dir)?;
+            dir
+        }
+        None => {
+            temporary = tempfile::tempdir()?;
+            temporary.path()
+        }
+    };
+    let store = SqliteStore::open(&data_dir::db_path(dir), Durability::Process)
+        .with_context(|| format!("opening the record in {}", dir.display()))?;
     let now = Timestamp::now();
+    if store.head()?.size == 0 {
+        truce_engine::record_agreement(&store, &demo_files::agreement()?, now)?;
+    }
+    // Audited against the agreement it holds, as `truce verify --data` does.
+    let (_, doc) = store
+        .agreement()?
+        .context("the record holds no agreement")?;
+    let agreement = Agreement::from_doc(doc, "stored agreement")?;
     let store: Arc<dyn Store> = Arc::new(store);
-    if existing {
-        eprintln!("auditing the record already in {}…", dir.display());
-    } else {
-        eprintln!("recording {audit_entries} entries for the audit…");
-        truce_engine::record_agreement(store.as_ref(), &agreement, now)?;
+    let held = store.head()?.size;
+    if held < audit_entries {
+        eprintln!("recording until the record holds {audit_entries} entries or more…");
         record(&store, audit_entries, now)?;
+    } else {
+        eprintln!("auditing the {held} entries already in {}…", dir.display());
     }
     let size = store.head()?.size;
     let start = Instant::now();
