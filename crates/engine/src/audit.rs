@@ -339,13 +339,11 @@ impl Expected {
     /// Takes in entry `index`, as the decoding kept it (see `pages`).
     fn learn(&mut self, index: u64, kept: pages::Kept) -> Result<(), AuditFault> {
         let body = match kept {
-            pages::Kept::Observation { row, unhashable } => {
-                if let Some(e) = unhashable {
-                    return Err(AuditFault::Chain(ChainFault::BadEntry {
-                        index,
-                        message: e.to_string(),
-                    }));
-                }
+            pages::Kept::Observation(row) => {
+                let row = row.map_err(|e| ChainFault::BadEntry {
+                    index,
+                    message: e.to_string(),
+                })?;
                 self.observations.insert(row.id, row);
                 return Ok(());
             }
@@ -790,7 +788,7 @@ impl Walk {
                 message: err.to_string(),
             })?;
             match &kept {
-                pages::Kept::Observation { .. } => self.observations += 1,
+                pages::Kept::Observation(_) => self.observations += 1,
                 pages::Kept::Revision { .. } => self.revisions += 1,
                 pages::Kept::Other(body)
                     if let EntryBody::Evidence { sha256, size, .. } = &**body =>

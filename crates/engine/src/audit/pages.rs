@@ -32,14 +32,9 @@ pub(super) struct Decoded {
 /// are reduced to the rows they project to on the decoding threads, which also free the rest;
 /// every other entry is kept whole for the sequential pass.
 pub(super) enum Kept {
-    /// An observation's row (its incident not yet known), and why its content hash could not
-    /// be made, if it could not.
-    Observation {
-        /// The row, with `incident_id` 0 and no content hash if making it failed.
-        row: ObservationRow,
-        /// Why the content hash of an observation sent with a client id could not be made.
-        unhashable: Option<EntryError>,
-    },
+    /// An observation's row (its incident not yet known), or why the content hash of an
+    /// observation sent with a client id could not be made.
+    Observation(Result<ObservationRow, EntryError>),
     /// An incident revision's row before verdicts and corrections are counted.
     Revision {
         /// The observations it adds to the incident.
@@ -60,15 +55,13 @@ impl Kept {
             EntryBody::Observation {
                 id, observation, ..
             } => {
-                let (client_id, content_hash, unhashable) = match &observation.client_id {
-                    None => (None, None, None),
-                    Some(c) => match crate::sequencer::content_hash(&observation) {
-                        Ok(hash) => (Some(c.as_bytes().to_vec()), Some(hash.to_vec()), None),
-                        Err(e) => (Some(c.as_bytes().to_vec()), None, Some(e)),
-                    },
+                let client = match &observation.client_id {
+                    None => Ok((None, None)),
+                    Some(c) => crate::sequencer::content_hash(&observation)
+                        .map(|hash| (Some(c.as_bytes().to_vec()), Some(hash.to_vec()))),
                 };
-                Kept::Observation {
-                    row: ObservationRow {
+                Kept::Observation(client.map(|(client_id, content_hash)| {
+                    ObservationRow {
                         id: id.0,
                         entry: index,
                         incident_id: 0,
@@ -80,9 +73,8 @@ impl Kept {
                             as i64,
                         client_id,
                         content_hash,
-                    },
-                    unhashable,
-                }
+                    }
+                }))
             }
             EntryBody::IncidentRevision {
                 incident_id,
@@ -107,7 +99,7 @@ impl Kept {
     /// The entry's type, as its `type` member names it.
     pub(super) fn type_name(&self) -> &'static str {
         match self {
-            Kept::Observation { .. } => "observation",
+            Kept::Observation(_) => "observation",
             Kept::Revision { .. } => "incident_revision",
             Kept::Other(body) => body.type_name(),
         }
