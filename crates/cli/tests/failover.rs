@@ -425,3 +425,171 @@ fn killing_the_sequencer_under_load_loses_and_duplicates_nothing() {
     drop(witnesses);
     drop(nodes);
 }
+
+/// `POST` of `body` with `token`: the status and JSON answer.
+fn post_json(url: &str, token: &str, body: &serde_json::Value) -> (u16, serde_json::Value) {
+    let mut response = ureq::post(url)
+        .header("authorization", &format!("Bearer {token}"))
+        .config()
+        .http_status_as_error(false)
+        .build()
+        .send_json(body)
+        .expect("the node answers");
+    let status = response.status().as_u16();
+    (status, response.body_mut().read_json().unwrap_or_default())
+}
+
+#[test]
+fn verdicts_notes_merges_and_splits_sent_to_a_node_that_does_not_sequence_are_recorded_once() {
+    let pg = truce_peers::postgres::postgres();
+    let store = pg.fresh_url();
+    let dir = tempfile::tempdir().expect("tempdir");
+    let p = |name: &str| dir.path().join(name);
+    let data = p("data");
+    let ok = |c: &mut Command| {
+        let out = c.output().expect("runs");
+        assert!(out.status.success(), "{c:?}: {out:?}");
+        String::from_utf8_lossy(&out.stdout).trim().to_string()
+    };
+    let keygen = |name: &str| {
+        ok(Command::new(BIN)
+            .args(["keygen", "--name", name, "--out"])
+            .arg(p(&format!("{name}.key"))));
+        std::fs::read_to_string(p(&format!("{name}.key.pub")))
+            .expect("public key")
+            .trim()
+            .to_string()
+    };
+    let (log, assess_m1) = (keygen("nodes-log"), keygen("assess-m1"));
+    let agreement = std::fs::read_to_string(DEMO_AGREEMENT).expect("demo agreement")
+        + &format!(
+            "\n[ledger]\norigin = \"nodes.truce.invalid/log\"\nlog_key = \"{log}\"\n\
+             [ledger.assessment_keys]\nm1 = \"{assess_m1}\"\n"
+        );
+    std::fs::write(p("agreement.toml"), agreement).expect("agreement");
+    std::fs::copy(
+        concat!(env!("CARGO_MANIFEST_DIR"), "/demo/zones.geojson"),
+        p("zones.geojson"),
+    )
+    .expect("zones");
+    ok(Command::new(BIN)
+        .args(["--store", &store, "init", "--data"])
+        .arg(&data)
+        .arg("--agreement")
+        .arg(p("agreement.toml"))
+        .arg("--log-key")
+        .arg(p("nodes-log.key")));
+    // m1 deposits its assessment key with the center: the sequencer signs its verdicts.
+    std::fs::copy(p("assess-m1.key"), data.join("keys/assess-m1.key")).expect("deposit");
+    let user = |role: &str| {
+        ok(Command::new(BIN)
+            .args(["--store", &store, "user", "add", "--data"])
+            .arg(&data)
+            .args(["--monitor", "m1", "--role", role, &format!("m1-{role}")]))
+    };
+    let (observer, officer, analyst) = (user("observer"), user("officer"), user("analyst"));
+
+    let sequencer = start_node(&data, &store, free_port());
+    await_sequencer(
+        std::slice::from_ref(&sequencer.url),
+        Duration::from_secs(30),
+    );
+    let node = start_node(&data, &store, free_port());
+    assert!(!sequencing(&node.url), "the second node reads only");
+    let url = &node.url;
+
+    // Two reports far apart: two incidents, numbered by the sequencer through the queue.
+    let mut incidents = Vec::new();
+    for (n, lat) in [(0, 39.95), (1, 40.25)] {
+        let mut obs = observation(Uuid::new_v4(), n);
+        obs["geometry"]["lat"] = serde_json::json!(lat);
+        let (status, answer) = post_json(&format!("{url}/api/observations"), &observer, &obs);
+        assert_eq!(status, 201, "{answer}");
+        incidents.push(answer["accepted"][0]["incident_id"].as_u64().expect("id"));
+    }
+    let (first, second) = (incidents[0], incidents[1]);
+    assert_ne!(first, second);
+
+    // Each write is answered by the node as the one server answers it.
+    let (status, answer) = post_json(
+        &format!("{url}/api/incidents/{first}/assessments"),
+        &officer,
+        &serde_json::json!({"verdict": "confirm", "reason": "our patrol heard it"}),
+    );
+    assert_eq!(status, 201, "{answer}");
+    assert_eq!(answer["incident_id"], first);
+    assert_eq!(answer["status"], "under_review");
+    let (status, answer) = post_json(
+        &format!("{url}/api/incidents/{first}/annotations"),
+        &analyst,
+        &serde_json::json!({"text": "one of two reports of the same blast"}),
+    );
+    assert_eq!((status, answer["incident_id"].as_u64()), (201, Some(first)));
+    let (status, answer) = post_json(
+        &format!("{url}/api/incidents/{second}/merge"),
+        &analyst,
+        &serde_json::json!({"into": first, "reason": "one event"}),
+    );
+    assert_eq!(status, 201, "{answer}");
+    assert_eq!(
+        answer,
+        serde_json::json!({"incident_id": first, "merged": second})
+    );
+    let merged: serde_json::Value = ureq::get(&format!("{url}/api/incidents/{first}"))
+        .header("authorization", &format!("Bearer {analyst}"))
+        .call()
+        .expect("read")
+        .body_mut()
+        .read_json()
+        .expect("json");
+    let held = merged["observation_ids"].as_array().expect("ids").clone();
+    assert_eq!(held.len(), 2, "{merged}");
+    let (status, answer) = post_json(
+        &format!("{url}/api/incidents/{first}/split"),
+        &analyst,
+        &serde_json::json!({"observation_ids": [held[1]], "reason": "two events after all"}),
+    );
+    assert_eq!(status, 201, "{answer}");
+    assert_eq!(answer["split_from"], first);
+    let split_off = answer["incident_id"].as_u64().expect("new incident");
+    assert!(split_off > second, "{answer}");
+
+    // The sequencer's own refusals come back unchanged; a role the node can check, at once.
+    let (status, answer) = post_json(
+        &format!("{url}/api/incidents/999/assessments"),
+        &officer,
+        &serde_json::json!({"verdict": "dispute", "reason": "no such incident"}),
+    );
+    assert_eq!(
+        (status, answer["error"]["code"].as_str()),
+        (404, Some("not_found")),
+        "{answer}"
+    );
+    let (status, _) = post_json(
+        &format!("{url}/api/incidents/{first}/assessments"),
+        &analyst,
+        &serde_json::json!({"verdict": "dispute", "reason": "not an officer"}),
+    );
+    assert_eq!(status, 403);
+
+    // Recorded once each, and the record verifies.
+    let reader = PgStore::open_reader(&PgTarget::parse(&store).expect("url")).expect("reader");
+    let incident = reader
+        .incident(truce_core::IncidentId(first))
+        .expect("read")
+        .expect("incident");
+    assert_eq!(incident.assessments.len(), 1, "{:?}", incident.assessments);
+    assert_eq!(incident.annotations.len(), 1, "{:?}", incident.annotations);
+    let audit = Command::new(BIN)
+        .args(["--store", &store, "verify", "--data"])
+        .arg(&data)
+        .output()
+        .expect("verify");
+    assert!(
+        audit.status.success(),
+        "truce verify: {}",
+        String::from_utf8_lossy(&audit.stdout)
+    );
+    drop(node);
+    drop(sequencer);
+}

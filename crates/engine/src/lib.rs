@@ -25,6 +25,7 @@ mod replay;
 mod reports;
 mod sequencer;
 mod tracks;
+mod writes;
 
 pub use audit::{
     AuditEntry, AuditFault, AuditReport, AuditSource, StoreSource, audit, audit_source,
@@ -40,3 +41,4 @@ pub use migrate::{Migrated, migrate};
 pub use replay::{replay, replay_observed};
 pub use reports::IssuedReport;
 pub use sequencer::{Accepted, Engine, SubmitOutcome};
+pub use writes::{MemberWrite, Written};

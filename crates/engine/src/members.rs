@@ -12,6 +12,7 @@
 //! when the monitor deposits it (the demo does), and a monitor that does not may sign the
 //! statement itself and send the signed note.
 
+use crate::writes::Written;
 use crate::{Engine, EngineError};
 use argon2::Argon2;
 use argon2::password_hash::rand_core::{OsRng, RngCore};
@@ -25,7 +26,7 @@ use truce_core::entry::{EntryBody, hex};
 use truce_core::incident::Status;
 use truce_core::{IncidentId, Kind, Timestamp};
 use truce_ledger::note::{NoteSigner, NoteVerifier};
-use truce_store::{AppendBatch, Member, NewEntry, Projection};
+use truce_store::{AppendBatch, IntakeSettle, Member, NewEntry, Projection};
 
 /// Longest member name, reason or note, in bytes.
 pub const MAX_NAME_BYTES: usize = 64;
@@ -354,6 +355,21 @@ impl Engine {
         signed_note: Option<&str>,
         now: Timestamp,
     ) -> Result<Status, EngineError> {
+        self.assess_answering(caller, incident, verdict, reason, signed_note, now, None)
+    }
+
+    /// [`Engine::assess`]; for intake item `intake`, its answer is recorded with the entry.
+    #[allow(clippy::too_many_arguments)]
+    pub(crate) fn assess_answering(
+        &self,
+        caller: &Caller,
+        incident: IncidentId,
+        verdict: Verdict,
+        reason: &str,
+        signed_note: Option<&str>,
+        now: Timestamp,
+        intake: Option<u64>,
+    ) -> Result<Status, EngineError> {
         if caller.role != Role::Officer {
             return Err(EngineError::Forbidden(format!(
                 "{} is {}, and only an officer assesses",
@@ -453,6 +469,7 @@ impl Engine {
             recorded_at: now,
             signed_note: note,
         };
+        let answer = intake.map(|id| Written::assessed(incident, status).settling(id));
         self.append_locked(
             &body,
             Projection::Assessment {
@@ -464,6 +481,7 @@ impl Engine {
                 at: now,
                 status,
             },
+            answer.as_ref(),
         )?;
         seq.verdicts
             .entry(incident)
@@ -480,6 +498,19 @@ impl Engine {
         text: &str,
         corrected_kind: Option<Kind>,
         now: Timestamp,
+    ) -> Result<(), EngineError> {
+        self.annotate_answering(caller, incident, text, corrected_kind, now, None)
+    }
+
+    /// [`Engine::annotate`]; for intake item `intake`, its answer is recorded with the entry.
+    pub(crate) fn annotate_answering(
+        &self,
+        caller: &Caller,
+        incident: IncidentId,
+        text: &str,
+        corrected_kind: Option<Kind>,
+        now: Timestamp,
+        intake: Option<u64>,
     ) -> Result<(), EngineError> {
         if caller.role != Role::Analyst {
             return Err(EngineError::Forbidden(format!(
@@ -500,6 +531,7 @@ impl Engine {
             corrected_kind,
             recorded_at: now,
         };
+        let answer = intake.map(|id| Written::annotated(incident).settling(id));
         self.append_locked(
             &body,
             Projection::Annotation {
@@ -509,6 +541,7 @@ impl Engine {
                 corrected_kind,
                 at: now,
             },
+            answer.as_ref(),
         )?;
         if let Some(kind) = corrected_kind {
             seq.corrected.insert(incident, kind);
@@ -539,11 +572,17 @@ impl Engine {
 
     fn append_one(&self, body: &EntryBody, projection: Projection) -> Result<(), EngineError> {
         let _seq = self.lock_sequencer()?;
-        self.append_locked(body, projection)
+        self.append_locked(body, projection, None)
     }
 
-    /// Appends one entry; the caller holds the sequencer lock.
-    fn append_locked(&self, body: &EntryBody, projection: Projection) -> Result<(), EngineError> {
+    /// Appends one entry, with `answer` (an intake item's) in the same transaction; the caller
+    /// holds the sequencer lock.
+    fn append_locked(
+        &self,
+        body: &EntryBody,
+        projection: Projection,
+        answer: Option<&IntakeSettle>,
+    ) -> Result<(), EngineError> {
         let batch = AppendBatch {
             entries: vec![NewEntry {
                 bytes: body.canonical_bytes()?,
@@ -551,7 +590,7 @@ impl Engine {
                 projection,
             }],
         };
-        self.append_outside_intake(&batch)?;
+        self.append_answering(&batch, answer)?;
         Ok(())
     }
 }

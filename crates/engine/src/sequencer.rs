@@ -2,6 +2,7 @@
 //! order of [`crate::commit_order`].
 
 use crate::commit_order::{CommitOrder, Turn, Unrecorded};
+use crate::writes::Written;
 use crate::{EngineError, IncidentEvent};
 use serde::Serialize;
 use std::collections::{BTreeMap, HashMap};
@@ -196,7 +197,17 @@ impl Engine {
         &self,
         batch: &truce_store::AppendBatch,
     ) -> Result<truce_store::AppendReceipt, truce_store::StoreError> {
-        self.store.append(batch).inspect_err(|e| {
+        self.append_answering(batch, None)
+    }
+
+    /// [`Engine::append_outside_intake`], with `answer` (a member's write taken from the intake
+    /// queue) recorded in the same transaction, so the write is recorded at most once.
+    pub(crate) fn append_answering(
+        &self,
+        batch: &truce_store::AppendBatch,
+        answer: Option<&truce_store::IntakeSettle>,
+    ) -> Result<truce_store::AppendReceipt, truce_store::StoreError> {
+        self.store.append_settling(batch, answer).inspect_err(|e| {
             if matches!(e, truce_store::StoreError::Moved(_)) {
                 self.order.failed(self.order.current_generation());
             }
@@ -400,7 +411,22 @@ impl Engine {
         reason: &str,
         now: Timestamp,
     ) -> Result<(), EngineError> {
-        self.regroup(caller, reason, now, |seq, store| {
+        self.merge_answering(caller, keep, fold, reason, now, None)
+    }
+
+    /// [`Engine::merge_incidents`]; for intake item `intake`, its answer is recorded with the
+    /// revisions.
+    pub(crate) fn merge_answering(
+        &self,
+        caller: &crate::Caller,
+        keep: IncidentId,
+        fold: IncidentId,
+        reason: &str,
+        now: Timestamp,
+        intake: Option<u64>,
+    ) -> Result<(), EngineError> {
+        let answer = || intake.map(|id| Written::merged(keep, fold).settling(id));
+        self.regroup(caller, reason, now, answer, |seq, store| {
             let observations = store
                 .incident(fold)?
                 .ok_or_else(|| EngineError::NotFound(format!("no incident {fold}")))?
@@ -424,24 +450,47 @@ impl Engine {
         reason: &str,
         now: Timestamp,
     ) -> Result<IncidentId, EngineError> {
-        let mut new_id = None;
-        self.regroup(caller, reason, now, |seq, store| {
+        self.split_answering(caller, id, observations, reason, now, None)
+    }
+
+    /// [`Engine::split_incident`]; for intake item `intake`, its answer is recorded with the
+    /// revisions.
+    pub(crate) fn split_answering(
+        &self,
+        caller: &crate::Caller,
+        id: IncidentId,
+        observations: &[ObservationId],
+        reason: &str,
+        now: Timestamp,
+        intake: Option<u64>,
+    ) -> Result<IncidentId, EngineError> {
+        let new_id = std::cell::Cell::new(None);
+        let answer = || {
+            let new = new_id.get()?;
+            intake.map(|item| Written::split(new, id).settling(item))
+        };
+        self.regroup(caller, reason, now, answer, |seq, store| {
             if store.incident(id)?.is_none() {
                 return Err(EngineError::NotFound(format!("no incident {id}")));
             }
-            new_id = Some(seq.fusion.next_incident_id());
+            new_id.set(Some(seq.fusion.next_incident_id()));
             seq.fusion
                 .split_incident(id, observations)
                 .map_err(|e| EngineError::invalid("observation_ids", e.to_string()))
         })?;
-        new_id.ok_or_else(|| EngineError::NotFound(format!("no incident {id}")))
+        new_id
+            .get()
+            .ok_or_else(|| EngineError::NotFound(format!("no incident {id}")))
     }
 
+    /// Records what `op` regrouped, with the revisions naming the analyst and `reason`, and
+    /// `answer` (an intake item's, made once `op` succeeded) in the same transaction.
     fn regroup(
         &self,
         caller: &crate::Caller,
         reason: &str,
         now: Timestamp,
+        answer: impl FnOnce() -> Option<truce_store::IntakeSettle>,
         op: impl FnOnce(&mut Sequencer, &dyn Store) -> Result<truce_fusion::Absorbed, EngineError>,
     ) -> Result<(), EngineError> {
         if caller.role != truce_core::access::Role::Analyst {
@@ -467,7 +516,8 @@ impl Engine {
                 return Err(e);
             }
         };
-        let receipt = match self.store.append(&append) {
+        let answer = answer();
+        let receipt = match self.append_answering(&append, answer.as_ref()) {
             Ok(r) => r,
             Err(e) => {
                 self.rebuild(&mut seq)?;

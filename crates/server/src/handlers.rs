@@ -15,6 +15,7 @@ use serde_json::json;
 use truce_core::access::Role;
 use truce_core::{IncidentId, ObservationId, Timestamp};
 use truce_engine::Caller;
+use truce_store::IntakeRequest;
 
 /// `POST /api/observations`: one observation or an array, all or nothing.
 pub async fn submit(
@@ -74,24 +75,10 @@ async fn submit_to_intake(
     let id = blocking(move || {
         let now = Timestamp::now();
         truce_core::intake::parse_observations(&body, &limits, now)?;
-        Ok(queue.put(&member, &body, now)?)
+        Ok(queue.put(IntakeRequest::Observations, &member, &body, now)?)
     })
     .await?;
-    let deadline = tokio::time::Instant::now() + crate::intake::ANSWER_WAIT;
-    loop {
-        let queue = node.intake.clone();
-        if let Some((status, answer)) = blocking(move || Ok(queue.outcome(id)?)).await? {
-            let status = StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
-            return Ok(
-                (status, [(header::CONTENT_TYPE, "application/json")], answer).into_response(),
-            );
-        }
-        if tokio::time::Instant::now() > deadline {
-            let (status, answer) = crate::intake::queued(id);
-            return Ok((status, Json(answer)).into_response());
-        }
-        tokio::time::sleep(std::time::Duration::from_millis(5)).await;
-    }
+    crate::intake::await_answer(&node, id, IntakeRequest::Observations).await
 }
 
 fn parse_id(text: &str, what: &str) -> Result<u64, AppError> {

@@ -6,14 +6,18 @@
 //! number: committed, to be sequenced.
 
 use crate::AppError;
+use axum::Json;
 use axum::http::StatusCode;
+use axum::http::header;
+use axum::response::{IntoResponse, Response};
 use serde_json::json;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::time::Duration;
 use truce_core::Timestamp;
 use truce_core::intake::{ParseLimits, parse_observations};
 use truce_engine::Engine;
-use truce_store::{IntakeQueue, IntakeSettle, PendingIntake, StoreError};
+use truce_engine::{Caller, MemberWrite};
+use truce_store::{IntakeQueue, IntakeRequest, IntakeSettle, PendingIntake, StoreError};
 
 /// How long the node that took a submission waits for the sequencer's answer.
 pub const ANSWER_WAIT: Duration = Duration::from_secs(10);
@@ -118,30 +122,65 @@ fn answer(
                  it was recorded"
             ),
         );
-        queue.settle(&IntakeSettle {
-            id: item.id,
-            status: failed.status.as_u16(),
-            outcome: failed.body().to_string(),
-        })?;
-        return Ok(());
-    }
-    // The member may have been revoked since the node took the submission.
-    let member = engine.store().member(&item.member)?;
-    if !member.is_some_and(|m| m.active && m.role == truce_core::access::Role::Observer) {
-        let refused = AppError::new(
-            StatusCode::FORBIDDEN,
-            "forbidden",
-            format!("{} is no longer an active observer", item.member),
-        );
-        queue.settle(&IntakeSettle {
-            id: item.id,
-            status: refused.status.as_u16(),
-            outcome: refused.body().to_string(),
-        })?;
+        queue.settle(&settling(item, &failed))?;
         return Ok(());
     }
     let received = Timestamp::from_unix_nanos(i128::from(item.received_ns))
         .ok_or_else(|| StoreError::Corrupt(format!("intake item {}: time", item.id)))?;
+    let outcome = match item.request {
+        IntakeRequest::Observations => record_observations(engine, limits, item, received)?,
+        IntakeRequest::Write => record_write(engine, item, received)?,
+    };
+    match outcome {
+        // Answered in the transaction that recorded it.
+        Answer::Recorded => {}
+        Answer::Settle(s) => queue.settle(&s)?,
+        Answer::Refused(e) if e.status.is_server_error() => {
+            return Err(StoreError::Fenced(format!(
+                "intake item {} left pending: {}",
+                item.id, e.message
+            )));
+        }
+        Answer::Refused(e) => queue.settle(&settling(item, &e))?,
+    }
+    Ok(())
+}
+
+/// How an intake item was answered, or is to be.
+enum Answer {
+    /// Its answer was recorded with its entries.
+    Recorded,
+    /// Nothing new to record: this answer.
+    Settle(IntakeSettle),
+    /// Refused: a client's error is its answer; a server's leaves the item pending.
+    Refused(AppError),
+}
+
+/// `error` as item `item`'s answer.
+fn settling(item: &PendingIntake, error: &AppError) -> IntakeSettle {
+    IntakeSettle {
+        id: item.id,
+        status: error.status.as_u16(),
+        outcome: error.body().to_string(),
+    }
+}
+
+/// Records the observations item `item` submitted, as they validated when received.
+fn record_observations(
+    engine: &Engine,
+    limits: &ParseLimits,
+    item: &PendingIntake,
+    received: Timestamp,
+) -> Result<Answer, StoreError> {
+    // The member may have been revoked since the node took the submission.
+    let member = engine.store().member(&item.member)?;
+    if !member.is_some_and(|m| m.active && m.role == truce_core::access::Role::Observer) {
+        return Ok(Answer::Refused(AppError::new(
+            StatusCode::FORBIDDEN,
+            "forbidden",
+            format!("{} is no longer an active observer", item.member),
+        )));
+    }
     let is_array = item.body.iter().find(|b| !b.is_ascii_whitespace()) == Some(&b'[');
     let outcome = parse_observations(&item.body, limits, received)
         .map_err(AppError::from)
@@ -156,42 +195,98 @@ fn answer(
                     error
                 })
         });
-    let settle = match outcome {
-        // Answered in the transaction that recorded it.
-        Ok(done) if done.new > 0 => None,
-        Ok(done) => Some(IntakeSettle {
+    Ok(match outcome {
+        Ok(done) if done.new > 0 => Answer::Recorded,
+        Ok(done) => Answer::Settle(IntakeSettle {
             id: item.id,
             status: 200,
             outcome: json!({ "accepted": done.accepted }).to_string(),
         }),
-        Err(e) if e.status.is_server_error() => {
-            return Err(StoreError::Fenced(format!(
-                "intake item {} left pending: {}",
-                item.id, e.message
-            )));
-        }
-        Err(e) => Some(IntakeSettle {
-            id: item.id,
-            status: e.status.as_u16(),
-            outcome: e.body().to_string(),
-        }),
-    };
-    if let Some(s) = settle {
-        queue.settle(&s)?;
-    }
-    Ok(())
+        Err(e) => Answer::Refused(e),
+    })
 }
 
-/// The answer to a submission committed as intake item `id` that the sequencer has not
+/// Records the member's write item `item` carries, by the member as they stand now (revoked
+/// since, or their role changed: refused as on the one server), at the time it was received.
+fn record_write(
+    engine: &Engine,
+    item: &PendingIntake,
+    received: Timestamp,
+) -> Result<Answer, StoreError> {
+    let Some(member) = engine.store().member(&item.member)?.filter(|m| m.active) else {
+        return Ok(Answer::Refused(AppError::new(
+            StatusCode::FORBIDDEN,
+            "forbidden",
+            format!("{} is no longer an active member", item.member),
+        )));
+    };
+    let write: MemberWrite = match serde_json::from_slice(&item.body) {
+        Ok(w) => w,
+        Err(e) => {
+            // Only a node of another build could queue this.
+            return Ok(Answer::Refused(AppError::new(
+                StatusCode::BAD_REQUEST,
+                "malformed",
+                format!("the queued write could not be read by the sequencer: {e}"),
+            )));
+        }
+    };
+    let caller = Caller {
+        user: member.user,
+        monitor: member.monitor,
+        role: member.role,
+    };
+    Ok(
+        match engine.perform(&caller, &write, received, Some(item.id)) {
+            Ok(_) => Answer::Recorded,
+            Err(e) => Answer::Refused(AppError::from(e)),
+        },
+    )
+}
+
+/// The sequencer's answer to intake item `id`, which this node committed, as the API gives
+/// it; or 202 with the item's number once [`ANSWER_WAIT`] has passed without one.
+pub async fn await_answer(
+    node: &crate::Node,
+    id: u64,
+    request: IntakeRequest,
+) -> Result<Response, AppError> {
+    let deadline = tokio::time::Instant::now() + ANSWER_WAIT;
+    loop {
+        let queue = node.intake.clone();
+        if let Some((status, answer)) = crate::blocking(move || Ok(queue.outcome(id)?)).await? {
+            let status = StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+            return Ok(
+                (status, [(header::CONTENT_TYPE, "application/json")], answer).into_response(),
+            );
+        }
+        if tokio::time::Instant::now() > deadline {
+            let (status, answer) = queued(id, request);
+            return Ok((status, Json(answer)).into_response());
+        }
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+}
+
+/// The answer to a request committed as intake item `id` that the sequencer has not
 /// answered within [`ANSWER_WAIT`].
-pub fn queued(id: u64) -> (StatusCode, serde_json::Value) {
+pub fn queued(id: u64, request: IntakeRequest) -> (StatusCode, serde_json::Value) {
+    let then = match request {
+        IntakeRequest::Observations => {
+            "send it again with the same client ids to learn its outcome"
+        }
+        IntakeRequest::Write => {
+            "read the incident to see it recorded; do not send it again, or it is recorded twice"
+        }
+    };
     (
         StatusCode::ACCEPTED,
         json!({
             "queued": id,
-            "message": "committed to the intake queue, not yet recorded; the sequencer's own \
-                        checks may still refuse it: send it again with the same client ids to \
-                        learn its outcome"
+            "message": format!(
+                "committed to the intake queue, not yet recorded; the sequencer's own checks may \
+                 still refuse it: {then}"
+            ),
         }),
     )
 }

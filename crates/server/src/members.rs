@@ -12,7 +12,8 @@ use axum::response::{IntoResponse, Response};
 use serde_json::{Map, Value, json};
 use truce_core::access::{Role, Verdict};
 use truce_core::{IncidentId, Kind, Timestamp};
-use truce_engine::Caller;
+use truce_engine::{Caller, MemberWrite};
+use truce_store::IntakeRequest;
 
 /// Largest body of these endpoints, bytes: room for the largest body the API document allows
 /// (a split: 10,000 observation ids and a 4,096-byte reason, JSON-escaped).
@@ -89,26 +90,14 @@ pub async fn assess(
         )
     })?;
     let reason = required(&map, "reason")?.to_string();
-    let note = text(&map, "signed_note")?.map(str::to_string);
-    let engine = state.engine.clone();
-    let status = blocking(move || {
-        engine
-            .assess(
-                &caller,
-                id,
-                verdict,
-                &reason,
-                note.as_deref(),
-                Timestamp::now(),
-            )
-            .map_err(AppError::from)
-    })
-    .await?;
-    Ok((
-        StatusCode::CREATED,
-        Json(json!({"incident_id": id, "status": status.as_str()})),
-    )
-        .into_response())
+    let signed_note = text(&map, "signed_note")?.map(str::to_string);
+    let write = MemberWrite::Assess {
+        incident: id,
+        verdict,
+        reason,
+        signed_note,
+    };
+    perform(&state, caller, write).await
 }
 
 /// `POST /api/incidents/{id}/annotations`: an analyst's note, `{"text": …,
@@ -129,14 +118,12 @@ pub async fn annotate(
             AppError::invalid("corrected_kind", format!("{name:?} is not a kind"))
         })?),
     };
-    let engine = state.engine.clone();
-    blocking(move || {
-        engine
-            .annotate(&caller, id, &note, kind, Timestamp::now())
-            .map_err(AppError::from)
-    })
-    .await?;
-    Ok((StatusCode::CREATED, Json(json!({"incident_id": id}))).into_response())
+    let write = MemberWrite::Annotate {
+        incident: id,
+        text: note,
+        corrected_kind: kind,
+    };
+    perform(&state, caller, write).await
 }
 
 /// `GET /api/me`: who the token belongs to.
@@ -255,18 +242,16 @@ pub async fn merge(
         None => return Err(AppError::invalid("into", "is required")),
     };
     let reason = reason_of(&map)?;
-    let engine = state.engine.clone();
-    blocking(move || {
-        engine
-            .merge_incidents(&caller, keep, fold, &reason, Timestamp::now())
-            .map_err(AppError::from)
-    })
-    .await?;
-    Ok((
-        StatusCode::CREATED,
-        Json(json!({"incident_id": keep, "merged": fold})),
+    perform(
+        &state,
+        caller,
+        MemberWrite::Merge {
+            fold,
+            into: keep,
+            reason,
+        },
     )
-        .into_response())
+    .await
 }
 
 /// `POST /api/incidents/{id}/split`: an analyst moves `{"observation_ids": […]}` out of incident
@@ -304,16 +289,40 @@ pub async fn split(
         }
     };
     let reason = reason_of(&map)?;
+    let write = MemberWrite::Split {
+        incident: id,
+        observation_ids: ids,
+        reason,
+    };
+    perform(&state, caller, write).await
+}
+
+/// Records `write` by `caller` and answers it: here, when this process is the one sequencer; on
+/// a node of several, through the intake queue (committed there, then the sequencer's answer,
+/// or 202 if it takes longer than [`crate::intake::ANSWER_WAIT`]).
+async fn perform(
+    state: &AppState,
+    caller: Caller,
+    write: MemberWrite,
+) -> Result<Response, AppError> {
+    if let Some(node) = state.node.clone() {
+        let queue = node.intake.clone();
+        let id = blocking(move || {
+            let body = serde_json::to_vec(&write).map_err(|e| {
+                AppError::new(StatusCode::INTERNAL_SERVER_ERROR, "internal", e.to_string())
+            })?;
+            Ok(queue.put(IntakeRequest::Write, &caller.user, &body, Timestamp::now())?)
+        })
+        .await?;
+        return crate::intake::await_answer(&node, id, IntakeRequest::Write).await;
+    }
     let engine = state.engine.clone();
-    let new = blocking(move || {
+    let written = blocking(move || {
         engine
-            .split_incident(&caller, id, &ids, &reason, Timestamp::now())
+            .perform(&caller, &write, Timestamp::now(), None)
             .map_err(AppError::from)
     })
     .await?;
-    Ok((
-        StatusCode::CREATED,
-        Json(json!({"incident_id": new, "split_from": id})),
-    )
-        .into_response())
+    let status = StatusCode::from_u16(written.status).unwrap_or(StatusCode::CREATED);
+    Ok((status, Json(written.body)).into_response())
 }

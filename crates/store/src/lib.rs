@@ -28,9 +28,9 @@ pub use error::{StorageFault, StoreError};
 pub use evidence_dir::{EvidenceDir, FileCheck, is_sha256_hex};
 pub use model::{
     AgreementVersion, AnnotationRow, AppendBatch, AppendReceipt, AssessmentRow, ClientRecord,
-    Durability, EvidenceRow, Head, IncidentFilter, IncidentRow, IntakeSettle, Member, NewEntry,
-    ObservationRow, PendingIntake, Projection, StoredCheckpoint, StoredEntry, StoredObservation,
-    TrackRow,
+    Durability, EvidenceRow, Head, IncidentFilter, IncidentRow, IntakeRequest, IntakeSettle,
+    Member, NewEntry, ObservationRow, PendingIntake, Projection, StoredCheckpoint, StoredEntry,
+    StoredObservation, TrackRow,
 };
 pub use pg::{LEASE, Leadership, PgStore, PgTarget, RENEW_EVERY};
 pub use sqlite::SqliteStore;
@@ -211,8 +211,14 @@ pub trait Store: Send + Sync {
 /// Submissions committed before they are sequenced, so that any node can acknowledge them and
 /// the one sequencer numbers them in commit order (PostgreSQL).
 pub trait IntakeQueue: Send + Sync {
-    /// Commits `body` from `member`, received at `received`; answers its number.
-    fn put(&self, member: &str, body: &[u8], received: Timestamp) -> Result<u64, StoreError>;
+    /// Commits `body` (a `request`) from `member`, received at `received`; answers its number.
+    fn put(
+        &self,
+        request: IntakeRequest,
+        member: &str,
+        body: &[u8],
+        received: Timestamp,
+    ) -> Result<u64, StoreError>;
     /// The answer item `id` got, once sequenced: (HTTP status, JSON body).
     fn outcome(&self, id: u64) -> Result<Option<(u16, String)>, StoreError>;
     /// Counts one more attempt at sequencing item `id`; answers the count so far.

@@ -473,11 +473,42 @@ pub struct IntakeSettle {
     pub outcome: String,
 }
 
+/// What an intake item asks the sequencer to record.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum IntakeRequest {
+    /// Observations: the body is the submission as received (one object or an array).
+    Observations,
+    /// Another member's write (a verdict, a note, a merge or a split): the body is the
+    /// engine's JSON of it.
+    Write,
+}
+
+impl IntakeRequest {
+    /// The name stored in the queue.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Observations => "observations",
+            Self::Write => "write",
+        }
+    }
+
+    /// The request a stored name stands for, or `None` for a name this build does not know.
+    pub fn from_name(name: &str) -> Option<Self> {
+        match name {
+            "observations" => Some(Self::Observations),
+            "write" => Some(Self::Write),
+            _ => None,
+        }
+    }
+}
+
 /// A submission committed to the intake queue and not yet sequenced.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PendingIntake {
     /// Its number, in commit order.
     pub id: u64,
+    /// What it asks to record.
+    pub request: IntakeRequest,
     /// The member who submitted it.
     pub member: String,
     /// When the intake node received it (the time it was validated against).

@@ -689,13 +689,24 @@ impl Store for PgStore {
 }
 
 impl crate::IntakeQueue for PgStore {
-    fn put(&self, member: &str, body: &[u8], received: Timestamp) -> Result<u64, StoreError> {
+    fn put(
+        &self,
+        request: crate::IntakeRequest,
+        member: &str,
+        body: &[u8],
+        received: Timestamp,
+    ) -> Result<u64, StoreError> {
         self.read(|c| {
             let id: i64 = c
                 .query_one(
-                    "INSERT INTO intake (member, received_ns, body) VALUES ($1, $2, $3)
+                    "INSERT INTO intake (request, member, received_ns, body) VALUES ($1, $2, $3, $4)
                      RETURNING id",
-                    &[&member, &crate::assemble::nanos(received), &body],
+                    &[
+                        &request.as_str(),
+                        &member,
+                        &crate::assemble::nanos(received),
+                        &body,
+                    ],
                 )
                 .context("committing a submission to the intake queue")?
                 .get(0);
@@ -737,21 +748,29 @@ impl crate::IntakeQueue for PgStore {
 
     fn pending(&self, limit: u32) -> Result<Vec<PendingIntake>, StoreError> {
         self.read(|c| {
-            Ok(c.query(
-                "SELECT id, member, received_ns, body, attempts FROM intake WHERE status IS NULL
-                 ORDER BY id LIMIT $1",
+            c.query(
+                "SELECT id, member, received_ns, body, attempts, request FROM intake
+                 WHERE status IS NULL ORDER BY id LIMIT $1",
                 &[&i64::from(limit)],
             )
             .context("reading the intake queue")?
             .iter()
-            .map(|r| PendingIntake {
-                id: r.get::<_, i64>(0) as u64,
-                member: r.get(1),
-                received_ns: r.get(2),
-                body: r.get(3),
-                attempts: u32::try_from(r.get::<_, i32>(4)).unwrap_or(0),
+            .map(|r| {
+                let id = r.get::<_, i64>(0) as u64;
+                let name: String = r.get(5);
+                let request = crate::IntakeRequest::from_name(&name).ok_or_else(|| {
+                    StoreError::Corrupt(format!("intake item {id} asks for {name:?}"))
+                })?;
+                Ok(PendingIntake {
+                    id,
+                    request,
+                    member: r.get(1),
+                    received_ns: r.get(2),
+                    body: r.get(3),
+                    attempts: u32::try_from(r.get::<_, i32>(4)).unwrap_or(0),
+                })
             })
-            .collect())
+            .collect::<Result<_, StoreError>>()
         })
     }
 

@@ -199,6 +199,10 @@ const MIGRATIONS: &[&str] = &[
     // 5: each witness's cosignatures by size, so its latest and the agreed checkpoint are found
     // from the lagging witness's own few latest cosignatures, not by walking every checkpoint.
     "CREATE INDEX cosignatures_by_witness ON cosignatures (witness, size);",
+    // 6: members' writes other than observations (verdicts, notes, merges, splits) are queued
+    // too, so that any node takes them: the column says what an item asks to record.
+    "ALTER TABLE intake ADD COLUMN request text NOT NULL DEFAULT 'observations'
+        CHECK (request IN ('observations', 'write'));",
 ];
 
 /// How many migrations this build knows.

@@ -387,15 +387,27 @@ fn an_intake_item_is_answered_once_with_its_entries_and_only_by_the_sequencer() 
     let reader = PgStore::open_reader(&f.target).unwrap();
     let at = crate::conformance::ts("2026-11-20T12:00:00Z");
     // Any node commits a submission; it waits, in order.
-    let a = reader.put("op-1", b"[1]", at).unwrap();
-    let b = reader.put("op-2", b"[2]", at).unwrap();
+    let a = reader
+        .put(crate::IntakeRequest::Observations, "op-1", b"[1]", at)
+        .unwrap();
+    let b = reader
+        .put(crate::IntakeRequest::Write, "op-2", b"[2]", at)
+        .unwrap();
     let pending = store.pending(10).unwrap();
     assert_eq!(
         pending
             .iter()
-            .map(|p| (p.id, p.member.as_str(), p.body.clone()))
+            .map(|p| (p.id, p.request, p.member.as_str(), p.body.clone()))
             .collect::<Vec<_>>(),
-        vec![(a, "op-1", b"[1]".to_vec()), (b, "op-2", b"[2]".to_vec())]
+        vec![
+            (
+                a,
+                crate::IntakeRequest::Observations,
+                "op-1",
+                b"[1]".to_vec()
+            ),
+            (b, crate::IntakeRequest::Write, "op-2", b"[2]".to_vec())
+        ]
     );
     assert_eq!(reader.outcome(a).unwrap(), None);
     // The sequencer answers the first with its entries, in one transaction.

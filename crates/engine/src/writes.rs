@@ -1,0 +1,218 @@
+//! Members' writes other than observations (a verdict, a note, a merge, a split) as values, so
+//! that a node of several can queue one for the sequencer ([`truce_store::IntakeRequest::Write`])
+//! and any node answers it as the one server would.
+//!
+//! [`Engine::perform`] records a write and gives its answer. Taken from the intake queue, the
+//! answer is written in the transaction that records the write's entries, so an item that a
+//! dying sequencer left half-done is either recorded and answered, or neither, and the next
+//! sequencer does it once.
+
+use crate::{Caller, Engine, EngineError};
+use serde::{Deserialize, Serialize};
+use serde_json::{Value, json};
+use truce_core::access::Verdict;
+use truce_core::incident::Status;
+use truce_core::{IncidentId, Kind, ObservationId, Timestamp};
+use truce_store::IntakeSettle;
+
+/// One member's write, as its request asked for it (already checked for form by the node that
+/// took it; the sequencer checks the rest: the member's role, the incident, the texts).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "write", rename_all = "snake_case", deny_unknown_fields)]
+pub enum MemberWrite {
+    /// An officer's verdict on an incident for their monitor.
+    Assess {
+        /// The incident.
+        incident: IncidentId,
+        /// Confirm, dispute or undetermined.
+        verdict: Verdict,
+        /// Why.
+        reason: String,
+        /// The statement signed with the monitor's own key, when the center does not hold it.
+        signed_note: Option<String>,
+    },
+    /// An analyst's note on an incident, possibly correcting its kind.
+    Annotate {
+        /// The incident.
+        incident: IncidentId,
+        /// The note.
+        text: String,
+        /// The kind it should have.
+        corrected_kind: Option<Kind>,
+    },
+    /// An analyst folds incident `fold` into `into` (one event).
+    Merge {
+        /// The incident folded.
+        fold: IncidentId,
+        /// The incident kept.
+        into: IncidentId,
+        /// Why.
+        reason: String,
+    },
+    /// An analyst moves `observation_ids` out of `incident` into a new incident.
+    Split {
+        /// The incident split.
+        incident: IncidentId,
+        /// The observations that leave it.
+        observation_ids: Vec<ObservationId>,
+        /// Why.
+        reason: String,
+    },
+}
+
+/// A recorded write's answer: the HTTP status and JSON body the API gives for it, from
+/// whichever node took the request.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Written {
+    /// HTTP status (201: recorded).
+    pub status: u16,
+    /// The JSON body.
+    pub body: Value,
+}
+
+impl Written {
+    /// A verdict recorded: the incident and its status after it.
+    pub fn assessed(incident: IncidentId, status: Status) -> Self {
+        Self::created(json!({"incident_id": incident, "status": status.as_str()}))
+    }
+
+    /// A note recorded.
+    pub fn annotated(incident: IncidentId) -> Self {
+        Self::created(json!({"incident_id": incident}))
+    }
+
+    /// `fold` merged into `keep`.
+    pub fn merged(keep: IncidentId, fold: IncidentId) -> Self {
+        Self::created(json!({"incident_id": keep, "merged": fold}))
+    }
+
+    /// `new` split off `from`.
+    pub fn split(new: IncidentId, from: IncidentId) -> Self {
+        Self::created(json!({"incident_id": new, "split_from": from}))
+    }
+
+    fn created(body: Value) -> Self {
+        Self { status: 201, body }
+    }
+
+    /// This answer as intake item `id`'s.
+    pub fn settling(&self, id: u64) -> IntakeSettle {
+        IntakeSettle {
+            id,
+            status: self.status,
+            outcome: self.body.to_string(),
+        }
+    }
+}
+
+impl Engine {
+    /// Records `write` by `caller` at `now` and answers it. For intake item `intake` (a write a
+    /// node queued), the answer is recorded in the same transaction as the write's entries.
+    /// Errors as the write's own method ([`Engine::assess`], [`Engine::annotate`],
+    /// [`Engine::merge_incidents`], [`Engine::split_incident`]); nothing is recorded then.
+    pub fn perform(
+        &self,
+        caller: &Caller,
+        write: &MemberWrite,
+        now: Timestamp,
+        intake: Option<u64>,
+    ) -> Result<Written, EngineError> {
+        match write {
+            MemberWrite::Assess {
+                incident,
+                verdict,
+                reason,
+                signed_note,
+            } => {
+                let status = self.assess_answering(
+                    caller,
+                    *incident,
+                    *verdict,
+                    reason,
+                    signed_note.as_deref(),
+                    now,
+                    intake,
+                )?;
+                Ok(Written::assessed(*incident, status))
+            }
+            MemberWrite::Annotate {
+                incident,
+                text,
+                corrected_kind,
+            } => {
+                self.annotate_answering(caller, *incident, text, *corrected_kind, now, intake)?;
+                Ok(Written::annotated(*incident))
+            }
+            MemberWrite::Merge { fold, into, reason } => {
+                self.merge_answering(caller, *into, *fold, reason, now, intake)?;
+                Ok(Written::merged(*into, *fold))
+            }
+            MemberWrite::Split {
+                incident,
+                observation_ids,
+                reason,
+            } => {
+                let new =
+                    self.split_answering(caller, *incident, observation_ids, reason, now, intake)?;
+                Ok(Written::split(new, *incident))
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_write_is_the_same_after_the_queue() {
+        let writes = [
+            MemberWrite::Assess {
+                incident: IncidentId(3),
+                verdict: Verdict::Dispute,
+                reason: "the crater is old".into(),
+                signed_note: Some("note\n\n— key sig\n".into()),
+            },
+            MemberWrite::Annotate {
+                incident: IncidentId(4),
+                text: "seen twice".into(),
+                corrected_kind: Some(Kind::Explosion),
+            },
+            MemberWrite::Merge {
+                fold: IncidentId(5),
+                into: IncidentId(2),
+                reason: "one event".into(),
+            },
+            MemberWrite::Split {
+                incident: IncidentId(6),
+                observation_ids: vec![ObservationId(9), ObservationId(11)],
+                reason: "two events".into(),
+            },
+        ];
+        for write in writes {
+            let bytes = serde_json::to_vec(&write).unwrap();
+            let back: MemberWrite = serde_json::from_slice(&bytes).unwrap();
+            assert_eq!(back, write);
+        }
+    }
+
+    #[test]
+    fn an_unknown_write_or_field_is_refused() {
+        for text in [
+            r#"{"write":"delete","incident":1}"#,
+            r#"{"write":"annotate","incident":1,"text":"x","corrected_kind":null,"extra":1}"#,
+            r#"{"write":"merge","fold":1,"reason":"x"}"#,
+        ] {
+            assert!(serde_json::from_str::<MemberWrite>(text).is_err(), "{text}");
+        }
+    }
+
+    #[test]
+    fn an_answer_settles_as_its_status_and_body() {
+        let settle = Written::merged(IncidentId(2), IncidentId(5)).settling(17);
+        assert_eq!(settle.id, 17);
+        assert_eq!(settle.status, 201);
+        let body: Value = serde_json::from_str(&settle.outcome).unwrap();
+        assert_eq!(body, json!({"incident_id": 2, "merged": 5}));
+    }
+}
