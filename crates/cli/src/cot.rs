@@ -74,10 +74,39 @@ pub struct Started {
     pub tcp: Option<SocketAddr>,
 }
 
+/// [`Binding::to_member`] off the async threads: the store may be PostgreSQL, whose client
+/// blocks.
+async fn bind_member(engine: &Arc<Engine>, via: String, user: &str) -> Result<Binding> {
+    let (engine, user) = (engine.clone(), user.to_string());
+    Ok(tokio::task::spawn_blocking(move || Binding::to_member(&engine, &via, &user)).await??)
+}
+
 /// Binds the listeners `flags` ask for and starts them; they stop when `stop` turns true.
 /// Prints one line per listener.
 pub async fn start(
     engine: &Arc<Engine>,
+    flags: &CotFlags,
+    stop: &watch::Receiver<bool>,
+    status: &StatusBoard,
+) -> Result<Started> {
+    start_with(engine, None, flags, stop, status).await
+}
+
+/// [`start`] on a node of several: reports and track points are committed to `queue` (the
+/// sequencer records them), and `engine` reads the record.
+pub async fn start_on_node(
+    engine: &Arc<Engine>,
+    queue: Arc<dyn truce_store::IntakeQueue>,
+    flags: &CotFlags,
+    stop: &watch::Receiver<bool>,
+    status: &StatusBoard,
+) -> Result<Started> {
+    start_with(engine, Some(queue), flags, stop, status).await
+}
+
+async fn start_with(
+    engine: &Arc<Engine>,
+    queue: Option<Arc<dyn truce_store::IntakeQueue>>,
     flags: &CotFlags,
     stop: &watch::Receiver<bool>,
     status: &StatusBoard,
@@ -88,7 +117,10 @@ pub async fn start(
     let mut tcp = None;
     flags.check()?;
     let user = flags.cot_member.as_deref().unwrap_or_default();
-    let intake = Arc::new(CotIntake::new(engine.clone()));
+    let intake = Arc::new(match queue {
+        Some(queue) => CotIntake::on_node(engine.clone(), queue),
+        None => CotIntake::new(engine.clone()),
+    });
     let relay = Relay::new(intake.stats.clone());
     let stats = intake.stats.clone();
     status.register("cot", Arc::new(move || stats.snapshot()));
@@ -103,11 +135,7 @@ pub async fn start(
             .with_context(|| format!("cannot take CoT on TCP {addr} (is the port in use?)"))?;
         let bound = listener.local_addr()?;
         tcp = Some(bound);
-        let binding = Arc::new(Binding::to_member(
-            engine,
-            &format!("cot-tcp {bound}"),
-            user,
-        )?);
+        let binding = Arc::new(bind_member(engine, format!("cot-tcp {bound}"), user).await?);
         println!(
             "  CoT/TCP:     {bound} (XML; TAK protocol 1 on request) as {user}; incidents sent back"
         );
@@ -146,11 +174,7 @@ pub async fn start(
             .await
             .with_context(|| format!("cannot take CoT on UDP {addr} (is the port in use?)"))?;
         let bound = socket.local_addr()?;
-        let binding = Arc::new(Binding::to_member(
-            engine,
-            &format!("cot-udp {bound}"),
-            user,
-        )?);
+        let binding = Arc::new(bind_member(engine, format!("cot-udp {bound}"), user).await?);
         println!("  CoT/UDP:     {bound} (XML or mesh protobuf) as {user}");
         tasks.push(tokio::spawn(truce_tak::serve_udp(
             socket,

@@ -45,6 +45,11 @@ fn free_port() -> u16 {
 
 /// A node on `port` (a restarted node keeps its address, so its witness keeps its log URL).
 fn start_node(data: &Path, store: &str, port: u16) -> Node {
+    start_node_with(data, store, port, &[])
+}
+
+/// [`start_node`] with more arguments to `serve` (listeners).
+fn start_node_with(data: &Path, store: &str, port: u16, more: &[&str]) -> Node {
     let mut child = Command::new(BIN)
         .args([
             "--store",
@@ -57,6 +62,7 @@ fn start_node(data: &Path, store: &str, port: u16) -> Node {
         .arg("--data")
         .arg(data)
         .args(["--http", &format!("127.0.0.1:{port}")])
+        .args(more)
         .stdout(Stdio::piped())
         .stderr(if std::env::var_os("TRUCE_FAILOVER_LOGS").is_some() {
             Stdio::inherit()
@@ -66,9 +72,10 @@ fn start_node(data: &Path, store: &str, port: u16) -> Node {
         .spawn()
         .expect("truce serve --node starts");
     let mut banner = String::new();
-    BufReader::new(child.stdout.take().expect("stdout"))
-        .read_line(&mut banner)
-        .expect("banner");
+    let mut out = BufReader::new(child.stdout.take().expect("stdout"));
+    out.read_line(&mut banner).expect("banner");
+    // The listeners' lines follow: read on, so the node never writes to a closed pipe.
+    std::thread::spawn(move || std::io::copy(&mut out, &mut std::io::sink()));
     let url = banner
         .split_whitespace()
         .find(|w| w.starts_with("http://"))
@@ -440,7 +447,7 @@ fn post_json(url: &str, token: &str, body: &serde_json::Value) -> (u16, serde_js
 }
 
 #[test]
-fn verdicts_notes_merges_and_splits_sent_to_a_node_that_does_not_sequence_are_recorded_once() {
+fn writes_and_tak_reports_sent_to_a_node_that_does_not_sequence_are_recorded_once() {
     let pg = truce_peers::postgres::postgres();
     let store = pg.fresh_url();
     let dir = tempfile::tempdir().expect("tempdir");
@@ -494,7 +501,10 @@ fn verdicts_notes_merges_and_splits_sent_to_a_node_that_does_not_sequence_are_re
         std::slice::from_ref(&sequencer.url),
         Duration::from_secs(30),
     );
-    let node = start_node(&data, &store, free_port());
+    let cot_port = free_port().to_string();
+    let cot = format!("127.0.0.1:{cot_port}");
+    let more = ["--cot-tcp", &cot, "--cot-member", "m1-observer"];
+    let node = start_node_with(&data, &store, free_port(), &more);
     assert!(!sequencing(&node.url), "the second node reads only");
     let url = &node.url;
 
@@ -572,8 +582,66 @@ fn verdicts_notes_merges_and_splits_sent_to_a_node_that_does_not_sequence_are_re
     );
     assert_eq!(status, 403);
 
-    // Recorded once each, and the record verifies.
+    // A TAK client on the node that reads: its report and its own position (a track point)
+    // are recorded by the sequencer.
+    let now = |offset_s: f64| {
+        truce_cot::format_time(
+            truce_core::Timestamp::now()
+                .plus_seconds(offset_s)
+                .unix_millis(),
+        )
+    };
+    let (t, stale) = (now(-60.0), now(3600.0));
+    let report = format!(
+        "<event version=\"2.0\" uid=\"node-marker-1\" type=\"a-u-G\" how=\"h-e\" time=\"{t}\" \
+         start=\"{t}\" stale=\"{stale}\"><point lat=\"40.3\" lon=\"46.7\" hae=\"9999999.0\" \
+         ce=\"20.0\" le=\"9999999.0\"/><detail><link uid=\"ANDROID-1\" type=\"a-f-G-U-C\" \
+         parent_callsign=\"OP North 9\" relation=\"p-p\"/><remarks>Impact seen</remarks>\
+         <truce kind=\"explosion\" subkind=\"impact\"/></detail></event>"
+    );
+    let (t, stale) = (now(-5.0), now(120.0));
+    let position = format!(
+        "<event version=\"2.0\" uid=\"ANDROID-patrol-9\" type=\"a-f-G-U-C\" how=\"m-g\" \
+         time=\"{t}\" start=\"{t}\" stale=\"{stale}\"><point lat=\"40.2\" lon=\"46.6\" \
+         hae=\"900\" ce=\"5\" le=\"9\"/><detail><contact callsign=\"Patrol 9\" \
+         endpoint=\"*:-1:stcp\"/><takv platform=\"ATAK-CIV\" version=\"5.2\"/></detail></event>"
+    );
+    let mut tak = std::net::TcpStream::connect(&cot).expect("the node's CoT listener");
+    std::io::Write::write_all(&mut tak, format!("{report}{position}").as_bytes()).expect("send");
     let reader = PgStore::open_reader(&PgTarget::parse(&store).expect("url")).expect("reader");
+    let deadline = Instant::now() + Duration::from_secs(30);
+    let (from_tak, track) = loop {
+        let observations = reader.observations_by_id(0, 1000).expect("observations");
+        let from_tak: Vec<_> = observations
+            .into_iter()
+            .filter(|o| o.observation.reporter == "OP North 9")
+            .collect();
+        let track = reader.track_rows(-1, 0, i64::MAX, 100).expect("tracks");
+        if !from_tak.is_empty() && !track.is_empty() {
+            break (from_tak, track);
+        }
+        assert!(
+            Instant::now() < deadline,
+            "the TAK report ({}) or track point ({}) was not recorded",
+            from_tak.len(),
+            track.len()
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    assert_eq!(from_tak.len(), 1);
+    assert!(
+        from_tak[0]
+            .observation
+            .via
+            .as_deref()
+            .is_some_and(|v| v.starts_with("cot-tcp")),
+        "{:?}",
+        from_tak[0].observation.via
+    );
+    assert_eq!(track.len(), 1, "{track:?}");
+    drop(tak);
+
+    // Recorded once each, and the record verifies.
     let incident = reader
         .incident(truce_core::IncidentId(first))
         .expect("read")

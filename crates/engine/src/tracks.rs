@@ -1,5 +1,6 @@
 //! Track points of the monitors' own patrols and UAVs, appended to the record.
 
+use crate::writes::Written;
 use crate::{Caller, Engine, EngineError};
 use truce_core::Timestamp;
 use truce_core::access::Role;
@@ -17,6 +18,18 @@ impl Engine {
         caller: &Caller,
         point: TrackPoint,
         now: Timestamp,
+    ) -> Result<(), EngineError> {
+        self.record_track_answering(caller, point, now, None)
+    }
+
+    /// [`Engine::record_track`]; for intake item `intake`, its answer is recorded with the
+    /// point.
+    pub(crate) fn record_track_answering(
+        &self,
+        caller: &Caller,
+        point: TrackPoint,
+        now: Timestamp,
+        intake: Option<u64>,
     ) -> Result<(), EngineError> {
         if caller.role != Role::Observer {
             return Err(EngineError::Forbidden(format!(
@@ -41,8 +54,9 @@ impl Engine {
                 projection: Projection::Track { row },
             }],
         };
+        let answer = intake.map(|id| Written::track_point(&caller.monitor).settling(id));
         let _seq = self.lock_sequencer()?;
-        self.append_outside_intake(&batch)?;
+        self.append_answering(&batch, answer.as_ref())?;
         Ok(())
     }
 }

@@ -1,22 +1,28 @@
-//! Members' writes other than observations (a verdict, a note, a merge, a split) as values, so
-//! that a node of several can queue one for the sequencer ([`truce_store::IntakeRequest::Write`])
-//! and any node answers it as the one server would.
+//! Members' writes other than observations submitted over HTTP (a verdict, a note, a merge, a
+//! split, and a TAK client's report or track point) as values, so that a node of several can
+//! queue one for the sequencer ([`truce_store::IntakeRequest::Write`]) and any node answers it
+//! as the one server would.
 //!
 //! [`Engine::perform`] records a write and gives its answer. Taken from the intake queue, the
 //! answer is written in the transaction that records the write's entries, so an item that a
 //! dying sequencer left half-done is either recorded and answered, or neither, and the next
 //! sequencer does it once.
 
+use crate::SubmitOutcome;
 use crate::{Caller, Engine, EngineError};
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
+use truce_core::access::Role;
 use truce_core::access::Verdict;
 use truce_core::incident::Status;
-use truce_core::{IncidentId, Kind, ObservationId, Timestamp};
+use truce_core::track::TrackPoint;
+use truce_core::validate::validate;
+use truce_core::{IncidentId, Kind, Observation, ObservationId, Timestamp};
 use truce_store::IntakeSettle;
 
 /// One member's write, as its request asked for it (already checked for form by the node that
-/// took it; the sequencer checks the rest: the member's role, the incident, the texts).
+/// took it; the sequencer checks the rest: the member's role, the incident, the texts, the
+/// values at the time the node received it).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "write", rename_all = "snake_case", deny_unknown_fields)]
 pub enum MemberWrite {
@@ -58,16 +64,30 @@ pub enum MemberWrite {
         /// Why.
         reason: String,
     },
+    /// An observer's report that came by a listener (TAK), which names itself in `via` (a
+    /// field an HTTP submission may not set).
+    Report {
+        /// The report.
+        observation: Box<Observation>,
+    },
+    /// A point of an observer's team's track (from their TAK device).
+    Track {
+        /// The point.
+        point: TrackPoint,
+    },
 }
 
-/// A recorded write's answer: the HTTP status and JSON body the API gives for it, from
-/// whichever node took the request.
+/// A write's answer: the HTTP status and JSON body the API gives for it, from whichever node
+/// took the request.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Written {
-    /// HTTP status (201: recorded).
+    /// HTTP status (201: recorded; 200: a report already in the record).
     pub status: u16,
     /// The JSON body.
     pub body: Value,
+    /// Whether this answer was recorded as an intake item's, with the write's entries (false
+    /// when nothing was recorded, or the write came from no intake item).
+    pub settled: bool,
 }
 
 impl Written {
@@ -91,8 +111,26 @@ impl Written {
         Self::created(json!({"incident_id": new, "split_from": from}))
     }
 
+    /// A track point recorded for `monitor`'s team.
+    pub fn track_point(monitor: &str) -> Self {
+        Self::created(json!({"monitor": monitor}))
+    }
+
+    /// Observations taken: 201 when any was new, else 200 (all in the record already).
+    pub fn accepted(outcome: &SubmitOutcome) -> Self {
+        Self {
+            status: if outcome.new > 0 { 201 } else { 200 },
+            body: json!({"accepted": outcome.accepted}),
+            settled: false,
+        }
+    }
+
     fn created(body: Value) -> Self {
-        Self { status: 201, body }
+        Self {
+            status: 201,
+            body,
+            settled: false,
+        }
     }
 
     /// This answer as intake item `id`'s.
@@ -107,9 +145,10 @@ impl Written {
 
 impl Engine {
     /// Records `write` by `caller` at `now` and answers it. For intake item `intake` (a write a
-    /// node queued), the answer is recorded in the same transaction as the write's entries.
-    /// Errors as the write's own method ([`Engine::assess`], [`Engine::annotate`],
-    /// [`Engine::merge_incidents`], [`Engine::split_incident`]); nothing is recorded then.
+    /// node queued), the answer is recorded in the same transaction as the write's entries
+    /// ([`Written::settled`]). Errors as the write's own method ([`Engine::assess`],
+    /// [`Engine::annotate`], [`Engine::merge_incidents`], [`Engine::split_incident`],
+    /// [`Engine::submit`], [`Engine::record_track`]); nothing is recorded then.
     pub fn perform(
         &self,
         caller: &Caller,
@@ -117,7 +156,7 @@ impl Engine {
         now: Timestamp,
         intake: Option<u64>,
     ) -> Result<Written, EngineError> {
-        match write {
+        let mut written = match write {
             MemberWrite::Assess {
                 incident,
                 verdict,
@@ -133,7 +172,7 @@ impl Engine {
                     now,
                     intake,
                 )?;
-                Ok(Written::assessed(*incident, status))
+                Written::assessed(*incident, status)
             }
             MemberWrite::Annotate {
                 incident,
@@ -141,11 +180,11 @@ impl Engine {
                 corrected_kind,
             } => {
                 self.annotate_answering(caller, *incident, text, *corrected_kind, now, intake)?;
-                Ok(Written::annotated(*incident))
+                Written::annotated(*incident)
             }
             MemberWrite::Merge { fold, into, reason } => {
                 self.merge_answering(caller, *into, *fold, reason, now, intake)?;
-                Ok(Written::merged(*into, *fold))
+                Written::merged(*into, *fold)
             }
             MemberWrite::Split {
                 incident,
@@ -154,9 +193,34 @@ impl Engine {
             } => {
                 let new =
                     self.split_answering(caller, *incident, observation_ids, reason, now, intake)?;
-                Ok(Written::split(new, *incident))
+                Written::split(new, *incident)
             }
-        }
+            MemberWrite::Report { observation } => {
+                if caller.role != Role::Observer {
+                    return Err(EngineError::Forbidden(format!(
+                        "{} is {}, and only an observer submits reports",
+                        caller.user,
+                        caller.role.as_str()
+                    )));
+                }
+                // The node validated it when it took it, at the same time: this fails only for a
+                // node of another build, and names the field in the message.
+                let valid = validate(observation.as_ref().clone(), now).map_err(|e| {
+                    EngineError::invalid("observation", format!("{}: {}", e.field, e.message))
+                })?;
+                let outcome = self.submit_settling(vec![valid], now, intake)?;
+                let mut written = Written::accepted(&outcome);
+                // Nothing new: nothing was recorded, and the caller answers the item.
+                written.settled = intake.is_some() && outcome.new > 0;
+                return Ok(written);
+            }
+            MemberWrite::Track { point } => {
+                self.record_track_answering(caller, point.clone(), now, intake)?;
+                Written::track_point(&caller.monitor)
+            }
+        };
+        written.settled = intake.is_some();
+        Ok(written)
     }
 }
 

@@ -238,7 +238,9 @@ fn record_write(
     };
     Ok(
         match engine.perform(&caller, &write, received, Some(item.id)) {
-            Ok(_) => Answer::Recorded,
+            Ok(written) if written.settled => Answer::Recorded,
+            // Nothing recorded (a report already in the record): answered now.
+            Ok(written) => Answer::Settle(written.settling(item.id)),
             Err(e) => Answer::Refused(AppError::from(e)),
         },
     )

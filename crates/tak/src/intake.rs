@@ -1,6 +1,7 @@
 //! Taking one CoT event into the record on behalf of the member a listener is bound to.
 
 use crate::ingest::{Ingest, ingest};
+use crate::queued::{Queued, error_of, through_queue};
 use crate::stats::CotStats;
 use crate::tracks::{TrackGate, track_point};
 use std::sync::Arc;
@@ -8,7 +9,8 @@ use truce_core::access::Role;
 use truce_core::validate::validate;
 use truce_core::{IncidentId, ObservationId, Timestamp};
 use truce_cot::{Event, Limits};
-use truce_engine::{Binding, Engine, EngineError};
+use truce_engine::{Binding, Engine, EngineError, MemberWrite};
+use truce_store::IntakeQueue;
 
 /// What became of one event.
 #[derive(Debug, Clone, PartialEq)]
@@ -23,6 +25,9 @@ pub enum Outcome {
     /// A valid report the record could not take (the store failed): not recorded, counted
     /// and logged as an error. CoT has no acknowledgement a sender could retry on.
     NotRecorded(String),
+    /// On a node of several: committed to the intake queue as this item, not yet recorded
+    /// (the sequencer did not answer in time; it records the report when it gets to it).
+    Queued(u64),
     /// Not a report; what it is, for the session to act on.
     Control(Ingest),
 }
@@ -36,6 +41,9 @@ pub struct CotIntake {
     pub limits: Limits,
     /// The last track point kept of each device.
     tracks: TrackGate,
+    /// On a node of several: the intake queue reports and track points go through (the
+    /// engine then only reads).
+    queue: Option<Arc<dyn IntakeQueue>>,
 }
 
 impl CotIntake {
@@ -46,6 +54,16 @@ impl CotIntake {
             stats: Arc::default(),
             limits: Limits::default(),
             tracks: TrackGate::default(),
+            queue: None,
+        }
+    }
+
+    /// Intake on a node of several: `engine` reads the record, and reports and track points
+    /// are committed to `queue` for the sequencer to record.
+    pub fn on_node(engine: Arc<Engine>, queue: Arc<dyn IntakeQueue>) -> Self {
+        Self {
+            queue: Some(queue),
+            ..Self::new(engine)
         }
     }
 
@@ -63,7 +81,9 @@ impl CotIntake {
                     binding.member.monitor
                 ))
             }
-            Ok(Ingest::Report(observation)) => self.record(*observation).await,
+            Ok(Ingest::Report(observation)) => {
+                self.record(&binding.member.user, *observation).await
+            }
             Ok(Ingest::Awareness) => {
                 self.track(binding, event).await;
                 Outcome::Control(Ingest::Awareness)
@@ -73,6 +93,10 @@ impl CotIntake {
         match &outcome {
             Outcome::Recorded(..) => CotStats::bump(&self.stats.reports_recorded),
             Outcome::Repeated(_) => CotStats::bump(&self.stats.reports_repeated),
+            Outcome::Queued(item) => {
+                CotStats::bump(&self.stats.reports_queued);
+                tracing::info!(uid = %event.uid, item, "CoT report committed to the intake queue; the sequencer has not recorded it yet");
+            }
             Outcome::NotRecorded(why) => {
                 CotStats::bump(&self.stats.not_recorded);
                 tracing::error!(uid = %event.uid, r#type = %event.kind, via = %binding.via, "CoT report not recorded: {why}");
@@ -107,6 +131,25 @@ impl CotIntake {
         if !self.tracks.due(monitor, &point) {
             return;
         }
+        if let Some(queue) = &self.queue {
+            let write = MemberWrite::Track {
+                point: point.clone(),
+            };
+            match through_queue(queue.clone(), &binding.member.user, &write).await {
+                Queued::Answered(201, _) | Queued::Waiting(_) => {
+                    self.tracks.kept(monitor, &point);
+                    CotStats::bump(&self.stats.track_points_recorded);
+                }
+                Queued::Answered(status, body) => {
+                    let (field, message) = error_of(&body);
+                    tracing::debug!(uid = %event.uid, status, "a track point not kept: {field}: {message}");
+                }
+                Queued::Failed(e) => {
+                    tracing::error!(uid = %event.uid, "a track point not recorded: {e}");
+                }
+            }
+            return;
+        }
         let (engine, caller, kept) = (self.engine.clone(), binding.member.clone(), point.clone());
         let appended = tokio::task::spawn_blocking(move || {
             engine.record_track(&caller, kept, Timestamp::now())
@@ -125,8 +168,19 @@ impl CotIntake {
         }
     }
 
-    async fn record(&self, observation: truce_core::Observation) -> Outcome {
+    async fn record(&self, member: &str, observation: truce_core::Observation) -> Outcome {
         let now = Timestamp::now();
+        if let Some(queue) = &self.queue {
+            // Refused here as on a single server; the sequencer validates it again against the
+            // time it was received.
+            if let Err(e) = validate(observation.clone(), now) {
+                return Outcome::Refused(refusal(&e.field, &e.message));
+            }
+            let write = MemberWrite::Report {
+                observation: Box::new(observation),
+            };
+            return outcome_of(through_queue(queue.clone(), member, &write).await);
+        }
         let valid = match validate(observation, now) {
             Ok(v) => v,
             Err(e) => return Outcome::Refused(refusal(&e.field, &e.message)),
@@ -139,11 +193,7 @@ impl CotIntake {
                 Some(a) => Outcome::Repeated(a.id),
                 None => Outcome::NotRecorded("the engine answered for no observation".into()),
             },
-            Ok(Err(EngineError::ClientIdConflict { .. })) => Outcome::Refused(
-                "event@uid and event@time: an earlier event with the same uid and time said \
-                 something else (its report stays; send an edit with a new time)"
-                    .into(),
-            ),
+            Ok(Err(EngineError::ClientIdConflict { .. })) => Outcome::Refused(CONFLICT.into()),
             Ok(Err(EngineError::Invalid { field, message })) => {
                 Outcome::Refused(refusal(field, &message))
             }
@@ -152,6 +202,40 @@ impl CotIntake {
         }
     }
 }
+
+/// What the sequencer's answer to a queued report means for the TAK intake.
+fn outcome_of(queued: Queued) -> Outcome {
+    let accepted = |body: &serde_json::Value| {
+        let a = &body["accepted"][0];
+        a["id"].as_u64().zip(a["incident_id"].as_u64())
+    };
+    match queued {
+        Queued::Answered(201, body) => match accepted(&body) {
+            Some((id, incident)) => Outcome::Recorded(ObservationId(id), IncidentId(incident)),
+            None => Outcome::NotRecorded(format!("the sequencer answered {body}")),
+        },
+        Queued::Answered(200, body) => match accepted(&body) {
+            Some((id, _)) => Outcome::Repeated(ObservationId(id)),
+            None => Outcome::NotRecorded(format!("the sequencer answered {body}")),
+        },
+        Queued::Answered(status, body) => {
+            let (field, message) = error_of(&body);
+            if status >= 500 {
+                Outcome::NotRecorded(message)
+            } else if field == "client_id" {
+                Outcome::Refused(CONFLICT.into())
+            } else {
+                Outcome::Refused(refusal(&field, &message))
+            }
+        }
+        Queued::Waiting(item) => Outcome::Queued(item),
+        Queued::Failed(why) => Outcome::NotRecorded(why),
+    }
+}
+
+/// Why a report that reuses an earlier one's uid and time with other content is refused.
+const CONFLICT: &str = "event@uid and event@time: an earlier event with the same uid and time \
+                        said something else (its report stays; send an edit with a new time)";
 
 /// A validation error of an observation made from CoT, naming where in the CoT event the
 /// value came from, and the observation field it became.

@@ -15,6 +15,7 @@ pub mod ingest;
 mod intake;
 mod listener;
 pub mod outgoing;
+mod queued;
 pub mod relay;
 pub mod session;
 mod stats;

@@ -269,6 +269,7 @@ pub async fn serve_stream<S>(
                     tracing::info!(%peer, uid = %event.uid, observation = %id, incident = %incident, "CoT report recorded");
                 }
                 Outcome::Repeated(_)
+                | Outcome::Queued(_)
                 | Outcome::Refused(_)
                 | Outcome::NotRecorded(_)
                 | Outcome::Control(_) => {}

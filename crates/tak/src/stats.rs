@@ -18,6 +18,9 @@ pub struct CotStats {
     pub reports_recorded: AtomicU64,
     /// Reports already in the record, recognised by their uid and time.
     pub reports_repeated: AtomicU64,
+    /// On a node of several: reports committed to the intake queue that the sequencer had not
+    /// recorded within the wait (it records them when it gets to them).
+    pub reports_queued: AtomicU64,
     /// Messages refused: unreadable, out of range, or a report the record refused.
     pub refused: AtomicU64,
     /// Valid reports the record could not take (the store failed); each logged as an error.
@@ -57,6 +60,7 @@ impl CotStats {
             ("messages", get(&self.messages)),
             ("reports_recorded", get(&self.reports_recorded)),
             ("reports_repeated", get(&self.reports_repeated)),
+            ("reports_queued", get(&self.reports_queued)),
             ("refused", get(&self.refused)),
             ("not_recorded", get(&self.not_recorded)),
             ("ignored", get(&self.ignored)),

@@ -180,7 +180,16 @@ impl ClientCertVerifier for MemberCertificates {
         _now: UnixTime,
     ) -> Result<ClientCertVerified, rustls::Error> {
         let fingerprint: [u8; 32] = Sha256::digest(end_entity.as_ref()).into();
-        match self.engine.member_by_cert(&fingerprint) {
+        // Called inside the handshake, on an async thread; the store may be PostgreSQL, whose
+        // client blocks (and must not run inside the runtime): the thread steps out for it.
+        let lookup = || self.engine.member_by_cert(&fingerprint);
+        let found = match tokio::runtime::Handle::try_current() {
+            Ok(h) if h.runtime_flavor() == tokio::runtime::RuntimeFlavor::MultiThread => {
+                tokio::task::block_in_place(lookup)
+            }
+            _ => lookup(),
+        };
+        match found {
             Ok(Some(_)) => Ok(ClientCertVerified::assertion()),
             Ok(None) => Err(rustls::Error::InvalidCertificate(
                 rustls::CertificateError::ApplicationVerificationFailure,

@@ -40,22 +40,34 @@ fn fingerprint(cert: &Path) -> [u8; 32] {
 }
 
 fn add_with_cert(center: &Center, user: &str, monitor: &str, role: Role, cert: &Path) {
-    center
-        .engine
-        .add_member_with_cert(
-            user,
-            monitor,
-            role,
-            Some(&fingerprint(cert)),
-            "test",
-            Timestamp::now(),
-        )
-        .unwrap();
+    off_runtime(|| {
+        center
+            .engine
+            .add_member_with_cert(
+                user,
+                monitor,
+                role,
+                Some(&fingerprint(cert)),
+                "test",
+                Timestamp::now(),
+            )
+            .unwrap()
+    });
 }
 
 #[tokio::test(flavor = "multi_thread")]
 async fn a_certificate_bound_to_an_observer_reports_as_that_observer() {
-    let center = Center::start().await;
+    reports_as_the_bound_observer(Center::start().await).await;
+}
+
+/// The certificate is looked up inside the handshake: with the record in PostgreSQL, whose
+/// client blocks, that lookup must step off the async thread (it panicked the server before).
+#[tokio::test(flavor = "multi_thread")]
+async fn a_certificate_bound_to_an_observer_reports_as_that_observer_with_the_record_in_postgres() {
+    reports_as_the_bound_observer(Center::start_in_postgres().await).await;
+}
+
+async fn reports_as_the_bound_observer(center: Center) {
     let (cert, key) = center.client_cert("m2-tls-observer");
     add_with_cert(&center, "m2-tls-observer", "m2", Role::Observer, &cert);
     let file = center.file("marker.xml", &marker("tls-marker-1", TRUCE_DETAIL));

@@ -69,8 +69,8 @@ pub fn run(
     Ok(ExitCode::SUCCESS)
 }
 
-/// `serve --node`: the API over a reader of the PostgreSQL record, submissions through its
-/// intake queue, and the sequencer's role taken when free.
+/// `serve --node`: the API (and the TAK listeners) over a reader of the PostgreSQL record,
+/// writes through its intake queue, and the sequencer's role taken when free.
 fn run_node(
     data: &Path,
     (http, limit): (SocketAddr, usize),
@@ -79,12 +79,11 @@ fn run_node(
     cot: &CotFlags,
     mqtt: &MqttFlags,
 ) -> Result<ExitCode> {
-    if cot.cot_tcp.is_some()
-        || cot.cot_udp.is_some()
-        || cot.cot_tls.is_some()
-        || mqtt.mqtt.is_some()
-    {
-        anyhow::bail!("the TAK and MQTT listeners run on a single server for now, not with --node");
+    if mqtt.mqtt.is_some() {
+        anyhow::bail!(
+            "the MQTT subscription runs on a single server for now, not with --node (every node \
+             would take each message)"
+        );
     }
     let parts = crate::node::open(data)?;
     let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
@@ -102,7 +101,22 @@ fn run_node(
             data.display(),
             bound.scheme()
         );
-        bound.serve_until(serve::stop_signal()).await
+        let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
+        let status = bound.status();
+        let queue = parts.node.intake.clone();
+        let listeners = cot::start_on_node(&parts.engine, queue, cot, &stop_rx, &status)
+            .await?
+            .tasks;
+        let served = bound
+            .serve_until(async move {
+                serve::stop_signal().await;
+                let _ = stop_tx.send(true);
+            })
+            .await;
+        for l in listeners {
+            let _ = l.await;
+        }
+        served
     });
     stop.store(true, std::sync::atomic::Ordering::SeqCst);
     for t in threads {

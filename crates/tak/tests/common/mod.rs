@@ -14,11 +14,22 @@ use truce_core::access::Role;
 use truce_core::agreement::parse_toml;
 use truce_core::{ObservationId, Timestamp};
 use truce_engine::{Engine, record_agreement};
-use truce_store::{Durability, SqliteStore, Store, StoredObservation};
+use truce_store::{Durability, PgStore, PgTarget, SqliteStore, Store, StoredObservation};
 use truce_tak::{Binding, CotIntake, Relay, serve_tcp, serve_tls, serve_udp, spawn_incident_feed};
 
 pub const AGREEMENT_TOML: &str = include_str!("../../../cli/demo/agreement.toml");
 pub const ZONES_GEOJSON: &str = include_str!("../../../cli/demo/zones.geojson");
+
+/// Runs `f`, which may block on the store, off the async runtime's thread when called from a
+/// multi-threaded one (PostgreSQL's client must not run inside a runtime).
+pub fn off_runtime<T>(f: impl FnOnce() -> T) -> T {
+    match tokio::runtime::Handle::try_current() {
+        Ok(h) if h.runtime_flavor() == tokio::runtime::RuntimeFlavor::MultiThread => {
+            tokio::task::block_in_place(f)
+        }
+        _ => f(),
+    }
+}
 
 /// A record with the demo agreement and an observer, a TCP and a UDP listener bound to them.
 pub struct Center {
@@ -37,28 +48,50 @@ pub struct Center {
 }
 
 impl Center {
+    /// The listeners over a record in an SQLite file of the test's folder.
     pub async fn start() -> Self {
         let dir = tempfile::tempdir().unwrap();
         let store = SqliteStore::open(&dir.path().join("truce.sqlite"), Durability::Full).unwrap();
+        Self::start_on(Arc::new(store), dir).await
+    }
+
+    /// The listeners over a record in a fresh schema of the test PostgreSQL server, whose
+    /// client blocks: such a test runs on the multi-threaded runtime.
+    pub async fn start_in_postgres() -> Self {
+        let url = truce_peers::postgres::postgres().fresh_url();
+        let store = off_runtime(|| {
+            PgStore::open(&PgTarget::parse(&url).unwrap(), Durability::Full).unwrap()
+        });
+        let center = Self::start_on(Arc::new(store), tempfile::tempdir().unwrap()).await;
+        // The listeners' tasks hold the engine, and are dropped on the runtime's threads when
+        // the test ends: the last handle of a PostgreSQL store must not go there (its blocking
+        // client panics inside a runtime). This one is never dropped; the test process ends.
+        std::mem::forget(center.engine.clone());
+        center
+    }
+
+    async fn start_on(store: Arc<dyn Store>, dir: tempfile::TempDir) -> Self {
         let agreement = parse_toml(AGREEMENT_TOML, "agreement.toml", &|_| {
             Ok(ZONES_GEOJSON.to_string())
         })
         .unwrap();
-        record_agreement(&store, &agreement, Timestamp::now()).unwrap();
-        let store: Arc<dyn Store> = Arc::new(store);
-        let engine = Arc::new(Engine::open(store).unwrap());
-        engine
-            .add_member(
-                "m1-observer",
-                "m1",
-                Role::Observer,
-                "test",
-                Timestamp::now(),
-            )
-            .unwrap();
-        engine
-            .add_member("m1-analyst", "m1", Role::Analyst, "test", Timestamp::now())
-            .unwrap();
+        let engine = off_runtime(|| {
+            record_agreement(store.as_ref(), &agreement, Timestamp::now()).unwrap();
+            let engine = Arc::new(Engine::open(store).unwrap());
+            engine
+                .add_member(
+                    "m1-observer",
+                    "m1",
+                    Role::Observer,
+                    "test",
+                    Timestamp::now(),
+                )
+                .unwrap();
+            engine
+                .add_member("m1-analyst", "m1", Role::Analyst, "test", Timestamp::now())
+                .unwrap();
+            engine
+        });
         let intake = Arc::new(CotIntake::new(engine.clone()));
         let relay = Relay::new(intake.stats.clone());
         let (stop_tx, stop) = watch::channel(false);
@@ -66,10 +99,13 @@ impl Center {
         let tcp = TcpListener::bind("127.0.0.1:0").await.unwrap();
         let udp = UdpSocket::bind("127.0.0.1:0").await.unwrap();
         let (tcp_addr, udp_addr) = (tcp.local_addr().unwrap(), udp.local_addr().unwrap());
-        let tcp_binding =
-            Binding::to_member(&engine, &format!("cot-tcp {tcp_addr}"), "m1-observer").unwrap();
-        let udp_binding =
-            Binding::to_member(&engine, &format!("cot-udp {udp_addr}"), "m1-observer").unwrap();
+        let (tcp_binding, udp_binding) = off_runtime(|| {
+            let bind = |via: String| Binding::to_member(&engine, &via, "m1-observer").unwrap();
+            (
+                bind(format!("cot-tcp {tcp_addr}")),
+                bind(format!("cot-udp {udp_addr}")),
+            )
+        });
         tokio::spawn(serve_tcp(
             tcp,
             Arc::new(tcp_binding),
@@ -110,11 +146,13 @@ impl Center {
 
     /// Every observation in the record, in order.
     pub fn observations(&self) -> Vec<StoredObservation> {
-        (1..)
-            .map(|n| self.engine.store().observation(ObservationId(n)).unwrap())
-            .take_while(Option::is_some)
-            .flatten()
-            .collect()
+        off_runtime(|| {
+            (1..)
+                .map(|n| self.engine.store().observation(ObservationId(n)).unwrap())
+                .take_while(Option::is_some)
+                .flatten()
+                .collect()
+        })
     }
 
     /// Waits until the record holds `n` observations (or fails after 10 s).
