@@ -49,7 +49,7 @@ impl MqttFlags {
 
 /// Starts the subscription `flags` asks for (none without `--mqtt`); it stops when `stop`
 /// turns true. Prints one line.
-pub fn start(
+pub async fn start(
     engine: &Arc<Engine>,
     flags: &MqttFlags,
     stop: &watch::Receiver<bool>,
@@ -67,11 +67,17 @@ pub fn start(
         &flags.mqtt_client_id,
         &flags.mqtt_errors,
     )?;
-    let binding = Arc::new(Binding::to_member(
-        engine,
-        &format!("mqtt {}", config.broker()),
-        user,
-    )?);
+    // Off the async threads: the store may be PostgreSQL, whose client blocks.
+    let binding = {
+        let (engine, via, user) = (
+            engine.clone(),
+            format!("mqtt {}", config.broker()),
+            user.to_string(),
+        );
+        Arc::new(
+            tokio::task::spawn_blocking(move || Binding::to_member(&engine, &via, &user)).await??,
+        )
+    };
     println!(
         "  MQTT:        {} topics {} as {user}; refusals on {}/<topic>",
         config.broker(),

@@ -121,8 +121,26 @@ fn a_folder_migrated_to_postgres_serves_verifies_and_opens_in_gis() {
         "{mixed:?}"
     );
 
-    // Served from PostgreSQL: the same member signs in, the record continues.
-    let (mut server, url) = serve(&data, Some(&target));
+    // Served from PostgreSQL: the same member signs in, the record continues. With the TAK and
+    // MQTT listeners too, whose member binding once ran PostgreSQL's blocking client inside the
+    // async runtime and panicked at start (the broker need not be up: it is retried).
+    let listeners = [
+        "--cot-tcp",
+        "127.0.0.1:0",
+        "--cot-member",
+        "op-1",
+        "--mqtt",
+        "mqtt://127.0.0.1:9",
+        "--mqtt-topic",
+        "sensors/#",
+        "--mqtt-member",
+        "op-1",
+    ];
+    let (mut server, url) = common::serve_with(
+        data.to_str().expect("a UTF-8 path"),
+        Some(&target),
+        &listeners,
+    );
     let answer = post(&url, &token, 10);
     assert_eq!(
         answer["accepted"].as_array().map(Vec::len),

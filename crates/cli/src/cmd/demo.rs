@@ -88,7 +88,7 @@ pub fn run(
         }
         cot.cot_member.get_or_insert_with(|| DEMO_COT_MEMBER.to_string());
         mqtt.mqtt_member.get_or_insert_with(|| DEMO_MQTT_MEMBER.to_string());
-        let subscription = mqtt::start(&engine, &mqtt, &stop_rx, &bound.status())?;
+        let subscription = mqtt::start(&engine, &mqtt, &stop_rx, &bound.status()).await?;
         let listeners = match cot::start(&engine, &cot, &stop_rx, &bound.status()).await {
             Ok(l) => l,
             // The default listener is a convenience: a port in use does not stop the demo.

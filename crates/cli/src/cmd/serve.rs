@@ -51,7 +51,7 @@ pub fn run(
         let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
         let status = bound.status();
         let mut listeners = cot::start(&engine, cot, &stop_rx, &status).await?.tasks;
-        listeners.extend(mqtt::start(&engine, mqtt, &stop_rx, &status)?);
+        listeners.extend(mqtt::start(&engine, mqtt, &stop_rx, &status).await?);
         let checkpointer = serve::spawn_checkpointer(engine, interval, stop_rx);
         let served = bound
             .serve_until(async move {

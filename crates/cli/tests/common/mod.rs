@@ -26,16 +26,23 @@ pub fn serve(data: &str) -> (Child, String) {
 
 /// [`serve`], with the record in PostgreSQL at `store` when given (`--store`).
 pub fn serve_from(data: &str, store: Option<&str>) -> (Child, String) {
+    serve_with(data, store, &[])
+}
+
+/// [`serve_from`] with more arguments to `serve` (listeners); what the server prints after its
+/// first line is read and dropped, so it never writes to a closed pipe.
+pub fn serve_with(data: &str, store: Option<&str>, more: &[&str]) -> (Child, String) {
     let mut server = truce(store)
         .args(["serve", "--data", data, "--http", "127.0.0.1:0"])
+        .args(more)
         .stdout(Stdio::piped())
         .stderr(Stdio::null())
         .spawn()
         .expect("truce serve starts");
     let mut banner = String::new();
-    BufReader::new(server.stdout.take().expect("its stdout"))
-        .read_line(&mut banner)
-        .expect("its first line");
+    let mut out = BufReader::new(server.stdout.take().expect("its stdout"));
+    out.read_line(&mut banner).expect("its first line");
+    std::thread::spawn(move || std::io::copy(&mut out, &mut std::io::sink()));
     let url = banner
         .split_whitespace()
         .find(|w| w.starts_with("http://"))
