@@ -641,6 +641,32 @@ fn writes_and_tak_reports_sent_to_a_node_that_does_not_sequence_are_recorded_onc
     assert_eq!(track.len(), 1, "{track:?}");
     drop(tak);
 
+    // An observer's file import on the node: recorded by the sequencer; the same file again
+    // adds nothing (answered 200, with nothing recorded).
+    let csv = "event_id_cnty,event_date,time_precision,sub_event_type,latitude,longitude,geo_precision,fatalities,timestamp\n\
+               T1,2026-11-20,1,Armed clash,40.05,46.65,1,0,1\n";
+    let import = |expected: u16| {
+        let mut response = ureq::post(&format!("{url}/api/imports?format=acled-csv&name=a.csv"))
+            .header("authorization", &format!("Bearer {observer}"))
+            .config()
+            .http_status_as_error(false)
+            .build()
+            .send(csv)
+            .expect("the node answers");
+        let status = response.status().as_u16();
+        let answer: serde_json::Value = response.body_mut().read_json().expect("json");
+        assert_eq!(status, expected, "{answer}");
+        answer
+    };
+    let imported = import(201);
+    assert!(
+        imported["new"].as_u64().is_some_and(|n| n >= 1),
+        "{imported}"
+    );
+    assert_eq!(imported["imported"], imported["new"], "{imported}");
+    let again = import(200);
+    assert_eq!(again["new"], 0, "{again}");
+
     // Recorded once each, and the record verifies.
     let incident = reader
         .incident(truce_core::IncidentId(first))

@@ -72,6 +72,9 @@ impl DerefMut for Exclusive<'_> {
     }
 }
 
+/// An intake item's answer (its JSON) from what its submission recorded.
+pub(crate) type AnswerOf = dyn Fn(&SubmitOutcome) -> String;
+
 /// How a sequenced batch ended.
 enum Sequenced {
     /// Recorded (or nothing new to record): the answer.
@@ -262,6 +265,19 @@ impl Engine {
         now: Timestamp,
         intake: Option<u64>,
     ) -> Result<SubmitOutcome, EngineError> {
+        let answer = |o: &SubmitOutcome| serde_json::json!({ "accepted": o.accepted }).to_string();
+        self.submit_answering(batch, now, intake, &answer)
+    }
+
+    /// [`Engine::submit_settling`] with the item's answer (its JSON, 201) made by `answer` from
+    /// what was recorded.
+    pub(crate) fn submit_answering(
+        &self,
+        batch: Vec<ValidObservation>,
+        now: Timestamp,
+        intake: Option<u64>,
+        answer: &AnswerOf,
+    ) -> Result<SubmitOutcome, EngineError> {
         let client_ids: Vec<Uuid> = batch.iter().filter_map(|o| o.client_id).collect();
         // Content hashes depend on nothing the lock guards: made before it is taken, so a
         // batch hashes while the one before it fuses.
@@ -278,7 +294,7 @@ impl Engine {
                 drop(self.order.turn());
                 self.refresh(&mut seq)?;
             }
-            match self.sequence(seq, &batch, &hashes, now, intake)? {
+            match self.sequence(seq, &batch, &hashes, now, intake.map(|id| (id, answer)))? {
                 Sequenced::Done(outcome) => return Ok(outcome),
                 Sequenced::Stale => continue,
             }
@@ -292,7 +308,7 @@ impl Engine {
         batch: &[ValidObservation],
         hashes: &[Option<Hash>],
         now: Timestamp,
-        intake: Option<u64>,
+        intake: Option<(u64, &AnswerOf)>,
     ) -> Result<Sequenced, EngineError> {
         let resolved = self.resolve_client_ids(batch, hashes)?;
         // Only what is new must cite held files: a resent observation (recorded before the
@@ -351,10 +367,13 @@ impl Engine {
             };
             accepted.push(acc);
         }
-        let settle = intake.map(|id| truce_store::IntakeSettle {
+        let settle = intake.map(|(id, answer)| truce_store::IntakeSettle {
             id,
             status: 201,
-            outcome: serde_json::json!({ "accepted": accepted }).to_string(),
+            outcome: answer(&SubmitOutcome {
+                accepted: accepted.clone(),
+                new: fresh.len(),
+            }),
         });
         // Memory runs ahead of the record from here until the append, by this batch.
         seq.next_observation = next;

@@ -64,11 +64,12 @@ pub enum MemberWrite {
         /// Why.
         reason: String,
     },
-    /// An observer's report that came by a listener (TAK), which names itself in `via` (a
-    /// field an HTTP submission may not set).
-    Report {
-        /// The report.
-        observation: Box<Observation>,
+    /// An observer's reports that came by a listener (TAK) or an imported file, which name
+    /// where they came from in `via` (a field an HTTP submission may not set): recorded all or
+    /// none, as one submission.
+    Reports {
+        /// The reports.
+        observations: Vec<Observation>,
     },
     /// A point of an observer's team's track (from their TAK device).
     Track {
@@ -116,11 +117,12 @@ impl Written {
         Self::created(json!({"monitor": monitor}))
     }
 
-    /// Observations taken: 201 when any was new, else 200 (all in the record already).
+    /// Observations taken: 201 when any was new, else 200 (all in the record already); the
+    /// body lists each one's number and incident, and how many were new.
     pub fn accepted(outcome: &SubmitOutcome) -> Self {
         Self {
             status: if outcome.new > 0 { 201 } else { 200 },
-            body: json!({"accepted": outcome.accepted}),
+            body: json!({"accepted": outcome.accepted, "new": outcome.new}),
             settled: false,
         }
     }
@@ -195,7 +197,7 @@ impl Engine {
                     self.split_answering(caller, *incident, observation_ids, reason, now, intake)?;
                 Written::split(new, *incident)
             }
-            MemberWrite::Report { observation } => {
+            MemberWrite::Reports { observations } => {
                 if caller.role != Role::Observer {
                     return Err(EngineError::Forbidden(format!(
                         "{} is {}, and only an observer submits reports",
@@ -203,12 +205,22 @@ impl Engine {
                         caller.role.as_str()
                     )));
                 }
-                // The node validated it when it took it, at the same time: this fails only for a
-                // node of another build, and names the field in the message.
-                let valid = validate(observation.as_ref().clone(), now).map_err(|e| {
-                    EngineError::invalid("observation", format!("{}: {}", e.field, e.message))
-                })?;
-                let outcome = self.submit_settling(vec![valid], now, intake)?;
+                // The node validated them when it took them, at the same time: this fails only
+                // for a node of another build, and names the item and field in the message.
+                let valid = observations
+                    .iter()
+                    .enumerate()
+                    .map(|(i, o)| {
+                        validate(o.clone(), now).map_err(|e| {
+                            EngineError::invalid(
+                                "observations",
+                                format!("item {i}: {}: {}", e.field, e.message),
+                            )
+                        })
+                    })
+                    .collect::<Result<Vec<_>, _>>()?;
+                let answer = |o: &SubmitOutcome| Written::accepted(o).body.to_string();
+                let outcome = self.submit_answering(valid, now, intake, &answer)?;
                 let mut written = Written::accepted(&outcome);
                 // Nothing new: nothing was recorded, and the caller answers the item.
                 written.settled = intake.is_some() && outcome.new > 0;

@@ -253,18 +253,29 @@ pub async fn await_answer(
     id: u64,
     request: IntakeRequest,
 ) -> Result<Response, AppError> {
+    match await_outcome(node, id).await? {
+        Some((status, answer)) => {
+            let status = StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+            Ok((status, [(header::CONTENT_TYPE, "application/json")], answer).into_response())
+        }
+        None => {
+            let (status, answer) = queued(id, request);
+            Ok((status, Json(answer)).into_response())
+        }
+    }
+}
+
+/// The sequencer's answer to intake item `id` (HTTP status and JSON text), or `None` when
+/// [`ANSWER_WAIT`] passed without one.
+pub async fn await_outcome(node: &crate::Node, id: u64) -> Result<Option<(u16, String)>, AppError> {
     let deadline = tokio::time::Instant::now() + ANSWER_WAIT;
     loop {
         let queue = node.intake.clone();
-        if let Some((status, answer)) = crate::blocking(move || Ok(queue.outcome(id)?)).await? {
-            let status = StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
-            return Ok(
-                (status, [(header::CONTENT_TYPE, "application/json")], answer).into_response(),
-            );
+        if let Some(answer) = crate::blocking(move || Ok(queue.outcome(id)?)).await? {
+            return Ok(Some(answer));
         }
         if tokio::time::Instant::now() > deadline {
-            let (status, answer) = queued(id, request);
-            return Ok((status, Json(answer)).into_response());
+            return Ok(None);
         }
         tokio::time::sleep(Duration::from_millis(5)).await;
     }
@@ -278,7 +289,9 @@ pub fn queued(id: u64, request: IntakeRequest) -> (StatusCode, serde_json::Value
             "send it again with the same client ids to learn its outcome"
         }
         IntakeRequest::Write => {
-            "read the incident to see it recorded; do not send it again, or it is recorded twice"
+            "read the incident (or import the file again: what is recorded is recognised) to see \
+             it recorded; do not send a verdict, note, merge or split again, or it is recorded \
+             twice"
         }
     };
     (

@@ -176,8 +176,8 @@ impl CotIntake {
             if let Err(e) = validate(observation.clone(), now) {
                 return Outcome::Refused(refusal(&e.field, &e.message));
             }
-            let write = MemberWrite::Report {
-                observation: Box::new(observation),
+            let write = MemberWrite::Reports {
+                observations: vec![observation],
             };
             return outcome_of(through_queue(queue.clone(), member, &write).await);
         }
