@@ -495,6 +495,7 @@ fn writes_and_tak_reports_sent_to_a_node_that_does_not_sequence_are_recorded_onc
             .args(["--monitor", "m1", "--role", role, &format!("m1-{role}")]))
     };
     let (observer, officer, analyst) = (user("observer"), user("officer"), user("analyst"));
+    let admin = user("admin");
 
     let sequencer = start_node(&data, &store, free_port());
     await_sequencer(
@@ -666,6 +667,48 @@ fn writes_and_tak_reports_sent_to_a_node_that_does_not_sequence_are_recorded_onc
     assert_eq!(imported["imported"], imported["new"], "{imported}");
     let again = import(200);
     assert_eq!(again["new"], 0, "{again}");
+
+    // An admin on the node adds a member (the token is made there; only its hash is queued),
+    // who reports at once, then revokes them: their token stops working on that node.
+    let (status, added) = post_json(
+        &format!("{url}/api/users"),
+        &admin,
+        &serde_json::json!({"user": "m1-relief", "role": "observer"}),
+    );
+    assert_eq!(status, 201, "{added}");
+    assert_eq!(
+        (added["user"].as_str(), added["monitor"].as_str()),
+        (Some("m1-relief"), Some("m1"))
+    );
+    let relief = added["token"].as_str().expect("a token").to_string();
+    let (status, answer) = post_json(
+        &format!("{url}/api/observations"),
+        &relief,
+        &observation(Uuid::new_v4(), 3),
+    );
+    assert_eq!(status, 201, "{answer}");
+    let (status, answer) = post_json(
+        &format!("{url}/api/users/m1-relief/revoke"),
+        &admin,
+        &serde_json::json!({}),
+    );
+    assert_eq!(status, 204, "{answer}");
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        let (status, _) = post_json(
+            &format!("{url}/api/observations"),
+            &relief,
+            &observation(Uuid::new_v4(), 4),
+        );
+        if status == 401 {
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "a revoked token still answered {status}"
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
 
     // Recorded once each, and the record verifies.
     let incident = reader

@@ -36,7 +36,7 @@ pub use evidence::{EvidenceIn, EvidenceReceipt};
 pub use init::{InitOutcome, record_agreement};
 pub use ledger::{Anchor, LedgerKeys, LedgerStatus, StoreHashReader, WitnessStatus};
 pub use listener::{BindError, Binding};
-pub use members::{Caller, MAX_NAME_BYTES, MAX_TEXT_BYTES};
+pub use members::{Caller, MAX_NAME_BYTES, MAX_TEXT_BYTES, new_credential};
 pub use migrate::{Migrated, migrate};
 pub use replay::{replay, replay_observed};
 pub use reports::IssuedReport;

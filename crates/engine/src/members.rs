@@ -46,6 +46,35 @@ pub struct Caller {
     pub role: Role,
 }
 
+/// A new sign-in token for `user` (shown once) and its argon2 hash (all that is stored).
+pub fn new_credential(user: &str) -> Result<(String, String), EngineError> {
+    let mut secret = [0u8; 32];
+    OsRng.fill_bytes(&mut secret);
+    let token = format!(
+        "{user}.{}",
+        base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(secret)
+    );
+    let salt = SaltString::generate(&mut OsRng);
+    let hash = Argon2::default()
+        .hash_password(token.as_bytes(), &salt)
+        .map_err(|e| EngineError::Ledger(format!("hashing a token: {e}")))?
+        .to_string();
+    Ok((token, hash))
+}
+
+/// Refuses a caller who is not an admin.
+pub(crate) fn require_admin(caller: &Caller, what: &str) -> Result<(), EngineError> {
+    if caller.role == Role::Admin {
+        Ok(())
+    } else {
+        Err(EngineError::Forbidden(format!(
+            "{} is {}, and only an admin {what}",
+            caller.user,
+            caller.role.as_str()
+        )))
+    }
+}
+
 /// Tokens verified since start, by SHA-256, and each monitor's deposited assessment key.
 #[derive(Default)]
 pub(crate) struct Access {
@@ -125,17 +154,27 @@ impl Engine {
                 ),
             ));
         }
-        let mut secret = [0u8; 32];
-        OsRng.fill_bytes(&mut secret);
-        let token = format!(
-            "{user}.{}",
-            base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(secret)
-        );
-        let salt = SaltString::generate(&mut OsRng);
-        let hash = Argon2::default()
-            .hash_password(token.as_bytes(), &salt)
-            .map_err(|e| EngineError::Ledger(format!("hashing a token: {e}")))?
-            .to_string();
+        let (token, hash) = new_credential(user)?;
+        self.admit(user, monitor, role, cert_hex, hash, by, now, None)?;
+        Ok(token)
+    }
+
+    /// Records `user` as an active member of `monitor` with `role`, signing in with the token
+    /// whose argon2 hash is `hash` (made by [`new_credential`] where the token is shown); for
+    /// intake item `intake`, its answer is recorded with the entry. The caller checked the name,
+    /// the monitor and that no active member has that name.
+    #[allow(clippy::too_many_arguments)]
+    fn admit(
+        &self,
+        user: &str,
+        monitor: &str,
+        role: Role,
+        cert_hex: Option<String>,
+        hash: String,
+        by: &str,
+        now: Timestamp,
+        intake: Option<u64>,
+    ) -> Result<(), EngineError> {
         let body = EntryBody::Membership {
             user: user.to_string(),
             monitor: monitor.to_string(),
@@ -155,8 +194,51 @@ impl Engine {
                 active: true,
                 token_hash: Some(hash),
             },
+            intake
+                .map(|id| Written::member_added(user, monitor, role).settling(id))
+                .as_ref(),
         )?;
-        Ok(token)
+        Ok(())
+    }
+
+    /// [`Engine::add_member`] for a token made elsewhere (on the node of several that shows it:
+    /// only its argon2 `hash` travels), by admin `caller` for their own monitor; for intake item
+    /// `intake`, its answer is recorded with the entry.
+    pub(crate) fn add_member_hashed(
+        &self,
+        caller: &Caller,
+        user: &str,
+        role: Role,
+        hash: &str,
+        now: Timestamp,
+        intake: Option<u64>,
+    ) -> Result<(), EngineError> {
+        require_admin(caller, "adds members")?;
+        check_name("user", user)?;
+        PasswordHash::new(hash)
+            .map_err(|e| EngineError::invalid("token_hash", format!("not an argon2 hash: {e}")))?;
+        if let Some(m) = self.store().member(user)?
+            && m.active
+        {
+            return Err(EngineError::invalid(
+                "user",
+                format!(
+                    "{user:?} is already a member ({} of {})",
+                    m.role.as_str(),
+                    m.monitor
+                ),
+            ));
+        }
+        self.admit(
+            user,
+            &caller.monitor,
+            role,
+            None,
+            hash.to_string(),
+            &caller.user,
+            now,
+            intake,
+        )
     }
 
     /// Revokes `user`: their token stops working at once; the record keeps that they were a
@@ -167,6 +249,19 @@ impl Engine {
         by: &str,
         by_monitor: Option<&str>,
         now: Timestamp,
+    ) -> Result<(), EngineError> {
+        self.revoke_answering(user, by, by_monitor, now, None)
+    }
+
+    /// [`Engine::revoke_member`]; for intake item `intake`, its answer is recorded with the
+    /// entry.
+    pub(crate) fn revoke_answering(
+        &self,
+        user: &str,
+        by: &str,
+        by_monitor: Option<&str>,
+        now: Timestamp,
+        intake: Option<u64>,
     ) -> Result<(), EngineError> {
         let m = self
             .store()
@@ -200,6 +295,7 @@ impl Engine {
                 active: false,
                 token_hash: None,
             },
+            intake.map(|id| Written::revoked().settling(id)).as_ref(),
         )?;
         lock(&self.access.verified).retain(|_, c| c.user != m.user);
         Ok(())
@@ -570,9 +666,14 @@ impl Engine {
         NoteVerifier::from_text(&text).map_err(|e| EngineError::Ledger(e.to_string()))
     }
 
-    fn append_one(&self, body: &EntryBody, projection: Projection) -> Result<(), EngineError> {
+    fn append_one(
+        &self,
+        body: &EntryBody,
+        projection: Projection,
+        answer: Option<&IntakeSettle>,
+    ) -> Result<(), EngineError> {
         let _seq = self.lock_sequencer()?;
-        self.append_locked(body, projection, None)
+        self.append_locked(body, projection, answer)
     }
 
     /// Appends one entry, with `answer` (an intake item's) in the same transaction; the caller

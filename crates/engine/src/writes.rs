@@ -76,6 +76,21 @@ pub enum MemberWrite {
         /// The point.
         point: TrackPoint,
     },
+    /// An admin admits `user` to their own monitor with `role`; the token was made where it is
+    /// shown ([`crate::new_credential`]): only its argon2 hash travels and is kept.
+    AddMember {
+        /// The new member's name.
+        user: String,
+        /// Their role.
+        role: Role,
+        /// The argon2 hash of their token.
+        token_hash: String,
+    },
+    /// An admin revokes `user`, a member of their own monitor.
+    Revoke {
+        /// The member revoked.
+        user: String,
+    },
 }
 
 /// A write's answer: the HTTP status and JSON body the API gives for it, from whichever node
@@ -110,6 +125,20 @@ impl Written {
     /// `new` split off `from`.
     pub fn split(new: IncidentId, from: IncidentId) -> Self {
         Self::created(json!({"incident_id": new, "split_from": from}))
+    }
+
+    /// `user` admitted to `monitor` as `role` (the node that shows the token adds it).
+    pub fn member_added(user: &str, monitor: &str, role: Role) -> Self {
+        Self::created(json!({"user": user, "monitor": monitor, "role": role.as_str()}))
+    }
+
+    /// A member revoked: 204, no body.
+    pub fn revoked() -> Self {
+        Self {
+            status: 204,
+            body: Value::Null,
+            settled: false,
+        }
     }
 
     /// A track point recorded for `monitor`'s team.
@@ -229,6 +258,19 @@ impl Engine {
             MemberWrite::Track { point } => {
                 self.record_track_answering(caller, point.clone(), now, intake)?;
                 Written::track_point(&caller.monitor)
+            }
+            MemberWrite::AddMember {
+                user,
+                role,
+                token_hash,
+            } => {
+                self.add_member_hashed(caller, user, *role, token_hash, now, intake)?;
+                Written::member_added(user, &caller.monitor, *role)
+            }
+            MemberWrite::Revoke { user } => {
+                crate::members::require_admin(caller, "revokes members")?;
+                self.revoke_answering(user, &caller.user, Some(&caller.monitor), now, intake)?;
+                Written::revoked()
             }
         };
         written.settled = intake.is_some();

@@ -185,19 +185,33 @@ pub async fn add(
             ),
         ));
     }
-    let engine = state.engine.clone();
-    let token = blocking(move || {
-        engine
-            .add_member(&user, &caller.monitor, role, &caller.user, Timestamp::now())
-            .map(|t| (user, caller.monitor, t))
-            .map_err(AppError::from)
+    // The token is made here, where it is shown; only its hash goes to the record.
+    let made = user.clone();
+    let (token, token_hash) =
+        blocking(move || truce_engine::new_credential(&made).map_err(AppError::from)).await?;
+    let write = MemberWrite::AddMember {
+        user,
+        role,
+        token_hash,
+    };
+    Ok(match answer_of(&state, caller, write).await? {
+        // The answer names the member; the token is added to it here, once.
+        Answered::Done(StatusCode::CREATED, mut body) => {
+            body["token"] = Value::String(token);
+            (StatusCode::CREATED, Json(body)).into_response()
+        }
+        Answered::Done(status, body) => (status, Json(body)).into_response(),
+        // Shown now or never: the admin learns it here even if the sequencer is slow.
+        Answered::Queued(_) => {
+            return Err(AppError::new(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "unavailable",
+                "the sequencer did not answer within 10 s; the member may be added without a \
+                 token anyone holds: revoke them and add them again once it answers"
+                    .to_string(),
+            ));
+        }
     })
-    .await?;
-    Ok((
-        StatusCode::CREATED,
-        Json(json!({"user": token.0, "monitor": token.1, "role": role.as_str(), "token": token.2})),
-    )
-        .into_response())
 }
 
 /// `POST /api/users/{user}/revoke`: an admin revokes a member of their own monitor.
@@ -207,14 +221,7 @@ pub async fn revoke(
     Path(user): Path<String>,
 ) -> Result<Response, AppError> {
     require_role(&caller, &[Role::Admin], "revoking members")?;
-    let engine = state.engine.clone();
-    blocking(move || {
-        engine
-            .revoke_member(&user, &caller.user, Some(&caller.monitor), Timestamp::now())
-            .map_err(AppError::from)
-    })
-    .await?;
-    Ok(StatusCode::NO_CONTENT.into_response())
+    perform(&state, caller, MemberWrite::Revoke { user }).await
 }
 
 fn reason_of(map: &Map<String, Value>) -> Result<String, AppError> {
@@ -305,6 +312,27 @@ async fn perform(
     caller: Caller,
     write: MemberWrite,
 ) -> Result<Response, AppError> {
+    Ok(match answer_of(state, caller, write).await? {
+        Answered::Done(status, _) if status == StatusCode::NO_CONTENT => status.into_response(),
+        Answered::Done(status, body) => (status, Json(body)).into_response(),
+        Answered::Queued(response) => response,
+    })
+}
+
+/// The answer to a write, before it becomes a response.
+enum Answered {
+    /// Recorded or refused (by the sequencer's own checks): status and JSON body.
+    Done(StatusCode, Value),
+    /// Committed to the intake queue, not yet answered: the 202 response.
+    Queued(Response),
+}
+
+/// [`perform`]'s answer, its body still a value.
+async fn answer_of(
+    state: &AppState,
+    caller: Caller,
+    write: MemberWrite,
+) -> Result<Answered, AppError> {
     if let Some(node) = state.node.clone() {
         let queue = node.intake.clone();
         let id = blocking(move || {
@@ -314,7 +342,16 @@ async fn perform(
             Ok(queue.put(IntakeRequest::Write, &caller.user, &body, Timestamp::now())?)
         })
         .await?;
-        return crate::intake::await_answer(&node, id, IntakeRequest::Write).await;
+        return Ok(match crate::intake::await_outcome(&node, id).await? {
+            Some((status, answer)) => Answered::Done(
+                StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR),
+                serde_json::from_str(&answer).unwrap_or(Value::Null),
+            ),
+            None => {
+                let (status, answer) = crate::intake::queued(id, IntakeRequest::Write);
+                Answered::Queued((status, Json(answer)).into_response())
+            }
+        });
     }
     let engine = state.engine.clone();
     let written = blocking(move || {
@@ -324,5 +361,5 @@ async fn perform(
     })
     .await?;
     let status = StatusCode::from_u16(written.status).unwrap_or(StatusCode::CREATED);
-    Ok((status, Json(written.body)).into_response())
+    Ok(Answered::Done(status, written.body))
 }
