@@ -55,18 +55,45 @@ pub async fn start(
     stop: &watch::Receiver<bool>,
     status: &StatusBoard,
 ) -> Result<Option<JoinHandle<()>>> {
+    start_with(engine, None, flags, stop, status).await
+}
+
+/// [`start`] on node `node` of several: the subscription is shared among the nodes (each
+/// message goes to one), this node's session is its own, and detections are committed to
+/// `queue` for the sequencer.
+pub async fn start_on_node(
+    engine: &Arc<Engine>,
+    (queue, node): (Arc<dyn truce_store::IntakeQueue>, &str),
+    flags: &MqttFlags,
+    stop: &watch::Receiver<bool>,
+    status: &StatusBoard,
+) -> Result<Option<JoinHandle<()>>> {
+    start_with(engine, Some((queue, node)), flags, stop, status).await
+}
+
+async fn start_with(
+    engine: &Arc<Engine>,
+    node: Option<(Arc<dyn truce_store::IntakeQueue>, &str)>,
+    flags: &MqttFlags,
+    stop: &watch::Receiver<bool>,
+    status: &StatusBoard,
+) -> Result<Option<JoinHandle<()>>> {
     let Some(url) = &flags.mqtt else {
         return Ok(None);
     };
     let Some(user) = flags.mqtt_member.as_deref() else {
         bail!("--mqtt needs --mqtt-member USER: the observer detections are recorded as");
     };
-    let config = MqttConfig::from_url(
+    let mut config = MqttConfig::from_url(
         url,
         flags.mqtt_topic.clone(),
         &flags.mqtt_client_id,
         &flags.mqtt_errors,
     )?;
+    let queue = node.map(|(queue, name)| {
+        config = config.clone().on_node(name);
+        queue
+    });
     // Off the async threads: the store may be PostgreSQL, whose client blocks.
     let binding = {
         let (engine, via, user) = (
@@ -89,6 +116,7 @@ pub async fn start(
     status.register("mqtt", Arc::new(move || counters.snapshot()));
     Ok(Some(tokio::spawn(truce_mqtt::run(
         engine.clone(),
+        queue,
         binding,
         config,
         stats,

@@ -730,3 +730,153 @@ fn writes_and_tak_reports_sent_to_a_node_that_does_not_sequence_are_recorded_onc
     drop(node);
     drop(sequencer);
 }
+
+/// A Mosquitto broker on `port`, killed when dropped (as [`Node`]).
+fn start_broker(dir: &Path, port: u16) -> Node {
+    let conf = dir.join("mosquitto.conf");
+    std::fs::write(
+        &conf,
+        format!("listener {port} 127.0.0.1\nallow_anonymous true\npersistence false\n"),
+    )
+    .expect("broker config");
+    let broker = Node {
+        child: Command::new("/usr/sbin/mosquitto")
+            .arg("-c")
+            .arg(&conf)
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("Debian's Mosquitto (.ci/run installs it)"),
+        url: format!("mqtt://127.0.0.1:{port}"),
+    };
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+        assert!(Instant::now() < deadline, "Mosquitto did not start");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    broker
+}
+
+/// A listener's counter on the node at `url`, from `/api/status`.
+fn counter(url: &str, token: &str, listener: &str, name: &str) -> u64 {
+    ureq::get(&format!("{url}/api/status"))
+        .header("authorization", &format!("Bearer {token}"))
+        .call()
+        .expect("status")
+        .body_mut()
+        .read_json::<serde_json::Value>()
+        .expect("json")["listeners"][listener][name]
+        .as_u64()
+        .unwrap_or(0)
+}
+
+#[test]
+fn mqtt_detections_are_shared_among_the_nodes_and_recorded_once() {
+    let pg = truce_peers::postgres::postgres();
+    let store = pg.fresh_url();
+    let dir = tempfile::tempdir().expect("tempdir");
+    let data = dir.path().join("data");
+    let ok = |c: &mut Command| {
+        let out = c.output().expect("runs");
+        assert!(out.status.success(), "{c:?}: {out:?}");
+        String::from_utf8_lossy(&out.stdout).trim().to_string()
+    };
+    ok(Command::new(BIN)
+        .args(["--store", &store, "init", "--data"])
+        .arg(&data)
+        .arg("--agreement")
+        .arg(DEMO_AGREEMENT));
+    let sensors = ok(Command::new(BIN)
+        .args(["--store", &store, "user", "add", "--data"])
+        .arg(&data)
+        .args(["--monitor", "m2", "--role", "observer", "m2-sensors"]));
+    let broker_port = free_port();
+    let broker = start_broker(dir.path(), broker_port);
+    let mqtt = [
+        "--mqtt",
+        &broker.url,
+        "--mqtt-topic",
+        "sensors/#",
+        "--mqtt-member",
+        "m2-sensors",
+    ];
+    let first = start_node_with(&data, &store, free_port(), &mqtt);
+    await_sequencer(std::slice::from_ref(&first.url), Duration::from_secs(30));
+    let second = start_node_with(&data, &store, free_port(), &mqtt);
+    let nodes = [first, second];
+    // Both nodes' sessions subscribed before anything is published.
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while nodes
+        .iter()
+        .any(|n| counter(&n.url, &sensors, "mqtt", "connections") == 0)
+    {
+        assert!(Instant::now() < deadline, "a node did not reach the broker");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    std::thread::sleep(Duration::from_millis(500));
+
+    // 20 detections, each its own message, from one sensor gateway (paho-mqtt, PyPI).
+    let sent: u32 = 20;
+    let files: Vec<String> = (0..sent)
+        .map(|n| {
+            let at = truce_core::Timestamp::now().plus_seconds(-30.0 + f64::from(n) * 0.01);
+            let body = format!(
+                r#"{{"client_id":"6f1c1a2e-0000-4000-8000-{n:012}","kind":"shot","observed_at":"{at}",
+                "reporter":"sensor-{n}","source":"sensor","geometry":{{"type":"arrival",
+                "sensor":{{"id":"sensor-{n}","lat":40.{n:02},"lon":46.5,"alt_m":900}},
+                "arrival_time":"{at}","sigma_s":0.002}}}}"#
+            );
+            let path = dir.path().join(format!("detection-{n}.json"));
+            std::fs::write(&path, body).expect("detection");
+            path.display().to_string()
+        })
+        .collect();
+    let mut args = vec![
+        "publish".to_string(),
+        "127.0.0.1".to_string(),
+        broker_port.to_string(),
+        "sensors/ridge".to_string(),
+    ];
+    args.extend(files);
+    truce_peers::run_script("mqtt_peer.py", &args);
+
+    let reader = PgStore::open_reader(&PgTarget::parse(&store).expect("url")).expect("reader");
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        let recorded = reader.observations_by_id(0, 1000).expect("observations");
+        if recorded.len() >= sent as usize {
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "{} of {sent} detections recorded",
+            recorded.len()
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    std::thread::sleep(Duration::from_millis(500));
+    let recorded = reader.observations_by_id(0, 1000).expect("observations");
+    assert_eq!(recorded.len(), sent as usize, "each detection once");
+    assert!(recorded.iter().all(|o| {
+        o.observation
+            .via
+            .as_deref()
+            .is_some_and(|v| v.contains("topic sensors/ridge"))
+    }));
+    // The broker gave each message to one node: together they took each once.
+    let total = |name: &str| -> u64 {
+        nodes
+            .iter()
+            .map(|n| counter(&n.url, &sensors, "mqtt", name))
+            .sum()
+    };
+    assert_eq!(
+        total("messages"),
+        u64::from(sent),
+        "each message to one node"
+    );
+    assert_eq!(total("recorded"), u64::from(sent));
+    assert_eq!(total("repeated"), 0);
+    drop(nodes);
+    drop(broker);
+}

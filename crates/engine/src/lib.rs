@@ -21,6 +21,7 @@ mod ledger;
 mod listener;
 mod members;
 mod migrate;
+pub mod queued;
 mod replay;
 mod reports;
 mod sequencer;

@@ -16,6 +16,9 @@
 //!   acknowledged (redelivering it would only be refused again). Nothing of it is stored.
 //! - The broker authenticates the publishers; truce records every message as the one member
 //!   the subscription is bound to ([`Binding`]), its `via` naming the broker and topic.
+//! - **On nodes of several** (PostgreSQL), every node subscribes in one shared subscription
+//!   group (`$share/truce/<filter>`, [`MqttConfig::on_node`]), so each message is taken by one
+//!   node, which commits its detections to the intake queue before acknowledging it.
 
 use rumqttc::{AsyncClient, Event, MqttOptions, Packet, Publish, QoS};
 use serde_json::json;
@@ -24,8 +27,11 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 use tokio::sync::watch;
 use truce_core::intake::{ParseLimits, parse_observations_via};
+use truce_core::validate::ValidObservation;
 use truce_core::{ParseError, Timestamp};
-use truce_engine::{Binding, Engine, EngineError};
+use truce_engine::queued::{Queued, error_of, through_queue};
+use truce_engine::{Binding, Engine, EngineError, MemberWrite};
+use truce_store::IntakeQueue;
 
 /// Where to subscribe, and how.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -42,6 +48,9 @@ pub struct MqttConfig {
     pub client_id: String,
     /// Where refusals go: `<errors>/<the message's topic>`.
     pub errors: String,
+    /// On nodes of several: the subscriptions are shared (`$share/truce/<filter>`), so the
+    /// broker gives each message to one node.
+    pub shared: bool,
 }
 
 /// A broker URL that could not be read.
@@ -96,7 +105,33 @@ impl MqttConfig {
             topics,
             client_id: client_id.to_owned(),
             errors: errors.trim_end_matches('/').to_owned(),
+            shared: false,
         })
+    }
+
+    /// The configuration for one node of several named `node`: its own session (client id
+    /// `<client id>-<node>`, kept across its restarts) in the shared subscription group
+    /// `truce`, so each message is taken by one node.
+    pub fn on_node(self, node: &str) -> Self {
+        Self {
+            client_id: format!("{}-{node}", self.client_id),
+            shared: true,
+            ..self
+        }
+    }
+
+    /// The filters subscribed to: shared among the nodes when [`MqttConfig::shared`].
+    pub fn subscriptions(&self) -> Vec<String> {
+        self.topics
+            .iter()
+            .map(|t| {
+                if self.shared {
+                    format!("$share/truce/{t}")
+                } else {
+                    t.clone()
+                }
+            })
+            .collect()
     }
 
     /// `mqtt://host:port` without credentials, for logs and the record.
@@ -121,6 +156,9 @@ pub struct MqttStats {
     pub not_acknowledged: AtomicU64,
     /// Connections to the broker made (the first and each reconnect).
     pub connections: AtomicU64,
+    /// On a node of several: messages committed to the intake queue (and acknowledged) whose
+    /// observations the sequencer had not recorded within the wait.
+    pub queued: AtomicU64,
 }
 
 impl MqttStats {
@@ -133,6 +171,7 @@ impl MqttStats {
             ("repeated", get(&self.repeated)),
             ("refused", get(&self.refused)),
             ("not_acknowledged", get(&self.not_acknowledged)),
+            ("queued", get(&self.queued)),
             ("connections", get(&self.connections)),
         ]
     }
@@ -156,6 +195,7 @@ const MAX_PACKET: usize = 17 * 1024 * 1024;
 /// (every second) whenever the broker goes away.
 pub async fn run(
     engine: Arc<Engine>,
+    queue: Option<Arc<dyn IntakeQueue>>,
     binding: Arc<Binding>,
     config: MqttConfig,
     stats: Arc<MqttStats>,
@@ -184,7 +224,7 @@ pub async fn run(
             Ok(Event::Incoming(Packet::ConnAck(_))) => {
                 bump(&stats.connections, 1);
                 tracing::info!(broker = %config.broker(), topics = ?config.topics, "MQTT connected");
-                for topic in &config.topics {
+                for topic in config.subscriptions() {
                     if let Err(e) = client.subscribe(topic.clone(), QoS::AtLeastOnce).await {
                         tracing::error!(%topic, error = %e, "MQTT subscription not sent");
                     }
@@ -192,10 +232,11 @@ pub async fn run(
             }
             Ok(Event::Incoming(Packet::Publish(publish))) => {
                 bump(&stats.messages, 1);
-                take(
-                    &engine, &binding, &config, &client, &stats, &limits, publish,
-                )
-                .await;
+                let record = match &queue {
+                    Some(queue) => Record::Queue(queue),
+                    None => Record::Engine(&engine),
+                };
+                take(record, &binding, &config, &client, &stats, &limits, publish).await;
             }
             Ok(_) => {}
             Err(e) => {
@@ -213,7 +254,7 @@ pub async fn run(
 /// on the error topic, then acknowledged; or, if the record could not take it, left
 /// unacknowledged for the broker to deliver again.
 async fn take(
-    engine: &Arc<Engine>,
+    record: Record<'_>,
     binding: &Binding,
     config: &MqttConfig,
     client: &AsyncClient,
@@ -231,31 +272,20 @@ async fn take(
             let mut attempt = 0;
             loop {
                 attempt += 1;
-                let (engine, batch) = (engine.clone(), batch.clone());
-                let failure = match tokio::task::spawn_blocking(move || engine.submit(batch, now))
-                    .await
-                {
-                    Ok(Ok(outcome)) => {
-                        bump(&stats.recorded, outcome.new as u64);
-                        bump(&stats.repeated, n - outcome.new as u64);
+                let failure = match record.submit(&binding.member.user, &batch, now).await {
+                    Ok(Recorded::New(new)) => {
+                        bump(&stats.recorded, new);
+                        bump(&stats.repeated, n - new);
                         break None;
                     }
-                    // A client id reused for other content: the sensor's error, answered.
-                    Ok(Err(e @ EngineError::ClientIdConflict { index, .. })) => {
-                        break Some(json!({
-                            "error": {"code": "invalid_value", "message": e.to_string(),
-                                      "field": "client_id", "index": index},
-                            "topic": publish.topic,
-                        }));
+                    Ok(Recorded::Queued) => {
+                        bump(&stats.queued, 1);
+                        break None;
                     }
-                    Ok(Err(EngineError::Invalid { field, message })) => {
-                        break Some(json!({
-                            "error": {"code": "invalid_value", "message": message, "field": field, "index": null},
-                            "topic": publish.topic,
-                        }));
+                    Ok(Recorded::Refused(error)) => {
+                        break Some(json!({"error": error, "topic": publish.topic}));
                     }
-                    Ok(Err(e)) => e.to_string(),
-                    Err(e) => e.to_string(),
+                    Err(failure) => failure,
                 };
                 if attempt >= STORE_ATTEMPTS {
                     bump(&stats.not_acknowledged, 1);
@@ -280,6 +310,70 @@ async fn take(
     }
     if let Err(e) = client.ack(&publish).await {
         tracing::error!(error = %e, "MQTT acknowledgement not sent; the broker will deliver the message again");
+    }
+}
+
+/// Where a subscriber records: the engine it sequences with, or (on a node of several) the
+/// intake queue.
+#[derive(Clone, Copy)]
+enum Record<'a> {
+    Engine(&'a Arc<Engine>),
+    Queue(&'a Arc<dyn IntakeQueue>),
+}
+
+/// What became of a message's observations.
+enum Recorded {
+    /// Recorded; this many were new.
+    New(u64),
+    /// Committed to the intake queue, not yet recorded (the sequencer gets to it).
+    Queued,
+    /// Refused by the record's checks: the API's `error` object.
+    Refused(serde_json::Value),
+}
+
+impl Record<'_> {
+    /// Records `batch` for `member` (validated at `now`); `Err` when the record could not take
+    /// it (the message stays unacknowledged, or is offered again).
+    async fn submit(
+        self,
+        member: &str,
+        batch: &[ValidObservation],
+        now: Timestamp,
+    ) -> Result<Recorded, String> {
+        let invalid = |field: serde_json::Value, index: serde_json::Value, message: String| json!({"code": "invalid_value", "message": message, "field": field, "index": index});
+        match self {
+            Record::Engine(engine) => {
+                let (engine, batch) = (engine.clone(), batch.to_vec());
+                match tokio::task::spawn_blocking(move || engine.submit(batch, now)).await {
+                    Ok(Ok(outcome)) => Ok(Recorded::New(outcome.new as u64)),
+                    // A client id reused for other content: the sensor's error, answered.
+                    Ok(Err(e @ EngineError::ClientIdConflict { index, .. })) => Ok(
+                        Recorded::Refused(invalid("client_id".into(), index.into(), e.to_string())),
+                    ),
+                    Ok(Err(EngineError::Invalid { field, message })) => Ok(Recorded::Refused(
+                        invalid(field.into(), serde_json::Value::Null, message),
+                    )),
+                    Ok(Err(e)) => Err(e.to_string()),
+                    Err(e) => Err(e.to_string()),
+                }
+            }
+            Record::Queue(queue) => {
+                let write = MemberWrite::Reports {
+                    observations: batch.iter().map(|o| (**o).clone()).collect(),
+                };
+                match through_queue(queue.clone(), member, &write).await {
+                    Queued::Answered(200 | 201, body) => {
+                        Ok(Recorded::New(body["new"].as_u64().unwrap_or(0)))
+                    }
+                    Queued::Answered(status, body) if status < 500 => {
+                        Ok(Recorded::Refused(body["error"].clone()))
+                    }
+                    Queued::Answered(_, body) => Err(error_of(&body).1),
+                    Queued::Waiting(_) => Ok(Recorded::Queued),
+                    Queued::Failed(e) => Err(e),
+                }
+            }
+        }
     }
 }
 

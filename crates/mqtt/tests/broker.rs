@@ -115,6 +115,7 @@ impl Center {
         let (stop_tx, stop) = watch::channel(false);
         tokio::spawn(run(
             self.engine.clone(),
+            None,
             self.binding.clone(),
             config,
             stats,

@@ -1,7 +1,6 @@
 //! Taking one CoT event into the record on behalf of the member a listener is bound to.
 
 use crate::ingest::{Ingest, ingest};
-use crate::queued::{Queued, error_of, through_queue};
 use crate::stats::CotStats;
 use crate::tracks::{TrackGate, track_point};
 use std::sync::Arc;
@@ -9,6 +8,7 @@ use truce_core::access::Role;
 use truce_core::validate::validate;
 use truce_core::{IncidentId, ObservationId, Timestamp};
 use truce_cot::{Event, Limits};
+use truce_engine::queued::{Queued, error_of, through_queue};
 use truce_engine::{Binding, Engine, EngineError, MemberWrite};
 use truce_store::IntakeQueue;
 

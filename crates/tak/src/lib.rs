@@ -15,7 +15,6 @@ pub mod ingest;
 mod intake;
 mod listener;
 pub mod outgoing;
-mod queued;
 pub mod relay;
 pub mod session;
 mod stats;

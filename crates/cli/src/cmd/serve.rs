@@ -69,8 +69,8 @@ pub fn run(
     Ok(ExitCode::SUCCESS)
 }
 
-/// `serve --node`: the API (and the TAK listeners) over a reader of the PostgreSQL record,
-/// writes through its intake queue, and the sequencer's role taken when free.
+/// `serve --node`: the API (and the TAK and MQTT listeners) over a reader of the PostgreSQL
+/// record, writes through its intake queue, and the sequencer's role taken when free.
 fn run_node(
     data: &Path,
     (http, limit): (SocketAddr, usize),
@@ -79,12 +79,6 @@ fn run_node(
     cot: &CotFlags,
     mqtt: &MqttFlags,
 ) -> Result<ExitCode> {
-    if mqtt.mqtt.is_some() {
-        anyhow::bail!(
-            "the MQTT subscription runs on a single server for now, not with --node (every node \
-             would take each message)"
-        );
-    }
     let parts = crate::node::open(data)?;
     let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
     let threads = crate::node::start(data, &parts, interval, stop.clone())?;
@@ -104,9 +98,16 @@ fn run_node(
         let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
         let status = bound.status();
         let queue = parts.node.intake.clone();
-        let listeners = cot::start_on_node(&parts.engine, queue, cot, &stop_rx, &status)
-            .await?
-            .tasks;
+        let mut listeners =
+            cot::start_on_node(&parts.engine, queue.clone(), cot, &stop_rx, &status)
+                .await?
+                .tasks;
+        // This node's MQTT session is named by its host and port, so it is its own and kept
+        // across its restarts.
+        let name = format!("{}-{}", host_name(), addr.port());
+        listeners.extend(
+            mqtt::start_on_node(&parts.engine, (queue, &name), mqtt, &stop_rx, &status).await?,
+        );
         let served = bound
             .serve_until(async move {
                 serve::stop_signal().await;
@@ -125,4 +126,17 @@ fn run_node(
     served?;
     println!("stopped cleanly");
     Ok(ExitCode::SUCCESS)
+}
+
+/// This machine's name (for naming its node's MQTT session), or `node` when it has none.
+fn host_name() -> String {
+    std::fs::read_to_string("/proc/sys/kernel/hostname")
+        .ok()
+        .map(|h| h.trim().to_string())
+        .filter(|h| {
+            !h.is_empty()
+                && h.bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'.')
+        })
+        .unwrap_or_else(|| "node".to_string())
 }

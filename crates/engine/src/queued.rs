@@ -1,11 +1,12 @@
-//! A TAK client's report or track point on a node of several: committed to the intake queue in
-//! PostgreSQL (the node's acknowledgement), recorded by whichever node sequences, and its answer
-//! read back here, as an HTTP submission's is.
+//! A listener's write on a node of several (a TAK client's report or track point, an MQTT
+//! sensor's detections): committed to the intake queue in PostgreSQL (the node's
+//! acknowledgement), recorded by whichever node sequences, and its answer read back, as an
+//! HTTP submission's is.
 
+use crate::MemberWrite;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 use truce_core::Timestamp;
-use truce_engine::MemberWrite;
 use truce_store::{IntakeQueue, IntakeRequest};
 
 /// How long a listener waits for the sequencer's answer (as the HTTP API does).
