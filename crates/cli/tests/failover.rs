@@ -120,6 +120,20 @@ fn observation(client_id: Uuid, n: usize) -> serde_json::Value {
     })
 }
 
+/// `truce verify` passes on the record at `store` (its keys in `data`).
+fn assert_verifies(store: &str, data: &Path) {
+    let audit = Command::new(BIN)
+        .args(["--store", store, "verify", "--data"])
+        .arg(data)
+        .output()
+        .expect("verify");
+    assert!(
+        audit.status.success(),
+        "truce verify: {}",
+        String::from_utf8_lossy(&audit.stdout)
+    );
+}
+
 /// What the client learnt about each observation it sent.
 #[derive(Default)]
 struct Ledger {
@@ -394,16 +408,7 @@ fn killing_the_sequencer_under_load_loses_and_duplicates_nothing() {
     let report = truce_store::verify_chain(&reader).expect("the record verifies");
     assert_eq!(report.observations as usize, stored.len());
     // One tree: every checkpoint is signed over the record as it stood at its size.
-    let audit = Command::new(BIN)
-        .args(["--store", &store, "verify", "--data"])
-        .arg(&data)
-        .output()
-        .expect("verify");
-    assert!(
-        audit.status.success(),
-        "truce verify: {}",
-        String::from_utf8_lossy(&audit.stdout)
-    );
+    assert_verifies(&store, &data);
     assert!(
         reader.checkpoints().expect("checkpoints").len() >= runs,
         "checkpoints were signed across the takeovers"
@@ -717,16 +722,7 @@ fn writes_and_tak_reports_sent_to_a_node_that_does_not_sequence_are_recorded_onc
         .expect("incident");
     assert_eq!(incident.assessments.len(), 1, "{:?}", incident.assessments);
     assert_eq!(incident.annotations.len(), 1, "{:?}", incident.annotations);
-    let audit = Command::new(BIN)
-        .args(["--store", &store, "verify", "--data"])
-        .arg(&data)
-        .output()
-        .expect("verify");
-    assert!(
-        audit.status.success(),
-        "truce verify: {}",
-        String::from_utf8_lossy(&audit.stdout)
-    );
+    assert_verifies(&store, &data);
     drop(node);
     drop(sequencer);
 }

@@ -142,18 +142,7 @@ impl Engine {
                 format!("{monitor:?} is not a monitor of the agreement"),
             ));
         }
-        if let Some(m) = self.store().member(user)?
-            && m.active
-        {
-            return Err(EngineError::invalid(
-                "user",
-                format!(
-                    "{user:?} is already a member ({} of {})",
-                    m.role.as_str(),
-                    m.monitor
-                ),
-            ));
-        }
+        self.refuse_active(user)?;
         let (token, hash) = new_credential(user)?;
         self.admit(user, monitor, role, cert_hex, hash, by, now, None)?;
         Ok(token)
@@ -201,6 +190,21 @@ impl Engine {
         Ok(())
     }
 
+    /// Refuses `user` when an active member has that name.
+    fn refuse_active(&self, user: &str) -> Result<(), EngineError> {
+        match self.store().member(user)? {
+            Some(m) if m.active => Err(EngineError::invalid(
+                "user",
+                format!(
+                    "{user:?} is already a member ({} of {})",
+                    m.role.as_str(),
+                    m.monitor
+                ),
+            )),
+            _ => Ok(()),
+        }
+    }
+
     /// [`Engine::add_member`] for a token made elsewhere (on the node of several that shows it:
     /// only its argon2 `hash` travels), by admin `caller` for their own monitor; for intake item
     /// `intake`, its answer is recorded with the entry.
@@ -217,18 +221,7 @@ impl Engine {
         check_name("user", user)?;
         PasswordHash::new(hash)
             .map_err(|e| EngineError::invalid("token_hash", format!("not an argon2 hash: {e}")))?;
-        if let Some(m) = self.store().member(user)?
-            && m.active
-        {
-            return Err(EngineError::invalid(
-                "user",
-                format!(
-                    "{user:?} is already a member ({} of {})",
-                    m.role.as_str(),
-                    m.monitor
-                ),
-            ));
-        }
+        self.refuse_active(user)?;
         self.admit(
             user,
             &caller.monitor,
