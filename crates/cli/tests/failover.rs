@@ -715,6 +715,48 @@ fn writes_and_tak_reports_sent_to_a_node_that_does_not_sequence_are_recorded_onc
         std::thread::sleep(Duration::from_millis(100));
     }
 
+    // What the sequencer checks itself, whatever a node (or a database operator) queued: an
+    // officer is no admin, and a role written into the database acts for no one.
+    let schema = store.rsplit("schema=").next().expect("schema").to_string();
+    let sql = |statement: &str| pg.psql(&format!("SET search_path TO \"{schema}\"; {statement}"));
+    let queue_write = |member: &str, write: &str| -> u64 {
+        sql(&format!(
+            "INSERT INTO intake (request, member, received_ns, body) VALUES ('write', '{member}', \
+             {}, convert_to('{write}', 'UTF8')) RETURNING id",
+            truce_core::Timestamp::now().unix_nanos()
+        ))
+        .trim()
+        .parse()
+        .expect("an item number")
+    };
+    let answer_to = |item: u64| -> (u16, serde_json::Value) {
+        let deadline = Instant::now() + Duration::from_secs(20);
+        loop {
+            let row = sql(&format!(
+                "SELECT status, outcome FROM intake WHERE id = {item} AND status IS NOT NULL"
+            ));
+            if let Some((status, outcome)) = row.trim().split_once('|') {
+                return (
+                    status.parse().expect("a status"),
+                    serde_json::from_str(outcome).expect("json"),
+                );
+            }
+            assert!(Instant::now() < deadline, "item {item} was not answered");
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    };
+    let forged = r#"{"write":"add_member","user":"m1-intruder","role":"admin","token_hash":"$argon2id$v=19$m=19456,t=2,p=1$c2FsdHNhbHQ$aGFzaGhhc2g"}"#;
+    let (status, answer) = answer_to(queue_write("m1-officer", forged));
+    assert_eq!(status, 403, "{answer}");
+    sql("UPDATE members SET role = 'admin' WHERE username = 'm1-officer'");
+    let (status, answer) = answer_to(queue_write("m1-officer", forged));
+    assert_eq!(status, 403, "{answer}");
+    sql("UPDATE members SET role = 'officer' WHERE username = 'm1-officer'");
+    assert!(
+        reader.member("m1-intruder").expect("read").is_none(),
+        "no forged member"
+    );
+
     // Recorded once each, and the record verifies.
     let incident = reader
         .incident(truce_core::IncidentId(first))

@@ -142,7 +142,6 @@ impl Engine {
                 format!("{monitor:?} is not a monitor of the agreement"),
             ));
         }
-        self.refuse_active(user)?;
         let (token, hash) = new_credential(user)?;
         self.admit(user, monitor, role, cert_hex, hash, by, now, None)?;
         Ok(token)
@@ -150,8 +149,9 @@ impl Engine {
 
     /// Records `user` as an active member of `monitor` with `role`, signing in with the token
     /// whose argon2 hash is `hash` (made by [`new_credential`] where the token is shown); for
-    /// intake item `intake`, its answer is recorded with the entry. The caller checked the name,
-    /// the monitor and that no active member has that name.
+    /// intake item `intake`, its answer is recorded with the entry. Refused when an active
+    /// member has that name (checked holding the sequencer lock, so two admissions of one name
+    /// cannot both pass). The caller checked the name and the monitor.
     #[allow(clippy::too_many_arguments)]
     fn admit(
         &self,
@@ -174,7 +174,9 @@ impl Engine {
             by: by.to_string(),
             recorded_at: now,
         };
-        self.append_one(
+        let _seq = self.lock_sequencer()?;
+        self.refuse_active(user)?;
+        self.append_locked(
             &body,
             Projection::Membership {
                 user: user.to_string(),
@@ -221,7 +223,6 @@ impl Engine {
         check_name("user", user)?;
         PasswordHash::new(hash)
             .map_err(|e| EngineError::invalid("token_hash", format!("not an argon2 hash: {e}")))?;
-        self.refuse_active(user)?;
         self.admit(
             user,
             &caller.monitor,
@@ -234,7 +235,9 @@ impl Engine {
         )
     }
 
-    /// Revokes `user`: their token stops working at once; the record keeps that they were a
+    /// Revokes `user`: their token stops working at once on this process (on the other nodes of
+    /// several, once each has followed the entry, within a fraction of a second; the sequencer
+    /// refuses their queued writes from the entry on); the record keeps that they were a
     /// member. `by` must be an admin of the same monitor (or the operator, `by_monitor: None`).
     pub fn revoke_member(
         &self,
@@ -335,6 +338,31 @@ impl Engine {
         };
         lock(&self.access.verified).insert(digest, caller.clone());
         Ok(Some(caller))
+    }
+
+    /// `user` as an active member, as their membership entry records them (role and monitor),
+    /// or `None` when they are not active, or their stored row is not what the entry says (a
+    /// role or credential put in the database acts for no one). For writes a node took from
+    /// them and the sequencer records later.
+    pub fn member_as_recorded(&self, user: &str) -> Result<Option<Caller>, EngineError> {
+        let Some(m) = self.store().member(user)? else {
+            return Ok(None);
+        };
+        let Some(hash) = m.token_hash.clone().filter(|_| m.active) else {
+            return Ok(None);
+        };
+        if !self.row_matches_its_entry(&m, &hash)? {
+            tracing::warn!(
+                user = %m.user,
+                "refused: the stored member is not what its membership entry records"
+            );
+            return Ok(None);
+        }
+        Ok(Some(Caller {
+            user: m.user,
+            monitor: m.monitor,
+            role: m.role,
+        }))
     }
 
     /// The active member whose membership entry binds the client certificate with SHA-256

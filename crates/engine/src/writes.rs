@@ -306,6 +306,33 @@ mod tests {
                 observation_ids: vec![ObservationId(9), ObservationId(11)],
                 reason: "two events".into(),
             },
+            MemberWrite::Reports {
+                observations: vec![
+                    serde_json::from_str(
+                        r#"{"kind":"shot","observed_at":"2026-11-20T10:00:00Z","reporter":"post-1",
+                        "via":"cot-tcp 127.0.0.1:8087 as op-1 (m1)",
+                        "geometry":{"type":"position","lat":40.1,"lon":46.6,"accuracy_m":50}}"#,
+                    )
+                    .unwrap(),
+                ],
+            },
+            MemberWrite::Track {
+                point: serde_json::from_str(
+                    r#"{"device":"ANDROID-1","callsign":"Patrol 1","platform":"ground",
+                    "lat":40.2,"lon":46.6,"hae_m":null,"accuracy_m":5.0,"course_deg":null,
+                    "speed_mps":null,"observed_at":"2026-11-20T10:00:00Z",
+                    "via":"cot-tcp 127.0.0.1:8087"}"#,
+                )
+                .unwrap(),
+            },
+            MemberWrite::AddMember {
+                user: "m1-relief".into(),
+                role: Role::Observer,
+                token_hash: "$argon2id$v=19$m=19456,t=2,p=1$c2FsdHNhbHQ$aGFzaGhhc2g".into(),
+            },
+            MemberWrite::Revoke {
+                user: "m1-relief".into(),
+            },
         ];
         for write in writes {
             let bytes = serde_json::to_vec(&write).unwrap();

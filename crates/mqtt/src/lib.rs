@@ -20,7 +20,7 @@
 //!   group (`$share/truce/<filter>`, [`MqttConfig::on_node`]), so each message is taken by one
 //!   node, which commits its detections to the intake queue before acknowledging it.
 
-use rumqttc::{AsyncClient, Event, MqttOptions, Packet, Publish, QoS};
+use rumqttc::{AsyncClient, Event, MqttOptions, Packet, Publish, QoS, SubscribeReasonCode};
 use serde_json::json;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -229,6 +229,13 @@ pub async fn run(
                         tracing::error!(%topic, error = %e, "MQTT subscription not sent");
                     }
                 }
+            }
+            Ok(Event::Incoming(Packet::SubAck(ack)))
+                if ack.return_codes.contains(&SubscribeReasonCode::Failure) =>
+            {
+                // Nothing would arrive, silently: a shared subscription (`$share/…`) needs a
+                // broker that offers them (Mosquitto does, since 1.6).
+                tracing::error!(broker = %config.broker(), subscriptions = ?config.subscriptions(), "the broker refused a subscription: no detections arrive on it");
             }
             Ok(Event::Incoming(Packet::Publish(publish))) => {
                 bump(&stats.messages, 1);

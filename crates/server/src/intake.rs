@@ -16,7 +16,7 @@ use std::time::Duration;
 use truce_core::Timestamp;
 use truce_core::intake::{ParseLimits, parse_observations};
 use truce_engine::Engine;
-use truce_engine::{Caller, MemberWrite};
+use truce_engine::MemberWrite;
 use truce_store::{IntakeQueue, IntakeRequest, IntakeSettle, PendingIntake, StoreError};
 
 /// How long the node that took a submission waits for the sequencer's answer.
@@ -173,8 +173,10 @@ fn record_observations(
     received: Timestamp,
 ) -> Result<Answer, StoreError> {
     // The member may have been revoked since the node took the submission.
-    let member = engine.store().member(&item.member)?;
-    if !member.is_some_and(|m| m.active && m.role == truce_core::access::Role::Observer) {
+    let member = engine
+        .member_as_recorded(&item.member)
+        .map_err(store_fault)?;
+    if member.is_none_or(|m| m.role != truce_core::access::Role::Observer) {
         return Ok(Answer::Refused(AppError::new(
             StatusCode::FORBIDDEN,
             "forbidden",
@@ -206,6 +208,14 @@ fn record_observations(
     })
 }
 
+/// An engine error met while reading who the member is: the item stays pending.
+fn store_fault(e: truce_engine::EngineError) -> StoreError {
+    match e {
+        truce_engine::EngineError::Store(e) => e,
+        other => StoreError::Corrupt(other.to_string()),
+    }
+}
+
 /// Records the member's write item `item` carries, by the member as they stand now (revoked
 /// since, or their role changed: refused as on the one server), at the time it was received.
 fn record_write(
@@ -213,7 +223,11 @@ fn record_write(
     item: &PendingIntake,
     received: Timestamp,
 ) -> Result<Answer, StoreError> {
-    let Some(member) = engine.store().member(&item.member)?.filter(|m| m.active) else {
+    // As their membership entry records them: a role put in the database acts for no one.
+    let Some(caller) = engine
+        .member_as_recorded(&item.member)
+        .map_err(store_fault)?
+    else {
         return Ok(Answer::Refused(AppError::new(
             StatusCode::FORBIDDEN,
             "forbidden",
@@ -230,11 +244,6 @@ fn record_write(
                 format!("the queued write could not be read by the sequencer: {e}"),
             )));
         }
-    };
-    let caller = Caller {
-        user: member.user,
-        monitor: member.monitor,
-        role: member.role,
     };
     Ok(
         match engine.perform(&caller, &write, received, Some(item.id)) {
@@ -271,8 +280,12 @@ pub async fn await_outcome(node: &crate::Node, id: u64) -> Result<Option<(u16, S
     let deadline = tokio::time::Instant::now() + ANSWER_WAIT;
     loop {
         let queue = node.intake.clone();
-        if let Some(answer) = crate::blocking(move || Ok(queue.outcome(id)?)).await? {
-            return Ok(Some(answer));
+        // Committed already: a failed read of the answer must not tell the client it failed
+        // (sent again, a write would be recorded twice); it is read again, or answered 202.
+        match crate::blocking(move || Ok(queue.outcome(id)?)).await {
+            Ok(Some(answer)) => return Ok(Some(answer)),
+            Ok(None) => {}
+            Err(e) => tracing::warn!(item = id, "reading a queued answer: {}", e.message),
         }
         if tokio::time::Instant::now() > deadline {
             return Ok(None);
