@@ -1,7 +1,8 @@
 //! Two nodes on one PostgreSQL record (`serve --node`), the sequencer killed with SIGKILL under
 //! load, again and again: the other node takes the role, every acknowledged observation is in
 //! the record exactly once, nothing is numbered twice, the record verifies (one tree: every
-//! checkpoint signed over the record as it stood), and both monitors' witnesses, each talking
+//! checkpoint signed over the record as it stood), an analyst's notes sent meanwhile are each
+//! recorded once if acknowledged and never twice, and both monitors' witnesses, each talking
 //! to one node, keep cosigning across the takeovers.
 //!
 //! Runs `TRUCE_FAILOVER_RUNS` kills (3 by default; the closing note's figure is 20). How long a
@@ -134,6 +135,15 @@ fn assert_verifies(store: &str, data: &Path) {
     );
 }
 
+/// The analyst's notes sent during the kills, by what the node answered.
+#[derive(Default)]
+struct Notes {
+    /// 201 (recorded) or 202 (queued).
+    acknowledged: Vec<String>,
+    /// No answer, or an error: recorded at most once.
+    unanswered: Vec<String>,
+}
+
 /// What the client learnt about each observation it sent.
 #[derive(Default)]
 struct Ledger {
@@ -202,6 +212,10 @@ fn killing_the_sequencer_under_load_loses_and_duplicates_nothing() {
         .arg(&data)
         .args(["--monitor", "m1", "--role", "observer", "op-1"]));
     let authorization = format!("Bearer {token}");
+    let analyst = ok(Command::new(BIN)
+        .args(["--store", &store, "user", "add", "--data"])
+        .arg(&data)
+        .args(["--monitor", "m1", "--role", "analyst", "an-1"]));
 
     let ports = [free_port(), free_port()];
     let mut nodes = vec![start_node(&data, &store, ports[0])];
@@ -313,6 +327,43 @@ fn killing_the_sequencer_under_load_loses_and_duplicates_nothing() {
         })
     };
 
+    // An analyst's notes on incident 1 across the kills, each sent once: one acknowledged
+    // (201, or 202: queued) is recorded exactly once; one never answered at most once.
+    let notes = Arc::new(Mutex::new(Notes::default()));
+    let annotator = {
+        let (notes, stop, urls) = (notes.clone(), stop.clone(), urls.clone());
+        let authorization = format!("Bearer {analyst}");
+        std::thread::spawn(move || {
+            let agent: ureq::Agent = ureq::Agent::config_builder()
+                .http_status_as_error(false)
+                .timeout_global(Some(Duration::from_secs(30)))
+                .build()
+                .into();
+            let mut k = 0;
+            while !stop.load(Ordering::SeqCst) {
+                k += 1;
+                let text = format!("note {k}");
+                let url = {
+                    let urls = urls.lock().unwrap();
+                    urls[k % urls.len()].clone()
+                };
+                let sent = agent
+                    .post(&format!("{url}/api/incidents/1/annotations"))
+                    .header("authorization", &authorization)
+                    .send_json(serde_json::json!({ "text": text }));
+                let mut n = notes.lock().unwrap();
+                match sent.map(|r| r.status().as_u16()) {
+                    Ok(201 | 202) => n.acknowledged.push(text),
+                    // Incident 1 not recorded yet: nothing was.
+                    Ok(404) => {}
+                    Ok(_) | Err(_) => n.unanswered.push(text),
+                }
+                drop(n);
+                std::thread::sleep(Duration::from_millis(20));
+            }
+        })
+    };
+
     let mut takeovers = Vec::new();
     for _ in 0..runs {
         // Let some batches through, then kill whoever sequences.
@@ -359,6 +410,7 @@ fn killing_the_sequencer_under_load_loses_and_duplicates_nothing() {
     std::thread::sleep(Duration::from_secs(2));
     stop.store(true, Ordering::SeqCst);
     client.join().expect("client thread");
+    annotator.join().expect("annotator thread");
     println!(
         "takeovers (ms): {:?}",
         takeovers.iter().map(|d| d.as_millis()).collect::<Vec<_>>()
@@ -375,6 +427,41 @@ fn killing_the_sequencer_under_load_loses_and_duplicates_nothing() {
         assert!(Instant::now() < deadline, "the queue was never drained");
         std::thread::sleep(Duration::from_millis(50));
     }
+
+    // Each acknowledged note once, none twice.
+    let recorded: Vec<String> = reader
+        .incident(truce_core::IncidentId(1))
+        .expect("read")
+        .expect("incident 1")
+        .annotations
+        .into_iter()
+        .map(|a| a.text)
+        .collect();
+    let n = notes.lock().unwrap();
+    assert!(
+        n.acknowledged.len() >= 10,
+        "too few notes: {}",
+        n.acknowledged.len()
+    );
+    for text in &n.acknowledged {
+        let times = recorded.iter().filter(|t| *t == text).count();
+        assert_eq!(times, 1, "acknowledged {text:?} recorded {times} times");
+    }
+    let mut seen = HashSet::new();
+    for text in &recorded {
+        assert!(seen.insert(text), "{text:?} recorded twice");
+        assert!(
+            n.acknowledged.contains(text) || n.unanswered.contains(text),
+            "{text:?} was never sent"
+        );
+    }
+    println!(
+        "notes: {} acknowledged, {} unanswered ({} of those recorded)",
+        n.acknowledged.len(),
+        n.unanswered.len(),
+        recorded.len() - n.acknowledged.len()
+    );
+    drop(n);
 
     let l = ledger.lock().unwrap();
     assert!(

@@ -259,9 +259,19 @@ impl Drop for Leadership {
     }
 }
 
-/// Sets how the writer's connection `client` commits: with `Durability::Process` a commit
-/// returns before the server has flushed it (it survives this process, not the server's).
+/// Sets how the writer's connection `client` commits (with `Durability::Process` a commit
+/// returns before the server has flushed it: it survives this process, not the server), and
+/// that the server ends a transaction of it left idle for the [`LEASE`].
 fn set_commits(client: &mut Client, durability: Durability) -> Result<(), StoreError> {
+    // A sequencer that hangs inside an append (stopped, swapped out) would hold its row locks
+    // on the head for as long as it hangs, and the next sequencer's new epoch would wait on
+    // them: the server ends such a transaction once it has been idle for the lease.
+    client
+        .batch_execute(&format!(
+            "SET idle_in_transaction_session_timeout = {}",
+            LEASE.as_millis()
+        ))
+        .context("bounding a transaction left open")?;
     if durability == Durability::Process {
         client
             .batch_execute("SET synchronous_commit TO off")
