@@ -37,6 +37,13 @@ impl Drop for Node {
     }
 }
 
+/// Runs `c`, which must succeed; answers what it printed, trimmed.
+fn ok(c: &mut Command) -> String {
+    let out = c.output().expect("runs");
+    assert!(out.status.success(), "{c:?}: {out:?}");
+    String::from_utf8_lossy(&out.stdout).trim().to_string()
+}
+
 fn free_port() -> u16 {
     std::net::TcpListener::bind("127.0.0.1:0")
         .and_then(|l| l.local_addr())
@@ -165,11 +172,6 @@ fn killing_the_sequencer_under_load_loses_and_duplicates_nothing() {
     let store = pg.fresh_url();
     let dir = tempfile::tempdir().expect("tempdir");
     let data = dir.path().join("data");
-    let ok = |c: &mut Command| {
-        let out = c.output().expect("runs");
-        assert!(out.status.success(), "{c:?}: {out:?}");
-        String::from_utf8_lossy(&out.stdout).trim().to_string()
-    };
     // The center's checkpoint key and both monitors' witness keys, named in the agreement.
     let keys = dir.path().join("keys");
     let keygen = |name: &str, witness: bool| {
@@ -545,11 +547,6 @@ fn writes_and_tak_reports_sent_to_a_node_that_does_not_sequence_are_recorded_onc
     let dir = tempfile::tempdir().expect("tempdir");
     let p = |name: &str| dir.path().join(name);
     let data = p("data");
-    let ok = |c: &mut Command| {
-        let out = c.output().expect("runs");
-        assert!(out.status.success(), "{c:?}: {out:?}");
-        String::from_utf8_lossy(&out.stdout).trim().to_string()
-    };
     let keygen = |name: &str| {
         ok(Command::new(BIN)
             .args(["keygen", "--name", name, "--out"])
@@ -901,11 +898,6 @@ fn mqtt_detections_are_shared_among_the_nodes_and_recorded_once() {
     let store = pg.fresh_url();
     let dir = tempfile::tempdir().expect("tempdir");
     let data = dir.path().join("data");
-    let ok = |c: &mut Command| {
-        let out = c.output().expect("runs");
-        assert!(out.status.success(), "{c:?}: {out:?}");
-        String::from_utf8_lossy(&out.stdout).trim().to_string()
-    };
     ok(Command::new(BIN)
         .args(["--store", &store, "init", "--data"])
         .arg(&data)

@@ -9,7 +9,8 @@ use std::time::{Duration, Instant};
 use truce_core::Timestamp;
 use truce_store::{IntakeQueue, IntakeRequest};
 
-/// How long a listener waits for the sequencer's answer (as the HTTP API does).
+/// How long a node waits for the sequencer's answer to an item it committed, before it
+/// answers that the item is queued.
 pub const ANSWER_WAIT: Duration = Duration::from_secs(10);
 
 /// How often it looks for the answer.
@@ -47,23 +48,31 @@ pub async fn through_queue(
         Ok(Err(e)) => return Queued::Failed(e.to_string()),
         Err(e) => return Queued::Failed(format!("the queue write did not finish: {e}")),
     };
+    match answer_to(queue, id).await {
+        Some((status, body)) => Queued::Answered(
+            status,
+            serde_json::from_str(&body).unwrap_or(serde_json::Value::Null),
+        ),
+        None => Queued::Waiting(id),
+    }
+}
+
+/// The sequencer's answer to intake item `id` (HTTP status and JSON text), or `None` when
+/// [`ANSWER_WAIT`] passed without one. The item is committed already: a failed read of the
+/// answer is logged and read again, never reported as the write's failure (sent again, a
+/// write would be recorded twice).
+pub async fn answer_to(queue: Arc<dyn IntakeQueue>, id: u64) -> Option<(u16, String)> {
     let deadline = Instant::now() + ANSWER_WAIT;
     loop {
         let q = queue.clone();
         match tokio::task::spawn_blocking(move || q.outcome(id)).await {
-            Ok(Ok(Some((status, body)))) => {
-                let body = serde_json::from_str(&body).unwrap_or(serde_json::Value::Null);
-                return Queued::Answered(status, body);
-            }
+            Ok(Ok(Some(answer))) => return Some(answer),
             Ok(Ok(None)) => {}
-            // Committed already: a failed read of the answer leaves it to be recorded.
-            Ok(Err(e)) => {
-                tracing::warn!(item = id, "reading a queued answer: {e}");
-            }
+            Ok(Err(e)) => tracing::warn!(item = id, "reading a queued answer: {e}"),
             Err(e) => tracing::warn!(item = id, "reading a queued answer: {e}"),
         }
         if Instant::now() > deadline {
-            return Queued::Waiting(id);
+            return None;
         }
         tokio::time::sleep(POLL).await;
     }

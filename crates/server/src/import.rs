@@ -109,7 +109,7 @@ pub async fn import(
     .await?;
     let new = match (outcome, &state.node) {
         (Imported::Recorded(new), _) => new,
-        (Imported::Queued(id), Some(node)) => match crate::intake::await_outcome(node, id).await? {
+        (Imported::Queued(id), Some(node)) => match crate::intake::await_outcome(node, id).await {
             Some((200 | 201, answer)) => serde_json::from_str::<Value>(&answer)
                 .ok()
                 .and_then(|a| a["new"].as_u64())

@@ -20,7 +20,7 @@ use truce_engine::MemberWrite;
 use truce_store::{IntakeQueue, IntakeRequest, IntakeSettle, PendingIntake, StoreError};
 
 /// How long the node that took a submission waits for the sequencer's answer.
-pub const ANSWER_WAIT: Duration = Duration::from_secs(10);
+pub use truce_engine::queued::ANSWER_WAIT;
 
 /// Items taken from the queue at a time.
 const TAKE: u32 = 64;
@@ -262,7 +262,7 @@ pub async fn await_answer(
     id: u64,
     request: IntakeRequest,
 ) -> Result<Response, AppError> {
-    match await_outcome(node, id).await? {
+    match await_outcome(node, id).await {
         Some((status, answer)) => {
             let status = StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
             Ok((status, [(header::CONTENT_TYPE, "application/json")], answer).into_response())
@@ -275,23 +275,9 @@ pub async fn await_answer(
 }
 
 /// The sequencer's answer to intake item `id` (HTTP status and JSON text), or `None` when
-/// [`ANSWER_WAIT`] passed without one.
-pub async fn await_outcome(node: &crate::Node, id: u64) -> Result<Option<(u16, String)>, AppError> {
-    let deadline = tokio::time::Instant::now() + ANSWER_WAIT;
-    loop {
-        let queue = node.intake.clone();
-        // Committed already: a failed read of the answer must not tell the client it failed
-        // (sent again, a write would be recorded twice); it is read again, or answered 202.
-        match crate::blocking(move || Ok(queue.outcome(id)?)).await {
-            Ok(Some(answer)) => return Ok(Some(answer)),
-            Ok(None) => {}
-            Err(e) => tracing::warn!(item = id, "reading a queued answer: {}", e.message),
-        }
-        if tokio::time::Instant::now() > deadline {
-            return Ok(None);
-        }
-        tokio::time::sleep(Duration::from_millis(5)).await;
-    }
+/// [`ANSWER_WAIT`] passed without one (see [`truce_engine::queued::answer_to`]).
+pub async fn await_outcome(node: &crate::Node, id: u64) -> Option<(u16, String)> {
+    truce_engine::queued::answer_to(node.intake.clone(), id).await
 }
 
 /// The answer to a request committed as intake item `id` that the sequencer has not

@@ -342,7 +342,7 @@ async fn answer_of(
             Ok(queue.put(IntakeRequest::Write, &caller.user, &body, Timestamp::now())?)
         })
         .await?;
-        return Ok(match crate::intake::await_outcome(&node, id).await? {
+        return Ok(match crate::intake::await_outcome(&node, id).await {
             Some((status, answer)) => Answered::Done(
                 StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR),
                 serde_json::from_str(&answer).unwrap_or(Value::Null),
