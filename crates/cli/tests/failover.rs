@@ -841,6 +841,61 @@ fn writes_and_tak_reports_sent_to_a_node_that_does_not_sequence_are_recorded_onc
         "no forged member"
     );
 
+    // An officer issues the day's report on the node while the sequencer takes reports of
+    // that day: the node reads its figures from one snapshot, so each issued report is made
+    // again byte for byte from the record at the size its entry names.
+    let busy = Arc::new(AtomicBool::new(true));
+    let intake = {
+        let (busy, url, observer) = (busy.clone(), sequencer.url.clone(), observer.clone());
+        std::thread::spawn(move || {
+            let mut n = 100;
+            while busy.load(Ordering::Relaxed) {
+                let batch: Vec<_> = (0..20)
+                    .map(|i| observation(Uuid::new_v4(), n + i))
+                    .collect();
+                n += 20;
+                let (status, answer) = post_json(
+                    &format!("{url}/api/observations"),
+                    &observer,
+                    &serde_json::json!(batch),
+                );
+                assert_eq!(status, 201, "{answer}");
+            }
+        })
+    };
+    let mut issued = Vec::new();
+    for _ in 0..3 {
+        let (status, answer) = post_json(
+            &format!("{url}/api/reports/daily?date=2026-11-20&format=html"),
+            &officer,
+            &serde_json::json!(null),
+        );
+        assert_eq!(status, 201, "{answer}");
+        let entry = answer["entry"].as_u64().expect("entry");
+        let size = answer["record_size"].as_u64().expect("record size");
+        assert!(size <= entry, "{answer}");
+        issued.push(size);
+        std::thread::sleep(Duration::from_millis(300));
+    }
+    busy.store(false, Ordering::Relaxed);
+    intake.join().expect("intake");
+    // More than the issue's own entry was appended between two issues.
+    assert!(
+        issued.windows(2).all(|w| w[1] > w[0] + 1),
+        "intake ran while the reports were issued: {issued:?}"
+    );
+    let remade = Command::new(BIN)
+        .args(["--store", &store, "verify", "--reports", "--data"])
+        .arg(&data)
+        .output()
+        .expect("verify --reports");
+    let said = String::from_utf8_lossy(&remade.stdout);
+    assert!(remade.status.success(), "{said}");
+    assert!(
+        said.contains("3 issued reports, 0 not remade identically"),
+        "{said}"
+    );
+
     // Recorded once each, and the record verifies.
     let incident = reader
         .incident(truce_core::IncidentId(first))

@@ -1,14 +1,15 @@
 //! Issued reports on the record: what the center told its readers, provable by hash.
 
-use crate::{Caller, Engine, EngineError};
+use crate::{Caller, Engine, EngineError, Written};
 use truce_core::Timestamp;
 use truce_core::access::Role;
 use truce_core::entry::EntryBody;
-use truce_store::{AppendBatch, NewEntry, Projection};
+use truce_store::{AppendBatch, NewEntry, Projection, StoreError};
 
 /// What an issued report's entry says: the request it answered, the file's SHA-256, and the
 /// record it was computed from.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct IssuedReport {
     /// `daily`.
     pub report: String,
@@ -35,12 +36,21 @@ pub struct IssuedReport {
 }
 
 impl Engine {
-    /// Runs `read` on the store while nothing is appended (every append is made in a turn,
-    /// held here): what it reads is the record at one size. For reads that must be remade
+    /// Runs `read` on the store seeing the record at one size: while this process appends
+    /// nothing (every append is made in a turn, held here), and in one snapshot of the store
+    /// ([`truce_store::Store::read_at_one_moment`]), so that on a node of several the
+    /// sequencer's appends meanwhile are not seen either. For reads that must be remade
     /// exactly later, such as a report's figures; keep them short, intake waits.
-    pub fn read_still<T>(&self, read: impl FnOnce(&dyn truce_store::Store) -> T) -> T {
+    pub fn read_still<T>(
+        &self,
+        read: impl FnOnce(&dyn truce_store::Store) -> T,
+    ) -> Result<T, EngineError> {
         let _still = self.hold_still();
-        read(self.store().as_ref())
+        let store = self.store().as_ref();
+        let mut read = Some(read);
+        let mut out = None;
+        store.read_at_one_moment(&mut || out = read.take().map(|read| read(store)))?;
+        out.ok_or_else(|| EngineError::Store(StoreError::Corrupt("a read did not run".into())))
     }
 
     /// Appends `report` as issued by `caller`, an officer (issuing speaks for a monitor, as a
@@ -51,6 +61,18 @@ impl Engine {
         caller: &Caller,
         report: IssuedReport,
         now: Timestamp,
+    ) -> Result<u64, EngineError> {
+        self.issue_report_answering(caller, report, now, None)
+    }
+
+    /// [`Engine::issue_report`], answering intake item `intake` (an issue a node queued) in
+    /// the transaction that records the entry ([`Written::issued`]).
+    pub(crate) fn issue_report_answering(
+        &self,
+        caller: &Caller,
+        report: IssuedReport,
+        now: Timestamp,
+        intake: Option<u64>,
     ) -> Result<u64, EngineError> {
         if caller.role != Role::Officer {
             return Err(EngineError::Forbidden(format!(
@@ -73,6 +95,9 @@ impl Engine {
                 ),
             ));
         }
+        // Under the sequencer lock nothing else appends: the entry goes at the head.
+        let answer = intake
+            .map(|id| Written::issued(head.size, &report.sha256, report.record_size).settling(id));
         let body = EntryBody::Report {
             report: report.report,
             date: report.date,
@@ -88,13 +113,16 @@ impl Engine {
             by: caller.user.clone(),
             recorded_at: now,
         };
-        let receipt = self.append_outside_intake(&AppendBatch {
-            entries: vec![NewEntry {
-                bytes: body.canonical_bytes()?,
-                type_name: body.type_name(),
-                projection: Projection::Nothing,
-            }],
-        })?;
+        let receipt = self.append_answering(
+            &AppendBatch {
+                entries: vec![NewEntry {
+                    bytes: body.canonical_bytes()?,
+                    type_name: body.type_name(),
+                    projection: Projection::Nothing,
+                }],
+            },
+            answer.as_ref(),
+        )?;
         Ok(receipt.first_index)
     }
 }

@@ -1,7 +1,8 @@
 //! Members' writes other than observations submitted over HTTP (a verdict, a note, a merge, a
-//! split, and a TAK client's report or track point) as values, so that a node of several can
-//! queue one for the sequencer ([`truce_store::IntakeRequest::Write`]) and any node answers it
-//! as the one server would.
+//! split, a member change, an issued report, and a TAK client's report or track point) as
+//! values, so that a node of several can queue one for the sequencer
+//! ([`truce_store::IntakeRequest::Write`]) and any node answers it as the one
+//! server would.
 //!
 //! [`Engine::perform`] records a write and gives its answer. Taken from the intake queue, the
 //! answer is written in the transaction that records the write's entries, so an item that a
@@ -91,6 +92,11 @@ pub enum MemberWrite {
         /// The member revoked.
         user: String,
     },
+    /// An officer issues a report the node rendered from the record at one size.
+    IssueReport {
+        /// What its entry says.
+        report: crate::IssuedReport,
+    },
 }
 
 /// A write's answer: the HTTP status and JSON body the API gives for it, from whichever node
@@ -139,6 +145,12 @@ impl Written {
             body: Value::Null,
             settled: false,
         }
+    }
+
+    /// A report issued: its entry's index, the file's SHA-256 and the record size its figures
+    /// are from.
+    pub fn issued(entry: u64, sha256: &str, record_size: u64) -> Self {
+        Self::created(json!({"entry": entry, "sha256": sha256, "record_size": record_size}))
     }
 
     /// A track point recorded for `monitor`'s team.
@@ -272,6 +284,10 @@ impl Engine {
                 self.revoke_answering(user, &caller.user, Some(&caller.monitor), now, intake)?;
                 Written::revoked()
             }
+            MemberWrite::IssueReport { report } => {
+                let entry = self.issue_report_answering(caller, report.clone(), now, intake)?;
+                Written::issued(entry, &report.sha256, report.record_size)
+            }
         };
         written.settled = intake.is_some();
         Ok(written)
@@ -332,6 +348,21 @@ mod tests {
             },
             MemberWrite::Revoke {
                 user: "m1-relief".into(),
+            },
+            MemberWrite::IssueReport {
+                report: crate::IssuedReport {
+                    report: "daily".into(),
+                    date: "2026-11-20".into(),
+                    cutoff: "18:00".into(),
+                    lang: "en".into(),
+                    format: "pdf".into(),
+                    sha256: "ab".repeat(32),
+                    record_size: 77,
+                    record_root: "cd".repeat(32),
+                    checkpoint_size: Some(76),
+                    cosigned_by: vec!["Monitor 1".into()],
+                    generator: "truce 0.1.0".into(),
+                },
             },
         ];
         for write in writes {

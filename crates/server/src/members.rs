@@ -307,7 +307,7 @@ pub async fn split(
 /// Records `write` by `caller` and answers it: here, when this process is the one sequencer; on
 /// a node of several, through the intake queue (committed there, then the sequencer's answer,
 /// or 202 if it takes longer than [`crate::intake::ANSWER_WAIT`]).
-async fn perform(
+pub(crate) async fn perform(
     state: &AppState,
     caller: Caller,
     write: MemberWrite,

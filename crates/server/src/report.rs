@@ -3,14 +3,11 @@
 use crate::AppState;
 use crate::blocking;
 use crate::error::AppError;
-use axum::Json;
 use axum::extract::{Extension, Query, State};
-use axum::http::{StatusCode, header};
+use axum::http::header;
 use axum::response::{IntoResponse, Response};
-use serde_json::json;
-use truce_core::Timestamp;
 use truce_core::access::Role;
-use truce_engine::Caller;
+use truce_engine::{Caller, MemberWrite};
 use truce_report::{Format, Request};
 
 /// The request the query parameters make.
@@ -50,7 +47,7 @@ fn render(
     request: &Request,
     format: Format,
 ) -> Result<(truce_report::Report, Vec<u8>), AppError> {
-    let report = engine.read_still(|store| truce_report::build(store, request))?;
+    let report = engine.read_still(|store| truce_report::build(store, request))??;
     let bytes = truce_report::render(&report, format).map_err(AppError::internal)?;
     Ok((report, bytes))
 }
@@ -82,7 +79,8 @@ pub async fn daily(
 
 /// `POST /api/reports/daily?date=…`: issues the report, as the calling officer: the
 /// `report` entry with the file's SHA-256 and the record it was computed from goes on the
-/// record. 201 with the entry's index, the SHA-256 and the record size.
+/// record. 201 with the entry's index, the SHA-256 and the record size. On a node of several
+/// the node renders it (from one snapshot of the record) and the sequencer records the entry.
 pub async fn issue(
     State(state): State<AppState>,
     Extension(caller): Extension<Caller>,
@@ -91,22 +89,12 @@ pub async fn issue(
     crate::auth::require_role(&caller, &[Role::Officer], "issuing a report")?;
     let (request, format) = request(params)?;
     let engine = state.engine.clone();
-    let (index, issued) = blocking(move || {
-        // Nothing is recorded until the report is issued: a fault while reading its figures
-        // is a read's.
+    // Nothing is recorded until the report is issued: a fault while reading its figures is a
+    // read's.
+    let report = blocking(move || {
         let (report, bytes) = render(&engine, &request, format).map_err(AppError::into_read)?;
-        let issued = truce_report::issued(&request, &report, format, &bytes);
-        let index = engine.issue_report(&caller, issued.clone(), Timestamp::now())?;
-        Ok((index, issued))
+        Ok(truce_report::issued(&request, &report, format, &bytes))
     })
     .await?;
-    Ok((
-        StatusCode::CREATED,
-        Json(json!({
-            "entry": index,
-            "sha256": issued.sha256,
-            "record_size": issued.record_size,
-        })),
-    )
-        .into_response())
+    crate::members::perform(&state, caller, MemberWrite::IssueReport { report }).await
 }

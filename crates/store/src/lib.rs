@@ -66,6 +66,16 @@ pub trait Store: Send + Sync {
         }
     }
 
+    /// Runs `read`, during which every read this thread makes of this store sees the record
+    /// as it stood at one moment, whatever is appended meanwhile, by this process or another:
+    /// for figures that must all come from one record size (an issued report's). The default
+    /// only runs `read`: right for a store whose every writer is in this process, held still
+    /// by the caller (SQLite's, one writer a record).
+    fn read_at_one_moment(&self, read: &mut dyn FnMut()) -> Result<(), StoreError> {
+        read();
+        Ok(())
+    }
+
     /// The record's current size and chain hash.
     fn head(&self) -> Result<Head, StoreError>;
 

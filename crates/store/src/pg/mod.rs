@@ -280,6 +280,35 @@ fn set_commits(client: &mut Client, durability: Durability) -> Result<(), StoreE
     Ok(())
 }
 
+thread_local! {
+    /// The reader in a snapshot transaction that [`Store::read_at_one_moment`] holds on this
+    /// thread, with the address of the store it reads.
+    static SNAPSHOT: std::cell::RefCell<Option<(usize, Client)>> =
+        const { std::cell::RefCell::new(None) };
+}
+
+/// Puts the snapshot's reader back in the pool when [`Store::read_at_one_moment`] ends,
+/// however it ends (a panic in the read included), so no later read on this thread uses it.
+struct SnapshotGuard<'a> {
+    store: &'a PgStore,
+}
+
+impl Drop for SnapshotGuard<'_> {
+    fn drop(&mut self) {
+        if let Some((_, mut client)) = SNAPSHOT.with(|slot| slot.borrow_mut().take()) {
+            // Read-only: ending it changes nothing; a failed end closes the connection.
+            if client.batch_execute("COMMIT").is_err() {
+                drop(client);
+                if let Ok(mut r) = self.store.readers.lock() {
+                    r.open = r.open.saturating_sub(1);
+                }
+                return;
+            }
+            self.store.give_back(client);
+        }
+    }
+}
+
 /// A truce store in a PostgreSQL schema.
 pub struct PgStore {
     target: PgTarget,
@@ -426,25 +455,44 @@ impl PgStore {
         Ok(writer)
     }
 
-    /// Runs `f` on a pooled reader; a connection that failed is not put back.
+    /// Runs `f` on this thread's snapshot of this store when [`Store::read_at_one_moment`]
+    /// holds one, else on a pooled reader; a connection that failed is not put back.
     fn read<T>(
         &self,
         f: impl FnOnce(&mut Client) -> Result<T, StoreError>,
     ) -> Result<T, StoreError> {
+        let mut f = Some(f);
+        let pinned = SNAPSHOT.with(|slot| match slot.borrow_mut().as_mut() {
+            Some((store, client)) if *store == self.address() => f.take().map(|f| f(client)),
+            _ => None,
+        });
+        if let Some(result) = pinned {
+            return result;
+        }
+        let Some(f) = f else {
+            return Err(StoreError::Corrupt("a read ran twice".into()));
+        };
         let mut client = self.take_reader()?;
         let result = f(&mut client);
-        let mut readers = self
-            .readers
-            .lock()
-            .map_err(|_| StoreError::Corrupt("the reader pool was poisoned".into()))?;
-        if !client.is_closed() && readers.idle.len() < IDLE_READERS {
-            readers.idle.push(client);
-        } else {
-            readers.open = readers.open.saturating_sub(1);
-        }
-        drop(readers);
-        self.returned.notify_one();
+        self.give_back(client);
         result
+    }
+
+    /// This store's identity among those a thread may read from, for [`SNAPSHOT`].
+    fn address(&self) -> usize {
+        std::ptr::from_ref(self) as usize
+    }
+
+    /// Gives a reader back to the pool (or closes it when the pool is full or it failed).
+    fn give_back(&self, client: Client) {
+        if let Ok(mut readers) = self.readers.lock() {
+            if !client.is_closed() && readers.idle.len() < IDLE_READERS {
+                readers.idle.push(client);
+            } else {
+                readers.open = readers.open.saturating_sub(1);
+            }
+        }
+        self.returned.notify_one();
     }
 
     /// An idle reader, a new one while fewer than [`MAX_READERS`] are open, or the first one
@@ -527,6 +575,30 @@ impl Store for PgStore {
         settle: Option<&IntakeSettle>,
     ) -> Result<AppendReceipt, StoreError> {
         self.writer()?.append(batch, settle)
+    }
+
+    /// One `REPEATABLE READ, READ ONLY` transaction on one reader serves every read `read`
+    /// makes on this thread: PostgreSQL's snapshot, taken at its first query, is the record
+    /// at one size whatever the sequencer appends meanwhile. Reads of the writer's own head
+    /// are the exception (the sequencer holds its appends still around such a read).
+    fn read_at_one_moment(&self, read: &mut dyn FnMut()) -> Result<(), StoreError> {
+        if SNAPSHOT.with(|slot| slot.borrow().is_some()) {
+            return Err(StoreError::Config(
+                "a read at one moment was asked for inside another".into(),
+            ));
+        }
+        let mut client = self.take_reader()?;
+        let begun = client
+            .batch_execute("BEGIN ISOLATION LEVEL REPEATABLE READ, READ ONLY")
+            .context("starting a snapshot read");
+        if let Err(e) = begun {
+            self.give_back(client);
+            return Err(e);
+        }
+        SNAPSHOT.with(|slot| *slot.borrow_mut() = Some((self.address(), client)));
+        let _guard = SnapshotGuard { store: self };
+        read();
+        Ok(())
     }
 
     fn head(&self) -> Result<Head, StoreError> {

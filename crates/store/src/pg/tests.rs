@@ -352,6 +352,56 @@ fn a_reader_sees_the_sequencers_record_without_taking_its_role() {
 }
 
 #[test]
+fn a_read_at_one_moment_sees_one_record_size_while_the_sequencer_appends() {
+    let f = PgBackend::new();
+    standard_record(f.store());
+    let reader = PgStore::open_reader(&f.target).unwrap();
+    let append = |n: u64| {
+        f.store()
+            .append(&batch(vec![observation_entry(
+                n,
+                n,
+                observation("shot", "2026-11-20T12:00:00Z", (40.0, 46.0), "post-9"),
+                None,
+            )]))
+            .unwrap();
+    };
+    let observations = reader.observations_by_id(0, 100).unwrap().len() as u64;
+    let mut seen = Vec::new();
+    reader
+        .read_at_one_moment(&mut || {
+            seen.push(reader.head().unwrap().size);
+            append(10);
+            seen.push(reader.head().unwrap().size);
+            seen.push(reader.entries(0, 100).unwrap().len() as u64);
+            seen.push(reader.observations_by_id(0, 100).unwrap().len() as u64);
+        })
+        .unwrap();
+    assert_eq!(seen, [6, 6, 6, observations], "{seen:?}");
+    // Afterwards the reader sees the append, and its connection went back to the pool.
+    assert_eq!(reader.head().unwrap().size, 7);
+    assert_eq!(reader.readers.lock().unwrap().idle.len(), 1);
+    // One inside another is refused: the inner one could not be at the outer's moment.
+    let mut inner = None;
+    reader
+        .read_at_one_moment(&mut || inner = Some(reader.read_at_one_moment(&mut || {})))
+        .unwrap();
+    assert!(
+        matches!(inner, Some(Err(StoreError::Config(_)))),
+        "{inner:?}"
+    );
+    // A read that panics ends its snapshot: the next reads on this thread see the record now.
+    let caught = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        reader
+            .read_at_one_moment(&mut || panic!("a read that fails"))
+            .ok();
+    }));
+    assert!(caught.is_err());
+    append(11);
+    assert_eq!(reader.head().unwrap().size, 8);
+}
+
+#[test]
 fn incident_ids_follow_the_same_filter_and_order_as_incidents() {
     let f = PgBackend::new();
     standard_record(f.store());
