@@ -841,6 +841,53 @@ fn writes_and_tak_reports_sent_to_a_node_that_does_not_sequence_are_recorded_onc
         "no forged member"
     );
 
+    // A photo handed in on the node is kept in the database: the sequencer records the
+    // hand-in, the other node serves the file, and an observation may cite it at once.
+    let photo: Vec<u8> = [
+        &[0xFF, 0xD8, 0xFF, 0xE0][..],
+        b"a photo of the crater, as bytes",
+    ]
+    .concat();
+    let hand_in = |expected: u16| {
+        let mut response = ureq::post(&format!(
+            "{url}/api/evidence?name=crater.jpg&captured_at=2026-11-20T10:01:00Z"
+        ))
+        .header("authorization", &format!("Bearer {observer}"))
+        .header("content-type", "image/jpeg")
+        .config()
+        .http_status_as_error(false)
+        .build()
+        .send(&photo[..])
+        .expect("the node answers");
+        let status = response.status().as_u16();
+        let answer: serde_json::Value = response.body_mut().read_json().expect("json");
+        assert_eq!(status, expected, "{answer}");
+        answer
+    };
+    let handed = hand_in(201);
+    let sha256 = handed["sha256"].as_str().expect("sha256").to_string();
+    assert_eq!(handed["size"], photo.len());
+    let again = hand_in(200);
+    assert_eq!(again["entry"], handed["entry"], "{again}");
+    let served = ureq::get(&format!("{}/api/evidence/{sha256}", sequencer.url))
+        .header("authorization", &format!("Bearer {analyst}"))
+        .call()
+        .expect("the sequencer serves the file")
+        .body_mut()
+        .read_to_vec()
+        .expect("bytes");
+    assert_eq!(served, photo);
+    let mut citing = observation(Uuid::new_v4(), 5);
+    citing["evidence"] = serde_json::json!([{"sha256": sha256, "media_type": "image/jpeg"}]);
+    let (status, answer) = post_json(&format!("{url}/api/observations"), &observer, &citing);
+    assert_eq!(status, 201, "{answer}");
+    let (status, answer) = post_json(
+        &format!("{url}/api/evidence?name=x.jpg"),
+        &analyst,
+        &serde_json::json!(null),
+    );
+    assert_eq!(status, 403, "{answer}");
+
     // An officer issues the day's report on the node while the sequencer takes reports of
     // that day: the node reads its figures from one snapshot, so each issued report is made
     // again byte for byte from the record at the size its entry names.

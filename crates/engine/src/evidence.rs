@@ -2,16 +2,20 @@
 //! on the record (who, when, hash, size, the client's capture claims). An observation may only
 //! cite files the record says the center holds.
 
-use crate::{Caller, Engine, EngineError};
+use crate::{Caller, Engine, EngineError, Written};
 use truce_core::Timestamp;
 use truce_core::access::Role;
 use truce_core::entry::EntryBody;
 use truce_core::error::FieldError;
 use truce_core::evidence::{Capture, check_file, check_name};
-use truce_store::{AppendBatch, EvidenceDir, EvidenceRow, NewEntry, Projection, is_sha256_hex};
+use truce_store::{
+    AppendBatch, EvidenceDir, EvidenceFiles, EvidenceRow, FileCheck, NewEntry, Projection,
+    is_sha256_hex,
+};
 
 /// A file handed in, with what the client states about it.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct EvidenceIn {
     /// The media type the client declares (checked against the bytes).
     pub media_type: String,
@@ -55,6 +59,31 @@ fn invalid(e: FieldError) -> EngineError {
     EngineError::invalid(field(&e), e.message)
 }
 
+/// What a hand-in's claims must be, whatever the file: `caller` an observer or an officer, a
+/// valid name, capture claims in range at `now`, a parent named by a SHA-256.
+fn check_claims(caller: &Caller, evidence: &EvidenceIn, now: Timestamp) -> Result<(), EngineError> {
+    if !matches!(caller.role, Role::Observer | Role::Officer) {
+        return Err(EngineError::Forbidden(format!(
+            "{} is {}, and only an observer or an officer hands in evidence",
+            caller.user,
+            caller.role.as_str()
+        )));
+    }
+    if let Some(name) = &evidence.name {
+        check_name(name).map_err(invalid)?;
+    }
+    evidence.capture.check(now).map_err(invalid)?;
+    if let Some(parent) = &evidence.derived_from
+        && !is_sha256_hex(parent)
+    {
+        return Err(EngineError::invalid(
+            "derived_from",
+            "a SHA-256 in lowercase hex (64 digits)",
+        ));
+    }
+    Ok(())
+}
+
 impl Engine {
     /// Uses `dir` as this center's evidence folder (a data folder's `evidence/`).
     pub fn set_evidence_dir(&self, dir: EvidenceDir) {
@@ -72,6 +101,16 @@ impl Engine {
             .clone()
     }
 
+    /// Where this center's evidence files are read from: its store when the store keeps them
+    /// (PostgreSQL), then its evidence folder.
+    pub fn with_evidence_files<T>(&self, read: impl FnOnce(EvidenceFiles<'_>) -> T) -> T {
+        let dir = self.evidence_dir();
+        read(EvidenceFiles::new(
+            Some(self.store().as_ref()),
+            dir.as_ref(),
+        ))
+    }
+
     /// Takes `bytes` in as evidence from `caller` (an observer or an officer): checks the
     /// file and the claims (the error names the field), stores the file durably under its
     /// SHA-256, then appends the `evidence` entry. The same member handing in the same file
@@ -85,31 +124,31 @@ impl Engine {
         evidence: EvidenceIn,
         now: Timestamp,
     ) -> Result<EvidenceReceipt, EngineError> {
-        if !matches!(caller.role, Role::Observer | Role::Officer) {
-            return Err(EngineError::Forbidden(format!(
-                "{} is {}, and only an observer or an officer hands in evidence",
-                caller.user,
-                caller.role.as_str()
-            )));
-        }
+        let (sha256, size) = self.keep_evidence_file(caller, bytes, &evidence, now)?;
+        self.record_kept_evidence(caller, &sha256, size, evidence, now, None)
+    }
+
+    /// The first half of a hand-in, done by whichever node took it: checks the file and the
+    /// claims for `caller` at `now` (the error names the field) and keeps the file durably
+    /// where every node reads it (the store when it keeps files, else the evidence folder).
+    /// Returns its SHA-256 and size; nothing is recorded
+    /// ([`Engine::record_kept_evidence`] records the hand-in).
+    pub fn keep_evidence_file(
+        &self,
+        caller: &Caller,
+        bytes: &[u8],
+        evidence: &EvidenceIn,
+        now: Timestamp,
+    ) -> Result<(String, u64), EngineError> {
+        check_claims(caller, evidence, now)?;
         check_file(&evidence.media_type, bytes).map_err(invalid)?;
-        if let Some(name) = &evidence.name {
-            check_name(name).map_err(invalid)?;
-        }
-        evidence.capture.check(now).map_err(invalid)?;
-        if let Some(parent) = &evidence.derived_from {
-            if !is_sha256_hex(parent) {
-                return Err(EngineError::invalid(
-                    "derived_from",
-                    "a SHA-256 in lowercase hex (64 digits)",
-                ));
-            }
-            if self.store().evidence_rows(Some(parent), -1, 1)?.is_empty() {
-                return Err(EngineError::invalid(
-                    "derived_from",
-                    format!("the center holds no file {parent}"),
-                ));
-            }
+        // Nothing is kept for a hand-in that would be refused.
+        self.check_parent_held(evidence)?;
+        let store = self.store();
+        if store.keeps_evidence_files() {
+            let sha256 = truce_core::entry::sha256_hex(bytes);
+            store.put_evidence_file(&sha256, bytes)?;
+            return Ok((sha256, bytes.len() as u64));
         }
         let dir = self.evidence_dir().ok_or_else(|| {
             EngineError::Unavailable("this center keeps no evidence folder".into())
@@ -117,13 +156,39 @@ impl Engine {
         let sha256 = dir
             .put(bytes)
             .map_err(|e| EngineError::Unavailable(format!("storing the file: {e}")))?;
-        let size = bytes.len() as u64;
+        Ok((sha256, bytes.len() as u64))
+    }
+
+    /// Records `caller`'s hand-in of the file `sha256` (`size` bytes), kept already
+    /// ([`Engine::keep_evidence_file`]), as [`Engine::record_evidence`] does; for intake item
+    /// `intake` (a hand-in a node queued), its answer goes in the transaction that records
+    /// the entry. Refused (422 `sha256`) when the file is not kept intact.
+    pub(crate) fn record_kept_evidence(
+        &self,
+        caller: &Caller,
+        sha256: &str,
+        size: u64,
+        evidence: EvidenceIn,
+        now: Timestamp,
+        intake: Option<u64>,
+    ) -> Result<EvidenceReceipt, EngineError> {
+        check_claims(caller, &evidence, now)?;
+        self.check_parent_held(&evidence)?;
+        let kept = self
+            .with_evidence_files(|files| files.check(sha256, size))
+            .map_err(|e| EngineError::Unavailable(format!("reading the file {sha256}: {e}")))?;
+        if kept != FileCheck::Intact {
+            return Err(EngineError::invalid(
+                "sha256",
+                format!("the center keeps no intact file {sha256} of {size} bytes ({kept:?})"),
+            ));
+        }
         let _seq = self.lock_sequencer()?;
         // The same member, the same file, the same claims: nothing new. Other claims (a
         // corrected capture time, another name) are another link, recorded.
         let held = self
             .store()
-            .evidence_rows(Some(&sha256), -1, u64::MAX >> 1)?;
+            .evidence_rows(Some(sha256), -1, u64::MAX >> 1)?;
         for row in held.iter().filter(|r| r.user == caller.user) {
             let Some(entry) = self.store().entries(row.entry, 1)?.into_iter().next() else {
                 continue;
@@ -141,15 +206,23 @@ impl Engine {
                 && capture == evidence.capture
             {
                 return Ok(EvidenceReceipt {
-                    sha256,
+                    sha256: sha256.to_owned(),
                     size,
                     entry: row.entry,
                     created: false,
                 });
             }
         }
+        // Under the sequencer lock nothing else appends: the entry goes at the head.
+        let receipt = EvidenceReceipt {
+            sha256: sha256.to_owned(),
+            size,
+            entry: self.store().head()?.size,
+            created: true,
+        };
+        let answer = intake.map(|id| Written::evidence(&receipt).settling(id));
         let body = EntryBody::Evidence {
-            sha256: sha256.clone(),
+            sha256: sha256.to_owned(),
             size,
             media_type: evidence.media_type,
             name: evidence.name,
@@ -162,19 +235,30 @@ impl Engine {
         };
         let row = EvidenceRow::of(0, &body)
             .ok_or_else(|| EngineError::invalid("evidence", "not an evidence entry"))?;
-        let receipt = self.append_outside_intake(&AppendBatch {
-            entries: vec![NewEntry {
-                bytes: body.canonical_bytes()?,
-                type_name: body.type_name(),
-                projection: Projection::Evidence { row },
-            }],
-        })?;
+        let appended = self.append_answering(
+            &AppendBatch {
+                entries: vec![NewEntry {
+                    bytes: body.canonical_bytes()?,
+                    type_name: body.type_name(),
+                    projection: Projection::Evidence { row },
+                }],
+            },
+            answer.as_ref(),
+        )?;
         Ok(EvidenceReceipt {
-            sha256,
-            size,
-            entry: receipt.first_index,
-            created: true,
+            entry: appended.first_index,
+            ..receipt
         })
+    }
+
+    /// Refuses (422 `derived_from`) a hand-in whose parent file the record does not hold.
+    fn check_parent_held(&self, evidence: &EvidenceIn) -> Result<(), EngineError> {
+        match &evidence.derived_from {
+            Some(parent) if self.store().evidence_rows(Some(parent), -1, 1)?.is_empty() => Err(
+                EngineError::invalid("derived_from", format!("the center holds no file {parent}")),
+            ),
+            _ => Ok(()),
+        }
     }
 
     /// Every hand-in of the file `sha256`, oldest first, with its entry: the file's chain of

@@ -192,19 +192,12 @@ impl Engine {
         (seq, turn)
     }
 
-    /// Appends `batch`, made by a writer other than intake (a verdict, a note, a member, a
-    /// track, an evidence hand-in, a report) holding the sequencer lock and a turn. If the
-    /// record moved under this process (another one wrote to it), the state built on the old
-    /// record is stale: the next submission rebuilds it before numbering anything.
-    pub(crate) fn append_outside_intake(
-        &self,
-        batch: &truce_store::AppendBatch,
-    ) -> Result<truce_store::AppendReceipt, truce_store::StoreError> {
-        self.append_answering(batch, None)
-    }
-
-    /// [`Engine::append_outside_intake`], with `answer` (a member's write taken from the intake
-    /// queue) recorded in the same transaction, so the write is recorded at most once.
+    /// Appends `batch`, made by a writer other than observation intake (a verdict, a note, a
+    /// member, a track, an evidence hand-in, a report) holding the sequencer lock and a turn,
+    /// with `answer` (when the write was taken from the intake queue) recorded in the same
+    /// transaction, so the write is recorded at most once. If the record moved under this
+    /// process (another one wrote to it), the state built on the old record is stale: the
+    /// next submission rebuilds it before numbering anything.
     pub(crate) fn append_answering(
         &self,
         batch: &truce_store::AppendBatch,

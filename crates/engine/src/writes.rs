@@ -92,6 +92,16 @@ pub enum MemberWrite {
         /// The member revoked.
         user: String,
     },
+    /// An observer's or an officer's hand-in of a file the node kept already
+    /// ([`Engine::keep_evidence_file`]).
+    Evidence {
+        /// The file's SHA-256.
+        sha256: String,
+        /// Its size in bytes.
+        size: u64,
+        /// What the member states about it.
+        evidence: crate::EvidenceIn,
+    },
     /// An officer issues a report the node rendered from the record at one size.
     IssueReport {
         /// What its entry says.
@@ -151,6 +161,16 @@ impl Written {
     /// are from.
     pub fn issued(entry: u64, sha256: &str, record_size: u64) -> Self {
         Self::created(json!({"entry": entry, "sha256": sha256, "record_size": record_size}))
+    }
+
+    /// A file handed in: 201 with its entry, or 200 with the first entry when this member had
+    /// handed it in with the same claims already (nothing recorded).
+    pub fn evidence(receipt: &crate::EvidenceReceipt) -> Self {
+        Self {
+            status: if receipt.created { 201 } else { 200 },
+            body: json!({"sha256": receipt.sha256, "size": receipt.size, "entry": receipt.entry}),
+            settled: false,
+        }
     }
 
     /// A track point recorded for `monitor`'s team.
@@ -283,6 +303,25 @@ impl Engine {
                 crate::members::require_admin(caller, "revokes members")?;
                 self.revoke_answering(user, &caller.user, Some(&caller.monitor), now, intake)?;
                 Written::revoked()
+            }
+            MemberWrite::Evidence {
+                sha256,
+                size,
+                evidence,
+            } => {
+                let receipt = self.record_kept_evidence(
+                    caller,
+                    sha256,
+                    *size,
+                    evidence.clone(),
+                    now,
+                    intake,
+                )?;
+                let mut written = Written::evidence(&receipt);
+                // Handed in before with the same claims: nothing was recorded, and the caller
+                // answers the item.
+                written.settled = intake.is_some() && receipt.created;
+                return Ok(written);
             }
             MemberWrite::IssueReport { report } => {
                 let entry = self.issue_report_answering(caller, report.clone(), now, intake)?;

@@ -16,7 +16,7 @@ use truce_core::Timestamp;
 use truce_core::access::Role;
 use truce_core::entry::EntryBody;
 use truce_core::evidence::{Capture, MAX_EVIDENCE_BYTES};
-use truce_engine::{Caller, EvidenceIn};
+use truce_engine::{Caller, EvidenceIn, MemberWrite};
 use truce_store::is_sha256_hex;
 
 /// The body limit of `POST /api/evidence`: the largest file the center takes.
@@ -97,24 +97,21 @@ pub async fn hand_in(
             AppError::new(StatusCode::BAD_REQUEST, "malformed", rejection.body_text())
         }
     })?;
-    let engine = state.engine.clone();
-    let receipt =
-        blocking(move || Ok(engine.record_evidence(&caller, &body, evidence, Timestamp::now())?))
-            .await?;
-    let status = if receipt.created {
-        StatusCode::CREATED
-    } else {
-        StatusCode::OK
+    // The file is kept where every node reads it (committed before anything is recorded);
+    // then the hand-in is recorded here, or by the sequencer through the intake queue.
+    let (engine, keeper) = (state.engine.clone(), caller.clone());
+    let (kept, evidence) = blocking(move || {
+        let kept = engine.keep_evidence_file(&keeper, &body, &evidence, Timestamp::now())?;
+        Ok((kept, evidence))
+    })
+    .await?;
+    let (sha256, size) = kept;
+    let write = MemberWrite::Evidence {
+        sha256,
+        size,
+        evidence,
     };
-    Ok((
-        status,
-        Json(json!({
-            "sha256": receipt.sha256,
-            "size": receipt.size,
-            "entry": receipt.entry,
-        })),
-    )
-        .into_response())
+    crate::members::perform(&state, caller, write).await
 }
 
 fn checked(sha256: &str) -> Result<(), AppError> {
@@ -142,17 +139,17 @@ pub async fn file(
         let Some((row, _)) = custody.first() else {
             return Err(AppError::not_found(format!("no evidence {sha256}")));
         };
-        let dir = engine
-            .evidence_dir()
-            .ok_or_else(|| AppError::not_found("this center keeps no evidence folder"))?;
-        let bytes = dir
-            .read_checked(&sha256)
-            .map_err(AppError::internal)?
-            .ok_or_else(|| {
-                AppError::internal(format!(
-                    "the record says the center holds {sha256}, and the evidence folder has no such file"
-                ))
-            })?;
+        let bytes = engine
+            .with_evidence_files(|files| files.read_checked(&sha256).map(|b| (b, files.describe())))
+            .map_err(AppError::internal)?;
+        let bytes = match bytes {
+            (Some(bytes), _) => bytes,
+            (None, place) => {
+                return Err(AppError::internal(format!(
+                    "the record says the center holds {sha256}, and {place} has no such file"
+                )));
+            }
+        };
         Ok((row.media_type.clone(), bytes))
     })
     .await?;

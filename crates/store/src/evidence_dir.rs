@@ -31,8 +31,27 @@ pub enum FileCheck {
     },
 }
 
+impl FileCheck {
+    /// What `bytes` (`None`: no file) are against the name `sha256` and the `size` an entry
+    /// states.
+    pub fn of(sha256: &str, size: u64, bytes: Option<&[u8]>) -> Self {
+        let Some(bytes) = bytes else {
+            return Self::Missing;
+        };
+        let found_sha256 = hex(&Sha256::digest(bytes));
+        if found_sha256 == sha256 && bytes.len() as u64 == size {
+            Self::Intact
+        } else {
+            Self::Altered {
+                found_sha256,
+                found_size: bytes.len() as u64,
+            }
+        }
+    }
+}
+
 /// Lowercase hex of a SHA-256 digest.
-fn hex(digest: &[u8]) -> String {
+pub(crate) fn hex(digest: &[u8]) -> String {
     digest.iter().map(|b| format!("{b:02x}")).collect()
 }
 
@@ -98,21 +117,6 @@ impl EvidenceDir {
         Ok(sha256)
     }
 
-    /// Reads the file with hash `sha256`, checked against it: `None` when the folder has no
-    /// such file, an error when its bytes no longer hash to its name.
-    pub fn read_checked(&self, sha256: &str) -> io::Result<Option<Vec<u8>>> {
-        let Some(bytes) = self.read(sha256)? else {
-            return Ok(None);
-        };
-        if hex(&Sha256::digest(&bytes)) != sha256 {
-            return Err(io::Error::new(
-                io::ErrorKind::InvalidData,
-                format!("the folder's copy of {sha256} no longer hashes to its name"),
-            ));
-        }
-        Ok(Some(bytes))
-    }
-
     /// Reads the file with hash `sha256` as it is; `None` when the folder has no such file.
     pub fn read(&self, sha256: &str) -> io::Result<Option<Vec<u8>>> {
         let Some(path) = self.path(sha256) else {
@@ -127,18 +131,7 @@ impl EvidenceDir {
 
     /// Checks the file named `sha256` against its name and the `size` its entry states.
     pub fn check(&self, sha256: &str, size: u64) -> io::Result<FileCheck> {
-        let Some(bytes) = self.read(sha256)? else {
-            return Ok(FileCheck::Missing);
-        };
-        let found_sha256 = hex(&Sha256::digest(&bytes));
-        if found_sha256 == sha256 && bytes.len() as u64 == size {
-            Ok(FileCheck::Intact)
-        } else {
-            Ok(FileCheck::Altered {
-                found_sha256,
-                found_size: bytes.len() as u64,
-            })
-        }
+        Ok(FileCheck::of(sha256, size, self.read(sha256)?.as_deref()))
     }
 }
 
@@ -183,7 +176,9 @@ mod tests {
             other => panic!("{other:?}"),
         }
         assert!(
-            evidence.read_checked(&sha).is_err(),
+            crate::EvidenceFiles::new(None, Some(&evidence))
+                .read_checked(&sha)
+                .is_err(),
             "a damaged copy is not served"
         );
         assert_eq!(evidence.put(b"a photo").unwrap(), sha);

@@ -19,6 +19,7 @@ mod assemble;
 mod conformance;
 mod error;
 mod evidence_dir;
+mod evidence_files;
 mod model;
 mod pg;
 mod sqlite;
@@ -26,6 +27,7 @@ mod verify;
 
 pub use error::{StorageFault, StoreError};
 pub use evidence_dir::{EvidenceDir, FileCheck, is_sha256_hex};
+pub use evidence_files::EvidenceFiles;
 pub use model::{
     AgreementVersion, AnnotationRow, AppendBatch, AppendReceipt, AssessmentRow, ClientRecord,
     Durability, EvidenceRow, Head, IncidentFilter, IncidentRow, IntakeRequest, IntakeSettle,
@@ -74,6 +76,29 @@ pub trait Store: Send + Sync {
     fn read_at_one_moment(&self, read: &mut dyn FnMut()) -> Result<(), StoreError> {
         read();
         Ok(())
+    }
+
+    /// Whether this store keeps evidence files itself (PostgreSQL, so that every node of
+    /// several reaches them); when not, the center keeps them in its evidence folder.
+    fn keeps_evidence_files(&self) -> bool {
+        false
+    }
+
+    /// Keeps `bytes` as the evidence file `sha256` (their SHA-256, which the caller computed):
+    /// committed when this returns; the same file again changes nothing. Refused by a store
+    /// that keeps no files.
+    fn put_evidence_file(&self, sha256: &str, bytes: &[u8]) -> Result<(), StoreError> {
+        let _ = bytes;
+        Err(StoreError::Config(format!(
+            "this store keeps no evidence files ({sha256}); they go in the evidence folder"
+        )))
+    }
+
+    /// The evidence file `sha256` as this store keeps it (not checked against its name), or
+    /// `None` when it keeps no such file.
+    fn evidence_file(&self, sha256: &str) -> Result<Option<Vec<u8>>, StoreError> {
+        let _ = sha256;
+        Ok(None)
     }
 
     /// The record's current size and chain hash.

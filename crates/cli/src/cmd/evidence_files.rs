@@ -4,7 +4,7 @@
 use anyhow::{Context, Result};
 use truce_core::entry::EntryBody;
 use truce_engine::AuditSource;
-use truce_store::{EvidenceDir, FileCheck};
+use truce_store::{EvidenceDir, EvidenceFiles, FileCheck};
 
 /// Every distinct file the record's `evidence` entries name, with its size, in entry order.
 pub fn named(source: &dyn AuditSource) -> Result<Vec<(String, u64)>> {
@@ -29,12 +29,12 @@ pub fn named(source: &dyn AuditSource) -> Result<Vec<(String, u64)>> {
 }
 
 /// Copies every file in `files` from `from` into `to`, checking each on the way: a file the
-/// record names and the folder does not hold intact stops the copy.
-pub fn copy(files: &[(String, u64)], from: &EvidenceDir, to: &EvidenceDir) -> Result<()> {
+/// record names and `from` does not hold intact stops the copy.
+pub fn copy(files: &[(String, u64)], from: EvidenceFiles<'_>, to: &EvidenceDir) -> Result<()> {
     for (sha256, size) in files {
         match from.check(sha256, *size)? {
             FileCheck::Intact => {}
-            other => anyhow::bail!("evidence {sha256} in {}: {other:?}", from.root().display()),
+            other => anyhow::bail!("evidence {sha256} in {}: {other:?}", from.describe()),
         }
         let bytes = from
             .read(sha256)?
@@ -46,11 +46,11 @@ pub fn copy(files: &[(String, u64)], from: &EvidenceDir, to: &EvidenceDir) -> Re
 }
 
 /// What checking the files found: how many are intact, and a line for each that is not.
-pub fn check(files: &[(String, u64)], dir: &EvidenceDir) -> Result<(usize, Vec<String>)> {
+pub fn check(files: &[(String, u64)], places: EvidenceFiles<'_>) -> Result<(usize, Vec<String>)> {
     let mut intact = 0;
     let mut faults = Vec::new();
     for (sha256, size) in files {
-        match dir.check(sha256, *size)? {
+        match places.check(sha256, *size)? {
             FileCheck::Intact => intact += 1,
             FileCheck::Missing => faults.push(format!("evidence {sha256}: missing")),
             FileCheck::Altered {

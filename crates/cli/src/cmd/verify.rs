@@ -5,9 +5,10 @@ use anyhow::{Context, Result, bail};
 use base64::Engine as _;
 use std::path::Path;
 use std::process::ExitCode;
+use std::sync::Arc;
 use truce_core::agreement::Agreement;
 use truce_engine::{AuditFault, AuditReport, StoreSource};
-use truce_store::EvidenceDir;
+use truce_store::{EvidenceDir, EvidenceFiles, Store};
 
 use super::evidence_files;
 
@@ -15,7 +16,15 @@ use super::evidence_files;
 /// name; a bundle holds them only when exported `--with-evidence`.
 struct Files {
     dir: Option<EvidenceDir>,
+    /// The record's store, when it keeps the files itself (PostgreSQL).
+    store: Option<Arc<dyn Store>>,
     required: bool,
+}
+
+impl Files {
+    fn places(&self) -> EvidenceFiles<'_> {
+        EvidenceFiles::new(self.store.as_deref(), self.dir.as_ref())
+    }
 }
 
 /// Audits a bundle or a data folder, then checks every evidence file against its hash; prints
@@ -29,6 +38,7 @@ pub fn run(bundle: Option<&Path>, data: Option<&Path>, reports: bool) -> Result<
             let evidence = b.join("evidence");
             let files = Files {
                 dir: evidence.is_dir().then(|| EvidenceDir::existing(&evidence)),
+                store: None,
                 required: evidence.is_dir(),
             };
             (result, files)
@@ -42,6 +52,7 @@ pub fn run(bundle: Option<&Path>, data: Option<&Path>, reports: bool) -> Result<
             let result = truce_engine::audit(store.as_ref(), &agreement);
             let files = Files {
                 dir: Some(EvidenceDir::existing(data_dir::evidence_path(d))),
+                store: Some(store.clone()),
                 required: true,
             };
             (result, files)
@@ -51,11 +62,12 @@ pub fn run(bundle: Option<&Path>, data: Option<&Path>, reports: bool) -> Result<
         }
     };
     let result = result.and_then(|report| {
-        let Some(dir) = files.dir.as_ref().filter(|_| files.required) else {
+        let places = files.places();
+        if !files.required || !places.any() {
             return Ok(report);
-        };
-        let (_, faults) = evidence_files::check(&report.evidence_files, dir)
-            .map_err(|e| AuditFault::Evidence(format!("reading {}: {e}", dir.root().display())))?;
+        }
+        let (_, faults) = evidence_files::check(&report.evidence_files, places)
+            .map_err(|e| AuditFault::Evidence(format!("reading {}: {e}", places.describe())))?;
         match faults.first() {
             Some(first) => Err(AuditFault::Evidence(format!(
                 "{first} ({} of {} files at fault)",
@@ -156,9 +168,10 @@ pub fn export(data: &Path, out: &Path, with_evidence: bool) -> Result<ExitCode> 
     );
     if with_evidence {
         let named = evidence_files::named(&StoreSource::new(store.as_ref()))?;
-        let from = EvidenceDir::existing(data_dir::evidence_path(data));
+        let folder = EvidenceDir::existing(data_dir::evidence_path(data));
+        let from = EvidenceFiles::new(Some(store.as_ref()), Some(&folder));
         let to = EvidenceDir::open(out.join("evidence"))?;
-        evidence_files::copy(&named, &from, &to)?;
+        evidence_files::copy(&named, from, &to)?;
         println!(
             "with {} evidence files, each checked against its hash",
             named.len()

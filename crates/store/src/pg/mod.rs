@@ -601,6 +601,34 @@ impl Store for PgStore {
         Ok(())
     }
 
+    fn keeps_evidence_files(&self) -> bool {
+        true
+    }
+
+    /// On any node, sequencer or not: on a connection of the pool, committed at once.
+    fn put_evidence_file(&self, sha256: &str, bytes: &[u8]) -> Result<(), StoreError> {
+        self.read(|c| {
+            c.execute(
+                "INSERT INTO evidence_files (sha256, bytes) VALUES ($1, $2) \
+                 ON CONFLICT (sha256) DO NOTHING",
+                &[&sha256, &bytes],
+            )
+            .context(&format!("keeping evidence file {sha256}"))
+            .map(|_| ())
+        })
+    }
+
+    fn evidence_file(&self, sha256: &str) -> Result<Option<Vec<u8>>, StoreError> {
+        self.read(|c| {
+            c.query_opt(
+                "SELECT bytes FROM evidence_files WHERE sha256 = $1",
+                &[&sha256],
+            )
+            .context(&format!("reading evidence file {sha256}"))
+            .map(|row| row.map(|r| r.get(0)))
+        })
+    }
+
     fn head(&self) -> Result<Head, StoreError> {
         match &self.writer {
             Some(_) => Ok(self.writer()?.head()),

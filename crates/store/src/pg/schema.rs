@@ -27,6 +27,7 @@ pub const APPEND_ONLY: &[&str] = &[
     "annotations",
     "tracks",
     "evidence",
+    "evidence_files",
 ];
 
 /// Tables whose rows change as the record grows (projections of the latest state).
@@ -203,6 +204,14 @@ const MIGRATIONS: &[&str] = &[
     // too, so that any node takes them: the column says what an item asks to record.
     "ALTER TABLE intake ADD COLUMN request text NOT NULL DEFAULT 'observations'
         CHECK (request IN ('observations', 'write'));",
+    // 7: evidence files kept in the database, so that a file handed in on any node of several
+    // is there for every other (the record's `evidence` entries name them by SHA-256; the
+    // audit hashes them). Media is already compressed: stored out of line as it is.
+    "CREATE TABLE evidence_files (
+        sha256 text PRIMARY KEY CHECK (sha256 ~ '^[0-9a-f]{64}$'),
+        bytes  bytea NOT NULL
+     );
+     ALTER TABLE evidence_files ALTER COLUMN bytes SET STORAGE EXTERNAL;",
 ];
 
 /// How many migrations this build knows.

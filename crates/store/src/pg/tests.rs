@@ -352,6 +352,34 @@ fn a_reader_sees_the_sequencers_record_without_taking_its_role() {
 }
 
 #[test]
+fn evidence_files_are_kept_once_for_every_node_and_never_changed() {
+    let f = PgBackend::new();
+    let store = f.store();
+    assert!(store.keeps_evidence_files());
+    let bytes = b"a photo".to_vec();
+    let sha = crate::evidence_dir::hex(&<sha2::Sha256 as sha2::Digest>::digest(&bytes));
+    store.put_evidence_file(&sha, &bytes).unwrap();
+    store.put_evidence_file(&sha, &bytes).unwrap();
+    // A node that does not sequence reads it, and keeps files too.
+    let reader = PgStore::open_reader(&f.target).unwrap();
+    assert_eq!(reader.evidence_file(&sha).unwrap(), Some(bytes));
+    assert_eq!(reader.evidence_file(&"0".repeat(64)).unwrap(), None);
+    reader.put_evidence_file(&"b".repeat(64), b"other").unwrap();
+    assert!(store.evidence_file(&"b".repeat(64)).unwrap().is_some());
+    let err = store.put_evidence_file("../etc", b"x").unwrap_err();
+    assert!(err.to_string().contains("evidence file"), "{err}");
+    let mut admin = f.admin();
+    for sql in [
+        "UPDATE evidence_files SET bytes = 'x'",
+        "DELETE FROM evidence_files",
+        "TRUNCATE evidence_files",
+    ] {
+        let message = refusal(admin.execute(sql, &[]));
+        assert!(message.contains("append-only"), "{sql}: {message}");
+    }
+}
+
+#[test]
 fn a_read_at_one_moment_sees_one_record_size_while_the_sequencer_appends() {
     let f = PgBackend::new();
     standard_record(f.store());
