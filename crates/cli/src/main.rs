@@ -38,7 +38,7 @@ const DEFAULT_HTTP: &str = "127.0.0.1:8080";
 struct Cli {
     /// Keep the record in PostgreSQL (with PostGIS) instead of the data folder's SQLite file:
     /// `postgres://USER@HOST/DB?schema=truce` (`&app_role=ROLE` grants a server role its rights
-    /// when migrating). Keys and evidence files stay in the data folder.
+    /// when migrating). Evidence files are kept there too; keys stay in the data folder.
     #[arg(
         long,
         global = true,

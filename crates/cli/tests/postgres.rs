@@ -71,6 +71,16 @@ fn a_folder_migrated_to_postgres_serves_verifies_and_opens_in_gis() {
     let (mut server, url) = serve(&data, None);
     post(&url, &token, 0);
     post(&url, &token, 5);
+    let photo: Vec<u8> = [&[0xFF, 0xD8, 0xFF, 0xE0][..], b"a crater, photographed"].concat();
+    let handed: serde_json::Value = ureq::post(&format!("{url}/api/evidence?name=crater.jpg"))
+        .header("authorization", &format!("Bearer {token}"))
+        .header("content-type", "image/jpeg")
+        .send(&photo[..])
+        .expect("a photo handed in")
+        .body_mut()
+        .read_json()
+        .expect("json");
+    let sha256 = handed["sha256"].as_str().expect("sha256").to_string();
     server.kill().expect("stop");
     server.wait().expect("reap");
 
@@ -80,6 +90,9 @@ fn a_folder_migrated_to_postgres_serves_verifies_and_opens_in_gis() {
         .args(["--to", &target]));
     assert!(moved.contains("same root"), "{moved}");
     assert!(moved.contains("1 members keep their tokens"), "{moved}");
+    assert!(moved.contains("1 of 1 evidence files copied"), "{moved}");
+    // The file is in the database now: the folder's copy is not needed to serve or audit it.
+    std::fs::rename(data.join("evidence"), dir.path().join("evidence-before")).expect("move");
     // A second copy into the same schema is refused, naming what is there.
     let again = truce(None)
         .args(["migrate", "--from"])
@@ -154,6 +167,15 @@ fn a_folder_migrated_to_postgres_serves_verifies_and_opens_in_gis() {
     // An audit beside the running server does not take its role.
     let audit = ok(truce(Some(&target)).args(["verify", "--data"]).arg(&data));
     assert!(audit.starts_with("ok:"), "{audit}");
+    assert!(audit.contains("1 evidence files intact"), "{audit}");
+    let served = ureq::get(&format!("{url}/api/evidence/{sha256}"))
+        .header("authorization", &format!("Bearer {token}"))
+        .call()
+        .expect("the file is served from PostgreSQL")
+        .body_mut()
+        .read_to_vec()
+        .expect("bytes");
+    assert_eq!(served, photo);
     let answer = post(&url, &token, 15);
     assert_eq!(
         answer["accepted"].as_array().map(Vec::len),

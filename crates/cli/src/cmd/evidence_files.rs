@@ -4,7 +4,7 @@
 use anyhow::{Context, Result};
 use truce_core::entry::EntryBody;
 use truce_engine::AuditSource;
-use truce_store::{EvidenceDir, EvidenceFiles, FileCheck};
+use truce_store::{EvidenceFiles, FileCheck};
 
 /// Every distinct file the record's `evidence` entries name, with its size, in entry order.
 pub fn named(source: &dyn AuditSource) -> Result<Vec<(String, u64)>> {
@@ -28,19 +28,22 @@ pub fn named(source: &dyn AuditSource) -> Result<Vec<(String, u64)>> {
     Ok(files)
 }
 
-/// Copies every file in `files` from `from` into `to`, checking each on the way: a file the
-/// record names and `from` does not hold intact stops the copy.
-pub fn copy(files: &[(String, u64)], from: EvidenceFiles<'_>, to: &EvidenceDir) -> Result<()> {
+/// Copies every file in `files` from `from` with `put` (its SHA-256 and bytes), checking each
+/// on the way: a file the record names and `from` does not hold intact stops the copy.
+pub fn copy(
+    files: &[(String, u64)],
+    from: EvidenceFiles<'_>,
+    put: &mut dyn FnMut(&str, &[u8]) -> Result<()>,
+) -> Result<()> {
     for (sha256, size) in files {
-        match from.check(sha256, *size)? {
+        let bytes = from
+            .read(sha256)?
+            .with_context(|| format!("evidence {sha256}: not in {}", from.describe()))?;
+        match FileCheck::of(sha256, *size, Some(&bytes)) {
             FileCheck::Intact => {}
             other => anyhow::bail!("evidence {sha256} in {}: {other:?}", from.describe()),
         }
-        let bytes = from
-            .read(sha256)?
-            .with_context(|| format!("reading evidence {sha256}"))?;
-        to.put(&bytes)
-            .with_context(|| format!("copying evidence {sha256}"))?;
+        put(sha256, &bytes).with_context(|| format!("copying evidence {sha256}"))?;
     }
     Ok(())
 }

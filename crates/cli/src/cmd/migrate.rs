@@ -1,15 +1,18 @@
 //! `truce migrate --from DIR --to postgres://…`: copies a data folder's record into PostgreSQL
 //! and checks it there.
 
+use super::evidence_files;
 use crate::data_dir;
 use anyhow::{Context, Result, bail};
 use std::path::Path;
 use std::process::ExitCode;
-use truce_store::{Durability, PgStore, PgTarget, SqliteStore, Store};
+use truce_engine::StoreSource;
+use truce_store::{Durability, EvidenceDir, FileCheck, PgStore, PgTarget, SqliteStore, Store};
 
 /// Copies the record of data folder `from` (stop its server first) into the empty PostgreSQL
 /// schema `to`, then checks the target: same size, chain and root, the same checkpoints and
-/// cosignatures, members who keep signing in. Keys and evidence files stay in the folder.
+/// cosignatures, members who keep signing in, and copies the evidence files the record names
+/// into it. Keys stay in the folder.
 pub fn run(from: &Path, to: &str) -> Result<ExitCode> {
     if !data_dir::exists(from) {
         bail!("{} holds no truce data (no truce.sqlite)", from.display());
@@ -51,6 +54,30 @@ pub fn run(from: &Path, to: &str) -> Result<ExitCode> {
     println!(
         "{} checkpoints with {} cosignatures; {} members keep their tokens",
         done.checkpoints, done.cosignatures, done.members_with_tokens
+    );
+    // The files the record names go into the database too, each checked against its hash, so
+    // that every node of several serves them.
+    // A file the folder lost or holds altered is named and left (the record moved all the
+    // same; `truce verify` names it too), never copied as it is.
+    let named = evidence_files::named(&StoreSource::new(&source))?;
+    let folder = EvidenceDir::existing(data_dir::evidence_path(from));
+    let mut copied = 0;
+    for (sha256, size) in &named {
+        let bytes = folder.read(sha256)?;
+        match FileCheck::of(sha256, *size, bytes.as_deref()) {
+            FileCheck::Intact => {
+                target.put_evidence_file(sha256, bytes.as_deref().unwrap_or_default())?;
+                copied += 1;
+            }
+            fault => eprintln!(
+                "evidence {sha256} not copied: {fault:?} in {}",
+                folder.root().display()
+            ),
+        }
+    }
+    println!(
+        "{copied} of {} evidence files copied, each checked against its hash",
+        named.len()
     );
     // From now on the folder's SQLite file must not be served: the key would sign two trees.
     std::fs::write(
