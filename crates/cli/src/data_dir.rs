@@ -1,5 +1,5 @@
 //! A data folder: `truce.sqlite` (or, with `--store postgres://…`, a PostgreSQL schema that
-//! holds the record instead), the center's keys and the evidence files.
+//! holds the record and the evidence files instead), the center's keys and its evidence folder.
 
 use anyhow::{Context, Result, bail};
 use std::path::{Path, PathBuf};
@@ -16,8 +16,8 @@ static POSTGRES: OnceLock<PgTarget> = OnceLock::new();
 /// The URL `--store` was given as, for child processes.
 static POSTGRES_URL: OnceLock<String> = OnceLock::new();
 
-/// Keeps the record at `url` (PostgreSQL) for every data folder this process opens; keys and
-/// evidence files stay in the folder.
+/// Keeps the record at `url` (PostgreSQL) for every data folder this process opens, with the
+/// evidence files handed in from then on; keys stay in the folder.
 pub fn use_postgres(url: &str) -> Result<()> {
     let target = PgTarget::parse(url).context("--store")?;
     let _ = POSTGRES_URL.set(url.to_string());

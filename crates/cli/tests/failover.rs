@@ -840,6 +840,29 @@ fn writes_and_tak_reports_sent_to_a_node_that_does_not_sequence_are_recorded_onc
         reader.member("m1-intruder").expect("read").is_none(),
         "no forged member"
     );
+    // A hand-in of a file no node kept, and a report whose root is not the record's, are
+    // refused by the sequencer whoever queued them.
+    let unkept = format!(
+        r#"{{"write":"evidence","sha256":"{}","size":4,"evidence":{{"media_type":"image/jpeg","name":null,"derived_from":null,"capture":{{}}}}}}"#,
+        "e".repeat(64)
+    );
+    let (status, answer) = answer_to(queue_write("m1-observer", &unkept));
+    assert_eq!(
+        (status, answer["error"]["field"].as_str()),
+        (422, Some("sha256")),
+        "{answer}"
+    );
+    let forged_report = format!(
+        r#"{{"write":"issue_report","report":{{"report":"daily","date":"2026-11-20","cutoff":"18:00","lang":"en","format":"html","sha256":"{}","record_size":3,"record_root":"{}","checkpoint_size":null,"cosigned_by":[],"generator":"truce"}}}}"#,
+        "a".repeat(64),
+        "b".repeat(64)
+    );
+    let (status, answer) = answer_to(queue_write("m1-officer", &forged_report));
+    assert_eq!(
+        (status, answer["error"]["field"].as_str()),
+        (422, Some("record_root")),
+        "{answer}"
+    );
 
     // A photo handed in on the node is kept in the database: the sequencer records the
     // hand-in, the other node serves the file, and an observation may cite it at once.
@@ -877,6 +900,10 @@ fn writes_and_tak_reports_sent_to_a_node_that_does_not_sequence_are_recorded_onc
         .read_to_vec()
         .expect("bytes");
     assert_eq!(served, photo);
+    assert!(
+        !data.join("evidence").join(&sha256[..2]).exists(),
+        "kept in the database, not in the nodes' shared folder"
+    );
     let mut citing = observation(Uuid::new_v4(), 5);
     citing["evidence"] = serde_json::json!([{"sha256": sha256, "media_type": "image/jpeg"}]);
     let (status, answer) = post_json(&format!("{url}/api/observations"), &observer, &citing);
@@ -892,8 +919,10 @@ fn writes_and_tak_reports_sent_to_a_node_that_does_not_sequence_are_recorded_onc
     // that day: the node reads its figures from one snapshot, so each issued report is made
     // again byte for byte from the record at the size its entry names.
     let busy = Arc::new(AtomicBool::new(true));
+    let batches = Arc::new(std::sync::atomic::AtomicUsize::new(0));
     let intake = {
-        let (busy, url, observer) = (busy.clone(), sequencer.url.clone(), observer.clone());
+        let (busy, batches) = (busy.clone(), batches.clone());
+        let (url, observer) = (sequencer.url.clone(), observer.clone());
         std::thread::spawn(move || {
             let mut n = 100;
             while busy.load(Ordering::Relaxed) {
@@ -907,11 +936,17 @@ fn writes_and_tak_reports_sent_to_a_node_that_does_not_sequence_are_recorded_onc
                     &serde_json::json!(batch),
                 );
                 assert_eq!(status, 201, "{answer}");
+                batches.fetch_add(1, Ordering::Relaxed);
             }
         })
     };
     let mut issued = Vec::new();
     for _ in 0..3 {
+        // At least one batch recorded since the last issue.
+        let seen = batches.load(Ordering::Relaxed);
+        while batches.load(Ordering::Relaxed) == seen {
+            std::thread::sleep(Duration::from_millis(10));
+        }
         let (status, answer) = post_json(
             &format!("{url}/api/reports/daily?date=2026-11-20&format=html"),
             &officer,
@@ -922,7 +957,6 @@ fn writes_and_tak_reports_sent_to_a_node_that_does_not_sequence_are_recorded_onc
         let size = answer["record_size"].as_u64().expect("record size");
         assert!(size <= entry, "{answer}");
         issued.push(size);
-        std::thread::sleep(Duration::from_millis(300));
     }
     busy.store(false, Ordering::Relaxed);
     intake.join().expect("intake");

@@ -36,7 +36,7 @@ pub struct AuditReport {
     /// Assessment entries whose monitor signature verified, by monitor.
     pub signed_assessments: BTreeMap<String, u64>,
     /// Every distinct evidence file the entries name (SHA-256 in hex, size), in entry order:
-    /// what an evidence folder must hold.
+    /// what the center must hold (in its store or evidence folder).
     pub evidence_files: Vec<(String, u64)>,
 }
 

@@ -1,6 +1,7 @@
-//! Evidence handed in: the file goes into the evidence folder, then an `evidence` entry goes
-//! on the record (who, when, hash, size, the client's capture claims). An observation may only
-//! cite files the record says the center holds.
+//! Evidence handed in: the file is kept (in the store when it keeps files, else in the
+//! evidence folder), then an `evidence` entry goes on the record (who, when, hash, size, the
+//! client's capture claims). An observation may only cite files the record says the center
+//! holds.
 
 use crate::{Caller, Engine, EngineError, Written};
 use truce_core::Timestamp;
@@ -59,15 +60,25 @@ fn invalid(e: FieldError) -> EngineError {
     EngineError::invalid(field(&e), e.message)
 }
 
-/// What a hand-in's claims must be, whatever the file: `caller` an observer or an officer, a
-/// valid name, capture claims in range at `now`, a parent named by a SHA-256.
-fn check_claims(caller: &Caller, evidence: &EvidenceIn, now: Timestamp) -> Result<(), EngineError> {
+/// What a hand-in must be: `caller` an observer or an officer, the file (when given) of the
+/// media type it is declared as, a valid name, capture claims in range at `now`, a parent
+/// named by a SHA-256. Checked in that order, so the first fault named is the same on every
+/// node.
+fn check_hand_in(
+    caller: &Caller,
+    evidence: &EvidenceIn,
+    bytes: Option<&[u8]>,
+    now: Timestamp,
+) -> Result<(), EngineError> {
     if !matches!(caller.role, Role::Observer | Role::Officer) {
         return Err(EngineError::Forbidden(format!(
             "{} is {}, and only an observer or an officer hands in evidence",
             caller.user,
             caller.role.as_str()
         )));
+    }
+    if let Some(bytes) = bytes {
+        check_file(&evidence.media_type, bytes).map_err(invalid)?;
     }
     if let Some(name) = &evidence.name {
         check_name(name).map_err(invalid)?;
@@ -140,8 +151,7 @@ impl Engine {
         evidence: &EvidenceIn,
         now: Timestamp,
     ) -> Result<(String, u64), EngineError> {
-        check_claims(caller, evidence, now)?;
-        check_file(&evidence.media_type, bytes).map_err(invalid)?;
+        check_hand_in(caller, evidence, Some(bytes), now)?;
         // Nothing is kept for a hand-in that would be refused.
         self.check_parent_held(evidence)?;
         let store = self.store();
@@ -160,9 +170,11 @@ impl Engine {
     }
 
     /// Records `caller`'s hand-in of the file `sha256` (`size` bytes), kept already
-    /// ([`Engine::keep_evidence_file`]), as [`Engine::record_evidence`] does; for intake item
-    /// `intake` (a hand-in a node queued), its answer goes in the transaction that records
-    /// the entry. Refused (422 `sha256`) when the file is not kept intact.
+    /// ([`Engine::keep_evidence_file`]), as [`Engine::record_evidence`] does. For intake item
+    /// `intake` (a hand-in a node queued) the kept file is read and checked as the node
+    /// checked it (refused 422 `sha256` when it is not kept intact), and the answer goes in
+    /// the transaction that records the entry; without one, the file is the one this process
+    /// has just kept and checked.
     pub(crate) fn record_kept_evidence(
         &self,
         caller: &Caller,
@@ -172,16 +184,19 @@ impl Engine {
         now: Timestamp,
         intake: Option<u64>,
     ) -> Result<EvidenceReceipt, EngineError> {
-        check_claims(caller, &evidence, now)?;
-        self.check_parent_held(&evidence)?;
-        let kept = self
-            .with_evidence_files(|files| files.check(sha256, size))
-            .map_err(|e| EngineError::Unavailable(format!("reading the file {sha256}: {e}")))?;
-        if kept != FileCheck::Intact {
-            return Err(EngineError::invalid(
-                "sha256",
-                format!("the center keeps no intact file {sha256} of {size} bytes ({kept:?})"),
-            ));
+        if intake.is_some() {
+            let bytes = self
+                .with_evidence_files(|files| files.read(sha256))
+                .map_err(|e| EngineError::Unavailable(format!("reading the file {sha256}: {e}")))?;
+            let kept = FileCheck::of(sha256, size, bytes.as_deref());
+            if kept != FileCheck::Intact {
+                return Err(EngineError::invalid(
+                    "sha256",
+                    format!("the center keeps no intact file {sha256} of {size} bytes ({kept:?})"),
+                ));
+            }
+            check_hand_in(caller, &evidence, bytes.as_deref(), now)?;
+            self.check_parent_held(&evidence)?;
         }
         let _seq = self.lock_sequencer()?;
         // The same member, the same file, the same claims: nothing new. Other claims (a

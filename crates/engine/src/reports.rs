@@ -84,6 +84,15 @@ impl Engine {
         if report.sha256.len() != 64 || !report.sha256.bytes().all(|b| b.is_ascii_hexdigit()) {
             return Err(EngineError::invalid("sha256", "not 64 hex digits"));
         }
+        if report.report != "daily" {
+            return Err(EngineError::invalid(
+                "report",
+                "only the daily report is issued",
+            ));
+        }
+        if !matches!(report.format.as_str(), "html" | "pdf") {
+            return Err(EngineError::invalid("format", "html or pdf"));
+        }
         let _seq = self.lock_sequencer()?;
         let head = self.store().head()?;
         if report.record_size > head.size {
@@ -94,6 +103,23 @@ impl Engine {
                     report.record_size, head.size
                 ),
             ));
+        }
+        // Rendered on another node: its root must be the record's at the size it names (this
+        // process checks what it renders itself when the report is made again).
+        if intake.is_some() {
+            let reader = crate::ledger::StoreHashReader(self.store().as_ref());
+            let root = truce_ledger::tlog::tree_hash(report.record_size, &reader)
+                .map_err(|e| EngineError::Ledger(e.to_string()))?;
+            let root: String = root.0.iter().map(|b| format!("{b:02x}")).collect();
+            if root != report.record_root {
+                return Err(EngineError::invalid(
+                    "record_root",
+                    format!(
+                        "{} is not the record's root at size {} ({root})",
+                        report.record_root, report.record_size
+                    ),
+                ));
+            }
         }
         // Under the sequencer lock nothing else appends: the entry goes at the head.
         let answer = intake

@@ -388,6 +388,19 @@ mod tests {
             MemberWrite::Revoke {
                 user: "m1-relief".into(),
             },
+            MemberWrite::Evidence {
+                sha256: "ef".repeat(32),
+                size: 2048,
+                evidence: crate::EvidenceIn {
+                    media_type: "image/jpeg".into(),
+                    name: Some("crater.jpg".into()),
+                    derived_from: None,
+                    capture: serde_json::from_str(
+                        r#"{"captured_at":"2026-11-20T10:01:00Z","lat":40.1,"lon":46.6}"#,
+                    )
+                    .unwrap(),
+                },
+            },
             MemberWrite::IssueReport {
                 report: crate::IssuedReport {
                     report: "daily".into(),

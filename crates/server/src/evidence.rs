@@ -139,17 +139,20 @@ pub async fn file(
         let Some((row, _)) = custody.first() else {
             return Err(AppError::not_found(format!("no evidence {sha256}")));
         };
-        let bytes = engine
-            .with_evidence_files(|files| files.read_checked(&sha256).map(|b| (b, files.describe())))
-            .map_err(AppError::internal)?;
-        let bytes = match bytes {
-            (Some(bytes), _) => bytes,
-            (None, place) => {
-                return Err(AppError::internal(format!(
-                    "the record says the center holds {sha256}, and {place} has no such file"
-                )));
+        let bytes = engine.with_evidence_files(|files| {
+            if !files.any() {
+                return Err(AppError::not_found("this center keeps no evidence folder"));
             }
-        };
+            files
+                .read_checked(&sha256)
+                .map_err(AppError::internal)?
+                .ok_or_else(|| {
+                    AppError::internal(format!(
+                        "the record says the center holds {sha256}, and {} has no such file",
+                        files.describe()
+                    ))
+                })
+        })?;
         Ok((row.media_type.clone(), bytes))
     })
     .await?;

@@ -248,7 +248,7 @@ fn record_write(
     Ok(
         match engine.perform(&caller, &write, received, Some(item.id)) {
             Ok(written) if written.settled => Answer::Recorded,
-            // Nothing recorded (a report already in the record): answered now.
+            // Nothing recorded (reports or a hand-in already in the record): answered now.
             Ok(written) => Answer::Settle(written.settling(item.id)),
             Err(e) => Answer::Refused(AppError::from(e)),
         },
@@ -288,9 +288,10 @@ pub fn queued(id: u64, request: IntakeRequest) -> (StatusCode, serde_json::Value
             "send it again with the same client ids to learn its outcome"
         }
         IntakeRequest::Write => {
-            "read the incident (or import the file again: what is recorded is recognised) to see \
-             it recorded; do not send a verdict, note, merge or split again, or it is recorded \
-             twice"
+            "read the incident (or import the file or hand the evidence in again: what is \
+             recorded is recognised; or read the record's entries for an issued report) to see \
+             it recorded; do not send a verdict, note, merge, split or report issue again, or \
+             it is recorded twice"
         }
     };
     (

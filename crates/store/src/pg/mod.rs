@@ -302,6 +302,7 @@ impl Drop for SnapshotGuard<'_> {
                 if let Ok(mut r) = self.store.readers.lock() {
                     r.open = r.open.saturating_sub(1);
                 }
+                self.store.returned.notify_one();
                 return;
             }
             self.store.give_back(client);
@@ -605,17 +606,20 @@ impl Store for PgStore {
         true
     }
 
-    /// On any node, sequencer or not: on a connection of the pool, committed at once.
+    /// On any node, sequencer or not: on a connection of the pool (never a snapshot's, which
+    /// reads only), committed at once.
     fn put_evidence_file(&self, sha256: &str, bytes: &[u8]) -> Result<(), StoreError> {
-        self.read(|c| {
-            c.execute(
+        let mut client = self.take_reader()?;
+        let kept = client
+            .execute(
                 "INSERT INTO evidence_files (sha256, bytes) VALUES ($1, $2) \
                  ON CONFLICT (sha256) DO NOTHING",
                 &[&sha256, &bytes],
             )
             .context(&format!("keeping evidence file {sha256}"))
-            .map(|_| ())
-        })
+            .map(|_| ());
+        self.give_back(client);
+        kept
     }
 
     fn evidence_file(&self, sha256: &str) -> Result<Option<Vec<u8>>, StoreError> {
