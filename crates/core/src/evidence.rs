@@ -118,7 +118,7 @@ pub fn check_file(media_type: &str, bytes: &[u8]) -> Result<(), FieldError> {
     if !looks_right {
         return Err(err(
             "media_type",
-            format!("the file's bytes do not begin as a {media_type} file does"),
+            format!("the file's bytes do not begin as {media_type} files do"),
         ));
     }
     Ok(())
