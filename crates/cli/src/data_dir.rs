@@ -7,7 +7,7 @@ use std::sync::{Arc, OnceLock};
 use truce_core::Timestamp;
 use truce_core::agreement::Agreement;
 use truce_engine::{Engine, InitOutcome, record_agreement};
-use truce_store::{Durability, PgStore, PgTarget, SqliteStore, Store};
+use truce_store::{Durability, Leadership, PgStore, PgTarget, SqliteStore, Store};
 
 /// The PostgreSQL record every command of this process uses instead of the folder's SQLite
 /// file, when `--store` named one.
@@ -44,9 +44,40 @@ pub fn postgres() -> Option<&'static PgTarget> {
     POSTGRES.get()
 }
 
-/// Opens the record at `target` as its sequencer (a new epoch: any other sequencer of it is
-/// fenced out).
+/// The sequencer's role this process holds, for as long as it runs (its connection closes
+/// with the process, which frees the role).
+static LEAD: OnceLock<Leadership> = OnceLock::new();
+
+/// How long a writing command waits for the sequencer's role before it is refused.
+const LEAD_WAIT: std::time::Duration = std::time::Duration::from_secs(2);
+
+/// Opens the record at `target` as its sequencer (a new epoch), holding the sequencer's role
+/// for the rest of this process, as nodes take it: refused, with nothing changed, while another
+/// process holds it (a running `truce serve`, or a node of several that sequences), as a
+/// second writer on a data folder is refused, instead of fencing that server out.
 fn open_postgres(target: &PgTarget) -> Result<Arc<dyn Store>> {
+    if LEAD.get().is_none() {
+        // Asked for a little while: a command that just ended frees the role as soon as the
+        // database sees its connection close, a running server never.
+        let deadline = std::time::Instant::now() + LEAD_WAIT;
+        let lead = loop {
+            let lead = target
+                .try_lead()
+                .with_context(|| format!("asking for the sequencer's role of {target}"))?;
+            match lead {
+                Some(lead) => break lead,
+                None if std::time::Instant::now() < deadline => {
+                    std::thread::sleep(std::time::Duration::from_millis(100));
+                }
+                None => bail!(
+                    "another process sequences {target} now (a `truce serve` on it, or a node \
+                     of several): stop it first, or make this change through its API; nothing \
+                     was changed"
+                ),
+            }
+        };
+        let _ = LEAD.set(lead);
+    }
     let store =
         PgStore::open(target, Durability::Full).with_context(|| format!("opening {target}"))?;
     Ok(Arc::new(store))

@@ -944,7 +944,12 @@ fn writes_and_tak_reports_sent_to_a_node_that_does_not_sequence_are_recorded_onc
     for _ in 0..3 {
         // At least one batch recorded since the last issue.
         let seen = batches.load(Ordering::Relaxed);
+        let deadline = Instant::now() + Duration::from_secs(30);
         while batches.load(Ordering::Relaxed) == seen {
+            assert!(
+                Instant::now() < deadline && !intake.is_finished(),
+                "the intake thread stopped recording"
+            );
             std::thread::sleep(Duration::from_millis(10));
         }
         let (status, answer) = post_json(

@@ -168,6 +168,19 @@ fn a_folder_migrated_to_postgres_serves_verifies_and_opens_in_gis() {
     let audit = ok(truce(Some(&target)).args(["verify", "--data"]).arg(&data));
     assert!(audit.starts_with("ok:"), "{audit}");
     assert!(audit.contains("1 evidence files intact"), "{audit}");
+    // A second writer is refused while the server sequences, and changes nothing: the server
+    // goes on appending (before, the command opened a new epoch and fenced the server out).
+    let second = truce(Some(&target))
+        .args(["user", "add", "--data"])
+        .arg(&data)
+        .args(["--monitor", "m1", "--role", "observer", "op-2"])
+        .output()
+        .expect("runs");
+    assert!(!second.status.success(), "{second:?}");
+    assert!(
+        String::from_utf8_lossy(&second.stderr).contains("another process sequences"),
+        "{second:?}"
+    );
     let served = ureq::get(&format!("{url}/api/evidence/{sha256}"))
         .header("authorization", &format!("Bearer {token}"))
         .call()
