@@ -44,40 +44,88 @@ pub fn postgres() -> Option<&'static PgTarget> {
     POSTGRES.get()
 }
 
-/// The sequencer's role this process holds, for as long as it runs (its connection closes
-/// with the process, which frees the role).
-static LEAD: OnceLock<Leadership> = OnceLock::new();
+/// Whether this process holds the sequencer's role (a keeper thread holds it from the first
+/// writing command on, for as long as the process runs).
+static LEADING: OnceLock<()> = OnceLock::new();
 
 /// How long a writing command waits for the sequencer's role before it is refused.
 const LEAD_WAIT: std::time::Duration = std::time::Duration::from_secs(2);
 
-/// Opens the record at `target` as its sequencer (a new epoch), holding the sequencer's role
-/// for the rest of this process, as nodes take it: refused, with nothing changed, while another
-/// process holds it (a running `truce serve`, or a node of several that sequences), as a
-/// second writer on a data folder is refused, instead of fencing that server out.
-fn open_postgres(target: &PgTarget) -> Result<Arc<dyn Store>> {
-    if LEAD.get().is_none() {
-        // Asked for a little while: a command that just ended frees the role as soon as the
-        // database sees its connection close, a running server never.
-        let deadline = std::time::Instant::now() + LEAD_WAIT;
-        let lead = loop {
-            let lead = target
-                .try_lead()
-                .with_context(|| format!("asking for the sequencer's role of {target}"))?;
-            match lead {
-                Some(lead) => break lead,
-                None if std::time::Instant::now() < deadline => {
-                    std::thread::sleep(std::time::Duration::from_millis(100));
-                }
-                None => bail!(
-                    "another process sequences {target} now (a `truce serve` on it, or a node \
-                     of several): stop it first, or make this change through its API; nothing \
-                     was changed"
-                ),
-            }
-        };
-        let _ = LEAD.set(lead);
+/// Takes the sequencer's role of `target` for the rest of this process, as nodes take it:
+/// refused, with nothing recorded, while another process holds it (a running `truce serve`, or
+/// a node of several that sequences), as a second writer on a data folder is refused, instead
+/// of fencing that server out. A keeper thread holds the role; when its connection drops (a
+/// database restart, a cut), it takes the role again as soon as it can, so that a second
+/// writer is still refused afterwards.
+pub fn take_lead(target: &PgTarget) -> Result<()> {
+    if LEADING.get().is_some() {
+        return Ok(());
     }
+    // Asked for a little while: a command that just ended frees the role as soon as the
+    // database sees its connection close, a running server never.
+    let deadline = std::time::Instant::now() + LEAD_WAIT;
+    let lead = loop {
+        let lead = target
+            .try_lead()
+            .with_context(|| format!("asking for the sequencer's role of {target}"))?;
+        match lead {
+            Some(lead) => break lead,
+            None if std::time::Instant::now() < deadline => {
+                std::thread::sleep(std::time::Duration::from_millis(100));
+            }
+            None => bail!(
+                "another process sequences {target} now (a `truce serve` on it, or a node of \
+                 several): stop it first, or make this change through its API; nothing was \
+                 recorded"
+            ),
+        }
+    };
+    if LEADING.set(()).is_ok() {
+        let target = target.clone();
+        std::thread::Builder::new()
+            .name("sequencer-role".into())
+            .spawn(move || keep_leading(&target, lead))
+            .context("starting the thread that holds the sequencer's role")?;
+    }
+    Ok(())
+}
+
+/// Holds `lead` for the rest of the process, taking the role again whenever it is lost. The
+/// record stays one tree either way (every append checks the epoch); holding the role is what
+/// refuses a second writer.
+fn keep_leading(target: &PgTarget, lead: Leadership) {
+    let mut lead = Some(lead);
+    let mut lost_to_another = false;
+    loop {
+        std::thread::sleep(truce_store::RENEW_EVERY);
+        if lead.as_ref().is_some_and(Leadership::held) {
+            continue;
+        }
+        lead = None;
+        match target.try_lead() {
+            Ok(Some(again)) => {
+                tracing::warn!(%target, "the sequencer's role was lost (its connection closed) and is held again");
+                lead = Some(again);
+                lost_to_another = false;
+            }
+            Ok(None) if !lost_to_another => {
+                tracing::error!(
+                    %target,
+                    "another process took the sequencer's role: this one's appends are refused \
+                     once that one starts its epoch"
+                );
+                lost_to_another = true;
+            }
+            Ok(None) => {}
+            Err(e) => tracing::warn!(%target, "asking for the sequencer's role again: {e}"),
+        }
+    }
+}
+
+/// Opens the record at `target` as its sequencer (a new epoch), holding the sequencer's role
+/// for the rest of this process ([`take_lead`]).
+fn open_postgres(target: &PgTarget) -> Result<Arc<dyn Store>> {
+    take_lead(target)?;
     let store =
         PgStore::open(target, Durability::Full).with_context(|| format!("opening {target}"))?;
     Ok(Arc::new(store))

@@ -688,6 +688,36 @@ fn postgres_connections_cut_and_writes_refused_answer_503_and_intake_resumes() {
         );
         std::thread::sleep(Duration::from_millis(200));
     }
+    // The server takes the sequencer's role again once it reaches the database (its lock's
+    // connection was cut too): a second writer is refused as before the cut, not let in to
+    // fence the server out.
+    let schema = url.rsplit("schema=").next().expect("a schema");
+    let deadline = Instant::now() + Duration::from_secs(10);
+    // Free while psql can take the role's lock for a moment (it lets go as it exits).
+    while pg
+        .psql(&format!(
+            "SELECT pg_try_advisory_lock(hashtext('truce sequencer ' || '{schema}'))"
+        ))
+        .trim()
+        == "t"
+    {
+        assert!(
+            Instant::now() < deadline,
+            "the server did not take the sequencer's role again within 10 s"
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    let second = truce(Some(&url))
+        .args(["user", "add", "--data"])
+        .arg(&data)
+        .args(["--monitor", "m1", "--role", "observer", "op-2"])
+        .output()
+        .expect("run truce user add");
+    assert!(!second.status.success(), "{second:?}");
+    assert!(
+        String::from_utf8_lossy(&second.stderr).contains("another process sequences"),
+        "{second:?}"
+    );
 
     // The database refuses every write (made read-only by its administrator): 503 naming it;
     // reads still answer; once writable again, the refused batch sent again is taken.

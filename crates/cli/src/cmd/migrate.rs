@@ -30,6 +30,8 @@ pub fn run(from: &Path, to: &str) -> Result<ExitCode> {
             );
         }
     }
+    // As every writing command: refused while another process sequences the target.
+    data_dir::take_lead(&target_at)?;
     let target = PgStore::open(&target_at, Durability::Full)
         .with_context(|| format!("opening {target_at}"))?;
     if target.head()?.size != 0 {

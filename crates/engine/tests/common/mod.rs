@@ -44,10 +44,6 @@ impl Rng {
     }
 }
 
-/// Builds a record of every kind of entry (members, one revoked; tracks; evidence; observations
-/// in batches, each followed by both monitors' verdicts, an analyst's note and a checkpoint
-/// both monitors' witnesses cosign) on `store`, keeping evidence files in `evidence` when the
-/// store keeps none; returns the agreement and the engine that wrote it.
 /// `user` made a member of `monitor` with `role`, as a caller.
 pub fn add_member(
     engine: &Engine,
@@ -64,6 +60,10 @@ pub fn add_member(
     }
 }
 
+/// Builds a record of every kind of entry (members, one revoked; tracks; evidence; observations
+/// in batches, each followed by both monitors' verdicts, an analyst's note and a checkpoint
+/// both monitors' witnesses cosign) on `store`, keeping evidence files in `evidence` when the
+/// store keeps none; returns the agreement and the engine that wrote it.
 pub fn build_record(store: Arc<dyn Store>, evidence: Option<EvidenceDir>) -> (Agreement, Engine) {
     let log = NoteSigner::generate("tamper.test/log", TYPE_ED25519).unwrap();
     let w: Vec<NoteSigner> = ["m1", "m2"]
