@@ -83,6 +83,27 @@ fn columns(c: &mut Client, schema: &str) -> Vec<(String, String, String, bool)> 
     .collect()
 }
 
+/// The physical place (`ctid`) of a random row of `table`, or `None` when it is empty.
+fn random_row(c: &mut Client, table: &str, rng: &mut Rng) -> Option<String> {
+    let t = quote(table);
+    let rows: i64 = c
+        .query_one(&format!("SELECT count(*) FROM {t}"), &[])
+        .unwrap()
+        .get(0);
+    if rows == 0 {
+        return None;
+    }
+    let offset = rng.below(rows as u64) as i64;
+    Some(
+        c.query_one(
+            &format!("SELECT ctid::text FROM {t} ORDER BY ctid OFFSET $1 LIMIT 1"),
+            &[&offset],
+        )
+        .unwrap()
+        .get(0),
+    )
+}
+
 /// One cell changed: where, and how to put it back.
 struct Changed {
     what: String,
@@ -105,25 +126,14 @@ fn tamper_cell(
     rng: &mut Rng,
 ) -> Option<Changed> {
     let (t, col) = (quote(table), quote(column));
-    let rows: i64 = c
-        .query_one(&format!("SELECT count(*) FROM {t}"), &[])
+    let ctid = random_row(c, table, rng)?;
+    let length: Option<i32> = c
+        .query_one(
+            &format!("SELECT char_length({col}::text) FROM {t} WHERE ctid = '{ctid}'"),
+            &[],
+        )
         .unwrap()
         .get(0);
-    if rows == 0 {
-        return None;
-    }
-    let offset = rng.below(rows as u64) as i64;
-    let row = c
-        .query_one(
-            &format!(
-                "SELECT ctid::text, char_length({col}::text) FROM {t} ORDER BY ctid \
-                 OFFSET $1 LIMIT 1"
-            ),
-            &[&offset],
-        )
-        .unwrap();
-    let ctid: String = row.get(0);
-    let length: Option<i32> = row.get(1);
     let expr = match udt {
         "int2" | "int4" | "int8" if is_key => {
             format!("(SELECT max({col}) FROM {t}) + 1000")
@@ -341,21 +351,7 @@ const ROWS_OUTSIDE_THE_RECORD: &[&str] = &["cosignatures", "intake"];
 /// answers where, or `None` when the table is empty.
 fn delete_row(c: &mut Client, table: &str, columns: &[String], rng: &mut Rng) -> Option<String> {
     let t = quote(table);
-    let rows: i64 = c
-        .query_one(&format!("SELECT count(*) FROM {t}"), &[])
-        .unwrap()
-        .get(0);
-    if rows == 0 {
-        return None;
-    }
-    let offset = rng.below(rows as u64) as i64;
-    let ctid: String = c
-        .query_one(
-            &format!("SELECT ctid::text FROM {t} ORDER BY ctid OFFSET $1 LIMIT 1"),
-            &[&offset],
-        )
-        .unwrap()
-        .get(0);
+    let ctid = random_row(c, table, rng)?;
     let list = columns
         .iter()
         .map(|n| quote(n))
