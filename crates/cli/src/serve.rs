@@ -137,6 +137,49 @@ pub fn runtime() -> Result<tokio::runtime::Runtime> {
         .context("starting the async runtime")
 }
 
+/// How often a single server looks for submissions nodes queued.
+const QUEUE_EVERY: std::time::Duration = std::time::Duration::from_millis(50);
+
+/// When the record is in PostgreSQL, answers what nodes beside this single server queue for
+/// the sequencer (this server holds its role, so no node ever will): every [`QUEUE_EVERY`],
+/// until `stop`, the queue is drained through `engine` as a sequencing node drains it. `None`
+/// when the store has no queue.
+pub fn spawn_queue_answerer(
+    engine: Arc<Engine>,
+    mut stop: watch::Receiver<bool>,
+) -> Option<tokio::task::JoinHandle<()>> {
+    engine.store().intake_queue()?;
+    Some(tokio::spawn(async move {
+        loop {
+            tokio::select! {
+                _ = tokio::time::sleep(QUEUE_EVERY) => {}
+                _ = stop.changed() => return,
+            }
+            let engine = engine.clone();
+            let drained = tokio::task::spawn_blocking(move || {
+                let limits = truce_core::intake::ParseLimits::default();
+                let store = engine.store().clone();
+                let queue = store.intake_queue().ok_or_else(|| {
+                    truce_store::StoreError::Config("the store has no intake queue".into())
+                })?;
+                // Until the queue is empty, or a failure leaves the rest for the next turn.
+                while truce_server::intake::drain(&engine, queue, &limits)? > 0 {}
+                Ok::<(), truce_store::StoreError>(())
+            })
+            .await;
+            match drained {
+                Ok(Ok(())) => {}
+                Ok(Err(e)) => {
+                    tracing::error!(error = %e, "queued submissions not answered");
+                    // The store refused (a database away, this server fenced): not every turn.
+                    tokio::time::sleep(std::time::Duration::from_secs(1)).await;
+                }
+                Err(e) => tracing::error!(error = %e, "the queue's answerer failed"),
+            }
+        }
+    }))
+}
+
 /// Signs a checkpoint every `interval` in which the record grew, until `stop` turns true.
 pub fn spawn_checkpointer(
     engine: Arc<Engine>,

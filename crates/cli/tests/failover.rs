@@ -58,15 +58,15 @@ fn start_node(data: &Path, store: &str, port: u16) -> Node {
 
 /// [`start_node`] with more arguments to `serve` (listeners).
 fn start_node_with(data: &Path, store: &str, port: u16, more: &[&str]) -> Node {
+    let mut all = vec!["--node"];
+    all.extend_from_slice(more);
+    start_serve(data, store, port, &all)
+}
+
+/// `truce serve` on the record at `store` with the arguments `more` (`--node`, listeners).
+fn start_serve(data: &Path, store: &str, port: u16, more: &[&str]) -> Node {
     let mut child = Command::new(BIN)
-        .args([
-            "--store",
-            store,
-            "serve",
-            "--node",
-            "--checkpoint-interval",
-            "0.5",
-        ])
+        .args(["--store", store, "serve", "--checkpoint-interval", "0.5"])
         .arg("--data")
         .arg(data)
         .args(["--http", &format!("127.0.0.1:{port}")])
@@ -78,7 +78,7 @@ fn start_node_with(data: &Path, store: &str, port: u16, more: &[&str]) -> Node {
             Stdio::null()
         })
         .spawn()
-        .expect("truce serve --node starts");
+        .expect("truce serve starts");
     let mut banner = String::new();
     let mut out = BufReader::new(child.stdout.take().expect("stdout"));
     out.read_line(&mut banner).expect("banner");
@@ -1137,4 +1137,41 @@ fn mqtt_detections_are_shared_among_the_nodes_and_recorded_once() {
     assert_eq!(total("repeated"), 0);
     drop(nodes);
     drop(broker);
+}
+
+#[test]
+fn a_node_started_beside_a_single_server_is_answered_by_that_server() {
+    let pg = truce_peers::postgres::postgres();
+    let store = pg.fresh_url();
+    let dir = tempfile::tempdir().expect("tempdir");
+    let data = dir.path().join("data");
+    ok(Command::new(BIN)
+        .args(["--store", &store, "init", "--data"])
+        .arg(&data)
+        .arg("--agreement")
+        .arg(DEMO_AGREEMENT));
+    let observer = ok(Command::new(BIN)
+        .args(["--store", &store, "user", "add", "--data"])
+        .arg(&data)
+        .args(["--monitor", "m1", "--role", "observer", "op-1"]));
+    // The single server holds the sequencer's role: the node never takes it, and what it
+    // queues is recorded by the server (before, it waited as 202 until the server stopped).
+    let server = start_serve(&data, &store, free_port(), &[]);
+    let node = start_node(&data, &store, free_port());
+    for n in 0..3 {
+        let (status, answer) = post_json(
+            &format!("{}/api/observations", node.url),
+            &observer,
+            &observation(Uuid::new_v4(), n),
+        );
+        assert_eq!(status, 201, "{answer}");
+        assert!(answer["accepted"][0]["id"].as_u64().is_some(), "{answer}");
+    }
+    assert!(
+        !sequencing(&node.url),
+        "the node took the role from the server"
+    );
+    drop(node);
+    drop(server);
+    assert_verifies(&store, &data);
 }

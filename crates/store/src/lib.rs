@@ -84,6 +84,12 @@ pub trait Store: Send + Sync {
         false
     }
 
+    /// This store's intake queue, which nodes put submissions in for the sequencer to record
+    /// (PostgreSQL's); `None` for a store only one process uses.
+    fn intake_queue(&self) -> Option<&dyn IntakeQueue> {
+        None
+    }
+
     /// Keeps `bytes` as the evidence file `sha256` (their SHA-256, which the caller computed):
     /// committed when this returns; the same file again changes nothing. Refused by a store
     /// that keeps no files.

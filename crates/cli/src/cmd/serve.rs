@@ -52,6 +52,8 @@ pub fn run(
         let status = bound.status();
         let mut listeners = cot::start(&engine, cot, &stop_rx, &status).await?.tasks;
         listeners.extend(mqtt::start(&engine, mqtt, &stop_rx, &status).await?);
+        // What nodes beside this server queue (PostgreSQL): answered here, the sequencer.
+        let answerer = serve::spawn_queue_answerer(engine.clone(), stop_rx.clone());
         let checkpointer = serve::spawn_checkpointer(engine, interval, stop_rx);
         let served = bound
             .serve_until(async move {
@@ -60,6 +62,9 @@ pub fn run(
             })
             .await;
         let _ = checkpointer.await;
+        if let Some(answerer) = answerer {
+            let _ = answerer.await;
+        }
         for l in listeners {
             let _ = l.await;
         }

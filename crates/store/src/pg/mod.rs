@@ -606,6 +606,10 @@ impl Store for PgStore {
         true
     }
 
+    fn intake_queue(&self) -> Option<&dyn crate::IntakeQueue> {
+        Some(self)
+    }
+
     /// On any node, sequencer or not: on a connection of the pool (never a snapshot's, which
     /// reads only), committed at once.
     fn put_evidence_file(&self, sha256: &str, bytes: &[u8]) -> Result<(), StoreError> {
