@@ -141,9 +141,11 @@ pub fn runtime() -> Result<tokio::runtime::Runtime> {
 const QUEUE_EVERY: std::time::Duration = std::time::Duration::from_millis(50);
 
 /// When the record is in PostgreSQL, answers what nodes beside this single server queue for
-/// the sequencer (this server holds its role, so no node ever will): every [`QUEUE_EVERY`],
-/// until `stop`, the queue is drained through `engine` as a sequencing node drains it. `None`
-/// when the store has no queue.
+/// the sequencer (this server holds its role, so nodes beside it do not take it): every
+/// [`QUEUE_EVERY`], until `stop`, the queue is drained through `engine` as a sequencing node
+/// drains it. Once another process has taken the role (fenced this server: after a database
+/// restart a node may win it first), it stops answering, says so, and ends. `None` when the
+/// store has no queue.
 pub fn spawn_queue_answerer(
     engine: Arc<Engine>,
     mut stop: watch::Receiver<bool>,
@@ -155,29 +157,65 @@ pub fn spawn_queue_answerer(
                 _ = tokio::time::sleep(QUEUE_EVERY) => {}
                 _ = stop.changed() => return,
             }
-            let engine = engine.clone();
-            let drained = tokio::task::spawn_blocking(move || {
-                let limits = truce_core::intake::ParseLimits::default();
-                let store = engine.store().clone();
-                let queue = store.intake_queue().ok_or_else(|| {
-                    truce_store::StoreError::Config("the store has no intake queue".into())
-                })?;
-                // Until the queue is empty, or a failure leaves the rest for the next turn.
-                while truce_server::intake::drain(&engine, queue, &limits)? > 0 {}
-                Ok::<(), truce_store::StoreError>(())
-            })
-            .await;
-            match drained {
-                Ok(Ok(())) => {}
-                Ok(Err(e)) => {
+            let (turn_engine, turn_stop) = (engine.clone(), stop.clone());
+            let turn =
+                tokio::task::spawn_blocking(move || answer_queue(&turn_engine, &turn_stop)).await;
+            match turn {
+                Ok(Turn::Done) => continue,
+                Ok(Turn::Fenced(e)) => {
+                    tracing::error!(
+                        error = %e,
+                        "another process sequences the record now: this server no longer \
+                         answers the intake queue and its writes are refused; restart it"
+                    );
+                    return;
+                }
+                Ok(Turn::Failed(e)) => {
                     tracing::error!(error = %e, "queued submissions not answered");
-                    // The store refused (a database away, this server fenced): not every turn.
-                    tokio::time::sleep(std::time::Duration::from_secs(1)).await;
                 }
                 Err(e) => tracing::error!(error = %e, "the queue's answerer failed"),
             }
+            // The store refused (a database away) or an item failed the sequencer: the next
+            // turn waits a little.
+            tokio::select! {
+                _ = tokio::time::sleep(std::time::Duration::from_secs(1)) => {}
+                _ = stop.changed() => return,
+            }
         }
     }))
+}
+
+/// How one turn at the intake queue went.
+enum Turn {
+    /// Drained until empty, or until asked to stop.
+    Done,
+    /// Another process sequences: this server must not answer again.
+    Fenced(truce_store::StoreError),
+    /// A failure left the rest for a later turn.
+    Failed(truce_store::StoreError),
+}
+
+/// One turn: whether this server still sequences, then the queue drained through `engine`
+/// until it is empty or `stop` turns true.
+fn answer_queue(engine: &Engine, stop: &watch::Receiver<bool>) -> Turn {
+    let store = engine.store().clone();
+    let Some(queue) = store.intake_queue() else {
+        return Turn::Done;
+    };
+    match queue.answering() {
+        Ok(()) => {}
+        Err(e @ truce_store::StoreError::Fenced(_)) => return Turn::Fenced(e),
+        Err(e) => return Turn::Failed(e),
+    }
+    let limits = truce_core::intake::ParseLimits::default();
+    while !*stop.borrow() {
+        match truce_server::intake::drain(engine, queue, &limits) {
+            Ok(0) => break,
+            Ok(_) => {}
+            Err(e) => return Turn::Failed(e),
+        }
+    }
+    Turn::Done
 }
 
 /// Signs a checkpoint every `interval` in which the record grew, until `stop` turns true.

@@ -1140,7 +1140,7 @@ fn mqtt_detections_are_shared_among_the_nodes_and_recorded_once() {
 }
 
 #[test]
-fn a_node_started_beside_a_single_server_is_answered_by_that_server() {
+fn a_node_beside_a_single_server_is_answered_by_it_until_the_node_takes_the_role() {
     let pg = truce_peers::postgres::postgres();
     let store = pg.fresh_url();
     let dir = tempfile::tempdir().expect("tempdir");
@@ -1154,24 +1154,107 @@ fn a_node_started_beside_a_single_server_is_answered_by_that_server() {
         .args(["--store", &store, "user", "add", "--data"])
         .arg(&data)
         .args(["--monitor", "m1", "--role", "observer", "op-1"]));
-    // The single server holds the sequencer's role: the node never takes it, and what it
+    // The single server holds the sequencer's role: the node does not take it, and what it
     // queues is recorded by the server (before, it waited as 202 until the server stopped).
-    let server = start_serve(&data, &store, free_port(), &[]);
+    let mut server = start_serve(&data, &store, free_port(), &[]);
     let node = start_node(&data, &store, free_port());
-    for n in 0..3 {
+    // 20 reports at once, half to each; 5 of them sent to both: each is one observation,
+    // whichever way it came (the node's through the queue, the server's straight in).
+    let ids: Vec<Uuid> = (0..20).map(|_| Uuid::new_v4()).collect();
+    let sends: Vec<(String, Uuid, usize)> = ids
+        .iter()
+        .enumerate()
+        .flat_map(|(n, id)| {
+            let to = if n % 2 == 0 { &node.url } else { &server.url };
+            let mut both = vec![(to.clone(), *id, n)];
+            if n < 5 {
+                let other = if n % 2 == 0 { &server.url } else { &node.url };
+                both.push((other.clone(), *id, n));
+            }
+            both
+        })
+        .collect();
+    let answers: Vec<(Uuid, u64)> = std::thread::scope(|s| {
+        let running: Vec<_> = sends
+            .iter()
+            .map(|(url, id, n)| {
+                let observer = &observer;
+                s.spawn(move || {
+                    let (status, answer) = post_json(
+                        &format!("{url}/api/observations"),
+                        observer,
+                        &observation(*id, *n),
+                    );
+                    assert!(status == 201 || status == 200, "{status} {answer}");
+                    let number = answer["accepted"][0]["id"].as_u64();
+                    (*id, number.unwrap_or_else(|| panic!("{answer}")))
+                })
+            })
+            .collect();
+        running
+            .into_iter()
+            .map(|t| t.join().expect("sent"))
+            .collect()
+    });
+    let mut numbers: HashMap<Uuid, HashSet<u64>> = HashMap::new();
+    for (id, number) in answers {
+        numbers.entry(id).or_default().insert(number);
+    }
+    assert_eq!(numbers.len(), 20);
+    assert!(
+        numbers.values().all(|n| n.len() == 1),
+        "a report numbered twice: {numbers:?}"
+    );
+    let distinct: HashSet<u64> = numbers.values().flatten().copied().collect();
+    assert_eq!(distinct.len(), 20, "two reports under one number");
+    assert!(
+        !sequencing(&node.url),
+        "the node took the role from the server"
+    );
+
+    // The server frozen past its lease: the node takes the role (a new epoch), and once the
+    // server runs again it is fenced: its writes are refused, and what the node takes is
+    // recorded by the node, each answered 201 (the fenced server charges no attempts).
+    let pid = server.child.id().to_string();
+    let signal = |name: &str| {
+        let sent = Command::new("kill")
+            .args([name, &pid])
+            .status()
+            .expect("kill runs");
+        assert!(sent.success(), "kill {name}");
+    };
+    signal("-STOP");
+    await_sequencer(std::slice::from_ref(&node.url), Duration::from_secs(30));
+    signal("-CONT");
+    let (status, answer) = post_json(
+        &format!("{}/api/observations", server.url),
+        &observer,
+        &observation(Uuid::new_v4(), 1),
+    );
+    assert_eq!(status, 503, "the fenced server recorded {answer}");
+    for n in 0..5 {
         let (status, answer) = post_json(
             &format!("{}/api/observations", node.url),
             &observer,
             &observation(Uuid::new_v4(), n),
         );
         assert_eq!(status, 201, "{answer}");
-        assert!(answer["accepted"][0]["id"].as_u64().is_some(), "{answer}");
     }
-    assert!(
-        !sequencing(&node.url),
-        "the node took the role from the server"
-    );
     drop(node);
-    drop(server);
+    // Asked to stop, the server stops: its answerer does not hold it.
+    signal("-TERM");
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while server
+        .child
+        .try_wait()
+        .expect("the server's state")
+        .is_none()
+    {
+        assert!(
+            Instant::now() < deadline,
+            "the server did not stop when asked"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
     assert_verifies(&store, &data);
 }

@@ -269,4 +269,8 @@ pub trait IntakeQueue: Send + Sync {
     /// Records item `id`'s answer when no entries come with it (a refusal, a resubmission);
     /// refused when it was answered already.
     fn settle(&self, settle: &IntakeSettle) -> Result<(), StoreError>;
+    /// Whether this handle may answer the queue: `Ok` while it sequences the record;
+    /// [`StoreError::Fenced`] once another process took the sequencer's role from it (it must
+    /// stop answering), another error when that cannot be told now (the database away).
+    fn answering(&self) -> Result<(), StoreError>;
 }

@@ -807,6 +807,10 @@ impl Store for PgStore {
 }
 
 impl crate::IntakeQueue for PgStore {
+    fn answering(&self) -> Result<(), StoreError> {
+        self.still_sequencing()
+    }
+
     fn put(
         &self,
         request: crate::IntakeRequest,
