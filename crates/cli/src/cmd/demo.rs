@@ -118,6 +118,8 @@ pub fn run(
             .chain(patrol)
             .collect();
         let feeder = tokio::spawn(feed(engine.clone(), scenario, interval_s, stop_rx.clone()));
+        // On PostgreSQL, what nodes beside the demo queue is recorded by it, as by `serve`.
+        let answerer = serve::spawn_queue_answerer(engine.clone(), stop_rx.clone());
         let checkpointer =
             serve::spawn_checkpointer(engine.clone(), Duration::from_secs(1), stop_rx);
         let witness_stop = Arc::new(std::sync::atomic::AtomicBool::new(false));
@@ -134,6 +136,9 @@ pub fn run(
         }
         let _ = feeder.await;
         let _ = checkpointer.await;
+        if let Some(answerer) = answerer {
+            let _ = answerer.await;
+        }
         for l in listeners {
             let _ = l.await;
         }
