@@ -658,3 +658,79 @@ fn a_fault_in_a_page_is_named_before_a_failure_to_read_the_next() {
         .to_string();
     assert!(err.contains("disk went away"), "{err}");
 }
+
+#[test]
+fn a_row_deleted_from_any_table_is_caught_but_a_cosignature() {
+    // A deleted cosignature changes no entry: the witness that gave it sees it (it keeps the
+    // checkpoint it last cosigned), as ARCHITECTURE.md says; every other row is the entries'.
+    let dir = tempfile::tempdir().unwrap();
+    let clean = dir.path().join("clean.sqlite");
+    let agreement = build(&clean);
+    {
+        let c = Connection::open(&clean).unwrap();
+        c.execute_batch("PRAGMA wal_checkpoint(TRUNCATE);").unwrap();
+    }
+    let mut tables: Vec<(String, Vec<String>)> = Vec::new();
+    for (table, _, key) in columns(&operator(&clean)) {
+        if tables.last().is_none_or(|(t, _)| *t != table) {
+            tables.push((table, key));
+        }
+    }
+    let mut rng = Rng(0x726f_7773_7371_6c74);
+    let work = dir.path().join("work.sqlite");
+    let mut missed = Vec::new();
+    let mut unseen = Vec::new();
+    for (table, key) in &tables {
+        for _ in 0..3 {
+            std::fs::copy(&clean, &work).unwrap();
+            let _ = std::fs::remove_file(dir.path().join("work.sqlite-wal"));
+            let what = {
+                let c = operator(&work);
+                let rows = count(&c, table);
+                assert!(rows > 0, "{table} holds no row to delete");
+                let key = if key.is_empty() {
+                    vec!["rowid".to_string()]
+                } else {
+                    key.clone()
+                };
+                let keys = key.join(", ");
+                let values: Vec<rusqlite::types::Value> = c
+                    .query_row(
+                        &format!("SELECT {keys} FROM {table} ORDER BY {keys} LIMIT 1 OFFSET ?1"),
+                        [rng.below(rows) as i64],
+                        |r| (0..key.len()).map(|i| r.get(i)).collect(),
+                    )
+                    .unwrap();
+                let condition: Vec<String> = key
+                    .iter()
+                    .enumerate()
+                    .map(|(i, k)| format!("{k} = ?{}", i + 1))
+                    .collect();
+                let deleted = c
+                    .execute(
+                        &format!("DELETE FROM {table} WHERE {}", condition.join(" AND ")),
+                        rusqlite::params_from_iter(values.iter()),
+                    )
+                    .unwrap();
+                assert_eq!(deleted, 1, "{table} {values:?}");
+                format!("{table} row {values:?} deleted")
+            };
+            let result = SqliteStore::open(&work, Durability::Full)
+                .map_err(|e| e.to_string())
+                .and_then(|s| audit(&s, &agreement).map_err(|e| e.to_string()));
+            match result {
+                Ok(_) if table == "cosignatures" => unseen.push(table.clone()),
+                Ok(_) => missed.push(what),
+                Err(_) => {}
+            }
+        }
+    }
+    assert!(
+        missed.is_empty(),
+        "{} missed:\n{}",
+        missed.len(),
+        missed.join("\n")
+    );
+    unseen.dedup();
+    assert_eq!(unseen, ["cosignatures"], "the tables outside the record");
+}
