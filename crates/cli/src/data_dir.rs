@@ -48,6 +48,16 @@ pub fn postgres() -> Option<&'static PgTarget> {
 /// writing command on, for as long as the process runs).
 static LEADING: OnceLock<()> = OnceLock::new();
 
+/// Set once this process learns it was fenced: it must not hold the role again.
+static GIVEN_UP: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+
+/// Lets the sequencer's role go for good, once this process was fenced (another took the
+/// record over with a new epoch): holding it again would only keep whoever sequences next
+/// from taking over when the present sequencer dies, while this process can append nothing.
+pub fn give_up_lead() {
+    GIVEN_UP.store(true, std::sync::atomic::Ordering::SeqCst);
+}
+
 /// How long a writing command waits for the sequencer's role before it is refused.
 const LEAD_WAIT: std::time::Duration = std::time::Duration::from_secs(2);
 
@@ -90,14 +100,19 @@ pub fn take_lead(target: &PgTarget) -> Result<()> {
     Ok(())
 }
 
-/// Holds `lead` for the rest of the process, taking the role again whenever it is lost. The
-/// record stays one tree either way (every append checks the epoch); holding the role is what
-/// refuses a second writer.
+/// Holds `lead` for the rest of the process, taking the role again whenever it is lost, until
+/// [`give_up_lead`]. The record stays one tree either way (every append checks the epoch);
+/// holding the role is what refuses a second writer.
 fn keep_leading(target: &PgTarget, lead: Leadership) {
     let mut lead = Some(lead);
     let mut lost_to_another = false;
     loop {
         std::thread::sleep(truce_store::RENEW_EVERY);
+        if GIVEN_UP.load(std::sync::atomic::Ordering::SeqCst) {
+            drop(lead);
+            tracing::warn!(%target, "the sequencer's role is let go: this process was fenced");
+            return;
+        }
         if lead.as_ref().is_some_and(Leadership::held) {
             continue;
         }

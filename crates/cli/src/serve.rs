@@ -163,6 +163,8 @@ pub fn spawn_queue_answerer(
             match turn {
                 Ok(Turn::Done) => continue,
                 Ok(Turn::Fenced(e)) => {
+                    // Whoever sequences now must be able to hand over when it dies.
+                    crate::data_dir::give_up_lead();
                     tracing::error!(
                         error = %e,
                         "another process sequences the record now: this server no longer \

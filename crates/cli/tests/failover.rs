@@ -1240,7 +1240,20 @@ fn a_node_beside_a_single_server_is_answered_by_it_until_the_node_takes_the_role
         );
         assert_eq!(status, 201, "{answer}");
     }
+    // The fenced server lets the role go for good: when that node dies, another takes over
+    // (before, the server took the role back and held it, appending nothing).
     drop(node);
+    // Time enough for the server to take the role back, were it to (it asks every second).
+    std::thread::sleep(Duration::from_secs(3));
+    let next = start_node(&data, &store, free_port());
+    await_sequencer(std::slice::from_ref(&next.url), Duration::from_secs(30));
+    let (status, answer) = post_json(
+        &format!("{}/api/observations", next.url),
+        &observer,
+        &observation(Uuid::new_v4(), 9),
+    );
+    assert_eq!(status, 201, "{answer}");
+    drop(next);
     // Asked to stop, the server stops: its answerer does not hold it.
     signal("-TERM");
     let deadline = Instant::now() + Duration::from_secs(20);
