@@ -142,6 +142,23 @@ fn assert_verifies(store: &str, data: &Path) {
     );
 }
 
+/// Adds member `name` of `monitor` with `role` to the record at `store`; answers the token.
+fn add_member(store: &str, data: &Path, monitor: &str, role: &str, name: &str) -> String {
+    ok(Command::new(BIN)
+        .args(["--store", store, "user", "add", "--data"])
+        .arg(data)
+        .args(["--monitor", monitor, "--role", role, name]))
+}
+
+/// A record at `store` on the demo's agreement, its keys in `data`.
+fn init_demo(store: &str, data: &Path) {
+    ok(Command::new(BIN)
+        .args(["--store", store, "init", "--data"])
+        .arg(data)
+        .arg("--agreement")
+        .arg(DEMO_AGREEMENT));
+}
+
 /// The analyst's notes sent during the kills, by what the node answered.
 #[derive(Default)]
 struct Notes {
@@ -209,15 +226,9 @@ fn killing_the_sequencer_under_load_loses_and_duplicates_nothing() {
         .arg(&agreement_file)
         .arg("--log-key")
         .arg(keys.join("failover.truce.invalid-log.key")));
-    let token = ok(Command::new(BIN)
-        .args(["--store", &store, "user", "add", "--data"])
-        .arg(&data)
-        .args(["--monitor", "m1", "--role", "observer", "op-1"]));
+    let token = add_member(&store, &data, "m1", "observer", "op-1");
     let authorization = format!("Bearer {token}");
-    let analyst = ok(Command::new(BIN)
-        .args(["--store", &store, "user", "add", "--data"])
-        .arg(&data)
-        .args(["--monitor", "m1", "--role", "analyst", "an-1"]));
+    let analyst = add_member(&store, &data, "m1", "analyst", "an-1");
 
     let ports = [free_port(), free_port()];
     let mut nodes = vec![start_node(&data, &store, ports[0])];
@@ -577,12 +588,7 @@ fn writes_and_tak_reports_sent_to_a_node_that_does_not_sequence_are_recorded_onc
         .arg(p("nodes-log.key")));
     // m1 deposits its assessment key with the center: the sequencer signs its verdicts.
     std::fs::copy(p("assess-m1.key"), data.join("keys/assess-m1.key")).expect("deposit");
-    let user = |role: &str| {
-        ok(Command::new(BIN)
-            .args(["--store", &store, "user", "add", "--data"])
-            .arg(&data)
-            .args(["--monitor", "m1", "--role", role, &format!("m1-{role}")]))
-    };
+    let user = |role: &str| add_member(&store, &data, "m1", role, &format!("m1-{role}"));
     let (observer, officer, analyst) = (user("observer"), user("officer"), user("analyst"));
     let admin = user("admin");
 
@@ -1039,15 +1045,8 @@ fn mqtt_detections_are_shared_among_the_nodes_and_recorded_once() {
     let store = pg.fresh_url();
     let dir = tempfile::tempdir().expect("tempdir");
     let data = dir.path().join("data");
-    ok(Command::new(BIN)
-        .args(["--store", &store, "init", "--data"])
-        .arg(&data)
-        .arg("--agreement")
-        .arg(DEMO_AGREEMENT));
-    let sensors = ok(Command::new(BIN)
-        .args(["--store", &store, "user", "add", "--data"])
-        .arg(&data)
-        .args(["--monitor", "m2", "--role", "observer", "m2-sensors"]));
+    init_demo(&store, &data);
+    let sensors = add_member(&store, &data, "m2", "observer", "m2-sensors");
     let broker_port = free_port();
     let broker = start_broker(dir.path(), broker_port);
     let mqtt = [
@@ -1145,15 +1144,8 @@ fn a_node_beside_a_single_server_is_answered_by_it_until_the_node_takes_the_role
     let store = pg.fresh_url();
     let dir = tempfile::tempdir().expect("tempdir");
     let data = dir.path().join("data");
-    ok(Command::new(BIN)
-        .args(["--store", &store, "init", "--data"])
-        .arg(&data)
-        .arg("--agreement")
-        .arg(DEMO_AGREEMENT));
-    let observer = ok(Command::new(BIN)
-        .args(["--store", &store, "user", "add", "--data"])
-        .arg(&data)
-        .args(["--monitor", "m1", "--role", "observer", "op-1"]));
+    init_demo(&store, &data);
+    let observer = add_member(&store, &data, "m1", "observer", "op-1");
     // The single server holds the sequencer's role: the node does not take it, and what it
     // queues is recorded by the server (before, it waited as 202 until the server stopped).
     let mut server = start_serve(&data, &store, free_port(), &[]);
