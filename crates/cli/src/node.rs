@@ -16,6 +16,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 use truce_core::intake::ParseLimits;
 use truce_engine::Engine;
+use truce_server::intake::ChargesOwed;
 use truce_store::{Durability, IntakeQueue, PgStore, PgTarget, Store};
 
 /// How often a node that does not sequence asks for the role.
@@ -101,10 +102,11 @@ fn elect(
     sequencing: &AtomicBool,
     stop: &AtomicBool,
 ) {
+    // Kept across terms: a term that ended with the database away may owe an item its attempt.
+    let owed = ChargesOwed::default();
     while !stop.load(Ordering::SeqCst) {
         match target.try_lead() {
             Ok(Some(lead)) => {
-                let started = Instant::now();
                 // A panic gives the role up like an error: the lock's connection is dropped
                 // with `lead`, and another node (or this one, later) takes over.
                 let run = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
@@ -115,7 +117,7 @@ fn elect(
                         checkpoint_every,
                         sequencing,
                         stop,
-                        started,
+                        &owed,
                     )
                 }));
                 sequencing.store(false, Ordering::SeqCst);
@@ -133,7 +135,8 @@ fn elect(
 }
 
 /// Sequences while `lead` holds: a new epoch, fusion rebuilt from the store, then the queue
-/// drained in commit order and checkpoints signed every `checkpoint_every`.
+/// drained in commit order (attempts the database's faults charged are `owed`) and
+/// checkpoints signed every `checkpoint_every`.
 fn sequence(
     target: &PgTarget,
     data: &Path,
@@ -141,8 +144,9 @@ fn sequence(
     checkpoint_every: Duration,
     sequencing: &AtomicBool,
     stop: &AtomicBool,
-    started: Instant,
+    owed: &ChargesOwed,
 ) -> Result<()> {
+    let started = Instant::now();
     let store = Arc::new(PgStore::open(target, Durability::Full)?);
     let engine = data_dir::engine_over(store.clone() as Arc<dyn Store>, data)?;
     sequencing.store(true, Ordering::SeqCst);
@@ -155,7 +159,7 @@ fn sequence(
     let mut last_check = Instant::now();
     let mut last_checkpoint = Instant::now();
     while !stop.load(Ordering::SeqCst) {
-        let answered = truce_server::intake::drain(&engine, store.as_ref(), &limits)?;
+        let answered = truce_server::intake::drain(&engine, store.as_ref(), &limits, owed)?;
         if last_checkpoint.elapsed() >= checkpoint_every {
             engine.sign_checkpoint()?;
             last_checkpoint = Instant::now();

@@ -152,14 +152,17 @@ pub fn spawn_queue_answerer(
 ) -> Option<tokio::task::JoinHandle<()>> {
     engine.store().intake_queue()?;
     Some(tokio::spawn(async move {
+        let owed = Arc::new(truce_server::intake::ChargesOwed::default());
         loop {
             tokio::select! {
                 _ = tokio::time::sleep(QUEUE_EVERY) => {}
                 _ = stop.changed() => return,
             }
-            let (turn_engine, turn_stop) = (engine.clone(), stop.clone());
-            let turn =
-                tokio::task::spawn_blocking(move || answer_queue(&turn_engine, &turn_stop)).await;
+            let (turn_engine, turn_stop, turn_owed) = (engine.clone(), stop.clone(), owed.clone());
+            let turn = tokio::task::spawn_blocking(move || {
+                answer_queue(&turn_engine, &turn_stop, &turn_owed)
+            })
+            .await;
             match turn {
                 Ok(Turn::Done) => continue,
                 Ok(Turn::Fenced(e)) => {
@@ -198,8 +201,12 @@ enum Turn {
 }
 
 /// One turn: whether this server still sequences, then the queue drained through `engine`
-/// until it is empty or `stop` turns true.
-fn answer_queue(engine: &Engine, stop: &watch::Receiver<bool>) -> Turn {
+/// until it is empty or `stop` turns true (attempts the database's faults charged are `owed`).
+fn answer_queue(
+    engine: &Engine,
+    stop: &watch::Receiver<bool>,
+    owed: &truce_server::intake::ChargesOwed,
+) -> Turn {
     let store = engine.store().clone();
     let Some(queue) = store.intake_queue() else {
         return Turn::Done;
@@ -211,7 +218,7 @@ fn answer_queue(engine: &Engine, stop: &watch::Receiver<bool>) -> Turn {
     }
     let limits = truce_core::intake::ParseLimits::default();
     while !*stop.borrow() {
-        match truce_server::intake::drain(engine, queue, &limits) {
+        match truce_server::intake::drain(engine, queue, &limits, owed) {
             Ok(0) => break,
             Ok(_) => {}
             Err(e) => return Turn::Failed(e),

@@ -11,6 +11,8 @@ use axum::http::StatusCode;
 use axum::http::header;
 use axum::response::{IntoResponse, Response};
 use serde_json::json;
+use std::collections::HashSet;
+use std::sync::Mutex;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::time::Duration;
 use truce_core::Timestamp;
@@ -42,12 +44,15 @@ pub const MAX_ATTEMPTS: u32 = 3;
 /// item pending was taken up before and not answered (a sequencer died on it), items go one at
 /// a time, so only the item at fault is charged its attempts. Answers how many items were
 /// answered. Stops at the first item it could not answer for a reason of its own (the role
-/// lost, the store failing): that item stays pending for whoever sequences next. A panic
-/// stops the other worker and goes on to the caller, as it would without workers.
+/// lost, the store failing): that item stays pending for whoever sequences next, and the
+/// attempt is taken back (or, with the database away, owed in `owed`: the item's next try
+/// here is not charged). A panic stops the other worker and goes on to the caller, as it
+/// would without workers.
 pub fn drain(
     engine: &Engine,
     queue: &dyn IntakeQueue,
     limits: &ParseLimits,
+    owed: &ChargesOwed,
 ) -> Result<usize, StoreError> {
     let items = queue.pending(TAKE)?;
     let started = std::time::Instant::now();
@@ -60,7 +65,7 @@ pub fn drain(
             let Some(item) = items.get(next.fetch_add(1, Ordering::AcqRel)) else {
                 break;
             };
-            if let Err(e) = answer(engine, queue, limits, item) {
+            if let Err(e) = answer(engine, queue, limits, item, owed) {
                 stop.store(true, Ordering::Release);
                 return Err(e);
             }
@@ -102,14 +107,97 @@ impl Drop for StopOnPanic<'_> {
     }
 }
 
-/// Records intake item `item` and answers it.
+/// Attempts counted at items whose try ended in a fault not of the item (the database away,
+/// the role lost) and could not be taken back then. The item's next try by this process is
+/// not charged again: what fails an item is [`MAX_ATTEMPTS`] tries that died on it or
+/// failed by its own fault, not a database restart that outlasted three tries.
+#[derive(Debug, Default)]
+pub struct ChargesOwed(Mutex<HashSet<u64>>);
+
+/// Items owed at most: past this, the oldest debts are forgotten (each at worst counts one
+/// attempt too many), so a queue answered elsewhere cannot grow the set for ever.
+const MOST_OWED: usize = 4096;
+
+impl ChargesOwed {
+    /// Records that item `id` was charged for a try that was not its fault.
+    fn owe(&self, id: u64) {
+        let mut owed = self
+            .0
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        if owed.len() >= MOST_OWED {
+            owed.clear();
+        }
+        owed.insert(id);
+    }
+
+    /// Whether item `id`'s next try is already paid for (the debt is then settled).
+    fn settle(&self, id: u64) -> bool {
+        self.0
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .remove(&id)
+    }
+}
+
+/// Records intake item `item` and answers it. Its attempt is counted first (so a sequencer
+/// that dies on it has charged it), and taken back when the try ends in a fault that is not
+/// the item's: the database away or refusing writes, or the sequencer's role lost.
 fn answer(
     engine: &Engine,
     queue: &dyn IntakeQueue,
     limits: &ParseLimits,
     item: &PendingIntake,
+    owed: &ChargesOwed,
 ) -> Result<(), StoreError> {
-    if queue.attempt(item.id)? > MAX_ATTEMPTS {
+    let attempts = if owed.settle(item.id) {
+        item.attempts
+    } else {
+        queue.attempt(item.id)?
+    };
+    match try_item(engine, queue, limits, item, attempts) {
+        Ok(()) => Ok(()),
+        Err(Unanswered { error, blameless }) => {
+            if blameless && let Err(e) = queue.release(item.id) {
+                tracing::warn!(item = item.id, "its attempt is owed back: {e}");
+                owed.owe(item.id);
+            }
+            Err(error)
+        }
+    }
+}
+
+/// Why an item was left pending.
+struct Unanswered {
+    /// What failed.
+    error: StoreError,
+    /// Whether the fault is the store's or the role's, not the item's.
+    blameless: bool,
+}
+
+impl From<StoreError> for Unanswered {
+    fn from(error: StoreError) -> Self {
+        let blameless = error.storage_fault().is_some()
+            || matches!(
+                error,
+                StoreError::Fenced(_)
+                    | StoreError::Busy(_)
+                    | StoreError::Moved(_)
+                    | StoreError::Unreachable(_)
+            );
+        Unanswered { error, blameless }
+    }
+}
+
+/// Records intake item `item`, at its `attempts`-th attempt, and answers it.
+fn try_item(
+    engine: &Engine,
+    queue: &dyn IntakeQueue,
+    limits: &ParseLimits,
+    item: &PendingIntake,
+    attempts: u32,
+) -> Result<(), Unanswered> {
+    if attempts > MAX_ATTEMPTS {
         tracing::error!(
             item = item.id,
             "an intake item failed {MAX_ATTEMPTS} sequencers"
@@ -135,11 +223,16 @@ fn answer(
         // Answered in the transaction that recorded it.
         Answer::Recorded => {}
         Answer::Settle(s) => queue.settle(&s)?,
+        // Unavailable (503) is the store's or the role's fault; any other server error may
+        // be the item's, and counts.
         Answer::Refused(e) if e.status.is_server_error() => {
-            return Err(StoreError::Fenced(format!(
-                "intake item {} left pending: {}",
-                item.id, e.message
-            )));
+            return Err(Unanswered {
+                error: StoreError::Fenced(format!(
+                    "intake item {} left pending: {}",
+                    item.id, e.message
+                )),
+                blameless: e.status == StatusCode::SERVICE_UNAVAILABLE,
+            });
         }
         Answer::Refused(e) => queue.settle(&settling(item, &e))?,
     }

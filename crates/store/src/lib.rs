@@ -264,6 +264,10 @@ pub trait IntakeQueue: Send + Sync {
     fn outcome(&self, id: u64) -> Result<Option<(u16, String)>, StoreError>;
     /// Counts one more attempt at sequencing item `id`; answers the count so far.
     fn attempt(&self, id: u64) -> Result<u32, StoreError>;
+    /// Takes back one attempt counted at item `id` while it is unanswered (never below
+    /// zero): its try ended in a fault of the database or of the sequencer's role, not of the
+    /// item, and must not count towards failing it.
+    fn release(&self, id: u64) -> Result<(), StoreError>;
     /// Items not yet answered, in commit order, at most `limit`.
     fn pending(&self, limit: u32) -> Result<Vec<PendingIntake>, StoreError>;
     /// Records item `id`'s answer when no entries come with it (a refusal, a resubmission);

@@ -868,6 +868,18 @@ impl crate::IntakeQueue for PgStore {
         })
     }
 
+    fn release(&self, id: u64) -> Result<(), StoreError> {
+        self.read(|c| {
+            c.execute(
+                "UPDATE intake SET attempts = attempts - 1
+                 WHERE id = $1 AND status IS NULL AND attempts > 0",
+                &[&crate::assemble::clamp(id)],
+            )
+            .context("taking back an attempt at an intake item")?;
+            Ok(())
+        })
+    }
+
     fn pending(&self, limit: u32) -> Result<Vec<PendingIntake>, StoreError> {
         self.read(|c| {
             c.query(

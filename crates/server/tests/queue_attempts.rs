@@ -1,0 +1,157 @@
+//! What counts as an attempt at an intake item (PostgreSQL, a real server): the sequencer
+//! fails an item after [`MAX_ATTEMPTS`] tries that died on it or failed by its own fault, and
+//! only those. A database that refuses the record's writes for longer than three tries (a full
+//! disk, a restart) must not turn an acknowledged submission into a 500.
+
+#![allow(clippy::unwrap_used)]
+
+mod common;
+
+use common::{demo_agreement, places};
+use std::sync::Arc;
+use truce_core::Timestamp;
+use truce_core::access::Role;
+use truce_core::intake::ParseLimits;
+use truce_engine::{Engine, record_agreement};
+use truce_peers::postgres::{PgServer, postgres};
+use truce_server::intake::{ChargesOwed, MAX_ATTEMPTS, drain};
+use truce_store::{Durability, IntakeQueue, IntakeRequest, PgStore, PgTarget, Store};
+
+/// A record on a fresh schema with the demo agreement and one observer, and the engine that
+/// sequences it; answers the schema's name too.
+fn sequencer() -> (Arc<PgStore>, Engine, String) {
+    let url = postgres().fresh_url();
+    let schema = url.rsplit("schema=").next().unwrap().to_string();
+    let target = PgTarget::parse(&url).unwrap();
+    let store = Arc::new(PgStore::open(&target, Durability::Full).unwrap());
+    record_agreement(store.as_ref(), &demo_agreement(), Timestamp::now()).unwrap();
+    let engine = Engine::open(store.clone() as Arc<dyn Store>).unwrap();
+    engine
+        .add_member("op", "m1", Role::Observer, "test", Timestamp::now())
+        .unwrap();
+    (store, engine, schema)
+}
+
+/// One observation, as a node commits it to the queue.
+fn queue_one(queue: &dyn IntakeQueue, n: u32) -> u64 {
+    let (lat, lon) = places::SIDE_A;
+    let body = format!(
+        r#"{{"client_id":"00000000-0000-4000-8000-{n:012}","kind":"shot",
+            "observed_at":"2026-11-20T10:00:00Z","reporter":"op",
+            "geometry":{{"type":"position","lat":{lat},"lon":{lon},"accuracy_m":50}}}}"#
+    );
+    queue
+        .put(
+            IntakeRequest::Observations,
+            "op",
+            body.as_bytes(),
+            Timestamp::now(),
+        )
+        .unwrap()
+}
+
+/// Every insert into the record's entries refused with `sqlstate` by a trigger (as a full disk
+/// or a failing check would), until [`allow_entries`].
+fn refuse_entries(pg: &PgServer, schema: &str, sqlstate: &str) {
+    pg.psql(&format!(
+        "CREATE FUNCTION {schema}.refuse() RETURNS trigger LANGUAGE plpgsql AS
+           $$ BEGIN RAISE EXCEPTION 'refused by the test' USING ERRCODE = '{sqlstate}'; END $$;
+         CREATE TRIGGER refuse BEFORE INSERT ON {schema}.entries
+           FOR EACH ROW EXECUTE FUNCTION {schema}.refuse();"
+    ));
+}
+
+/// Lets the entries be written again.
+fn allow_entries(pg: &PgServer, schema: &str) {
+    pg.psql(&format!(
+        "DROP TRIGGER refuse ON {schema}.entries; DROP FUNCTION {schema}.refuse();"
+    ));
+}
+
+/// Item `id`'s answer.
+fn answer(queue: &dyn IntakeQueue, id: u64) -> Option<(u16, String)> {
+    queue.outcome(id).unwrap()
+}
+
+#[test]
+fn a_full_disk_for_more_tries_than_allowed_fails_no_item() {
+    let pg = postgres();
+    let (store, engine, schema) = sequencer();
+    let queue: &dyn IntakeQueue = store.as_ref();
+    let owed = ChargesOwed::default();
+    let limits = ParseLimits::default();
+    let id = queue_one(queue, 1);
+    let size = store.head().unwrap().size;
+
+    refuse_entries(pg, &schema, "53100"); // disk_full
+    for _ in 0..2 * MAX_ATTEMPTS {
+        assert!(drain(&engine, queue, &limits, &owed).is_err());
+        assert_eq!(answer(queue, id), None, "answered while the disk was full");
+    }
+    let pending = queue.pending(10).unwrap();
+    assert_eq!(
+        pending[0].attempts, 0,
+        "the full disk was charged to the item"
+    );
+
+    allow_entries(pg, &schema);
+    assert_eq!(drain(&engine, queue, &limits, &owed).unwrap(), 1);
+    let (status, body) = answer(queue, id).unwrap();
+    assert_eq!(status, 201, "{body}");
+    // The observation and the incident it opened.
+    assert_eq!(store.head().unwrap().size, size + 2, "{body}");
+}
+
+#[test]
+fn an_attempt_that_cannot_be_taken_back_is_not_charged_again() {
+    let pg = postgres();
+    let (store, engine, schema) = sequencer();
+    let queue: &dyn IntakeQueue = store.as_ref();
+    let owed = ChargesOwed::default();
+    let limits = ParseLimits::default();
+    let id = queue_one(queue, 1);
+
+    // The disk full, and the attempt's taking back refused too (the database away by then):
+    // the charge stands, but is this process's next try's.
+    refuse_entries(pg, &schema, "53100");
+    pg.psql(&format!(
+        "CREATE FUNCTION {schema}.no_release() RETURNS trigger LANGUAGE plpgsql AS
+           $$ BEGIN RAISE EXCEPTION 'refused by the test' USING ERRCODE = '57P01'; END $$;
+         CREATE TRIGGER no_release BEFORE UPDATE ON {schema}.intake
+           FOR EACH ROW WHEN (NEW.attempts < OLD.attempts)
+           EXECUTE FUNCTION {schema}.no_release();"
+    ));
+    for _ in 0..2 * MAX_ATTEMPTS {
+        assert!(drain(&engine, queue, &limits, &owed).is_err());
+    }
+    assert_eq!(queue.pending(10).unwrap()[0].attempts, 1);
+
+    allow_entries(pg, &schema);
+    assert_eq!(drain(&engine, queue, &limits, &owed).unwrap(), 1);
+    assert_eq!(answer(queue, id).unwrap().0, 201);
+}
+
+#[test]
+fn an_item_that_fails_by_its_own_fault_is_failed_and_the_queue_moves_on() {
+    let pg = postgres();
+    let (store, engine, schema) = sequencer();
+    let queue: &dyn IntakeQueue = store.as_ref();
+    let owed = ChargesOwed::default();
+    let limits = ParseLimits::default();
+    let first = queue_one(queue, 1);
+
+    // A refusal that is no storage fault (a check violated): a retry meets it again, so each
+    // try counts, and after MAX_ATTEMPTS the item is answered 500 and the next is taken.
+    refuse_entries(pg, &schema, "23514"); // check_violation
+    for _ in 0..MAX_ATTEMPTS {
+        assert!(drain(&engine, queue, &limits, &owed).is_err());
+    }
+    assert_eq!(queue.pending(10).unwrap()[0].attempts, MAX_ATTEMPTS);
+    allow_entries(pg, &schema);
+    let second = queue_one(queue, 2);
+    assert_eq!(drain(&engine, queue, &limits, &owed).unwrap(), 2);
+    let (status, body) = answer(queue, first).unwrap();
+    assert_eq!(status, 500, "{body}");
+    assert!(body.contains("nothing from it was recorded"), "{body}");
+    assert_eq!(answer(queue, second).unwrap().0, 201);
+}
