@@ -195,19 +195,27 @@ impl Engine {
     /// Appends `batch`, made by a writer other than observation intake (a verdict, a note, a
     /// member, a track, an evidence hand-in, a report) holding the sequencer lock and a turn,
     /// with `answer` (when the write was taken from the intake queue) recorded in the same
-    /// transaction, so the write is recorded at most once. If the record moved under this
-    /// process (another one wrote to it), the state built on the old record is stale: the
-    /// next submission rebuilds it before numbering anything.
+    /// transaction, so the write is recorded at most once. When the append fails, the state
+    /// is stale, and the next write rebuilds it from the store before numbering anything:
+    /// the caller may have changed it for this write already (a merge, a split), the record
+    /// may have moved under this process (another one wrote to it), or the commit may have
+    /// gone through with its reply lost.
     pub(crate) fn append_answering(
         &self,
         batch: &truce_store::AppendBatch,
         answer: Option<&truce_store::IntakeSettle>,
     ) -> Result<truce_store::AppendReceipt, truce_store::StoreError> {
-        self.store.append_settling(batch, answer).inspect_err(|e| {
-            if matches!(e, truce_store::StoreError::Moved(_)) {
-                self.order.failed(self.order.current_generation());
-            }
-        })
+        self.store
+            .append_settling(batch, answer)
+            .inspect_err(|_| self.order.failed(self.order.current_generation()))
+    }
+
+    /// Rebuilds the state, stale after a failed write, now if it can; if the store cannot be
+    /// read either, the state stays stale and the next write rebuilds it.
+    fn rebuild_after_failure(&self, seq: &mut Sequencer) {
+        if let Err(e) = self.rebuild(seq) {
+            tracing::error!(error = %e, "rebuilding fusion state failed; the next write retries");
+        }
     }
 
     /// Rebuilds the state from the store if an append it was built on failed.
@@ -524,7 +532,9 @@ impl Engine {
         let (append, events) = match built {
             Ok(b) => b,
             Err(e) => {
-                self.rebuild(&mut seq)?;
+                // `op` changed the state: stale until rebuilt.
+                self.order.failed(seq.generation);
+                self.rebuild_after_failure(&mut seq);
                 return Err(e);
             }
         };
@@ -532,7 +542,7 @@ impl Engine {
         let receipt = match self.append_answering(&append, answer.as_ref()) {
             Ok(r) => r,
             Err(e) => {
-                self.rebuild(&mut seq)?;
+                self.rebuild_after_failure(&mut seq);
                 return Err(e.into());
             }
         };

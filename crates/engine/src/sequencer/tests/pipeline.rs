@@ -24,6 +24,8 @@ struct GateState {
     appends: u32,
     /// `client_records` calls so far.
     client_reads: u32,
+    /// Reading the incidents' latest estimates fails (as a rebuild with the database away).
+    fail_estimates: bool,
 }
 
 /// A SQLite store whose appends can be held open and made to fail.
@@ -97,6 +99,9 @@ impl Store for Gated {
         self.inner.observations_by_id(after, limit)
     }
     fn latest_estimates(&self) -> Result<Vec<(IncidentId, u32, IncidentEstimate)>, StoreError> {
+        if self.state.lock().unwrap().fail_estimates {
+            return Err(StoreError::Unreachable("injected by the test".into()));
+        }
         self.inner.latest_estimates()
     }
     fn agreement(&self) -> Result<Option<(u32, AgreementDoc)>, StoreError> {
@@ -282,4 +287,35 @@ fn a_client_id_resent_while_its_batch_commits_gets_that_batchs_ids() {
     let entries = store.entries(0, u64::MAX).unwrap();
     assert_eq!(observation_ids(&entries), [1, 2]);
     assert_eq!(verify_chain(store.as_ref()).unwrap().observations, 2);
+}
+
+#[test]
+fn a_merge_whose_append_and_rebuild_fail_leaves_no_merge_in_memory() {
+    let (_dir, store, engine) = gated();
+    engine.submit(vec![report(C, 5.0)], now()).unwrap();
+    let analyst = crate::Caller {
+        user: "m1-analyst".into(),
+        monitor: "m1".into(),
+        role: truce_core::access::Role::Analyst,
+    };
+    let merge = || engine.merge_incidents(&analyst, IncidentId(1), IncidentId(2), "one", now());
+    // The merge is made in memory, then its append fails, and so does the rebuild after it
+    // (the database away for both).
+    store.set(|s| {
+        s.fail_next = true;
+        s.fail_estimates = true;
+    });
+    assert!(merge().is_err());
+    store.set(|s| s.fail_estimates = false);
+    // The database back: memory follows the record, where incident 2 was never merged, so
+    // the merge sent again is recorded, and the next report is fused against the record.
+    merge().unwrap();
+    let entries = store.entries(0, u64::MAX).unwrap();
+    let merged: Vec<_> = revisions(&entries)
+        .into_iter()
+        .filter(|(_, revision, _)| *revision > 1)
+        .collect();
+    assert_eq!(merged.len(), 2, "{merged:?}");
+    engine.submit(vec![report(B, 9.0)], now()).unwrap();
+    assert_eq!(verify_chain(store.as_ref()).unwrap().observations, 3);
 }
