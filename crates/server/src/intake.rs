@@ -40,9 +40,10 @@ pub const MAX_ATTEMPTS: u32 = 3;
 /// Sequences the pending items of `queue` in about commit order: each is parsed as it was
 /// received (against the time it was received, so it validates as it did then), recorded by
 /// `engine` and answered. [`DRAIN_WORKERS`] items are under way at once, so one fuses while the
-/// one before it commits; two items taken together may be recorded in either order. When an
+/// one before it commits; two reports taken together may be recorded in either order. When an
 /// item pending was taken up before and not answered (a sequencer died on it), items go one at
-/// a time, so only the item at fault is charged its attempts. Answers how many items were
+/// a time, so only the item at fault is charged its attempts; and so they do when a member
+/// write is among them, so it is recorded in its place. Answers how many items were
 /// answered. Stops at the first item it could not answer for a reason of its own (the role
 /// lost, the store failing): that item stays pending for whoever sequences next, and the
 /// attempt is taken back (or, with the database away, owed in `owed`: the item's next try
@@ -74,7 +75,12 @@ pub fn drain(
         Ok(())
     };
     let suspect = items.iter().any(|item| item.attempts > 0);
-    let workers = if suspect || items.len() < 2 {
+    // A member write may change what the items after it mean (a member revoked, then admitted
+    // again; a revocation, then that member's reports): in their order, one at a time.
+    let writes = items
+        .iter()
+        .any(|item| item.request == IntakeRequest::Write);
+    let workers = if suspect || writes || items.len() < 2 {
         1
     } else {
         DRAIN_WORKERS
@@ -153,7 +159,17 @@ fn answer(
     let attempts = if owed.settle(item.id) {
         item.attempts
     } else {
-        queue.attempt(item.id)?
+        match queue.attempt(item.id) {
+            Ok(attempts) => attempts,
+            Err(e) => {
+                // The count may have been committed with its reply lost: owed, so this
+                // process does not charge the next try (at worst one try goes uncounted).
+                if is_blameless(&e) {
+                    owed.owe(item.id);
+                }
+                return Err(e);
+            }
+        }
     };
     match try_item(engine, queue, limits, item, attempts) {
         Ok(()) => Ok(()),
@@ -177,16 +193,21 @@ struct Unanswered {
 
 impl From<StoreError> for Unanswered {
     fn from(error: StoreError) -> Self {
-        let blameless = error.storage_fault().is_some()
-            || matches!(
-                error,
-                StoreError::Fenced(_)
-                    | StoreError::Busy(_)
-                    | StoreError::Moved(_)
-                    | StoreError::Unreachable(_)
-            );
+        let blameless = is_blameless(&error);
         Unanswered { error, blameless }
     }
+}
+
+/// Whether `error` is a fault of the store or of the sequencer's role, not of an item.
+fn is_blameless(error: &StoreError) -> bool {
+    error.storage_fault().is_some()
+        || matches!(
+            error,
+            StoreError::Fenced(_)
+                | StoreError::Busy(_)
+                | StoreError::Moved(_)
+                | StoreError::Unreachable(_)
+        )
 }
 
 /// Records intake item `item`, at its `attempts`-th attempt, and answers it.
