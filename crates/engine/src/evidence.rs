@@ -187,7 +187,11 @@ impl Engine {
         if intake.is_some() {
             let bytes = self
                 .with_evidence_files(|files| files.read(sha256))
-                .map_err(|e| EngineError::Unavailable(format!("reading the file {sha256}: {e}")))?;
+                .map_err(|e| match e.downcast::<truce_store::StoreError>() {
+                    // The database's own error, so a storage fault is told from a damaged row.
+                    Ok(store) => EngineError::Store(store),
+                    Err(io) => EngineError::Unavailable(format!("reading the file {sha256}: {io}")),
+                })?;
             let kept = FileCheck::of(sha256, size, bytes.as_deref());
             if kept != FileCheck::Intact {
                 return Err(EngineError::invalid(

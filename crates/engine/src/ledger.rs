@@ -239,6 +239,44 @@ impl truce_ledger::HashReader for StoreHashReader<'_> {
     }
 }
 
+/// [`StoreHashReader`] that keeps the store's error, so a proof that failed because the store
+/// did is told apart from one the tree refused.
+pub(crate) struct KeepingReader<'a> {
+    store: &'a dyn truce_store::Store,
+    failed: std::cell::RefCell<Option<truce_store::StoreError>>,
+}
+
+impl truce_ledger::HashReader for KeepingReader<'_> {
+    fn read_hashes(&self, indexes: &[u64]) -> Result<Vec<Hash>, truce_ledger::TlogError> {
+        self.store
+            .tree_hashes(indexes)
+            .map(|v| v.into_iter().map(Hash).collect())
+            .map_err(|e| {
+                let message = e.to_string();
+                *self.failed.borrow_mut() = Some(e);
+                truce_ledger::TlogError::InvalidInput(message)
+            })
+    }
+}
+
+impl Engine {
+    /// `read` run over the store's tree hashes. Its failure is the store's error when reading
+    /// the hashes failed (a storage fault answers 503, as any read's does), else the tree's.
+    pub(crate) fn with_tree_hashes<T>(
+        &self,
+        read: impl FnOnce(&KeepingReader<'_>) -> Result<T, truce_ledger::TlogError>,
+    ) -> Result<T, EngineError> {
+        let reader = KeepingReader {
+            store: self.store().as_ref(),
+            failed: std::cell::RefCell::new(None),
+        };
+        read(&reader).map_err(|e| match reader.failed.into_inner() {
+            Some(store) => EngineError::Store(store),
+            None => EngineError::Ledger(e.to_string()),
+        })
+    }
+}
+
 /// Which checkpoint a proof is anchored in.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Anchor {
@@ -263,12 +301,8 @@ impl Engine {
         let Some(cp) = checkpoint.filter(|c| index < c.size) else {
             return Ok(None);
         };
-        let hashes = truce_ledger::tlog::prove_record(
-            cp.size,
-            index,
-            &StoreHashReader(self.store().as_ref()),
-        )
-        .map_err(|e| EngineError::Ledger(e.to_string()))?;
+        let hashes = self
+            .with_tree_hashes(|reader| truce_ledger::tlog::prove_record(cp.size, index, reader))?;
         Ok(Some(truce_ledger::proof::TlogProof {
             extra: None,
             index,
@@ -290,12 +324,12 @@ impl Engine {
                 "need 1 ≤ old ≤ new ≤ {size} (the record's size), got old={old} new={new}"
             )));
         }
-        let reader = StoreHashReader(self.store().as_ref());
-        let err = |e: truce_ledger::TlogError| EngineError::Ledger(e.to_string());
-        let old_root = truce_ledger::tlog::tree_hash(old, &reader).map_err(err)?;
-        let new_root = truce_ledger::tlog::tree_hash(new, &reader).map_err(err)?;
-        let proof = truce_ledger::tlog::prove_tree(new, old, &reader).map_err(err)?;
-        Ok((old_root, new_root, proof))
+        self.with_tree_hashes(|reader| {
+            let old_root = truce_ledger::tlog::tree_hash(old, reader)?;
+            let new_root = truce_ledger::tlog::tree_hash(new, reader)?;
+            let proof = truce_ledger::tlog::prove_tree(new, old, reader)?;
+            Ok((old_root, new_root, proof))
+        })
     }
 
     /// The bytes of a tile of the tree as of the latest checkpoint, or `None` if that tree does
@@ -321,9 +355,7 @@ impl Engine {
                 width,
             } => {
                 let t = truce_ledger::Tile::new(8, level, index, width, false);
-                let data = t
-                    .read_data(&StoreHashReader(self.store().as_ref()))
-                    .map_err(|e| EngineError::Ledger(e.to_string()))?;
+                let data = self.with_tree_hashes(|reader| t.read_data(reader))?;
                 Ok(Some(data))
             }
             TilePath::Entries { index, width } => {

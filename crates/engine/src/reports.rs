@@ -107,9 +107,9 @@ impl Engine {
         // Rendered on another node: its root must be the record's at the size it names (this
         // process checks what it renders itself when the report is made again).
         if intake.is_some() {
-            let reader = crate::ledger::StoreHashReader(self.store().as_ref());
-            let root = truce_ledger::tlog::tree_hash(report.record_size, &reader)
-                .map_err(|e| EngineError::Ledger(e.to_string()))?;
+            let root = self.with_tree_hashes(|reader| {
+                truce_ledger::tlog::tree_hash(report.record_size, reader)
+            })?;
             let root: String = root.0.iter().map(|b| format!("{b:02x}")).collect();
             if root != report.record_root {
                 return Err(EngineError::invalid(

@@ -12,7 +12,7 @@ use std::sync::Arc;
 use truce_core::Timestamp;
 use truce_core::access::Role;
 use truce_core::intake::ParseLimits;
-use truce_engine::{Engine, record_agreement};
+use truce_engine::{Caller, Engine, EvidenceIn, MemberWrite, record_agreement};
 use truce_peers::postgres::{PgServer, postgres};
 use truce_server::intake::{ChargesOwed, MAX_ATTEMPTS, drain};
 use truce_store::{Durability, IntakeQueue, IntakeRequest, PgStore, PgTarget, Store};
@@ -154,4 +154,95 @@ fn an_item_that_fails_by_its_own_fault_is_failed_and_the_queue_moves_on() {
     assert_eq!(status, 500, "{body}");
     assert!(body.contains("nothing from it was recorded"), "{body}");
     assert_eq!(answer(queue, second).unwrap().0, 201);
+}
+
+#[test]
+fn a_hand_in_whose_file_cannot_be_read_by_its_own_fault_is_failed_and_the_queue_moves_on() {
+    let pg = postgres();
+    let (store, engine, schema) = sequencer();
+    let queue: &dyn IntakeQueue = store.as_ref();
+    let owed = ChargesOwed::default();
+    let limits = ParseLimits::default();
+    // A node kept the file and queued the hand-in, as `POST /api/evidence` does on a node.
+    let observer = Caller {
+        user: "op".into(),
+        monitor: "m1".into(),
+        role: Role::Observer,
+    };
+    let evidence = EvidenceIn {
+        media_type: "image/jpeg".into(),
+        name: Some("p.jpg".into()),
+        derived_from: None,
+        capture: Default::default(),
+    };
+    let photo = b"\xFF\xD8\xFF\xE0 a photo".to_vec();
+    let (sha256, size) = engine
+        .keep_evidence_file(&observer, &photo, &evidence, Timestamp::now())
+        .unwrap();
+    let write = MemberWrite::Evidence {
+        sha256,
+        size,
+        evidence,
+    };
+    let id = queue
+        .put(
+            IntakeRequest::Write,
+            "op",
+            &serde_json::to_vec(&write).unwrap(),
+            Timestamp::now(),
+        )
+        .unwrap();
+
+    // The kept files cannot be read, for a reason no retry clears (not the disk, not the
+    // database away): each try counts, and after MAX_ATTEMPTS the item is answered 500, so it
+    // does not hold back the queue for ever.
+    pg.psql(&format!(
+        "ALTER TABLE {schema}.evidence_files RENAME TO evidence_files_gone"
+    ));
+    for _ in 0..MAX_ATTEMPTS {
+        assert!(drain(&engine, queue, &limits, &owed).is_err());
+    }
+    let next = queue_one(queue, 2);
+    assert_eq!(drain(&engine, queue, &limits, &owed).unwrap(), 2);
+    assert_eq!(answer(queue, id).unwrap().0, 500);
+    assert_eq!(answer(queue, next).unwrap().0, 201);
+}
+
+#[test]
+fn a_revocation_queued_before_reports_is_recorded_before_them() {
+    let (store, engine, schema) = sequencer();
+    let queue: &dyn IntakeQueue = store.as_ref();
+    engine
+        .add_member("adm", "m1", Role::Admin, "test", Timestamp::now())
+        .unwrap();
+    // The revocation's append takes its time (a slow disk), as long as reports would need to
+    // be recorded beside it by a second worker.
+    postgres().psql(&format!(
+        "CREATE FUNCTION {schema}.slow() RETURNS trigger LANGUAGE plpgsql AS
+           $$ BEGIN PERFORM pg_sleep(0.3); RETURN NEW; END $$;
+         CREATE TRIGGER slow BEFORE INSERT ON {schema}.entries
+           FOR EACH ROW WHEN (NEW.type = 'membership') EXECUTE FUNCTION {schema}.slow();"
+    ));
+    let revoke = MemberWrite::Revoke { user: "op".into() };
+    let revoked = queue
+        .put(
+            IntakeRequest::Write,
+            "adm",
+            &serde_json::to_vec(&revoke).unwrap(),
+            Timestamp::now(),
+        )
+        .unwrap();
+    let reports: Vec<u64> = (1..=10).map(|n| queue_one(queue, n)).collect();
+    let owed = ChargesOwed::default();
+    let limits = ParseLimits::default();
+    let mut answered = 0;
+    while answered < 11 {
+        answered += drain(&engine, queue, &limits, &owed).unwrap();
+    }
+    assert_eq!(answer(queue, revoked).unwrap().0, 204);
+    // Each report came after the revocation: none is recorded.
+    for id in reports {
+        let (status, body) = answer(queue, id).unwrap();
+        assert_eq!(status, 403, "{body}");
+    }
 }

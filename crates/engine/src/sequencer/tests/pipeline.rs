@@ -26,6 +26,8 @@ struct GateState {
     client_reads: u32,
     /// Reading the incidents' latest estimates fails (as a rebuild with the database away).
     fail_estimates: bool,
+    /// Reading tree hashes fails (as a proof with the database away).
+    fail_tree_hashes: bool,
 }
 
 /// A SQLite store whose appends can be held open and made to fail.
@@ -114,6 +116,9 @@ impl Store for Gated {
         self.inner.max_ids()
     }
     fn tree_hashes(&self, indexes: &[u64]) -> Result<Vec<Hash>, StoreError> {
+        if self.state.lock().unwrap().fail_tree_hashes {
+            return Err(StoreError::Unreachable("injected by the test".into()));
+        }
         self.inner.tree_hashes(indexes)
     }
     fn add_checkpoint(&self, size: u64, note: &[u8]) -> Result<(), StoreError> {
@@ -318,4 +323,22 @@ fn a_merge_whose_append_and_rebuild_fail_leaves_no_merge_in_memory() {
     assert_eq!(merged.len(), 2, "{merged:?}");
     engine.submit(vec![report(B, 9.0)], now()).unwrap();
     assert_eq!(verify_chain(store.as_ref()).unwrap().observations, 3);
+}
+
+#[test]
+fn a_proof_that_fails_because_the_store_does_gives_the_stores_error() {
+    let (_dir, store, engine) = gated();
+    engine.submit(vec![report(C, 5.0)], now()).unwrap();
+    assert!(engine.consistency_proof(1, 4).is_ok());
+    store.set(|s| s.fail_tree_hashes = true);
+    // The store's fault (a 503 the client may retry), not the tree's refusal (a 500).
+    let err = engine.consistency_proof(1, 4).unwrap_err();
+    assert!(
+        matches!(err, EngineError::Store(StoreError::Unreachable(_))),
+        "{err:?}"
+    );
+    store.set(|s| s.fail_tree_hashes = false);
+    // What the tree refuses is still the tree's.
+    let err = engine.consistency_proof(3, 2).unwrap_err();
+    assert!(matches!(err, EngineError::Ledger(_)), "{err:?}");
 }
