@@ -15,21 +15,49 @@ use truce_core::intake::ParseLimits;
 use truce_engine::{Caller, Engine, EvidenceIn, MemberWrite, record_agreement};
 use truce_peers::postgres::{PgServer, postgres};
 use truce_server::intake::{ChargesOwed, MAX_ATTEMPTS, drain};
-use truce_store::{Durability, IntakeQueue, IntakeRequest, PgStore, PgTarget, Store};
+use truce_store::{Durability, IntakeQueue, IntakeRequest, PgStore, PgTarget, Store, StoreError};
 
-/// A record on a fresh schema with the demo agreement and one observer, and the engine that
-/// sequences it; answers the schema's name too.
-fn sequencer() -> (Arc<PgStore>, Engine, String) {
-    let url = postgres().fresh_url();
-    let schema = url.rsplit("schema=").next().unwrap().to_string();
-    let target = PgTarget::parse(&url).unwrap();
-    let store = Arc::new(PgStore::open(&target, Durability::Full).unwrap());
-    record_agreement(store.as_ref(), &demo_agreement(), Timestamp::now()).unwrap();
-    let engine = Engine::open(store.clone() as Arc<dyn Store>).unwrap();
-    engine
-        .add_member("op", "m1", Role::Observer, "test", Timestamp::now())
-        .unwrap();
-    (store, engine, schema)
+/// A record on a fresh schema with the demo agreement and one observer ("op"), the engine
+/// that sequences it, and what its drains keep between them.
+struct Fixture {
+    store: Arc<PgStore>,
+    engine: Engine,
+    schema: String,
+    owed: ChargesOwed,
+}
+
+impl Fixture {
+    fn new() -> Self {
+        let url = postgres().fresh_url();
+        let schema = url.rsplit("schema=").next().unwrap().to_string();
+        let target = PgTarget::parse(&url).unwrap();
+        let store = Arc::new(PgStore::open(&target, Durability::Full).unwrap());
+        record_agreement(store.as_ref(), &demo_agreement(), Timestamp::now()).unwrap();
+        let engine = Engine::open(store.clone() as Arc<dyn Store>).unwrap();
+        engine
+            .add_member("op", "m1", Role::Observer, "test", Timestamp::now())
+            .unwrap();
+        Fixture {
+            store,
+            engine,
+            schema,
+            owed: ChargesOwed::default(),
+        }
+    }
+
+    fn queue(&self) -> &dyn IntakeQueue {
+        self.store.as_ref()
+    }
+
+    /// One turn at the queue, as the sequencer takes it.
+    fn drain(&self) -> Result<usize, StoreError> {
+        drain(
+            &self.engine,
+            self.queue(),
+            &ParseLimits::default(),
+            &self.owed,
+        )
+    }
 }
 
 /// One observation, as a node commits it to the queue.
@@ -76,16 +104,14 @@ fn answer(queue: &dyn IntakeQueue, id: u64) -> Option<(u16, String)> {
 #[test]
 fn a_full_disk_for_more_tries_than_allowed_fails_no_item() {
     let pg = postgres();
-    let (store, engine, schema) = sequencer();
-    let queue: &dyn IntakeQueue = store.as_ref();
-    let owed = ChargesOwed::default();
-    let limits = ParseLimits::default();
+    let f = Fixture::new();
+    let (queue, schema) = (f.queue(), &f.schema);
     let id = queue_one(queue, 1);
-    let size = store.head().unwrap().size;
+    let size = f.store.head().unwrap().size;
 
-    refuse_entries(pg, &schema, "53100"); // disk_full
+    refuse_entries(pg, schema, "53100"); // disk_full
     for _ in 0..2 * MAX_ATTEMPTS {
-        assert!(drain(&engine, queue, &limits, &owed).is_err());
+        assert!(f.drain().is_err());
         assert_eq!(answer(queue, id), None, "answered while the disk was full");
     }
     let pending = queue.pending(10).unwrap();
@@ -94,26 +120,24 @@ fn a_full_disk_for_more_tries_than_allowed_fails_no_item() {
         "the full disk was charged to the item"
     );
 
-    allow_entries(pg, &schema);
-    assert_eq!(drain(&engine, queue, &limits, &owed).unwrap(), 1);
+    allow_entries(pg, schema);
+    assert_eq!(f.drain().unwrap(), 1);
     let (status, body) = answer(queue, id).unwrap();
     assert_eq!(status, 201, "{body}");
     // The observation and the incident it opened.
-    assert_eq!(store.head().unwrap().size, size + 2, "{body}");
+    assert_eq!(f.store.head().unwrap().size, size + 2, "{body}");
 }
 
 #[test]
 fn an_attempt_that_cannot_be_taken_back_is_not_charged_again() {
     let pg = postgres();
-    let (store, engine, schema) = sequencer();
-    let queue: &dyn IntakeQueue = store.as_ref();
-    let owed = ChargesOwed::default();
-    let limits = ParseLimits::default();
+    let f = Fixture::new();
+    let (queue, schema) = (f.queue(), &f.schema);
     let id = queue_one(queue, 1);
 
     // The disk full, and the attempt's taking back refused too (the database away by then):
     // the charge stands, but is this process's next try's.
-    refuse_entries(pg, &schema, "53100");
+    refuse_entries(pg, schema, "53100");
     pg.psql(&format!(
         "CREATE FUNCTION {schema}.no_release() RETURNS trigger LANGUAGE plpgsql AS
            $$ BEGIN RAISE EXCEPTION 'refused by the test' USING ERRCODE = '57P01'; END $$;
@@ -122,34 +146,32 @@ fn an_attempt_that_cannot_be_taken_back_is_not_charged_again() {
            EXECUTE FUNCTION {schema}.no_release();"
     ));
     for _ in 0..2 * MAX_ATTEMPTS {
-        assert!(drain(&engine, queue, &limits, &owed).is_err());
+        assert!(f.drain().is_err());
     }
     assert_eq!(queue.pending(10).unwrap()[0].attempts, 1);
 
-    allow_entries(pg, &schema);
-    assert_eq!(drain(&engine, queue, &limits, &owed).unwrap(), 1);
+    allow_entries(pg, schema);
+    assert_eq!(f.drain().unwrap(), 1);
     assert_eq!(answer(queue, id).unwrap().0, 201);
 }
 
 #[test]
 fn an_item_that_fails_by_its_own_fault_is_failed_and_the_queue_moves_on() {
     let pg = postgres();
-    let (store, engine, schema) = sequencer();
-    let queue: &dyn IntakeQueue = store.as_ref();
-    let owed = ChargesOwed::default();
-    let limits = ParseLimits::default();
+    let f = Fixture::new();
+    let (queue, schema) = (f.queue(), &f.schema);
     let first = queue_one(queue, 1);
 
     // A refusal that is no storage fault (a check violated): a retry meets it again, so each
     // try counts, and after MAX_ATTEMPTS the item is answered 500 and the next is taken.
-    refuse_entries(pg, &schema, "23514"); // check_violation
+    refuse_entries(pg, schema, "23514"); // check_violation
     for _ in 0..MAX_ATTEMPTS {
-        assert!(drain(&engine, queue, &limits, &owed).is_err());
+        assert!(f.drain().is_err());
     }
     assert_eq!(queue.pending(10).unwrap()[0].attempts, MAX_ATTEMPTS);
-    allow_entries(pg, &schema);
+    allow_entries(pg, schema);
     let second = queue_one(queue, 2);
-    assert_eq!(drain(&engine, queue, &limits, &owed).unwrap(), 2);
+    assert_eq!(f.drain().unwrap(), 2);
     let (status, body) = answer(queue, first).unwrap();
     assert_eq!(status, 500, "{body}");
     assert!(body.contains("nothing from it was recorded"), "{body}");
@@ -159,10 +181,8 @@ fn an_item_that_fails_by_its_own_fault_is_failed_and_the_queue_moves_on() {
 #[test]
 fn a_hand_in_whose_file_cannot_be_read_by_its_own_fault_is_failed_and_the_queue_moves_on() {
     let pg = postgres();
-    let (store, engine, schema) = sequencer();
-    let queue: &dyn IntakeQueue = store.as_ref();
-    let owed = ChargesOwed::default();
-    let limits = ParseLimits::default();
+    let f = Fixture::new();
+    let (queue, schema) = (f.queue(), &f.schema);
     // A node kept the file and queued the hand-in, as `POST /api/evidence` does on a node.
     let observer = Caller {
         user: "op".into(),
@@ -176,7 +196,8 @@ fn a_hand_in_whose_file_cannot_be_read_by_its_own_fault_is_failed_and_the_queue_
         capture: Default::default(),
     };
     let photo = b"\xFF\xD8\xFF\xE0 a photo".to_vec();
-    let (sha256, size) = engine
+    let (sha256, size) = f
+        .engine
         .keep_evidence_file(&observer, &photo, &evidence, Timestamp::now())
         .unwrap();
     let write = MemberWrite::Evidence {
@@ -200,19 +221,19 @@ fn a_hand_in_whose_file_cannot_be_read_by_its_own_fault_is_failed_and_the_queue_
         "ALTER TABLE {schema}.evidence_files RENAME TO evidence_files_gone"
     ));
     for _ in 0..MAX_ATTEMPTS {
-        assert!(drain(&engine, queue, &limits, &owed).is_err());
+        assert!(f.drain().is_err());
     }
     let next = queue_one(queue, 2);
-    assert_eq!(drain(&engine, queue, &limits, &owed).unwrap(), 2);
+    assert_eq!(f.drain().unwrap(), 2);
     assert_eq!(answer(queue, id).unwrap().0, 500);
     assert_eq!(answer(queue, next).unwrap().0, 201);
 }
 
 #[test]
 fn a_revocation_queued_before_reports_is_recorded_before_them() {
-    let (store, engine, schema) = sequencer();
-    let queue: &dyn IntakeQueue = store.as_ref();
-    engine
+    let f = Fixture::new();
+    let (queue, schema) = (f.queue(), &f.schema);
+    f.engine
         .add_member("adm", "m1", Role::Admin, "test", Timestamp::now())
         .unwrap();
     // The revocation's append takes its time (a slow disk), as long as reports would need to
@@ -233,11 +254,9 @@ fn a_revocation_queued_before_reports_is_recorded_before_them() {
         )
         .unwrap();
     let reports: Vec<u64> = (1..=10).map(|n| queue_one(queue, n)).collect();
-    let owed = ChargesOwed::default();
-    let limits = ParseLimits::default();
     let mut answered = 0;
     while answered < 11 {
-        answered += drain(&engine, queue, &limits, &owed).unwrap();
+        answered += f.drain().unwrap();
     }
     assert_eq!(answer(queue, revoked).unwrap().0, 204);
     // Each report came after the revocation: none is recorded.
