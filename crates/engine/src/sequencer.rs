@@ -195,19 +195,22 @@ impl Engine {
     /// Appends `batch`, made by a writer other than observation intake (a verdict, a note, a
     /// member, a track, an evidence hand-in, a report) holding the sequencer lock and a turn,
     /// with `answer` (when the write was taken from the intake queue) recorded in the same
-    /// transaction, so the write is recorded at most once. When the append fails, the state
-    /// is stale, and the next write rebuilds it from the store before numbering anything:
-    /// the caller may have changed it for this write already (a merge, a split), the record
-    /// may have moved under this process (another one wrote to it), or the commit may have
-    /// gone through with its reply lost.
+    /// transaction, so the write is recorded at most once. When the append may have changed
+    /// the record unseen, the state is stale, and the next write rebuilds it from the store
+    /// before numbering anything: the record moved under this process (another one wrote to
+    /// it), or the commit may have gone through with its reply lost (any failure but a refusal
+    /// made before anything was written: fenced, read-only, in use, misconfigured).
     pub(crate) fn append_answering(
         &self,
         batch: &truce_store::AppendBatch,
         answer: Option<&truce_store::IntakeSettle>,
     ) -> Result<truce_store::AppendReceipt, truce_store::StoreError> {
-        self.store
-            .append_settling(batch, answer)
-            .inspect_err(|_| self.order.failed(self.order.current_generation()))
+        use truce_store::StoreError::{Config, Fenced, InUse, ReadOnly};
+        self.store.append_settling(batch, answer).inspect_err(|e| {
+            if !matches!(e, Fenced(_) | ReadOnly(_) | InUse(_) | Config(_)) {
+                self.order.failed(self.order.current_generation());
+            }
+        })
     }
 
     /// Rebuilds the state, stale after a failed write, now if it can; if the store cannot be
@@ -542,6 +545,8 @@ impl Engine {
         let receipt = match self.append_answering(&append, answer.as_ref()) {
             Ok(r) => r,
             Err(e) => {
+                // `op` changed the state for an append that did not happen.
+                self.order.failed(seq.generation);
                 self.rebuild_after_failure(&mut seq);
                 return Err(e.into());
             }

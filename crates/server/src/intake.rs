@@ -1,7 +1,7 @@
 //! Several nodes, one sequencer (PostgreSQL): any node validates a submission and commits it to
 //! the intake queue, which is its acknowledgement; the node that holds the sequencer's role
-//! takes the queue in commit order (two items under way at once), records each item and writes its answer in the same
-//! transaction; the node that took the item waits for that answer and gives it to the client
+//! takes the queue in commit order (two items under way at once, one at a time around a
+//! membership change), records each item and writes its answer in the same transaction; the node that took the item waits for that answer and gives it to the client
 //! unchanged, or, if the sequencer is slow or changing hands, answers 202 with the item's
 //! number: committed, to be sequenced.
 
@@ -42,12 +42,12 @@ pub const MAX_ATTEMPTS: u32 = 3;
 /// `engine` and answered. [`DRAIN_WORKERS`] items are under way at once, so one fuses while the
 /// one before it commits; two reports taken together may be recorded in either order. When an
 /// item pending was taken up before and not answered (a sequencer died on it), items go one at
-/// a time, so only the item at fault is charged its attempts; and so they do when a member
-/// write is among them, so it is recorded in its place. Answers how many items were
-/// answered. Stops at the first item it could not answer for a reason of its own (the role
-/// lost, the store failing): that item stays pending for whoever sequences next, and the
+/// a time, so only the item at fault is charged its attempts; and so they do when a member is
+/// admitted or revoked among them, so that change is recorded in its place. Answers how many items were
+/// answered. Stops at the first item it could not answer: that item stays pending for whoever
+/// sequences next. When the reason is not the item's (the role lost, the store failing) its
 /// attempt is taken back (or, with the database away, owed in `owed`: the item's next try
-/// here is not charged). A panic stops the other worker and goes on to the caller, as it
+/// here is not charged); otherwise the attempt counts towards [`MAX_ATTEMPTS`]. A panic stops the other worker and goes on to the caller, as it
 /// would without workers.
 pub fn drain(
     engine: &Engine,
@@ -75,12 +75,10 @@ pub fn drain(
         Ok(())
     };
     let suspect = items.iter().any(|item| item.attempts > 0);
-    // A member write may change what the items after it mean (a member revoked, then admitted
-    // again; a revocation, then that member's reports): in their order, one at a time.
-    let writes = items
-        .iter()
-        .any(|item| item.request == IntakeRequest::Write);
-    let workers = if suspect || writes || items.len() < 2 {
+    // A membership change alters what the items after it mean (a member revoked, then
+    // admitted again; a revocation, then that member's reports): in their order, one at a time.
+    let membership = items.iter().any(changes_membership);
+    let workers = if suspect || membership || items.len() < 2 {
         1
     } else {
         DRAIN_WORKERS
@@ -100,6 +98,15 @@ pub fn drain(
         Some(e) => Err(e),
         None => Ok(answered.load(Ordering::Acquire)),
     }
+}
+
+/// Whether `item` admits or revokes a member (a change that must keep its place in the order).
+fn changes_membership(item: &PendingIntake) -> bool {
+    item.request == IntakeRequest::Write
+        && matches!(
+            serde_json::from_slice::<MemberWrite>(&item.body),
+            Ok(MemberWrite::AddMember { .. } | MemberWrite::Revoke { .. })
+        )
 }
 
 /// Sets the flag when dropped by a panic unwinding: the other worker stops taking items.
@@ -156,7 +163,8 @@ fn answer(
     item: &PendingIntake,
     owed: &ChargesOwed,
 ) -> Result<(), StoreError> {
-    let attempts = if owed.settle(item.id) {
+    let was_owed = owed.settle(item.id);
+    let attempts = if was_owed {
         item.attempts
     } else {
         match queue.attempt(item.id) {
@@ -174,9 +182,14 @@ fn answer(
     match try_item(engine, queue, limits, item, attempts) {
         Ok(()) => Ok(()),
         Err(Unanswered { error, blameless }) => {
-            if blameless && let Err(e) = queue.release(item.id) {
-                tracing::warn!(item = item.id, "its attempt is owed back: {e}");
-                owed.owe(item.id);
+            if blameless {
+                if was_owed {
+                    // This try made no charge: the one owed still covers the next.
+                    owed.owe(item.id);
+                } else if let Err(e) = queue.release(item.id) {
+                    tracing::warn!(item = item.id, "its attempt is owed back: {e}");
+                    owed.owe(item.id);
+                }
             }
             Err(error)
         }
