@@ -197,7 +197,7 @@ enum Turn {
     /// Another process sequences: this server must not answer again.
     Fenced(truce_store::StoreError),
     /// A failure left the rest for a later turn.
-    Failed(truce_store::StoreError),
+    Failed(truce_server::intake::DrainError),
 }
 
 /// One turn: whether this server still sequences, then the queue drained through `engine`
@@ -214,7 +214,7 @@ fn answer_queue(
     match queue.answering() {
         Ok(()) => {}
         Err(e @ truce_store::StoreError::Fenced(_)) => return Turn::Fenced(e),
-        Err(e) => return Turn::Failed(e),
+        Err(e) => return Turn::Failed(e.into()),
     }
     let limits = truce_core::intake::ParseLimits::default();
     while !*stop.borrow() {

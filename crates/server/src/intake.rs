@@ -17,8 +17,8 @@ use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::time::Duration;
 use truce_core::Timestamp;
 use truce_core::intake::{ParseLimits, parse_observations};
-use truce_engine::Engine;
 use truce_engine::MemberWrite;
+use truce_engine::{Engine, EngineError};
 use truce_store::{IntakeQueue, IntakeRequest, IntakeSettle, PendingIntake, StoreError};
 
 /// How long the node that took a submission waits for the sequencer's answer.
@@ -54,13 +54,13 @@ pub fn drain(
     queue: &dyn IntakeQueue,
     limits: &ParseLimits,
     owed: &ChargesOwed,
-) -> Result<usize, StoreError> {
+) -> Result<usize, DrainError> {
     let items = queue.pending(TAKE)?;
     let started = std::time::Instant::now();
     let next = AtomicUsize::new(0);
     let answered = AtomicUsize::new(0);
     let stop = AtomicBool::new(false);
-    let work = || -> Result<(), StoreError> {
+    let work = || -> Result<(), DrainError> {
         let _stop_on_panic = StopOnPanic(&stop);
         while !stop.load(Ordering::Acquire) && started.elapsed() <= DRAIN_BUDGET {
             let Some(item) = items.get(next.fetch_add(1, Ordering::AcqRel)) else {
@@ -83,7 +83,7 @@ pub fn drain(
     } else {
         DRAIN_WORKERS
     };
-    let outcomes: Vec<Result<(), StoreError>> = std::thread::scope(|scope| {
+    let outcomes: Vec<Result<(), DrainError>> = std::thread::scope(|scope| {
         let helpers: Vec<_> = (1..workers).map(|_| scope.spawn(work)).collect();
         let mut outcomes = vec![work()];
         for helper in helpers {
@@ -98,6 +98,24 @@ pub fn drain(
         Some(e) => Err(e),
         None => Ok(answered.load(Ordering::Acquire)),
     }
+}
+
+/// Why a drain stopped before the queue was empty: the item it names, or the next, stays
+/// pending.
+#[derive(Debug, thiserror::Error)]
+pub enum DrainError {
+    /// The queue or the record could not be read or written.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    /// The sequencer could not record the item for a reason of its own (the evidence folder
+    /// unusable, an internal error), not the submission's.
+    #[error("intake item {item} left pending: {message}")]
+    Item {
+        /// The item's number.
+        item: u64,
+        /// Why.
+        message: String,
+    },
 }
 
 /// Whether `item` admits or revokes a member (a change that must keep its place in the order).
@@ -162,7 +180,7 @@ fn answer(
     limits: &ParseLimits,
     item: &PendingIntake,
     owed: &ChargesOwed,
-) -> Result<(), StoreError> {
+) -> Result<(), DrainError> {
     let was_owed = owed.settle(item.id);
     let attempts = if was_owed {
         item.attempts
@@ -175,7 +193,7 @@ fn answer(
                 if is_blameless(&e) {
                     owed.owe(item.id);
                 }
-                return Err(e);
+                return Err(e.into());
             }
         }
     };
@@ -199,7 +217,7 @@ fn answer(
 /// Why an item was left pending.
 struct Unanswered {
     /// What failed.
-    error: StoreError,
+    error: DrainError,
     /// Whether the fault is the store's or the role's, not the item's.
     blameless: bool,
 }
@@ -207,7 +225,10 @@ struct Unanswered {
 impl From<StoreError> for Unanswered {
     fn from(error: StoreError) -> Self {
         let blameless = is_blameless(&error);
-        Unanswered { error, blameless }
+        Unanswered {
+            error: error.into(),
+            blameless,
+        }
     }
 }
 
@@ -219,6 +240,8 @@ fn is_blameless(error: &StoreError) -> bool {
             StoreError::Fenced(_)
                 | StoreError::Busy(_)
                 | StoreError::Moved(_)
+                | StoreError::InUse(_)
+                | StoreError::ReadOnly(_)
                 | StoreError::Unreachable(_)
         )
 }
@@ -257,14 +280,14 @@ fn try_item(
         // Answered in the transaction that recorded it.
         Answer::Recorded => {}
         Answer::Settle(s) => queue.settle(&s)?,
-        // Unavailable (503) is the store's or the role's fault; any other server error may
-        // be the item's, and counts.
+        // Unavailable (503) is the server's (the evidence folder); any other server error
+        // may be the item's, and counts.
         Answer::Refused(e) if e.status.is_server_error() => {
             return Err(Unanswered {
-                error: StoreError::Fenced(format!(
-                    "intake item {} left pending: {}",
-                    item.id, e.message
-                )),
+                error: DrainError::Item {
+                    item: item.id,
+                    message: e.message,
+                },
                 blameless: e.status == StatusCode::SERVICE_UNAVAILABLE,
             });
         }
@@ -311,34 +334,37 @@ fn record_observations(
         )));
     }
     let is_array = item.body.iter().find(|b| !b.is_ascii_whitespace()) == Some(&b'[');
-    let outcome = parse_observations(&item.body, limits, received)
-        .map_err(AppError::from)
-        .and_then(|batch| {
-            engine
-                .submit_settling(batch, received, Some(item.id))
-                .map_err(|e| {
-                    let mut error = AppError::from(e);
-                    if !is_array {
-                        error.index = None;
-                    }
-                    error
-                })
-        });
-    Ok(match outcome {
-        Ok(done) if done.new > 0 => Answer::Recorded,
-        Ok(done) => Answer::Settle(IntakeSettle {
+    let batch = match parse_observations(&item.body, limits, received) {
+        Ok(batch) => batch,
+        Err(e) => return Ok(Answer::Refused(AppError::from(e))),
+    };
+    let done = match engine.submit_settling(batch, received, Some(item.id)) {
+        Ok(done) => done,
+        // The store's own error: it tells what failed, and whether the item is to blame.
+        Err(EngineError::Store(e)) => return Err(e),
+        Err(e) => {
+            let mut error = AppError::from(e);
+            if !is_array {
+                error.index = None;
+            }
+            return Ok(Answer::Refused(error));
+        }
+    };
+    Ok(if done.new > 0 {
+        Answer::Recorded
+    } else {
+        Answer::Settle(IntakeSettle {
             id: item.id,
             status: 200,
             outcome: json!({ "accepted": done.accepted }).to_string(),
-        }),
-        Err(e) => Answer::Refused(e),
+        })
     })
 }
 
 /// An engine error met while reading who the member is: the item stays pending.
-fn store_fault(e: truce_engine::EngineError) -> StoreError {
+fn store_fault(e: EngineError) -> StoreError {
     match e {
-        truce_engine::EngineError::Store(e) => e,
+        EngineError::Store(e) => e,
         other => StoreError::Corrupt(other.to_string()),
     }
 }
@@ -377,6 +403,7 @@ fn record_write(
             Ok(written) if written.settled => Answer::Recorded,
             // Nothing recorded (reports or a hand-in already in the record): answered now.
             Ok(written) => Answer::Settle(written.settling(item.id)),
+            Err(EngineError::Store(e)) => return Err(e),
             Err(e) => Answer::Refused(AppError::from(e)),
         },
     )
