@@ -199,15 +199,19 @@ impl Engine {
     /// the record unseen, the state is stale, and the next write rebuilds it from the store
     /// before numbering anything: the record moved under this process (another one wrote to
     /// it), or the commit may have gone through with its reply lost (any failure but a refusal
-    /// made before anything was written: fenced, read-only, in use, misconfigured).
+    /// made before anything was written, fenced, read-only, in use or misconfigured, and an
+    /// embedded SQLite transaction's, which commits all or nothing in this process).
     pub(crate) fn append_answering(
         &self,
         batch: &truce_store::AppendBatch,
         answer: Option<&truce_store::IntakeSettle>,
     ) -> Result<truce_store::AppendReceipt, truce_store::StoreError> {
-        use truce_store::StoreError::{Config, Fenced, InUse, ReadOnly};
+        use truce_store::StoreError::{Config, Database, Fenced, InUse, ReadOnly};
         self.store.append_settling(batch, answer).inspect_err(|e| {
-            if !matches!(e, Fenced(_) | ReadOnly(_) | InUse(_) | Config(_)) {
+            if !matches!(
+                e,
+                Fenced(_) | ReadOnly(_) | InUse(_) | Config(_) | Database { .. }
+            ) {
                 self.order.failed(self.order.current_generation());
             }
         })

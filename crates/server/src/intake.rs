@@ -1,9 +1,10 @@
 //! Several nodes, one sequencer (PostgreSQL): any node validates a submission and commits it to
 //! the intake queue, which is its acknowledgement; the node that holds the sequencer's role
 //! takes the queue in commit order (two items under way at once, one at a time around a
-//! membership change), records each item and writes its answer in the same transaction; the node that took the item waits for that answer and gives it to the client
-//! unchanged, or, if the sequencer is slow or changing hands, answers 202 with the item's
-//! number: committed, to be sequenced.
+//! membership change), records each item and writes its answer in the same transaction; the
+//! node that took the item waits for that answer and gives it to the client unchanged, or, if
+//! the sequencer is slow or changing hands, answers 202 with the item's number: committed, to
+//! be sequenced.
 
 use crate::AppError;
 use axum::Json;
@@ -43,12 +44,13 @@ pub const MAX_ATTEMPTS: u32 = 3;
 /// one before it commits; two reports taken together may be recorded in either order. When an
 /// item pending was taken up before and not answered (a sequencer died on it), items go one at
 /// a time, so only the item at fault is charged its attempts; and so they do when a member is
-/// admitted or revoked among them, so that change is recorded in its place. Answers how many items were
-/// answered. Stops at the first item it could not answer: that item stays pending for whoever
-/// sequences next. When the reason is not the item's (the role lost, the store failing) its
-/// attempt is taken back (or, with the database away, owed in `owed`: the item's next try
-/// here is not charged); otherwise the attempt counts towards [`MAX_ATTEMPTS`]. A panic stops the other worker and goes on to the caller, as it
-/// would without workers.
+/// admitted or revoked among them, so that change is recorded in its place. Answers how many
+/// items were answered. Stops at the first item it could not answer: that item stays pending
+/// for whoever sequences next. When the reason is not the item's (the role lost, the store
+/// failing) its attempt is taken back (or, with the database away, owed in `owed`: the
+/// item's next try here is not charged); otherwise the attempt counts towards
+/// [`MAX_ATTEMPTS`]. A panic stops the other worker and goes on to the caller, as it would
+/// without workers.
 pub fn drain(
     engine: &Engine,
     queue: &dyn IntakeQueue,
