@@ -28,6 +28,10 @@ const FOLLOW_EVERY: Duration = Duration::from_millis(200);
 /// How long the sequencer waits when the queue is empty.
 const IDLE: Duration = Duration::from_millis(5);
 
+/// How long the sequencer waits after a storage fault (a full disk, writes refused) before it
+/// tries the queue again, keeping its role.
+const FAULT_BACKOFF: Duration = Duration::from_secs(1);
+
 /// The reader engine this node serves through, and its part in the cluster.
 pub struct NodeParts {
     /// The engine over a reader of the store.
@@ -159,7 +163,17 @@ fn sequence(
     let mut last_check = Instant::now();
     let mut last_checkpoint = Instant::now();
     while !stop.load(Ordering::SeqCst) {
-        let answered = truce_server::intake::drain(&engine, store.as_ref(), &limits, owed)?;
+        let answered = match truce_server::intake::drain(&engine, store.as_ref(), &limits, owed) {
+            Ok(answered) => answered,
+            // The role stays here: taken again by a new term, it would meet the same fault
+            // after rebuilding everything from a database already in trouble.
+            Err(e) if e.is_storage_fault() => {
+                tracing::error!(error = %e, "queued submissions not answered; trying again shortly");
+                std::thread::sleep(FAULT_BACKOFF);
+                0
+            }
+            Err(e) => return Err(e.into()),
+        };
         if last_checkpoint.elapsed() >= checkpoint_every {
             engine.sign_checkpoint()?;
             last_checkpoint = Instant::now();

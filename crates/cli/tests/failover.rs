@@ -1263,3 +1263,60 @@ fn a_node_beside_a_single_server_is_answered_by_it_until_the_node_takes_the_role
     }
     assert_verifies(&store, &data);
 }
+
+#[test]
+fn a_sequencing_node_keeps_its_role_through_a_full_disk_and_records_what_waited() {
+    let pg = truce_peers::postgres::postgres();
+    let store = pg.fresh_url();
+    let schema = store
+        .rsplit("schema=")
+        .next()
+        .expect("a schema")
+        .to_string();
+    let dir = tempfile::tempdir().expect("tempdir");
+    let data = dir.path().join("data");
+    init_demo(&store, &data);
+    let observer = add_member(&store, &data, "m1", "observer", "op-1");
+    let node = start_node(&data, &store, free_port());
+    await_sequencer(std::slice::from_ref(&node.url), Duration::from_secs(30));
+    let epoch = || {
+        pg.psql(&format!("SELECT epoch FROM {schema}.log_head"))
+            .trim()
+            .to_string()
+    };
+    let before = epoch();
+    // The database's disk full for the record's entries (a trigger answers as PostgreSQL does).
+    pg.psql(&format!(
+        "CREATE FUNCTION {schema}.full() RETURNS trigger LANGUAGE plpgsql AS
+           $$ BEGIN RAISE EXCEPTION 'disk full (test)' USING ERRCODE = '53100'; END $$;
+         CREATE TRIGGER full_disk BEFORE INSERT ON {schema}.entries
+           FOR EACH ROW EXECUTE FUNCTION {schema}.full();"
+    ));
+    let (status, answer) = std::thread::scope(|s| {
+        let sent = s.spawn(|| {
+            post_json(
+                &format!("{}/api/observations", node.url),
+                &observer,
+                &observation(Uuid::new_v4(), 1),
+            )
+        });
+        // Tries at the queue meet the full disk for 3 s: the node keeps its role (before, it
+        // gave it up after each, and took it again under a new epoch, rebuilt from the store).
+        std::thread::sleep(Duration::from_secs(3));
+        assert_eq!(
+            epoch(),
+            before,
+            "the sequencer's term changed during the fault"
+        );
+        assert!(sequencing(&node.url));
+        pg.psql(&format!(
+            "DROP TRIGGER full_disk ON {schema}.entries; DROP FUNCTION {schema}.full();"
+        ));
+        sent.join().expect("sent")
+    });
+    // Recorded once the disk took writes again, within the node's wait for the answer.
+    assert_eq!(status, 201, "{answer}");
+    assert_eq!(epoch(), before);
+    drop(node);
+    assert_verifies(&store, &data);
+}

@@ -120,6 +120,21 @@ pub enum DrainError {
     },
 }
 
+impl DrainError {
+    /// Whether the drain stopped on a fault of the storage beneath the record (a full disk,
+    /// writes refused, the database busy or away) that clears without the sequencer changing:
+    /// the sequencer keeps its role and tries again shortly.
+    pub fn is_storage_fault(&self) -> bool {
+        match self {
+            DrainError::Store(e) => {
+                e.storage_fault().is_some()
+                    || matches!(e, StoreError::Busy(_) | StoreError::Unreachable(_))
+            }
+            DrainError::Item { .. } => false,
+        }
+    }
+}
+
 /// Whether `item` admits or revokes a member (a change that must keep its place in the order).
 fn changes_membership(item: &PendingIntake) -> bool {
     item.request == IntakeRequest::Write
