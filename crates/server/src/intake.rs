@@ -456,7 +456,8 @@ pub async fn await_outcome(node: &crate::Node, id: u64) -> Option<(u16, String)>
 pub fn queued(id: u64, request: IntakeRequest) -> (StatusCode, serde_json::Value) {
     let then = match request {
         IntakeRequest::Observations => {
-            "send it again with the same client ids to learn its outcome"
+            "send it again with the same client ids to learn its outcome (observations without \
+             a client_id would be recorded again: read the incidents to see them recorded)"
         }
         IntakeRequest::Write => {
             "read the incident (or import the file or hand the evidence in again: what is \
