@@ -13,7 +13,7 @@ use truce_core::Timestamp;
 use truce_core::access::Role;
 use truce_core::intake::ParseLimits;
 use truce_engine::{Caller, Engine, EvidenceIn, MemberWrite, record_agreement};
-use truce_peers::postgres::{PgServer, postgres};
+use truce_peers::postgres::postgres;
 use truce_server::intake::{ChargesOwed, DrainError, MAX_ATTEMPTS, drain};
 use truce_store::{Durability, IntakeQueue, IntakeRequest, PgStore, PgTarget, Store};
 
@@ -49,6 +49,43 @@ impl Fixture {
         self.store.as_ref()
     }
 
+    /// A trigger `name` on `table` (`BEFORE INSERT` or `BEFORE UPDATE`, with its `WHEN`
+    /// condition if any) running the PL/pgSQL `body`, as the database's superuser could add.
+    fn trigger(&self, name: &str, event: &str, table: &str, when: &str, body: &str) {
+        let schema = &self.schema;
+        postgres().psql(&format!(
+            "CREATE FUNCTION {schema}.{name}() RETURNS trigger LANGUAGE plpgsql AS
+               $$ BEGIN {body} END $$;
+             CREATE TRIGGER {name} {event} ON {schema}.{table}
+               FOR EACH ROW {when} EXECUTE FUNCTION {schema}.{name}();"
+        ));
+    }
+
+    /// Drops trigger `name` of `table` and its function.
+    fn drop_trigger(&self, name: &str, table: &str) {
+        let schema = &self.schema;
+        postgres().psql(&format!(
+            "DROP TRIGGER {name} ON {schema}.{table}; DROP FUNCTION {schema}.{name}();"
+        ));
+    }
+
+    /// Every insert into the record's entries refused with `sqlstate` (as a full disk or a
+    /// failing check would), until [`Fixture::allow_entries`].
+    fn refuse_entries(&self, sqlstate: &str) {
+        self.trigger(
+            "refuse",
+            "BEFORE INSERT",
+            "entries",
+            "",
+            &format!("RAISE EXCEPTION 'refused by the test' USING ERRCODE = '{sqlstate}';"),
+        );
+    }
+
+    /// Lets the entries be written again.
+    fn allow_entries(&self) {
+        self.drop_trigger("refuse", "entries");
+    }
+
     /// One turn at the queue, as the sequencer takes it.
     fn drain(&self) -> Result<usize, DrainError> {
         drain(
@@ -78,22 +115,16 @@ fn queue_one(queue: &dyn IntakeQueue, n: u32) -> u64 {
         .unwrap()
 }
 
-/// Every insert into the record's entries refused with `sqlstate` by a trigger (as a full disk
-/// or a failing check would), until [`allow_entries`].
-fn refuse_entries(pg: &PgServer, schema: &str, sqlstate: &str) {
-    pg.psql(&format!(
-        "CREATE FUNCTION {schema}.refuse() RETURNS trigger LANGUAGE plpgsql AS
-           $$ BEGIN RAISE EXCEPTION 'refused by the test' USING ERRCODE = '{sqlstate}'; END $$;
-         CREATE TRIGGER refuse BEFORE INSERT ON {schema}.entries
-           FOR EACH ROW EXECUTE FUNCTION {schema}.refuse();"
-    ));
-}
-
-/// Lets the entries be written again.
-fn allow_entries(pg: &PgServer, schema: &str) {
-    pg.psql(&format!(
-        "DROP TRIGGER refuse ON {schema}.entries; DROP FUNCTION {schema}.refuse();"
-    ));
+/// `member`'s `write`, as a node commits it to the queue.
+fn queue_write(queue: &dyn IntakeQueue, member: &str, write: &MemberWrite) -> u64 {
+    queue
+        .put(
+            IntakeRequest::Write,
+            member,
+            &serde_json::to_vec(write).unwrap(),
+            Timestamp::now(),
+        )
+        .unwrap()
 }
 
 /// Item `id`'s answer.
@@ -103,13 +134,12 @@ fn answer(queue: &dyn IntakeQueue, id: u64) -> Option<(u16, String)> {
 
 #[test]
 fn a_full_disk_for_more_tries_than_allowed_fails_no_item() {
-    let pg = postgres();
     let f = Fixture::new();
-    let (queue, schema) = (f.queue(), &f.schema);
+    let queue = f.queue();
     let id = queue_one(queue, 1);
     let size = f.store.head().unwrap().size;
 
-    refuse_entries(pg, schema, "53100"); // disk_full
+    f.refuse_entries("53100"); // disk_full
     for _ in 0..2 * MAX_ATTEMPTS {
         // What the sequencer logs: the database's own words, not a fence.
         let why = f.drain().unwrap_err().to_string();
@@ -123,7 +153,7 @@ fn a_full_disk_for_more_tries_than_allowed_fails_no_item() {
         "the full disk was charged to the item"
     );
 
-    allow_entries(pg, schema);
+    f.allow_entries();
     assert_eq!(f.drain().unwrap(), 1);
     let (status, body) = answer(queue, id).unwrap();
     assert_eq!(status, 201, "{body}");
@@ -133,51 +163,49 @@ fn a_full_disk_for_more_tries_than_allowed_fails_no_item() {
 
 #[test]
 fn an_attempt_that_cannot_be_taken_back_is_not_charged_again() {
-    let pg = postgres();
     let f = Fixture::new();
-    let (queue, schema) = (f.queue(), &f.schema);
+    let queue = f.queue();
     let id = queue_one(queue, 1);
 
     // The disk full, and the attempt's taking back refused too (the database away by then):
     // the charge stands, but is this process's next try's.
-    refuse_entries(pg, schema, "53100");
-    pg.psql(&format!(
-        "CREATE FUNCTION {schema}.no_release() RETURNS trigger LANGUAGE plpgsql AS
-           $$ BEGIN RAISE EXCEPTION 'refused by the test' USING ERRCODE = '57P01'; END $$;
-         CREATE TRIGGER no_release BEFORE UPDATE ON {schema}.intake
-           FOR EACH ROW WHEN (NEW.attempts < OLD.attempts)
-           EXECUTE FUNCTION {schema}.no_release();"
-    ));
+    f.refuse_entries("53100");
+    f.trigger(
+        "no_release",
+        "BEFORE UPDATE",
+        "intake",
+        "WHEN (NEW.attempts < OLD.attempts)",
+        "RAISE EXCEPTION 'refused by the test' USING ERRCODE = '57P01';",
+    );
     for _ in 0..2 * MAX_ATTEMPTS {
         assert!(f.drain().is_err());
     }
     assert_eq!(queue.pending(10).unwrap()[0].attempts, 1);
     // An owed try charges nothing, so it takes nothing back either, even once it could: the
     // charge that stands may be one a crash earned.
-    pg.psql(&format!("DROP TRIGGER no_release ON {schema}.intake"));
+    f.drop_trigger("no_release", "intake");
     assert!(f.drain().is_err());
     assert_eq!(queue.pending(10).unwrap()[0].attempts, 1);
 
-    allow_entries(pg, schema);
+    f.allow_entries();
     assert_eq!(f.drain().unwrap(), 1);
     assert_eq!(answer(queue, id).unwrap().0, 201);
 }
 
 #[test]
 fn an_item_that_fails_by_its_own_fault_is_failed_and_the_queue_moves_on() {
-    let pg = postgres();
     let f = Fixture::new();
-    let (queue, schema) = (f.queue(), &f.schema);
+    let queue = f.queue();
     let first = queue_one(queue, 1);
 
     // A refusal that is no storage fault (a check violated): a retry meets it again, so each
     // try counts, and after MAX_ATTEMPTS the item is answered 500 and the next is taken.
-    refuse_entries(pg, schema, "23514"); // check_violation
+    f.refuse_entries("23514"); // check_violation
     for _ in 0..MAX_ATTEMPTS {
         assert!(f.drain().is_err());
     }
     assert_eq!(queue.pending(10).unwrap()[0].attempts, MAX_ATTEMPTS);
-    allow_entries(pg, schema);
+    f.allow_entries();
     let second = queue_one(queue, 2);
     assert_eq!(f.drain().unwrap(), 2);
     let (status, body) = answer(queue, first).unwrap();
@@ -188,9 +216,8 @@ fn an_item_that_fails_by_its_own_fault_is_failed_and_the_queue_moves_on() {
 
 #[test]
 fn a_hand_in_whose_file_cannot_be_read_by_its_own_fault_is_failed_and_the_queue_moves_on() {
-    let pg = postgres();
     let f = Fixture::new();
-    let (queue, schema) = (f.queue(), &f.schema);
+    let queue = f.queue();
     // A node kept the file and queued the hand-in, as `POST /api/evidence` does on a node.
     let observer = Caller {
         user: "op".into(),
@@ -213,20 +240,14 @@ fn a_hand_in_whose_file_cannot_be_read_by_its_own_fault_is_failed_and_the_queue_
         size,
         evidence,
     };
-    let id = queue
-        .put(
-            IntakeRequest::Write,
-            "op",
-            &serde_json::to_vec(&write).unwrap(),
-            Timestamp::now(),
-        )
-        .unwrap();
+    let id = queue_write(queue, "op", &write);
 
     // The kept files cannot be read, for a reason no retry clears (not the disk, not the
     // database away): each try counts, and after MAX_ATTEMPTS the item is answered 500, so it
     // does not hold back the queue for ever.
-    pg.psql(&format!(
-        "ALTER TABLE {schema}.evidence_files RENAME TO evidence_files_gone"
+    postgres().psql(&format!(
+        "ALTER TABLE {}.evidence_files RENAME TO evidence_files_gone",
+        f.schema
     ));
     for _ in 0..MAX_ATTEMPTS {
         assert!(f.drain().is_err());
@@ -240,27 +261,21 @@ fn a_hand_in_whose_file_cannot_be_read_by_its_own_fault_is_failed_and_the_queue_
 #[test]
 fn a_revocation_queued_before_reports_is_recorded_before_them() {
     let f = Fixture::new();
-    let (queue, schema) = (f.queue(), &f.schema);
+    let queue = f.queue();
     f.engine
         .add_member("adm", "m1", Role::Admin, "test", Timestamp::now())
         .unwrap();
     // The revocation's append takes its time (a slow disk), as long as reports would need to
     // be recorded beside it by a second worker.
-    postgres().psql(&format!(
-        "CREATE FUNCTION {schema}.slow() RETURNS trigger LANGUAGE plpgsql AS
-           $$ BEGIN PERFORM pg_sleep(0.3); RETURN NEW; END $$;
-         CREATE TRIGGER slow BEFORE INSERT ON {schema}.entries
-           FOR EACH ROW WHEN (NEW.type = 'membership') EXECUTE FUNCTION {schema}.slow();"
-    ));
+    f.trigger(
+        "slow",
+        "BEFORE INSERT",
+        "entries",
+        "WHEN (NEW.type = 'membership')",
+        "PERFORM pg_sleep(0.3); RETURN NEW;",
+    );
     let revoke = MemberWrite::Revoke { user: "op".into() };
-    let revoked = queue
-        .put(
-            IntakeRequest::Write,
-            "adm",
-            &serde_json::to_vec(&revoke).unwrap(),
-            Timestamp::now(),
-        )
-        .unwrap();
+    let revoked = queue_write(queue, "adm", &revoke);
     let reports: Vec<u64> = (1..=10).map(|n| queue_one(queue, n)).collect();
     let mut answered = 0;
     while answered < 11 {
