@@ -334,7 +334,7 @@ function renderIncident(i: Json, obs: Json[]) {
       <tr><td>${t("status")}</td><td class="status-${esc(i.status)}" id="incident-status">${esc(t("status_" + i.status))}</td></tr>
       <tr><td>${t("position")}</td><td>${pos}</td></tr>
       <tr><td>${t("ellipse")}</td><td>${ell}</td></tr>
-      <tr><td>${t("method")}</td><td>${i.unresolved ? esc(t("unresolved")) : esc(i.method ?? "—")}</td></tr>
+      <tr><td>${t("method")}</td><td>${i.unresolved ? esc(t("unresolved")) : i.saturated ? `${esc(t("saturated"))} ${esc(String(i.saturated))}` : esc(i.method ?? "—")}</td></tr>
       <tr><td>${t("time")}</td><td>${esc(i.first_seen)} – ${esc(i.last_seen)}</td></tr>
       <tr><td>${t("attribution")}</td><td>${esc(i.attribution.side === "undetermined" ? t("undetermined") : i.attribution.side)}: ${esc(i.attribution.reason)}</td></tr>
     </table>

@@ -303,6 +303,7 @@ mod tests {
             uncertainty: None,
             source_height: None,
             emitted_at: None,
+            saturated: None,
             unresolved: false,
         }
     }

@@ -205,6 +205,12 @@ pub struct IncidentEstimate {
     /// not a claim that they are one event. Pulses leave it for the rounds that place them.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub unresolved: bool,
+    /// When association left this report alone because more incidents than it can choose
+    /// among could each have taken it (events came faster than the reports tell them apart):
+    /// how many could. The incident is that one report, not a claim that no other report saw
+    /// its event; nothing joins it later.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub saturated: Option<u32>,
 }
 
 /// How the covariance of an estimate was checked against its residuals.

@@ -12,7 +12,10 @@
 //! incident ids and revisions' added observations), and two that also estimate alike to the
 //! last bit the same `estimates=` fingerprint. Against the simulator's truth it prints the
 //! pairwise precision and recall of the incidents (of pairs of observations put together,
-//! the share that report one event; of pairs reporting one event, the share put together).
+//! the share that report one event; of pairs reporting one event, the share put together),
+//! over the observations outside incidents marked `unresolved` (as `truce eval` counts: those
+//! are paired with none); `unresolved=` is the share left there, and `left_alone=` the share
+//! of reports association left alone in saturation (`saturated` incidents).
 
 #![allow(clippy::unwrap_used, clippy::print_stdout, clippy::expect_used)]
 
@@ -121,6 +124,8 @@ fn main() {
         let mut next = 1u64;
         let mut truth = HashMap::new();
         let mut assigned = HashMap::new();
+        let mut unresolved = HashMap::new();
+        let mut alone = 0usize;
         let mut elapsed = std::time::Duration::ZERO;
         for chunk in observations.chunks(batch) {
             let items: Vec<(ObservationId, &ValidObservation)> = chunk
@@ -138,6 +143,10 @@ fn main() {
                 for o in &r.added {
                     assigned.insert(o.0, r.incident_id.0);
                 }
+                unresolved.insert(r.incident_id.0, r.estimate.unresolved);
+                if r.estimate.saturated.is_some() {
+                    alone += r.added.len();
+                }
             }
             absorbed.incident_ids.hash(&mut hasher);
             for r in &absorbed.revisions {
@@ -146,10 +155,15 @@ fn main() {
             }
         }
         let per_obs_us = elapsed.as_secs_f64() * 1e6 / count as f64;
+        // As `truce eval` counts: what is left unresolved is paired with none.
+        assigned.retain(|_, incident| !unresolved[incident]);
+        let unresolved_share = 1.0 - assigned.len() as f64 / count as f64;
+        let alone_share = alone as f64 / count as f64;
         let (precision, recall) = pair_scores(&assigned, &truth);
         println!(
             "density={density} per_obs_us={per_obs_us:.1} incidents={} pair_precision={precision:.4} \
-             pair_recall={recall:.4} decisions={:016x} estimates={:016x}",
+             pair_recall={recall:.4} unresolved={unresolved_share:.3} \
+             left_alone={alone_share:.3} decisions={:016x} estimates={:016x}",
             fusion.next_incident_id().0 - 1,
             hasher.finish(),
             estimates.finish()

@@ -62,6 +62,12 @@ const ARRIVAL_TIME_GATE_S: f64 = 12.0;
 
 /// Metres per degree of latitude, a lower bound (WGS84 meridian arc at the equator is 110,574 m),
 /// used only to size search boxes generously.
+/// More incidents than this, each of which could take a report (its kind, role, time window and
+/// the prefilter's bearing or position gate agree), and association does not choose among
+/// them: events come faster than the reports can tell them apart (see [`Track::saturated`]).
+/// At the demo's rate a report meets at most 3; at 100 times it, up to 40.
+const SATURATION_CANDIDATES: usize = 8;
+
 const M_PER_DEG_LAT_MIN: f64 = 110_000.0;
 
 /// An incident as the engine keeps it between restarts: its number, revision and estimate.
@@ -98,6 +104,19 @@ pub struct Absorbed {
     pub incident_ids: Vec<IncidentId>,
     /// One revision per touched incident, in order of first touch.
     pub revisions: Vec<Revision>,
+}
+
+/// Which incident a report should join.
+// One lives on the stack per report, as the `Option<(IncidentId, Trial)>` it replaced did;
+// boxing the trial would allocate for every join.
+#[allow(clippy::large_enum_variant)]
+enum Matched {
+    /// This one, with the joint fit after joining.
+    Join(IncidentId, Trial),
+    /// None: it starts one.
+    None,
+    /// None can be chosen: this many could each take it (more than [`SATURATION_CANDIDATES`]).
+    Saturated(u32),
 }
 
 /// What association needs of an observation besides its measurement.
@@ -170,9 +189,19 @@ struct Track {
     /// Pulses this round turned down as stragglers (their fit with it was not sound), each
     /// with how many pulses the round held then: weighed again only once that has changed.
     turned_down: HashMap<ObservationId, usize>,
+    /// When association did not place this report with others: how many incidents could each
+    /// have taken it (more than [`SATURATION_CANDIDATES`]). Such an incident is the report
+    /// alone and stays so: nothing joins or merges into it.
+    saturated: Option<u32>,
 }
 
 impl Track {
+    /// Whether reports and pulses may join it, or it merge: not a pool, not left alone in a
+    /// saturated area.
+    fn closed(&self) -> bool {
+        self.pool || self.saturated.is_some()
+    }
+
     fn estimate(&self) -> Option<Estimate> {
         self.fix.as_ref().map(|f| f.estimate).or(self.prior)
     }
@@ -286,6 +315,7 @@ impl Fusion {
                 pool: false,
                 aside: Vec::new(),
                 turned_down: HashMap::new(),
+                saturated: t.estimate.saturated,
             };
             let env = envelope(&track, fusion.window_s);
             track.indexed = Some(env);
@@ -328,12 +358,22 @@ impl Fusion {
                 self.absorb_pulse(*obs_id, &report, m, &mut log);
                 continue;
             }
-            let matched = measure.as_ref().and_then(|m| self.best_match(&report, m));
-            let joined = matched.is_some();
+            let matched = measure
+                .as_ref()
+                .map_or(Matched::None, |m| self.best_match(&report, m));
+            let joined = matches!(matched, Matched::Join(..));
             let id = match (matched, measure) {
-                (Some((id, trial)), Some(m)) => {
+                (Matched::Join(id, trial), Some(m)) => {
                     self.join(id, *obs_id, &report, m, trial.fix());
                     id
+                }
+                (Matched::Saturated(n), measure) => {
+                    let id = self.start_track(*obs_id, &report, measure);
+                    if let Some(track) = self.tracks.get_mut(&id) {
+                        track.saturated = Some(n);
+                    }
+                    log.observe(*obs_id, id);
+                    continue;
                 }
                 (_, measure) => self.start_track(*obs_id, &report, measure),
             };
@@ -423,12 +463,13 @@ impl Fusion {
         }
     }
 
-    /// The incident `obs` should join, with the joint fit after joining; `None` to start one.
-    fn best_match(&self, obs: &Report, m: &Measure) -> Option<(IncidentId, Trial)> {
+    /// The incident `obs` should join, with the joint fit after joining.
+    fn best_match(&self, obs: &Report, m: &Measure) -> Matched {
         let t = obs.at.unix_seconds();
         let (lo, hi) = footprint(m);
         let query = AABB::from_corners([lo[0], lo[1], t], [hi[0], hi[1], t]);
-        let mut best: Option<(f64, IncidentId, Trial)> = None;
+        let mut open: Vec<(IncidentId, &Track)> = Vec::new();
+        let mut could_take = 0usize;
         for item in self.index.locate_in_envelope_intersecting(&query) {
             let Some(track) = self.tracks.get(&item.id) else {
                 continue;
@@ -443,24 +484,37 @@ impl Fusion {
             }
             let lo = track.first_seen.unix_seconds() - self.window_s;
             let hi = track.last_seen.unix_seconds() + self.window_s;
-            if t < lo || t > hi {
+            if t < lo || t > hi || !self.could_fit(track, m) {
                 continue;
             }
+            could_take += 1;
+            if track.saturated.is_none() {
+                open.push((item.id, track));
+            }
+        }
+        if could_take > SATURATION_CANDIDATES {
+            return Matched::Saturated(u32::try_from(could_take).unwrap_or(u32::MAX));
+        }
+        let mut best: Option<(f64, IncidentId, Trial)> = None;
+        for (id, track) in open {
             let mid = 0.5 * (track.first_seen.unix_seconds() + track.last_seen.unix_seconds());
             let lag = ((t - mid) / REPORT_TIME_SIGMA_S).powi(2);
             if let Some((score, fix)) = self.score(track, m, t).map(|(s, f)| (s + lag, f))
                 && best.as_ref().is_none_or(|(b, _, _)| score < *b)
             {
-                best = Some((score, item.id, fix));
+                best = Some((score, id, fix));
             }
         }
-        best.map(|(_, id, fix)| (id, fix))
+        match best {
+            Some((_, id, trial)) => Matched::Join(id, trial),
+            None => Matched::None,
+        }
     }
 
     /// How well `m` fits `track` (lower is better) and the fit after joining, or `None` when
-    /// it does not fit.
+    /// it does not fit; `track` passed [`Self::could_fit`].
     fn score(&self, track: &Track, m: &Measure, report_time_s: f64) -> Option<(f64, Trial)> {
-        if !self.could_fit(track, m) || self.too_late_for_its_sound(track, report_time_s) {
+        if self.too_late_for_its_sound(track, report_time_s) {
             return None;
         }
         let trial = track.trial(m, self.default_temperature_c)?;
@@ -541,6 +595,7 @@ impl Fusion {
             pool: false,
             aside: Vec::new(),
             turned_down: HashMap::new(),
+            saturated: None,
         };
         if let Some((_, m)) = track.members.first()
             && !matches!(m, Measure::Arrival { .. })
@@ -809,6 +864,7 @@ fn incident_estimate(rules: &Rules, t: &Track) -> IncidentEstimate {
         source_height,
         emitted_at,
         unresolved: t.pool,
+        saturated: t.saturated,
     }
 }
 
@@ -830,3 +886,5 @@ mod tests;
 mod tests_gates;
 #[cfg(test)]
 mod tests_pulses;
+#[cfg(test)]
+mod tests_saturation;

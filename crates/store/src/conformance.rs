@@ -149,6 +149,7 @@ pub fn estimate(kind: Kind, first: &str, last: &str, at: Option<(f64, f64)>) -> 
         uncertainty: None,
         source_height: None,
         emitted_at: None,
+        saturated: None,
         unresolved: false,
     }
 }

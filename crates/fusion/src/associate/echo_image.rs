@@ -184,7 +184,7 @@ impl Fusion {
         self.index
             .locate_in_envelope_intersecting(&query)
             .filter_map(|item| self.tracks.get(&item.id))
-            .filter(|t| !t.pool && !t.tentative() && t.merged_into.is_none())
+            .filter(|t| !t.closed() && !t.tentative() && t.merged_into.is_none())
             .any(|track| {
                 track.heard().is_some_and(|earlier| {
                     echoes_of(&later, &earlier, now_ns, self.default_temperature_c)

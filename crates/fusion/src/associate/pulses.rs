@@ -317,7 +317,7 @@ impl Fusion {
             let Some(track) = self.tracks.get(&item.id) else {
                 continue;
             };
-            if !self.same_event_class(track, r) || track.pool || track.tentative() {
+            if !self.same_event_class(track, r) || track.closed() || track.tentative() {
                 continue;
             }
             let offer = if track.fix.as_ref().is_some_and(|f| f.emission_ns.is_some()) {

@@ -102,7 +102,7 @@ impl Fusion {
                 continue;
             };
             if other.kind != track.kind
-                || other.pool
+                || other.closed()
                 || !roles_agree(track, other)
                 || !times_overlap(track, other, self.window_s)
                 || (track.prior.is_some() && other.prior.is_some())

@@ -169,7 +169,7 @@ impl Fusion {
                 continue;
             };
             if !self.same_event_class(track, r)
-                || track.pool
+                || track.closed()
                 || track.tentative()
                 || !track.has_arrivals()
             {

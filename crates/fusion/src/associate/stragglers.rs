@@ -43,7 +43,7 @@ impl Fusion {
         let Some(track) = self.tracks.get(&id) else {
             return;
         };
-        if track.pool || track.tentative() {
+        if track.closed() || track.tentative() {
             return;
         }
         let Some(fix) = &track.fix else { return };

@@ -59,7 +59,7 @@ pub(super) fn obs(kind: &str, secs: f64, geometry: &str) -> ValidObservation {
 }
 
 /// A position `east_m`, `north_m` metres from the blast, with a 95% radius of `accuracy_m`.
-fn near(east_m: f64, north_m: f64, accuracy_m: f64) -> String {
+pub(super) fn near(east_m: f64, north_m: f64, accuracy_m: f64) -> String {
     let p = LocalFrame::at(BLAST).from_en(east_m, north_m);
     format!(
         r#"{{"type":"position","lat":{},"lon":{},"accuracy_m":{accuracy_m}}}"#,

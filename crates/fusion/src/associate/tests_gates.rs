@@ -67,9 +67,11 @@ fn the_gates_change_no_decision() {
                 "seed {seed}: batch {k} decided differently with the gates"
             );
         }
+        // Reports left alone in saturation reach no gate (91 hits for seed 7, against 100s
+        // before saturation was told apart).
         let hits = gated.gate_hits.load(Ordering::Relaxed);
         assert!(
-            hits > 100,
+            hits > 50,
             "seed {seed}: the gates turned down only {hits} candidates"
         );
         assert_eq!(exact.gate_hits.load(Ordering::Relaxed), 0);
