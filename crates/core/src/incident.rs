@@ -206,9 +206,9 @@ pub struct IncidentEstimate {
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub unresolved: bool,
     /// When association left this report alone because more incidents than it can choose
-    /// among could each have taken it (events came faster than the reports tell them apart):
-    /// how many could. The incident is that one report, not a claim that no other report saw
-    /// its event; nothing joins it later.
+    /// among were in its gates (events came faster than the reports tell them apart): how
+    /// many were. The incident is that one report, not a claim that no other report saw its
+    /// event; association joins nothing to it later (an analyst's merge may, and clears this).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub saturated: Option<u32>,
 }

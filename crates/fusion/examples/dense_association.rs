@@ -13,9 +13,9 @@
 //! last bit the same `estimates=` fingerprint. Against the simulator's truth it prints the
 //! pairwise precision and recall of the incidents (of pairs of observations put together,
 //! the share that report one event; of pairs reporting one event, the share put together),
-//! over the observations outside incidents marked `unresolved` (as `truce eval` counts: those
-//! are paired with none); `unresolved=` is the share left there, and `left_alone=` the share
-//! of reports association left alone in saturation (`saturated` incidents).
+//! where an observation left in an incident marked `unresolved` is paired with none, as
+//! `truce eval` counts; `unresolved=` is the share left there, and `left_alone=` the share of
+//! reports association left alone in saturation (`saturated` incidents).
 
 #![allow(clippy::unwrap_used, clippy::print_stdout, clippy::expect_used)]
 
@@ -83,17 +83,26 @@ fn stream(count: usize, span_s: f64) -> Vec<(ValidObservation, u64)> {
 
 /// Pairwise precision and recall of the incidents against the true events: of the pairs of
 /// observations put in one incident, the share that report one event; of the pairs that report
-/// one event, the share put in one incident.
-fn pair_scores(assigned: &HashMap<u64, u64>, truth: &HashMap<u64, u64>) -> (f64, f64) {
+/// one event, the share put in one incident. As `truce eval` counts, an observation left in an
+/// incident marked unresolved (`unresolved` says which) is paired with none: its pairs count
+/// against recall only.
+fn pair_scores(
+    assigned: &HashMap<u64, u64>,
+    unresolved: &HashMap<u64, bool>,
+    truth: &HashMap<u64, u64>,
+) -> (f64, f64) {
     let pairs = |n: u64| n * n.saturating_sub(1) / 2;
     let mut cells: HashMap<(u64, u64), u64> = HashMap::new();
     let mut incidents: HashMap<u64, u64> = HashMap::new();
     let mut events: HashMap<u64, u64> = HashMap::new();
     for (obs, incident) in assigned {
         let event = truth[obs];
+        *events.entry(event).or_default() += 1;
+        if unresolved[incident] {
+            continue;
+        }
         *cells.entry((*incident, event)).or_default() += 1;
         *incidents.entry(*incident).or_default() += 1;
-        *events.entry(event).or_default() += 1;
     }
     let both: u64 = cells.values().map(|&n| pairs(n)).sum();
     let together: u64 = incidents.values().map(|&n| pairs(n)).sum();
@@ -155,11 +164,10 @@ fn main() {
             }
         }
         let per_obs_us = elapsed.as_secs_f64() * 1e6 / count as f64;
-        // As `truce eval` counts: what is left unresolved is paired with none.
-        assigned.retain(|_, incident| !unresolved[incident]);
-        let unresolved_share = 1.0 - assigned.len() as f64 / count as f64;
+        let left_unresolved = assigned.values().filter(|i| unresolved[*i]).count();
+        let unresolved_share = left_unresolved as f64 / count as f64;
         let alone_share = alone as f64 / count as f64;
-        let (precision, recall) = pair_scores(&assigned, &truth);
+        let (precision, recall) = pair_scores(&assigned, &unresolved, &truth);
         println!(
             "density={density} per_obs_us={per_obs_us:.1} incidents={} pair_precision={precision:.4} \
              pair_recall={recall:.4} unresolved={unresolved_share:.3} \

@@ -60,14 +60,16 @@ const MAX_MEMBERS: usize = 64;
 /// reported times are good to a few seconds.
 const ARRIVAL_TIME_GATE_S: f64 = 12.0;
 
-/// Metres per degree of latitude, a lower bound (WGS84 meridian arc at the equator is 110,574 m),
-/// used only to size search boxes generously.
-/// More incidents than this, each of which could take a report (its kind, role, time window and
-/// the prefilter's bearing or position gate agree), and association does not choose among
-/// them: events come faster than the reports can tell them apart (see [`Track::saturated`]).
-/// At the demo's rate a report meets at most 3; at 100 times it, up to 40.
+/// More incidents than this in a report's gates (its kind, role and time window agree, and the
+/// prefilter's bearing or position gate passes; an unlocated incident passes it), and
+/// association does not choose among them: events come faster than the reports can tell them
+/// apart (see [`Track::saturated`]). Reports left alone count too, so saturation lasts while
+/// reports keep coming that fast. At the demo's rate a report meets at most 3; at 100 times
+/// it, up to 40.
 const SATURATION_CANDIDATES: usize = 8;
 
+/// Metres per degree of latitude, a lower bound (WGS84 meridian arc at the equator is 110,574 m),
+/// used only to size search boxes generously.
 const M_PER_DEG_LAT_MIN: f64 = 110_000.0;
 
 /// An incident as the engine keeps it between restarts: its number, revision and estimate.
@@ -189,15 +191,16 @@ struct Track {
     /// Pulses this round turned down as stragglers (their fit with it was not sound), each
     /// with how many pulses the round held then: weighed again only once that has changed.
     turned_down: HashMap<ObservationId, usize>,
-    /// When association did not place this report with others: how many incidents could each
-    /// have taken it (more than [`SATURATION_CANDIDATES`]). Such an incident is the report
-    /// alone and stays so: nothing joins or merges into it.
+    /// When association did not place this report with others: how many incidents were in its
+    /// gates (more than [`SATURATION_CANDIDATES`]). Such an incident is the report alone, and
+    /// association neither joins nor merges anything into it; an analyst's merge does, and
+    /// clears this.
     saturated: Option<u32>,
 }
 
 impl Track {
-    /// Whether reports and pulses may join it, or it merge: not a pool, not left alone in a
-    /// saturated area.
+    /// Whether association keeps reports and pulses from joining it and it from merging: a
+    /// pool, or a report left alone in saturation.
     fn closed(&self) -> bool {
         self.pool || self.saturated.is_some()
     }

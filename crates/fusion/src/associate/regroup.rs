@@ -309,6 +309,8 @@ impl Fusion {
         kept.members.extend(members);
         kept.aside.extend(aside);
         kept.pool = false;
+        // The analyst says these reports are one event: no longer a report left alone.
+        kept.saturated = None;
         kept.prior = match (kept.prior, prior) {
             (Some(a), Some(b)) => Some(combine(&a, &b)),
             (a, b) => a.or(b),

@@ -76,8 +76,8 @@ fn a_report_left_alone_counts_but_takes_no_one_before_and_after_a_restart() {
         .collect();
     let mut restored = Fusion::restore(RULES.clone(), states);
     let alone = first.incident_ids[9];
-    // Another vague report: the nine blasts and the report left alone could each take it. A
-    // precise one at the first blast: only that blast and the vague report could, and it
+    // Another vague report: the nine blasts and the report left alone are in its gates. A
+    // precise one at the first blast: only that blast and the two vague reports are, and it
     // joins the blast.
     let more = [
         obs("explosion", 12.0, &near(0.0, 0.0, 8000.0)),
@@ -98,4 +98,25 @@ fn a_report_left_alone_counts_but_takes_no_one_before_and_after_a_restart() {
             "the report left alone took nothing"
         );
     }
+}
+
+#[test]
+fn an_analysts_merge_into_a_report_left_alone_makes_it_an_incident_like_any() {
+    let reports = blasts_then_a_vague_report(9);
+    let mut fusion = Fusion::new(RULES.clone());
+    let first = fusion.absorb(&numbered(&reports, 0));
+    let (alone, blast) = (first.incident_ids[9], first.incident_ids[0]);
+    let merged = fusion
+        .merge_incidents(alone, blast, &[ObservationId(1)])
+        .unwrap_or_else(|e| panic!("{e}"));
+    let revisions = latest(&merged.revisions);
+    assert_eq!(
+        revisions[&alone].estimate.saturated, None,
+        "two reports, not one left alone"
+    );
+    assert_eq!(revisions[&blast].estimate.merged_into, Some(alone));
+    // Association may join it again: a precise report at the merged blast goes there.
+    let more = [obs("explosion", 12.0, &near(0.0, 2000.0, 50.0))];
+    let absorbed = fusion.absorb(&numbered(&more, 10));
+    assert_eq!(absorbed.incident_ids, [alone]);
 }
