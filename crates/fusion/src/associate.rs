@@ -117,7 +117,7 @@ enum Matched {
     Join(IncidentId, Trial),
     /// None: it starts one.
     None,
-    /// None can be chosen: this many could each take it (more than [`SATURATION_CANDIDATES`]).
+    /// None is chosen: this many are in its gates (more than [`SATURATION_CANDIDATES`]).
     Saturated(u32),
 }
 
@@ -466,13 +466,14 @@ impl Fusion {
         }
     }
 
-    /// The incident `obs` should join, with the joint fit after joining.
+    /// The incident `obs` should join, with the joint fit after joining; none; or none because
+    /// too many are in its gates.
     fn best_match(&self, obs: &Report, m: &Measure) -> Matched {
         let t = obs.at.unix_seconds();
         let (lo, hi) = footprint(m);
         let query = AABB::from_corners([lo[0], lo[1], t], [hi[0], hi[1], t]);
         let mut open: Vec<(IncidentId, &Track)> = Vec::new();
-        let mut could_take = 0usize;
+        let mut in_gates = 0usize;
         for item in self.index.locate_in_envelope_intersecting(&query) {
             let Some(track) = self.tracks.get(&item.id) else {
                 continue;
@@ -490,13 +491,13 @@ impl Fusion {
             if t < lo || t > hi || !self.could_fit(track, m) {
                 continue;
             }
-            could_take += 1;
+            in_gates += 1;
             if track.saturated.is_none() {
                 open.push((item.id, track));
             }
         }
-        if could_take > SATURATION_CANDIDATES {
-            return Matched::Saturated(u32::try_from(could_take).unwrap_or(u32::MAX));
+        if in_gates > SATURATION_CANDIDATES {
+            return Matched::Saturated(u32::try_from(in_gates).unwrap_or(u32::MAX));
         }
         let mut best: Option<(f64, IncidentId, Trial)> = None;
         for (id, track) in open {
