@@ -114,7 +114,7 @@ pub(super) fn numbered(
 }
 
 /// The incidents' revisions keyed by id.
-fn by_incident(absorbed: &Absorbed) -> BTreeMap<IncidentId, &Revision> {
+pub(super) fn by_incident(absorbed: &Absorbed) -> BTreeMap<IncidentId, &Revision> {
     absorbed
         .revisions
         .iter()

@@ -1,13 +1,12 @@
-//! Saturation: a report that more incidents could each take than association can choose among
-//! is left alone, says so, and stays alone.
+//! Saturation: a report with more incidents in its gates than association can choose among is
+//! left alone, says so, and association joins nothing to it.
 
-use super::tests::{RULES, near, numbered, obs};
+use super::tests::{RULES, by_incident, near, numbered, obs};
 use super::*;
-use std::collections::BTreeMap;
 
 /// `spots` precise reports (95% within 50 m) of separate blasts on a circle of 2 km around the
-/// blast point, a second apart, then one vague report (95% within 8 km) at its centre that
-/// every one of them could take.
+/// blast point, a second apart, then one vague report (95% within 8 km) at its centre with
+/// every one of them in its gates.
 fn blasts_then_a_vague_report(spots: usize) -> Vec<ValidObservation> {
     let mut all: Vec<ValidObservation> = (0..spots)
         .map(|i| {
@@ -20,19 +19,14 @@ fn blasts_then_a_vague_report(spots: usize) -> Vec<ValidObservation> {
     all
 }
 
-/// The latest revision of each incident.
-fn latest(revisions: &[Revision]) -> BTreeMap<IncidentId, &Revision> {
-    revisions.iter().map(|r| (r.incident_id, r)).collect()
-}
-
 #[test]
-fn a_report_nine_incidents_could_take_is_left_alone_and_says_how_many() {
+fn a_report_with_nine_incidents_in_its_gates_is_left_alone_and_says_how_many() {
     let reports = blasts_then_a_vague_report(9);
     let absorbed = Fusion::new(RULES.clone()).absorb(&numbered(&reports, 0));
     let ids = &absorbed.incident_ids;
     let distinct: std::collections::BTreeSet<_> = ids.iter().collect();
     assert_eq!(distinct.len(), 10, "every report its own incident: {ids:?}");
-    let revisions = latest(&absorbed.revisions);
+    let revisions = by_incident(&absorbed);
     let vague = &revisions[&ids[9]].estimate;
     assert_eq!(vague.saturated, Some(9), "{vague:?}");
     assert!(
@@ -45,7 +39,7 @@ fn a_report_nine_incidents_could_take_is_left_alone_and_says_how_many() {
 }
 
 #[test]
-fn a_report_eight_incidents_could_take_joins_one() {
+fn a_report_with_eight_incidents_in_its_gates_joins_one() {
     let reports = blasts_then_a_vague_report(8);
     let absorbed = Fusion::new(RULES.clone()).absorb(&numbered(&reports, 0));
     let ids = &absorbed.incident_ids;
@@ -66,7 +60,7 @@ fn a_report_left_alone_counts_but_takes_no_one_before_and_after_a_restart() {
     let reports = blasts_then_a_vague_report(9);
     let mut original = Fusion::new(RULES.clone());
     let first = original.absorb(&numbered(&reports, 0));
-    let states: Vec<TrackState> = latest(&first.revisions)
+    let states: Vec<TrackState> = by_incident(&first)
         .into_values()
         .map(|r| TrackState {
             id: r.incident_id,
@@ -86,7 +80,7 @@ fn a_report_left_alone_counts_but_takes_no_one_before_and_after_a_restart() {
     for fusion in [&mut original, &mut restored] {
         let absorbed = fusion.absorb(&numbered(&more, 10));
         let ids = &absorbed.incident_ids;
-        let revisions = latest(&absorbed.revisions);
+        let revisions = by_incident(&absorbed);
         assert!(!first.incident_ids.contains(&ids[0]), "{ids:?}");
         assert_eq!(revisions[&ids[0]].estimate.saturated, Some(10));
         assert_eq!(
@@ -109,7 +103,7 @@ fn an_analysts_merge_into_a_report_left_alone_makes_it_an_incident_like_any() {
     let merged = fusion
         .merge_incidents(alone, blast, &[ObservationId(1)])
         .unwrap_or_else(|e| panic!("{e}"));
-    let revisions = latest(&merged.revisions);
+    let revisions = by_incident(&merged);
     assert_eq!(
         revisions[&alone].estimate.saturated, None,
         "two reports, not one left alone"
