@@ -239,6 +239,8 @@ pub struct Fusion {
     default_temperature_c: f64,
     tracks: HashMap<IncidentId, Track>,
     index: RTree<Indexed>,
+    /// The incidents that hold pulses, in an index of their own.
+    pulse_holders: pulse_holders::PulseHolders,
     next_id: u64,
     /// The latest observation time seen, Unix seconds: incidents quiet for
     /// [`KEEP_QUIET_S`] before it are let go.
@@ -267,6 +269,7 @@ impl Fusion {
             default_temperature_c,
             tracks: HashMap::new(),
             index: RTree::new(),
+            pulse_holders: Default::default(),
             next_id: 1,
             latest_s: f64::NEG_INFINITY,
             since_eviction: 0,
@@ -417,6 +420,7 @@ impl Fusion {
             .map(|(id, _)| *id)
             .collect();
         for id in quiet {
+            self.pulse_holders.forget(id);
             if let Some(t) = self.tracks.remove(&id)
                 && let Some(env) = t.indexed
             {
@@ -459,7 +463,14 @@ impl Fusion {
             }
         }
         // Merged incidents are done: nothing joins them again.
-        self.tracks.retain(|_, t| t.merged_into.is_none());
+        let pulse_holders = &mut self.pulse_holders;
+        self.tracks.retain(|id, t| {
+            let merged = t.merged_into.is_some();
+            if merged {
+                pulse_holders.forget(*id);
+            }
+            !merged
+        });
         Absorbed {
             incident_ids: log.incident_ids,
             revisions,
@@ -610,6 +621,7 @@ impl Fusion {
             let env = envelope(&track, self.window_s);
             self.index.insert(Indexed { id, env });
             track.indexed = Some(env);
+            self.pulse_holders.note(id, env, || track.holds_pulses());
         }
         self.tracks.insert(id, track);
         id
@@ -656,6 +668,8 @@ impl Fusion {
         let env = envelope(track, window);
         self.index.insert(Indexed { id, env });
         track.indexed = Some(env);
+        self.pulse_holders
+            .note(id, env, || has_arrivals || track.holds_pulses());
     }
 }
 
@@ -875,6 +889,7 @@ fn incident_estimate(rules: &Rules, t: &Track) -> IncidentEstimate {
 mod echo_image;
 mod fit_memo;
 mod gates;
+mod pulse_holders;
 mod pulses;
 mod regroup;
 mod same_source;

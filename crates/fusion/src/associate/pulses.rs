@@ -420,11 +420,22 @@ impl Fusion {
         let t = r.at.unix_seconds();
         let query = area(m.anchor(), 2.0 * reach, t - horizon_s, t + horizon_s);
         let mut out = Vec::new();
-        let near = |q: &Measure| {
-            pulse_ns(q).is_some_and(|tq| ((tq - t_ns) as f64 * 1e-9).abs() <= horizon_s)
-                && within_m(q.anchor(), m.anchor(), 2.0 * reach)
+        // Pulses come from a few sensors: each one's distance is found once.
+        let mut heard_within: Vec<((u64, u64), bool)> = Vec::new();
+        let mut near = |q: &Measure| {
+            if !pulse_ns(q).is_some_and(|tq| ((tq - t_ns) as f64 * 1e-9).abs() <= horizon_s) {
+                return false;
+            }
+            let at = q.anchor();
+            let key = (at.lat.to_bits(), at.lon.to_bits());
+            if let Some((_, within)) = heard_within.iter().find(|(k, _)| *k == key) {
+                return *within;
+            }
+            let within = within_m(at, m.anchor(), 2.0 * reach);
+            heard_within.push((key, within));
+            within
         };
-        let ids = self.ids_in(&query);
+        let ids = self.pulse_holders_in(&query);
         for id in ids {
             let Some(track) = self.tracks.get(&id) else {
                 continue;

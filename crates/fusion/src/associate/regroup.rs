@@ -196,11 +196,13 @@ impl Fusion {
             let env = super::envelope(track, window);
             self.index.insert(super::Indexed { id, env });
             track.indexed = Some(env);
+            self.pulse_holders.note(id, env, || track.holds_pulses());
         }
     }
 
-    /// The incidents indexed under a box meeting `query`, in id order (so every walk over
-    /// them is deterministic).
+    /// The incidents indexed under a box meeting `query`, in id order: what debug builds check
+    /// [`Fusion::pulse_holders_in`] against.
+    #[cfg(any(test, debug_assertions))]
     pub(super) fn ids_in(&self, query: &rstar::AABB<[f64; 3]>) -> Vec<IncidentId> {
         let mut ids: Vec<IncidentId> = self
             .index

@@ -124,7 +124,24 @@ impl Fusion {
         let t = r.at.unix_seconds();
         let query = area(p.measure.anchor(), reach, t - reach / c_min - 60.0, t);
         let c = pulse_speed(&p.measure, self.default_temperature_c);
-        let ids = self.ids_in(&query);
+        // Located rounds nearby, timed by arrivals: a pulse with none needs nothing more.
+        let rounds: Vec<&super::Track> =
+            self.pulse_holders_in(&query)
+                .into_iter()
+                .filter_map(|id| self.tracks.get(&id))
+                .filter(|track| {
+                    self.same_event_class(track, r)
+                        && !track.closed()
+                        && !track.tentative()
+                        && track.has_arrivals()
+                        && track.fix.as_ref().is_some_and(|fix| {
+                            within_m(p.measure.anchor(), fix.estimate.center, reach)
+                        })
+                })
+                .collect();
+        if rounds.is_empty() {
+            return None;
+        }
         // Whatever the round, two of its pulses are no further apart in time than sound needs
         // between their sensors (the allowances below at their widest, and wind): a cheap,
         // exact gate before any travel time is computed.
@@ -164,21 +181,8 @@ impl Fusion {
         } = Sensors::of(candidates, &possible);
         let &(_, p_place, _) = sensed.iter().find(|(i, _, _)| *i == required)?;
         let mut best: Option<(usize, Vec<usize>)> = None;
-        for id in ids {
-            let Some(track) = self.tracks.get(&id) else {
-                continue;
-            };
-            if !self.same_event_class(track, r)
-                || track.closed()
-                || track.tentative()
-                || !track.has_arrivals()
-            {
-                continue;
-            }
+        for track in rounds {
             let Some(fix) = &track.fix else { continue };
-            if !within_m(p.measure.anchor(), fix.estimate.center, reach) {
-                continue;
-            }
             let scale = gate_variance(fix).sqrt();
             let Some(mut timing) = Timing::of(fix) else {
                 continue;

@@ -249,7 +249,7 @@ impl Fusion {
             .map_or(track.first_seen.unix_seconds(), |t| t as f64 * 1e-9);
         let t1 = t0 + reach / c_min + MAX_MULTIPATH_DELAY_S + 1.0;
         let query = area(probe.anchor(), reach, t0, t1);
-        let ids = self.ids_in(&query);
+        let ids = self.pulse_holders_in(&query);
         let mut out = Vec::new();
         for hid in ids {
             let Some(holder) = self.tracks.get(&hid) else {

@@ -12,7 +12,11 @@ use truce_sim::{Generator, Scenario};
 const SCENARIO: &str = include_str!("../../testdata/scenario.toml");
 
 /// `count` reports of events `step_s` apart from 2026-11-20 00:00 UTC, with ids from 1.
-fn dense_stream(count: usize, step_s: f64, seed: u64) -> Vec<(ObservationId, ValidObservation)> {
+pub(super) fn dense_stream(
+    count: usize,
+    step_s: f64,
+    seed: u64,
+) -> Vec<(ObservationId, ValidObservation)> {
     let scenario = Scenario::from_toml(SCENARIO).unwrap_or_else(|e| panic!("scenario: {e}"));
     let mut generator = Generator::new(scenario, seed);
     let start = Timestamp::parse("2026-11-20T00:00:00Z").unwrap_or_else(|e| panic!("{e}"));

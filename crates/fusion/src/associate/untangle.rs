@@ -405,13 +405,8 @@ impl Fusion {
         };
         let span = (BURST_SPAN_S * 1e9) as i128;
         let stations: Vec<StationKey> = pulses.iter().filter_map(|p| station(&p.measure)).collect();
-        let mut pools: Vec<IncidentId> = self
-            .index
-            .locate_in_envelope_intersecting(&env)
-            .map(|i| i.id)
-            .filter(|p| self.tracks.get(p).is_some_and(|t| t.pool))
-            .collect();
-        pools.sort_unstable();
+        let mut pools: Vec<IncidentId> = self.pulse_holders_in(&env);
+        pools.retain(|p| self.tracks.get(p).is_some_and(|t| t.pool));
         let mut added = 0;
         for pool in pools {
             let Some(track) = self.tracks.get(&pool) else {
@@ -443,11 +438,11 @@ impl Fusion {
         let t0 = fix.emission_ns?;
         let env = track.indexed?;
         let mut near: Vec<(i128, IncidentId)> = Vec::new();
-        for item in self.index.locate_in_envelope_intersecting(&env) {
-            if item.id == id {
+        for other_id in self.pulse_holders_in(&env) {
+            if other_id == id {
                 continue;
             }
-            let Some(other) = self.tracks.get(&item.id) else {
+            let Some(other) = self.tracks.get(&other_id) else {
                 continue;
             };
             if other.kind != track.kind || other.merged_into.is_some() || !arrival_round(other) {
@@ -465,7 +460,7 @@ impl Fusion {
             {
                 continue;
             }
-            near.push((gap, item.id));
+            near.push((gap, other_id));
         }
         if near.is_empty() {
             return None;
