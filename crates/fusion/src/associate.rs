@@ -485,6 +485,7 @@ impl Fusion {
         let query = AABB::from_corners([lo[0], lo[1], t], [hi[0], hi[1], t]);
         let mut open: Vec<(IncidentId, &Track)> = Vec::new();
         let mut in_gates = 0usize;
+        let probe = gates::Probe::new(m);
         for item in self.index.locate_in_envelope_intersecting(&query) {
             let Some(track) = self.tracks.get(&item.id) else {
                 continue;
@@ -499,7 +500,7 @@ impl Fusion {
             }
             let lo = track.first_seen.unix_seconds() - self.window_s;
             let hi = track.last_seen.unix_seconds() + self.window_s;
-            if t < lo || t > hi || !self.could_fit(track, m) {
+            if t < lo || t > hi || !self.could_fit(track, &probe) {
                 continue;
             }
             in_gates += 1;

@@ -8,8 +8,32 @@
 //! compares every batch's outcome).
 
 use super::{Fusion, PREFILTER_SIGMAS, REPORT_TIME_SIGMA_S, Track};
+use crate::estimate::Estimate;
 use crate::measure::Measure;
+use std::cell::OnceCell;
 use truce_geo::distance_azimuth;
+
+/// A measurement as [`Fusion::could_fit`] tests it against candidate incidents: where it
+/// places the event alone is found once, for the first candidate that asks.
+pub(super) struct Probe<'a> {
+    m: &'a Measure,
+    alone: OnceCell<Option<Estimate>>,
+}
+
+impl<'a> Probe<'a> {
+    /// The probe of measurement `m`.
+    pub(super) fn new(m: &'a Measure) -> Self {
+        Probe {
+            m,
+            alone: OnceCell::new(),
+        }
+    }
+
+    /// Where `m` places the event alone ([`Measure::standalone`]).
+    fn alone(&self) -> Option<&Estimate> {
+        self.alone.get_or_init(|| self.m.standalone()).as_ref()
+    }
+}
 
 /// How far the sound's emission time may be from a report's time for the report to join,
 /// seconds: observers note the flash to seconds (three sigmas of [`REPORT_TIME_SIGMA_S`]).
@@ -24,11 +48,11 @@ impl Fusion {
     /// only for plausible ones: arrivals must be timing-consistent with the incident's
     /// arrivals; a measurement that places the event alone must lie within a generous
     /// Mahalanobis distance of the incident's estimate; a bare bearing must point near it.
-    pub(super) fn could_fit(&self, track: &Track, m: &Measure) -> bool {
+    pub(super) fn could_fit(&self, track: &Track, probe: &Probe) -> bool {
         let Some(est) = track.estimate() else {
             return true;
         };
-        match m {
+        match probe.m {
             Measure::Bearing {
                 observer,
                 observer_sigma_m,
@@ -44,7 +68,7 @@ impl Fusion {
                     .hypot(spread.hypot(*observer_sigma_m) / r.max(1.0));
                 off.abs() <= PREFILTER_SIGMAS * sigma
             }
-            _ => m.standalone().is_none_or(|alone| {
+            _ => probe.alone().is_none_or(|alone| {
                 let frame = truce_geo::LocalFrame::at(est.center);
                 let d = frame.to_en(alone.center);
                 est.cov

@@ -649,6 +649,7 @@ impl Fusion {
         let mut temperatures = Vec::new();
         let mut pulses = Vec::with_capacity(measures.len());
         let mut sensors = Vec::new();
+        let mut placed: Vec<((u64, u64, u64), [f64; 3])> = Vec::new();
         for m in measures {
             let Measure::Arrival {
                 sensor,
@@ -660,7 +661,16 @@ impl Fusion {
             else {
                 return None;
             };
-            let enu = frame.to_enu(*sensor, *alt_m);
+            // Pulses come from a few sensors: each one's place in the frame is found once.
+            let at = (sensor.lat.to_bits(), sensor.lon.to_bits(), alt_m.to_bits());
+            let enu = match placed.iter().find(|(k, _)| *k == at) {
+                Some((_, enu)) => *enu,
+                None => {
+                    let enu = frame.to_enu(*sensor, *alt_m);
+                    placed.push((at, enu));
+                    enu
+                }
+            };
             let key = (sensor.lat.to_bits(), sensor.lon.to_bits());
             let next = stations.len() as u32;
             let station = *stations.entry(key).or_insert_with(|| {
