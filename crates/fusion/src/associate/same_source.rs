@@ -180,6 +180,11 @@ impl Fusion {
             sensed,
         } = Sensors::of(candidates, &possible);
         let &(_, p_place, _) = sensed.iter().find(|(i, _, _)| *i == required)?;
+        // Each place's pulses, in the candidates' order.
+        let mut by_place: Vec<Vec<(usize, usize)>> = vec![Vec::new(); places.len()];
+        for &(i, place, sensor) in &sensed {
+            by_place[place].push((i, sensor));
+        }
         let mut best: Option<(usize, Vec<usize>)> = None;
         for track in rounds {
             let Some(fix) = &track.fix else { continue };
@@ -205,53 +210,58 @@ impl Fusion {
             if within_s.is_some_and(|w| dp.s.abs() > w) {
                 continue;
             }
-            let heard_at: Vec<Option<(i128, f64)>> =
-                places.iter().map(|k| heard.get(k).copied()).collect();
-            let travel: Vec<Option<(f64, f64)>> = sensors
-                .iter()
-                .map(|(place, _, i)| {
-                    heard_at[*place]
-                        .is_none()
-                        .then(|| timing.travel(&candidates[*i].measure, c))
-                        .flatten()
-                        .map(|(t, d, _)| (t, d))
-                })
-                .collect();
+            // Places one by one, each one's pulses in the candidates' order; a round that can
+            // no longer gather enough places (more than the best so far) is left there.
+            let needed = best
+                .as_ref()
+                .map_or(min_stations, |(n, _)| min_stations.max(n + 1));
+            let mut travel: Vec<Option<Option<(f64, f64)>>> = vec![None; sensors.len()];
             // The nearest pulse per place (the required one wherever it agrees).
             let mut per_place: Vec<Option<(f64, usize)>> = vec![None; places.len()];
-            for &(i, place, sensor) in &sensed {
-                let Some(dq) = Delay::of(
-                    &candidates[i].measure,
-                    heard_at[place],
-                    travel[sensor],
-                    &timing,
-                ) else {
-                    continue;
-                };
-                let off = (dq.s - dp.s).abs();
-                let modelled = match (dq.travel_m, dp.travel_m) {
-                    (Some(a), Some(b)) => (a - b).abs(),
-                    (Some(a), None) | (None, Some(a)) => a,
-                    (None, None) => 0.0,
-                };
-                let allowed =
-                    3.0 * scale * (dq.sigma_s * dq.sigma_s + dp.sigma_s * dp.sigma_s).sqrt()
-                        + TIGHT_TOLERANCE_S
-                        + 0.4 * SPEED_UNCERTAINTY * modelled / c;
-                if off > allowed {
-                    continue;
+            let mut agreeing = 0;
+            for (place, pulses) in by_place.iter().enumerate() {
+                if agreeing + (places.len() - place) < needed {
+                    break;
                 }
-                match &mut per_place[place] {
-                    Some(e) if off < e.0 || i == required => *e = (off, i),
-                    Some(_) => {}
-                    slot @ None => *slot = Some((off, i)),
+                let heard_here = heard.get(&places[place]).copied();
+                for &(i, sensor) in pulses {
+                    let travel_here = *travel[sensor].get_or_insert_with(|| {
+                        heard_here
+                            .is_none()
+                            .then(|| timing.travel(&candidates[sensors[sensor].2].measure, c))
+                            .flatten()
+                            .map(|(t, d, _)| (t, d))
+                    });
+                    let Some(dq) =
+                        Delay::of(&candidates[i].measure, heard_here, travel_here, &timing)
+                    else {
+                        continue;
+                    };
+                    let off = (dq.s - dp.s).abs();
+                    let modelled = match (dq.travel_m, dp.travel_m) {
+                        (Some(a), Some(b)) => (a - b).abs(),
+                        (Some(a), None) | (None, Some(a)) => a,
+                        (None, None) => 0.0,
+                    };
+                    let allowed =
+                        3.0 * scale * (dq.sigma_s * dq.sigma_s + dp.sigma_s * dp.sigma_s).sqrt()
+                            + TIGHT_TOLERANCE_S
+                            + 0.4 * SPEED_UNCERTAINTY * modelled / c;
+                    if off > allowed {
+                        continue;
+                    }
+                    match &mut per_place[place] {
+                        Some(e) if off < e.0 || i == required => *e = (off, i),
+                        Some(_) => {}
+                        slot @ None => *slot = Some((off, i)),
+                    }
+                }
+                if per_place[place].is_some() {
+                    agreeing += 1;
                 }
             }
             let members: Vec<usize> = per_place.iter().flatten().map(|(_, i)| *i).collect();
-            if members.len() >= min_stations
-                && members.contains(&required)
-                && best.as_ref().is_none_or(|(n, _)| members.len() > *n)
-            {
+            if members.len() >= needed && members.contains(&required) {
                 best = Some((members.len(), members));
             }
         }
