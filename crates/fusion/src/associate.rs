@@ -669,8 +669,9 @@ impl Fusion {
         let env = envelope(track, window);
         self.index.insert(Indexed { id, env });
         track.indexed = Some(env);
-        self.pulse_holders
-            .note(id, env, || has_arrivals || track.holds_pulses());
+        self.pulse_holders.note(id, env, || {
+            has_arrivals || track.pool || !track.aside.is_empty()
+        });
     }
 }
 

@@ -1,7 +1,9 @@
 //! The incidents that hold acoustic pulses, in an index of their own.
 //!
-//! Every search about pulses (a round's candidate pulses, rounds nearby timing a pulse) wants
-//! only the incidents that hold some: pools, rounds, rounds with pulses set aside. Under dense
+//! Most searches about pulses (a round's candidate pulses, the located rounds that time a
+//! pulse, stragglers, a burst's rounds and pools) want only the incidents that hold some:
+//! pools, rounds, rounds with pulses set aside. (Finding the located incident that takes a
+//! pulse does not: one placed by bearings or reports may take it.) Under dense
 //! fire they are about one in ten of the incidents the main index returns for the same box, so
 //! walking the main index costs ten times what the answer needs. Here each such incident is
 //! kept under a box padded around its own ([`PAD_S`], [`PAD_DEG`]), and moved only when its box
@@ -22,8 +24,9 @@ const PAD_S: f64 = 120.0;
 /// shrinks as it refines).
 const PAD_DEG: f64 = 0.02;
 
-/// The incidents that hold pulses, each under a padded box that holds the one it is indexed
-/// under in the main index.
+/// The incidents that held pulses when last indexed, each under a padded box that holds the
+/// box it had then in the main index (an incident since taken out of the main index keeps its
+/// entry here, and queries pass over it, until it is let go of or merged).
 #[derive(Debug, Default)]
 pub(super) struct PulseHolders {
     tree: RTree<Indexed>,
@@ -57,7 +60,7 @@ impl PulseHolders {
         self.padded.insert(id, padded);
     }
 
-    /// Forgets incident `id` (let go of).
+    /// Forgets incident `id` (let go of, or merged into another).
     pub(super) fn forget(&mut self, id: IncidentId) {
         if let Some(env) = self.padded.remove(&id) {
             self.tree.remove(&Indexed { id, env });
@@ -74,7 +77,8 @@ impl Track {
 
 impl Fusion {
     /// The incidents holding pulses that are indexed under a box meeting `query`, in id
-    /// order: what [`Fusion::ids_in`] returns, less incidents that have never held pulses.
+    /// order: what [`Fusion::ids_in`] returns, less incidents that held no pulses whenever
+    /// they were indexed. Debug builds check that no incident now holding pulses is missing.
     pub(super) fn pulse_holders_in(&self, query: &AABB<[f64; 3]>) -> Vec<IncidentId> {
         let mut ids: Vec<IncidentId> = self
             .pulse_holders
@@ -109,9 +113,9 @@ mod tests {
     use super::super::{Fusion, KEEP_QUIET_S, Track};
     use truce_core::{IncidentId, ObservationId, ValidObservation};
 
-    /// Under dense fire, each pulse's search box holds in the pulse index exactly the
-    /// incidents the main index holds there that hold pulses (and no incident outside it),
-    /// however pools grew past their padding; and incidents let go of leave it.
+    /// Under dense fire, each pulse's search box holds in the pulse index every incident the
+    /// main index holds there that holds pulses, and no incident the main index does not hold
+    /// there, however pools grew past their padding; and incidents let go of leave it.
     #[test]
     fn the_pulse_index_answers_as_the_main_index_does_for_incidents_holding_pulses() {
         let stream = dense_stream(2_500, 0.086, 2020);
