@@ -669,9 +669,7 @@ impl Fusion {
         let env = envelope(track, window);
         self.index.insert(Indexed { id, env });
         track.indexed = Some(env);
-        self.pulse_holders.note(id, env, || {
-            has_arrivals || track.pool || !track.aside.is_empty()
-        });
+        self.pulse_holders.note(id, env, || track.holds_pulses());
     }
 }
 

@@ -111,6 +111,22 @@ pub(super) fn pulse_ns(m: &Measure) -> Option<i128> {
     }
 }
 
+/// `make()` for `key`, computed once per key kept in `cache`: pulses come from a few sensors,
+/// and what depends only on the sensor is found once per search (a short list, searched in
+/// order, costs less than hashing).
+fn once_per_sensor<K: PartialEq + Copy, V: Copy>(
+    cache: &mut Vec<(K, V)>,
+    key: K,
+    make: impl FnOnce() -> V,
+) -> V {
+    if let Some((_, v)) = cache.iter().find(|(k, _)| *k == key) {
+        return *v;
+    }
+    let v = make();
+    cache.push((key, v));
+    v
+}
+
 /// What started a round search.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Trigger {
@@ -420,20 +436,16 @@ impl Fusion {
         let t = r.at.unix_seconds();
         let query = area(m.anchor(), 2.0 * reach, t - horizon_s, t + horizon_s);
         let mut out = Vec::new();
-        // Pulses come from a few sensors: each one's distance is found once.
         let mut heard_within: Vec<((u64, u64), bool)> = Vec::new();
         let mut near = |q: &Measure| {
-            if !pulse_ns(q).is_some_and(|tq| ((tq - t_ns) as f64 * 1e-9).abs() <= horizon_s) {
-                return false;
+            pulse_ns(q).is_some_and(|tq| ((tq - t_ns) as f64 * 1e-9).abs() <= horizon_s) && {
+                let at = q.anchor();
+                once_per_sensor(
+                    &mut heard_within,
+                    (at.lat.to_bits(), at.lon.to_bits()),
+                    || within_m(at, m.anchor(), 2.0 * reach),
+                )
             }
-            let at = q.anchor();
-            let key = (at.lat.to_bits(), at.lon.to_bits());
-            if let Some((_, within)) = heard_within.iter().find(|(k, _)| *k == key) {
-                return *within;
-            }
-            let within = within_m(at, m.anchor(), 2.0 * reach);
-            heard_within.push((key, within));
-            within
         };
         let ids = self.pulse_holders_in(&query);
         for id in ids {
@@ -661,16 +673,8 @@ impl Fusion {
             else {
                 return None;
             };
-            // Pulses come from a few sensors: each one's place in the frame is found once.
             let at = (sensor.lat.to_bits(), sensor.lon.to_bits(), alt_m.to_bits());
-            let enu = match placed.iter().find(|(k, _)| *k == at) {
-                Some((_, enu)) => *enu,
-                None => {
-                    let enu = frame.to_enu(*sensor, *alt_m);
-                    placed.push((at, enu));
-                    enu
-                }
-            };
+            let enu = once_per_sensor(&mut placed, at, || frame.to_enu(*sensor, *alt_m));
             let key = (sensor.lat.to_bits(), sensor.lon.to_bits());
             let next = stations.len() as u32;
             let station = *stations.entry(key).or_insert_with(|| {
