@@ -118,20 +118,53 @@ struct Scorer<'a> {
     required: Pulse,
     /// Indices of the pulses that could be of the required pulse's round at all.
     others: Vec<usize>,
-    /// For each of `others`: the disagreement allowed whatever the cell (tolerance and three
-    /// sigmas of the pair), seconds.
-    allowance: Vec<f64>,
+    /// For each of `others`, what a cell's scan reads of it, side by side.
+    other: Vec<Other>,
     /// Stations, densely numbered from 0 (the best pulse per station is kept in a table).
     stations: usize,
-    /// For each of `others`: whether its sensor is where its station's first pulse puts the
-    /// station (a cell's distance to the station is then the pulse's; else it is timed alone).
-    at_station_sensor: Vec<bool>,
     /// Scratch for a cell's scan: the best pulse per station, each station's distance.
     best: RefCell<Vec<(usize, f64)>>,
-    distance: RefCell<Vec<(f64, f64)>>,
+    distance: RefCell<Vec<Reach>>,
     /// How a cell's count is bounded.
     bound: Bound,
+    /// The surface's steepest rise, metres per metre (0 without a surface).
+    rise: f64,
     search: &'a RoundSearch,
+}
+
+/// One of the scorer's `others`, as a cell's scan reads it.
+#[derive(Debug, Clone, Copy)]
+struct Other {
+    /// Arrival time, seconds.
+    time_s: f64,
+    /// The disagreement allowed whatever the cell (tolerance and three sigmas of the pair),
+    /// seconds.
+    allowance: f64,
+    /// Its station's dense number.
+    station: u32,
+    /// Whether its sensor is where its station's first pulse puts the station (a cell's
+    /// distance to the station is then the pulse's; else it is timed alone).
+    at_station_sensor: bool,
+}
+
+/// What a cell's centre is to one sensor: what every pulse of that sensor shares.
+#[derive(Debug, Clone, Copy)]
+struct Reach {
+    /// Travel time from the centre, seconds (NaN until found).
+    travel_s: f64,
+    /// How much a pulse's disagreement may change within the cell, seconds.
+    slack: f64,
+    /// The speed's uncertainty on the difference of this travel and the required pulse's,
+    /// seconds.
+    spread: f64,
+}
+
+impl Reach {
+    const UNKNOWN: Reach = Reach {
+        travel_s: f64::NAN,
+        slack: 0.0,
+        spread: 0.0,
+    };
 }
 
 impl Scorer<'_> {
@@ -187,49 +220,53 @@ impl Scorer<'_> {
         // The best pulse per station, by station number.
         best.clear();
         best.resize(self.stations, (usize::MAX, f64::INFINITY));
-        let mut could = Vec::with_capacity(among.len());
+        let mut could = vec![0; among.len()];
+        let mut kept = 0;
         // A station's many pulses (under rapid fire) share its distance from the cell, and the
         // slack its pulses' disagreement may change by within the cell.
+        let reach = |sensor: [f64; 3], turning: Option<&Turning>| {
+            let dq = Self::distance(at, up, sensor);
+            Reach {
+                travel_s: dq / c,
+                slack: turning.map_or(slack, |t| t.slack(sensor, dq).min(slack)),
+                spread: self.search.speed_uncertainty * (dq - dp).abs() / c,
+            }
+        };
         let mut distance = self.distance.borrow_mut();
         distance.clear();
-        distance.resize(self.stations, (f64::NAN, slack));
+        distance.resize(self.stations, Reach::UNKNOWN);
         for k in among {
-            let i = self.others[k as usize];
-            let q = &self.pulses[i];
-            let station = q.station as usize;
-            let (dq, slack) = if self.at_station_sensor[k as usize] {
+            let o = &self.other[k as usize];
+            let station = o.station as usize;
+            let sensor = || self.pulses[self.others[k as usize]].sensor;
+            let near = if o.at_station_sensor {
                 let d = &mut distance[station];
-                if d.0.is_nan() {
-                    let dq = Self::distance(at, up, q.sensor);
-                    let sl = turning
-                        .as_ref()
-                        .map_or(slack, |t| t.slack(q.sensor, dq).min(slack));
-                    *d = (dq, sl);
+                if d.travel_s.is_nan() {
+                    *d = reach(sensor(), turning.as_ref());
                 }
                 *d
             } else {
-                (Self::distance(at, up, q.sensor), slack)
+                reach(sensor(), None)
             };
-            let off = (q.time_s - dq / c - t0).abs();
-            let allowed = slack
-                + self.allowance[k as usize]
-                + self.search.speed_uncertainty * (dq - dp).abs() / c;
+            let off = (o.time_s - near.travel_s - t0).abs();
+            let allowed = near.slack + o.allowance + near.spread;
             // A sub-cell's centre is within half this cell's slack of this one's, its height
             // within the surface's rise over that: its test is passed only by pulses that
-            // pass this one with the slack again.
-            if off > allowed + slack {
-                continue;
-            }
-            could.push(k);
-            if off > allowed {
-                continue;
-            }
-            if let Some(entry) = best.get_mut(station)
-                && off < entry.1
-            {
-                *entry = (i, off);
+            // pass this one with the slack again. (Written without branches: whether a pulse
+            // passes is a coin toss the processor cannot predict. A disagreement that is not a
+            // number never agrees anywhere: such a pulse is dropped.)
+            could[kept] = k;
+            kept += usize::from(off <= allowed + near.slack);
+            if let Some(entry) = best.get_mut(station) {
+                let agrees = off <= allowed && off < entry.1;
+                *entry = if agrees {
+                    (self.others[k as usize], off)
+                } else {
+                    *entry
+                };
             }
         }
+        could.truncate(kept);
         (t0, could)
     }
 
@@ -266,6 +303,8 @@ struct Turning {
     reach: f64,
     /// The surface's steepest rise, metres per metre.
     rise: f64,
+    /// How far the source can move within the cell, its height on the surface with it, metres.
+    moved: f64,
     /// The unit vector from the required pulse's sensor to the cell's centre (east, north; up).
     toward_p: ([f64; 2], f64),
     /// How far that unit vector can turn within the cell.
@@ -279,15 +318,14 @@ struct Turning {
 impl Turning {
     fn new(scorer: &Scorer, at: [f64; 2], up: f64, half: f64, dp: f64) -> Turning {
         let search = scorer.search;
-        let rise = search
-            .surface
-            .map_or(0.0, |s| s.slope_east.hypot(s.slope_north));
+        let rise = scorer.rise;
         let reach = std::f64::consts::SQRT_2 * half;
         let mut t = Turning {
             at,
             up,
             reach,
             rise,
+            moved: reach * (1.0 + rise * rise).sqrt(),
             toward_p: ([0.0; 2], 0.0),
             turn_p: 0.0,
             leaf: 2.0 * std::f64::consts::SQRT_2 * LEAF_HALF_M / search.speed_m_s,
@@ -310,8 +348,7 @@ impl Turning {
     /// How far the unit vector from a sensor at distance `d` can turn while the source moves
     /// within the cell (its height on the surface with it): |Δw| ≤ 2|Δx|/d, at most 2.
     fn turn(&self, d: f64) -> f64 {
-        let moved = self.reach * (1.0 + self.rise * self.rise).sqrt();
-        (2.0 * moved / d.max(1e-9)).min(2.0)
+        (2.0 * self.moved / d.max(1e-9)).min(2.0)
     }
 
     /// The slack of a pulse at sensor `s` (distance `d` from the centre), seconds: the two
@@ -322,7 +359,10 @@ impl Turning {
     fn slack(&self, s: [f64; 3], d: f64) -> f64 {
         let (wq, zq) = self.toward(s, d);
         let (wp, zp) = self.toward_p;
-        let gradient = (wq[0] - wp[0]).hypot(wq[1] - wp[1])
+        let (ge, gn) = (wq[0] - wp[0], wq[1] - wp[1]);
+        // A bound, so the plain square root serves (`hypot` guards against overflow that
+        // unit vectors cannot reach, at several times the cost).
+        let gradient = (ge * ge + gn * gn).sqrt()
             + (zq - zp).abs() * self.rise
             + (self.turn(d) + self.turn_p) * (1.0 + self.rise);
         self.reach * gradient * self.scale + self.leaf
@@ -346,16 +386,16 @@ fn find_round_bounded(
     search: &RoundSearch,
     bound: Bound,
 ) -> Option<RoundCandidate> {
-    // Stations numbered densely from 0, whatever numbers the caller used.
-    let mut numbers: std::collections::HashMap<u32, u32> = std::collections::HashMap::new();
+    // Stations numbered densely from 0 (in the order of the caller's numbers, whatever they
+    // are: a station's number only names its row in the scorer's tables).
+    let mut numbers: Vec<u32> = pulses.iter().map(|q| q.station).collect();
+    numbers.sort_unstable();
+    numbers.dedup();
     let dense: Vec<Pulse> = pulses
         .iter()
-        .map(|q| {
-            let next = numbers.len() as u32;
-            Pulse {
-                station: *numbers.entry(q.station).or_insert(next),
-                ..*q
-            }
+        .map(|q| Pulse {
+            station: numbers.partition_point(|&n| n < q.station) as u32,
+            ..*q
         })
         .collect();
     let pulses = &dense[..];
@@ -364,46 +404,61 @@ fn find_round_bounded(
     if !(c > 0.0 && search.radius_m > 0.0) {
         return None;
     }
-    // A pulse can share the required pulse's round only if the time between them is no more
-    // than sound needs to cross between their sensors (with the same allowances).
-    let others: Vec<usize> = pulses
-        .iter()
-        .enumerate()
-        .filter(|(i, q)| {
-            *i != required && q.station != p.station && {
-                let d = Scorer::distance([p.sensor[0], p.sensor[1]], p.sensor[2], q.sensor);
-                (q.time_s - p.time_s).abs()
-                    <= d / c * (1.0 + search.speed_uncertainty)
-                        + search.tolerance_s
-                        + 3.0 * q.sigma_s.hypot(p.sigma_s)
-            }
-        })
-        .map(|(i, _)| i)
-        .collect();
-    let allowance = others
-        .iter()
-        .map(|&i| search.tolerance_s + 3.0 * pulses[i].sigma_s.hypot(p.sigma_s))
-        .collect();
-    let stations = numbers.len();
-    let mut station_sensor = vec![[f64::NAN; 3]; stations];
+    // Three sigmas of the pair's timing, found once per sigma stated (a sensor states one for
+    // all its pulses, and `hypot` is dear); a few kept, for clients that vary it.
+    let mut pair_sigmas: Vec<(u64, f64)> = Vec::new();
+    let mut three_sigmas = |sigma_s: f64| {
+        let key = sigma_s.to_bits();
+        if let Some((_, a)) = pair_sigmas.iter().find(|(k, _)| *k == key) {
+            return *a;
+        }
+        let a = 3.0 * sigma_s.hypot(p.sigma_s);
+        if pair_sigmas.len() < 16 {
+            pair_sigmas.push((key, a));
+        }
+        a
+    };
+    let mut station_sensor = vec![[f64::NAN; 3]; numbers.len()];
     for q in pulses.iter().rev() {
         station_sensor[q.station as usize] = q.sensor;
     }
-    let at_station_sensor = others
-        .iter()
-        .map(|&i| station_sensor[pulses[i].station as usize] == pulses[i].sensor)
-        .collect();
+    let mut others = Vec::new();
+    let mut other = Vec::new();
+    for (i, q) in pulses.iter().enumerate() {
+        if i == required || q.station == p.station {
+            continue;
+        }
+        // A pulse can share the required pulse's round only if the time between them is no
+        // more than sound needs to cross between their sensors (with the same allowances).
+        let three_sigmas = three_sigmas(q.sigma_s);
+        let d = Scorer::distance([p.sensor[0], p.sensor[1]], p.sensor[2], q.sensor);
+        let within = (q.time_s - p.time_s).abs()
+            <= d / c * (1.0 + search.speed_uncertainty) + search.tolerance_s + three_sigmas;
+        if !within {
+            continue;
+        }
+        others.push(i);
+        other.push(Other {
+            time_s: q.time_s,
+            allowance: search.tolerance_s + three_sigmas,
+            station: q.station,
+            at_station_sensor: station_sensor[q.station as usize] == q.sensor,
+        });
+    }
+    let stations = numbers.len();
     let scorer = Scorer {
         pulses,
         required: p,
         others,
-        allowance,
+        other,
         stations,
-        at_station_sensor,
         best: RefCell::new(Vec::new()),
         distance: RefCell::new(Vec::new()),
         search,
         bound,
+        rise: search
+            .surface
+            .map_or(0.0, |s| s.slope_east.hypot(s.slope_north)),
     };
     if 1 + scorer.others.len() < search.min_stations {
         return None;
