@@ -19,7 +19,6 @@ use crate::measure::{
 };
 use crate::rules::Rules;
 use rstar::{AABB, RTree, RTreeObject};
-use std::collections::HashMap;
 use truce_core::incident::{
     CovarianceEn, Ellipse95, ExcludedObservation, IncidentEstimate, IncidentPosition, SourceHeight,
     Status, UncertaintyBasis,
@@ -190,7 +189,7 @@ struct Track {
     aside: Vec<(ObservationId, Measure, String)>,
     /// Pulses this round turned down as stragglers (their fit with it was not sound), each
     /// with how many pulses the round held then: weighed again only once that has changed.
-    turned_down: HashMap<ObservationId, usize>,
+    turned_down: foldhash::HashMap<ObservationId, usize>,
     /// When association did not place this report with others: how many incidents were in its
     /// gates (more than [`SATURATION_CANDIDATES`]). Such an incident is the report alone, and
     /// association neither joins nor merges anything into it; an analyst's merge does, and
@@ -237,7 +236,8 @@ pub struct Fusion {
     rules: Rules,
     window_s: f64,
     default_temperature_c: f64,
-    tracks: HashMap<IncidentId, Track>,
+    /// By id (numbers the sequencer gives, so a fast hash serves: no client chooses them).
+    tracks: foldhash::HashMap<IncidentId, Track>,
     index: RTree<Indexed>,
     /// The incidents that hold pulses, in an index of their own.
     pulse_holders: pulse_holders::PulseHolders,
@@ -267,7 +267,7 @@ impl Fusion {
             rules,
             window_s: DEFAULT_WINDOW_S,
             default_temperature_c,
-            tracks: HashMap::new(),
+            tracks: foldhash::HashMap::default(),
             index: RTree::new(),
             pulse_holders: Default::default(),
             next_id: 1,
@@ -320,7 +320,7 @@ impl Fusion {
                 report_times: (0.0, 0),
                 pool: false,
                 aside: Vec::new(),
-                turned_down: HashMap::new(),
+                turned_down: foldhash::HashMap::default(),
                 saturated: t.estimate.saturated,
             };
             let env = envelope(&track, fusion.window_s);
@@ -413,12 +413,15 @@ impl Fusion {
     fn let_go_of_quiet_incidents(&mut self) {
         self.since_eviction = 0;
         let horizon = self.latest_s - KEEP_QUIET_S;
-        let quiet: Vec<IncidentId> = self
+        let mut quiet: Vec<IncidentId> = self
             .tracks
             .iter()
             .filter(|(_, t)| t.last_seen.unix_seconds() < horizon)
             .map(|(id, _)| *id)
             .collect();
+        // In order: the R-tree's shape after removals (and so the order of what a query
+        // returns) then depends on the incidents alone, not on the map's.
+        quiet.sort_unstable();
         for id in quiet {
             self.pulse_holders.forget(id);
             if let Some(t) = self.tracks.remove(&id)
@@ -567,12 +570,20 @@ impl Fusion {
         let (Measure::Arrival { sensor, at_ns, .. }, Some(est)) = (m, track.estimate()) else {
             return false;
         };
-        let d = distance_azimuth(*sensor, est.center).0;
-        if d > audible_range_m(track.kind) {
-            return false;
-        }
+        let reach = audible_range_m(track.kind);
         let mid = 0.5 * (track.first_seen.unix_seconds() + track.last_seen.unix_seconds());
         let c = truce_locate::speed_of_sound(self.default_temperature_c);
+        let since_s = *at_ns as f64 * 1e-9 - mid;
+        // Whatever the distance within earshot, the sound takes 0 to reach/c: a pulse outside
+        // that (with the gate, and a second for rounding) fails below, so the geodesic is
+        // spared.
+        if since_s < -ARRIVAL_TIME_GATE_S - 1.0 || since_s > reach / c + ARRIVAL_TIME_GATE_S + 1.0 {
+            return false;
+        }
+        let d = distance_azimuth(*sensor, est.center).0;
+        if d > reach {
+            return false;
+        }
         let expected = mid + d / c;
         (*at_ns as f64 * 1e-9 - expected).abs() <= ARRIVAL_TIME_GATE_S
     }
@@ -610,7 +621,7 @@ impl Fusion {
             report_times: (0.0, 0),
             pool: false,
             aside: Vec::new(),
-            turned_down: HashMap::new(),
+            turned_down: foldhash::HashMap::default(),
             saturated: None,
         };
         if let Some((_, m)) = track.members.first()

@@ -13,7 +13,6 @@
 
 use super::{Fusion, Indexed, Track};
 use rstar::{AABB, Envelope, RTree};
-use std::collections::HashMap;
 use truce_core::IncidentId;
 
 /// Seconds a holder's box is padded by at its later end (a pool grows forward in time), and a
@@ -30,7 +29,8 @@ const PAD_DEG: f64 = 0.02;
 #[derive(Debug, Default)]
 pub(super) struct PulseHolders {
     tree: RTree<Indexed>,
-    padded: HashMap<IncidentId, AABB<[f64; 3]>>,
+    /// By id (the sequencer's numbers: a fast hash serves).
+    padded: foldhash::HashMap<IncidentId, AABB<[f64; 3]>>,
 }
 
 impl PulseHolders {

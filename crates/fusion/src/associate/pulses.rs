@@ -114,7 +114,7 @@ pub(super) fn pulse_ns(m: &Measure) -> Option<i128> {
 /// `make()` for `key`, computed once per key kept in `cache`: pulses come from a few sensors,
 /// and what depends only on the sensor is found once per search (a short list, searched in
 /// order, costs less than hashing).
-fn once_per_sensor<K: PartialEq + Copy, V: Copy>(
+pub(super) fn once_per_sensor<K: PartialEq + Copy, V: Copy>(
     cache: &mut Vec<(K, V)>,
     key: K,
     make: impl FnOnce() -> V,
@@ -125,6 +125,24 @@ fn once_per_sensor<K: PartialEq + Copy, V: Copy>(
     let v = make();
     cache.push((key, v));
     v
+}
+
+/// The pulse (time, sigma) each sensor of a round's fit heard, by sensor: a short list sorted
+/// by the sensor's place, looked up by halving (a round is heard by a few sensors, and a map
+/// per round costs more than its lookups).
+pub(super) struct HeardPulses(Vec<((u64, u64), (i128, f64))>);
+
+impl HeardPulses {
+    /// The pulse the sensor at `at` heard, if any.
+    pub(super) fn get(&self, at: &(u64, u64)) -> Option<&(i128, f64)> {
+        let i = self.0.binary_search_by_key(at, |(k, _)| *k).ok()?;
+        self.0.get(i).map(|(_, v)| v)
+    }
+
+    /// Each sensor and its pulse, by sensor.
+    pub(super) fn iter(&self) -> impl Iterator<Item = &((u64, u64), (i128, f64))> + '_ {
+        self.0.iter()
+    }
 }
 
 /// What started a round search.
@@ -194,14 +212,21 @@ impl Track {
             .chain(self.aside.iter().map(|(_, m, _)| m))
     }
 
-    /// The time and sigma of the pulse each sensor in the fit heard.
-    pub(super) fn heard_pulses(&self) -> HashMap<(u64, u64), (i128, f64)> {
-        self.used_members()
+    /// The time and sigma of the pulse each sensor in the fit heard (the last of a sensor's,
+    /// should a fit hold two).
+    pub(super) fn heard_pulses(&self) -> HeardPulses {
+        let mut heard: Vec<((u64, u64), (i128, f64))> = self
+            .used_members()
             .filter_map(|(_, m)| match m {
                 Measure::Arrival { at_ns, sigma_s, .. } => Some((station(m)?, (*at_ns, *sigma_s))),
                 _ => None,
             })
-            .collect()
+            .collect();
+        // Latest first within a sensor (the sort is stable), then the first of each kept.
+        heard.reverse();
+        heard.sort_by_key(|(at, _)| *at);
+        heard.dedup_by_key(|(at, _)| *at);
+        HeardPulses(heard)
     }
 
     /// Whether anything besides arrivals places the incident (bearings, reports, a prior).
@@ -501,7 +526,7 @@ impl Fusion {
         };
         let Some(t_ref) = pulse_ns(m) else { return };
         let measures: Vec<&Measure> = candidates.iter().map(|c| &c.measure).collect();
-        let stations: std::collections::HashSet<(u64, u64)> =
+        let stations: foldhash::HashSet<(u64, u64)> =
             measures.iter().filter_map(|q| station(q)).collect();
         let min_stations = min_stations_for(measures.len(), stations.len());
         // A round the search over the plane found: checked last for another place as good.
@@ -657,7 +682,7 @@ impl Fusion {
         kind: truce_core::Kind,
     ) -> Option<(Vec<Pulse>, RoundSearch)> {
         let frame = LocalFrame::at(origin);
-        let mut stations: HashMap<(u64, u64), u32> = HashMap::new();
+        let mut stations: foldhash::HashMap<(u64, u64), u32> = foldhash::HashMap::default();
         let mut temperatures = Vec::new();
         let mut pulses = Vec::with_capacity(measures.len());
         let mut sensors = Vec::new();

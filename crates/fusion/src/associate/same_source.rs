@@ -6,7 +6,8 @@
 //! a search with a generic allowance for wind and temperature would blur them.
 
 use super::pulses::{
-    Candidate, MAX_GATE_VARIANCE, SPEED_UNCERTAINTY, TIGHT_TOLERANCE_S, area, pulse_ns, station,
+    Candidate, MAX_GATE_VARIANCE, SPEED_UNCERTAINTY, TIGHT_TOLERANCE_S, area, once_per_sensor,
+    pulse_ns, station,
 };
 use super::timing::{Timing, gate_variance, pulse_speed};
 use super::{Fusion, Report, audible_range_m};
@@ -151,6 +152,7 @@ impl Fusion {
             Measure::Arrival { alt_m, .. } => *alt_m,
             _ => 0.0,
         };
+        let mut placed: Vec<((u64, u64), (f64, f64))> = Vec::new();
         let possible: Vec<usize> = candidates
             .iter()
             .enumerate()
@@ -165,7 +167,11 @@ impl Fusion {
                 else {
                     return false;
                 };
-                let (e, n) = here.to_en(*sensor);
+                let (e, n) = once_per_sensor(
+                    &mut placed,
+                    (sensor.lat.to_bits(), sensor.lon.to_bits()),
+                    || here.to_en(*sensor),
+                );
                 let separation = (e * e + n * n + (alt_m - p_alt) * (alt_m - p_alt)).sqrt();
                 let widest = 3.0 * MAX_GATE_VARIANCE.sqrt() * (sq * sq + sp * sp).sqrt()
                     + TIGHT_TOLERANCE_S

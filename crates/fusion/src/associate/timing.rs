@@ -7,7 +7,6 @@
 
 use super::pulses::{GATE_SIGMAS, MAX_GATE_VARIANCE, SPEED_UNCERTAINTY, TOLERANCE_S};
 use crate::measure::{JointFix, Measure};
-use std::collections::HashMap;
 use truce_geo::LocalFrame;
 
 /// The travel time from a fix's source to a sensor, seconds; the distance, metres; and the
@@ -21,7 +20,9 @@ pub(super) struct Timing<'a> {
     fix: &'a JointFix,
     frame: LocalFrame,
     t0_ns: i128,
-    travel: HashMap<(u64, u64, u64, u64), Travel>,
+    /// By the sensor's place and height and the speed's bits (a fast hash: a few sensors,
+    /// looked up for every pulse timed).
+    travel: foldhash::HashMap<(u64, u64, u64, u64), Travel>,
 }
 
 impl<'a> Timing<'a> {
@@ -31,7 +32,7 @@ impl<'a> Timing<'a> {
             fix,
             frame: LocalFrame::at(fix.estimate.center),
             t0_ns: fix.emission_ns?,
-            travel: HashMap::new(),
+            travel: foldhash::HashMap::default(),
         })
     }
 

@@ -726,8 +726,8 @@ fn better(p: &Partition, (active, chi2): (usize, f64)) -> bool {
 fn heard_together(a: &super::Track, b: &super::Track) -> bool {
     let heard = a.heard_pulses();
     let (mut shared, mut close) = (0, 0);
-    for (key, (t, _)) in b.heard_pulses() {
-        if let Some((u, _)) = heard.get(&key) {
+    for (key, (t, _)) in b.heard_pulses().iter() {
+        if let Some((u, _)) = heard.get(key) {
             shared += 1;
             if ((t - u) as f64 * 1e-9).abs() <= BURST_SPAN_S {
                 close += 1;
