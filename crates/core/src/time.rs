@@ -37,7 +37,7 @@ impl Timestamp {
 
     /// Seconds since the Unix epoch, with the fraction.
     pub fn unix_seconds(self) -> f64 {
-        self.0.unix_timestamp_nanos() as f64 / 1e9
+        nanos_as_f64(self.0.unix_timestamp_nanos()) / 1e9
     }
 
     /// Whole nanoseconds since the Unix epoch (exact; used as a sortable key in storage).
@@ -87,6 +87,20 @@ impl<'de> Deserialize<'de> for Timestamp {
     }
 }
 
+/// `ns as f64` to the bit: through 64 bits where the count fits them (nanoseconds within
+/// 292 years of the epoch), since the 128-bit conversion is a slow library routine; both
+/// round the same integer to the nearest double.
+#[inline]
+pub fn nanos_as_f64(ns: i128) -> f64 {
+    i64::try_from(ns).map_or(ns as f64, |n| n as f64)
+}
+
+/// `ns` nanoseconds in seconds: `ns as f64 * 1e-9` to the bit ([`nanos_as_f64`]).
+#[inline]
+pub fn nanos_as_seconds(ns: i128) -> f64 {
+    nanos_as_f64(ns) * 1e-9
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -98,6 +112,42 @@ mod tests {
         let whole = Timestamp::parse("2026-11-20T10:00:00Z").unwrap();
         assert_eq!(whole.to_string(), "2026-11-20T10:00:00Z");
         assert!((t.seconds_since(whole) - 0.125).abs() < 1e-9);
+    }
+
+    #[test]
+    fn nanoseconds_convert_as_the_128_bit_conversion_does() {
+        let mut x: u64 = 0x9E37_79B9_7F4A_7C15;
+        let mut values: Vec<i128> = vec![
+            0,
+            1,
+            -1,
+            i128::from(i64::MAX),
+            i128::from(i64::MIN),
+            i128::from(i64::MAX) + 1,
+            i128::from(i64::MIN) - 1,
+            i128::MAX,
+            i128::MIN,
+            (1 << 53) + 1,
+            -(1 << 53) - 1,
+            1_795_000_000_123_456_789,
+        ];
+        // Pseudo-random counts of every magnitude (xorshift), both signs.
+        for _ in 0..100_000 {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            let v = i128::from(x as i64) >> (x % 64);
+            values.push(v);
+            values.push(v * i128::from(u32::MAX));
+        }
+        for v in values {
+            assert_eq!(nanos_as_f64(v).to_bits(), (v as f64).to_bits(), "{v}");
+            assert_eq!(
+                nanos_as_seconds(v).to_bits(),
+                (v as f64 * 1e-9).to_bits(),
+                "{v}"
+            );
+        }
     }
 
     #[test]

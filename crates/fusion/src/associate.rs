@@ -539,7 +539,7 @@ impl Fusion {
         let trial = track.trial(m, self.default_temperature_c)?;
         if let Some(t0) = trial.emission_ns {
             // The sound's emission time must agree with when observers saw the event.
-            let t0 = t0 as f64 * 1e-9;
+            let t0 = nanos_as_seconds(t0);
             if (report_time_s - t0).abs() > gates::EMISSION_GATE_S {
                 return None;
             }
@@ -573,7 +573,7 @@ impl Fusion {
         let reach = audible_range_m(track.kind);
         let mid = 0.5 * (track.first_seen.unix_seconds() + track.last_seen.unix_seconds());
         let c = truce_locate::speed_of_sound(self.default_temperature_c);
-        let since_s = *at_ns as f64 * 1e-9 - mid;
+        let since_s = nanos_as_seconds(*at_ns) - mid;
         // Whatever the distance within earshot, the sound takes 0 to reach/c: a pulse outside
         // that (with the gate, and a second for rounding) fails below, so the geodesic is
         // spared.
@@ -585,7 +585,7 @@ impl Fusion {
             return false;
         }
         let expected = mid + d / c;
-        (*at_ns as f64 * 1e-9 - expected).abs() <= ARRIVAL_TIME_GATE_S
+        (nanos_as_seconds(*at_ns) - expected).abs() <= ARRIVAL_TIME_GATE_S
     }
 
     /// A new incident of one observation.
@@ -909,6 +909,7 @@ mod timing;
 mod untangle;
 use regroup::BatchLog;
 pub use regroup::RegroupError;
+use truce_core::time::nanos_as_seconds;
 
 #[cfg(test)]
 mod tests;

@@ -14,6 +14,7 @@
 //! latitude and longitude with its covariance in the east-north plane at the fix.
 
 use crate::estimate::Estimate;
+use truce_core::time::nanos_as_seconds;
 use truce_core::{Geometry, Observation};
 use truce_geo::{Cov2, LatLon, LocalFrame, SCALE_95};
 use truce_locate::{
@@ -328,7 +329,7 @@ impl Local {
                 } => {
                     local.arrivals.push(ArrivalMeasurement {
                         sensor: frame.to_enu(*sensor, *alt_m),
-                        time_s: (*at_ns - t_ref) as f64 * 1e-9,
+                        time_s: nanos_as_seconds(*at_ns - t_ref),
                         // A sensor's surveyed place is not exact either: its error adds to the
                         // timing's, at the speed of sound.
                         sigma_s: sigma_s.hypot(SENSOR_SURVEY_SIGMA_M / 340.0),

@@ -15,6 +15,7 @@ use super::timing::{Timing, pulse_speed};
 use super::{Fusion, MAX_MULTIPATH_DELAY_S, Report, Track, audible_range_m};
 use crate::measure::{JointFix, Measure};
 use std::collections::HashSet;
+use truce_core::time::nanos_as_seconds;
 use truce_core::{IncidentId, ObservationId};
 
 /// Share of the sensors due to have heard a round (they heard the round emitted just before
@@ -48,7 +49,7 @@ pub(super) fn echoes_of(
     let (Some(t_later), Some(t_earlier)) = (later.fix.emission_ns, earlier.fix.emission_ns) else {
         return false;
     };
-    let after_s = (t_later - t_earlier) as f64 * 1e-9;
+    let after_s = nanos_as_seconds(t_later - t_earlier);
     if !(after_s > 0.0 && after_s <= MAX_MULTIPATH_DELAY_S + DUE_MARGIN_S) {
         return false;
     }
@@ -174,12 +175,12 @@ impl Fusion {
             active: kept.iter().map(|c| &c.measure).collect(),
             held: chosen.iter().map(|c| &c.measure).collect(),
         };
-        let t_new_s = t_new as f64 * 1e-9;
+        let t_new_s = nanos_as_seconds(t_new);
         let query = super::pulses::area(
             fix.estimate.center,
             audible_range_m(r.kind),
             t_new_s - MAX_MULTIPATH_DELAY_S - 1.0,
-            now_ns as f64 * 1e-9,
+            nanos_as_seconds(now_ns),
         );
         self.index
             .locate_in_envelope_intersecting(&query)

@@ -11,6 +11,7 @@ use super::{Fusion, PREFILTER_SIGMAS, REPORT_TIME_SIGMA_S, Track};
 use crate::estimate::Estimate;
 use crate::measure::Measure;
 use std::cell::OnceCell;
+use truce_core::time::nanos_as_seconds;
 use truce_geo::distance_azimuth;
 
 /// A measurement as [`Fusion::could_fit`] tests it against candidate incidents: where it
@@ -106,7 +107,7 @@ impl Fusion {
             })
             .max();
         let late = latest_ns.is_some_and(|latest| {
-            report_time_s - latest as f64 * 1e-9 > EMISSION_GATE_S + EMISSION_BOUND_SLACK_S
+            report_time_s - nanos_as_seconds(latest) > EMISSION_GATE_S + EMISSION_BOUND_SLACK_S
         });
         self.count_gate_hit(late)
     }

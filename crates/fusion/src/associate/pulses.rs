@@ -40,6 +40,7 @@ use super::{Fusion, MAX_MULTIPATH_DELAY_S, Report, Track, audible_range_m, role}
 use crate::measure::{Measure, chi2_gate, joint_fix};
 use rstar::AABB;
 use std::collections::HashMap;
+use truce_core::time::nanos_as_seconds;
 use truce_core::{IncidentId, ObservationId, Timestamp};
 use truce_geo::{LatLon, LocalFrame, within_m};
 use truce_locate::{Pulse, RoundCandidate, RoundSearch, Surface, find_round};
@@ -463,7 +464,7 @@ impl Fusion {
         let mut out = Vec::new();
         let mut heard_within: Vec<((u64, u64), bool)> = Vec::new();
         let mut near = |q: &Measure| {
-            pulse_ns(q).is_some_and(|tq| ((tq - t_ns) as f64 * 1e-9).abs() <= horizon_s) && {
+            pulse_ns(q).is_some_and(|tq| nanos_as_seconds(tq - t_ns).abs() <= horizon_s) && {
                 let at = q.anchor();
                 once_per_sensor(
                     &mut heard_within,
@@ -710,7 +711,7 @@ impl Fusion {
             pulses.push(Pulse {
                 sensor: enu,
                 station,
-                time_s: (*at_ns - t_ref) as f64 * 1e-9,
+                time_s: nanos_as_seconds(*at_ns - t_ref),
                 sigma_s: *sigma_s,
             });
         }

@@ -12,6 +12,7 @@
 use super::{Fusion, MAX_MULTIPATH_DELAY_S, REPORT_TIME_SIGMA_S, Report, Track, role};
 use crate::measure::{Measure, Trial, chi2_gate, joint_fix, joint_trial};
 use std::collections::HashMap;
+use truce_core::time::nanos_as_seconds;
 use truce_core::{IncidentId, ObservationId};
 
 /// What a batch did, kept while it is absorbed.
@@ -131,7 +132,7 @@ impl Fusion {
             );
             if let Some(t0) = union.emission_ns
                 && n > 0
-                && (sum / f64::from(n) - t0 as f64 * 1e-9).abs() > 3.0 * REPORT_TIME_SIGMA_S
+                && (sum / f64::from(n) - nanos_as_seconds(t0)).abs() > 3.0 * REPORT_TIME_SIGMA_S
             {
                 continue; // the sound was emitted too far from when the event was seen
             }

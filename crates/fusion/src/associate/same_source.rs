@@ -12,6 +12,7 @@ use super::pulses::{
 use super::timing::{Timing, gate_variance, pulse_speed};
 use super::{Fusion, Report, audible_range_m};
 use crate::measure::Measure;
+use truce_core::time::nanos_as_seconds;
 use truce_geo::{LocalFrame, within_m};
 
 /// Largest share of the speed of sound a fit's wind may have (a gale of 34 m/s): bounds how
@@ -42,7 +43,7 @@ impl Delay {
         };
         if let Some((at_ref, sigma_ref)) = heard {
             return Some(Delay {
-                s: (*at_ns - at_ref) as f64 * 1e-9,
+                s: nanos_as_seconds(*at_ns - at_ref),
                 sigma_s: (sigma_s * sigma_s + sigma_ref * sigma_ref).sqrt(),
                 travel_m: None,
             });
@@ -176,7 +177,7 @@ impl Fusion {
                 let widest = 3.0 * MAX_GATE_VARIANCE.sqrt() * (sq * sq + sp * sp).sqrt()
                     + TIGHT_TOLERANCE_S
                     + separation / c * (1.0 + 0.4 * SPEED_UNCERTAINTY + WIND_SHARE);
-                ((*at_ns - tp) as f64 * 1e-9).abs() <= widest
+                nanos_as_seconds(*at_ns - tp).abs() <= widest
             })
             .map(|(i, _)| i)
             .collect();

@@ -12,6 +12,7 @@ use super::timing::prediction;
 use super::{Fusion, MAX_MULTIPATH_DELAY_S, Report, Track, audible_range_m};
 use crate::measure::Measure;
 use std::collections::HashSet;
+use truce_core::time::nanos_as_seconds;
 use truce_core::{IncidentId, ObservationId};
 use truce_geo::within_m;
 
@@ -246,7 +247,7 @@ impl Fusion {
             .fix
             .as_ref()
             .and_then(|f| f.emission_ns)
-            .map_or(track.first_seen.unix_seconds(), |t| t as f64 * 1e-9);
+            .map_or(track.first_seen.unix_seconds(), nanos_as_seconds);
         let t1 = t0 + reach / c_min + MAX_MULTIPATH_DELAY_S + 1.0;
         let query = area(probe.anchor(), reach, t0, t1);
         let ids = self.pulse_holders_in(&query);
@@ -261,7 +262,7 @@ impl Fusion {
             }
             let mut offer = |obs: ObservationId, q: &Measure, holding: Holding| {
                 let in_time = pulse_ns(q).is_some_and(|t| {
-                    let t = t as f64 * 1e-9;
+                    let t = nanos_as_seconds(t);
                     (t0..=t1).contains(&t)
                 });
                 if in_time && within_m(q.anchor(), probe.anchor(), reach) {

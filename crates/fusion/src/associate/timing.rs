@@ -7,6 +7,7 @@
 
 use super::pulses::{GATE_SIGMAS, MAX_GATE_VARIANCE, SPEED_UNCERTAINTY, TOLERANCE_S};
 use crate::measure::{JointFix, Measure};
+use truce_core::time::nanos_as_seconds;
 use truce_geo::LocalFrame;
 
 /// The travel time from a fix's source to a sensor, seconds; the distance, metres; and the
@@ -47,7 +48,7 @@ impl<'a> Timing<'a> {
     /// Pulse `m`'s time since the source's emission, seconds.
     pub(super) fn since_emission(&self, m: &Measure) -> Option<f64> {
         match m {
-            Measure::Arrival { at_ns, .. } => Some((at_ns - self.t0_ns) as f64 * 1e-9),
+            Measure::Arrival { at_ns, .. } => Some(nanos_as_seconds(at_ns - self.t0_ns)),
             _ => None,
         }
     }

@@ -38,6 +38,7 @@ use super::timing::{Timing, gate_variance, pulse_speed};
 use super::{Fusion, Report};
 use crate::measure::{JointFix, Measure};
 use std::collections::HashMap;
+use truce_core::time::nanos_as_seconds;
 use truce_core::{IncidentId, ObservationId, Timestamp};
 use truce_geo::{LocalFrame, distance_azimuth, within_m};
 
@@ -247,7 +248,7 @@ impl Fusion {
                 } => {
                     let (e, n) = frame.to_en(*sensor);
                     let c = pulse_speed(&p.measure, self.default_temperature_c);
-                    let t = (*at_ns - t_ref) as f64 * 1e-9;
+                    let t = nanos_as_seconds(*at_ns - t_ref);
                     Some([e, n, *alt_m, t, 3.0 * sigma_s + ALIGN_TOLERANCE_S, c])
                 }
                 _ => None,
@@ -729,7 +730,7 @@ fn heard_together(a: &super::Track, b: &super::Track) -> bool {
     for (key, (t, _)) in b.heard_pulses().iter() {
         if let Some((u, _)) = heard.get(key) {
             shared += 1;
-            if ((t - u) as f64 * 1e-9).abs() <= BURST_SPAN_S {
+            if nanos_as_seconds(t - u).abs() <= BURST_SPAN_S {
                 close += 1;
             }
         }
@@ -813,7 +814,7 @@ fn aligned_clusters(pulses: &[Held]) -> Vec<Vec<usize>> {
             by_station
                 .entry(key)
                 .or_default()
-                .push(((t - t_ref) as f64 * 1e-9, i));
+                .push((nanos_as_seconds(t - t_ref), i));
         }
     }
     let mut stations: Vec<(StationKey, Sequence)> = by_station.into_iter().collect();
