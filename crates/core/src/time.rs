@@ -92,7 +92,10 @@ impl<'de> Deserialize<'de> for Timestamp {
 /// round the same integer to the nearest double.
 #[inline]
 pub fn nanos_as_f64(ns: i128) -> f64 {
-    i64::try_from(ns).map_or(ns as f64, |n| n as f64)
+    match i64::try_from(ns) {
+        Ok(n) => n as f64,
+        Err(_) => ns as f64,
+    }
 }
 
 /// `ns` nanoseconds in seconds: `ns as f64 * 1e-9` to the bit ([`nanos_as_f64`]).

@@ -122,9 +122,10 @@ struct Scorer<'a> {
     other: Vec<Other>,
     /// Stations, densely numbered from 0 (the best pulse per station is kept in a table).
     stations: usize,
-    /// Scratch for a cell's scan: the best pulse per station, each station's distance.
+    /// Scratch for a cell's scan: the best pulse per station, and what each station's pulses
+    /// share there.
     best: RefCell<Vec<(usize, f64)>>,
-    distance: RefCell<Vec<Reach>>,
+    per_station: RefCell<Vec<SensorTerms>>,
     /// How a cell's count is bounded.
     bound: Bound,
     /// The surface's steepest rise, metres per metre (0 without a surface).
@@ -149,7 +150,7 @@ struct Other {
 
 /// What a cell's centre is to one sensor: what every pulse of that sensor shares.
 #[derive(Debug, Clone, Copy)]
-struct Reach {
+struct SensorTerms {
     /// Travel time from the centre, seconds (NaN until found).
     travel_s: f64,
     /// How much a pulse's disagreement may change within the cell, seconds.
@@ -159,8 +160,9 @@ struct Reach {
     spread: f64,
 }
 
-impl Reach {
-    const UNKNOWN: Reach = Reach {
+impl SensorTerms {
+    /// Not found yet for this cell.
+    const UNKNOWN: SensorTerms = SensorTerms {
         travel_s: f64::NAN,
         slack: 0.0,
         spread: 0.0,
@@ -224,29 +226,29 @@ impl Scorer<'_> {
         let mut kept = 0;
         // A station's many pulses (under rapid fire) share its distance from the cell, and the
         // slack its pulses' disagreement may change by within the cell.
-        let reach = |sensor: [f64; 3], turning: Option<&Turning>| {
+        let terms_of = |sensor: [f64; 3], turning: Option<&Turning>| {
             let dq = Self::distance(at, up, sensor);
-            Reach {
+            SensorTerms {
                 travel_s: dq / c,
                 slack: turning.map_or(slack, |t| t.slack(sensor, dq).min(slack)),
                 spread: self.search.speed_uncertainty * (dq - dp).abs() / c,
             }
         };
-        let mut distance = self.distance.borrow_mut();
-        distance.clear();
-        distance.resize(self.stations, Reach::UNKNOWN);
+        let mut per_station = self.per_station.borrow_mut();
+        per_station.clear();
+        per_station.resize(self.stations, SensorTerms::UNKNOWN);
         for k in among {
             let o = &self.other[k as usize];
             let station = o.station as usize;
             let sensor = || self.pulses[self.others[k as usize]].sensor;
             let near = if o.at_station_sensor {
-                let d = &mut distance[station];
+                let d = &mut per_station[station];
                 if d.travel_s.is_nan() {
-                    *d = reach(sensor(), turning.as_ref());
+                    *d = terms_of(sensor(), turning.as_ref());
                 }
                 *d
             } else {
-                reach(sensor(), None)
+                terms_of(sensor(), None)
             };
             let off = (o.time_s - near.travel_s - t0).abs();
             let allowed = near.slack + o.allowance + near.spread;
@@ -361,7 +363,8 @@ impl Turning {
         let (wp, zp) = self.toward_p;
         let (ge, gn) = (wq[0] - wp[0], wq[1] - wp[1]);
         // A bound, so the plain square root serves (`hypot` guards against overflow that
-        // unit vectors cannot reach, at several times the cost).
+        // unit vectors cannot reach, at several times the cost; the two may differ in the last
+        // bit, far inside the leaf's slack the bound carries on top).
         let gradient = (ge * ge + gn * gn).sqrt()
             + (zq - zp).abs() * self.rise
             + (self.turn(d) + self.turn_p) * (1.0 + self.rise);
@@ -453,7 +456,7 @@ fn find_round_bounded(
         other,
         stations,
         best: RefCell::new(Vec::new()),
-        distance: RefCell::new(Vec::new()),
+        per_station: RefCell::new(Vec::new()),
         search,
         bound,
         rise: search

@@ -231,7 +231,7 @@ fn one_round(a: &Track, b: &Track) -> bool {
         return true;
     };
     if let (Some(ta), Some(tb)) = (fa.emission_ns, fb.emission_ns)
-        && ((ta - tb).abs() as f64) * 1e-9 > 0.05
+        && nanos_as_seconds((ta - tb).abs()) > 0.05
     {
         return false;
     }

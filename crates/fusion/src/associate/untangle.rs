@@ -452,7 +452,7 @@ impl Fusion {
             let Some(of) = &other.fix else { continue };
             let Some(t) = of.emission_ns else { continue };
             let gap = (t - t0).abs();
-            let placed_together = (gap as f64) * 1e-9 <= BURST_SPAN_S
+            let placed_together = nanos_as_seconds(gap) <= BURST_SPAN_S
                 && within_m(of.estimate.center, fix.estimate.center, BURST_RADIUS_M);
             // Crossed rounds can be placed far apart, with emission times seconds off; their
             // pulses still tell: the same sensors heard both within a burst's span.
