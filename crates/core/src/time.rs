@@ -94,8 +94,16 @@ impl<'de> Deserialize<'de> for Timestamp {
 pub fn nanos_as_f64(ns: i128) -> f64 {
     match i64::try_from(ns) {
         Ok(n) => n as f64,
-        Err(_) => ns as f64,
+        Err(_) => wide_as_f64(ns),
     }
+}
+
+/// The 128-bit conversion, out of line: the compiler counts it as cheap and, inlined, would
+/// compute it ahead of knowing it is needed (it is a library call).
+#[cold]
+#[inline(never)]
+fn wide_as_f64(ns: i128) -> f64 {
+    ns as f64
 }
 
 /// `ns` nanoseconds in seconds: `ns as f64 * 1e-9` to the bit ([`nanos_as_f64`]).
